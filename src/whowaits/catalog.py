@@ -1,0 +1,87 @@
+"""The rule catalog: one TOML file per rule under `rules/`, loaded at run time.
+
+The catalog is data so that a rule's documentation, severity and the provider fact it encodes
+live in one reviewed file, shipped inside the wheel and printed by `whowaits rule CODE`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from typing import Dict, List
+
+from whowaits.core import SEVERITIES, RuleMeta
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on older Pythons only
+    import tomli as tomllib
+
+REQUIRED = ("code", "name", "severity", "summary", "rationale", "fix", "seed")
+OPTIONAL = ("bad", "good")
+CODE_PATTERN = re.compile(r"^[A-Z]{1,8}[0-9]{3,4}$")
+NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class CatalogError(Exception):
+    """A rule file that cannot be used: the message names the file and the field."""
+
+
+def builtin_rules_dir() -> str:
+    """`whowaits/rules` inside the installed wheel, or `rules/` of a source checkout."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    packaged = os.path.join(here, "rules")
+    if os.path.isdir(packaged):
+        return packaged
+    return os.path.join(os.path.dirname(os.path.dirname(here)), "rules")
+
+
+def load_rule(path: str) -> RuleMeta:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise CatalogError(f"{path}: cannot read rule file: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
+    for key in REQUIRED:
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise CatalogError(f"{path}: field `{key}` must be a non-empty string")
+    unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise CatalogError(f"{path}: unknown field `{unknown[0]}`")
+    if not CODE_PATTERN.match(data["code"]):
+        raise CatalogError(f"{path}: field `code` must look like WW101, got {data['code']!r}")
+    if not NAME_PATTERN.match(data["name"]):
+        raise CatalogError(f"{path}: field `name` must be kebab-case, got {data['name']!r}")
+    if data["severity"] not in SEVERITIES:
+        raise CatalogError(f"{path}: field `severity` must be one of {', '.join(SEVERITIES)}")
+    for key in OPTIONAL:
+        if key in data and not isinstance(data[key], str):
+            raise CatalogError(f"{path}: field `{key}` must be a string")
+    return RuleMeta(
+        code=data["code"],
+        name=data["name"],
+        severity=data["severity"],
+        summary=data["summary"].strip(),
+        rationale=data["rationale"].strip(),
+        fix=data["fix"].strip(),
+        seed=data["seed"].strip(),
+        bad=data.get("bad", "").strip("\n"),
+        good=data.get("good", "").strip("\n"),
+        source=path,
+    )
+
+
+def load_catalog(directory: str = "") -> Dict[str, RuleMeta]:
+    """Every rule in a folder, by code; duplicate codes are an error."""
+    directory = directory or builtin_rules_dir()
+    rules: Dict[str, RuleMeta] = {}
+    names: List[str] = sorted(f for f in os.listdir(directory) if f.endswith(".toml"))
+    for filename in names:
+        rule = load_rule(os.path.join(directory, filename))
+        if rule.code in rules:
+            raise CatalogError(f"{rule.source}: code {rule.code} is already defined in {rules[rule.code].source}")
+        rules[rule.code] = rule
+    return rules

@@ -1,0 +1,86 @@
+"""Batch requests that ask for what only the synchronous API can do, and the reverse.
+
+WW104: streaming, fast mode (`speed`) and `max_tokens: 0` are rejected inside a batch.
+WW106: the 300k-output beta header works only on the Batch API, not on `messages.create`.
+WW107: Bedrock, Vertex and Foundry clients have no Message Batches API (the call raises).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from whowaits.checks import Hit, check
+from whowaits.core import CallSite, EvidenceStep, Project
+from whowaits.knowledge.limits import BATCH_ONLY_BETAS
+from whowaits.knowledge.sdk import BATCH_KINDS, GENERATION_KINDS
+
+
+def _site_step(site: CallSite) -> EvidenceStep:
+    return EvidenceStep(site.path, site.line, f"{site.op.method} in {site.call.function}")
+
+
+@check("WW104")
+def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
+    for site in project.sites:
+        if site.op.kind != "batch_submit" or site.call.batch is None:
+            continue
+        for request in site.call.batch.requests:
+            params = request.params
+            if params is None:
+                continue
+            problems = []
+            if params.stream:
+                problems.append(("stream", "`stream: True`", "batch results arrive whole after the batch ends; drop `stream`"))
+            if params.speed is not None:
+                problems.append(("speed", f"fast mode (`speed: {params.speed}`)", "fast mode is a synchronous-only option; drop `speed` or send this request with messages.create"))
+            if params.max_tokens == 0:
+                problems.append(("max_tokens", "`max_tokens: 0`", "set the output budget the request needs (use messages.count_tokens to count input tokens)"))
+            for key, what, fix in problems:
+                span = params.key_span(key) or request.span
+                yield Hit(
+                    "WW104",
+                    site.path,
+                    span,
+                    f"batch request asks for {what}, which the Message Batches API rejects "
+                    f"(the request comes back `errored` after the batch ends): {fix}",
+                    anchor=f"{site.call.function}|{key}|{site.op.method}",
+                    evidence=(_site_step(site),),
+                )
+
+
+@check("WW106")
+def batch_only_feature_on_sync(project: Project) -> Iterator[Hit]:
+    for site in project.sites:
+        if site.op.kind not in GENERATION_KINDS:
+            continue
+        for beta in site.call.request.betas:
+            if beta in BATCH_ONLY_BETAS:
+                yield Hit(
+                    "WW106",
+                    site.path,
+                    site.call.span,
+                    f"beta `{beta}` is only honoured by the Message Batches API; on "
+                    f"`{site.op.method}` the request fails or is capped at the synchronous output "
+                    "limit: submit it with messages.batches.create, or drop the header",
+                    anchor=f"{site.call.function}|{beta}",
+                )
+
+
+@check("WW107")
+def batch_on_unsupported_client(project: Project) -> Iterator[Hit]:
+    for site in project.sites:
+        if site.op.kind in BATCH_KINDS and not site.op.batch_supported:
+            platform = "Bedrock" if "Bedrock" in site.op.client else "Vertex AI" if "Vertex" in site.op.client else "Foundry"
+            native = {
+                "Bedrock": "Bedrock batch inference (`create_model_invocation_job` on boto3's `bedrock` client)",
+                "Vertex AI": "Vertex AI batch prediction",
+                "Foundry": "the platform's own batch deployment",
+            }[platform]
+            yield Hit(
+                "WW107",
+                site.path,
+                site.call.span,
+                f"`{site.op.method}` on `{site.op.client}`: the SDK has no Message Batches API for "
+                f"{platform} and this call raises at run time; use {native} instead",
+                anchor=f"{site.call.function}|{site.op.method}",
+            )

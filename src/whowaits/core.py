@@ -1,0 +1,292 @@
+"""Every type the pipeline stages hand to each other.
+
+This module imports nothing from whowaits, so any stage (and any test) can use the types
+without pulling in the parser or the CLI. Facts are frozen, small and picklable: they are what
+the content-hash cache stores and what worker processes send back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+SEVERITIES: Tuple[str, ...] = ("info", "warning", "error")
+
+
+def severity_rank(severity: str) -> int:
+    """Order severities so `--fail-on` can compare them."""
+    return SEVERITIES.index(severity)
+
+
+@dataclass(frozen=True)
+class Span:
+    """1-based line and column of a node's start and end (end column exclusive)."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+
+# --------------------------------------------------------------------------------------------
+# Per-file facts: a pure function of one file's content.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """The literal shape of one Messages-style request (keyword arguments or a params dict).
+
+    `None` means "not visible statically", never "absent": rules only act on what is proven.
+    """
+
+    model: Optional[str] = None
+    stream: Optional[bool] = None
+    tools: bool = False
+    tool_choice: Optional[str] = None
+    max_tokens: Optional[int] = None
+    speed: Optional[str] = None  # source text of the `speed` value when the key is present
+    betas: Tuple[str, ...] = ()
+    purpose: Optional[str] = None  # OpenAI files.create(purpose=...)
+    span_of: Tuple[Tuple[str, Span], ...] = ()  # where each present key was written
+
+    def key_span(self, key: str) -> Optional[Span]:
+        for name, span in self.span_of:
+            if name == key:
+                return span
+        return None
+
+
+@dataclass(frozen=True)
+class CustomIdFact:
+    """A request's `custom_id` expression, reduced to what the id rules can prove."""
+
+    kind: str  # "literal" | "fstring" | "expr"
+    source: str
+    span: Span
+    literal: Optional[str]  # the whole value when kind == "literal"
+    literal_parts: Tuple[str, ...]  # the constant pieces of an f-string or concatenation
+    varies: Optional[bool]  # True: changes per item; False: provably constant per item; None: unknown
+
+
+@dataclass(frozen=True)
+class BatchRequestFacts:
+    """One request template of a batch submit: a dict literal, possibly built once per item."""
+
+    span: Span
+    custom_id: Optional[CustomIdFact]
+    has_custom_id: Optional[bool]  # None when the dict is not fully visible (`**extra`)
+    params: Optional[RequestFacts]
+    repeated: bool  # built per item of a loop or comprehension
+    count: Optional[int]  # how many requests this template yields, when literal
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """Where a batch submit's `requests=` came from."""
+
+    source: str  # "literal" | "comprehension" | "loop" | "helper" | "unknown"
+    requests: Tuple[BatchRequestFacts, ...]
+    count: Optional[int]  # total requests when every template's count is literal
+    unbounded: Optional[str]  # source text of an unbounded iterable feeding the requests
+    chunked: bool  # the requests are sliced, or the submit runs once per chunk
+    collection: Optional[str]  # identity of the local collection submitted (for resubmits)
+
+
+@dataclass(frozen=True)
+class LoopFact:
+    """A loop, comprehension or fan-out that encloses a call inside its function."""
+
+    kind: str  # "for" | "while" | "comprehension" | "gather" | "executor"
+    span: Span
+    loop_id: int
+    fanout: bool
+
+
+@dataclass(frozen=True)
+class RawCall:
+    """A call whose target resolved to an SDK path, or to a project name that might be one.
+
+    `target` is a dotted value path where `()` marks a call, e.g.
+    `anthropic.Anthropic().messages.batches.create`; a prefix naming another project module
+    (`myapp.llm.client.messages.create`, or relative `.llm.client...`) is resolved later by
+    the project index.
+    """
+
+    call_id: int
+    target: str
+    span: Span
+    function: str
+    is_async: bool
+    via: str  # how the receiver was resolved, for people reading the audit
+    request: RequestFacts
+    batch: Optional[BatchInput]
+    loops: Tuple[LoopFact, ...]
+    first_arg: str  # source text of the first positional argument ("" when none)
+
+
+@dataclass(frozen=True)
+class PollLoopFact:
+    """A loop that calls something and sleeps: a poll loop when a call is a batch poll."""
+
+    span: Span
+    call_ids: Tuple[int, ...]
+    sleeps: Tuple[Tuple[Span, Optional[float], str], ...]  # (where, seconds if literal, source)
+
+
+@dataclass(frozen=True)
+class ResultReadFact:
+    """Iteration over a call's results (for loop or comprehension) and what it does with them."""
+
+    call_id: int
+    span: Span
+    message_uses: Tuple[Span, ...]  # `.result.message` reads
+    type_checked: bool  # `.result.type` compared, matched or isinstance-checked
+    bad_literals: Tuple[Tuple[Span, str], ...]  # type compared with a value the API never returns
+
+
+@dataclass(frozen=True)
+class RetryFact:
+    """A retry mechanism wrapped around calls: a decorator, `Retrying()` or a hand-written loop."""
+
+    kind: str  # "decorator" | "loop"
+    span: Span
+    describe: str
+    call_ids: Tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SubmitUse:
+    """A submit whose `requests` is a named local collection, for resubmission checks."""
+
+    call_id: int
+    collection: str
+    reassigned_in_loops: Tuple[int, ...]  # loop ids inside which the collection is (re)built
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """Everything the later stages need from one file; `error` is set when it was not analysed."""
+
+    calls: Tuple[RawCall, ...] = ()
+    exports: Tuple[Tuple[str, str], ...] = ()  # module-level key -> value path (cross-module)
+    polls: Tuple[PollLoopFact, ...] = ()
+    result_reads: Tuple[ResultReadFact, ...] = ()
+    retries: Tuple[RetryFact, ...] = ()
+    submits: Tuple[SubmitUse, ...] = ()
+    error: Optional[str] = None
+
+
+# --------------------------------------------------------------------------------------------
+# Project level: call sites resolved across modules.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A discovered file: its absolute location and its `/`-separated path from the root."""
+
+    abspath: str
+    relpath: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What an SDK method does, from the knowledge tables."""
+
+    provider: str
+    client: str
+    kind: str  # sync | stream | tool_runner | count_tokens | batch_upload | batch_submit | ...
+    method: str
+    batch_supported: bool
+
+
+@dataclass(frozen=True)
+class ContextFact:
+    """One reason a site runs: a context kind reached from an entry point, with evidence."""
+
+    kind: str
+    blocking: bool
+    entry: str
+    evidence: Tuple["EvidenceStep", ...] = ()
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call that reaches an LLM API, with everything the rules and reports need."""
+
+    path: str
+    call: RawCall
+    op: Operation
+    contexts: Tuple[ContextFact, ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        if not self.contexts:
+            return "unknown"
+        return "blocking" if any(c.blocking for c in self.contexts) else "tolerant"
+
+    @property
+    def line(self) -> int:
+        return self.call.span.line
+
+    @property
+    def col(self) -> int:
+        return self.call.span.col
+
+
+@dataclass(frozen=True)
+class EvidenceStep:
+    """One hop of an evidence chain: where, and what happens there."""
+
+    path: str
+    line: int
+    note: str
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """A rule's catalog entry, loaded from its TOML file under `rules/`."""
+
+    code: str
+    name: str
+    severity: str
+    summary: str
+    rationale: str
+    fix: str
+    seed: str
+    bad: str = ""
+    good: str = ""
+    source: str = ""  # the TOML file it came from
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A reported problem at a place in the project."""
+
+    code: str
+    name: str
+    severity: str
+    path: str
+    line: int
+    col: int
+    message: str
+    evidence: Tuple[EvidenceStep, ...] = ()
+    fingerprint: str = ""
+
+
+@dataclass
+class Project:
+    """The project index handed to the checks: every site and every file's facts."""
+
+    root: str
+    sites: Tuple[CallSite, ...]
+    facts: Dict[str, FileFacts]  # relpath -> facts
+    poll_interval_min: float = 30.0
+
+    def __post_init__(self) -> None:
+        self._by_call = {(s.path, s.call.call_id): s for s in self.sites}
+
+    def site_for(self, path: str, call_id: int) -> Optional[CallSite]:
+        """The site a file's raw call became, if it resolved to an LLM operation."""
+        return self._by_call.get((path, call_id))

@@ -1,0 +1,195 @@
+"""Find the files to analyse: walk folders, honour ignore files, and pre-filter by text.
+
+The pre-filter is the first speed lever: only files whose bytes mention an LLM SDK, plus the
+project files that import those modules (transitively), are parsed at all.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+
+from whowaits.core import SourceFile
+
+# Folders nobody wants linted (the same spirit as ruff's defaults).
+DEFAULT_EXCLUDES: Tuple[str, ...] = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints", ".mypy_cache",
+    ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache", ".svn", ".tox",
+    ".venv", ".vscode", "__pypackages__", "__pycache__", "_build", "buck-out", "build", "dist",
+    "node_modules", "site-packages", "venv", ".whowaits_cache",
+)
+ROOT_MARKERS: Tuple[str, ...] = ("pyproject.toml", "whowaits.toml", "setup.py", "setup.cfg", ".git")
+
+SDK_MENTION = re.compile(rb"\b(?:anthropic|openai|litellm|genai)\b")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A path that was found but cannot be read (broken symlink, permissions)."""
+
+    relpath: str
+    reason: str
+
+
+def find_root(start: str) -> str:
+    """The project root: the nearest folder at or above `start` holding a project marker."""
+    current = os.path.abspath(start)
+    if not os.path.isdir(current):
+        current = os.path.dirname(current)
+    probe = current
+    while True:
+        if any(os.path.exists(os.path.join(probe, marker)) for marker in ROOT_MARKERS):
+            return probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return current
+        probe = parent
+
+
+class _GitIgnore:
+    """The subset of gitignore that matters for source trees: globs, `/` anchors, `!`, dir-only."""
+
+    def __init__(self, base: str, lines: Iterable[str]) -> None:
+        self.base = base
+        self.rules: List[Tuple[str, bool, bool, bool]] = []  # pattern, negate, dir_only, anchored
+        for raw in lines:
+            line = raw.rstrip("\n").rstrip()
+            if not line or line.startswith("#"):
+                continue
+            negate = line.startswith("!")
+            if negate:
+                line = line[1:]
+            dir_only = line.endswith("/")
+            line = line.strip("/") if dir_only else line
+            anchored = "/" in line.rstrip("/")
+            line = line.lstrip("/")
+            if line:
+                self.rules.append((line, negate, dir_only, anchored))
+
+    def decide(self, relpath: str, is_dir: bool) -> Optional[bool]:
+        """True = ignored, False = re-included, None = no rule matched."""
+        result: Optional[bool] = None
+        name = relpath.rsplit("/", 1)[-1]
+        for pattern, negate, dir_only, anchored in self.rules:
+            if dir_only and not is_dir:
+                continue
+            subject = relpath if anchored else name
+            if fnmatch.fnmatchcase(subject, pattern) or (
+                pattern.startswith("**/") and fnmatch.fnmatchcase(name, pattern[3:])
+            ):
+                result = not negate
+        return result
+
+
+def walk(
+    root: str,
+    paths: Sequence[str],
+    excludes: Sequence[str] = (),
+) -> Tuple[List[SourceFile], List[Unreadable]]:
+    """Every `.py` file under `paths` (files given by name are always included)."""
+    files: Dict[str, SourceFile] = {}
+    problems: List[Unreadable] = []
+    root = os.path.abspath(root)
+
+    def rel(path: str) -> str:
+        relpath = os.path.relpath(path, root)
+        return relpath.replace(os.sep, "/")
+
+    def excluded(relpath: str, name: str) -> bool:
+        return name in DEFAULT_EXCLUDES or any(
+            fnmatch.fnmatchcase(relpath, pat.rstrip("/")) or fnmatch.fnmatchcase(name, pat.rstrip("/"))
+            or relpath.startswith(pat.rstrip("/") + "/")
+            for pat in excludes
+        )
+
+    def add(path: str) -> None:
+        if not os.path.exists(path):
+            problems.append(Unreadable(rel(path), "broken symlink" if os.path.islink(path) else "no such file"))
+        elif not os.access(path, os.R_OK):
+            problems.append(Unreadable(rel(path), "permission denied"))
+        else:
+            files.setdefault(rel(path), SourceFile(os.path.abspath(path), rel(path)))
+
+    for given in paths:
+        given = os.path.abspath(given)
+        if not os.path.isdir(given):
+            add(given)
+            continue
+        ignores: Dict[str, _GitIgnore] = {}
+        for dirpath, dirnames, filenames in os.walk(given):
+            gi = os.path.join(dirpath, ".gitignore")
+            if os.path.isfile(gi):
+                try:
+                    with open(gi, encoding="utf-8", errors="replace") as fh:
+                        ignores[dirpath] = _GitIgnore(dirpath, fh)
+                except OSError:
+                    pass
+
+            def ignored(path: str, is_dir: bool) -> bool:
+                decision: Optional[bool] = None
+                for base, rules in ignores.items():
+                    if path.startswith(base + os.sep):
+                        sub = os.path.relpath(path, base).replace(os.sep, "/")
+                        verdict = rules.decide(sub, is_dir)
+                        if verdict is not None:
+                            decision = verdict
+                return bool(decision)
+
+            kept = []
+            for d in sorted(dirnames):
+                full = os.path.join(dirpath, d)
+                if excluded(rel(full), d) or ignored(full, True) or os.path.islink(full):
+                    continue
+                kept.append(d)
+            dirnames[:] = kept
+            for f in sorted(filenames):
+                if not f.endswith(".py"):
+                    continue
+                full = os.path.join(dirpath, f)
+                if excluded(rel(full), f) or ignored(full, False):
+                    continue
+                add(full)
+    return sorted(files.values(), key=lambda s: s.relpath), problems
+
+
+def module_stem(relpath: str) -> str:
+    """The import name a file is most likely known by (`pkg/llm.py` -> `llm`)."""
+    stem = relpath.rsplit("/", 1)[-1][:-3]
+    if stem == "__init__":
+        parts = relpath.split("/")
+        return parts[-2] if len(parts) > 1 else stem
+    return stem
+
+
+def prefilter(contents: Dict[str, bytes]) -> Set[str]:
+    """Files that mention an LLM SDK, plus files that import those modules (to a fixpoint).
+
+    The import check is a text match on the module's last name, so it over-includes rather
+    than misses; the parse decides.
+    """
+    selected = {path for path, data in contents.items() if SDK_MENTION.search(data)}
+    frontier = set(selected)
+    for _ in range(6):
+        stems = {module_stem(p) for p in frontier} - {"__init__"}
+        if not stems:
+            break
+        pattern = re.compile(
+            rb"^\s*(?:from\s+[\w.]*\b(?:"
+            + b"|".join(re.escape(s.encode()) for s in sorted(stems))
+            + rb")\b[\w.]*\s+import|import\s+[^\n]*\b(?:"
+            + b"|".join(re.escape(s.encode()) for s in sorted(stems))
+            + rb")\b|from\s+\.+\s+import\s[^\n]*\b(?:"
+            + b"|".join(re.escape(s.encode()) for s in sorted(stems))
+            + rb")\b)",
+            re.MULTILINE,
+        )
+        frontier = {
+            path for path, data in contents.items() if path not in selected and pattern.search(data)
+        }
+        if not frontier:
+            break
+        selected |= frontier
+    return selected

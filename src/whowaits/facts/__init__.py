@@ -1,0 +1,135 @@
+"""Per-file facts: bytes in, `FileFacts` out, a pure function of the file's content.
+
+Nothing here knows the file's path or the rest of the project, so results can be cached by
+content hash and computed in worker processes. Cross-module questions (what does
+`from .llm import client` hold?) are left as value paths for the project index to finish.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Tuple
+
+from whowaits.core import FileFacts, LoopFact, RawCall
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def decode_problem(source: bytes) -> Optional[str]:
+    """Why a file's bytes cannot be analysed, or None. Honours PEP 263 coding cookies."""
+    if len(source) > MAX_FILE_BYTES:
+        return f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"
+    if b"\x00" in source:
+        return "file contains NUL bytes"
+    encoding = "utf-8"
+    for line in source.splitlines()[:2]:
+        match = _CODING.match(line)
+        if match:
+            encoding = match.group(1).decode("ascii", "replace")
+            break
+    try:
+        source.decode(encoding)
+    except LookupError:
+        return f"unknown source encoding {encoding!r}"
+    except UnicodeDecodeError as exc:
+        return f"not valid {encoding} (byte {exc.start})"
+    return None
+
+
+def extract(source: bytes) -> FileFacts:
+    """Parse one file and return its facts; a file that cannot be analysed says why in `error`."""
+    problem = decode_problem(source)
+    if problem is not None:
+        return FileFacts(error=problem)
+    import libcst as cst  # imported here so warm, fully cached runs never load libcst
+
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return FileFacts(error=f"syntax error at line {exc.raw_line}: {exc.message}")
+    except RecursionError:
+        return FileFacts(error="too deeply nested to parse")
+    except Exception as exc:  # libcst's native parser has other failure modes on odd input
+        return FileFacts(error=f"cannot parse: {type(exc).__name__}: {exc}".splitlines()[0])
+    try:
+        return _facts_of(module)
+    except RecursionError:
+        return FileFacts(error="too deeply nested to analyse")
+
+
+def _facts_of(module: "object") -> FileFacts:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from whowaits.facts.calls import classify, may_be_site, sdk_root
+    from whowaits.facts.exports import module_exports
+    from whowaits.facts.lifecycle import LifecycleReader
+    from whowaits.facts.requests import CodeFor, RequestReader
+    from whowaits.facts.scopes import ModuleIndex
+    from whowaits.facts.values import Evaluator, Ext
+    from whowaits.knowledge.libraries import FANOUT_FUNCTIONS, FANOUT_METHODS
+
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # type: ignore[arg-type]
+    index = ModuleIndex(wrapper.resolve(PositionProvider))
+    wrapper.module.visit(index)
+    evaluator = Evaluator(index.module_scope)
+    code_for = CodeFor(wrapper.module, index)
+    reader = RequestReader(index, evaluator, code_for)
+
+    def loop_fact(loop_id: int) -> LoopFact:
+        info = index.loops[loop_id]
+        kind = "comprehension" if info.kind == "comprehension" else info.kind
+        fanout = False
+        if info.parent_call is not None:
+            parent = evaluator.eval(info.parent_call.func, info.scope)
+            path = parent.path.rstrip("()") if isinstance(parent, Ext) else ""
+            for prefix, fan_kind in FANOUT_FUNCTIONS:
+                if path == prefix:
+                    kind, fanout = fan_kind, True
+            last = path.rsplit(".", 1)[-1]
+            if last in FANOUT_METHODS and ("Executor" in path or "Pool" in path):
+                kind, fanout = "executor", True
+            func = info.parent_call.func
+            if not fanout and getattr(func, "value", None) == "map" and evaluator.lookup("map", info.scope) is None:
+                kind = "map"
+        if kind == "lambda-map":
+            kind = "map"
+        return LoopFact(kind, code_for.span(info.node), loop_id, fanout)
+
+    calls: List[Tuple[object, RawCall]] = []
+    for info in index.calls:
+        value = evaluator.eval(info.node.func, info.scope)
+        if not isinstance(value, Ext) or not may_be_site(value.path):
+            continue
+        items = reader.call_items(info.node, info.scope)
+        request = reader.request_facts(items)
+        first_arg = next((code_for(a.value) for a in info.node.args if a.keyword is None and not a.star), "")
+        if sdk_root(value.path) is not None and classify(value.path, request, first_arg) is None:
+            continue
+        func = info.scope
+        while func.kind == "class" and func.parent is not None:
+            func = func.parent
+        receiver = info.node.func.value if hasattr(info.node.func, "value") else info.node.func
+        raw = RawCall(
+            call_id=len(calls),
+            target=value.path,
+            span=code_for.span(info.node),
+            function=info.scope.function_name,
+            is_async=bool(func.func is not None and func.func.is_async),
+            via=code_for(receiver),  # type: ignore[arg-type]
+            request=request,
+            batch=reader.batch_input(info.node, info.scope, info.loops),
+            loops=tuple(loop_fact(loop_id) for loop_id in info.loops),
+            first_arg=first_arg,
+        )
+        calls.append((info, raw))
+
+    lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
+    return FileFacts(
+        calls=tuple(raw for _, raw in calls),
+        exports=module_exports(index, evaluator),
+        polls=lifecycle.polls(),
+        result_reads=lifecycle.result_reads(),
+        retries=lifecycle.retries(),
+        submits=lifecycle.submits(),
+    )

@@ -1,0 +1,85 @@
+"""Operation kinds: from a resolved value path to what the SDK call does.
+
+`classify` is the one place a value path becomes an `Operation`; the facts pass uses it to keep
+candidate calls, and the project index uses it again once cross-module prefixes are resolved.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+from whowaits.core import Operation, RequestFacts
+from whowaits.knowledge.sdk import (
+    CLIENT_CLASSES,
+    CONDITIONAL_METHODS,
+    FUNCTION_SITES,
+    METHOD_TAILS,
+    METHODS,
+    MODULE_CLIENTS,
+    PASSTHROUGH_SEGMENTS,
+    SDK_MODULES,
+)
+
+
+def sdk_root(path: str) -> Optional[str]:
+    """The SDK module a value path starts in, if any (`google.genai.Client()` -> `google.genai`)."""
+    for root in SDK_MODULES:
+        if path == root or path.startswith(root + "."):
+            return root
+    return None
+
+
+def _client_of(segments: List[str], root: str) -> Optional[Tuple[Tuple[str, str, bool], List[str]]]:
+    """Find the client instance in a path: `<root>...<ClientClass>()` followed by a method path."""
+    for i, segment in enumerate(segments):
+        if not segment.endswith("()"):
+            continue
+        client = CLIENT_CLASSES.get((root, segment[:-2]))
+        if client is not None:
+            return client, segments[i + 1 :]
+        return None
+    if root in MODULE_CLIENTS:
+        return MODULE_CLIENTS[root], segments[len(root.split(".")) :]
+    return None
+
+
+def classify(target: str, request: RequestFacts, first_arg: str) -> Optional[Operation]:
+    """The operation a call to `target` performs, or None when it is not an LLM API call."""
+    root = sdk_root(target)
+    if root is None:
+        return None
+    if target in FUNCTION_SITES:
+        provider, kind = FUNCTION_SITES[target]
+        if kind == "sync" and request.stream:
+            kind = "stream"
+        return Operation(provider, target.split(".")[0], kind, target.split(".", 1)[1], False)
+    found = _client_of(target.split("."), root)
+    if found is None:
+        return None
+    (provider, client, batch_supported), rest = found
+    method = ".".join(seg for seg in rest if seg not in PASSTHROUGH_SEGMENTS)
+    kind = METHODS.get(provider, {}).get(method)
+    if kind is None:
+        return None
+    condition = CONDITIONAL_METHODS.get((provider, method))
+    if condition == "purpose=batch" and request.purpose != "batch":
+        return None
+    if condition == "batch-output-file" and not any(
+        key in first_arg for key in ("output_file_id", "error_file_id")
+    ):
+        return None
+    if kind == "sync" and request.stream:
+        kind = "stream"
+    return Operation(provider, client, kind, method, batch_supported)
+
+
+def may_be_site(target: str) -> bool:
+    """Whether a call is worth keeping: an SDK path, or a project path ending in an SDK method.
+
+    A project path (`myapp.llm.client.messages.create`) may resolve to a client once the project
+    index knows what `myapp.llm.client` is; the method tail is only a filter, never a verdict.
+    """
+    if sdk_root(target) is not None:
+        return True
+    segments = [s for s in target.split(".") if s not in PASSTHROUGH_SEGMENTS]
+    return any(".".join(segments[-n:]) in METHOD_TAILS for n in range(2, 5) if len(segments) > n)

@@ -1,0 +1,502 @@
+"""Request shapes: the literal keyword arguments of a call and the requests of a batch submit.
+
+A batch's `requests=` is followed through list literals, comprehensions, a local list filled
+by `.append` / `.extend` / `+=` (in loops or not), slices, `list(...)`, and helpers of the same
+module that build and return the list. Each request dict becomes a template; a template built
+once per item of a loop or comprehension is `repeated`.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Set, Tuple
+
+import libcst as cst
+
+from whowaits.core import BatchInput, BatchRequestFacts, CustomIdFact, RequestFacts, Span
+from whowaits.facts.scopes import ModuleIndex, Scope
+from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
+from whowaits.knowledge.libraries import UNBOUNDED_FUNCTIONS, UNBOUNDED_METHODS
+
+Items = Dict[str, Tuple[cst.BaseExpression, Scope]]
+
+# Constructors that build a request or params mapping from keyword arguments.
+_MAPPING_CONSTRUCTORS = {
+    "dict",
+    "Request",
+    "RequestParam",
+    "MessageCreateParamsNonStreaming",
+    "MessageCreateParams",
+    "MessageCreateParamsBase",
+}
+# Calls whose result is as unique as their arguments (they add no uniqueness of their own).
+_PURE_FUNCTIONS = {"str", "int", "repr", "format", "hex", "abs", "len"}
+_MAX_DEPTH = 8
+
+
+@dataclass
+class _Template:
+    node: cst.BaseExpression
+    scope: Scope
+    loops: Tuple[int, ...]
+    count: Optional[int]
+
+
+class RequestReader:
+    """Reads request facts for one module; shares the module's evaluator and positions."""
+
+    def __init__(self, index: ModuleIndex, evaluator: Evaluator, code_for: "CodeFor") -> None:
+        self.index = index
+        self.ev = evaluator
+        self.code_for = code_for
+        self.loop_of_node = {id(info.node): loop_id for loop_id, info in index.loops.items()}
+
+    # -- keyword requests ------------------------------------------------------------------
+
+    def call_items(self, call: cst.Call, scope: Scope) -> Items:
+        items: Items = {}
+        for arg in call.args:
+            if arg.keyword is not None:
+                items[arg.keyword.value] = (arg.value, scope)
+            elif arg.star == "**":
+                splat = self.mapping_items(arg.value, scope, 0)
+                if splat is not None:
+                    items.update(splat[0])
+        return items
+
+    def request_facts(self, items: Items) -> RequestFacts:
+        def lit(key: str) -> object:
+            if key not in items:
+                return None
+            expr, scope = items[key]
+            value = self.ev.eval(expr, scope)
+            return value.value if isinstance(value, Lit) else None
+
+        model, stream, max_tokens, purpose = lit("model"), lit("stream"), lit("max_tokens"), lit("purpose")
+        tool_choice = lit("tool_choice")
+        if tool_choice is None and "tool_choice" in items:
+            choice = self.mapping_items(*items["tool_choice"], 0)
+            if choice is not None and "type" in choice[0]:
+                value = self.ev.eval(*choice[0]["type"])
+                tool_choice = value.value if isinstance(value, Lit) else None
+        tools = "tools" in items and not (
+            isinstance(items["tools"][0], cst.Name) and items["tools"][0].value == "None"
+        )
+        return RequestFacts(
+            model=model if isinstance(model, str) else None,
+            stream=stream if isinstance(stream, bool) else None,
+            tools=tools,
+            tool_choice=tool_choice if isinstance(tool_choice, str) else None,
+            max_tokens=max_tokens if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) else None,
+            speed=self.code_for(items["speed"][0]) if "speed" in items else None,
+            betas=self._betas(items),
+            purpose=purpose if isinstance(purpose, str) else None,
+            span_of=tuple((key, self.code_for.span(expr)) for key, (expr, _) in items.items()),
+        )
+
+    def _betas(self, items: Items) -> Tuple[str, ...]:
+        betas: List[str] = []
+        if "betas" in items:
+            expr, scope = items["betas"]
+            if isinstance(expr, (cst.List, cst.Tuple)):
+                for el in expr.elements:
+                    value = self.ev.eval(el.value, scope)
+                    if isinstance(value, Lit) and isinstance(value.value, str):
+                        betas.append(value.value)
+        if "extra_headers" in items:
+            headers = self.mapping_items(*items["extra_headers"], 0)
+            if headers is not None and "anthropic-beta" in headers[0]:
+                value = self.ev.eval(*headers[0]["anthropic-beta"])
+                if isinstance(value, Lit) and isinstance(value.value, str):
+                    betas.extend(b.strip() for b in value.value.split(",") if b.strip())
+        return tuple(betas)
+
+    # -- mappings --------------------------------------------------------------------------
+
+    def mapping_items(
+        self, expr: cst.BaseExpression, scope: Scope, depth: int
+    ) -> Optional[Tuple[Items, bool]]:
+        """The literal keys of a dict-like expression and whether every key is visible."""
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, cst.Dict):
+            items: Items = {}
+            complete = True
+            for el in expr.elements:
+                if isinstance(el, cst.DictElement):
+                    key = self.ev.eval(el.key, scope)
+                    if isinstance(key, Lit) and isinstance(key.value, str):
+                        items[key.value] = (el.value, scope)
+                    else:
+                        complete = False
+                else:
+                    inner = self.mapping_items(el.value, scope, depth + 1)
+                    if inner is None:
+                        complete = False
+                    else:
+                        items.update(inner[0])
+                        complete = complete and inner[1]
+            return items, complete
+        if isinstance(expr, cst.Call):
+            func = expr.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+            if name in _MAPPING_CONSTRUCTORS and not (name == "dict" and expr.args and expr.args[0].keyword is None and expr.args[0].star != "**"):
+                complete = all(arg.keyword is not None for arg in expr.args)
+                return self.call_items(expr, scope), complete
+            target = self.ev.eval(func, scope)
+            if isinstance(target, FuncV):
+                for ret in target.func.returns:
+                    found = self.mapping_items(ret, target.func.scope, depth + 1)
+                    if found is not None:
+                        return found
+            return None
+        if isinstance(expr, cst.Name):
+            bindings = self.ev.lookup(expr.value, scope) or []
+            assigns = [b for b in bindings if b.kind == "assign" and b.node is not None]
+            if len(assigns) == 1:
+                return self.mapping_items(assigns[0].node, assigns[0].scope, depth + 1)  # type: ignore[arg-type]
+        return None
+
+    # -- batch submits ---------------------------------------------------------------------
+
+    def batch_input(self, call: cst.Call, scope: Scope, call_loops: Tuple[int, ...]) -> Optional[BatchInput]:
+        expr: Optional[cst.BaseExpression] = None
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "requests":
+                expr = arg.value
+        if expr is None:
+            return None
+        state = _Collect()
+        templates = self._templates(expr, scope, (), 0, state)
+        requests = tuple(self._request(t) for t in templates) if templates is not None else ()
+        counts = [t.count for t in templates] if templates else []
+        total = sum(counts) if counts and all(c is not None for c in counts) else None  # type: ignore[arg-type]
+        collection = None
+        if isinstance(expr, cst.Name):
+            owner = self._binding_scope(expr.value, scope)
+            if owner is not None:
+                collection = f"{owner.qualname}:{expr.value}"
+        return BatchInput(
+            source=state.source if templates else "unknown",
+            requests=requests,
+            count=total,
+            unbounded=state.unbounded,
+            chunked=state.chunked or bool(call_loops),
+            collection=collection,
+        )
+
+    def _binding_scope(self, name: str, scope: Scope) -> Optional[Scope]:
+        current: Optional[Scope] = scope
+        while current is not None:
+            if name in current.bindings:
+                return current
+            current = current.parent
+        return None
+
+    def _templates(
+        self,
+        expr: cst.BaseExpression,
+        scope: Scope,
+        loops: Tuple[int, ...],
+        depth: int,
+        state: "_Collect",
+        count: Optional[int] = 1,
+    ) -> Optional[List[_Template]]:
+        if depth > _MAX_DEPTH:
+            return None
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            state.note("literal")
+            out: List[_Template] = []
+            for el in expr.elements:
+                if isinstance(el, cst.StarredElement):
+                    inner = self._templates(el.value, scope, loops, depth + 1, state, count)
+                    if inner is None:
+                        return None
+                    out.extend(inner)
+                else:
+                    out.append(_Template(el.value, scope, loops, count))
+            return out
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+            state.note("comprehension")
+            loop_id = self.loop_of_node.get(id(expr))
+            inner_count = count
+            clause: Optional[cst.CompFor] = expr.for_in
+            while clause is not None:
+                inner_count = _times(inner_count, self._iteration_count(clause.iter, scope))
+                state.check_unbounded(self, clause.iter, scope)
+                if clause.ifs:
+                    inner_count = None
+                clause = clause.inner_for_in
+            ids = loops + ((loop_id,) if loop_id is not None else ())
+            return [_Template(expr.elt, scope, ids, inner_count)]
+        if isinstance(expr, cst.Subscript):
+            state.chunked = True
+            return self._templates(expr.value, scope, loops, depth + 1, state, None)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+            left = self._templates(expr.left, scope, loops, depth + 1, state, count)
+            right = self._templates(expr.right, scope, loops, depth + 1, state, count)
+            return None if left is None or right is None else left + right
+        if isinstance(expr, cst.Call):
+            func = expr.func
+            if isinstance(func, cst.Name) and func.value in ("list", "tuple", "sorted") and expr.args:
+                if self.ev.lookup(func.value, scope) is None:
+                    return self._templates(expr.args[0].value, scope, loops, depth + 1, state, count)
+            target = self.ev.eval(func, scope)
+            if isinstance(target, FuncV):
+                state.note("helper")
+                out = []
+                for ret in target.func.returns:
+                    inner = self._templates(ret, target.func.scope, (), depth + 1, state, count)
+                    if inner is None:
+                        return None
+                    out.extend(inner)
+                return out or None
+            return None
+        if isinstance(expr, cst.Name):
+            return self._name_templates(expr.value, scope, depth, state, count)
+        return None
+
+    def _name_templates(
+        self, name: str, scope: Scope, depth: int, state: "_Collect", count: Optional[int]
+    ) -> Optional[List[_Template]]:
+        owner = self._binding_scope(name, scope)
+        if owner is None:
+            return None
+        out: List[_Template] = []
+        for binding in owner.bindings[name]:
+            if binding.kind == "param":
+                return None
+            if binding.kind != "assign" or binding.node is None:
+                continue
+            inner = self._templates(binding.node, binding.scope, (), depth + 1, state, count)
+            if inner is None:
+                return None
+            out.extend(inner)
+        for value, loops, is_extend in owner.appends.get(name, []):
+            state.note("loop" if loops else "literal")
+            loop_count = count
+            for loop_id in loops:
+                info = self.index.loops[loop_id]
+                if isinstance(info.node, cst.For):
+                    loop_count = _times(loop_count, self._iteration_count(info.node.iter, owner))
+                    state.check_unbounded(self, info.node.iter, owner)
+                else:
+                    loop_count = None
+            if is_extend:
+                inner = self._templates(value, owner, loops, depth + 1, state, loop_count)
+                if inner is None:
+                    return None
+                out.extend(inner)
+            else:
+                out.append(_Template(value, owner, loops, loop_count))
+        return out
+
+    def _iteration_count(self, iterable: cst.BaseExpression, scope: Scope) -> Optional[int]:
+        """Literal iteration counts: `range(N)`, `range(a, b)` and literal lists."""
+        if isinstance(iterable, (cst.List, cst.Tuple)):
+            if all(not isinstance(el, cst.StarredElement) for el in iterable.elements):
+                return len(iterable.elements)
+            return None
+        if (
+            isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Name)
+            and iterable.func.value == "range"
+            and self.ev.lookup("range", scope) is None
+            and 1 <= len(iterable.args) <= 2
+        ):
+            values = [self.ev.eval(arg.value, scope) for arg in iterable.args]
+            if all(isinstance(v, Lit) and isinstance(v.value, int) for v in values):
+                ints = [v.value for v in values]  # type: ignore[union-attr]
+                return max(0, ints[-1] - (ints[0] if len(ints) == 2 else 0))  # type: ignore[operator]
+        return None
+
+    def _request(self, template: _Template) -> BatchRequestFacts:
+        repeated = bool(template.loops)
+        span = self.code_for.span(template.node)
+        found = self.mapping_items(template.node, template.scope, 0)
+        if found is None:
+            return BatchRequestFacts(span, None, None, None, repeated, template.count)
+        items, complete = found
+        custom_id = None
+        if "custom_id" in items:
+            custom_id = self.custom_id(*items["custom_id"], template.loops)
+        params = None
+        if "params" in items:
+            params_items = self.mapping_items(*items["params"], 0)
+            if params_items is not None:
+                params = self.request_facts(params_items[0])
+        elif "body" in items:  # OpenAI batch line
+            body = self.mapping_items(*items["body"], 0)
+            if body is not None:
+                params = self.request_facts(body[0])
+        has_id: Optional[bool] = True if "custom_id" in items else (False if complete else None)
+        return BatchRequestFacts(span, custom_id, has_id, params, repeated, template.count)
+
+    # -- custom ids ------------------------------------------------------------------------
+
+    def custom_id(
+        self, expr: cst.BaseExpression, scope: Scope, loops: Tuple[int, ...]
+    ) -> CustomIdFact:
+        source = self.code_for(expr)
+        span = self.code_for.span(expr)
+        resolved, resolved_scope = self._single_assignment(expr, scope)
+        value = self.ev.eval(resolved, resolved_scope)
+        varies = self._varies(expr, scope, set(loops), set()) if loops else None
+        if isinstance(value, Lit) and isinstance(value.value, str):
+            return CustomIdFact("literal", source, span, value.value, (value.value,), varies)
+        parts = self._literal_parts(resolved, resolved_scope)
+        if parts is not None:
+            return CustomIdFact("fstring", source, span, None, tuple(parts), varies)
+        return CustomIdFact("expr", source, span, None, (), varies)
+
+    def _single_assignment(self, expr: cst.BaseExpression, scope: Scope) -> Tuple[cst.BaseExpression, Scope]:
+        for _ in range(_MAX_DEPTH):
+            if not isinstance(expr, cst.Name):
+                break
+            bindings = self.ev.lookup(expr.value, scope) or []
+            if len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].node is None:
+                break
+            expr, scope = bindings[0].node, bindings[0].scope  # type: ignore[assignment]
+        return expr, scope
+
+    def _literal_parts(self, expr: cst.BaseExpression, scope: Scope) -> Optional[List[str]]:
+        if isinstance(expr, cst.FormattedString):
+            return [p.value for p in expr.parts if isinstance(p, cst.FormattedStringText)]
+        if isinstance(expr, cst.ConcatenatedString):
+            left = self._literal_parts(expr.left, scope) or []
+            right = self._literal_parts(expr.right, scope) or []
+            return left + right
+        if isinstance(expr, cst.SimpleString):
+            value = expr.evaluated_value
+            return [value] if isinstance(value, str) else []
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+            left = self._literal_parts(expr.left, scope)
+            right = self._literal_parts(expr.right, scope)
+            if left is None and right is None:
+                return None
+            return (left or []) + (right or [])
+        if (
+            isinstance(expr, cst.Call)
+            and isinstance(expr.func, cst.Attribute)
+            and expr.func.attr.value == "format"
+            and isinstance(expr.func.value, cst.SimpleString)
+        ):
+            text = expr.func.value.evaluated_value
+            if isinstance(text, str):
+                return [lit for lit, _, _, _ in string.Formatter().parse(text) if lit]
+        if isinstance(expr, cst.Name):
+            value = self.ev.eval(expr, scope)
+            if isinstance(value, Lit) and isinstance(value.value, str):
+                return [value.value]
+        return None
+
+    def _varies(self, expr: cst.CSTNode, scope: Scope, loops: Set[int], seen: Set[str]) -> Optional[bool]:
+        """Does the expression change from one item of `loops` to the next?
+
+        True when it reads a loop variable or a name (re)bound inside those loops; False when it
+        is built only from names bound outside them and pure operations; None when a call could
+        make it unique on its own (`uuid4()`, `next(counter)`).
+        """
+        names, opaque = _names_and_calls(expr)
+        for name in names:
+            if name in seen:
+                continue
+            seen.add(name)
+            bindings = self.ev.lookup(name, scope) or []
+            if any(loops & set(b.loops) for b in bindings):
+                return True
+            single = [b for b in bindings if b.kind == "assign" and b.node is not None]
+            if len(single) == 1 and len(bindings) == 1:
+                inner = self._varies(single[0].node, single[0].scope, loops, seen)  # type: ignore[arg-type]
+                if inner is not False:
+                    return inner
+        return None if opaque else False
+
+
+class _Collect:
+    """What the template walk learns along the way."""
+
+    def __init__(self) -> None:
+        self.source = ""
+        self.unbounded: Optional[str] = None
+        self.chunked = False
+
+    def note(self, source: str) -> None:
+        order = ["", "literal", "comprehension", "loop", "helper"]
+        if order.index(source) > order.index(self.source):
+            self.source = source
+
+    def check_unbounded(self, reader: RequestReader, iterable: cst.BaseExpression, scope: Scope) -> None:
+        if self.unbounded is None and _is_unbounded(reader, iterable, scope, 0):
+            self.unbounded = reader.code_for(iterable)
+
+
+def _is_unbounded(reader: RequestReader, expr: cst.BaseExpression, scope: Scope, depth: int) -> bool:
+    if depth > 3:
+        return False
+    if isinstance(expr, cst.Subscript):
+        return False
+    if isinstance(expr, cst.Call):
+        func = expr.func
+        if isinstance(func, cst.Name) and func.value in ("enumerate", "zip", "list", "sorted", "reversed"):
+            return any(_is_unbounded(reader, a.value, scope, depth + 1) for a in expr.args)
+        target = reader.ev.eval(func, scope)
+        if isinstance(target, Ext) and target.path in UNBOUNDED_FUNCTIONS:
+            return True
+        if isinstance(func, cst.Name) and func.value == "open" and reader.ev.lookup("open", scope) is None:
+            return True
+        if isinstance(func, cst.Attribute) and func.attr.value in UNBOUNDED_METHODS:
+            return True
+        return False
+    if isinstance(expr, cst.Name):
+        bindings = reader.ev.lookup(expr.value, scope) or []
+        if len(bindings) == 1 and bindings[0].kind in ("assign", "with") and bindings[0].node is not None:
+            return _is_unbounded(reader, bindings[0].node, bindings[0].scope, depth + 1)  # type: ignore[arg-type]
+    return False
+
+
+def _times(a: Optional[int], b: Optional[int]) -> Optional[int]:
+    return None if a is None or b is None else a * b
+
+
+def _names_and_calls(expr: cst.CSTNode) -> Tuple[List[str], bool]:
+    """Names an expression reads (not attribute names), and whether it makes an opaque call."""
+    names: List[str] = []
+    opaque = False
+
+    class Walk(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            names.append(node.value)
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal opaque
+            func = node.func
+            if isinstance(func, cst.Name) and func.value in _PURE_FUNCTIONS:
+                return
+            if isinstance(func, cst.Attribute) and func.attr.value in ("format", "join", "lower", "upper", "strip", "replace", "zfill"):
+                return
+            opaque = True
+
+    expr.visit(Walk())
+    return names, opaque
+
+
+class CodeFor:
+    """Source text and spans of nodes, shared by the fact passes of one module."""
+
+    def __init__(self, module: cst.Module, index: ModuleIndex) -> None:
+        self.module = module
+        self.index = index
+
+    def __call__(self, node: cst.CSTNode) -> str:
+        text = self.module.code_for_node(node)
+        return text if len(text) <= 120 else text[:117] + "..."
+
+    def span(self, node: cst.CSTNode) -> Span:
+        return self.index.span(node)
+

@@ -1,0 +1,454 @@
+"""One pass over a module that records scopes, bindings and the places later passes look at.
+
+This is whowaits' own single-pass name resolver. libcst's `ScopeProvider` and
+`QualifiedNameProvider` answer more questions than whowaits asks and dominate the run time of
+tools built on them; here each scope keeps, per name, the list of things bound to it
+(flow-insensitively), which is all the value evaluator in `values.py` needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Set, Tuple, Union
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from whowaits.core import Span
+
+LOOP_NODES = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+@dataclass(eq=False)
+class FuncInfo:
+    name: str
+    qualname: str
+    node: Union[cst.FunctionDef, cst.Lambda]
+    scope: "Scope"
+    cls: Optional["ClassInfo"]
+    is_async: bool
+    returns: List[cst.BaseExpression] = field(default_factory=list)
+    decorators: List[cst.BaseExpression] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class ClassInfo:
+    name: str
+    qualname: str
+    node: cst.ClassDef
+    scope: "Scope"
+    bases: List[cst.BaseExpression] = field(default_factory=list)
+    # attribute -> [(value expression, scope to evaluate it in)]: class body and `self.x = ...`
+    attrs: Dict[str, List[Tuple[cst.BaseExpression, "Scope"]]] = field(default_factory=dict)
+    methods: Dict[str, FuncInfo] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Binding:
+    """Something bound to a name: how, to what, and inside which loops of its function."""
+
+    kind: str  # assign | unpack | import | func | class | param | self | cls | loop | with
+    scope: "Scope"
+    node: Optional[cst.CSTNode] = None  # the value expression (assign/with/unpack/param default)
+    target: str = ""  # import path
+    func: Optional[FuncInfo] = None
+    cls: Optional[ClassInfo] = None
+    index: int = -1  # position inside a tuple unpacking
+    annotation: Optional[cst.BaseExpression] = None
+    loops: Tuple[int, ...] = ()
+
+
+@dataclass(eq=False)
+class Scope:
+    kind: str  # module | class | function
+    qualname: str
+    parent: Optional["Scope"]
+    func: Optional[FuncInfo] = None
+    cls: Optional[ClassInfo] = None
+    bindings: Dict[str, List[Binding]] = field(default_factory=dict)
+    globals: Set[str] = field(default_factory=set)
+    # `name.append(x)` / `name.extend(x)` / `name += x`: name -> [(x, loops, is_extend)]
+    appends: Dict[str, List[Tuple[cst.BaseExpression, Tuple[int, ...], bool]]] = field(
+        default_factory=dict
+    )
+
+    def bind(self, name: str, binding: Binding) -> None:
+        self.bindings.setdefault(name, []).append(binding)
+
+    @property
+    def function_name(self) -> str:
+        """The enclosing function's qualified name, `<module>` at top level."""
+        scope: Optional[Scope] = self
+        while scope is not None and scope.kind == "class":
+            scope = scope.parent
+        return "<module>" if scope is None or scope.kind == "module" else scope.qualname
+
+
+@dataclass(eq=False)
+class LoopInfo:
+    loop_id: int
+    node: cst.CSTNode
+    kind: str  # for | while | comprehension | lambda-map
+    scope: Scope
+    parent_call: Optional[cst.Call] = None  # the call a comprehension/lambda is an argument of
+
+
+@dataclass(eq=False)
+class CallInfo:
+    node: cst.Call
+    scope: Scope
+    loops: Tuple[int, ...]
+    tries: Tuple[Tuple[cst.Try, Tuple[int, ...]], ...]  # enclosing try blocks, with their loops
+
+
+@dataclass(eq=False)
+class ForInfo:
+    """A for loop or comprehension clause: where a results iteration would be."""
+
+    node: cst.CSTNode  # cst.For or the comprehension node
+    target: cst.BaseExpression
+    iter: cst.BaseExpression
+    body: cst.CSTNode
+    scope: Scope
+
+
+def _name_targets(target: cst.BaseExpression) -> List[Tuple[str, int]]:
+    """Names bound by an assignment target, with their position when it is a tuple."""
+    if isinstance(target, cst.Name):
+        return [(target.value, -1)]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        out = []
+        for i, el in enumerate(target.elements):
+            value = el.value
+            if isinstance(value, cst.Name):
+                out.append((value.value, i))
+            elif isinstance(value, (cst.Tuple, cst.List)):
+                out.extend((n, -2) for n, _ in _name_targets(value))
+        return out
+    return []
+
+
+class ModuleIndex(cst.CSTVisitor):
+    """Walks a module once and keeps what the evaluator and the fact passes need."""
+
+    def __init__(self, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
+        super().__init__()
+        self.positions = positions
+        self.module_scope = Scope("module", "<module>", None)
+        self.scopes: List[Scope] = [self.module_scope]
+        self.functions: List[FuncInfo] = []
+        self.classes: List[ClassInfo] = []
+        self.calls: List[CallInfo] = []
+        self.loops: Dict[int, LoopInfo] = {}
+        self.fors: List[ForInfo] = []
+        self._loop_stack: List[List[int]] = [[]]  # one stack per function
+        self._try_stack: List[List[Tuple[cst.Try, Tuple[int, ...]]]] = [[]]
+        self._arg_parent: Dict[int, cst.Call] = {}
+        self._next_loop = 0
+        self._pending_for: Dict[int, int] = {}
+        self._outer_comp_for: Set[int] = set()
+        self._suspended: List[int] = []
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @property
+    def scope(self) -> Scope:
+        return self.scopes[-1]
+
+    def span(self, node: cst.CSTNode) -> Span:
+        rng = self.positions[node]
+        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+    def current_loops(self) -> Tuple[int, ...]:
+        return tuple(self._loop_stack[-1])
+
+    def _method_class(self) -> Optional[ClassInfo]:
+        scope = self.scope
+        return scope.cls if scope.kind == "class" else None
+
+    # -- scopes ----------------------------------------------------------------------------
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        parent = self.scope
+        qual = node.name.value if parent.kind == "module" else f"{parent.qualname}.{node.name.value}"
+        info = ClassInfo(node.name.value, qual, node, parent)
+        info.bases = [arg.value for arg in node.bases if arg.keyword is None]
+        scope = Scope("class", qual, parent, cls=info)
+        info.scope = scope
+        parent.bind(node.name.value, Binding("class", parent, cls=info, loops=self.current_loops()))
+        self.classes.append(info)
+        self.scopes.append(scope)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        parent = self.scope
+        cls = parent.cls if parent.kind == "class" else None
+        qual = node.name.value if parent.kind == "module" else f"{parent.qualname}.{node.name.value}"
+        info = FuncInfo(
+            node.name.value,
+            qual,
+            node,
+            parent,
+            cls,
+            node.asynchronous is not None,
+            decorators=[d.decorator for d in node.decorators],
+        )
+        scope = Scope("function", qual, parent, func=info)
+        info.scope = scope
+        if cls is not None:
+            cls.methods[node.name.value] = info
+        else:
+            parent.bind(node.name.value, Binding("func", parent, func=info, loops=self.current_loops()))
+        self.functions.append(info)
+        self._bind_params(node.params, scope, cls, info)
+        self.scopes.append(scope)
+        self._loop_stack.append([])
+        self._try_stack.append([])
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+        self._loop_stack.pop()
+        self._try_stack.pop()
+
+    def _bind_params(
+        self, params: cst.Parameters, scope: Scope, cls: Optional[ClassInfo], info: FuncInfo
+    ) -> None:
+        positional = list(params.posonly_params) + list(params.params)
+        decorators = {_decorator_name(d) for d in info.decorators}
+        for i, param in enumerate(positional + list(params.kwonly_params)):
+            name = param.name.value
+            if i == 0 and cls is not None and "staticmethod" not in decorators and param in positional:
+                kind = "cls" if "classmethod" in decorators else "self"
+                scope.bind(name, Binding(kind, scope, cls=cls))
+                continue
+            annotation = param.annotation.annotation if param.annotation else None
+            scope.bind(name, Binding("param", scope, node=param.default, annotation=annotation))
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                scope.bind(star.name.value, Binding("param", scope))
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        # Lambdas stay in the enclosing scope; their parameters are unknown values there.
+        for param in node.params.params:
+            self.scope.bind(param.name.value, Binding("param", self.scope))
+        parent_call = self._arg_parent.get(id(node))
+        if parent_call is not None:
+            self._push_loop(node, "lambda-map", parent_call)
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        if id(original_node) in self._arg_parent:
+            self._loop_stack[-1].pop()
+
+    # -- bindings --------------------------------------------------------------------------
+
+    def visit_Global(self, node: cst.Global) -> None:
+        self.scope.globals.update(n.name.value for n in node.names)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.scope.bind(alias.asname.name.value, Binding("import", self.scope, target=dotted))
+            else:
+                root = dotted.split(".")[0]
+                self.scope.bind(root, Binding("import", self.scope, target=root))
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = _dotted(node.module) if node.module is not None else ""
+        prefix = "." * len(node.relative) + module
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = _dotted(alias.name)
+            bound = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                bound = alias.asname.name.value
+            target = f"{prefix}.{name}" if prefix and not prefix.endswith(".") else prefix + name
+            self.scope.bind(bound, Binding("import", self.scope, target=target))
+
+    def _assign(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression]) -> None:
+        scope = self.scope
+        loops = self.current_loops()
+        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+            self._attribute_assign(target.value.value, target.attr.value, value)
+            return
+        for name, index in _name_targets(target):
+            if index == -1:
+                scope.bind(name, Binding("assign", scope, node=value, loops=loops))
+            else:
+                scope.bind(name, Binding("unpack", scope, node=value, index=index, loops=loops))
+
+    def _attribute_assign(self, owner: str, attr: str, value: Optional[cst.BaseExpression]) -> None:
+        """`self.x = v` in a method records `x` on the class, wherever the method is."""
+        scope = self.scope
+        if value is None or scope.kind != "function" or scope.func is None:
+            return
+        for binding in scope.bindings.get(owner, []):
+            if binding.kind in ("self", "cls") and binding.cls is not None:
+                binding.cls.attrs.setdefault(attr, []).append((value, scope))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._assign(target.target, node.value)
+        if self.scope.kind == "class" and self.scope.cls is not None:
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self.scope.cls.attrs.setdefault(target.target.value, []).append(
+                        (node.value, self.scope)
+                    )
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        value = node.value
+        if isinstance(node.target, cst.Name):
+            self.scope.bind(
+                node.target.value,
+                Binding("assign", self.scope, node=value, annotation=node.annotation.annotation,
+                        loops=self.current_loops()),
+            )
+            if self.scope.kind == "class" and self.scope.cls is not None and value is not None:
+                self.scope.cls.attrs.setdefault(node.target.value, []).append((value, self.scope))
+        elif isinstance(node.target, cst.Attribute) and isinstance(node.target.value, cst.Name):
+            self._attribute_assign(node.target.value.value, node.target.attr.value, value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.target, cst.Name):
+            name = node.target.value
+            self.scope.bind(name, Binding("assign", self.scope, node=None, loops=self.current_loops()))
+            if isinstance(node.operator, cst.AddAssign):
+                self.scope.appends.setdefault(name, []).append((node.value, self.current_loops(), True))
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        if isinstance(node.target, cst.Name):
+            self.scope.bind(node.target.value, Binding("assign", self.scope, node=node.value,
+                                                       loops=self.current_loops()))
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None and isinstance(node.asname.name, cst.Name):
+            self.scope.bind(node.asname.name.value, Binding("with", self.scope, node=node.item,
+                                                            loops=self.current_loops()))
+
+    # -- loops and control flow ------------------------------------------------------------
+
+    def _push_loop(self, node: cst.CSTNode, kind: str, parent_call: Optional[cst.Call] = None) -> int:
+        loop_id = self._next_loop
+        self._next_loop += 1
+        self.loops[loop_id] = LoopInfo(loop_id, node, kind, self.scope, parent_call)
+        self._loop_stack[-1].append(loop_id)
+        return loop_id
+
+    def visit_For(self, node: cst.For) -> None:
+        # The iterable is evaluated once, before the loop: only the target and body repeat.
+        loop_id = self._push_loop(node, "for")
+        for name, _ in _name_targets(node.target):
+            self.scope.bind(name, Binding("loop", self.scope, node=node.iter, loops=self.current_loops()))
+        self.fors.append(ForInfo(node, node.target, node.iter, node.body, self.scope))
+        self._loop_stack[-1].pop()
+        self._pending_for[id(node)] = loop_id
+
+    def visit_For_body(self, node: cst.For) -> None:
+        self._loop_stack[-1].append(self._pending_for[id(node)])
+
+    def leave_For_body(self, node: cst.For) -> None:
+        self._loop_stack[-1].pop()
+
+    def visit_CompFor_iter(self, node: cst.CompFor) -> None:
+        # A comprehension's outermost iterable is evaluated once, outside the comprehension.
+        if id(node) in self._outer_comp_for:
+            self._suspended.append(self._loop_stack[-1].pop())
+
+    def leave_CompFor_iter(self, node: cst.CompFor) -> None:
+        if id(node) in self._outer_comp_for:
+            self._loop_stack[-1].append(self._suspended.pop())
+
+    def visit_While(self, node: cst.While) -> None:
+        self._push_loop(node, "while")
+
+    def leave_While(self, original_node: cst.While) -> None:
+        self._loop_stack[-1].pop()
+
+    def _visit_comprehension(self, node: cst.CSTNode) -> None:
+        self._push_loop(node, "comprehension", self._arg_parent.get(id(node)))
+        clause = getattr(node, "for_in", None)
+        self._outer_comp_for.add(id(clause))
+        while isinstance(clause, cst.CompFor):
+            for name, _ in _name_targets(clause.target):
+                self.scope.bind(name, Binding("loop", self.scope, node=clause.iter,
+                                              loops=self.current_loops()))
+            self.fors.append(ForInfo(node, clause.target, clause.iter, node, self.scope))
+            clause = clause.inner_for_in
+
+    def _leave_comprehension(self) -> None:
+        self._loop_stack[-1].pop()
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self._visit_comprehension(node)
+
+    def leave_ListComp(self, original_node: cst.ListComp) -> None:
+        self._leave_comprehension()
+
+    def visit_SetComp(self, node: cst.SetComp) -> None:
+        self._visit_comprehension(node)
+
+    def leave_SetComp(self, original_node: cst.SetComp) -> None:
+        self._leave_comprehension()
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self._visit_comprehension(node)
+
+    def leave_DictComp(self, original_node: cst.DictComp) -> None:
+        self._leave_comprehension()
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self._visit_comprehension(node)
+
+    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
+        self._leave_comprehension()
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._try_stack[-1].append((node, self.current_loops()))
+
+    def leave_Try(self, original_node: cst.Try) -> None:
+        self._try_stack[-1].pop()
+
+    def visit_Return(self, node: cst.Return) -> None:
+        scope = self.scope
+        if scope.kind == "function" and scope.func is not None and node.value is not None:
+            scope.func.returns.append(node.value)
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        for arg in node.args:
+            if isinstance(arg.value, COMPREHENSIONS + (cst.Lambda,)):
+                self._arg_parent[id(arg.value)] = node
+        self.calls.append(
+            CallInfo(node, self.scope, self.current_loops(), tuple(self._try_stack[-1]))
+        )
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.attr.value in ("append", "extend")
+            and node.args
+        ):
+            self.scope.appends.setdefault(func.value.value, []).append(
+                (node.args[0].value, self.current_loops(), func.attr.value == "extend")
+            )
+
+
+def _dotted(node: Union[cst.Attribute, cst.Name, cst.BaseExpression]) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _decorator_name(node: cst.BaseExpression) -> str:
+    """The last dotted segment of a decorator (`functools.cache` -> `cache`)."""
+    if isinstance(node, cst.Call):
+        node = node.func
+    return _dotted(node).split(".")[-1]

@@ -1,0 +1,256 @@
+"""Abstract values of expressions: which SDK object, project name or literal an expression is.
+
+An expression evaluates to one of
+- `Ext(path)`: a dotted value path outside this module, where `()` marks a call
+  (`anthropic.Anthropic()` is a client instance, `.llm.client` a relative project import);
+- `Inst(cls)` / `ClsV(cls)`: an instance of, or the class itself, defined in this module;
+- `FuncV(func)`: a function or method defined in this module (calling it evaluates its returns);
+- `Lit(value)`: a literal str / int / float / bool / None;
+- `None`: unknown. The evaluator never guesses: unknown stays unknown.
+
+Evaluation is flow-insensitive over the bindings `scopes.ModuleIndex` recorded, memoised, and
+guarded against recursion, so it costs little more than one walk of the module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
+
+import libcst as cst
+
+from whowaits.facts.scopes import Binding, ClassInfo, FuncInfo, Scope
+
+
+@dataclass(frozen=True)
+class Ext:
+    path: str
+
+
+@dataclass(frozen=True, eq=False)
+class Inst:
+    cls: ClassInfo
+
+
+@dataclass(frozen=True, eq=False)
+class ClsV:
+    cls: ClassInfo
+
+
+@dataclass(frozen=True, eq=False)
+class FuncV:
+    func: FuncInfo
+
+
+@dataclass(frozen=True)
+class Lit:
+    value: Union[str, int, float, bool, None]
+
+
+Value = Union[Ext, Inst, ClsV, FuncV, Lit, None]
+
+_NOT_EVALUATED = object()
+_PROPERTY_DECORATORS = {"property", "cached_property"}
+_MAX_DEPTH = 40
+
+
+def best(values: Iterable[Value]) -> Value:
+    """Pick the value several bindings agree on: any object beats literals; literals must agree."""
+    literals: List[Lit] = []
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, Lit):
+            if value.value is not None:
+                literals.append(value)
+            continue
+        return value
+    if literals and all(lit == literals[0] for lit in literals):
+        return literals[0]
+    return None
+
+
+class Evaluator:
+    """Evaluates expressions of one module against its recorded scopes."""
+
+    def __init__(self, module_scope: Scope) -> None:
+        self.module_scope = module_scope
+        self._cache: Dict[Tuple[int, int], Value] = {}
+        self._active: Set[Tuple[int, int]] = set()
+
+    # -- names -----------------------------------------------------------------------------
+
+    def lookup(self, name: str, scope: Scope) -> Optional[List[Binding]]:
+        """Bindings of `name` as Python resolves it from `scope` (class bodies skipped inside)."""
+        current: Optional[Scope] = self.module_scope if name in scope.globals else scope
+        first = True
+        while current is not None:
+            if current.kind == "class" and not first:
+                current = current.parent
+                continue
+            if name in current.bindings:
+                return current.bindings[name]
+            current = current.parent
+            first = False
+        return None
+
+    def name_value(self, name: str, scope: Scope) -> Value:
+        bindings = self.lookup(name, scope)
+        if not bindings:
+            return None
+        return best(self.binding_value(b) for b in bindings)
+
+    def binding_value(self, binding: Binding) -> Value:
+        kind = binding.kind
+        if kind == "import":
+            return Ext(binding.target)
+        if kind == "func" and binding.func is not None:
+            return FuncV(binding.func)
+        if kind == "class" and binding.cls is not None:
+            return ClsV(binding.cls)
+        if kind == "self" and binding.cls is not None:
+            return Inst(binding.cls)
+        if kind == "cls" and binding.cls is not None:
+            return ClsV(binding.cls)
+        if kind in ("assign", "with"):
+            if binding.node is None:
+                return None
+            value = self.eval(binding.node, binding.scope)
+            if value is None and binding.annotation is not None:
+                return self.annotation_value(binding.annotation, binding.scope)
+            return value
+        if kind == "unpack" and isinstance(binding.node, (cst.Tuple, cst.List)):
+            elements = binding.node.elements
+            if 0 <= binding.index < len(elements):
+                return self.eval(elements[binding.index].value, binding.scope)
+            return None
+        if kind == "param":
+            annotated = (
+                self.annotation_value(binding.annotation, binding.scope)
+                if binding.annotation is not None
+                else None
+            )
+            default = self.eval(binding.node, binding.scope) if binding.node is not None else None
+            return best([annotated, default if not isinstance(default, Lit) else None])
+        return None
+
+    def annotation_value(self, node: cst.BaseExpression, scope: Scope) -> Value:
+        """An instance of the annotated type: `Anthropic`, `Optional[Anthropic]`, `X | None`."""
+        if isinstance(node, cst.SimpleString):
+            try:
+                node = cst.parse_expression(str(node.evaluated_value))
+            except Exception:  # a string annotation that is not an expression
+                return None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            return best([self.annotation_value(node.left, scope), self.annotation_value(node.right, scope)])
+        if isinstance(node, cst.Subscript):
+            outer = self.eval(node.value, scope)
+            if isinstance(outer, Ext) and outer.path.split(".")[-1] in ("Optional", "Union", "Annotated"):
+                return best(
+                    self.annotation_value(el.slice.value, scope)
+                    for el in node.slice
+                    if isinstance(el.slice, cst.Index)
+                )
+            return None
+        value = self.eval(node, scope)
+        if isinstance(value, Ext):
+            return Ext(value.path + "()")
+        if isinstance(value, ClsV):
+            return Inst(value.cls)
+        return None
+
+    # -- expressions -----------------------------------------------------------------------
+
+    def eval(self, node: Optional[cst.CSTNode], scope: Scope) -> Value:
+        if node is None:
+            return None
+        key = (id(node), id(scope))
+        cached = self._cache.get(key, _NOT_EVALUATED)
+        if cached is not _NOT_EVALUATED:
+            return cached  # type: ignore[return-value]
+        if key in self._active or len(self._active) > _MAX_DEPTH:
+            return None
+        self._active.add(key)
+        try:
+            value = self._eval(node, scope)
+        finally:
+            self._active.discard(key)
+        self._cache[key] = value
+        return value
+
+    def _eval(self, node: cst.CSTNode, scope: Scope) -> Value:
+        if isinstance(node, cst.Name):
+            if node.value in ("True", "False", "None"):
+                return Lit({"True": True, "False": False, "None": None}[node.value])
+            return self.name_value(node.value, scope)
+        if isinstance(node, cst.Attribute):
+            return self.member(self.eval(node.value, scope), node.attr.value)
+        if isinstance(node, cst.Call):
+            return self.call_value(self.eval(node.func, scope), node)
+        if isinstance(node, cst.Await):
+            return self.eval(node.expression, scope)
+        if isinstance(node, cst.IfExp):
+            return best([self.eval(node.body, scope), self.eval(node.orelse, scope)])
+        if isinstance(node, cst.BooleanOperation):
+            return best([self.eval(node.left, scope), self.eval(node.right, scope)])
+        if isinstance(node, cst.NamedExpr):
+            return self.eval(node.value, scope)
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            value = node.evaluated_value
+            return Lit(value) if isinstance(value, str) else None
+        if isinstance(node, (cst.Integer, cst.Float)):
+            return Lit(node.evaluated_value)
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            inner = self.eval(node.expression, scope)
+            if isinstance(inner, Lit) and isinstance(inner.value, (int, float)):
+                return Lit(-inner.value)
+        return None
+
+    def member(self, base: Value, attr: str) -> Value:
+        if isinstance(base, Ext):
+            return Ext(f"{base.path}.{attr}")
+        if isinstance(base, (Inst, ClsV)):
+            return self.class_member(base.cls, attr, set())
+        return None
+
+    def class_member(self, cls: ClassInfo, attr: str, seen: Set[int]) -> Value:
+        if id(cls) in seen:
+            return None
+        seen.add(id(cls))
+        candidates: List[Value] = [self.eval(expr, scope) for expr, scope in cls.attrs.get(attr, [])]
+        method = cls.methods.get(attr)
+        if method is not None:
+            names = {_last_name(d) for d in method.decorators}
+            candidates.append(self.returns_of(method) if names & _PROPERTY_DECORATORS else FuncV(method))
+        value = best(candidates)
+        if value is not None:
+            return value
+        for base in cls.bases:
+            base_value = self.eval(base, cls.scope.parent or self.module_scope)
+            if isinstance(base_value, ClsV):
+                inherited = self.class_member(base_value.cls, attr, seen)
+                if inherited is not None:
+                    return inherited
+        return None
+
+    def call_value(self, func: Value, node: cst.Call) -> Value:
+        if isinstance(func, Ext):
+            return Ext(func.path + "()")
+        if isinstance(func, FuncV):
+            return self.returns_of(func.func)
+        if isinstance(func, ClsV):
+            return Inst(func.cls)
+        return None
+
+    def returns_of(self, func: FuncInfo) -> Value:
+        return best(self.eval(expr, func.scope) for expr in func.returns)
+
+
+def _last_name(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Call):
+        node = node.func
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Name):
+        return node.value
+    return ""

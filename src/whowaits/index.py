@@ -1,0 +1,112 @@
+"""The project index: module names for files, and call targets resolved across modules.
+
+A call target such as `.llm.client.messages.create` (from `from .llm import client`) names a
+value in another project module. The index maps the module part to a file and replaces the
+longest prefix that file exports (`client` -> `anthropic.Anthropic()`), repeating until the
+path no longer names a project module. Then `classify` decides what operation it is.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+from whowaits.core import CallSite, FileFacts
+from whowaits.facts.calls import classify, sdk_root
+
+_MAX_HOPS = 12
+
+
+def module_name(relpath: str) -> str:
+    """Dotted module name of a file relative to the root (`src/` layouts stripped)."""
+    parts = relpath[:-3].split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    if parts and parts[0] == "src" and len(parts) > 1:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+class ProjectIndex:
+    """Modules of the project and the values they export."""
+
+    def __init__(self, facts: Dict[str, FileFacts]) -> None:
+        self.facts = facts
+        self.modules: Dict[str, str] = {}  # dotted name -> relpath
+        self._suffixes: Dict[str, List[str]] = {}  # every dotted suffix -> relpaths
+        for relpath in sorted(facts):
+            name = module_name(relpath)
+            self.modules[name] = relpath
+            parts = name.split(".")
+            for i in range(len(parts)):
+                self._suffixes.setdefault(".".join(parts[i:]), []).append(relpath)
+        self._exports = {path: dict(f.exports) for path, f in facts.items()}
+
+    def file_for_module(self, dotted: str) -> Optional[str]:
+        """The file a module name refers to: exact, else the one file whose name ends with it.
+
+        The suffix match covers scripts run from a sub-folder and packages under another folder;
+        an ambiguous suffix resolves to nothing rather than to a guess.
+        """
+        if dotted in self.modules:
+            return self.modules[dotted]
+        candidates = self._suffixes.get(dotted, [])
+        return candidates[0] if len(candidates) == 1 else None
+
+    def absolute(self, target: str, relpath: str) -> str:
+        """Turn a relative target (`..pkg.x`) into an absolute dotted one for `relpath`."""
+        if not target.startswith("."):
+            return target
+        level = len(target) - len(target.lstrip("."))
+        package = module_name(relpath).split(".")
+        if not relpath.endswith("__init__.py"):
+            package = package[:-1]
+        base = package[: len(package) - (level - 1)] if level > 1 else package
+        rest = target[level:]
+        return ".".join([p for p in base if p] + ([rest] if rest else []))
+
+    def resolve(self, target: str, relpath: str) -> str:
+        """Replace project-module prefixes with what those modules export, hop by hop."""
+        current = self.absolute(target, relpath)
+        for _ in range(_MAX_HOPS):
+            if sdk_root(current) is not None:
+                return current
+            step = self._step(current)
+            if step is None:
+                return current
+            current = step
+        return current
+
+    def _step(self, path: str) -> Optional[str]:
+        segments = path.split(".")
+        for cut in range(len(segments) - 1, 0, -1):
+            module = ".".join(segments[:cut])
+            if "(" in module:
+                continue
+            relpath = self.file_for_module(module)
+            if relpath is None:
+                continue
+            rest = segments[cut:]
+            exports = self._exports.get(relpath, {})
+            for take in range(len(rest), 0, -1):
+                key = ".".join(rest[:take])
+                if key in exports:
+                    value = self.absolute(exports[key], relpath)
+                    return ".".join([value] + rest[take:])
+                if key.endswith("()") and key[:-2] in exports:  # an exported class or factory, called
+                    value = self.absolute(exports[key[:-2]], relpath) + "()"
+                    return ".".join([value] + rest[take:])
+            return None
+        return None
+
+
+def build_sites(facts: Dict[str, FileFacts]) -> Tuple[ProjectIndex, Tuple[CallSite, ...]]:
+    """Every raw call that resolves to an LLM operation, in path and position order."""
+    index = ProjectIndex(facts)
+    sites: List[CallSite] = []
+    for relpath in sorted(facts):
+        for call in facts[relpath].calls:
+            resolved = index.resolve(call.target, relpath)
+            op = classify(resolved, call.request, call.first_arg)
+            if op is not None:
+                sites.append(CallSite(relpath, call, op))
+    return index, tuple(sites)

@@ -1,0 +1,59 @@
+"""Library functions whose meaning the facts pass needs: sleeps, retries, fan-out, unbounded sources."""
+
+from __future__ import annotations
+
+from typing import FrozenSet, Tuple
+
+# Value paths of sleep functions (the argument is seconds).
+SLEEP_FUNCTIONS: FrozenSet[str] = frozenset(
+    {"time.sleep", "asyncio.sleep", "anyio.sleep", "trio.sleep", "gevent.sleep", "eventlet.sleep"}
+)
+
+# Decorators that retry the decorated function right away on failure.
+RETRY_DECORATORS: FrozenSet[str] = frozenset(
+    {
+        "tenacity.retry",
+        "backoff.on_exception",
+        "backoff.on_predicate",
+        "retrying.retry",
+        "retry.retry",
+        "retry.api.retry",
+        "stamina.retry",
+        "tenacity.asyncio.retry",
+    }
+)
+
+# Iterables of retry attempts (`for attempt in Retrying(...): with attempt: ...`).
+RETRY_ITERATORS: FrozenSet[str] = frozenset(
+    {"tenacity.Retrying", "tenacity.AsyncRetrying", "stamina.retry_context"}
+)
+
+# Calls that run many calls at once: value path prefix -> fan-out kind.
+FANOUT_FUNCTIONS: Tuple[Tuple[str, str], ...] = (
+    ("asyncio.gather", "gather"),
+    ("asyncio.as_completed", "gather"),
+    ("asyncio.wait", "gather"),
+    ("anyio.create_task_group", "gather"),
+)
+# Method names that fan work out to a pool, on any receiver (executor.map, pool.imap, ...).
+FANOUT_METHODS: FrozenSet[str] = frozenset(
+    {"map", "imap", "imap_unordered", "starmap", "submit", "apply_async", "map_async"}
+)
+
+# Iterables with no natural bound: a batch built from every entry of one needs chunking.
+UNBOUNDED_FUNCTIONS: FrozenSet[str] = frozenset(
+    {
+        "os.listdir",
+        "os.scandir",
+        "os.walk",
+        "glob.glob",
+        "glob.iglob",
+        "csv.reader",
+        "csv.DictReader",
+        "open",
+        "datasets.load_dataset",
+    }
+)
+UNBOUNDED_METHODS: FrozenSet[str] = frozenset(
+    {"glob", "rglob", "iterdir", "iterrows", "itertuples", "readlines", "fetchall", "all", "scan"}
+)

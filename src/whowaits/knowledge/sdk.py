@@ -1,0 +1,133 @@
+"""What each LLM SDK looks like: client classes, method paths and the operation each one is.
+
+Data only. `whowaits.facts.calls` turns a resolved value path into an `Operation` with these
+tables; adding a provider or a method is adding a row here.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Tuple
+
+# Module roots that mark a file as worth parsing (the text pre-filter) and a value path as SDK.
+SDK_MODULES: Tuple[str, ...] = ("anthropic", "openai", "litellm", "google.genai")
+
+# (module root, class name) -> (provider, canonical class, batch API usable on this client)
+CLIENT_CLASSES: Dict[Tuple[str, str], Tuple[str, str, bool]] = {
+    ("anthropic", "Anthropic"): ("anthropic", "Anthropic", True),
+    ("anthropic", "AsyncAnthropic"): ("anthropic", "AsyncAnthropic", True),
+    ("anthropic", "Client"): ("anthropic", "Anthropic", True),
+    ("anthropic", "AsyncClient"): ("anthropic", "AsyncAnthropic", True),
+    ("anthropic", "AnthropicAWS"): ("anthropic", "AnthropicAWS", True),
+    ("anthropic", "AsyncAnthropicAWS"): ("anthropic", "AsyncAnthropicAWS", True),
+    ("anthropic", "AnthropicGoogleCloud"): ("anthropic", "AnthropicGoogleCloud", True),
+    ("anthropic", "AsyncAnthropicGoogleCloud"): ("anthropic", "AsyncAnthropicGoogleCloud", True),
+    # The attribute exists on these, but every batch call raises at run time (api-facts 2).
+    ("anthropic", "AnthropicBedrock"): ("anthropic", "AnthropicBedrock", False),
+    ("anthropic", "AsyncAnthropicBedrock"): ("anthropic", "AsyncAnthropicBedrock", False),
+    ("anthropic", "AnthropicBedrockMantle"): ("anthropic", "AnthropicBedrockMantle", False),
+    ("anthropic", "AsyncAnthropicBedrockMantle"): ("anthropic", "AsyncAnthropicBedrockMantle", False),
+    ("anthropic", "AnthropicVertex"): ("anthropic", "AnthropicVertex", False),
+    ("anthropic", "AsyncAnthropicVertex"): ("anthropic", "AsyncAnthropicVertex", False),
+    ("anthropic", "AnthropicFoundry"): ("anthropic", "AnthropicFoundry", False),
+    ("anthropic", "AsyncAnthropicFoundry"): ("anthropic", "AsyncAnthropicFoundry", False),
+    ("openai", "OpenAI"): ("openai", "OpenAI", True),
+    ("openai", "AsyncOpenAI"): ("openai", "AsyncOpenAI", True),
+    ("openai", "AzureOpenAI"): ("openai", "AzureOpenAI", True),
+    ("openai", "AsyncAzureOpenAI"): ("openai", "AsyncAzureOpenAI", True),
+    ("google.genai", "Client"): ("google", "genai.Client", True),
+}
+
+# Module objects that act as a client themselves (`openai.chat.completions.create`).
+MODULE_CLIENTS: Dict[str, Tuple[str, str, bool]] = {
+    "openai": ("openai", "openai (module client)", True),
+}
+
+# Plain functions that are a whole call site: value path -> (provider, operation kind).
+FUNCTION_SITES: Dict[str, Tuple[str, str]] = {
+    "litellm.completion": ("litellm", "sync"),
+    "litellm.acompletion": ("litellm", "sync"),
+    "litellm.text_completion": ("litellm", "sync"),
+    # LiteLLM's batch_completion is concurrent synchronous calls, not a batch API.
+    "litellm.batch_completion": ("litellm", "sync"),
+}
+
+# Segments that wrap a resource without changing the operation.
+PASSTHROUGH_SEGMENTS: FrozenSet[str] = frozenset(
+    {"with_raw_response", "with_streaming_response", "with_options()", "copy()", "aio"}
+)
+
+_ANTHROPIC_BATCH = {
+    "batches.create": "batch_submit",
+    "batches.retrieve": "batch_poll",
+    "batches.list": "batch_poll",
+    "batches.results": "batch_results",
+    "batches.cancel": "batch_cancel",
+    "batches.delete": "batch_delete",
+}
+
+_ANTHROPIC_METHODS: Dict[str, str] = {
+    "messages.create": "sync",
+    "messages.parse": "sync",
+    "messages.stream": "stream",
+    "messages.count_tokens": "count_tokens",
+    "messages.tool_runner": "tool_runner",
+    "completions.create": "sync",
+}
+for _prefix in ("", "beta."):
+    for _method, _kind in list(_ANTHROPIC_METHODS.items()):
+        if _method.startswith("messages."):
+            _ANTHROPIC_METHODS[_prefix + _method] = _kind
+    for _method, _kind in _ANTHROPIC_BATCH.items():
+        _ANTHROPIC_METHODS[_prefix + "messages." + _method] = _kind
+
+# provider -> method path (after the client) -> operation kind
+METHODS: Dict[str, Dict[str, str]] = {
+    "anthropic": _ANTHROPIC_METHODS,
+    "openai": {
+        "chat.completions.create": "sync",
+        "chat.completions.parse": "sync",
+        "beta.chat.completions.parse": "sync",
+        "chat.completions.stream": "stream",
+        "beta.chat.completions.stream": "stream",
+        "responses.create": "sync",
+        "responses.parse": "sync",
+        "responses.stream": "stream",
+        "completions.create": "sync",
+        "batches.create": "batch_submit",
+        "batches.retrieve": "batch_poll",
+        "batches.list": "batch_poll",
+        "batches.cancel": "batch_cancel",
+        # Only a batch operation under the argument conditions in CONDITIONAL_METHODS.
+        "files.create": "batch_upload",
+        "files.content": "batch_results",
+        "files.retrieve_content": "batch_results",
+    },
+    "google": {
+        "models.generate_content": "sync",
+        "models.generate_content_stream": "stream",
+        "models.count_tokens": "count_tokens",
+        "batches.create": "batch_submit",
+        "batches.get": "batch_poll",
+        "batches.list": "batch_poll",
+        "batches.cancel": "batch_cancel",
+        "batches.delete": "batch_delete",
+    },
+}
+
+# (provider, method) -> predicate over (request facts purpose, first positional argument source):
+# methods that are only a batch operation when their arguments say so.
+CONDITIONAL_METHODS: Dict[Tuple[str, str], str] = {
+    ("openai", "files.create"): "purpose=batch",
+    ("openai", "files.content"): "batch-output-file",
+    ("openai", "files.retrieve_content"): "batch-output-file",
+}
+
+# Operation kinds that generate text synchronously (the Batch API could carry them).
+GENERATION_KINDS: FrozenSet[str] = frozenset({"sync", "stream"})
+BATCH_KINDS: FrozenSet[str] = frozenset(
+    {"batch_upload", "batch_submit", "batch_poll", "batch_results", "batch_cancel", "batch_delete"}
+)
+
+# Every method tail any provider has: a call on an unresolved project name is kept for the
+# project index only when its path ends with one of these.
+METHOD_TAILS: FrozenSet[str] = frozenset(m for table in METHODS.values() for m in table)

@@ -1,0 +1,126 @@
+"""The whole run: discover -> pre-filter -> facts (parallel, cached) -> index -> rules.
+
+`analyze_sources` is the pure core (bytes in, sites and findings out); `analyze` adds the file
+system, the cache and the worker processes around it. The CLI only formats what these return.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from whowaits.cache import FactsCache, content_key
+from whowaits.checks import findings_from_hits, run_checks, selected, Hit
+from whowaits.core import CallSite, FileFacts, Finding, Project, RuleMeta, Span
+from whowaits.discover import find_root, prefilter, walk
+from whowaits.facts import extract
+from whowaits.index import build_sites
+from whowaits.knowledge.limits import DEFAULT_POLL_INTERVAL_MIN
+
+# Below this many files to parse, worker start-up costs more than it saves.
+_PARALLEL_THRESHOLD = 16
+
+
+@dataclass
+class Options:
+    select: Sequence[str] = ("WW",)
+    ignore: Sequence[str] = ()
+    poll_interval_min: float = DEFAULT_POLL_INTERVAL_MIN
+    jobs: Optional[int] = None
+    use_cache: bool = True
+    exclude: Sequence[str] = ()
+
+
+@dataclass
+class RunResult:
+    root: str
+    sites: Tuple[CallSite, ...]
+    findings: List[Finding]
+    files_scanned: int = 0
+    files_parsed: int = 0
+    report_paths: Optional[List[str]] = field(default=None)
+
+
+def analyze_sources(
+    facts: Dict[str, FileFacts], catalog: Dict[str, RuleMeta], options: Options, root: str = ""
+) -> Tuple[Tuple[CallSite, ...], List[Finding]]:
+    """Sites and findings for a set of per-file facts: no I/O."""
+    _, sites = build_sites(facts)
+    project = Project(root, sites, facts, options.poll_interval_min)
+    findings = run_checks(project, catalog, options.select, options.ignore)
+    problems = [
+        Hit("WW000", path, Span(1, 1, 1, 1), f"file not analyzed: {f.error}", f.error)
+        for path, f in facts.items()
+        if f.error is not None
+    ]
+    if selected("WW000", options.select, options.ignore):
+        findings = sorted(
+            findings + findings_from_hits(problems, catalog),
+            key=lambda x: (x.path, x.line, x.col, x.code),
+        )
+    return sites, findings
+
+
+def compute_facts(
+    contents: Dict[str, bytes], root: str, options: Options
+) -> Dict[str, FileFacts]:
+    """Facts for every file, from the cache where possible and in worker processes otherwise."""
+    cache = FactsCache(root) if options.use_cache else None
+    facts: Dict[str, FileFacts] = {}
+    todo: List[Tuple[str, str]] = []
+    for path, data in contents.items():
+        key = content_key(data)
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None:
+            facts[path] = cached
+        else:
+            todo.append((path, key))
+    jobs = options.jobs or os.cpu_count() or 1
+    if jobs > 1 and len(todo) >= _PARALLEL_THRESHOLD:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(extract, [contents[p] for p, _ in todo], chunksize=4))
+    else:
+        results = [extract(contents[p]) for p, _ in todo]
+    for (path, key), result in zip(todo, results):
+        facts[path] = result
+        if cache is not None:
+            cache.put(key, result)
+    return dict(sorted(facts.items()))
+
+
+def analyze(paths: Sequence[str], catalog: Dict[str, RuleMeta], options: Options) -> RunResult:
+    """Lint the given files or folders.
+
+    Folders are the analysis scope. When only files are given (pre-commit passes the staged
+    files), the whole project is analysed so cross-module facts stay right, and findings are
+    reported for the given files only.
+    """
+    root = find_root(paths[0] if paths else ".")
+    report_paths: Optional[List[str]] = None
+    scope = list(paths)
+    if paths and all(os.path.isfile(p) for p in paths):
+        report_paths = sorted(os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths)
+        scope = [root]
+    files, unreadable = walk(root, scope, options.exclude)
+    for path in report_paths or []:
+        if path not in {f.relpath for f in files}:
+            files.extend(walk(root, [os.path.join(root, path)])[0])
+    contents: Dict[str, bytes] = {}
+    read_errors: Dict[str, FileFacts] = {u.relpath: FileFacts(error=u.reason) for u in unreadable}
+    for source in files:
+        try:
+            with open(source.abspath, "rb") as fh:
+                contents[source.relpath] = fh.read()
+        except OSError as exc:
+            read_errors[source.relpath] = FileFacts(error=f"cannot read: {exc.strerror}")
+    wanted = prefilter(contents)
+    facts = compute_facts({p: contents[p] for p in wanted}, root, options)
+    facts.update(read_errors)
+    sites, findings = analyze_sources(dict(sorted(facts.items())), catalog, options, root)
+    if report_paths is not None:
+        keep = set(report_paths)
+        findings = [f for f in findings if f.path in keep]
+        sites = tuple(s for s in sites if s.path in keep)
+    return RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths)

@@ -1,0 +1,99 @@
+"""The versioned JSON document shared by `check --output-format json` and `audit --format json`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any, Dict, List
+
+from whowaits import __version__
+from whowaits.core import CallSite, Finding, RequestFacts
+from whowaits.pipeline import RunResult
+
+JSON_VERSION = 1
+
+
+def _request(request: RequestFacts) -> Dict[str, Any]:
+    return {
+        "model": request.model,
+        "stream": request.stream,
+        "tools": request.tools,
+        "max_tokens": request.max_tokens,
+        "speed": request.speed,
+        "betas": list(request.betas),
+    }
+
+
+def site_dict(site: CallSite, findings: List[Finding]) -> Dict[str, Any]:
+    call = site.call
+    out: Dict[str, Any] = {
+        "path": site.path,
+        "line": site.line,
+        "col": site.col,
+        "provider": site.op.provider,
+        "client": site.op.client,
+        "operation": site.op.kind,
+        "method": site.op.method,
+        "function": call.function,
+        "async": call.is_async,
+        "receiver": call.via,
+        "contexts": [
+            {
+                "kind": c.kind,
+                "blocking": c.blocking,
+                "entry": c.entry,
+                "evidence": [{"path": e.path, "line": e.line, "note": e.note} for e in c.evidence],
+            }
+            for c in site.contexts
+        ],
+        "verdict": site.verdict,
+        "request": _request(call.request),
+        "loops": [{"kind": l.kind, "line": l.span.line, "fanout": l.fanout} for l in call.loops],
+        "findings": [f.code for f in findings if f.path == site.path and f.line == site.line],
+    }
+    if call.batch is not None:
+        out["batch"] = {
+            "source": call.batch.source,
+            "requests": len(call.batch.requests),
+            "count": call.batch.count,
+        }
+    return out
+
+
+def finding_dict(finding: Finding) -> Dict[str, Any]:
+    return {
+        "code": finding.code,
+        "name": finding.name,
+        "severity": finding.severity,
+        "path": finding.path,
+        "line": finding.line,
+        "col": finding.col,
+        "message": finding.message,
+        "evidence": [{"path": e.path, "line": e.line, "note": e.note} for e in finding.evidence],
+        "fingerprint": finding.fingerprint,
+    }
+
+
+def summary(result: RunResult) -> Dict[str, Any]:
+    return {
+        "files": result.files_scanned,
+        "files_parsed": result.files_parsed,
+        "sites": len(result.sites),
+        "findings": len(result.findings),
+        "by_severity": dict(sorted(Counter(f.severity for f in result.findings).items())),
+        "by_code": dict(sorted(Counter(f.code for f in result.findings).items())),
+        "sites_by_operation": dict(sorted(Counter(s.op.kind for s in result.sites).items())),
+        "sites_by_provider": dict(sorted(Counter(s.op.provider for s in result.sites).items())),
+        "sites_by_verdict": dict(sorted(Counter(s.verdict for s in result.sites).items())),
+    }
+
+
+def render(result: RunResult) -> str:
+    doc = {
+        "version": JSON_VERSION,
+        "tool": {"name": "whowaits", "version": __version__},
+        "sites": [site_dict(s, result.findings) for s in result.sites],
+        "findings": [finding_dict(f) for f in result.findings],
+        "summary": summary(result),
+    }
+    return json.dumps(doc, indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,46 @@
+"""ruff-style text output: `path:line:col: CODE message`, evidence indented, then a summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import List
+
+import click
+
+from whowaits.core import Finding
+from whowaits.pipeline import RunResult
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def render(result: RunResult, color: bool = False, show_evidence: bool = True, statistics: bool = False) -> str:
+    lines: List[str] = []
+
+    def style(text: str, **kw: object) -> str:
+        return click.style(text, **kw) if color else text  # type: ignore[arg-type]
+
+    for f in result.findings:
+        where = style(f"{f.path}:{f.line}:{f.col}:", bold=True)
+        code = style(f.code, fg="red" if f.severity == "error" else "yellow", bold=True)
+        lines.append(f"{where} {code} {f.message}")
+        if show_evidence:
+            for step in f.evidence:
+                lines.append(style(f"    -> {step.path}:{step.line}: {step.note}", dim=True))
+    if statistics and result.findings:
+        lines.append("")
+        for (code, name), count in sorted(Counter((f.code, f.name) for f in result.findings).items()):
+            lines.append(f"{count:5d}  {code}  {name}")
+    lines.append(_summary(result.findings, result))
+    return "\n".join(lines) + "\n"
+
+
+def _summary(findings: List[Finding], result: RunResult) -> str:
+    sites = _plural(len(result.sites), "LLM call site")
+    files = _plural(result.files_scanned, "file")
+    if not findings:
+        return f"All clear: {sites} in {files}, no findings."
+    counts = Counter(f.severity for f in findings)
+    parts = [_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s]]
+    return f"Found {_plural(len(findings), 'finding')} ({', '.join(parts)}): {sites} in {files}."
