@@ -31,6 +31,9 @@ class Options:
     jobs: Optional[int] = None
     use_cache: bool = True
     exclude: Sequence[str] = ()
+    # When only files are given, analyse the whole project around them (pre-commit passes
+    # staged files) and report on those files; False analyses exactly the given paths.
+    project_scope: bool = True
 
 
 @dataclass
@@ -90,17 +93,19 @@ def compute_facts(
     return dict(sorted(facts.items()))
 
 
-def analyze(paths: Sequence[str], catalog: Dict[str, RuleMeta], options: Options) -> RunResult:
+def analyze(
+    paths: Sequence[str], catalog: Dict[str, RuleMeta], options: Options, root: Optional[str] = None
+) -> RunResult:
     """Lint the given files or folders.
 
     Folders are the analysis scope. When only files are given (pre-commit passes the staged
     files), the whole project is analysed so cross-module facts stay right, and findings are
     reported for the given files only.
     """
-    root = find_root(paths[0] if paths else ".")
+    root = os.path.abspath(root) if root else find_root(paths[0] if paths else ".")
     report_paths: Optional[List[str]] = None
     scope = list(paths)
-    if paths and all(os.path.isfile(p) for p in paths):
+    if options.project_scope and paths and all(os.path.isfile(p) for p in paths):
         report_paths = sorted(os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths)
         scope = [root]
     files, unreadable = walk(root, scope, options.exclude)

@@ -16,6 +16,7 @@ from whowaits.core import CallSite, EvidenceStep, Project
 from whowaits.knowledge.limits import CUSTOM_ID_ALLOWED_CHAR, CUSTOM_ID_MAX_LEN, CUSTOM_ID_PATTERN, MAX_BATCH_REQUESTS
 
 _ID_PROVIDERS = ("anthropic", "openai")
+_API = {"anthropic": "Message Batches API", "openai": "OpenAI Batch API"}
 
 
 def _submits(project: Project) -> Iterator[CallSite]:
@@ -40,7 +41,7 @@ def custom_id_not_unique(project: Project) -> Iterator[Hit]:
             if request.repeated and cid.kind == "literal":
                 yield Hit(
                     "WW301", site.path, cid.span,
-                    f"custom_id {cid.source} is the same for every request built in this loop: "
+                    f"custom_id `{cid.source}` is the same for every request built in this loop: "
                     "ids must be unique within a batch or results cannot be joined back; "
                     "build it from the item (e.g. its primary key or index)",
                     anchor, (_step(site),),
@@ -56,7 +57,7 @@ def custom_id_not_unique(project: Project) -> Iterator[Hit]:
                 if cid.literal in literals:
                     yield Hit(
                         "WW301", site.path, cid.span,
-                        f"custom_id {cid.source} is used twice in this batch (first on line "
+                        f"custom_id `{cid.source}` is used twice in this batch (first on line "
                         f"{literals[cid.literal]}): results are joined back by custom_id, which must be unique",
                         anchor, (_step(site),),
                     )
@@ -93,7 +94,7 @@ def _invalid_message(source: str, text: str, partial: bool = False) -> str:
     else:
         problem = "it is empty"
     return (
-        f"custom_id {source} is invalid: {problem}; ids must match ^[a-zA-Z0-9_-]{{1,64}}$ "
+        f"custom_id `{source}` is invalid: {problem}; ids must match ^[a-zA-Z0-9_-]{{1,64}}$ "
         "and an invalid id fails the whole batch with a 400 at create: use only letters, digits, "
         "`_` and `-`, at most 64 characters (hash longer keys)"
     )
@@ -109,7 +110,7 @@ def batch_too_large(project: Project) -> Iterator[Hit]:
         if batch.count is not None and batch.count > limit:
             yield Hit(
                 "WW303", site.path, site.call.span,
-                f"this batch has {batch.count:,} requests; the {site.op.provider} Batch API takes at most "
+                f"this batch has {batch.count:,} requests; the {_API[site.op.provider]} takes at most "
                 f"{limit:,} per batch (and 256 MB): split the requests into chunks and submit one batch per chunk",
                 f"{site.call.function}|count",
             )

@@ -30,7 +30,7 @@ def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
                 continue
             problems = []
             if params.stream:
-                problems.append(("stream", "`stream: True`", "batch results arrive whole after the batch ends; drop `stream`"))
+                problems.append(("stream", "`stream: True`", "drop `stream` (batch results arrive whole), or call messages.stream synchronously if someone reads the tokens as they come"))
             if params.speed is not None:
                 problems.append(("speed", f"fast mode (`speed: {params.speed}`)", "fast mode is a synchronous-only option; drop `speed` or send this request with messages.create"))
             if params.max_tokens == 0:
@@ -41,8 +41,8 @@ def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
                     "WW104",
                     site.path,
                     span,
-                    f"batch request asks for {what}, which the Message Batches API rejects "
-                    f"(the request comes back `errored` after the batch ends): {fix}",
+                    f"batch request asks for {what}, which the Message Batches API rejects: the "
+                    f"request comes back `errored` only after the batch ends; {fix}",
                     anchor=f"{site.call.function}|{key}|{site.op.method}",
                     evidence=(_site_step(site),),
                 )

@@ -276,10 +276,11 @@ class ModuleIndex(cst.CSTVisitor):
             self._attribute_assign(target.value.value, target.attr.value, value)
             return
         for name, index in _name_targets(target):
+            owner = self.module_scope if name in scope.globals else scope
             if index == -1:
-                scope.bind(name, Binding("assign", scope, node=value, loops=loops))
+                owner.bind(name, Binding("assign", scope, node=value, loops=loops))
             else:
-                scope.bind(name, Binding("unpack", scope, node=value, index=index, loops=loops))
+                owner.bind(name, Binding("unpack", scope, node=value, index=index, loops=loops))
 
     def _attribute_assign(self, owner: str, attr: str, value: Optional[cst.BaseExpression]) -> None:
         """`self.x = v` in a method records `x` on the class, wherever the method is."""
