@@ -108,6 +108,8 @@ def walk(
     def add(path: str) -> None:
         if not os.path.exists(path):
             problems.append(Unreadable(rel(path), "broken symlink" if os.path.islink(path) else "no such file"))
+        elif not os.path.isfile(path):
+            problems.append(Unreadable(rel(path), "not a regular file"))
         elif not os.access(path, os.R_OK):
             problems.append(Unreadable(rel(path), "permission denied"))
         else:

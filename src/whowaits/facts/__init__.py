@@ -7,12 +7,14 @@ content hash and computed in worker processes. Cross-module questions (what does
 
 from __future__ import annotations
 
+import ast
 import re
 from typing import List, Optional, Tuple
 
 from whowaits.core import FileFacts, LoopFact, RawCall
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_NESTING = 300  # syntax-tree depth; real code stays far below, libcst's parser overflows far above
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
@@ -33,7 +35,34 @@ def decode_problem(source: bytes) -> Optional[str]:
     except LookupError:
         return f"unknown source encoding {encoding!r}"
     except UnicodeDecodeError as exc:
-        return f"not valid {encoding} (byte {exc.start})"
+        line = source[: exc.start].count(b"\n") + 1
+        return f"not valid {encoding} (line {line})"
+    return None
+
+
+def nesting_problem(source: bytes) -> Optional[str]:
+    """Refuse input deep enough to overflow libcst's native parser (a segfault, not an error).
+
+    CPython's own parser turns such input into a clean RecursionError or SyntaxError, and costs
+    a fraction of libcst's parse, so it is the gate. Other syntax errors are left to libcst,
+    which also reads syntax newer than the running interpreter.
+    """
+    try:
+        tree = ast.parse(source)
+    except (RecursionError, MemoryError):
+        return "too deeply nested to parse"
+    except SyntaxError as exc:
+        if "too many" in str(exc.msg):  # nested parentheses, indentation levels
+            return f"syntax error at line {exc.lineno}: {exc.msg}"
+        return None
+    except ValueError:  # source with characters the tokenizer refuses
+        return None
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return f"too deeply nested to analyse (more than {MAX_NESTING} levels)"
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return None
 
 
@@ -42,6 +71,9 @@ def extract(source: bytes) -> FileFacts:
     problem = decode_problem(source)
     if problem is not None:
         return FileFacts(error=problem)
+    nesting = nesting_problem(source)
+    if nesting is not None:
+        return FileFacts(error=nesting)
     import libcst as cst  # imported here so warm, fully cached runs never load libcst
 
     try:

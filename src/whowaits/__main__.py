@@ -1,0 +1,5 @@
+"""`python -m whowaits` runs the command line."""
+
+from whowaits.cli import main
+
+main()

@@ -1,0 +1,118 @@
+"""The command line through click's runner, and once through a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from conftest import FIXTURES, REPO
+from whowaits import __version__
+from whowaits.cli import main
+
+EXAMPLE = os.path.join(FIXTURES, "projects", "example")
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_check_text_reports_findings_and_exits_1() -> None:
+    result = invoke("check", EXAMPLE, "--no-cache")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith("supportdesk/nightly.py:14:30: WW302 custom_id")
+    assert "    -> supportdesk/nightly.py:27: submitted by messages.batches.create in submit" in lines
+    assert lines[-1] == "Found 4 findings (1 error, 3 warnings): 4 LLM call sites in 4 files."
+
+
+def test_check_json_matches_the_documented_shape() -> None:
+    result = invoke("check", EXAMPLE, "--no-cache", "--output-format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.output)
+    assert doc["version"] == 1
+    assert set(doc) == {"version", "tool", "sites", "findings", "summary"}
+    site = doc["sites"][0]
+    for key in ("path", "line", "col", "provider", "operation", "function", "contexts", "verdict"):
+        assert key in site
+    assert {(s["path"], s["line"], s["operation"]) for s in doc["sites"]} == {
+        ("supportdesk/nightly.py", 27, "batch_submit"),
+        ("supportdesk/nightly.py", 32, "batch_poll"),
+        ("supportdesk/nightly.py", 38, "batch_results"),
+        ("supportdesk/web.py", 11, "sync"),
+    }
+    finding = doc["findings"][0]
+    assert set(finding) == {"code", "name", "severity", "path", "line", "col", "message", "evidence", "fingerprint"}
+    assert (finding["code"], finding["path"], finding["line"], finding["col"]) == ("WW302", "supportdesk/nightly.py", 14, 30)
+    assert finding["evidence"] == [{"path": "supportdesk/nightly.py", "line": 27, "note": "submitted by messages.batches.create in submit"}]
+    assert doc["summary"]["by_code"] == {"WW302": 1, "WW401": 1, "WW403": 1, "WW404": 1}
+
+
+def test_fail_on_exit_zero_select_and_ignore() -> None:
+    assert invoke("check", EXAMPLE, "--no-cache", "--ignore", "WW302").exit_code == 0  # only warnings left
+    assert invoke("check", EXAMPLE, "--no-cache", "--ignore", "WW302", "--fail-on", "warning").exit_code == 1
+    assert invoke("check", EXAMPLE, "--no-cache", "--exit-zero").exit_code == 0
+    selected = invoke("check", EXAMPLE, "--no-cache", "--select", "WW40", "--ignore", "WW403", "-q")
+    assert [line.split()[1] for line in selected.output.splitlines() if not line.startswith(" ")] == ["WW404", "WW401"]
+
+
+def test_clean_project_exits_0() -> None:
+    result = invoke("check", os.path.join(FIXTURES, "rules", "ww104_ok.py"), "--no-cache")
+    assert result.exit_code == 0
+    assert result.output.startswith("All clear: 3 LLM call sites in ")
+
+
+def test_usage_errors_exit_2() -> None:
+    runner = CliRunner()
+    missing = runner.invoke(main, ["check", "no/such/dir"])
+    assert missing.exit_code == 2 and "no/such/dir: no such file or directory" in missing.output
+    unknown = runner.invoke(main, ["check", EXAMPLE, "--select", "XX9"])
+    assert unknown.exit_code == 2 and "unknown rule code or prefix `XX9`" in unknown.output
+    bad_format = runner.invoke(main, ["check", EXAMPLE, "--output-format", "yaml"])
+    assert bad_format.exit_code == 2
+
+
+def test_output_file(tmp_path) -> None:
+    out = tmp_path / "report.json"
+    result = invoke("check", EXAMPLE, "--no-cache", "--output-format", "json", "--output-file", str(out))
+    assert result.output == ""
+    assert json.loads(out.read_text())["summary"]["findings"] == 4
+
+
+def test_audit_table_and_json() -> None:
+    table = invoke("audit", EXAMPLE, "--no-cache")
+    assert table.exit_code == 0
+    assert "supportdesk/nightly.py:27:12  anthropic  batch_submit" in table.output
+    assert "verdicts: unknown: 4" in table.output
+    doc = json.loads(invoke("audit", EXAMPLE, "--no-cache", "--format", "json").output)
+    assert [s["verdict"] for s in doc["sites"]] == ["unknown"] * 4
+    assert doc["sites"][0]["function"] == "submit"
+
+
+def test_rule_command() -> None:
+    listing = invoke("rule")
+    assert "WW301  custom-id-not-unique" in listing.output
+    one = invoke("rule", "ww403")
+    assert one.output.startswith("WW403 poll-interval-too-short (warning)")
+    assert "Provider fact" in one.output
+    assert CliRunner().invoke(main, ["rule", "WW999"]).exit_code == 2
+
+
+def test_version() -> None:
+    assert invoke("--version").output.strip() == f"whowaits, version {__version__}"
+
+
+def test_subprocess_run_and_file_arguments_keep_project_context() -> None:
+    """A real process, given one file (as pre-commit does): reports on that file only."""
+    target = os.path.join(EXAMPLE, "supportdesk", "nightly.py")
+    proc = subprocess.run(
+        [sys.executable, "-m", "whowaits", "check", target, "--no-cache", "--output-format", "json"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert {f["path"] for f in doc["findings"]} == {"supportdesk/nightly.py"}
+    assert len(doc["findings"]) == 4
