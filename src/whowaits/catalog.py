@@ -85,3 +85,12 @@ def load_catalog(directory: str = "") -> Dict[str, RuleMeta]:
             raise CatalogError(f"{rule.source}: code {rule.code} is already defined in {rules[rule.code].source}")
         rules[rule.code] = rule
     return rules
+
+
+def markdown_table(rules: Dict[str, RuleMeta]) -> str:
+    """The README's rule table, generated from the catalog (a test keeps them equal)."""
+    lines = ["| Code | Name | Severity | What it reports |", "| --- | --- | --- | --- |"]
+    for rule in rules.values():
+        summary = rule.summary.replace("|", "\\|")
+        lines.append(f"| {rule.code} | `{rule.name}` | {rule.severity} | {summary} |")
+    return "\n".join(lines) + "\n"

@@ -174,9 +174,10 @@ class RequestReader:
         total = sum(counts) if counts and all(c is not None for c in counts) else None  # type: ignore[arg-type]
         collection = None
         if isinstance(expr, cst.Name):
+            # A name bound nowhere in this module (a star import, a builtin) is still one
+            # collection within the module.
             owner = self._binding_scope(expr.value, scope)
-            if owner is not None:
-                collection = f"{owner.qualname}:{expr.value}"
+            collection = f"{owner.qualname if owner else '<unbound>'}:{expr.value}"
         return BatchInput(
             source=state.source if templates else "unknown",
             requests=requests,

@@ -1,0 +1,74 @@
+"""The rule catalog: every file loads, matches the checks, documents itself and tests itself."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from conftest import REPO
+from whowaits.catalog import CatalogError, load_catalog, load_rule, markdown_table
+from whowaits.checks import CHECKS, _load_builtin_checks, run_checks
+from whowaits.core import Project
+from whowaits.facts import extract
+from whowaits.index import build_sites
+
+
+def test_every_check_has_a_rule_file_and_back(catalog) -> None:
+    _load_builtin_checks()
+    assert set(CHECKS) | {"WW000"} == set(catalog)
+
+
+def test_readme_rule_table_is_generated_from_rules(catalog) -> None:
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as fh:
+        readme = fh.read()
+    table = re.search(r"<!-- rules:start -->\n(.*?)<!-- rules:end -->", readme, re.S)
+    assert table is not None
+    assert table.group(1) == markdown_table(catalog)
+
+
+# Enough context to make each rule's bad/good example a whole module.
+PRELUDE = """\
+import time
+import boto3
+import tenacity
+import anthropic
+from anthropic import AnthropicBedrock
+client = anthropic.Anthropic()
+"""
+
+
+def _codes(source: str, catalog) -> set:
+    facts = {"example.py": extract((PRELUDE + source + "\n").encode())}
+    _, sites = build_sites(facts)
+    if facts["example.py"].error:
+        return {"WW000"}
+    return {f.code for f in run_checks(Project("", sites, facts), catalog)}
+
+
+@pytest.mark.parametrize("code", sorted(load_catalog()))
+def test_rule_examples_are_their_own_tests(code: str, catalog) -> None:
+    """The `bad` example of each rule triggers it and the `good` one does not."""
+    rule = catalog[code]
+    assert rule.bad and rule.good, f"{code} needs bad and good examples"
+    assert code in _codes(rule.bad, catalog), f"{code}'s bad example does not trigger it"
+    assert code not in _codes(rule.good, catalog), f"{code}'s good example triggers it"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('code = "WW999"\n', "field `name` must be a non-empty string"),
+        ("code = \n", "invalid TOML"),
+        ('code="WW1"\nname="x"\nseverity="error"\nsummary="s"\nrationale="r"\nfix="f"\nseed="s"\n', "field `code` must look like WW101"),
+        ('code="WW999"\nname="x"\nseverity="fatal"\nsummary="s"\nrationale="r"\nfix="f"\nseed="s"\n', "field `severity` must be one of"),
+        ('code="WW999"\nname="x"\nseverity="error"\nsummary="s"\nrationale="r"\nfix="f"\nseed="s"\ncolour="red"\n', "unknown field `colour`"),
+    ],
+)
+def test_malformed_rule_files_name_the_file_and_field(tmp_path, content: str, message: str) -> None:
+    path = tmp_path / "WW999.toml"
+    path.write_text(content)
+    with pytest.raises(CatalogError) as info:
+        load_rule(str(path))
+    assert str(info.value).startswith(str(path)) and message in str(info.value)
