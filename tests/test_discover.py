@@ -1,0 +1,54 @@
+"""Discovery: ignore files, default excludes, the text pre-filter and project roots."""
+
+from __future__ import annotations
+
+import os
+
+from whowaits.discover import find_root, prefilter, walk
+
+
+def _tree(root, files) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_gitignore_default_excludes_and_negation(tmp_path) -> None:
+    _tree(tmp_path, {
+        ".gitignore": "generated/\n*_pb2.py\n!keep_pb2.py\n/top_only.py\n",
+        "app.py": "", "generated/x.py": "", "api_pb2.py": "", "keep_pb2.py": "", "top_only.py": "",
+        "pkg/top_only.py": "", ".venv/lib/site.py": "", "node_modules/a.py": "", "build/b.py": "",
+        "pkg/.gitignore": "local.py\n", "pkg/local.py": "", "pkg/mod.py": "", "notes.txt": "",
+    })
+    files, problems = walk(str(tmp_path), [str(tmp_path)])
+    assert [f.relpath for f in files] == ["app.py", "keep_pb2.py", "pkg/mod.py", "pkg/top_only.py"]
+    assert problems == []
+
+
+def test_exclude_patterns_and_explicit_files(tmp_path) -> None:
+    _tree(tmp_path, {"migrations/0001.py": "", "app.py": "", "vendor/lib.py": ""})
+    files, _ = walk(str(tmp_path), [str(tmp_path)], excludes=["migrations/", "vendor"])
+    assert [f.relpath for f in files] == ["app.py"]
+    # A file named on the command line is analysed even inside an excluded folder.
+    files, _ = walk(str(tmp_path), [str(tmp_path / "vendor" / "lib.py")], excludes=["vendor"])
+    assert [f.relpath for f in files] == ["vendor/lib.py"]
+
+
+def test_prefilter_follows_imports_of_sdk_modules() -> None:
+    contents = {
+        "pkg/llm.py": b"import anthropic\nclient = anthropic.Anthropic()\n",
+        "pkg/service.py": b"from pkg.llm import client\n",
+        "pkg/api.py": b"from .service import handle\n",
+        "pkg/unrelated.py": b"import json\n",
+        "tools/relative.py": b"from . import llm\n",
+    }
+    assert prefilter(contents) == {"pkg/llm.py", "pkg/service.py", "pkg/api.py", "tools/relative.py"}
+
+
+def test_find_root(tmp_path) -> None:
+    _tree(tmp_path, {"proj/pyproject.toml": "", "proj/src/pkg/mod.py": ""})
+    assert find_root(str(tmp_path / "proj" / "src" / "pkg" / "mod.py")) == str(tmp_path / "proj")
+    assert find_root(str(tmp_path / "proj" / "src")) == str(tmp_path / "proj")
+    os.remove(tmp_path / "proj" / "pyproject.toml")
+    assert find_root(str(tmp_path / "proj" / "src")).startswith(str(tmp_path))

@@ -1,0 +1,56 @@
+"""Run-level properties: deterministic output whatever --jobs, and a cache that changes nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from conftest import FIXTURES
+from whowaits.catalog import load_catalog
+from whowaits.pipeline import Options, analyze
+from whowaits.report import json_out
+
+
+def _copy_fixtures(tmp_path) -> str:
+    root = tmp_path / "tree"
+    shutil.copytree(FIXTURES, root)
+    (root / "pyproject.toml").write_text("")
+    return str(root)
+
+
+def _json(root: str, **options) -> str:
+    return json_out.render(analyze([root], load_catalog(), Options(**options)))
+
+
+def test_same_bytes_whatever_jobs(tmp_path) -> None:
+    root = _copy_fixtures(tmp_path)
+    serial = _json(root, jobs=1, use_cache=False)
+    parallel = _json(root, jobs=2, use_cache=False)
+    assert serial == parallel
+    assert '"WW302"' in serial
+
+
+def test_cache_round_trip_changes_nothing(tmp_path) -> None:
+    root = _copy_fixtures(tmp_path)
+    cold = _json(root, jobs=1)
+    cache = os.path.join(root, ".whowaits_cache")
+    assert os.path.isfile(os.path.join(cache, "CACHEDIR.TAG"))
+    with open(os.path.join(cache, ".gitignore")) as fh:
+        assert fh.read() == "*\n"
+    assert _json(root, jobs=1) == cold
+
+
+def test_warm_run_does_not_import_libcst(tmp_path) -> None:
+    root = _copy_fixtures(tmp_path)
+    _json(root, jobs=1)
+    code = (
+        "import sys\n"
+        "from whowaits.catalog import load_catalog\n"
+        "from whowaits.pipeline import Options, analyze\n"
+        f"analyze([{root!r}], load_catalog(), Options(jobs=1))\n"
+        "print('libcst' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,121 @@
+"""Call-site resolution, one path at a time: how a receiver is known to be an LLM client."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+import pytest
+
+from whowaits.facts import extract
+from whowaits.index import build_sites, module_name
+
+
+def sites(files: Dict[str, str]) -> List[Tuple[str, int, str, str]]:
+    facts = {path: extract(text.encode()) for path, text in files.items()}
+    _, found = build_sites(facts)
+    return [(s.path, s.line, s.op.kind, s.op.client) for s in found]
+
+
+CASES = {
+    "alias of the class": (
+        "from anthropic import Anthropic as Claude\nc = Claude()\nc.messages.create()\n",
+        [(3, "sync", "Anthropic")],
+    ),
+    "alias of the module": (
+        "import anthropic as ai\nai.AsyncAnthropic().messages.batches.create(requests=[])\n",
+        [(2, "batch_submit", "AsyncAnthropic")],
+    ),
+    "anthropic.Client is Anthropic": (
+        "import anthropic\nanthropic.Client().messages.stream()\n",
+        [(2, "stream", "Anthropic")],
+    ),
+    "module global used in a function": (
+        "import anthropic\nc = anthropic.Anthropic()\ndef f():\n    c.messages.batches.results('id')\n",
+        [(4, "batch_results", "Anthropic")],
+    ),
+    "function local": (
+        "import anthropic\ndef f():\n    c = anthropic.AsyncAnthropic()\n    c.beta.messages.batches.retrieve('id')\n",
+        [(4, "batch_poll", "AsyncAnthropic")],
+    ),
+    "self attribute set in another method": (
+        "import anthropic\nclass A:\n    def setup(self):\n        self.c = anthropic.Anthropic()\n"
+        "    def run(self):\n        self.c.messages.batches.cancel('id')\n",
+        [(6, "batch_cancel", "Anthropic")],
+    ),
+    "class attribute through cls": (
+        "import anthropic\nclass A:\n    c = anthropic.Anthropic()\n    @classmethod\n"
+        "    def run(cls):\n        cls.c.messages.batches.delete('id')\n",
+        [(6, "batch_delete", "Anthropic")],
+    ),
+    "inherited attribute": (
+        "import anthropic\nclass Base:\n    def __init__(self):\n        self.c = anthropic.Anthropic()\n"
+        "class Child(Base):\n    def run(self):\n        self.c.messages.count_tokens()\n",
+        [(7, "count_tokens", "Anthropic")],
+    ),
+    "factory function": (
+        "import anthropic\ndef make():\n    return anthropic.Anthropic()\nmake().beta.messages.tool_runner()\n",
+        [(4, "tool_runner", "Anthropic")],
+    ),
+    "lru_cache getter": (
+        "import functools, anthropic\n@functools.lru_cache\ndef get():\n    return anthropic.Anthropic()\n"
+        "def f():\n    client = get()\n    client.messages.parse()\n",
+        [(7, "sync", "Anthropic")],
+    ),
+    "annotated parameter": (
+        "from typing import Optional\nimport anthropic\ndef f(c: Optional[anthropic.AsyncAnthropic]):\n"
+        "    c.messages.create(stream=True)\n",
+        [(4, "stream", "AsyncAnthropic")],
+    ),
+    "with statement": (
+        "import anthropic\nwith anthropic.Anthropic() as c:\n    c.messages.create()\n",
+        [(3, "sync", "Anthropic")],
+    ),
+    "twilio lookalike": (
+        "from twilio.rest import Client\nc = Client()\nc.messages.create(body='x')\n",
+        [],
+    ),
+    "unannotated parameter stays unknown": (
+        "def f(client):\n    client.messages.batches.create(requests=[])\n",
+        [],
+    ),
+    "rebinding the name to a non-client": (
+        "import anthropic\nclass Messages:\n    def create(self):\n        pass\nclass Fake:\n"
+        "    messages = Messages()\nFake().messages.create()\n",
+        [],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_single_module_resolution(name: str) -> None:
+    source, expected = CASES[name]
+    assert [(line, kind, client) for _, line, kind, client in sites({"m.py": source})] == expected
+
+
+def test_client_imported_from_another_module() -> None:
+    files = {
+        "src/app/llm.py": "import anthropic\nclient = anthropic.Anthropic()\ndef get():\n    return client\n",
+        "src/app/jobs.py": "from app.llm import client, get\nclient.messages.create()\nget().messages.batches.list()\n",
+        "src/app/rel.py": "from .llm import client as c\nc.messages.batches.create(requests=[])\n",
+        "src/app/mod.py": "from app import llm\nllm.client.messages.count_tokens()\n",
+    }
+    assert sites(files) == [
+        ("src/app/jobs.py", 2, "sync", "Anthropic"),
+        ("src/app/jobs.py", 3, "batch_poll", "Anthropic"),
+        ("src/app/mod.py", 2, "count_tokens", "Anthropic"),
+        ("src/app/rel.py", 2, "batch_submit", "Anthropic"),
+    ]
+
+
+def test_project_module_wrapping_twilio_is_not_a_site() -> None:
+    files = {
+        "sms.py": "from twilio.rest import Client\nclient = Client()\n",
+        "notify.py": "from sms import client\nclient.messages.create(body='x')\n",
+    }
+    assert sites(files) == []
+
+
+def test_module_names() -> None:
+    assert module_name("src/app/llm.py") == "app.llm"
+    assert module_name("app/__init__.py") == "app"
+    assert module_name("scripts/run.py") == "scripts.run"
