@@ -45,7 +45,7 @@ class RequestFacts:
     tools: bool = False
     tool_choice: Optional[str] = None
     max_tokens: Optional[int] = None
-    speed: Optional[str] = None  # source text of the `speed` value when the key is present
+    speed: Optional[str] = None  # literal `speed` ("fast", "standard")
     betas: Tuple[str, ...] = ()
     purpose: Optional[str] = None  # OpenAI files.create(purpose=...)
     span_of: Tuple[Tuple[str, Span], ...] = ()  # where each present key was written

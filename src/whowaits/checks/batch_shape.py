@@ -31,8 +31,8 @@ def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
             problems = []
             if params.stream:
                 problems.append(("stream", "`stream: True`", "drop `stream` (batch results arrive whole), or call messages.stream synchronously if someone reads the tokens as they come"))
-            if params.speed is not None:
-                problems.append(("speed", f"fast mode (`speed: {params.speed}`)", "fast mode is a synchronous-only option; drop `speed` or send this request with messages.create"))
+            if params.speed is not None and params.speed != "standard":
+                problems.append(("speed", f"fast mode (`speed: {params.speed!r}`)", "fast mode is a synchronous-only option; drop `speed` or send this request with messages.create"))
             if params.max_tokens == 0:
                 problems.append(("max_tokens", "`max_tokens: 0`", "set the output budget the request needs (use messages.count_tokens to count input tokens)"))
             for key, what, fix in problems:

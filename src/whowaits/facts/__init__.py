@@ -8,7 +8,9 @@ content hash and computed in worker processes. Cross-module questions (what does
 from __future__ import annotations
 
 import ast
+import os
 import re
+import traceback
 from typing import List, Optional, Tuple
 
 from whowaits.core import FileFacts, LoopFact, RawCall
@@ -88,10 +90,16 @@ def extract(source: bytes) -> FileFacts:
         return _facts_of(module)
     except RecursionError:
         return FileFacts(error="too deeply nested to analyse")
+    except Exception as exc:  # a bug in whowaits must cost one file, not the whole run
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return FileFacts(
+            error=f"internal error ({type(exc).__name__} at {os.path.basename(where.filename)}:"
+            f"{where.lineno}); please report it"
+        )
 
 
 def _facts_of(module: "object") -> FileFacts:
-    from libcst.metadata import MetadataWrapper, PositionProvider
+    import libcst as cst
 
     from whowaits.facts.calls import classify, may_be_site, sdk_root
     from whowaits.facts.exports import module_exports
@@ -101,11 +109,10 @@ def _facts_of(module: "object") -> FileFacts:
     from whowaits.facts.values import Evaluator, Ext
     from whowaits.knowledge.libraries import FANOUT_FUNCTIONS, FANOUT_METHODS
 
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)  # type: ignore[arg-type]
-    index = ModuleIndex(wrapper.resolve(PositionProvider))
-    wrapper.module.visit(index)
+    index = ModuleIndex()
+    index.walk(module)  # type: ignore[arg-type]
     evaluator = Evaluator(index.module_scope)
-    code_for = CodeFor(wrapper.module, index)
+    code_for = CodeFor(module)  # type: ignore[arg-type]
     reader = RequestReader(index, evaluator, code_for)
 
     def loop_fact(loop_id: int) -> LoopFact:
@@ -141,7 +148,7 @@ def _facts_of(module: "object") -> FileFacts:
         func = info.scope
         while func.kind == "class" and func.parent is not None:
             func = func.parent
-        receiver = info.node.func.value if hasattr(info.node.func, "value") else info.node.func
+        receiver = info.node.func.value if isinstance(info.node.func, cst.Attribute) else info.node.func
         raw = RawCall(
             call_id=len(calls),
             target=value.path,

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from whowaits.core import BatchInput, BatchRequestFacts, CustomIdFact, RequestFacts, Span
 from whowaits.facts.scopes import ModuleIndex, Scope
@@ -89,7 +90,7 @@ class RequestReader:
             tools=tools,
             tool_choice=tool_choice if isinstance(tool_choice, str) else None,
             max_tokens=max_tokens if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) else None,
-            speed=self.code_for(items["speed"][0]) if "speed" in items else None,
+            speed=lit("speed") if isinstance(lit("speed"), str) else None,
             betas=self._betas(items),
             purpose=purpose if isinstance(purpose, str) else None,
             span_of=tuple((key, self.code_for.span(expr)) for key, (expr, _) in items.items()),
@@ -407,6 +408,8 @@ class RequestReader:
             bindings = self.ev.lookup(name, scope) or []
             if any(loops & set(b.loops) for b in bindings):
                 return True
+            if any(b.kind == "param" for b in bindings):
+                return None  # a helper's parameter is whatever each caller passes
             single = [b for b in bindings if b.kind == "assign" and b.node is not None]
             if len(single) == 1 and len(bindings) == 1:
                 inner = self._varies(single[0].node, single[0].scope, loops, seen)  # type: ignore[arg-type]
@@ -488,16 +491,23 @@ def _names_and_calls(expr: cst.CSTNode) -> Tuple[List[str], bool]:
 
 
 class CodeFor:
-    """Source text and spans of nodes, shared by the fact passes of one module."""
+    """Source text and spans of nodes, shared by the fact passes of one module.
 
-    def __init__(self, module: cst.Module, index: ModuleIndex) -> None:
+    Positions cost more than parsing (libcst computes them with a full code generation pass),
+    so they are computed on the first request only: a file with no candidate call never pays.
+    """
+
+    def __init__(self, module: cst.Module) -> None:
         self.module = module
-        self.index = index
+        self._positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
 
     def __call__(self, node: cst.CSTNode) -> str:
         text = self.module.code_for_node(node)
         return text if len(text) <= 120 else text[:117] + "..."
 
     def span(self, node: cst.CSTNode) -> Span:
-        return self.index.span(node)
-
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        rng = self._positions[node]
+        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)

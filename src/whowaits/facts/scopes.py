@@ -8,15 +8,13 @@ tools built on them; here each scope keeps, per name, the list of things bound t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Set, Tuple, Union
+import re
+from dataclasses import dataclass, field, fields
+from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
-from whowaits.core import Span
 
-LOOP_NODES = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
@@ -129,12 +127,40 @@ def _name_targets(target: cst.BaseExpression) -> List[Tuple[str, int]]:
     return []
 
 
-class ModuleIndex(cst.CSTVisitor):
+_FIELDS: Dict[type, Tuple[str, ...]] = {}
+# Fields that hold only whitespace, punctuation or operators: never a name, call or literal.
+_TRIVIA = re.compile(
+    r"whitespace|^(?:lpar|rpar|lbracket|rbracket|lbrace|rbrace|comma|semicolon|colon|equal|dot|"
+    r"leading_lines|lines_after_decorators|header|footer|operator|star|asynchronous|"
+    r"first_line|default_indent|default_newline|encoding|has_trailing_newline|indent|newline)$"
+)
+
+
+def child_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """A node's children, read straight from its dataclass fields.
+
+    libcst's visitor dispatch (and its per-attribute hooks) costs several times more than the
+    walk itself; whowaits only reads the tree, so it walks the fields directly.
+    """
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = _FIELDS[type(node)] = tuple(
+            f.name for f in fields(node) if not _TRIVIA.search(f.name)  # type: ignore[arg-type]
+        )
+    out: List[cst.CSTNode] = []
+    for name in names:
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            out.append(value)
+        elif isinstance(value, (list, tuple)):
+            out.extend(v for v in value if isinstance(v, cst.CSTNode))
+    return out
+
+
+class ModuleIndex:
     """Walks a module once and keeps what the evaluator and the fact passes need."""
 
-    def __init__(self, positions: Mapping[cst.CSTNode, CodeRange]) -> None:
-        super().__init__()
-        self.positions = positions
+    def __init__(self) -> None:
         self.module_scope = Scope("module", "<module>", None)
         self.scopes: List[Scope] = [self.module_scope]
         self.functions: List[FuncInfo] = []
@@ -146,9 +172,44 @@ class ModuleIndex(cst.CSTVisitor):
         self._try_stack: List[List[Tuple[cst.Try, Tuple[int, ...]]]] = [[]]
         self._arg_parent: Dict[int, cst.Call] = {}
         self._next_loop = 0
-        self._pending_for: Dict[int, int] = {}
-        self._outer_comp_for: Set[int] = set()
-        self._suspended: List[int] = []
+        self._handlers = {
+            cst.ClassDef: self._class,
+            cst.FunctionDef: self._function,
+            cst.Lambda: self._lambda,
+            cst.Import: self._import,
+            cst.ImportFrom: self._import_from,
+            cst.Global: self._global,
+            cst.Assign: self._assign_stmt,
+            cst.AnnAssign: self._ann_assign,
+            cst.AugAssign: self._aug_assign,
+            cst.NamedExpr: self._named_expr,
+            cst.WithItem: self._with_item,
+            cst.For: self._for,
+            cst.While: self._while,
+            cst.ListComp: self._comprehension,
+            cst.SetComp: self._comprehension,
+            cst.DictComp: self._comprehension,
+            cst.GeneratorExp: self._comprehension,
+            cst.Try: self._try,
+            cst.Return: self._return,
+            cst.Call: self._call,
+        }
+
+    def walk(self, node: cst.CSTNode) -> None:
+        handler = self._handlers.get(type(node))
+        if handler is not None:
+            handler(node)
+        else:
+            self._children(node)
+
+    def _children(self, node: cst.CSTNode) -> None:
+        for child in child_nodes(node):
+            self.walk(child)
+
+    def _walk_all(self, nodes: "Iterable[Optional[cst.CSTNode]]") -> None:
+        for node in nodes:
+            if node is not None:
+                self.walk(node)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -156,21 +217,26 @@ class ModuleIndex(cst.CSTVisitor):
     def scope(self) -> Scope:
         return self.scopes[-1]
 
-    def span(self, node: cst.CSTNode) -> Span:
-        rng = self.positions[node]
-        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
-
     def current_loops(self) -> Tuple[int, ...]:
         return tuple(self._loop_stack[-1])
 
-    def _method_class(self) -> Optional[ClassInfo]:
-        scope = self.scope
-        return scope.cls if scope.kind == "class" else None
+    def _push_loop(self, node: cst.CSTNode, kind: str, parent_call: Optional[cst.Call] = None) -> int:
+        loop_id = self._next_loop
+        self._next_loop += 1
+        self.loops[loop_id] = LoopInfo(loop_id, node, kind, self.scope, parent_call)
+        self._loop_stack[-1].append(loop_id)
+        return loop_id
+
+    def _pop_loop(self) -> None:
+        self._loop_stack[-1].pop()
 
     # -- scopes ----------------------------------------------------------------------------
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def _class(self, node: cst.ClassDef) -> None:
         parent = self.scope
+        self._walk_all(d.decorator for d in node.decorators)
+        self._walk_all(arg.value for arg in node.bases)
+        self._walk_all(arg.value for arg in node.keywords)
         qual = node.name.value if parent.kind == "module" else f"{parent.qualname}.{node.name.value}"
         info = ClassInfo(node.name.value, qual, node, parent)
         info.bases = [arg.value for arg in node.bases if arg.keyword is None]
@@ -179,12 +245,17 @@ class ModuleIndex(cst.CSTVisitor):
         parent.bind(node.name.value, Binding("class", parent, cls=info, loops=self.current_loops()))
         self.classes.append(info)
         self.scopes.append(scope)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.walk(node.body)
         self.scopes.pop()
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def _function(self, node: cst.FunctionDef) -> None:
         parent = self.scope
+        self._walk_all(d.decorator for d in node.decorators)
+        params = node.params
+        for param in list(params.posonly_params) + list(params.params) + list(params.kwonly_params):
+            self._walk_all((param.default, param.annotation))
+        if node.returns is not None:
+            self.walk(node.returns)
         cls = parent.cls if parent.kind == "class" else None
         qual = node.name.value if parent.kind == "module" else f"{parent.qualname}.{node.name.value}"
         info = FuncInfo(
@@ -203,12 +274,11 @@ class ModuleIndex(cst.CSTVisitor):
         else:
             parent.bind(node.name.value, Binding("func", parent, func=info, loops=self.current_loops()))
         self.functions.append(info)
-        self._bind_params(node.params, scope, cls, info)
+        self._bind_params(params, scope, cls, info)
         self.scopes.append(scope)
         self._loop_stack.append([])
         self._try_stack.append([])
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.walk(node.body)
         self.scopes.pop()
         self._loop_stack.pop()
         self._try_stack.pop()
@@ -230,24 +300,23 @@ class ModuleIndex(cst.CSTVisitor):
             if isinstance(star, cst.Param):
                 scope.bind(star.name.value, Binding("param", scope))
 
-    def visit_Lambda(self, node: cst.Lambda) -> None:
+    def _lambda(self, node: cst.Lambda) -> None:
         # Lambdas stay in the enclosing scope; their parameters are unknown values there.
         for param in node.params.params:
             self.scope.bind(param.name.value, Binding("param", self.scope))
         parent_call = self._arg_parent.get(id(node))
         if parent_call is not None:
             self._push_loop(node, "lambda-map", parent_call)
-
-    def leave_Lambda(self, original_node: cst.Lambda) -> None:
-        if id(original_node) in self._arg_parent:
-            self._loop_stack[-1].pop()
+        self.walk(node.body)
+        if parent_call is not None:
+            self._pop_loop()
 
     # -- bindings --------------------------------------------------------------------------
 
-    def visit_Global(self, node: cst.Global) -> None:
+    def _global(self, node: cst.Global) -> None:
         self.scope.globals.update(n.name.value for n in node.names)
 
-    def visit_Import(self, node: cst.Import) -> None:
+    def _import(self, node: cst.Import) -> None:
         for alias in node.names:
             dotted = _dotted(alias.name)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
@@ -256,7 +325,7 @@ class ModuleIndex(cst.CSTVisitor):
                 root = dotted.split(".")[0]
                 self.scope.bind(root, Binding("import", self.scope, target=root))
 
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+    def _import_from(self, node: cst.ImportFrom) -> None:
         module = _dotted(node.module) if node.module is not None else ""
         prefix = "." * len(node.relative) + module
         if isinstance(node.names, cst.ImportStar):
@@ -269,7 +338,7 @@ class ModuleIndex(cst.CSTVisitor):
             target = f"{prefix}.{name}" if prefix and not prefix.endswith(".") else prefix + name
             self.scope.bind(bound, Binding("import", self.scope, target=target))
 
-    def _assign(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression]) -> None:
+    def _bind_target(self, target: cst.BaseExpression, value: Optional[cst.BaseExpression]) -> None:
         scope = self.scope
         loops = self.current_loops()
         if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
@@ -291,17 +360,18 @@ class ModuleIndex(cst.CSTVisitor):
             if binding.kind in ("self", "cls") and binding.cls is not None:
                 binding.cls.attrs.setdefault(attr, []).append((value, scope))
 
-    def visit_Assign(self, node: cst.Assign) -> None:
+    def _assign_stmt(self, node: cst.Assign) -> None:
         for target in node.targets:
-            self._assign(target.target, node.value)
+            self._bind_target(target.target, node.value)
         if self.scope.kind == "class" and self.scope.cls is not None:
             for target in node.targets:
                 if isinstance(target.target, cst.Name):
                     self.scope.cls.attrs.setdefault(target.target.value, []).append(
                         (node.value, self.scope)
                     )
+        self._children(node)
 
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+    def _ann_assign(self, node: cst.AnnAssign) -> None:
         value = node.value
         if isinstance(node.target, cst.Name):
             self.scope.bind(
@@ -313,115 +383,89 @@ class ModuleIndex(cst.CSTVisitor):
                 self.scope.cls.attrs.setdefault(node.target.value, []).append((value, self.scope))
         elif isinstance(node.target, cst.Attribute) and isinstance(node.target.value, cst.Name):
             self._attribute_assign(node.target.value.value, node.target.attr.value, value)
+        self._children(node)
 
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+    def _aug_assign(self, node: cst.AugAssign) -> None:
         if isinstance(node.target, cst.Name):
             name = node.target.value
             self.scope.bind(name, Binding("assign", self.scope, node=None, loops=self.current_loops()))
             if isinstance(node.operator, cst.AddAssign):
                 self.scope.appends.setdefault(name, []).append((node.value, self.current_loops(), True))
+        self._children(node)
 
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+    def _named_expr(self, node: cst.NamedExpr) -> None:
         if isinstance(node.target, cst.Name):
             self.scope.bind(node.target.value, Binding("assign", self.scope, node=node.value,
                                                        loops=self.current_loops()))
+        self._children(node)
 
-    def visit_WithItem(self, node: cst.WithItem) -> None:
+    def _with_item(self, node: cst.WithItem) -> None:
         if node.asname is not None and isinstance(node.asname.name, cst.Name):
             self.scope.bind(node.asname.name.value, Binding("with", self.scope, node=node.item,
                                                             loops=self.current_loops()))
+        self._children(node)
 
     # -- loops and control flow ------------------------------------------------------------
 
-    def _push_loop(self, node: cst.CSTNode, kind: str, parent_call: Optional[cst.Call] = None) -> int:
-        loop_id = self._next_loop
-        self._next_loop += 1
-        self.loops[loop_id] = LoopInfo(loop_id, node, kind, self.scope, parent_call)
-        self._loop_stack[-1].append(loop_id)
-        return loop_id
-
-    def visit_For(self, node: cst.For) -> None:
+    def _for(self, node: cst.For) -> None:
         # The iterable is evaluated once, before the loop: only the target and body repeat.
-        loop_id = self._push_loop(node, "for")
+        self.walk(node.iter)
+        self._push_loop(node, "for")
         for name, _ in _name_targets(node.target):
             self.scope.bind(name, Binding("loop", self.scope, node=node.iter, loops=self.current_loops()))
         self.fors.append(ForInfo(node, node.target, node.iter, node.body, self.scope))
-        self._loop_stack[-1].pop()
-        self._pending_for[id(node)] = loop_id
+        self.walk(node.target)
+        self.walk(node.body)
+        self._pop_loop()
+        if node.orelse is not None:
+            self.walk(node.orelse)
 
-    def visit_For_body(self, node: cst.For) -> None:
-        self._loop_stack[-1].append(self._pending_for[id(node)])
-
-    def leave_For_body(self, node: cst.For) -> None:
-        self._loop_stack[-1].pop()
-
-    def visit_CompFor_iter(self, node: cst.CompFor) -> None:
-        # A comprehension's outermost iterable is evaluated once, outside the comprehension.
-        if id(node) in self._outer_comp_for:
-            self._suspended.append(self._loop_stack[-1].pop())
-
-    def leave_CompFor_iter(self, node: cst.CompFor) -> None:
-        if id(node) in self._outer_comp_for:
-            self._loop_stack[-1].append(self._suspended.pop())
-
-    def visit_While(self, node: cst.While) -> None:
+    def _while(self, node: cst.While) -> None:
         self._push_loop(node, "while")
+        self.walk(node.test)
+        self.walk(node.body)
+        self._pop_loop()
+        if node.orelse is not None:
+            self.walk(node.orelse)
 
-    def leave_While(self, original_node: cst.While) -> None:
-        self._loop_stack[-1].pop()
-
-    def _visit_comprehension(self, node: cst.CSTNode) -> None:
+    def _comprehension(self, node: cst.CSTNode) -> None:
+        clause = getattr(node, "for_in")
+        # The outermost iterable is evaluated once, outside the comprehension.
+        self.walk(clause.iter)
         self._push_loop(node, "comprehension", self._arg_parent.get(id(node)))
-        clause = getattr(node, "for_in", None)
-        self._outer_comp_for.add(id(clause))
+        first = True
         while isinstance(clause, cst.CompFor):
             for name, _ in _name_targets(clause.target):
                 self.scope.bind(name, Binding("loop", self.scope, node=clause.iter,
                                               loops=self.current_loops()))
             self.fors.append(ForInfo(node, clause.target, clause.iter, node, self.scope))
+            if not first:
+                self.walk(clause.iter)
+            self._walk_all(clause.ifs)
+            first = False
             clause = clause.inner_for_in
+        if isinstance(node, cst.DictComp):
+            self._walk_all((node.key, node.value))
+        else:
+            self.walk(node.elt)  # type: ignore[attr-defined]
+        self._pop_loop()
 
-    def _leave_comprehension(self) -> None:
-        self._loop_stack[-1].pop()
-
-    def visit_ListComp(self, node: cst.ListComp) -> None:
-        self._visit_comprehension(node)
-
-    def leave_ListComp(self, original_node: cst.ListComp) -> None:
-        self._leave_comprehension()
-
-    def visit_SetComp(self, node: cst.SetComp) -> None:
-        self._visit_comprehension(node)
-
-    def leave_SetComp(self, original_node: cst.SetComp) -> None:
-        self._leave_comprehension()
-
-    def visit_DictComp(self, node: cst.DictComp) -> None:
-        self._visit_comprehension(node)
-
-    def leave_DictComp(self, original_node: cst.DictComp) -> None:
-        self._leave_comprehension()
-
-    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
-        self._visit_comprehension(node)
-
-    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
-        self._leave_comprehension()
-
-    def visit_Try(self, node: cst.Try) -> None:
+    def _try(self, node: cst.Try) -> None:
         self._try_stack[-1].append((node, self.current_loops()))
-
-    def leave_Try(self, original_node: cst.Try) -> None:
+        self.walk(node.body)
         self._try_stack[-1].pop()
+        self._walk_all(node.handlers)
+        self._walk_all((node.orelse, node.finalbody))
 
-    def visit_Return(self, node: cst.Return) -> None:
+    def _return(self, node: cst.Return) -> None:
         scope = self.scope
         if scope.kind == "function" and scope.func is not None and node.value is not None:
             scope.func.returns.append(node.value)
+        self._children(node)
 
     # -- calls -----------------------------------------------------------------------------
 
-    def visit_Call(self, node: cst.Call) -> None:
+    def _call(self, node: cst.Call) -> None:
         for arg in node.args:
             if isinstance(arg.value, COMPREHENSIONS + (cst.Lambda,)):
                 self._arg_parent[id(arg.value)] = node
@@ -438,6 +482,7 @@ class ModuleIndex(cst.CSTVisitor):
             self.scope.appends.setdefault(func.value.value, []).append(
                 (node.args[0].value, self.current_loops(), func.attr.value == "extend")
             )
+        self._children(node)
 
 
 def _dotted(node: Union[cst.Attribute, cst.Name, cst.BaseExpression]) -> str:

@@ -20,12 +20,14 @@ CLIENT_CLASSES: Dict[Tuple[str, str], Tuple[str, str, bool]] = {
     ("anthropic", "AnthropicAWS"): ("anthropic", "AnthropicAWS", True),
     ("anthropic", "AsyncAnthropicAWS"): ("anthropic", "AsyncAnthropicAWS", True),
     ("anthropic", "AnthropicGoogleCloud"): ("anthropic", "AnthropicGoogleCloud", True),
+    # Mantle serves the standard Messages resource, batches included (SDK 2.12.0 source).
+    ("anthropic", "AnthropicBedrockMantle"): ("anthropic", "AnthropicBedrockMantle", True),
+    ("anthropic", "AsyncAnthropicBedrockMantle"): ("anthropic", "AsyncAnthropicBedrockMantle", True),
     ("anthropic", "AsyncAnthropicGoogleCloud"): ("anthropic", "AsyncAnthropicGoogleCloud", True),
     # The attribute exists on these, but every batch call raises at run time (api-facts 2).
     ("anthropic", "AnthropicBedrock"): ("anthropic", "AnthropicBedrock", False),
     ("anthropic", "AsyncAnthropicBedrock"): ("anthropic", "AsyncAnthropicBedrock", False),
-    ("anthropic", "AnthropicBedrockMantle"): ("anthropic", "AnthropicBedrockMantle", False),
-    ("anthropic", "AsyncAnthropicBedrockMantle"): ("anthropic", "AsyncAnthropicBedrockMantle", False),
+
     ("anthropic", "AnthropicVertex"): ("anthropic", "AnthropicVertex", False),
     ("anthropic", "AsyncAnthropicVertex"): ("anthropic", "AsyncAnthropicVertex", False),
     ("anthropic", "AnthropicFoundry"): ("anthropic", "AnthropicFoundry", False),
