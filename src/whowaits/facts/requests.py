@@ -408,8 +408,9 @@ class RequestReader:
             bindings = self.ev.lookup(name, scope) or []
             if any(loops & set(b.loops) for b in bindings):
                 return True
-            if any(b.kind == "param" for b in bindings):
-                return None  # a helper's parameter is whatever each caller passes
+            loop_scopes = {id(self.index.loops[l].scope) for l in loops}
+            if any(b.kind == "param" and id(b.scope) not in loop_scopes for b in bindings):
+                return None  # a helper's parameter is whatever each per-item call passes
             single = [b for b in bindings if b.kind == "assign" and b.node is not None]
             if len(single) == 1 and len(bindings) == 1:
                 inner = self._varies(single[0].node, single[0].scope, loops, seen)  # type: ignore[arg-type]
