@@ -111,7 +111,7 @@ def _facts_of(module: "object") -> FileFacts:
 
     index = ModuleIndex()
     index.walk(module)  # type: ignore[arg-type]
-    evaluator = Evaluator(index.module_scope)
+    evaluator = Evaluator(index.module_scope, index.calls)
     code_for = CodeFor(module)  # type: ignore[arg-type]
     reader = RequestReader(index, evaluator, code_for)
 

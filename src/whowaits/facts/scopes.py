@@ -49,10 +49,10 @@ class Binding:
     kind: str  # assign | unpack | import | func | class | param | self | cls | loop | with
     scope: "Scope"
     node: Optional[cst.CSTNode] = None  # the value expression (assign/with/unpack/param default)
-    target: str = ""  # import path
+    target: str = ""  # import path, or a parameter's name
     func: Optional[FuncInfo] = None
     cls: Optional[ClassInfo] = None
-    index: int = -1  # position inside a tuple unpacking
+    index: int = -1  # position inside a tuple unpacking, or a parameter's position
     annotation: Optional[cst.BaseExpression] = None
     loops: Tuple[int, ...] = ()
 
@@ -295,7 +295,9 @@ class ModuleIndex:
                 scope.bind(name, Binding(kind, scope, cls=cls))
                 continue
             annotation = param.annotation.annotation if param.annotation else None
-            scope.bind(name, Binding("param", scope, node=param.default, annotation=annotation))
+            position = i if param in positional else -1
+            scope.bind(name, Binding("param", scope, node=param.default, annotation=annotation,
+                                     target=name, index=position))
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 scope.bind(star.name.value, Binding("param", scope))

@@ -15,11 +15,11 @@ guarded against recursion, so it costs little more than one walk of the module.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from whowaits.facts.scopes import Binding, ClassInfo, FuncInfo, Scope
+from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope
 
 
 @dataclass(frozen=True)
@@ -73,10 +73,12 @@ def best(values: Iterable[Value]) -> Value:
 class Evaluator:
     """Evaluates expressions of one module against its recorded scopes."""
 
-    def __init__(self, module_scope: Scope) -> None:
+    def __init__(self, module_scope: Scope, calls: Sequence[CallInfo] = ()) -> None:
         self.module_scope = module_scope
+        self.calls = calls
         self._cache: Dict[Tuple[int, int], Value] = {}
         self._active: Set[Tuple[int, int]] = set()
+        self._callers: Optional[Dict[int, List[CallInfo]]] = None
 
     # -- names -----------------------------------------------------------------------------
 
@@ -125,14 +127,56 @@ class Evaluator:
                 return self.eval(elements[binding.index].value, binding.scope)
             return None
         if kind == "param":
-            annotated = (
-                self.annotation_value(binding.annotation, binding.scope)
-                if binding.annotation is not None
-                else None
-            )
-            default = self.eval(binding.node, binding.scope) if binding.node is not None else None
-            return best([annotated, default if not isinstance(default, Lit) else None])
+            if binding.annotation is not None:
+                annotated = self.annotation_value(binding.annotation, binding.scope)
+                if annotated is not None:
+                    return annotated
+            return self.argument_value(binding)
         return None
+
+    def argument_value(self, binding: Binding) -> Value:
+        """What callers in this module pass for a parameter (the default where they pass none).
+
+        Literals must agree across callers; a caller passing `*args`/`**kwargs` makes it unknown.
+        """
+        func = binding.scope.func
+        if func is None or isinstance(func.node, cst.Lambda):
+            return None
+        values: List[Value] = []
+        offset = 1 if func.cls is not None and "staticmethod" not in {_last_name(d) for d in func.decorators} else 0
+        for call in self.callers_of(func):
+            passed: Optional[cst.BaseExpression] = None
+            positional = [a for a in call.node.args if a.keyword is None]
+            if any(a.star for a in call.node.args):
+                return None
+            index = binding.index - offset
+            if 0 <= index < len(positional):
+                passed = positional[index].value
+            for arg in call.node.args:
+                if arg.keyword is not None and arg.keyword.value == binding.target:
+                    passed = arg.value
+            if passed is not None:
+                values.append(self.eval(passed, call.scope))
+                if values[-1] is None:
+                    return None
+            elif binding.node is not None:
+                values.append(self.eval(binding.node, binding.scope))
+        if not values and binding.node is not None:
+            values.append(self.eval(binding.node, binding.scope))
+        return best(values)
+
+    def callers_of(self, func: FuncInfo) -> List[CallInfo]:
+        if self._callers is None:
+            self._callers = {}  # set first: evaluating callees may ask again (recursion)
+            callers: Dict[int, List[CallInfo]] = {}
+            for call in self.calls:
+                target = self.eval(call.node.func, call.scope)
+                if isinstance(target, FuncV):
+                    callers.setdefault(id(target.func), []).append(call)
+            self._callers = callers
+            # Values computed while the map was incomplete may say "unknown" wrongly.
+            self._cache.clear()
+        return self._callers.get(id(func), [])
 
     def annotation_value(self, node: cst.BaseExpression, scope: Scope) -> Value:
         """An instance of the annotated type: `Anthropic`, `Optional[Anthropic]`, `X | None`."""
