@@ -9,10 +9,9 @@ import pytest
 
 from conftest import REPO
 from whowaits.catalog import CatalogError, load_catalog, load_rule, markdown_table
-from whowaits.checks import CHECKS, _load_builtin_checks, run_checks
-from whowaits.core import Project
+from whowaits.checks import CHECKS, _load_builtin_checks
 from whowaits.facts import extract
-from whowaits.index import build_sites
+from whowaits.pipeline import Options, analyze_sources
 
 
 def test_every_check_has_a_rule_file_and_back(catalog) -> None:
@@ -30,21 +29,22 @@ def test_readme_rule_table_is_generated_from_rules(catalog) -> None:
 
 # Enough context to make each rule's bad/good example a whole module.
 PRELUDE = """\
+import concurrent.futures
 import time
 import boto3
+import flask
 import tenacity
 import anthropic
 from anthropic import AnthropicBedrock
 client = anthropic.Anthropic()
+app = flask.Flask(__name__)
 """
 
 
 def _codes(source: str, catalog) -> set:
     facts = {"example.py": extract((PRELUDE + source + "\n").encode())}
-    _, sites = build_sites(facts)
-    if facts["example.py"].error:
-        return {"WW000"}
-    return {f.code for f in run_checks(Project("", sites, facts), catalog)}
+    _, findings = analyze_sources(facts, catalog, Options())
+    return {f.code for f in findings}
 
 
 @pytest.mark.parametrize("code", sorted(load_catalog()))

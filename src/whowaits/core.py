@@ -97,10 +97,11 @@ class BatchInput:
 class LoopFact:
     """A loop, comprehension or fan-out that encloses a call inside its function."""
 
-    kind: str  # "for" | "while" | "comprehension" | "gather" | "executor"
+    kind: str  # "for" | "while" | "comprehension" | "map" | "gather" | "executor"
     span: Span
     loop_id: int
     fanout: bool
+    bounded: bool = False  # iterates a small literal range or list: not a collection
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,73 @@ class SubmitUse:
 
 
 @dataclass(frozen=True)
+class DecoratorFact:
+    """A decorator: its resolved value path (`fastapi.FastAPI().post`) and keyword names."""
+
+    path: str
+    keywords: Tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class FunctionFact:
+    """A function or method, with what can make it an entry point."""
+
+    qualname: str
+    line: int
+    is_async: bool
+    decorators: Tuple[DecoratorFact, ...]
+    class_name: str  # qualified name of the enclosing class, "" for plain functions
+    params: Tuple[str, ...]
+    pragma: Optional[Tuple[str, str]] = None  # ("blocking" | "tolerant", reason) from a comment
+
+
+@dataclass(frozen=True)
+class ClassFact:
+    qualname: str
+    line: int
+    bases: Tuple[str, ...]  # value paths; `local:Qual` for a class of the same module
+
+
+@dataclass(frozen=True)
+class CallEdge:
+    """A call from a function to something that may be a project function.
+
+    `target` is `local:Qual` for a function or method of the same module, otherwise a value
+    path the project index resolves. `fanout` names the helper when the function is passed as
+    a value to run once per item in parallel (`executor.map(fn, items)`).
+    """
+
+    caller: str  # qualified name, `<module>` or `<main>`
+    target: str
+    line: int
+    loops: Tuple[LoopFact, ...]
+    fanout: str = ""
+
+
+@dataclass(frozen=True)
+class RegistrationFact:
+    """A function handed to a framework or scheduler: `path("x/", view)`, `add_task(fn)`."""
+
+    kind: str  # context kind
+    name: str  # what registered it, for people
+    target: str  # `local:Qual`, `class:` + class ref, a value path, or `task:` + dotted name
+    line: int
+    caller: str
+
+
+@dataclass(frozen=True)
+class LoopFlags:
+    """Loops that change who waits: around `input()` (a person) or over `tool_use` turns."""
+
+    loop_id: int
+    function: str
+    line: int
+    interactive: bool
+    tool_use: bool
+
+
+@dataclass(frozen=True)
 class FileFacts:
     """Everything the later stages need from one file; `error` is set when it was not analysed."""
 
@@ -174,6 +242,13 @@ class FileFacts:
     result_reads: Tuple[ResultReadFact, ...] = ()
     retries: Tuple[RetryFact, ...] = ()
     submits: Tuple[SubmitUse, ...] = ()
+    functions: Tuple[FunctionFact, ...] = ()
+    classes: Tuple[ClassFact, ...] = ()
+    edges: Tuple[CallEdge, ...] = ()
+    registrations: Tuple[RegistrationFact, ...] = ()
+    loop_flags: Tuple[LoopFlags, ...] = ()
+    ui_script: bool = False  # imports a UI-script framework (Streamlit): the top level is a page
+    main_line: int = 0  # line of `if __name__ == "__main__":`, 0 when absent
     error: Optional[str] = None
 
 
@@ -209,6 +284,8 @@ class ContextFact:
     blocking: bool
     entry: str
     evidence: Tuple["EvidenceStep", ...] = ()
+    per_item: str = ""  # where the call runs once per item of a collection, if it does
+    fanout: bool = False  # the per-item runs are spread over threads or tasks
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from whowaits.cache import FactsCache, content_key
 from whowaits.checks import findings_from_hits, run_checks, selected, Hit
 from whowaits.core import CallSite, FileFacts, Finding, Project, RuleMeta, Span
+from whowaits.contexts import infer as infer_contexts
 from whowaits.discover import find_root, prefilter, walk
 from whowaits.facts import extract
 from whowaits.index import build_sites
@@ -50,7 +51,8 @@ def analyze_sources(
     facts: Dict[str, FileFacts], catalog: Dict[str, RuleMeta], options: Options, root: str = ""
 ) -> Tuple[Tuple[CallSite, ...], List[Finding]]:
     """Sites and findings for a set of per-file facts: no I/O."""
-    _, sites = build_sites(facts)
+    index, sites = build_sites(facts)
+    sites = infer_contexts(facts, index, sites)
     project = Project(root, sites, facts, options.poll_interval_min)
     findings = run_checks(project, catalog, options.select, options.ignore)
     problems = [

@@ -42,7 +42,7 @@ def check(*codes: str) -> Callable[[CheckFn], CheckFn]:
 
 
 def _load_builtin_checks() -> None:
-    from whowaits.checks import batch_requests, batch_shape, lifecycle  # noqa: F401  (registration)
+    from whowaits.checks import batch_requests, batch_shape, lifecycle, routing  # noqa: F401  (registration)
 
 
 def selected(code: str, select: Sequence[str], ignore: Sequence[str]) -> bool:

@@ -16,6 +16,7 @@ from typing import List, Optional, Tuple
 from whowaits.core import FileFacts, LoopFact, RawCall
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+SMALL_LOOP = 10  # a loop over at most this many literal items is a retry or a fixed set, not bulk
 MAX_NESTING = 300  # syntax-tree depth; real code stays far below, libcst's parser overflows far above
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
@@ -87,7 +88,7 @@ def extract(source: bytes) -> FileFacts:
     except Exception as exc:  # libcst's native parser has other failure modes on odd input
         return FileFacts(error=f"cannot parse: {type(exc).__name__}: {exc}".splitlines()[0])
     try:
-        return _facts_of(module)
+        return _facts_of(module, module.code)
     except RecursionError:
         return FileFacts(error="too deeply nested to analyse")
     except Exception as exc:  # a bug in whowaits must cost one file, not the whole run
@@ -98,10 +99,11 @@ def extract(source: bytes) -> FileFacts:
         )
 
 
-def _facts_of(module: "object") -> FileFacts:
+def _facts_of(module: "object", text: str) -> FileFacts:
     import libcst as cst
 
     from whowaits.facts.calls import classify, may_be_site, sdk_root
+    from whowaits.facts.entrypoints import ProgramReader
     from whowaits.facts.exports import module_exports
     from whowaits.facts.lifecycle import LifecycleReader
     from whowaits.facts.requests import CodeFor, RequestReader
@@ -133,7 +135,11 @@ def _facts_of(module: "object") -> FileFacts:
                 kind = "map"
         if kind == "lambda-map":
             kind = "map"
-        return LoopFact(kind, code_for.span(info.node), loop_id, fanout)
+        bounded = False
+        if isinstance(info.node, cst.For):
+            count = reader.iteration_count(info.node.iter, info.scope)
+            bounded = count is not None and count <= SMALL_LOOP
+        return LoopFact(kind, code_for.span(info.node), loop_id, fanout, bounded)
 
     calls: List[Tuple[object, RawCall]] = []
     for info in index.calls:
@@ -153,7 +159,7 @@ def _facts_of(module: "object") -> FileFacts:
             call_id=len(calls),
             target=value.path,
             span=code_for.span(info.node),
-            function=info.scope.function_name,
+            function=info.caller,
             is_async=bool(func.func is not None and func.func.is_async),
             via=code_for(receiver),  # type: ignore[arg-type]
             request=request,
@@ -164,7 +170,16 @@ def _facts_of(module: "object") -> FileFacts:
         calls.append((info, raw))
 
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
+    program = ProgramReader(index, evaluator, code_for, text, loop_fact)
+    edges, registrations = program.edges_and_registrations()
     return FileFacts(
+        functions=program.functions(),
+        classes=program.classes(),
+        edges=edges,
+        registrations=registrations,
+        loop_flags=program.loop_flags(),
+        ui_script=program.ui_script(),
+        main_line=program.main_line(),
         calls=tuple(raw for _, raw in calls),
         exports=module_exports(index, evaluator),
         polls=lifecycle.polls(),

@@ -225,7 +225,7 @@ class RequestReader:
             inner_count = count
             clause: Optional[cst.CompFor] = expr.for_in
             while clause is not None:
-                inner_count = _times(inner_count, self._iteration_count(clause.iter, scope))
+                inner_count = _times(inner_count, self.iteration_count(clause.iter, scope))
                 state.check_unbounded(self, clause.iter, scope)
                 if clause.ifs:
                     inner_count = None
@@ -281,7 +281,7 @@ class RequestReader:
             for loop_id in loops:
                 info = self.index.loops[loop_id]
                 if isinstance(info.node, cst.For):
-                    loop_count = _times(loop_count, self._iteration_count(info.node.iter, owner))
+                    loop_count = _times(loop_count, self.iteration_count(info.node.iter, owner))
                     state.check_unbounded(self, info.node.iter, owner)
                 else:
                     loop_count = None
@@ -294,8 +294,8 @@ class RequestReader:
                 out.append(_Template(value, owner, loops, loop_count))
         return out
 
-    def _iteration_count(self, iterable: cst.BaseExpression, scope: Scope) -> Optional[int]:
-        """Literal iteration counts: `range(N)`, `range(a, b)` and literal lists."""
+    def iteration_count(self, iterable: cst.BaseExpression, scope: Scope) -> Optional[int]:
+        """Literal iteration counts: `range(N)`, `range(a, b)` and literal lists (else None)."""
         if isinstance(iterable, (cst.List, cst.Tuple)):
             if all(not isinstance(el, cst.StarredElement) for el in iterable.elements):
                 return len(iterable.elements)

@@ -98,6 +98,13 @@ class CallInfo:
     scope: Scope
     loops: Tuple[int, ...]
     tries: Tuple[Tuple[cst.Try, Tuple[int, ...]], ...]  # enclosing try blocks, with their loops
+    in_main: bool = False  # inside `if __name__ == "__main__":`
+
+    @property
+    def caller(self) -> str:
+        """The function this call runs in: a qualified name, `<module>` or `<main>`."""
+        name = self.scope.function_name
+        return "<main>" if self.in_main and name == "<module>" else name
 
 
 @dataclass(eq=False)
@@ -193,7 +200,12 @@ class ModuleIndex:
             cst.Try: self._try,
             cst.Return: self._return,
             cst.Call: self._call,
+            cst.If: self._if,
+            cst.Dict: self._dict,
         }
+        self.dicts: List[Tuple[cst.Dict, str]] = []  # dict literals, with the function they are in
+        self.main_block: Optional[cst.If] = None
+        self._in_main = False
 
     def walk(self, node: cst.CSTNode) -> None:
         handler = self._handlers.get(type(node))
@@ -459,6 +471,23 @@ class ModuleIndex:
         self._walk_all(node.handlers)
         self._walk_all((node.orelse, node.finalbody))
 
+    def _if(self, node: cst.If) -> None:
+        if self.scope.kind == "module" and self.main_block is None and _is_main_test(node.test):
+            self.main_block = node
+            self.walk(node.test)
+            self._in_main = True
+            self.walk(node.body)
+            self._in_main = False
+            if node.orelse is not None:
+                self.walk(node.orelse)
+            return
+        self._children(node)
+
+    def _dict(self, node: cst.Dict) -> None:
+        caller = "<main>" if self._in_main and self.scope.kind == "module" else self.scope.function_name
+        self.dicts.append((node, caller))
+        self._children(node)
+
     def _return(self, node: cst.Return) -> None:
         scope = self.scope
         if scope.kind == "function" and scope.func is not None and node.value is not None:
@@ -472,7 +501,8 @@ class ModuleIndex:
             if isinstance(arg.value, COMPREHENSIONS + (cst.Lambda,)):
                 self._arg_parent[id(arg.value)] = node
         self.calls.append(
-            CallInfo(node, self.scope, self.current_loops(), tuple(self._try_stack[-1]))
+            CallInfo(node, self.scope, self.current_loops(), tuple(self._try_stack[-1]),
+                     self._in_main and self.scope.kind == "module")
         )
         func = node.func
         if (
@@ -485,6 +515,19 @@ class ModuleIndex:
                 (node.args[0].value, self.current_loops(), func.attr.value == "extend")
             )
         self._children(node)
+
+
+def _is_main_test(test: cst.BaseExpression) -> bool:
+    """`__name__ == "__main__"`, either way round."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    target = test.comparisons[0]
+    if not isinstance(target.operator, cst.Equal):
+        return False
+    sides = [test.left, target.comparator]
+    names = [s.value for s in sides if isinstance(s, cst.Name)]
+    strings = [s.evaluated_value for s in sides if isinstance(s, cst.SimpleString)]
+    return names == ["__name__"] and strings == ["__main__"]
 
 
 def _dotted(node: Union[cst.Attribute, cst.Name, cst.BaseExpression]) -> str:

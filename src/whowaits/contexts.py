@@ -1,0 +1,285 @@
+"""Who is waiting: entry points, the project call graph, and contexts propagated to sites.
+
+An entry point is where execution starts for a reason the code shows (a route decorator, a
+Celery task, a `__main__` block, a test, a loop around `input()`...). Contexts flow from each
+entry point down the call graph; every site keeps each context that reaches it, with the chain
+of hops as evidence, and whether it runs once per item of a collection on the way.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Dict, Iterable, List, Optional, Set, Tuple
+
+from whowaits.core import (
+    CallEdge,
+    CallSite,
+    ClassFact,
+    ContextFact,
+    EvidenceStep,
+    FileFacts,
+    FunctionFact,
+    LoopFact,
+)
+from whowaits.index import ProjectIndex
+from whowaits.knowledge.frameworks import (
+    BASE_CLASSES,
+    BLOCKING_KINDS,
+    DECORATORS,
+    HTTP_METHODS,
+    SCHEDULE_KEYWORD_DECORATORS,
+    SERVERLESS_HANDLERS,
+)
+from whowaits.knowledge.patterns import compile_globs
+
+FuncKey = Tuple[str, str]  # (relpath, qualified name | <module> | <main>)
+
+_DECORATORS = [(compile_globs(p), kind, name) for p, kind, name in DECORATORS]
+_KEYWORD_DECORATORS = [(compile_globs(p), kw, name) for p, kw, name in SCHEDULE_KEYWORD_DECORATORS]
+_BASES = [(compile_globs(p), methods, kind, name) for p, methods, kind, name in BASE_CLASSES]
+_PARALLEL = "parallel"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A place execution starts, the context kind it gives, and why whowaits thinks so."""
+
+    key: FuncKey
+    kind: str
+    blocking: bool
+    why: str  # "Flask route", "pragma: context=tolerant -- nightly"
+    line: int
+    loop_id: Optional[int] = None  # the entry is one loop of the function (input loop, tool loop)
+
+    @property
+    def label(self) -> str:
+        name = self.key[1]
+        return f"{self.key[0]}:{self.line} {name} ({self.why})"
+
+
+class CallGraph:
+    """Project functions, their resolved call edges, and the entry points among them."""
+
+    def __init__(self, facts: Dict[str, FileFacts], index: ProjectIndex) -> None:
+        self.facts = facts
+        self.index = index
+        self.functions: Dict[FuncKey, FunctionFact] = {}
+        self.classes: Dict[FuncKey, ClassFact] = {}
+        for path, f in facts.items():
+            for fn in f.functions:
+                self.functions[(path, fn.qualname)] = fn
+            for cls in f.classes:
+                self.classes[(path, cls.qualname)] = cls
+        self.edges: Dict[FuncKey, List[Tuple[CallEdge, FuncKey]]] = {}
+        for path, f in facts.items():
+            for edge in f.edges:
+                callee = self.resolve_function(edge.target, path)
+                if callee is not None:
+                    self.edges.setdefault((path, edge.caller), []).append((edge, callee))
+
+    # -- name resolution -------------------------------------------------------------------
+
+    def _project_member(self, ref: str, path: str, table: Dict[FuncKey, object]) -> Optional[FuncKey]:
+        if ref.startswith("local:"):
+            key = (path, ref[6:])
+            return key if key in table else None
+        resolved = self.index.resolve(ref, path)
+        segments = resolved.split(".")
+        for cut in range(len(segments) - 1, 0, -1):
+            module = ".".join(segments[:cut])
+            if "(" in module:
+                continue
+            target = self.index.file_for_module(module)
+            if target is None:
+                continue
+            qual = ".".join(s[:-2] if s.endswith("()") else s for s in segments[cut:])
+            key = (target, qual)
+            return key if key in table else None
+        return None
+
+    def resolve_function(self, ref: str, path: str) -> Optional[FuncKey]:
+        return self._project_member(ref, path, self.functions)  # type: ignore[arg-type]
+
+    def resolve_class(self, ref: str, path: str) -> Optional[FuncKey]:
+        return self._project_member(ref, path, self.classes)  # type: ignore[arg-type]
+
+    def external_bases(self, key: FuncKey, seen: Optional[Set[FuncKey]] = None) -> List[str]:
+        """Framework base classes of a project class, through project base classes."""
+        seen = seen if seen is not None else set()
+        if key in seen or key not in self.classes:
+            return []
+        seen.add(key)
+        out = []
+        for base in self.classes[key].bases:
+            project = self.resolve_class(base, key[0])
+            if project is not None:
+                out.extend(self.external_bases(project, seen))
+            else:
+                out.append(self.index.resolve(base, key[0]))
+        return out
+
+    def methods_of(self, key: FuncKey) -> List[FuncKey]:
+        return [k for k, fn in self.functions.items() if k[0] == key[0] and fn.class_name == key[1]]
+
+    # -- entry points ----------------------------------------------------------------------
+
+    def entries(self) -> List[Entry]:
+        out: List[Entry] = []
+        for key, fn in sorted(self.functions.items()):
+            path = key[0]
+            if fn.pragma is not None:
+                kind, reason = fn.pragma
+                why = f"pragma: context={kind}" + (f" -- {reason}" if reason else "")
+                out.append(Entry(key, "declared", kind == "blocking", why, fn.line))
+                continue
+            out.extend(self._decorator_entries(key, fn))
+            if fn.class_name:
+                out.extend(self._method_entries(key, fn))
+            elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test"):
+                out.append(Entry(key, "ci_premerge", True, "pytest test", fn.line))
+            if fn.qualname in SERVERLESS_HANDLERS and fn.params[:2] == ("event", "context"):
+                out.append(Entry(key, "http_handler", True, "serverless handler", fn.line))
+        for path, f in sorted(self.facts.items()):
+            out.extend(self._file_entries(path, f))
+        return out
+
+    def _decorator_entries(self, key: FuncKey, fn: FunctionFact) -> Iterable[Entry]:
+        for dec in fn.decorators:
+            if not dec.path or dec.path.startswith("local:"):
+                continue
+            resolved = self.index.resolve(dec.path, key[0])
+            for pattern, kind, name in _DECORATORS:
+                if pattern.match(resolved):
+                    yield Entry(key, kind, BLOCKING_KINDS[kind], name, dec.line)
+                    break
+            for pattern, keyword, name in _KEYWORD_DECORATORS:
+                if pattern.match(resolved) and keyword in dec.keywords:
+                    yield Entry(key, "scheduled", False, name, dec.line)
+
+    def _method_entries(self, key: FuncKey, fn: FunctionFact) -> Iterable[Entry]:
+        method = fn.qualname.split(".")[-1]
+        cls_key = (key[0], fn.class_name)
+        bases = self.external_bases(cls_key)
+        for base in bases:
+            for pattern, methods, kind, name in _BASES:
+                if pattern.match(base) and any(fnmatch.fnmatchcase(method, m) for m in methods):
+                    yield Entry(key, kind, BLOCKING_KINDS[kind], name, fn.line)
+                    return
+        if _is_test_file(key[0]) and method.startswith("test") and fn.class_name.split(".")[-1].startswith("Test"):
+            yield Entry(key, "ci_premerge", True, "pytest test", fn.line)
+
+    def _file_entries(self, path: str, f: FileFacts) -> Iterable[Entry]:
+        if f.main_line:
+            yield Entry((path, "<main>"), "offline_script", False, "`if __name__ == \"__main__\"` script", f.main_line)
+        if f.ui_script:
+            yield Entry((path, "<module>"), "interactive_ui", True, "Streamlit script", 1)
+        for reg in f.registrations:
+            for target in self._registration_targets(reg.target, path):
+                fn = self.functions[target]
+                yield Entry(target, reg.kind, BLOCKING_KINDS[reg.kind], f"{reg.name} at {path}:{reg.line}", fn.line)
+        for flags in f.loop_flags:
+            if flags.tool_use:
+                yield Entry((path, flags.function), "tool_loop", True, "tool-use loop", flags.line, flags.loop_id)
+            elif flags.interactive:
+                yield Entry((path, flags.function), "interactive_cli", True, "loop reading input()", flags.line, flags.loop_id)
+
+    def _registration_targets(self, ref: str, path: str) -> List[FuncKey]:
+        if ref.startswith("task:"):
+            dotted = ref[5:]
+            module, _, name = dotted.rpartition(".")
+            target = self.index.file_for_module(module) if module else None
+            key = (target, name) if target else None
+            return [key] if key in self.functions else []  # type: ignore[list-item]
+        if ref.startswith("class:"):
+            cls = self.resolve_class(ref[6:], path)
+            if cls is None:
+                return []
+            verbs = HTTP_METHODS | {f"on_{m}" for m in HTTP_METHODS}
+            return [k for k in self.methods_of(cls) if k[1].split(".")[-1] in verbs]
+        key = self.resolve_function(ref, path)
+        return [key] if key is not None else []
+
+
+def _is_test_file(path: str) -> bool:
+    name = os.path.basename(path)
+    parts = path.split("/")[:-1]
+    return name.startswith("test_") or name.endswith("_test.py") or "tests" in parts or "test" in parts
+
+
+def _bulk(loops: Iterable[LoopFact], path: str, excluded: Set[Tuple[str, int]]) -> Tuple[str, bool]:
+    """The first loop that makes a call per item of a collection, and whether it fans out."""
+    for loop in loops:
+        if loop.kind == "while" or loop.bounded or (path, loop.loop_id) in excluded:
+            continue
+        where = f"{path}:{loop.span.line}"
+        if loop.fanout:
+            return f"fanned out per item ({loop.kind}) at {where}", True
+        return f"per item of the {loop.kind} at {where}", False
+    return "", False
+
+
+def infer(facts: Dict[str, FileFacts], index: ProjectIndex, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]:
+    """Attach every context that reaches each site; sites no entry reaches stay `unknown`."""
+    graph = CallGraph(facts, index)
+    excluded = {(path, fl.loop_id) for path, f in facts.items() for fl in f.loop_flags}
+    by_function: Dict[FuncKey, List[int]] = {}
+    for i, site in enumerate(sites):
+        by_function.setdefault((site.path, site.call.function), []).append(i)
+    contexts: List[List[ContextFact]] = [[] for _ in sites]
+    declared = {key for key, fn in graph.functions.items() if fn.pragma is not None}
+
+    for entry in graph.entries():
+        start = EvidenceStep(entry.key[0], entry.line, f"entry: {entry.key[1]} ({entry.why})")
+        queue = deque([(entry.key, (start,), "", False)])
+        seen: Set[Tuple[FuncKey, bool]] = {(entry.key, False)}
+        reached: Set[Tuple[int, bool]] = set()
+        while queue:
+            key, chain, bulk, fan = queue.popleft()
+            loop_filter = entry.loop_id if key == entry.key else None
+            for i in by_function.get(key, []):
+                site = sites[i]
+                if loop_filter is not None and loop_filter not in {l.loop_id for l in site.call.loops}:
+                    continue
+                own, own_fan = _bulk(site.call.loops, site.path, excluded)
+                per_item, fanout = (bulk, fan) if bulk else (own, own_fan)
+                if (i, bool(per_item)) in reached:
+                    continue
+                reached.add((i, bool(per_item)))
+                step = EvidenceStep(site.path, site.line, f"calls {site.op.method}")
+                contexts[i].append(
+                    ContextFact(entry.kind, entry.blocking, entry.label, chain + (step,), per_item, fanout)
+                )
+            for edge, callee in graph.edges.get(key, []):
+                if loop_filter is not None and loop_filter not in {l.loop_id for l in edge.loops}:
+                    continue
+                if callee in declared and callee != entry.key:
+                    continue  # a pragma on the callee wins over what flows into it
+                own, own_fan = _bulk(edge.loops, key[0], excluded)
+                if edge.fanout:
+                    own = own or f"per item via {edge.fanout} at {key[0]}:{edge.line}"
+                    own_fan = own_fan or edge.fanout != "map"
+                next_bulk, next_fan = (bulk, fan) if bulk else (own, own_fan)
+                state = (callee, bool(next_bulk))
+                if state in seen:
+                    continue
+                seen.add(state)
+                note = f"calls {callee[1]}" + (f" ({own})" if own else "")
+                queue.append((callee, chain + (EvidenceStep(key[0], edge.line, note),), next_bulk, next_fan))
+
+    out = []
+    for site, found in zip(sites, contexts):
+        # One context per entry, preferring the per-item chain when both reached the site.
+        best: Dict[str, ContextFact] = {}
+        for ctx in found:
+            if ctx.entry not in best or (ctx.per_item and not best[ctx.entry].per_item):
+                best[ctx.entry] = ctx
+        if site.op.kind == "tool_runner":
+            best["tool_runner"] = ContextFact(
+                "tool_loop", True, f"{site.path}:{site.line} tool_runner (agent loop by construction)",
+                (EvidenceStep(site.path, site.line, "tool_runner runs a tool loop"),),
+            )
+        out.append(replace(site, contexts=tuple(sorted(best.values(), key=lambda c: (c.entry, c.kind)))))
+    return tuple(out)

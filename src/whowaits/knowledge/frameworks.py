@@ -1,0 +1,191 @@
+"""Which code is an entry point, and who waits on it: frameworks and schedulers as data.
+
+Every pattern is a glob over a resolved value path (`*` matches anything, dots included), the
+same notation call targets use: `@app.post(...)` on `app = FastAPI()` is `fastapi.FastAPI().post`.
+Adding a framework is adding rows here; `whowaits.facts.entrypoints` and `whowaits.contexts`
+only interpret these tables.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Tuple
+
+# Context kinds and whether someone waits on them (SPEC section 3).
+BLOCKING_KINDS: Dict[str, bool] = {
+    "http_handler": True,
+    "bot_handler": True,
+    "interactive_ui": True,
+    "interactive_cli": True,
+    "ci_premerge": True,
+    "tool_loop": True,
+    "scheduled": False,
+    "background": False,
+    "offline_script": False,
+}
+
+_HTTP_VERBS = "{route,get,post,put,patch,delete,head,options,api_route,websocket,view,add_route}"
+
+# Decorators: (glob over the decorator's value path, context kind, what to call it).
+# `{a,b}` alternatives are expanded when the table is loaded.
+DECORATORS: Tuple[Tuple[str, str, str], ...] = (
+    # HTTP frameworks
+    (f"flask.Flask().{_HTTP_VERBS}", "http_handler", "Flask route"),
+    (f"flask.Blueprint().{_HTTP_VERBS}", "http_handler", "Flask blueprint route"),
+    (f"quart.Quart().{_HTTP_VERBS}", "http_handler", "Quart route"),
+    (f"quart.Blueprint().{_HTTP_VERBS}", "http_handler", "Quart blueprint route"),
+    (f"fastapi.FastAPI().{_HTTP_VERBS}", "http_handler", "FastAPI route"),
+    (f"fastapi.APIRouter().{_HTTP_VERBS}", "http_handler", "FastAPI router route"),
+    (f"starlette.applications.Starlette().{_HTTP_VERBS}", "http_handler", "Starlette route"),
+    (f"sanic.Sanic().{_HTTP_VERBS}", "http_handler", "Sanic route"),
+    (f"sanic.Blueprint().{_HTTP_VERBS}", "http_handler", "Sanic blueprint route"),
+    (f"bottle.{_HTTP_VERBS}", "http_handler", "Bottle route"),
+    (f"bottle.Bottle().{_HTTP_VERBS}", "http_handler", "Bottle route"),
+    ("litestar.{get,post,put,patch,delete,route,websocket}", "http_handler", "Litestar route"),
+    (f"chalice.Chalice().{{route,lambda_function}}", "http_handler", "Chalice route"),
+    ("chalice.Chalice().schedule", "scheduled", "Chalice scheduled function"),
+    ("chalice.Chalice().{on_sqs_message,on_s3_event,on_sns_message}", "background", "Chalice event handler"),
+    (f"aiohttp.web.RouteTableDef().{_HTTP_VERBS}", "http_handler", "aiohttp route"),
+    ("pyramid.view.view_config", "http_handler", "Pyramid view"),
+    ("rest_framework.decorators.api_view", "http_handler", "DRF api_view"),
+    ("django.views.decorators.http.require_*", "http_handler", "Django view"),
+    ("functions_framework.http", "http_handler", "Cloud Function (HTTP)"),
+    ("functions_framework.cloud_event", "background", "Cloud Function (event)"),
+    ("azure.functions.FunctionApp().route", "http_handler", "Azure Function (HTTP)"),
+    ("azure.functions.FunctionApp().{schedule,timer_trigger}", "scheduled", "Azure Function (timer)"),
+    ("azure.functions.FunctionApp().{queue_trigger,service_bus_queue_trigger,blob_trigger,event_hub_message_trigger}", "background", "Azure Function (queue)"),
+    ("strawberry.{field,mutation,subscription}", "http_handler", "GraphQL resolver"),
+    ("modal.{web_endpoint,fastapi_endpoint,asgi_app,wsgi_app}", "http_handler", "Modal web endpoint"),
+    # Bots
+    ("slack_bolt.App().{event,message,command,action,shortcut,view,options,view_submission}", "bot_handler", "Slack Bolt listener"),
+    ("slack_bolt.async_app.AsyncApp().{event,message,command,action,shortcut,view,options}", "bot_handler", "Slack Bolt listener"),
+    ("discord.Client().event", "bot_handler", "discord.py event"),
+    ("discord.Bot().{event,command,slash_command}", "bot_handler", "discord.py command"),
+    ("discord.ext.commands.Bot().{event,command,listen,hybrid_command}", "bot_handler", "discord.py command"),
+    ("discord.ext.commands.Bot().tree.command", "bot_handler", "discord.py app command"),
+    ("discord.Client().tree.command", "bot_handler", "discord.py app command"),
+    ("discord.app_commands.CommandTree().command", "bot_handler", "discord.py app command"),
+    ("discord.ext.commands.{command,hybrid_command}", "bot_handler", "discord.py command"),
+    ("discord.ext.commands.Cog.listener", "bot_handler", "discord.py listener"),
+    ("discord.app_commands.command", "bot_handler", "discord.py app command"),
+    ("discord.slash_command", "bot_handler", "discord.py slash command"),
+    ("telebot.TeleBot().{message_handler,callback_query_handler,inline_handler}", "bot_handler", "Telegram bot handler"),
+    ("telebot.async_telebot.AsyncTeleBot().{message_handler,callback_query_handler}", "bot_handler", "Telegram bot handler"),
+    ("aiogram.{Router,Dispatcher}().{message,callback_query}", "bot_handler", "aiogram handler"),
+    ("chainlit.{on_message,on_chat_start,action_callback}", "bot_handler", "Chainlit handler"),
+    # Background workers and schedulers
+    ("celery.Celery().task", "background", "Celery task"),
+    ("celery.shared_task", "background", "Celery task"),
+    ("celery.task", "background", "Celery task"),
+    ("celery.decorators.periodic_task", "scheduled", "Celery periodic task"),
+    ("dramatiq.actor", "background", "Dramatiq actor"),
+    ("huey.*().task", "background", "Huey task"),
+    ("huey.*().periodic_task", "scheduled", "Huey periodic task"),
+    ("rq.decorators.job", "background", "RQ job"),
+    ("apscheduler.*().scheduled_job", "scheduled", "APScheduler job"),
+    ("airflow.decorators.task", "scheduled", "Airflow task"),
+    ("airflow.decorators.task.*", "scheduled", "Airflow task"),
+    ("airflow.decorators.dag", "scheduled", "Airflow DAG"),
+    ("airflow.sdk.{task,dag}", "scheduled", "Airflow task"),
+    ("prefect.{flow,task}", "scheduled", "Prefect flow"),
+    ("dagster.{op,asset,job,schedule,multi_asset}", "scheduled", "Dagster op"),
+)
+
+# Decorators that make a function scheduled only when a keyword is present (Modal's schedule=).
+SCHEDULE_KEYWORD_DECORATORS: Tuple[Tuple[str, str, str], ...] = (
+    ("modal.App().function", "schedule", "Modal scheduled function"),
+    ("modal.Stub().function", "schedule", "Modal scheduled function"),
+)
+
+# Base classes whose methods are handlers: (glob over a base's value path, methods, kind, name).
+HTTP_METHODS: FrozenSet[str] = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options",
+     "list", "create", "retrieve", "update", "partial_update", "destroy"}
+)
+BASE_CLASSES: Tuple[Tuple[str, FrozenSet[str], str, str], ...] = (
+    ("django.views.*", HTTP_METHODS | {"dispatch", "form_valid", "get_context_data", "get_queryset"}, "http_handler", "Django class-based view"),
+    ("rest_framework.*", HTTP_METHODS | {"perform_create", "perform_update"}, "http_handler", "DRF view"),
+    ("aiohttp.web.View", HTTP_METHODS, "http_handler", "aiohttp class-based view"),
+    ("tornado.web.RequestHandler", HTTP_METHODS, "http_handler", "Tornado handler"),
+    ("tornado.websocket.WebSocketHandler", frozenset({"open", "on_message"}), "http_handler", "Tornado websocket"),
+    ("channels.generic.websocket.*", frozenset({"connect", "receive", "receive_json"}), "http_handler", "Channels consumer"),
+    ("flask.views.{MethodView,View}", HTTP_METHODS | {"dispatch_request"}, "http_handler", "Flask class-based view"),
+    ("starlette.endpoints.HTTPEndpoint", HTTP_METHODS, "http_handler", "Starlette endpoint"),
+    ("*_pb2_grpc.*Servicer", frozenset({"*"}), "http_handler", "gRPC servicer"),
+    ("graphene.ObjectType", frozenset({"resolve_*", "mutate"}), "http_handler", "GraphQL resolver"),
+    ("graphene.Mutation", frozenset({"mutate"}), "http_handler", "GraphQL mutation"),
+    ("discord.Client", frozenset({"on_message", "on_ready", "on_interaction", "on_reaction_add"}), "bot_handler", "discord.py client"),
+    ("discord.ext.commands.Cog", frozenset({"cog_command_error"}), "bot_handler", "discord.py cog"),
+    ("unittest.TestCase", frozenset({"test*"}), "ci_premerge", "unittest test"),
+    ("unittest.IsolatedAsyncioTestCase", frozenset({"test*"}), "ci_premerge", "unittest test"),
+    ("django.test.*", frozenset({"test*"}), "ci_premerge", "Django test"),
+)
+
+# Calls that register a function to run later: (glob over the callee's value path, argument
+# holding the function (index, keyword), context kind or "" for a plain call edge, name, fan-out).
+REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
+    # Web routes registered by table
+    ("django.urls.{path,re_path}", 1, "view", "http_handler", "Django URL route"),
+    ("django.conf.urls.url", 1, "view", "http_handler", "Django URL route"),
+    ("flask.Flask().add_url_rule", 2, "view_func", "http_handler", "Flask URL rule"),
+    ("flask.Blueprint().add_url_rule", 2, "view_func", "http_handler", "Flask URL rule"),
+    ("fastapi.{FastAPI,APIRouter}().add_api_route", 1, "endpoint", "http_handler", "FastAPI route"),
+    ("fastapi.{FastAPI,APIRouter}().add_api_websocket_route", 1, "endpoint", "http_handler", "FastAPI websocket"),
+    ("starlette.routing.{Route,WebSocketRoute}", 1, "endpoint", "http_handler", "Starlette route"),
+    ("starlette.applications.Starlette().add_route", 1, "route", "http_handler", "Starlette route"),
+    ("aiohttp.web.{get,post,put,patch,delete,route,view}", 1, "handler", "http_handler", "aiohttp route"),
+    ("aiohttp.web.Application().router.add_{get,post,put,patch,delete,route,view}", 1, "handler", "http_handler", "aiohttp route"),
+    ("litestar.Litestar", 0, "route_handlers", "http_handler", "Litestar route"),
+    ("websockets.{serve,server.serve}", 0, "handler", "http_handler", "websocket handler"),
+    ("falcon.App().add_route", 1, "resource", "http_handler", "Falcon resource"),
+    ("falcon.asgi.App().add_route", 1, "resource", "http_handler", "Falcon resource"),
+    # Bots
+    ("telegram.ext.{CommandHandler,MessageHandler,CallbackQueryHandler,InlineQueryHandler,ConversationHandler}", 1, "callback", "bot_handler", "Telegram handler"),
+    ("telegram.ext.CallbackQueryHandler", 0, "callback", "bot_handler", "Telegram handler"),
+    # Interactive UIs
+    ("gradio.{ChatInterface,Interface}", 0, "fn", "interactive_ui", "Gradio callback"),
+    ("gradio.*().{click,submit,change,input,select,upload,load,then}", 0, "fn", "interactive_ui", "Gradio event"),
+    ("gradio.*.{click,submit,change,input,select,upload,load,then}", 0, "fn", "interactive_ui", "Gradio event"),
+    ("streamlit.{button,form_submit_button,chat_input,text_input,selectbox}", -1, "on_click", "interactive_ui", "Streamlit callback"),
+    # Background work
+    ("fastapi.BackgroundTasks().add_task", 0, "func", "background", "FastAPI background task"),
+    ("starlette.background.{BackgroundTask,BackgroundTasks().add_task}", 0, "func", "background", "Starlette background task"),
+    ("rq.Queue().{enqueue,enqueue_call,enqueue_at,enqueue_in}", 0, "f", "background", "RQ job"),
+    ("threading.Thread", -1, "target", "background", "background thread"),
+    ("multiprocessing.Process", -1, "target", "background", "background process"),
+    # Schedulers
+    ("schedule.every().*do", 0, "job_func", "scheduled", "schedule job"),
+    ("schedule.every().*.do", 0, "job_func", "scheduled", "schedule job"),
+    ("apscheduler.*().add_job", 0, "func", "scheduled", "APScheduler job"),
+    ("airflow.operators.python.{PythonOperator,BranchPythonOperator,ShortCircuitOperator}", -1, "python_callable", "scheduled", "Airflow PythonOperator"),
+    ("airflow.operators.python_operator.PythonOperator", -1, "python_callable", "scheduled", "Airflow PythonOperator"),
+    ("airflow.providers.standard.operators.python.PythonOperator", -1, "python_callable", "scheduled", "Airflow PythonOperator"),
+    # Fan-out: the function runs once per item, in parallel (a call edge, not an entry point).
+    ("concurrent.futures.*Executor().{map,submit}", 0, "fn", "", "executor"),
+    ("multiprocessing.*Pool().{map,imap,imap_unordered,starmap,apply_async,map_async}", 0, "func", "", "process pool"),
+    ("asyncio.to_thread", 0, "func", "", "thread"),
+)
+
+# Call targets whose function argument runs once per item (not in parallel).
+PER_ITEM_CALLS: FrozenSet[str] = frozenset({"map", "filter"})
+
+# Calls that read a person's input at a terminal: a loop around one is an interactive session.
+INPUT_FUNCTIONS: Tuple[str, ...] = (
+    "input",
+    "click.prompt",
+    "typer.prompt",
+    "rich.prompt.Prompt.ask",
+    "rich.prompt.Confirm.ask",
+    "prompt_toolkit.prompt",
+    "prompt_toolkit.PromptSession().prompt",
+    "questionary.*",
+    "getpass.getpass",
+)
+
+# Modules whose import makes a script's top level an interactive page.
+UI_SCRIPT_MODULES: Tuple[str, ...] = ("streamlit",)
+
+# Names of serverless handlers: `def handler(event, context)`.
+SERVERLESS_HANDLERS: FrozenSet[str] = frozenset({"lambda_handler", "handler", "main_handler"})
+
+# Celery beat / periodic registration helpers.
+PERIODIC_TASK_METHODS: FrozenSet[str] = frozenset({"add_periodic_task"})
