@@ -43,8 +43,7 @@ app = flask.Flask(__name__)
 
 def _codes(source: str, catalog) -> set:
     facts = {"example.py": extract((PRELUDE + source + "\n").encode())}
-    _, findings = analyze_sources(facts, catalog, Options())
-    return {f.code for f in findings}
+    return {f.code for f in analyze_sources(facts, catalog, Options()).findings}
 
 
 @pytest.mark.parametrize("code", sorted(load_catalog()))

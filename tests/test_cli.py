@@ -85,11 +85,42 @@ def test_output_file(tmp_path) -> None:
 def test_audit_table_and_json() -> None:
     table = invoke("audit", EXAMPLE, "--no-cache")
     assert table.exit_code == 0
-    assert "supportdesk/nightly.py:27:12  anthropic  batch_submit" in table.output
-    assert "verdicts: unknown: 4" in table.output
+    rows = {line.split()[0]: line.split() for line in table.output.splitlines() if line.startswith("supportdesk/")}
+    assert rows["supportdesk/nightly.py:27:12"][1:] == [
+        "batch_submit", "anthropic", "messages.batches.create", "submit", "tolerant",
+        "offline_script@supportdesk/nightly.py:43", "WW302,WW404",
+    ]
+    assert rows["supportdesk/web.py:11:15"][5:] == ["blocking", "http_handler@supportdesk/web.py:9", "-"]
+    assert "verdicts: blocking: 1, tolerant: 3" in table.output
     doc = json.loads(invoke("audit", EXAMPLE, "--no-cache", "--format", "json").output)
-    assert [s["verdict"] for s in doc["sites"]] == ["unknown"] * 4
-    assert doc["sites"][0]["function"] == "submit"
+    assert [s["verdict"] for s in doc["sites"]] == ["tolerant", "tolerant", "tolerant", "blocking"]
+    web = doc["sites"][3]
+    assert web["contexts"] == [{
+        "kind": "http_handler",
+        "blocking": True,
+        "entry": "supportdesk/web.py:9 draft_reply (Flask route)",
+        "per_item": "",
+        "evidence": [
+            {"path": "supportdesk/web.py", "line": 9, "note": "entry: draft_reply (Flask route)"},
+            {"path": "supportdesk/web.py", "line": 11, "note": "calls messages.create"},
+        ],
+    }]
+
+
+def test_explain() -> None:
+    known = invoke("explain", os.path.join(EXAMPLE, "supportdesk", "web.py") + ":11", "--no-cache")
+    assert known.exit_code == 0
+    assert known.output.splitlines()[:4] == [
+        "supportdesk/web.py:11:15: anthropic messages.create (sync) in draft_reply",
+        "verdict: blocking",
+        "",
+        "http_handler (blocking)",
+    ]
+    unknown = invoke("explain", os.path.join(FIXTURES, "resolution", "module_global.py") + ":9", "--no-cache")
+    assert "No entry point reaches summarize" in unknown.output
+    assert "summarize (fixtures/resolution/module_global.py) is not called from any analysed project code." in unknown.output
+    nothing = CliRunner().invoke(main, ["explain", os.path.join(EXAMPLE, "supportdesk", "web.py") + ":1"])
+    assert nothing.exit_code == 2 and "no LLM call site on that line" in nothing.output
 
 
 def test_rule_command() -> None:

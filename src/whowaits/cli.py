@@ -152,6 +152,28 @@ def audit(paths: Tuple[str, ...], select: Optional[str], ignore: Optional[str], 
 
 
 @main.command()
+@click.argument("location")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .whowaits_cache/.")
+def explain(location: str, no_cache: bool) -> None:
+    """Show why the call site at PATH:LINE has the context it has (every evidence chain)."""
+    from whowaits.report.explain import explain_site
+
+    path, _, line_text = location.rpartition(":")
+    if not path or not line_text.isdigit():
+        _fail(f"expected PATH:LINE, got {location!r}")
+    if not os.path.isfile(path):
+        _fail(f"{path}: no such file")
+    result, _ = _run([path], Options(use_cache=not no_cache))
+    relpath = os.path.relpath(os.path.abspath(path), result.root).replace(os.sep, "/")
+    line = int(line_text)
+    sites = [s for s in result.sites if s.path == relpath and s.call.span.line <= line <= s.call.span.end_line]
+    if not sites:
+        _fail(f"{relpath}:{line}: no LLM call site on that line (see `whowaits audit {path}`)")
+    assert result.graph is not None
+    click.echo("\n".join(explain_site(s, result.graph) for s in sites), nl=False)
+
+
+@main.command()
 @click.argument("code", required=False)
 def rule(code: Optional[str]) -> None:
     """Show the documentation of rule CODE, or list every rule."""

@@ -121,6 +121,15 @@ class CallGraph:
                 out.append(self.index.resolve(base, key[0]))
         return out
 
+    def callers_of(self, key: FuncKey) -> List[Tuple[FuncKey, int]]:
+        """Every project function that calls `key`, with the line of the call."""
+        out = []
+        for caller, edges in sorted(self.edges.items()):
+            for edge, callee in edges:
+                if callee == key:
+                    out.append((caller, edge.line))
+        return out
+
     def methods_of(self, key: FuncKey) -> List[FuncKey]:
         return [k for k, fn in self.functions.items() if k[0] == key[0] and fn.class_name == key[1]]
 
@@ -221,9 +230,9 @@ def _bulk(loops: Iterable[LoopFact], path: str, excluded: Set[Tuple[str, int]]) 
     return "", False
 
 
-def infer(facts: Dict[str, FileFacts], index: ProjectIndex, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]:
+def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]:
     """Attach every context that reaches each site; sites no entry reaches stay `unknown`."""
-    graph = CallGraph(facts, index)
+    facts = graph.facts
     excluded = {(path, fl.loop_id) for path, f in facts.items() for fl in f.loop_flags}
     by_function: Dict[FuncKey, List[int]] = {}
     for i, site in enumerate(sites):
@@ -234,8 +243,8 @@ def infer(facts: Dict[str, FileFacts], index: ProjectIndex, sites: Tuple[CallSit
     for entry in graph.entries():
         start = EvidenceStep(entry.key[0], entry.line, f"entry: {entry.key[1]} ({entry.why})")
         queue = deque([(entry.key, (start,), "", False)])
-        seen: Set[Tuple[FuncKey, bool]] = {(entry.key, False)}
-        reached: Set[Tuple[int, bool]] = set()
+        seen: Set[Tuple[FuncKey, bool, bool]] = {(entry.key, False, False)}
+        reached: Set[Tuple[int, bool, bool]] = set()
         while queue:
             key, chain, bulk, fan = queue.popleft()
             loop_filter = entry.loop_id if key == entry.key else None
@@ -245,9 +254,9 @@ def infer(facts: Dict[str, FileFacts], index: ProjectIndex, sites: Tuple[CallSit
                     continue
                 own, own_fan = _bulk(site.call.loops, site.path, excluded)
                 per_item, fanout = (bulk, fan) if bulk else (own, own_fan)
-                if (i, bool(per_item)) in reached:
+                if (i, bool(per_item), fanout) in reached:
                     continue
-                reached.add((i, bool(per_item)))
+                reached.add((i, bool(per_item), fanout))
                 step = EvidenceStep(site.path, site.line, f"calls {site.op.method}")
                 contexts[i].append(
                     ContextFact(entry.kind, entry.blocking, entry.label, chain + (step,), per_item, fanout)
@@ -258,11 +267,12 @@ def infer(facts: Dict[str, FileFacts], index: ProjectIndex, sites: Tuple[CallSit
                 if callee in declared and callee != entry.key:
                     continue  # a pragma on the callee wins over what flows into it
                 own, own_fan = _bulk(edge.loops, key[0], excluded)
-                if edge.fanout:
-                    own = own or f"per item via {edge.fanout} at {key[0]}:{edge.line}"
-                    own_fan = own_fan or edge.fanout != "map"
+                if edge.fanout and not own:
+                    parallel = edge.fanout != "map"
+                    how = f"fanned out via {edge.fanout}" if parallel else "per item via map()"
+                    own, own_fan = f"{how} at {key[0]}:{edge.line}", parallel
                 next_bulk, next_fan = (bulk, fan) if bulk else (own, own_fan)
-                state = (callee, bool(next_bulk))
+                state = (callee, bool(next_bulk), next_fan)
                 if state in seen:
                     continue
                 seen.add(state)
@@ -271,13 +281,15 @@ def infer(facts: Dict[str, FileFacts], index: ProjectIndex, sites: Tuple[CallSit
 
     out = []
     for site, found in zip(sites, contexts):
-        # One context per entry, preferring the per-item chain when both reached the site.
-        best: Dict[str, ContextFact] = {}
+        # One context per entry and way of reaching the site (once, per item, fanned out),
+        # preferring a per-item chain over a plain one.
+        best: Dict[Tuple[str, bool], ContextFact] = {}
         for ctx in found:
-            if ctx.entry not in best or (ctx.per_item and not best[ctx.entry].per_item):
-                best[ctx.entry] = ctx
+            key = (ctx.entry, ctx.fanout)
+            if key not in best or (ctx.per_item and not best[key].per_item):
+                best[key] = ctx
         if site.op.kind == "tool_runner":
-            best["tool_runner"] = ContextFact(
+            best[("tool_runner", False)] = ContextFact(
                 "tool_loop", True, f"{site.path}:{site.line} tool_runner (agent loop by construction)",
                 (EvidenceStep(site.path, site.line, "tool_runner runs a tool loop"),),
             )

@@ -183,7 +183,7 @@ def prefilter(contents: Dict[str, bytes]) -> Set[str]:
             + b"|".join(re.escape(s.encode()) for s in sorted(stems))
             + rb")\b[\w.]*\s+import|import\s+[^\n]*\b(?:"
             + b"|".join(re.escape(s.encode()) for s in sorted(stems))
-            + rb")\b|from\s+\.+\s+import\s[^\n]*\b(?:"
+            + rb")\b|from\s+[\w.]+\s+import\s[^\n]*\b(?:"
             + b"|".join(re.escape(s.encode()) for s in sorted(stems))
             + rb")\b)",
             re.MULTILINE,

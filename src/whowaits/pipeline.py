@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from whowaits.cache import FactsCache, content_key
 from whowaits.checks import findings_from_hits, run_checks, selected, Hit
 from whowaits.core import CallSite, FileFacts, Finding, Project, RuleMeta, Span
-from whowaits.contexts import infer as infer_contexts
+from whowaits.contexts import CallGraph, infer as infer_contexts
 from whowaits.discover import find_root, prefilter, walk
 from whowaits.facts import extract
 from whowaits.index import build_sites
@@ -45,14 +45,25 @@ class RunResult:
     files_scanned: int = 0
     files_parsed: int = 0
     report_paths: Optional[List[str]] = field(default=None)
+    graph: Optional[CallGraph] = field(default=None)
+
+
+@dataclass
+class Analysis:
+    """What the pure core computes from per-file facts."""
+
+    sites: Tuple[CallSite, ...]
+    findings: List[Finding]
+    graph: CallGraph
 
 
 def analyze_sources(
     facts: Dict[str, FileFacts], catalog: Dict[str, RuleMeta], options: Options, root: str = ""
-) -> Tuple[Tuple[CallSite, ...], List[Finding]]:
-    """Sites and findings for a set of per-file facts: no I/O."""
+) -> Analysis:
+    """Sites, contexts and findings for a set of per-file facts: no I/O."""
     index, sites = build_sites(facts)
-    sites = infer_contexts(facts, index, sites)
+    graph = CallGraph(facts, index)
+    sites = infer_contexts(graph, sites)
     project = Project(root, sites, facts, options.poll_interval_min)
     findings = run_checks(project, catalog, options.select, options.ignore)
     problems = [
@@ -65,7 +76,7 @@ def analyze_sources(
             findings + findings_from_hits(problems, catalog),
             key=lambda x: (x.path, x.line, x.col, x.code),
         )
-    return sites, findings
+    return Analysis(sites, findings, graph)
 
 
 def compute_facts(
@@ -125,9 +136,10 @@ def analyze(
     wanted = prefilter(contents)
     facts = compute_facts({p: contents[p] for p in wanted}, root, options)
     facts.update(read_errors)
-    sites, findings = analyze_sources(dict(sorted(facts.items())), catalog, options, root)
+    analysis = analyze_sources(dict(sorted(facts.items())), catalog, options, root)
+    sites, findings = analysis.sites, analysis.findings
     if report_paths is not None:
         keep = set(report_paths)
         findings = [f for f in findings if f.path in keep]
         sites = tuple(s for s in sites if s.path in keep)
-    return RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths)
+    return RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths, analysis.graph)

@@ -13,7 +13,7 @@ at once is routed correctly. Routing rules never fire on an `unknown` verdict.
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List
 
 from whowaits.checks import Hit, check
 from whowaits.core import CallSite, ContextFact, EvidenceStep, Project
@@ -100,37 +100,30 @@ def batch_in_tool_loop(project: Project) -> Iterator[Hit]:
         )
 
 
-def _bulk_context(site: CallSite) -> Optional[ContextFact]:
-    if site.verdict != "tolerant":
-        return None
-    return next((c for c in site.contexts if c.per_item), None)
-
-
 @check("WW201", "WW202")
 def sync_bulk_in_tolerant_path(project: Project) -> Iterator[Hit]:
     for site in project.sites:
-        if site.op.kind not in GENERATION_KINDS or not site.op.batch_supported:
+        if site.op.kind not in GENERATION_KINDS or not site.op.batch_supported or site.verdict != "tolerant":
             continue
-        ctx = _bulk_context(site)
-        if ctx is None:
-            continue
-        kinds = sorted({c.kind.replace("_", " ") for c in site.contexts})
+        kinds = ", ".join(sorted({c.kind.replace("_", " ") for c in site.contexts}))
         api = _API.get(site.op.provider, "Batch API")
-        if ctx.fanout:
-            yield Hit(
-                "WW202", site.path, site.call.span,
-                f"synchronous `{site.op.method}` is {ctx.per_item} in a path nobody waits on "
-                f"({', '.join(kinds)}: {ctx.entry}): the {api} gives the same throughput without "
-                "rate-limit pressure at 50% of input and output tokens; submit the items as one batch",
-                f"{site.call.function}|{site.op.method}",
-                ctx.evidence,
-            )
-        else:
+        sequential = next((c for c in site.contexts if c.per_item and not c.fanout), None)
+        parallel = next((c for c in site.contexts if c.per_item and c.fanout), None)
+        if sequential is not None:
             yield Hit(
                 "WW201", site.path, site.call.span,
-                f"synchronous `{site.op.method}` runs {ctx.per_item} in a path nobody waits on "
-                f"({', '.join(kinds)}: {ctx.entry}): the {api} would save 50% of input and output "
+                f"synchronous `{site.op.method}` runs {sequential.per_item} in a path nobody waits on "
+                f"({kinds}: {sequential.entry}): the {api} would save 50% of input and output "
                 "tokens for the same work; collect the requests and submit them as one batch",
                 f"{site.call.function}|{site.op.method}",
-                ctx.evidence,
+                sequential.evidence,
+            )
+        if parallel is not None:
+            yield Hit(
+                "WW202", site.path, site.call.span,
+                f"synchronous `{site.op.method}` is {parallel.per_item} in a path nobody waits on "
+                f"({kinds}: {parallel.entry}): the {api} gives the same throughput without "
+                "rate-limit pressure at 50% of input and output tokens; submit the items as one batch",
+                f"{site.call.function}|{site.op.method}",
+                parallel.evidence,
             )

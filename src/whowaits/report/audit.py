@@ -3,38 +3,66 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Dict, List
+from typing import List
 
+from whowaits.core import CallSite, Finding
 from whowaits.pipeline import RunResult
 
 
+def site_findings(site: CallSite, findings: List[Finding]) -> List[str]:
+    """Codes of the findings about a site: at its line, or about a part of its request."""
+    codes = set()
+    for f in findings:
+        if f.path == site.path and f.line == site.line:
+            codes.add(f.code)
+        elif f.evidence and (f.evidence[0].path, f.evidence[0].line) == (site.path, site.line):
+            codes.add(f.code)
+    return sorted(codes)
+
+
+def contexts_cell(site: CallSite) -> str:
+    if not site.contexts:
+        return "-"
+    seen = []
+    for ctx in site.contexts:
+        where = ctx.entry.split(" ", 1)[0]
+        text = f"{ctx.kind}@{where}" + (" (per item)" if ctx.per_item else "")
+        if text not in seen:
+            seen.append(text)
+    return ", ".join(seen)
+
+
 def render_table(result: RunResult) -> str:
-    codes: Dict[tuple, List[str]] = {}
-    for f in result.findings:
-        codes.setdefault((f.path, f.line), []).append(f.code)
-    header = ("LOCATION", "PROVIDER", "OPERATION", "METHOD", "FUNCTION", "VERDICT", "FINDINGS")
+    header = ("LOCATION", "OPERATION", "METHOD", "FUNCTION", "VERDICT", "CONTEXTS", "FINDINGS")
     rows = [header]
     for s in result.sites:
         rows.append(
             (
                 f"{s.path}:{s.line}:{s.col}",
-                s.op.provider,
                 s.op.kind,
-                s.op.method,
+                f"{s.op.provider} {s.op.method}",
                 s.call.function,
                 s.verdict,
-                ",".join(sorted(set(codes.get((s.path, s.line), [])))) or "-",
+                contexts_cell(s),
+                ",".join(site_findings(s, result.findings)) or "-",
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("")
+    files = result.files_scanned
     by_op = Counter(s.op.kind for s in result.sites)
     by_verdict = Counter(s.verdict for s in result.sites)
     lines.append(
-        f"{len(result.sites)} call sites in {result.files_scanned} file{'' if result.files_scanned == 1 else 's'}; "
+        f"{len(result.sites)} call sites in {files} file{'' if files == 1 else 's'}; "
         + ", ".join(f"{k}: {v}" for k, v in sorted(by_op.items()))
     )
     lines.append("verdicts: " + (", ".join(f"{k}: {v}" for k, v in sorted(by_verdict.items())) or "none"))
+    movable = [s for s in result.sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream")]
+    if movable:
+        lines.append(
+            f"{len(movable)} synchronous site{'s' if len(movable) != 1 else ''} where nobody waits could "
+            "move to the Batch API at 50% of their token cost"
+        )
     return "\n".join(lines) + "\n"

@@ -42,6 +42,7 @@ def site_dict(site: CallSite, findings: List[Finding]) -> Dict[str, Any]:
                 "kind": c.kind,
                 "blocking": c.blocking,
                 "entry": c.entry,
+                "per_item": c.per_item,
                 "evidence": [{"path": e.path, "line": e.line, "note": e.note} for e in c.evidence],
             }
             for c in site.contexts
