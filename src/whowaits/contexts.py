@@ -136,6 +136,7 @@ class CallGraph:
     # -- entry points ----------------------------------------------------------------------
 
     def entries(self) -> List[Entry]:
+        self._imported = self.imported_files()
         out: List[Entry] = []
         for key, fn in sorted(self.functions.items()):
             path = key[0]
@@ -180,11 +181,23 @@ class CallGraph:
         if _is_test_file(key[0]) and method.startswith("test") and fn.class_name.split(".")[-1].startswith("Test"):
             yield Entry(key, "ci_premerge", True, "pytest test", fn.line)
 
+    def imported_files(self) -> Set[str]:
+        """Files some other analysed file imports (so their top level is not a script)."""
+        out: Set[str] = set()
+        for path, f in self.facts.items():
+            for name in f.imports:
+                target = self.index.file_for_module(self.index.absolute(name, path))
+                if target is not None and target != path:
+                    out.add(target)
+        return out
+
     def _file_entries(self, path: str, f: FileFacts) -> Iterable[Entry]:
         if f.main_line:
             yield Entry((path, "<main>"), "offline_script", False, "`if __name__ == \"__main__\"` script", f.main_line)
         if f.ui_script:
             yield Entry((path, "<module>"), "interactive_ui", True, "Streamlit script", 1)
+        elif path not in self._imported and not _is_test_file(path) and not path.endswith("__init__.py"):
+            yield Entry((path, "<module>"), "offline_script", False, "top-level code of a script no module imports", 1)
         for reg in f.registrations:
             for target in self._registration_targets(reg.target, path):
                 fn = self.functions[target]
@@ -267,7 +280,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 if callee in declared and callee != entry.key:
                     continue  # a pragma on the callee wins over what flows into it
                 own, own_fan = _bulk(edge.loops, key[0], excluded)
-                if edge.fanout and not own:
+                if edge.fanout and (edge.fanout != "map" or not own):
                     parallel = edge.fanout != "map"
                     how = f"fanned out via {edge.fanout}" if parallel else "per item via map()"
                     own, own_fan = f"{how} at {key[0]}:{edge.line}", parallel

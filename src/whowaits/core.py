@@ -249,6 +249,7 @@ class FileFacts:
     loop_flags: Tuple[LoopFlags, ...] = ()
     ui_script: bool = False  # imports a UI-script framework (Streamlit): the top level is a page
     main_line: int = 0  # line of `if __name__ == "__main__":`, 0 when absent
+    imports: Tuple[str, ...] = ()  # modules (or members) named by import statements, maybe relative
     error: Optional[str] = None
 
 

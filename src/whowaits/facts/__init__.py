@@ -99,6 +99,23 @@ def extract(source: bytes) -> FileFacts:
         )
 
 
+def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "Optional[Tuple[object, bool]]":
+    """`asyncio.to_thread(client.messages.create, ...)`: the SDK method passed to a runner."""
+    from whowaits.facts.calls import call_through
+    from whowaits.facts.values import Ext
+
+    found = call_through(wrapper.path)  # type: ignore[attr-defined]
+    if found is None:
+        return None
+    position, parallel = found
+    positional = [a for a in info.node.args if a.keyword is None and not a.star]  # type: ignore[attr-defined]
+    if position < len(positional):
+        target = evaluator.eval(positional[position].value, info.scope)  # type: ignore[attr-defined]
+        if isinstance(target, Ext):
+            return target, parallel
+    return None
+
+
 def _facts_of(module: "object", text: str) -> FileFacts:
     import libcst as cst
 
@@ -144,6 +161,12 @@ def _facts_of(module: "object", text: str) -> FileFacts:
     calls: List[Tuple[object, RawCall]] = []
     for info in index.calls:
         value = evaluator.eval(info.node.func, info.scope)
+        through = _called_through(info, value, evaluator) if isinstance(value, Ext) else None
+        extra_loops: Tuple[LoopFact, ...] = ()
+        if through is not None:
+            value, parallel = through
+            if parallel:
+                extra_loops = (LoopFact("executor", code_for.span(info.node), -1, True),)
         if not isinstance(value, Ext) or not may_be_site(value.path):
             continue
         items = reader.call_items(info.node, info.scope)
@@ -164,7 +187,7 @@ def _facts_of(module: "object", text: str) -> FileFacts:
             via=code_for(receiver),  # type: ignore[arg-type]
             request=request,
             batch=reader.batch_input(info.node, info.scope, info.loops),
-            loops=tuple(loop_fact(loop_id) for loop_id in info.loops),
+            loops=tuple(loop_fact(loop_id) for loop_id in info.loops) + extra_loops,
             first_arg=first_arg,
         )
         calls.append((info, raw))
@@ -180,6 +203,7 @@ def _facts_of(module: "object", text: str) -> FileFacts:
         loop_flags=program.loop_flags(),
         ui_script=program.ui_script(),
         main_line=program.main_line(),
+        imports=tuple(sorted(set(index.imported))),
         calls=tuple(raw for _, raw in calls),
         exports=module_exports(index, evaluator),
         polls=lifecycle.polls(),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import List, Optional, Tuple
 
 from whowaits.core import Operation, RequestFacts
+from whowaits.knowledge.libraries import CALL_THROUGH
+from whowaits.knowledge.patterns import compile_globs
 from whowaits.knowledge.sdk import (
     CLIENT_CLASSES,
     CONDITIONAL_METHODS,
@@ -83,3 +85,15 @@ def may_be_site(target: str) -> bool:
         return True
     segments = [s for s in target.split(".") if s not in PASSTHROUGH_SEGMENTS]
     return any(".".join(segments[-n:]) in METHOD_TAILS for n in range(2, 5) if len(segments) > n)
+
+
+_CALL_THROUGH = [(compile_globs(pattern), position, parallel) for pattern, position, parallel in CALL_THROUGH]
+
+
+def call_through(wrapper: str) -> Optional[Tuple[int, bool]]:
+    """For a runner of functions (`asyncio.to_thread`), where the function argument is and
+    whether it runs once per item in parallel (`executor.map`)."""
+    for pattern, position, parallel in _CALL_THROUGH:
+        if pattern.match(wrapper):
+            return position, parallel
+    return None

@@ -204,6 +204,7 @@ class ModuleIndex:
             cst.Dict: self._dict,
         }
         self.dicts: List[Tuple[cst.Dict, str]] = []  # dict literals, with the function they are in
+        self.imported: List[str] = []  # every module (or module member) an import statement names
         self.main_block: Optional[cst.If] = None
         self._in_main = False
 
@@ -333,6 +334,7 @@ class ModuleIndex:
     def _import(self, node: cst.Import) -> None:
         for alias in node.names:
             dotted = _dotted(alias.name)
+            self.imported.append(dotted)
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 self.scope.bind(alias.asname.name.value, Binding("import", self.scope, target=dotted))
             else:
@@ -342,10 +344,12 @@ class ModuleIndex:
     def _import_from(self, node: cst.ImportFrom) -> None:
         module = _dotted(node.module) if node.module is not None else ""
         prefix = "." * len(node.relative) + module
+        self.imported.append(prefix)
         if isinstance(node.names, cst.ImportStar):
             return
         for alias in node.names:
             name = _dotted(alias.name)
+            self.imported.append(f"{prefix}.{name}" if prefix and not prefix.endswith(".") else prefix + name)
             bound = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 bound = alias.asname.name.value

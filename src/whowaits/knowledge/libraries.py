@@ -57,3 +57,15 @@ UNBOUNDED_FUNCTIONS: FrozenSet[str] = frozenset(
 UNBOUNDED_METHODS: FrozenSet[str] = frozenset(
     {"glob", "rglob", "iterdir", "iterrows", "itertuples", "readlines", "fetchall", "all", "scan"}
 )
+
+# Calls that run a function passed as an argument on the caller's behalf (the call is the
+# site): (glob over the wrapper's value path, position of the function, per item in parallel).
+CALL_THROUGH: Tuple[Tuple[str, int, bool], ...] = (
+    ("asyncio.to_thread", 0, False),
+    ("anyio.to_thread.run_sync", 0, False),
+    ("{starlette,fastapi}.concurrency.run_in_threadpool", 0, False),
+    ("functools.partial", 0, False),
+    ("*.run_in_executor", 1, False),
+    ("concurrent.futures.*Executor().submit", 0, False),
+    ("concurrent.futures.*Executor().map", 0, True),
+)
