@@ -8,6 +8,7 @@ from typing import Dict, Optional, Sequence
 import pytest
 
 from whowaits.catalog import load_catalog
+from whowaits.config import Settings
 from whowaits.core import RuleMeta
 from whowaits.pipeline import Options, RunResult, analyze
 
@@ -20,7 +21,7 @@ def catalog() -> Dict[str, RuleMeta]:
     return load_catalog()
 
 
-def run(paths: Sequence[str], root: Optional[str] = None, **options: object) -> RunResult:
+def run(paths: Sequence[str], root: Optional[str] = None, settings: Optional[Settings] = None) -> RunResult:
     """Analyse exactly `paths` (no project widening, no cache) with rooted relative paths."""
-    opts = Options(use_cache=False, jobs=1, project_scope=False, **options)  # type: ignore[arg-type]
+    opts = Options(settings or Settings(), use_cache=False, jobs=1, project_scope=False)
     return analyze(list(paths), load_catalog(), opts, root=root)

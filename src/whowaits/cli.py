@@ -1,4 +1,4 @@
-"""Command line: parse options, run the pipeline, print. No analysis logic lives here.
+"""Command line: parse options, resolve settings, run the pipeline, print. No analysis here.
 
 Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage, configuration or internal error.
 """
@@ -8,20 +8,21 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import click
 
 from whowaits import __version__
 from whowaits.catalog import CatalogError, load_catalog
-from whowaits.core import SEVERITIES, severity_rank
+from whowaits.config import ConfigError, Settings, check_codes, describe, resolve_settings
+from whowaits.core import SEVERITIES, RuleMeta, severity_rank
 from whowaits.pipeline import Options, RunResult, analyze
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
-def _codes(value: Optional[str]) -> List[str]:
-    return [c.strip().upper() for c in (value or "").split(",") if c.strip()]
+def _codes(value: Optional[str]) -> Tuple[str, ...]:
+    return tuple(c.strip().upper() for c in (value or "").split(",") if c.strip())
 
 
 def _fail(message: str) -> None:
@@ -36,16 +37,61 @@ def _check_paths(paths: Sequence[str]) -> List[str]:
     return list(paths) or ["."]
 
 
-def _run(paths: Sequence[str], options: Options) -> Tuple[RunResult, dict]:
+_common: List[Callable] = [
+    click.argument("paths", nargs=-1, type=click.Path()),
+    click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file."),
+    click.option("--isolated", is_flag=True, help="Ignore every configuration file."),
+    click.option("--select", help="Comma-separated rule codes or prefixes to enable (replaces the configured list)."),
+    click.option("--extend-select", help="Codes or prefixes to enable on top of the selection."),
+    click.option("--ignore", help="Comma-separated rule codes or prefixes to disable."),
+    click.option("--extend-exclude", help="Comma-separated path globs to skip, on top of the configured ones."),
+    click.option("--poll-interval-min", type=float, help="Minimum seconds between batch status polls (WW403; default 30)."),
+    click.option("--no-cache", is_flag=True, help="Do not read or write .whowaits_cache/."),
+    click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes for parsing (default: all cores)."),
+    click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to this file."),
+]
+
+
+def common_options(fn: Callable) -> Callable:
+    for decorator in reversed(_common):
+        fn = decorator(fn)
+    return fn
+
+
+def _settings(paths: Sequence[str], cli: Dict[str, Any]) -> Tuple[Settings, Dict[str, RuleMeta]]:
+    """Defaults, then the configuration file, then command-line options; validated."""
     try:
+        settings = resolve_settings(paths, cli.get("config_file"), bool(cli.get("isolated")))
+        overrides: Dict[str, Any] = {}
+        if cli.get("select"):
+            overrides["select"] = _codes(cli["select"])
+        if cli.get("extend_select"):
+            overrides["extend_select"] = settings.extend_select + _codes(cli["extend_select"])
+        if cli.get("ignore"):
+            overrides["ignore"] = settings.ignore + _codes(cli["ignore"])
+        if cli.get("extend_exclude"):
+            overrides["extend_exclude"] = settings.extend_exclude + tuple(
+                p.strip() for p in cli["extend_exclude"].split(",") if p.strip()
+            )
+        if cli.get("poll_interval_min") is not None:
+            overrides["poll_interval_min"] = cli["poll_interval_min"]
+        if cli.get("fail_on"):
+            overrides["fail_on"] = cli["fail_on"]
+        if overrides:
+            settings = settings.with_values("command line", **overrides)
         catalog = load_catalog()
-    except CatalogError as exc:
+        check_codes(settings, list(catalog))
+    except (ConfigError, CatalogError) as exc:
         _fail(str(exc))
-    unknown = [c for c in list(options.select) + list(options.ignore) if not any(code.startswith(c) for code in catalog)]
-    if unknown:
-        _fail(f"unknown rule code or prefix `{unknown[0]}` (see `whowaits rule`)")
+    return settings, catalog
+
+
+def _run(paths: Sequence[str], cli: Dict[str, Any]) -> Tuple[RunResult, Settings]:
+    paths = _check_paths(paths)
+    settings, catalog = _settings(paths, cli)
+    options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"))
     try:
-        return analyze(_check_paths(paths), catalog, options), catalog
+        return analyze(paths, catalog, options), settings
     except Exception:  # an internal error must still exit 2 with something a bug report can use
         click.echo("whowaits: internal error, please report it with this trace:", err=True)
         click.echo(traceback.format_exc(), err=True)
@@ -63,36 +109,6 @@ def _emit(text: str, output_file: Optional[str]) -> None:
         click.echo(text, nl=False)
 
 
-_common: List[Callable] = [
-    click.argument("paths", nargs=-1, type=click.Path()),
-    click.option("--select", help="Comma-separated rule codes or prefixes to enable (default: WW)."),
-    click.option("--ignore", help="Comma-separated rule codes or prefixes to disable."),
-    click.option("--extend-select", help="Codes or prefixes to enable on top of --select."),
-    click.option("--poll-interval-min", type=float, default=30.0, show_default=True,
-                 help="Minimum seconds between batch status polls (WW403)."),
-    click.option("--no-cache", is_flag=True, help="Do not read or write .whowaits_cache/."),
-    click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes for parsing (default: all cores)."),
-    click.option("--output-file", "-o", type=click.Path(dir_okay=False), help="Write the report to this file."),
-]
-
-
-def common_options(fn: Callable) -> Callable:
-    for decorator in reversed(_common):
-        fn = decorator(fn)
-    return fn
-
-
-def _options(select: Optional[str], ignore: Optional[str], extend_select: Optional[str],
-             poll_interval_min: float, no_cache: bool, jobs: Optional[int]) -> Options:
-    return Options(
-        select=(_codes(select) or ["WW"]) + _codes(extend_select),
-        ignore=_codes(ignore),
-        poll_interval_min=poll_interval_min,
-        jobs=jobs,
-        use_cache=not no_cache,
-    )
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="whowaits")
 def main() -> None:
@@ -102,19 +118,20 @@ def main() -> None:
 @main.command()
 @common_options
 @click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--fail-on", type=click.Choice(list(SEVERITIES)), default="error", show_default=True,
-              help="Lowest severity that makes the exit code 1.")
+@click.option("--fail-on", type=click.Choice(list(SEVERITIES)), help="Lowest severity that makes the exit code 1 (default: error).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Count findings per rule after the list.")
 @click.option("--show-evidence/--no-show-evidence", default=True, help="Print each finding's evidence chain.")
+@click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary line.")
-def check(paths: Tuple[str, ...], select: Optional[str], ignore: Optional[str], extend_select: Optional[str],
-          poll_interval_min: float, no_cache: bool, jobs: Optional[int], output_file: Optional[str],
-          output_format: str, fail_on: str, exit_zero: bool, statistics: bool, show_evidence: bool,
-          quiet: bool) -> None:
+def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str, exit_zero: bool,
+          statistics: bool, show_evidence: bool, show_settings: bool, quiet: bool, **cli: Any) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
-    options = _options(select, ignore, extend_select, poll_interval_min, no_cache, jobs)
-    result, _ = _run(paths, options)
+    if show_settings:
+        settings, _ = _settings(_check_paths(paths), cli)
+        click.echo("\n".join(describe(settings)))
+        return
+    result, settings = _run(paths, cli)
     if output_format == "json":
         from whowaits.report import json_out
 
@@ -127,19 +144,16 @@ def check(paths: Tuple[str, ...], select: Optional[str], ignore: Optional[str], 
         if quiet:
             text = "".join(line + "\n" for line in text.splitlines()[:-1])
     _emit(text, output_file)
-    failing = [f for f in result.findings if severity_rank(f.severity) >= severity_rank(fail_on)]
+    failing = [f for f in result.findings if severity_rank(f.severity) >= severity_rank(settings.fail_on)]
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 
 @main.command()
 @common_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def audit(paths: Tuple[str, ...], select: Optional[str], ignore: Optional[str], extend_select: Optional[str],
-          poll_interval_min: float, no_cache: bool, jobs: Optional[int], output_file: Optional[str],
-          fmt: str) -> None:
-    """Inventory every LLM call site under PATHS: provider, operation, function, verdict."""
-    options = _options(select, ignore, extend_select, poll_interval_min, no_cache, jobs)
-    result, _ = _run(paths, options)
+def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
+    """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
+    result, _ = _run(paths, cli)
     if fmt == "json":
         from whowaits.report import json_out
 
@@ -153,8 +167,10 @@ def audit(paths: Tuple[str, ...], select: Optional[str], ignore: Optional[str], 
 
 @main.command()
 @click.argument("location")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write .whowaits_cache/.")
-def explain(location: str, no_cache: bool) -> None:
+def explain(location: str, **cli: Any) -> None:
     """Show why the call site at PATH:LINE has the context it has (every evidence chain)."""
     from whowaits.report.explain import explain_site
 
@@ -163,7 +179,7 @@ def explain(location: str, no_cache: bool) -> None:
         _fail(f"expected PATH:LINE, got {location!r}")
     if not os.path.isfile(path):
         _fail(f"{path}: no such file")
-    result, _ = _run([path], Options(use_cache=not no_cache))
+    result, _ = _run([path], cli)
     relpath = os.path.relpath(os.path.abspath(path), result.root).replace(os.sep, "/")
     line = int(line_text)
     sites = [s for s in result.sites if s.path == relpath and s.call.span.line <= line <= s.call.span.end_line]
@@ -171,6 +187,16 @@ def explain(location: str, no_cache: bool) -> None:
         _fail(f"{relpath}:{line}: no LLM call site on that line (see `whowaits audit {path}`)")
     assert result.graph is not None
     click.echo("\n".join(explain_site(s, result.graph) for s in sites), nl=False)
+
+
+@main.command("config")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+def show_config(paths: Tuple[str, ...], **cli: Any) -> None:
+    """Print the resolved settings and where each one came from."""
+    settings, _ = _settings(_check_paths(paths), cli)
+    click.echo("\n".join(describe(settings)))
 
 
 @main.command()

@@ -24,7 +24,7 @@ from whowaits.core import (
     FunctionFact,
     LoopFact,
 )
-from whowaits.index import ProjectIndex
+from whowaits.index import ProjectIndex, module_name
 from whowaits.knowledge.frameworks import (
     BASE_CLASSES,
     BLOCKING_KINDS,
@@ -60,12 +60,48 @@ class Entry:
         return f"{self.key[0]}:{self.line} {name} ({self.why})"
 
 
+@dataclass(frozen=True)
+class ContextOverrides:
+    """`[tool.whowaits.contexts]`: functions whose context the configuration declares.
+
+    A pattern is `@dotted.decorator.glob`, `module.glob:function_glob`, a path glob (has a `/`
+    or ends in `.py`), or a dotted glob over `module.qualname`.
+    """
+
+    blocking: Tuple[str, ...] = ()
+    tolerant: Tuple[str, ...] = ()
+
+    def match(self, path: str, module: str, fn: Optional[FunctionFact], resolve) -> Optional[Tuple[bool, str]]:
+        for blocking, patterns in ((True, self.blocking), (False, self.tolerant)):
+            for pattern in patterns:
+                if _override_matches(pattern, path, module, fn, resolve):
+                    return blocking, f"config: {'blocking' if blocking else 'tolerant'} = \"{pattern}\""
+        return None
+
+
+def _override_matches(pattern: str, path: str, module: str, fn: Optional[FunctionFact], resolve) -> bool:
+    if pattern.startswith("@"):
+        return fn is not None and any(
+            d.path and fnmatch.fnmatchcase(resolve(d.path), pattern[1:]) for d in fn.decorators
+        )
+    if "/" in pattern or pattern.endswith(".py"):
+        return fnmatch.fnmatchcase(path, pattern)
+    qualname = fn.qualname if fn is not None else ""
+    if ":" in pattern:
+        mod_glob, _, func_glob = pattern.partition(":")
+        return fn is not None and fnmatch.fnmatchcase(module, mod_glob) and fnmatch.fnmatchcase(qualname, func_glob)
+    return fn is not None and fnmatch.fnmatchcase(f"{module}.{qualname}", pattern)
+
+
 class CallGraph:
     """Project functions, their resolved call edges, and the entry points among them."""
 
-    def __init__(self, facts: Dict[str, FileFacts], index: ProjectIndex) -> None:
+    def __init__(
+        self, facts: Dict[str, FileFacts], index: ProjectIndex, overrides: ContextOverrides = ContextOverrides()
+    ) -> None:
         self.facts = facts
         self.index = index
+        self.overrides = overrides
         self.functions: Dict[FuncKey, FunctionFact] = {}
         self.classes: Dict[FuncKey, ClassFact] = {}
         for path, f in facts.items():
@@ -145,6 +181,10 @@ class CallGraph:
                 why = f"pragma: context={kind}" + (f" -- {reason}" if reason else "")
                 out.append(Entry(key, "declared", kind == "blocking", why, fn.line))
                 continue
+            declared = self.overrides.match(path, module_name(path), fn, lambda p, _path=path: self.index.resolve(p, _path))
+            if declared is not None:
+                out.append(Entry(key, "declared", declared[0], declared[1], fn.line))
+                continue
             out.extend(self._decorator_entries(key, fn))
             if fn.class_name:
                 out.extend(self._method_entries(key, fn))
@@ -192,6 +232,11 @@ class CallGraph:
         return out
 
     def _file_entries(self, path: str, f: FileFacts) -> Iterable[Entry]:
+        declared = self.overrides.match(path, module_name(path), None, None)
+        if declared is not None:
+            for key in ((path, "<main>"), (path, "<module>")):
+                yield Entry(key, "declared", declared[0], declared[1], f.main_line or 1)
+            return
         if f.main_line:
             yield Entry((path, "<main>"), "offline_script", False, "`if __name__ == \"__main__\"` script", f.main_line)
         if f.ui_script:
@@ -251,9 +296,10 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     for i, site in enumerate(sites):
         by_function.setdefault((site.path, site.call.function), []).append(i)
     contexts: List[List[ContextFact]] = [[] for _ in sites]
-    declared = {key for key, fn in graph.functions.items() if fn.pragma is not None}
+    entries = graph.entries()
+    declared = {entry.key for entry in entries if entry.kind == "declared"}
 
-    for entry in graph.entries():
+    for entry in entries:
         start = EvidenceStep(entry.key[0], entry.line, f"entry: {entry.key[1]} ({entry.why})")
         queue = deque([(entry.key, (start,), "", False)])
         seen: Set[Tuple[FuncKey, bool, bool]] = {(entry.key, False, False)}

@@ -6,19 +6,20 @@ system, the cache and the worker processes around it. The CLI only formats what 
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from whowaits.cache import FactsCache, content_key
-from whowaits.checks import findings_from_hits, run_checks, selected, Hit
+from whowaits.checks import Hit, findings_from_hits, run_checks, selected
+from whowaits.config import Settings
 from whowaits.core import CallSite, FileFacts, Finding, Project, RuleMeta, Span
-from whowaits.contexts import CallGraph, infer as infer_contexts
+from whowaits.contexts import CallGraph, ContextOverrides, infer as infer_contexts
 from whowaits.discover import find_root, prefilter, walk
 from whowaits.facts import extract
 from whowaits.index import build_sites
-from whowaits.knowledge.limits import DEFAULT_POLL_INTERVAL_MIN
 
 # Below this many files to parse, worker start-up costs more than it saves.
 _PARALLEL_THRESHOLD = 16
@@ -26,12 +27,11 @@ _PARALLEL_THRESHOLD = 16
 
 @dataclass
 class Options:
-    select: Sequence[str] = ("WW",)
-    ignore: Sequence[str] = ()
-    poll_interval_min: float = DEFAULT_POLL_INTERVAL_MIN
+    """How to run: the resolved settings plus run-time choices that are not configuration."""
+
+    settings: Settings = field(default_factory=Settings)
     jobs: Optional[int] = None
     use_cache: bool = True
-    exclude: Sequence[str] = ()
     # When only files are given, analyse the whole project around them (pre-commit passes
     # staged files) and report on those files; False analyses exactly the given paths.
     project_scope: bool = True
@@ -61,22 +61,33 @@ def analyze_sources(
     facts: Dict[str, FileFacts], catalog: Dict[str, RuleMeta], options: Options, root: str = ""
 ) -> Analysis:
     """Sites, contexts and findings for a set of per-file facts: no I/O."""
+    settings = options.settings
     index, sites = build_sites(facts)
-    graph = CallGraph(facts, index)
+    graph = CallGraph(facts, index, ContextOverrides(settings.blocking, settings.tolerant))
     sites = infer_contexts(graph, sites)
-    project = Project(root, sites, facts, options.poll_interval_min)
-    findings = run_checks(project, catalog, options.select, options.ignore)
-    problems = [
+    project = Project(root, sites, facts, settings.poll_interval_min)
+    hits = list(run_checks(project, catalog, settings.selected, settings.ignore))
+    hits += [
         Hit("WW000", path, Span(1, 1, 1, 1), f"file not analyzed: {f.error}", f.error)
         for path, f in facts.items()
-        if f.error is not None
+        if f.error is not None and selected("WW000", settings.selected, settings.ignore)
     ]
-    if selected("WW000", options.select, options.ignore):
-        findings = sorted(
-            findings + findings_from_hits(problems, catalog),
-            key=lambda x: (x.path, x.line, x.col, x.code),
-        )
+    hits = [h for h in hits if not _ignored_for_file(h, settings, root)]
+    findings = findings_from_hits(hits, catalog, dict(settings.severity))
     return Analysis(sites, findings, graph)
+
+
+def _ignored_for_file(hit: Hit, settings: Settings, root: str) -> bool:
+    """per-file-ignores: globs relative to the configuration file's folder."""
+    if not settings.per_file_ignores:
+        return False
+    base = settings.config_dir
+    path = os.path.relpath(os.path.join(root, hit.path), base).replace(os.sep, "/") if root else hit.path
+    for glob, codes in settings.per_file_ignores:
+        if fnmatch.fnmatchcase(path, glob) or fnmatch.fnmatchcase(path, glob.rstrip("*").rstrip("/") + "/*"):
+            if any(hit.code.startswith(code) for code in codes):
+                return True
+    return False
 
 
 def compute_facts(
@@ -121,7 +132,7 @@ def analyze(
     if options.project_scope and paths and all(os.path.isfile(p) for p in paths):
         report_paths = sorted(os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths)
         scope = [root]
-    files, unreadable = walk(root, scope, options.exclude)
+    files, unreadable = walk(root, scope, options.settings.all_excludes)
     for path in report_paths or []:
         if path not in {f.relpath for f in files}:
             files.extend(walk(root, [os.path.join(root, path)])[0])

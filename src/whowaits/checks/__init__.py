@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from whowaits.core import EvidenceStep, Finding, Project, RuleMeta, Span
 
@@ -57,7 +57,7 @@ def run_checks(
     catalog: Dict[str, RuleMeta],
     select: Sequence[str] = ("WW",),
     ignore: Sequence[str] = (),
-) -> List[Finding]:
+) -> List[Hit]:
     _load_builtin_checks()
     functions: List[CheckFn] = []
     for code, fn in sorted(CHECKS.items()):
@@ -66,10 +66,14 @@ def run_checks(
     hits: List[Hit] = []
     for fn in functions:
         hits.extend(h for h in fn(project) if selected(h.code, select, ignore))
-    return findings_from_hits(hits, catalog)
+    return hits
 
 
-def findings_from_hits(hits: Iterable[Hit], catalog: Dict[str, RuleMeta]) -> List[Finding]:
+def findings_from_hits(
+    hits: Iterable[Hit], catalog: Dict[str, RuleMeta], severities: Optional[Dict[str, str]] = None
+) -> List[Finding]:
+    """Order hits, name them from the catalog, apply severity overrides and fingerprint them."""
+    severities = severities or {}
     ordered = sorted(set(hits), key=lambda h: (h.path, h.span.line, h.span.col, h.code, h.message))
     seen: Dict[str, int] = {}
     findings = []
@@ -82,7 +86,7 @@ def findings_from_hits(hits: Iterable[Hit], catalog: Dict[str, RuleMeta]) -> Lis
             Finding(
                 code=hit.code,
                 name=rule.name,
-                severity=rule.severity,
+                severity=severities.get(hit.code, rule.severity),
                 path=hit.path,
                 line=hit.span.line,
                 col=hit.span.col,
