@@ -19,6 +19,7 @@ from typing import List, Tuple
 import pytest
 
 from conftest import FIXTURES, run
+from whowaits.config import resolve_settings
 
 EXPECT = re.compile(rb"#\s*expect:\s*([A-Z0-9, ]+)")
 SITE = re.compile(rb"#\s*site:\s*([a-z_, ]+)")
@@ -66,7 +67,7 @@ def test_fixture(case: str) -> None:
         root = os.path.dirname(path)
         files = [path]
     want_findings, want_sites = expectations(root, files)
-    result = run([path], root=root)
+    result = run([path], root=root, settings=resolve_settings([path]))
     got_findings = Counter((f.path, f.line, f.code) for f in result.findings)
     got_sites = Counter((s.path, s.line, s.op.kind) for s in result.sites)
     assert sorted(got_findings.elements()) == sorted(want_findings.elements()), "\n".join(

@@ -124,14 +124,22 @@ def main() -> None:
 @click.option("--show-evidence/--no-show-evidence", default=True, help="Print each finding's evidence chain.")
 @click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary line.")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` comments for every current finding (edits files).")
 def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str, exit_zero: bool,
-          statistics: bool, show_evidence: bool, show_settings: bool, quiet: bool, **cli: Any) -> None:
+          statistics: bool, show_evidence: bool, show_settings: bool, quiet: bool, add_noqa: bool,
+          **cli: Any) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     if show_settings:
         settings, _ = _settings(_check_paths(paths), cli)
         click.echo("\n".join(describe(settings)))
         return
     result, settings = _run(paths, cli)
+    if add_noqa:
+        from whowaits.suppress import add_noqa as write_noqa
+
+        changed = write_noqa(result.root, result.findings)
+        click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
+        return
     if output_format == "json":
         from whowaits.report import json_out
 

@@ -233,6 +233,17 @@ class LoopFlags:
 
 
 @dataclass(frozen=True)
+class SuppressionFact:
+    """A suppression comment: `noqa`, `ignore` or `ignore-file`, with its codes (none = all)."""
+
+    line: int
+    col: int
+    kind: str
+    codes: Tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class FileFacts:
     """Everything the later stages need from one file; `error` is set when it was not analysed."""
 
@@ -250,6 +261,7 @@ class FileFacts:
     ui_script: bool = False  # imports a UI-script framework (Streamlit): the top level is a page
     main_line: int = 0  # line of `if __name__ == "__main__":`, 0 when absent
     imports: Tuple[str, ...] = ()  # modules (or members) named by import statements, maybe relative
+    suppressions: Tuple[SuppressionFact, ...] = ()
     error: Optional[str] = None
 
 

@@ -20,6 +20,7 @@ from whowaits.contexts import CallGraph, ContextOverrides, infer as infer_contex
 from whowaits.discover import find_root, prefilter, walk
 from whowaits.facts import extract
 from whowaits.index import build_sites
+from whowaits.suppress import apply as apply_suppressions
 
 # Below this many files to parse, worker start-up costs more than it saves.
 _PARALLEL_THRESHOLD = 16
@@ -72,6 +73,8 @@ def analyze_sources(
         for path, f in facts.items()
         if f.error is not None and selected("WW000", settings.selected, settings.ignore)
     ]
+    suppressions = {path: f.suppressions for path, f in facts.items() if f.suppressions}
+    hits = apply_suppressions(hits, suppressions, catalog, settings.selected, settings.ignore)
     hits = [h for h in hits if not _ignored_for_file(h, settings, root)]
     findings = findings_from_hits(hits, catalog, dict(settings.severity))
     return Analysis(sites, findings, graph)

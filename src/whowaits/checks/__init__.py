@@ -24,6 +24,7 @@ class Hit:
     message: str
     anchor: str  # stable text identifying what was found, for the fingerprint
     evidence: Tuple[EvidenceStep, ...] = ()
+    extent: Optional[Span] = None  # the call the finding belongs to: a suppression on any of its lines counts
 
 
 CheckFn = Callable[[Project], Iterator[Hit]]

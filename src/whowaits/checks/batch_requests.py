@@ -44,14 +44,14 @@ def custom_id_not_unique(project: Project) -> Iterator[Hit]:
                     f"custom_id `{cid.source}` is the same for every request built in this loop: "
                     "ids must be unique within a batch or results cannot be joined back; "
                     "build it from the item (e.g. its primary key or index)",
-                    anchor, (_step(site),),
+                    anchor, (_step(site),), site.call.span,
                 )
             elif request.repeated and cid.varies is False:
                 yield Hit(
                     "WW301", site.path, cid.span,
                     f"custom_id `{cid.source}` does not change from one item to the next, so every "
                     "request in the batch gets the same id; build it from the item (its key or index)",
-                    anchor, (_step(site),),
+                    anchor, (_step(site),), site.call.span,
                 )
             elif not request.repeated and cid.literal is not None:
                 if cid.literal in literals:
@@ -59,7 +59,7 @@ def custom_id_not_unique(project: Project) -> Iterator[Hit]:
                         "WW301", site.path, cid.span,
                         f"custom_id `{cid.source}` is used twice in this batch (first on line "
                         f"{literals[cid.literal]}): results are joined back by custom_id, which must be unique",
-                        anchor, (_step(site),),
+                        anchor, (_step(site),), site.call.span,
                     )
                 else:
                     literals[cid.literal] = cid.span.line
@@ -75,12 +75,12 @@ def custom_id_invalid(project: Project) -> Iterator[Hit]:
             anchor = f"{site.call.function}|{cid.source}"
             if cid.kind == "literal" and cid.literal is not None:
                 if not CUSTOM_ID_PATTERN.match(cid.literal):
-                    yield Hit("WW302", site.path, cid.span, _invalid_message(cid.source, cid.literal), anchor, (_step(site),))
+                    yield Hit("WW302", site.path, cid.span, _invalid_message(cid.source, cid.literal), anchor, (_step(site),), site.call.span)
                 continue
             fixed = "".join(cid.literal_parts)
             bad = sorted({ch for ch in fixed if not CUSTOM_ID_ALLOWED_CHAR.match(ch)})
             if bad or len(fixed) > CUSTOM_ID_MAX_LEN:
-                yield Hit("WW302", site.path, cid.span, _invalid_message(cid.source, fixed, partial=True), anchor, (_step(site),))
+                yield Hit("WW302", site.path, cid.span, _invalid_message(cid.source, fixed, partial=True), anchor, (_step(site),), site.call.span)
 
 
 def _invalid_message(source: str, text: str, partial: bool = False) -> str:
@@ -134,4 +134,5 @@ def batch_missing_custom_id(project: Project) -> Iterator[Hit]:
                     "to requests only by custom_id; add a unique id built from the item",
                     f"{site.call.function}|request-{position}",
                     (_step(site),),
+                    site.call.span,
                 )

@@ -45,6 +45,7 @@ def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
                     f"request comes back `errored` only after the batch ends; {fix}",
                     anchor=f"{site.call.function}|{key}|{site.op.method}",
                     evidence=(_site_step(site),),
+                    extent=site.call.span,
                 )
 
 

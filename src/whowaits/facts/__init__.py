@@ -11,6 +11,7 @@ import ast
 import os
 import re
 import traceback
+from dataclasses import replace
 from typing import List, Optional, Tuple
 
 from whowaits.core import FileFacts, LoopFact, RawCall
@@ -71,6 +72,19 @@ def nesting_problem(source: bytes) -> Optional[str]:
 
 def extract(source: bytes) -> FileFacts:
     """Parse one file and return its facts; a file that cannot be analysed says why in `error`."""
+    facts = _extract(source)
+    if facts.error is None or b"\x00" in source:
+        return facts
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError:
+        return facts
+    from whowaits.suppress import parse_suppressions
+
+    return replace(facts, suppressions=parse_suppressions(text))
+
+
+def _extract(source: bytes) -> FileFacts:
     problem = decode_problem(source)
     if problem is not None:
         return FileFacts(error=problem)
@@ -121,6 +135,7 @@ def _facts_of(module: "object", text: str) -> FileFacts:
 
     from whowaits.facts.calls import classify, may_be_site, sdk_root
     from whowaits.facts.entrypoints import ProgramReader
+    from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_exports
     from whowaits.facts.lifecycle import LifecycleReader
     from whowaits.facts.requests import CodeFor, RequestReader
@@ -203,6 +218,7 @@ def _facts_of(module: "object", text: str) -> FileFacts:
         loop_flags=program.loop_flags(),
         ui_script=program.ui_script(),
         main_line=program.main_line(),
+        suppressions=parse_suppressions(text),
         imports=tuple(sorted(set(index.imported))),
         calls=tuple(raw for _, raw in calls),
         exports=module_exports(index, evaluator),

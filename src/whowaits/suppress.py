@@ -1,0 +1,164 @@
+"""Suppression comments: `# noqa`, `# noqa: WW101`, `# whowaits: ignore[WW101] -- reason`,
+`# whowaits: ignore-file`; unused ones become WW901; `--add-noqa` writes them.
+
+A suppression on any line of the reported expression (or of the call it belongs to) silences
+the finding, so a multi-line call can carry its comment where the formatter leaves room.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tokenize
+from collections import defaultdict
+from typing import Dict, Iterable, List, Sequence, Set, Tuple
+
+from whowaits.checks import Hit, selected
+from whowaits.core import Finding, Span, SuppressionFact
+
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
+_IGNORE = re.compile(r"#\s*whowaits:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?(?:\s*--\s*(?P<reason>.*))?")
+_CODE = re.compile(r"[A-Za-z]+[0-9]+")
+
+
+def comments(text: str) -> List[Tuple[int, int, str]]:
+    """(line, column, text) of every comment, from the tokenizer (so `#` in strings is not one)."""
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT:
+                out.append((tok.start[0], tok.start[1] + 1, tok.string))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return [(n, line.index("#") + 1, line[line.index("#"):]) for n, line in enumerate(text.splitlines(), 1) if "#" in line]
+    return out
+
+
+def parse_suppressions(text: str) -> Tuple[SuppressionFact, ...]:
+    if "noqa" not in text.lower() and "whowaits:" not in text:
+        return ()
+    out = []
+    for line, col, comment in comments(text):
+        ignore = _IGNORE.search(comment)
+        if ignore is not None:
+            codes = tuple(c.upper() for c in _CODE.findall(ignore.group("codes") or ""))
+            kind = "ignore-file" if ignore.group("file") else "ignore"
+            out.append(SuppressionFact(line, col, kind, codes, (ignore.group("reason") or "").strip()))
+            continue
+        noqa = _NOQA.search(comment)
+        if noqa is not None:
+            codes = tuple(c.upper() for c in _CODE.findall(noqa.group("codes") or ""))
+            out.append(SuppressionFact(line, col, "noqa", codes, ""))
+    return tuple(out)
+
+
+def apply(
+    hits: Sequence[Hit],
+    suppressions: Dict[str, Tuple[SuppressionFact, ...]],
+    known_codes: Iterable[str],
+    select: Sequence[str],
+    ignore: Sequence[str],
+) -> List[Hit]:
+    """The hits no comment suppresses, plus a WW901 hit for each unused suppression."""
+    used: Dict[Tuple[str, int], Set[str]] = defaultdict(set)
+    kept: List[Hit] = []
+    for hit in hits:
+        own, extent = _lines(hit)
+        matched = None
+        # The comment on the finding's own lines first, then the rest of its call, then the file.
+        for tier in (own, extent, None):
+            for sup in suppressions.get(hit.path, ()):
+                covers = sup.kind == "ignore-file" if tier is None else (sup.kind != "ignore-file" and sup.line in tier)
+                if covers and (not sup.codes or any(hit.code.startswith(c) for c in sup.codes)):
+                    matched = sup
+                    break
+            if matched is not None:
+                break
+        if matched is None:
+            kept.append(hit)
+        else:
+            used[(hit.path, matched.line)].add(hit.code)
+    if not selected("WW901", select, ignore):
+        return kept
+    known = set(known_codes)
+    for path, sups in sorted(suppressions.items()):
+        for sup in sups:
+            fired = used.get((path, sup.line), set())
+            span = Span(sup.line, sup.col, sup.line, sup.col)
+            if not sup.codes:
+                if not fired and sup.kind != "noqa":  # a bare noqa may belong to another linter
+                    what = "`# whowaits: ignore-file`" if sup.kind == "ignore-file" else "`# whowaits: ignore`"
+                    kept.append(Hit("WW901", path, span, f"unused suppression: {what} silences nothing here; remove it", f"{sup.line}|all"))
+                continue
+            stale = [c for c in sup.codes if c in known and selected(c, select, ignore) and not any(f.startswith(c) for f in fired)]
+            if stale:
+                kept.append(
+                    Hit(
+                        "WW901", path, span,
+                        f"unused suppression: {', '.join(stale)} did not fire here; remove "
+                        f"{'it' if len(stale) == 1 else 'them'} from the comment",
+                        f"{sup.line}|{','.join(stale)}",
+                    )
+                )
+    return kept
+
+
+def _lines(hit: Hit) -> Tuple[Set[int], Set[int]]:
+    """The lines of the finding itself, and the other lines of the call it belongs to."""
+    own = set(range(hit.span.line, hit.span.end_line + 1))
+    extent = set(range(hit.extent.line, hit.extent.end_line + 1)) - own if hit.extent is not None else set()
+    return own, extent
+
+
+# -- --add-noqa ---------------------------------------------------------------------------------
+
+
+def add_noqa(root: str, findings: Sequence[Finding]) -> int:
+    """Write `# noqa: CODE` for each finding; returns how many lines changed."""
+    by_file: Dict[str, Dict[int, Set[str]]] = defaultdict(lambda: defaultdict(set))
+    for f in findings:
+        if f.code in ("WW000", "WW901"):
+            continue
+        by_file[f.path][f.line].add(f.code)
+    changed = 0
+    for path, lines in sorted(by_file.items()):
+        full = os.path.join(root, path)
+        with open(full, "rb") as fh:
+            data = fh.read()
+        text = data.decode("utf-8")
+        safe = _commentable_lines(text)
+        physical = text.splitlines(keepends=True)
+        targets: Dict[int, Set[str]] = defaultdict(set)
+        for line, codes in lines.items():
+            target = next((n for n in range(line, len(physical) + 1) if n in safe), line)
+            targets[target].update(codes)
+        for line, codes in targets.items():
+            original = physical[line - 1]
+            body = original.rstrip("\r\n")
+            ending = original[len(body):]
+            physical[line - 1] = _with_codes(body, sorted(codes)) + ending
+            changed += physical[line - 1] != original
+        with open(full, "wb") as fh:
+            fh.write("".join(physical).encode("utf-8"))
+    return changed
+
+
+def _with_codes(line: str, codes: List[str]) -> str:
+    existing = _NOQA.search(line)
+    if existing is not None and existing.group("codes"):
+        merged = sorted(set(_CODE.findall(existing.group("codes"))) | set(codes))
+        return line[: existing.start()] + "# noqa: " + ", ".join(merged) + line[existing.end():]
+    return line + "  # noqa: " + ", ".join(codes)
+
+
+def _commentable_lines(text: str) -> Set[int]:
+    """Lines whose end is not inside a string and not a backslash continuation."""
+    inside: Set[int] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.STRING and tok.start[0] != tok.end[0]:
+                inside.update(range(tok.start[0], tok.end[0]))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    lines = text.splitlines()
+    return {n for n, line in enumerate(lines, 1) if n not in inside and not line.rstrip().endswith("\\")}
