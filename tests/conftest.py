@@ -8,7 +8,7 @@ from typing import Dict, Optional, Sequence
 import pytest
 
 from whowaits.catalog import load_catalog
-from whowaits.config import Settings
+from whowaits.config import Settings, load_rules
 from whowaits.core import RuleMeta
 from whowaits.pipeline import Options, RunResult, analyze
 
@@ -23,5 +23,6 @@ def catalog() -> Dict[str, RuleMeta]:
 
 def run(paths: Sequence[str], root: Optional[str] = None, settings: Optional[Settings] = None) -> RunResult:
     """Analyse exactly `paths` (no project widening, no cache) with rooted relative paths."""
-    opts = Options(settings or Settings(), use_cache=False, jobs=1, project_scope=False)
-    return analyze(list(paths), load_catalog(), opts, root=root)
+    settings = settings or Settings()
+    opts = Options(settings, use_cache=False, jobs=1, project_scope=False)
+    return analyze(list(paths), load_rules(settings), opts, root=root)

@@ -16,8 +16,11 @@ from whowaits.pipeline import Options, analyze_sources
 
 def test_every_check_has_a_rule_file_and_back(catalog) -> None:
     _load_builtin_checks()
-    # WW000 comes from the facts stage and WW901 from the suppression stage.
-    assert set(CHECKS) | {"WW000", "WW901"} == set(catalog)
+    # WW000 comes from the facts stage, WW901 from the suppression stage, policy rules from data.
+    policies = {code for code, rule in catalog.items() if rule.policy}
+    assert {"WW101", "WW201", "WW303"} <= policies
+    assert not set(CHECKS) & policies
+    assert set(CHECKS) | policies | {"WW000", "WW901"} == set(catalog)
 
 
 def test_readme_rule_table_is_generated_from_rules(catalog) -> None:
@@ -72,3 +75,51 @@ def test_malformed_rule_files_name_the_file_and_field(tmp_path, content: str, me
     with pytest.raises(CatalogError) as info:
         load_rule(str(path))
     assert str(info.value).startswith(str(path)) and message in str(info.value)
+
+
+POLICY = 'code = "ACME001"\nname = "x"\nseverity = "error"\nmessage = "m"\n'
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (POLICY, "field `when` is required"),
+        (POLICY + "[when]\nmodle = \"x\"\n", "unknown field `when.modle`"),
+        (POLICY + "[when]\nstream = \"yes\"\n", "`when.stream` must be true or false"),
+        (POLICY + "[when]\nbatch_count = \"lots\"\n", '`when.batch_count` must be a number or a comparison like "<24"'),
+        (POLICY + "[when]\nmodel = 3\n", "`when.model` must be a string or a list of strings"),
+        ('code = "ACME001"\nname = "x"\nseverity = "error"\n[when]\nmodel = "x"\n', "`message` must be a non-empty string"),
+        (POLICY.replace('"m"', '"{model.upper}"') + "[when]\nmodel = \"x\"\n", "placeholder"),
+    ],
+)
+def test_malformed_policy_rules(tmp_path, content: str, message: str) -> None:
+    path = tmp_path / "rule.toml"
+    path.write_text(content)
+    with pytest.raises(CatalogError) as info:
+        load_rule(str(path), builtin=False)
+    assert str(info.value).startswith(str(path)) and message in str(info.value)
+
+
+def test_user_rule_codes_must_not_collide(tmp_path) -> None:
+    (tmp_path / "mine.toml").write_text(POLICY.replace("ACME001", "WW101") + '[when]\nmodel = "x"\n')
+    with pytest.raises(CatalogError) as info:
+        load_catalog(rule_paths=[str(tmp_path)])
+    assert "code WW101 is a built-in rule; pick another code" in str(info.value)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(rule_paths=[str(tmp_path / "missing")])
+    assert "rule path does not exist" in str(info.value)
+
+
+def test_policy_rule_cli_errors_exit_2(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from whowaits.cli import main
+
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "policy" / "bad.toml").write_text(POLICY + "[when]\nmodle = \"x\"\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.whowaits]\nrule-paths = ["policy"]\n')
+    result = CliRunner().invoke(main, ["check", str(tmp_path), "--no-cache"])
+    assert result.exit_code == 2
+    assert "bad.toml: unknown field `when.modle`" in result.output
+    listing = CliRunner().invoke(main, ["rule", "--config", str(tmp_path / "pyproject.toml")])
+    assert listing.exit_code == 2

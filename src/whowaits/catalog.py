@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 from whowaits.core import SEVERITIES, RuleMeta
 
@@ -18,8 +18,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on older Pythons only
     import tomli as tomllib
 
-REQUIRED = ("code", "name", "severity", "summary", "rationale", "fix", "seed")
-OPTIONAL = ("bad", "good")
+DOCS = ("summary", "rationale", "fix", "seed")
+REQUIRED = ("code", "name", "severity")
+OPTIONAL = DOCS + ("bad", "good", "message", "when")
 CODE_PATTERN = re.compile(r"^[A-Z]{1,8}[0-9]{3,4}$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -37,7 +38,10 @@ def builtin_rules_dir() -> str:
     return os.path.join(os.path.dirname(os.path.dirname(here)), "rules")
 
 
-def load_rule(path: str) -> RuleMeta:
+def load_rule(path: str, builtin: bool = True) -> RuleMeta:
+    """One rule file. Built-in rules document themselves fully; a user rule needs `[when]`."""
+    from whowaits.checks.policy import PolicyError, compile_when
+
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -45,7 +49,8 @@ def load_rule(path: str) -> RuleMeta:
         raise CatalogError(f"{path}: cannot read rule file: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
-    for key in REQUIRED:
+    required = REQUIRED + (DOCS if builtin else ())
+    for key in required:
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise CatalogError(f"{path}: field `{key}` must be a non-empty string")
     unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
@@ -57,33 +62,58 @@ def load_rule(path: str) -> RuleMeta:
         raise CatalogError(f"{path}: field `name` must be kebab-case, got {data['name']!r}")
     if data["severity"] not in SEVERITIES:
         raise CatalogError(f"{path}: field `severity` must be one of {', '.join(SEVERITIES)}")
-    for key in OPTIONAL:
+    for key in DOCS + ("bad", "good", "message"):
         if key in data and not isinstance(data[key], str):
             raise CatalogError(f"{path}: field `{key}` must be a string")
+    policy = ()
+    if "when" in data:
+        try:
+            policy = compile_when(data["when"], data.get("message", ""))
+        except PolicyError as exc:
+            raise CatalogError(f"{path}: {exc}") from exc
+    elif not builtin:
+        raise CatalogError(f"{path}: field `when` is required: a policy rule matches site facts")
+    message = data.get("message", "")
     return RuleMeta(
         code=data["code"],
         name=data["name"],
         severity=data["severity"],
-        summary=data["summary"].strip(),
-        rationale=data["rationale"].strip(),
-        fix=data["fix"].strip(),
-        seed=data["seed"].strip(),
+        summary=(data.get("summary") or message or (policy[0].message if policy else "")).strip(),
+        rationale=data.get("rationale", "").strip(),
+        fix=data.get("fix", "").strip(),
+        seed=data.get("seed", "").strip(),
         bad=data.get("bad", "").strip("\n"),
         good=data.get("good", "").strip("\n"),
         source=path,
+        policy=policy,
+        builtin=builtin,
     )
 
 
-def load_catalog(directory: str = "") -> Dict[str, RuleMeta]:
-    """Every rule in a folder, by code; duplicate codes are an error."""
-    directory = directory or builtin_rules_dir()
+def _rule_files(path: str) -> List[str]:
+    if os.path.isdir(path):
+        return [os.path.join(path, f) for f in sorted(os.listdir(path)) if f.endswith(".toml")]
+    return [path]
+
+
+def load_catalog(directory: str = "", rule_paths: Sequence[str] = ()) -> Dict[str, RuleMeta]:
+    """Built-in rules, then user policy rules from `rule-paths`; codes must be unique."""
     rules: Dict[str, RuleMeta] = {}
-    names: List[str] = sorted(f for f in os.listdir(directory) if f.endswith(".toml"))
-    for filename in names:
-        rule = load_rule(os.path.join(directory, filename))
+    for filename in _rule_files(directory or builtin_rules_dir()):
+        rule = load_rule(filename)
         if rule.code in rules:
             raise CatalogError(f"{rule.source}: code {rule.code} is already defined in {rules[rule.code].source}")
         rules[rule.code] = rule
+    for path in rule_paths:
+        if not os.path.exists(path):
+            raise CatalogError(f"{path}: rule path does not exist (from `rule-paths`)")
+        for filename in _rule_files(path):
+            rule = load_rule(filename, builtin=False)
+            if rule.code in rules:
+                other = rules[rule.code]
+                what = "a built-in rule" if other.builtin else f"already defined in {other.source}"
+                raise CatalogError(f"{rule.source}: code {rule.code} is {what}; pick another code")
+            rules[rule.code] = rule
     return rules
 
 

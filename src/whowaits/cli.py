@@ -13,8 +13,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import click
 
 from whowaits import __version__
-from whowaits.catalog import CatalogError, load_catalog
-from whowaits.config import ConfigError, Settings, check_codes, describe, resolve_settings
+from whowaits.catalog import CatalogError
+from whowaits.config import ConfigError, Settings, check_codes, describe, load_rules, resolve_settings
 from whowaits.core import SEVERITIES, RuleMeta, severity_rank
 from whowaits.pipeline import Options, RunResult, analyze
 
@@ -79,7 +79,7 @@ def _settings(paths: Sequence[str], cli: Dict[str, Any]) -> Tuple[Settings, Dict
             overrides["fail_on"] = cli["fail_on"]
         if overrides:
             settings = settings.with_values("command line", **overrides)
-        catalog = load_catalog()
+        catalog = load_rules(settings)
         check_codes(settings, list(catalog))
     except (ConfigError, CatalogError) as exc:
         _fail(str(exc))
@@ -209,29 +209,30 @@ def show_config(paths: Tuple[str, ...], **cli: Any) -> None:
 
 @main.command()
 @click.argument("code", required=False)
-def rule(code: Optional[str]) -> None:
-    """Show the documentation of rule CODE, or list every rule."""
-    try:
-        catalog = load_catalog()
-    except CatalogError as exc:
-        _fail(str(exc))
-    if code is None:
-        for meta in catalog.values():
-            click.echo(f"{meta.code}  {meta.name:<38} {meta.severity:<8} {meta.summary}")
+@click.option("--all", "show_all", is_flag=True, help="Document every rule (the default without CODE).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+def rule(code: Optional[str], show_all: bool, fmt: str, **cli: Any) -> None:
+    """Show the documentation of rule CODE, or of every rule (including rule-paths policies)."""
+    from whowaits.report import rules_doc
+
+    _, catalog = _settings(["."], cli)
+    if code is None or show_all:
+        rules = list(catalog.values())
+        if fmt == "markdown":
+            click.echo(rules_doc.markdown(rules), nl=False)
+        elif show_all:
+            click.echo("\n".join(rules_doc.text(r) for r in rules), nl=False)
+        else:
+            for meta in rules:
+                click.echo(f"{meta.code}  {meta.name:<38} {meta.severity:<8} {meta.summary}")
         return
     meta = catalog.get(code.upper())
     if meta is None:
         _fail(f"unknown rule `{code}` (see `whowaits rule`)")
     assert meta is not None
-    click.echo(f"{meta.code} {meta.name} ({meta.severity})\n")
-    click.echo(f"{meta.summary}\n")
-    click.echo(f"Why\n  {meta.rationale}\n")
-    click.echo(f"How to fix\n  {meta.fix}\n")
-    if meta.bad:
-        click.echo("Bad\n" + "".join(f"  {line}\n" for line in meta.bad.splitlines()))
-    if meta.good:
-        click.echo("Good\n" + "".join(f"  {line}\n" for line in meta.good.splitlines()))
-    click.echo(f"Provider fact\n  {meta.seed}")
+    click.echo(rules_doc.markdown([meta]) if fmt == "markdown" else rules_doc.text(meta), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

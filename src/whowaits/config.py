@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from whowaits.core import SEVERITIES
+from whowaits.core import SEVERITIES, RuleMeta
 from whowaits.knowledge.limits import DEFAULT_POLL_INTERVAL_MIN
 
 if sys.version_info >= (3, 11):
@@ -28,7 +28,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    select: Tuple[str, ...] = ("WW",)
+    select: Tuple[str, ...] = ()  # empty: every rule, built-in and from rule-paths
     extend_select: Tuple[str, ...] = ()
     ignore: Tuple[str, ...] = ()
     fail_on: str = "error"
@@ -63,7 +63,7 @@ class Settings:
 
     @property
     def selected(self) -> Tuple[str, ...]:
-        return self.select + self.extend_select
+        return (self.select or ("",)) + self.extend_select
 
 
 # key in the file -> (Settings field, expected type description, parser)
@@ -227,3 +227,10 @@ def describe(settings: Settings) -> List[str]:
             value = list(value)
         lines.append(f"{f.name.replace('_', '-'):<18} = {value!r:<40} # {settings.source_of(f.name)}")
     return lines
+
+
+def load_rules(settings: Settings) -> Dict[str, RuleMeta]:
+    """The built-in catalog plus the policy rules `rule-paths` names (relative to the config)."""
+    from whowaits.catalog import load_catalog
+
+    return load_catalog(rule_paths=[os.path.join(settings.config_dir, p) for p in settings.rule_paths])

@@ -335,6 +335,14 @@ class EvidenceStep:
 
 
 @dataclass(frozen=True)
+class PolicyAlternative:
+    """One `[when]` table of a policy rule: conditions over site facts, and its message."""
+
+    conditions: Tuple[Tuple[str, object], ...]
+    message: str
+
+
+@dataclass(frozen=True)
 class RuleMeta:
     """A rule's catalog entry, loaded from its TOML file under `rules/`."""
 
@@ -348,6 +356,8 @@ class RuleMeta:
     bad: str = ""
     good: str = ""
     source: str = ""  # the TOML file it came from
+    policy: Tuple[PolicyAlternative, ...] = ()  # a data rule's `[when]` alternatives
+    builtin: bool = True
 
 
 @dataclass(frozen=True)

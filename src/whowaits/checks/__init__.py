@@ -43,7 +43,7 @@ def check(*codes: str) -> Callable[[CheckFn], CheckFn]:
 
 
 def _load_builtin_checks() -> None:
-    from whowaits.checks import batch_requests, batch_shape, lifecycle, routing  # noqa: F401  (registration)
+    from whowaits.checks import batch_requests, batch_shape, lifecycle  # noqa: F401  (registration)
 
 
 def selected(code: str, select: Sequence[str], ignore: Sequence[str]) -> bool:
@@ -67,6 +67,10 @@ def run_checks(
     hits: List[Hit] = []
     for fn in functions:
         hits.extend(h for h in fn(project) if selected(h.code, select, ignore))
+    from whowaits.checks.policy import run_policies
+
+    policies = [r for r in catalog.values() if r.policy and selected(r.code, select, ignore)]
+    hits.extend(run_policies(project, policies))
     return hits
 
 

@@ -3,7 +3,6 @@
 WW301: custom_ids must be unique within a batch (a constant id in a per-item template, an id
 that does not change per item, or the same literal twice).
 WW302: custom_ids must match ^[a-zA-Z0-9_-]{1,64}$ (a 65-character id is a 400 at create).
-WW303: a batch holds at most 100,000 requests (OpenAI: 50,000 per file).
 WW304: every request needs a custom_id (results come back in any order).
 """
 
@@ -13,10 +12,9 @@ from typing import Dict, Iterator
 
 from whowaits.checks import Hit, check
 from whowaits.core import CallSite, EvidenceStep, Project
-from whowaits.knowledge.limits import CUSTOM_ID_ALLOWED_CHAR, CUSTOM_ID_MAX_LEN, CUSTOM_ID_PATTERN, MAX_BATCH_REQUESTS
+from whowaits.knowledge.limits import CUSTOM_ID_ALLOWED_CHAR, CUSTOM_ID_MAX_LEN, CUSTOM_ID_PATTERN
 
 _ID_PROVIDERS = ("anthropic", "openai")
-_API = {"anthropic": "Message Batches API", "openai": "OpenAI Batch API"}
 
 
 def _submits(project: Project) -> Iterator[CallSite]:
@@ -98,29 +96,6 @@ def _invalid_message(source: str, text: str, partial: bool = False) -> str:
         "and an invalid id fails the whole batch with a 400 at create: use only letters, digits, "
         "`_` and `-`, at most 64 characters (hash longer keys)"
     )
-
-
-@check("WW303")
-def batch_too_large(project: Project) -> Iterator[Hit]:
-    for site in _submits(project):
-        batch = site.call.batch
-        limit = MAX_BATCH_REQUESTS.get(site.op.provider)
-        if batch is None or limit is None:
-            continue
-        if batch.count is not None and batch.count > limit:
-            yield Hit(
-                "WW303", site.path, site.call.span,
-                f"this batch has {batch.count:,} requests; the {_API[site.op.provider]} takes at most "
-                f"{limit:,} per batch (and 256 MB): split the requests into chunks and submit one batch per chunk",
-                f"{site.call.function}|count",
-            )
-        elif batch.unbounded is not None and not batch.chunked:
-            yield Hit(
-                "WW303", site.path, site.call.span,
-                f"the requests are built from every entry of `{batch.unbounded}` with no chunking; a batch "
-                f"takes at most {limit:,} requests and 256 MB: submit one batch per chunk of that input",
-                f"{site.call.function}|unbounded",
-            )
 
 
 @check("WW304")

@@ -1,0 +1,168 @@
+"""Policy rules as data (SPEC section 7): a `[when]` table over site facts, and a message.
+
+```toml
+code = "ACME001"
+name = "no-opus-in-request-path"
+severity = "error"
+message = "Opus is too slow for a request path ({entry}); use a faster model or batch."
+[when]
+operation = ["sync", "stream"]
+context = "http_handler"
+model = "claude-opus-*"
+```
+
+A value matches a field exactly, a list means any of, strings are globs, and numbers can be
+compared with strings like `"<24"` or `">=100000"`. `[[when]]` gives alternatives, each with
+an optional `message` of its own. Messages fill `{placeholders}` from the site facts.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import string
+from typing import Any, Iterator, Optional, Sequence, Tuple
+
+from whowaits.checks.sitefacts import FIELDS, SiteFacts, site_facts
+from whowaits.core import EvidenceStep, PolicyAlternative as Alternative, Project, RuleMeta
+
+_COMPARISON = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+class PolicyError(Exception):
+    """A malformed `[when]` table: the message names the field."""
+
+
+def compile_when(raw: Any, default_message: str) -> Tuple[Alternative, ...]:
+    """Validate `[when]` / `[[when]]` into alternatives (raises PolicyError naming the field)."""
+    tables = raw if isinstance(raw, list) else [raw]
+    alternatives = []
+    for table in tables:
+        if not isinstance(table, dict) or not table:
+            raise PolicyError("`when` must be a non-empty table (or an array of tables)")
+        message = table.get("message", default_message)
+        if not isinstance(message, str) or not message:
+            raise PolicyError("`message` must be a non-empty string")
+        conditions = []
+        for field, value in table.items():
+            if field == "message":
+                continue
+            kind = FIELDS.get(field)
+            if kind is None:
+                raise PolicyError(f"unknown field `when.{field}` (known: {', '.join(sorted(FIELDS))})")
+            _validate(field, kind, value)
+            conditions.append((field, value))
+        _validate_message(message)
+        alternatives.append(Alternative(tuple(conditions), message))
+    return tuple(alternatives)
+
+
+def _validate(field: str, kind: str, value: Any) -> None:
+    values = value if isinstance(value, list) else [value]
+    for v in values:
+        if kind in ("str", "list") and not isinstance(v, str):
+            raise PolicyError(f"`when.{field}` must be a string or a list of strings")
+        if kind == "bool" and (isinstance(value, list) or not isinstance(v, bool)):
+            raise PolicyError(f"`when.{field}` must be true or false")
+        if kind == "number":
+            if isinstance(v, bool) or not (isinstance(v, (int, float)) or (isinstance(v, str) and _COMPARISON.match(v))):
+                raise PolicyError(f'`when.{field}` must be a number or a comparison like "<24"')
+
+
+def _validate_message(message: str) -> None:
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(message) if name]
+    except ValueError as exc:
+        raise PolicyError(f"`message` is not a valid template: {exc}") from exc
+    for name in names:
+        if not re.match(r"^[a-z_]+$", name):
+            raise PolicyError(f"`message` placeholder `{{{name}}}` must be a plain field name")
+
+
+def _matches(field: str, want: Any, facts: SiteFacts) -> Tuple[bool, Optional[int]]:
+    """Whether a condition holds; for `context`, also which context matched."""
+    have = facts.values.get(field)
+    kind = FIELDS[field]
+    wants = want if isinstance(want, list) else [want]
+    if kind == "bool":
+        return have is want, None
+    if kind == "number":
+        if have is None:
+            return False, None
+        for w in wants:
+            if isinstance(w, str):
+                op, number = _COMPARISON.match(w).groups()  # type: ignore[union-attr]
+                if _compare(float(have), op, float(number)):
+                    return True, None
+            elif have == w:
+                return True, None
+        return False, None
+    if kind == "list":
+        for i, item in enumerate(have or []):
+            if any(fnmatch.fnmatchcase(str(item), w) for w in wants):
+                return True, i
+        return False, None
+    if have is None:
+        return False, None
+    return any(fnmatch.fnmatchcase(str(have), w) for w in wants), None
+
+
+def _compare(a: float, op: str, b: float) -> bool:
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b}[op]
+
+
+class _Values(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def evaluate(rule: RuleMeta, facts: SiteFacts) -> Optional[Tuple[str, Tuple[EvidenceStep, ...]]]:
+    """The message and evidence when a rule matches a site."""
+    for alternative in rule.policy:
+        matched_context: Optional[int] = None
+        ok = True
+        for field, want in alternative.conditions:
+            hit, index = _matches(field, want, facts)
+            if not hit:
+                ok = False
+                break
+            if field == "context" and index is not None:
+                matched_context = index
+        if not ok:
+            continue
+        values = _Values({k: v for k, v in facts.values.items() if v is not None})
+        evidence: Tuple[EvidenceStep, ...] = ()
+        for field, _ in alternative.conditions:
+            if field in facts.evidence:
+                evidence = facts.evidence[field]
+                break
+        if matched_context is not None:
+            ctx = facts.site.contexts[matched_context]
+            values["matched_entry"] = ctx.entry
+            values["matched_kind"] = ctx.kind.replace("_", " ")
+            evidence = evidence or ctx.evidence
+        for key in ("batch_count", "batch_limit"):
+            if isinstance(values.get(key), int):
+                values[key] = f"{values[key]:,}"
+        return alternative.message.format_map(values), evidence
+    return None
+
+
+def run_policies(project: Project, rules: Sequence[RuleMeta]) -> Iterator["Hit"]:
+    from whowaits.checks import Hit
+
+    if not rules:
+        return
+    all_facts = site_facts(project)
+    for rule in rules:
+        for facts in all_facts:
+            found = evaluate(rule, facts)
+            if found is None:
+                continue
+            message, evidence = found
+            site = facts.site
+            yield Hit(
+                rule.code, site.path, site.call.span, message,
+                f"{site.call.function}|{site.op.method}|{rule.code}", evidence, site.call.span,
+            )
+

@@ -1,0 +1,151 @@
+"""The facts of each call site that policy rules (SPEC section 7) match on.
+
+Python computes what needs the whole project (is this batch awaited on the same path? is the
+call made once per item?); the rules in `rules/*.toml` decide what to report about it. Every
+field a rule's `[when]` table may name is listed in FIELDS with its type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, List, Tuple
+
+from whowaits.core import CallSite, ContextFact, EvidenceStep, Project
+from whowaits.knowledge.limits import MAX_BATCH_REQUESTS
+
+# field -> type: "str" (glob-matched), "list" (any element glob-matched), "bool", "number".
+FIELDS: Dict[str, str] = {
+    "path": "str",
+    "provider": "str",
+    "client": "str",
+    "operation": "str",
+    "method": "str",
+    "function": "str",
+    "model": "str",
+    "stream": "bool",
+    "tools": "bool",
+    "max_tokens": "number",
+    "async": "bool",
+    "verdict": "str",
+    "context": "list",
+    "entry": "list",
+    "blocking": "bool",
+    "in_loop": "bool",
+    "per_item": "bool",
+    "per_item_sequential": "bool",
+    "per_item_fanout": "bool",
+    "batch_supported": "bool",
+    "batch_count": "number",
+    "batch_unbounded": "bool",
+    "batch_chunked": "bool",
+    "awaited_blocking": "bool",
+    "waits_blocking_unsubmitted": "bool",
+    "schedule_period_hours": "number",
+}
+
+_API = {"anthropic": "Message Batches API", "openai": "Batch API", "google": "Batch API"}
+
+
+@dataclass
+class SiteFacts:
+    site: CallSite
+    values: Dict[str, Any]  # FIELDS, plus text fields for messages
+    evidence: Dict[str, Tuple[EvidenceStep, ...]]  # field -> evidence when a rule relies on it
+
+
+def _is_wait(site: CallSite) -> bool:
+    """A results read, or a status poll repeated in a loop: the caller sits until the batch ends."""
+    if site.op.kind == "batch_results":
+        return True
+    return site.op.kind == "batch_poll" and any(l.kind in ("while", "for") for l in site.call.loops)
+
+
+def _by_entry(project: Project, predicate) -> Dict[str, List[CallSite]]:
+    out: Dict[str, List[CallSite]] = {}
+    for site in project.sites:
+        if predicate(site):
+            for ctx in site.contexts:
+                out.setdefault(ctx.entry, []).append(site)
+    return out
+
+
+def _who(ctx: ContextFact) -> str:
+    return f"{ctx.kind.replace('_', ' ')} {ctx.entry}"
+
+
+def site_facts(project: Project) -> List[SiteFacts]:
+    waits = _by_entry(project, _is_wait)
+    submits = _by_entry(project, lambda s: s.op.kind == "batch_submit")
+    out = []
+    for site in project.sites:
+        call, request, batch = site.call, site.call.request, site.call.batch
+        sequential = next((c for c in site.contexts if c.per_item and not c.fanout), None)
+        parallel = next((c for c in site.contexts if c.per_item and c.fanout), None)
+        values: Dict[str, Any] = {
+            "path": site.path,
+            "line": site.line,
+            "provider": site.op.provider,
+            "client": site.op.client,
+            "operation": site.op.kind,
+            "method": site.op.method,
+            "function": call.function,
+            "model": request.model,
+            "stream": bool(request.stream),
+            "tools": request.tools,
+            "max_tokens": request.max_tokens,
+            "async": call.is_async,
+            "verdict": site.verdict,
+            "context": [c.kind for c in site.contexts],
+            "entry": [c.entry for c in site.contexts],
+            "blocking": any(c.blocking for c in site.contexts),
+            "in_loop": bool(call.loops),
+            "per_item": sequential is not None or parallel is not None,
+            "per_item_sequential": sequential is not None,
+            "per_item_fanout": parallel is not None,
+            "batch_supported": site.op.batch_supported,
+            "batch_count": batch.count if batch else None,
+            "batch_unbounded": bool(batch and batch.unbounded),
+            "batch_chunked": bool(batch and batch.chunked),
+            "awaited_blocking": False,
+            "waits_blocking_unsubmitted": False,
+            "schedule_period_hours": None,
+            # text for messages
+            "context_kinds": ", ".join(sorted({c.kind.replace("_", " ") for c in site.contexts})) or "none",
+            "batch_api": _API.get(site.op.provider, "Batch API"),
+            "batch_limit": MAX_BATCH_REQUESTS.get(site.op.provider),
+            "batch_unbounded_source": batch.unbounded if batch else None,
+            "per_item_where": (sequential or parallel).per_item if (sequential or parallel) else "",
+            "sequential_where": sequential.per_item if sequential else "",
+            "sequential_entry": sequential.entry if sequential else "",
+            "fanout_where": parallel.per_item if parallel else "",
+            "fanout_entry": parallel.entry if parallel else "",
+        }
+        evidence: Dict[str, Tuple[EvidenceStep, ...]] = {}
+        if sequential is not None:
+            evidence["per_item_sequential"] = evidence["per_item"] = sequential.evidence
+        if parallel is not None:
+            evidence["per_item_fanout"] = parallel.evidence
+            evidence.setdefault("per_item", parallel.evidence)
+        if site.op.kind == "batch_submit":
+            for ctx in site.contexts:
+                wait = next((w for w in waits.get(ctx.entry, []) if w is not site), None)
+                if ctx.blocking and wait is not None:
+                    values["awaited_blocking"] = True
+                    values["awaited_who"] = _who(ctx)
+                    values["awaited_how"] = "reads its results" if wait.op.kind == "batch_results" else "polls it in a loop"
+                    evidence["awaited_blocking"] = ctx.evidence + (
+                        EvidenceStep(wait.path, wait.line, f"then waits: {wait.op.method} in {wait.call.function}"),
+                    )
+                    break
+        if _is_wait(site) and site.op.kind == "batch_poll":
+            for ctx in site.contexts:
+                if ctx.blocking and not submits.get(ctx.entry):
+                    values["waits_blocking_unsubmitted"] = True
+                    values["wait_who"] = _who(ctx)
+                    evidence["waits_blocking_unsubmitted"] = ctx.evidence
+                    break
+        for ctx in site.contexts:
+            evidence.setdefault("context:" + ctx.kind, ctx.evidence)
+            values.setdefault("context_entry:" + ctx.kind, ctx.entry)
+        out.append(SiteFacts(site, values, evidence))
+    return out
