@@ -53,6 +53,7 @@ class Entry:
     why: str  # "Flask route", "pragma: context=tolerant -- nightly"
     line: int
     loop_id: Optional[int] = None  # the entry is one loop of the function (input loop, tool loop)
+    region: Optional[int] = None  # the entry is one UI-event branch of a script (`if st.button(...)`)
 
     @property
     def label(self) -> str:
@@ -188,7 +189,7 @@ class CallGraph:
             out.extend(self._decorator_entries(key, fn))
             if fn.class_name:
                 out.extend(self._method_entries(key, fn))
-            elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test"):
+            elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test") and not self.facts[path].mocks:
                 out.append(Entry(key, "ci_premerge", True, "pytest test", fn.line))
             if fn.qualname in SERVERLESS_HANDLERS and fn.params[:2] == ("event", "context"):
                 out.append(Entry(key, "http_handler", True, "serverless handler", fn.line))
@@ -213,12 +214,15 @@ class CallGraph:
         method = fn.qualname.split(".")[-1]
         cls_key = (key[0], fn.class_name)
         bases = self.external_bases(cls_key)
+        mocked = self.facts[key[0]].mocks
         for base in bases:
             for pattern, methods, kind, name in _BASES:
+                if kind == "ci_premerge" and mocked:
+                    continue
                 if pattern.match(base) and any(fnmatch.fnmatchcase(method, m) for m in methods):
                     yield Entry(key, kind, BLOCKING_KINDS[kind], name, fn.line)
                     return
-        if _is_test_file(key[0]) and method.startswith("test") and fn.class_name.split(".")[-1].startswith("Test"):
+        if _is_test_file(key[0]) and method.startswith("test") and fn.class_name.split(".")[-1].startswith("Test") and not mocked:
             yield Entry(key, "ci_premerge", True, "pytest test", fn.line)
 
     def imported_files(self) -> Set[str]:
@@ -240,7 +244,12 @@ class CallGraph:
         if f.main_line:
             yield Entry((path, "<main>"), "offline_script", False, "`if __name__ == \"__main__\"` script", f.main_line)
         if f.ui_script:
-            yield Entry((path, "<module>"), "interactive_ui", True, "Streamlit script", 1)
+            # Each widget branch runs in its own rerun: a separate interaction, a separate entry.
+            regions = {c.ui_region for c in f.calls if c.function == "<module>"}
+            regions |= {e.ui_region for e in f.edges if e.caller == "<module>"}
+            for region in sorted(regions) or [0]:
+                why = f"Streamlit script, widget at line {region}" if region else "Streamlit script"
+                yield Entry((path, "<module>"), "interactive_ui", True, why, region or 1, region=region)
         elif path not in self._imported and not _is_test_file(path) and not path.endswith("__init__.py"):
             yield Entry((path, "<module>"), "offline_script", False, "top-level code of a script no module imports", 1)
         for reg in f.registrations:
@@ -301,15 +310,18 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
 
     for entry in entries:
         start = EvidenceStep(entry.key[0], entry.line, f"entry: {entry.key[1]} ({entry.why})")
-        queue = deque([(entry.key, (start,), "", False)])
+        queue = deque([(entry.key, (start,), "", False, False)])
         seen: Set[Tuple[FuncKey, bool, bool]] = {(entry.key, False, False)}
         reached: Set[Tuple[int, bool, bool]] = set()
         while queue:
-            key, chain, bulk, fan = queue.popleft()
+            key, chain, bulk, fan, looped = queue.popleft()
             loop_filter = entry.loop_id if key == entry.key else None
+            region = entry.region if key == entry.key else None
             for i in by_function.get(key, []):
                 site = sites[i]
                 if loop_filter is not None and loop_filter not in {l.loop_id for l in site.call.loops}:
+                    continue
+                if region is not None and site.call.ui_region != region:
                     continue
                 own, own_fan = _bulk(site.call.loops, site.path, excluded)
                 per_item, fanout = (bulk, fan) if bulk else (own, own_fan)
@@ -318,10 +330,12 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 reached.add((i, bool(per_item), fanout))
                 step = EvidenceStep(site.path, site.line, f"calls {site.op.method}")
                 contexts[i].append(
-                    ContextFact(entry.kind, entry.blocking, entry.label, chain + (step,), per_item, fanout)
+                    ContextFact(entry.kind, entry.blocking, entry.label, chain + (step,), per_item, fanout, looped)
                 )
             for edge, callee in graph.edges.get(key, []):
                 if loop_filter is not None and loop_filter not in {l.loop_id for l in edge.loops}:
+                    continue
+                if region is not None and edge.ui_region != region:
                     continue
                 if callee in declared and callee != entry.key:
                     continue  # a pragma on the callee wins over what flows into it
@@ -336,7 +350,10 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 seen.add(state)
                 note = f"calls {callee[1]}" + (f" ({own})" if own else "")
-                queue.append((callee, chain + (EvidenceStep(key[0], edge.line, note),), next_bulk, next_fan))
+                hop = EvidenceStep(key[0], edge.line, note)
+                # The loop an entry point is (an input or tool loop) is not polling on its own.
+                own_loops = [l for l in edge.loops if not (key == entry.key and l.loop_id == entry.loop_id)]
+                queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops)))
 
     out = []
     for site, found in zip(sites, contexts):

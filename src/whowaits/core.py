@@ -124,6 +124,8 @@ class RawCall:
     batch: Optional[BatchInput]
     loops: Tuple[LoopFact, ...]
     first_arg: str  # source text of the first positional argument ("" when none)
+    status_guarded: bool = False  # runs only after a batch status check passed
+    ui_region: int = 0  # line of the enclosing UI-event branch (`if st.button(...)`), 0 if none
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ class CallEdge:
     line: int
     loops: Tuple[LoopFact, ...]
     fanout: str = ""
+    ui_region: int = 0  # line of the enclosing UI-event branch, 0 if none
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,7 @@ class FileFacts:
     main_line: int = 0  # line of `if __name__ == "__main__":`, 0 when absent
     imports: Tuple[str, ...] = ()  # modules (or members) named by import statements, maybe relative
     suppressions: Tuple[SuppressionFact, ...] = ()
+    mocks: bool = False  # uses mocking tools (unittest.mock, pytest-mock, respx...): tests fake the API
     error: Optional[str] = None
 
 
@@ -299,6 +303,7 @@ class ContextFact:
     evidence: Tuple["EvidenceStep", ...] = ()
     per_item: str = ""  # where the call runs once per item of a collection, if it does
     fanout: bool = False  # the per-item runs are spread over threads or tasks
+    looped: bool = False  # some hop on the way is inside a loop (while loops included)
 
 
 @dataclass(frozen=True)

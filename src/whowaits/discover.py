@@ -35,7 +35,11 @@ class Unreadable:
 
 
 def find_root(start: str) -> str:
-    """The project root: the nearest folder at or above `start` holding a project marker."""
+    """The project root: the nearest folder at or above `start` holding a project marker.
+
+    Without one, the current folder when `start` is inside it (so `check dir/` and
+    `explain dir/file.py:3` agree), else the folder of `start`.
+    """
     current = os.path.abspath(start)
     if not os.path.isdir(current):
         current = os.path.dirname(current)
@@ -45,7 +49,8 @@ def find_root(start: str) -> str:
             return probe
         parent = os.path.dirname(probe)
         if parent == probe:
-            return current
+            cwd = os.getcwd()
+            return cwd if current == cwd or current.startswith(cwd.rstrip(os.sep) + os.sep) else current
         probe = parent
 
 

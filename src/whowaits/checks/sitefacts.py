@@ -53,17 +53,26 @@ class SiteFacts:
     evidence: Dict[str, Tuple[EvidenceStep, ...]]  # field -> evidence when a rule relies on it
 
 
-def _is_wait(site: CallSite) -> bool:
-    """A results read, or a status poll repeated in a loop: the caller sits until the batch ends."""
-    if site.op.kind == "batch_results":
-        return True
-    return site.op.kind == "batch_poll" and any(l.kind in ("while", "for") for l in site.call.loops)
+def _polls_in_loop(site: CallSite) -> bool:
+    return any(l.kind in ("while", "for") for l in site.call.loops)
 
 
-def _by_entry(project: Project, predicate) -> Dict[str, List[CallSite]]:
+def _waits_by_entry(project: Project) -> Dict[str, List[CallSite]]:
+    """Per entry point, the sites where that path sits until a batch ends."""
     out: Dict[str, List[CallSite]] = {}
     for site in project.sites:
-        if predicate(site):
+        for ctx in site.contexts:
+            if site.op.kind == "batch_results" and not site.call.status_guarded:
+                out.setdefault(ctx.entry, []).append(site)
+            elif site.op.kind == "batch_poll" and (_polls_in_loop(site) or ctx.looped):
+                out.setdefault(ctx.entry, []).append(site)
+    return out
+
+
+def _submits_by_entry(project: Project) -> Dict[str, List[CallSite]]:
+    out: Dict[str, List[CallSite]] = {}
+    for site in project.sites:
+        if site.op.kind == "batch_submit":
             for ctx in site.contexts:
                 out.setdefault(ctx.entry, []).append(site)
     return out
@@ -74,8 +83,8 @@ def _who(ctx: ContextFact) -> str:
 
 
 def site_facts(project: Project) -> List[SiteFacts]:
-    waits = _by_entry(project, _is_wait)
-    submits = _by_entry(project, lambda s: s.op.kind == "batch_submit")
+    waits = _waits_by_entry(project)
+    submits = _submits_by_entry(project)
     out = []
     for site in project.sites:
         call, request, batch = site.call, site.call.request, site.call.batch
@@ -137,9 +146,9 @@ def site_facts(project: Project) -> List[SiteFacts]:
                         EvidenceStep(wait.path, wait.line, f"then waits: {wait.op.method} in {wait.call.function}"),
                     )
                     break
-        if _is_wait(site) and site.op.kind == "batch_poll":
+        if site.op.kind == "batch_poll":
             for ctx in site.contexts:
-                if ctx.blocking and not submits.get(ctx.entry):
+                if ctx.blocking and (_polls_in_loop(site) or ctx.looped) and not submits.get(ctx.entry):
                     values["waits_blocking_unsubmitted"] = True
                     values["wait_who"] = _who(ctx)
                     evidence["waits_blocking_unsubmitted"] = ctx.evidence

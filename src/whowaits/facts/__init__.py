@@ -12,7 +12,7 @@ import os
 import re
 import traceback
 from dataclasses import replace
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from whowaits.core import FileFacts, LoopFact, RawCall
 
@@ -139,7 +139,8 @@ def _facts_of(module: "object", text: str) -> FileFacts:
     from whowaits.facts.exports import module_exports
     from whowaits.facts.lifecycle import LifecycleReader
     from whowaits.facts.requests import CodeFor, RequestReader
-    from whowaits.facts.scopes import ModuleIndex
+    from whowaits.facts.scopes import ModuleIndex, child_nodes
+    from whowaits.knowledge.frameworks import UI_SCRIPT_MODULES
     from whowaits.facts.values import Evaluator, Ext
     from whowaits.knowledge.libraries import FANOUT_FUNCTIONS, FANOUT_METHODS
 
@@ -149,10 +150,14 @@ def _facts_of(module: "object", text: str) -> FileFacts:
     code_for = CodeFor(module)  # type: ignore[arg-type]
     reader = RequestReader(index, evaluator, code_for)
 
-    def loop_fact(loop_id: int) -> LoopFact:
+    loop_cache: Dict[int, Optional[LoopFact]] = {}
+
+    def loop_fact(loop_id: int) -> Optional[LoopFact]:
+        """What a loop means for the calls inside it; None for a lambda that is not run per item."""
+        if loop_id in loop_cache:
+            return loop_cache[loop_id]
         info = index.loops[loop_id]
-        kind = "comprehension" if info.kind == "comprehension" else info.kind
-        fanout = False
+        kind, fanout = info.kind, False
         if info.parent_call is not None:
             parent = evaluator.eval(info.parent_call.func, info.scope)
             path = parent.path.rstrip("()") if isinstance(parent, Ext) else ""
@@ -163,15 +168,30 @@ def _facts_of(module: "object", text: str) -> FileFacts:
             if last in FANOUT_METHODS and ("Executor" in path or "Pool" in path):
                 kind, fanout = "executor", True
             func = info.parent_call.func
-            if not fanout and getattr(func, "value", None) == "map" and evaluator.lookup("map", info.scope) is None:
+            if not fanout and isinstance(func, cst.Name) and func.value in ("map", "filter") and evaluator.lookup(func.value, info.scope) is None:
                 kind = "map"
-        if kind == "lambda-map":
-            kind = "map"
         bounded = False
         if isinstance(info.node, cst.For):
             count = reader.iteration_count(info.node.iter, info.scope)
             bounded = count is not None and count <= SMALL_LOOP
-        return LoopFact(kind, code_for.span(info.node), loop_id, fanout, bounded)
+        result = None if kind == "lambda-map" else LoopFact(kind, code_for.span(info.node), loop_id, fanout, bounded)
+        loop_cache[loop_id] = result
+        return result
+
+    def loops_of(ids: Sequence[int]) -> Tuple[LoopFact, ...]:
+        return tuple(fact for fact in map(loop_fact, ids) if fact is not None)
+
+    def ui_region(info: "object") -> int:
+        """The line of the innermost `if` whose test is a UI event (`st.button(...)`), or 0."""
+        for branch in reversed(info.branches):  # type: ignore[attr-defined]
+            test = branch.test
+            calls = [test] if isinstance(test, cst.Call) else []
+            calls += [n for n in child_nodes(test) if isinstance(n, cst.Call)]
+            for call in calls:
+                value = evaluator.eval(call.func, info.scope)  # type: ignore[attr-defined]
+                if isinstance(value, Ext) and value.path.split(".")[0] in UI_SCRIPT_MODULES:
+                    return code_for.span(branch).line
+        return 0
 
     calls: List[Tuple[object, RawCall]] = []
     for info in index.calls:
@@ -202,13 +222,15 @@ def _facts_of(module: "object", text: str) -> FileFacts:
             via=code_for(receiver),  # type: ignore[arg-type]
             request=request,
             batch=reader.batch_input(info.node, info.scope, info.loops),
-            loops=tuple(loop_fact(loop_id) for loop_id in info.loops) + extra_loops,
+            loops=loops_of(info.loops) + extra_loops,
             first_arg=first_arg,
+            status_guarded=info.guarded,
+            ui_region=ui_region(info),
         )
         calls.append((info, raw))
 
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
-    program = ProgramReader(index, evaluator, code_for, text, loop_fact)
+    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(
         functions=program.functions(),
@@ -220,6 +242,7 @@ def _facts_of(module: "object", text: str) -> FileFacts:
         main_line=program.main_line(),
         suppressions=parse_suppressions(text),
         imports=tuple(sorted(set(index.imported))),
+        mocks=program.mocks(),
         calls=tuple(raw for _, raw in calls),
         exports=module_exports(index, evaluator),
         polls=lifecycle.polls(),

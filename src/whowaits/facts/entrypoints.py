@@ -8,7 +8,7 @@ matching the registration table; `whowaits.contexts` does the rest across the pr
 from __future__ import annotations
 
 import re
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
@@ -27,6 +27,8 @@ from whowaits.facts.scopes import CallInfo, ModuleIndex, child_nodes
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Value
 from whowaits.knowledge.frameworks import (
     INPUT_FUNCTIONS,
+    MOCK_FIXTURES,
+    MOCK_MODULES,
     PERIODIC_TASK_METHODS,
     REGISTRATIONS,
     UI_SCRIPT_MODULES,
@@ -55,12 +57,14 @@ class ProgramReader:
         evaluator: Evaluator,
         code_for: CodeFor,
         text: str,
-        loop_fact: Callable[[int], LoopFact],
+        loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
+        ui_region: Callable[[CallInfo], int],
     ) -> None:
         self.index = index
         self.ev = evaluator
         self.code_for = code_for
-        self.loop_fact = loop_fact
+        self.loops_of = loops_of
+        self.ui_region = ui_region
         self.pragmas: Dict[int, Tuple[str, str]] = {}
         for number, line in enumerate(text.splitlines(), start=1):
             match = PRAGMA.search(line)
@@ -151,16 +155,17 @@ class ProgramReader:
         registrations: List[RegistrationFact] = []
         for info in self.index.calls:
             value = self.ev.eval(info.node.func, info.scope)
-            loops = tuple(self.loop_fact(l) for l in info.loops)
+            loops = self.loops_of(info.loops)
+            region = self.ui_region(info)
             line = 0
             if isinstance(value, FuncV):
                 line = self.line(info.node)
-                edges.append(CallEdge(info.caller, "local:" + value.func.qualname, line, loops))
+                edges.append(CallEdge(info.caller, "local:" + value.func.qualname, line, loops, ui_region=region))
             elif isinstance(value, Ext) and sdk_root(value.path) is None:
                 root = value.path.lstrip(".").split(".")[0]
                 if root not in _EXTERNAL_ROOTS:
                     line = self.line(info.node)
-                    edges.append(CallEdge(info.caller, value.path, line, loops))
+                    edges.append(CallEdge(info.caller, value.path, line, loops, ui_region=region))
             func = info.node.func
             if isinstance(func, cst.Name) and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
                 for ref in self._function_refs(info.node.args[0].value, info):
@@ -176,7 +181,10 @@ class ProgramReader:
                     continue
                 line = line or self.line(info.node)
                 for ref in self._function_refs(arg, info):
-                    if kind:
+                    if kind == "call":
+                        if not ref.startswith("class:"):
+                            edges.append(CallEdge(info.caller, ref, line, loops))
+                    elif kind:
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller))
                     elif not ref.startswith("class:"):
                         edges.append(CallEdge(info.caller, ref, line, loops, fanout=name))
@@ -230,6 +238,18 @@ class ProgramReader:
             for b in bindings:
                 if b.kind == "import" and b.target.split(".")[0] in UI_SCRIPT_MODULES:
                     return True
+        return False
+
+    def mocks(self) -> bool:
+        """Whether the module fakes things in tests: imports a mocking library or takes a
+        `mocker` / `monkeypatch` fixture. Its tests then do not call the real API."""
+        imported = {target.split(".")[0] if not target.startswith("unittest") else target for target in self.index.imported}
+        if imported & MOCK_MODULES or any(t.startswith("unittest.mock") for t in self.index.imported):
+            return True
+        for func in self.index.functions:
+            params = func.node.params  # type: ignore[union-attr]
+            if any(p.name.value in MOCK_FIXTURES for p in list(params.params) + list(params.kwonly_params)):
+                return True
         return False
 
     def main_line(self) -> int:

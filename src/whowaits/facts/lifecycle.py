@@ -14,7 +14,7 @@ import libcst as cst
 from whowaits.core import PollLoopFact, RawCall, ResultReadFact, RetryFact, SubmitUse
 from whowaits.facts.requests import CodeFor
 from whowaits.facts.scopes import CallInfo, ModuleIndex, _name_targets
-from whowaits.facts.values import Evaluator, Ext, Lit
+from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import RETRY_DECORATORS, RETRY_ITERATORS, SLEEP_FUNCTIONS
 from whowaits.knowledge.limits import RESULT_TYPES
 
@@ -54,11 +54,26 @@ class LifecycleReader:
             )
         out = []
         for loop_id, sleeps in sorted(sleeps_by_loop.items()):
-            inside = tuple(raw.call_id for info, raw in self.calls if loop_id in info.loops)
+            inside = tuple(sorted(self._calls_in_loop(loop_id)))
             if inside:
                 loop = self.index.loops[loop_id]
                 out.append(PollLoopFact(self.code_for.span(loop.node), inside, tuple(sleeps)))  # type: ignore[arg-type]
         return tuple(out)
+
+    def _calls_in_loop(self, loop_id: int) -> Set[int]:
+        """Candidate calls in a loop, and in local helpers the loop calls (two levels deep)."""
+        found = {raw.call_id for info, raw in self.calls if loop_id in info.loops}
+        scopes = {id(info.scope) for info in self.index.calls if loop_id in info.loops}
+        for _ in range(2):
+            helpers = set()
+            for info in self.index.calls:
+                if id(info.scope) in scopes or loop_id in info.loops:
+                    target = self.ev.eval(info.node.func, info.scope)
+                    if isinstance(target, FuncV):
+                        helpers.add(id(target.func.scope))
+            found |= {raw.call_id for info, raw in self.calls if id(info.scope) in helpers}
+            scopes = helpers
+        return found
 
     # -- results iterations ----------------------------------------------------------------
 

@@ -99,6 +99,8 @@ class CallInfo:
     loops: Tuple[int, ...]
     tries: Tuple[Tuple[cst.Try, Tuple[int, ...]], ...]  # enclosing try blocks, with their loops
     in_main: bool = False  # inside `if __name__ == "__main__":`
+    guarded: bool = False  # only runs once a status check passed (`if batch.processing_status == ...`)
+    branches: Tuple[cst.If, ...] = ()  # enclosing `if` statements in the same function, outermost first
 
     @property
     def caller(self) -> str:
@@ -202,7 +204,11 @@ class ModuleIndex:
             cst.Call: self._call,
             cst.If: self._if,
             cst.Dict: self._dict,
+            cst.IndentedBlock: self._block,
+            cst.Module: self._block,
         }
+        self._guard = 0
+        self._branches: List[List[cst.If]] = [[]]  # one stack per function
         self.dicts: List[Tuple[cst.Dict, str]] = []  # dict literals, with the function they are in
         self.imported: List[str] = []  # every module (or module member) an import statement names
         self.main_block: Optional[cst.If] = None
@@ -291,10 +297,14 @@ class ModuleIndex:
         self.scopes.append(scope)
         self._loop_stack.append([])
         self._try_stack.append([])
+        self._branches.append([])
+        guard, self._guard = self._guard, 0
         self.walk(node.body)
+        self._guard = guard
         self.scopes.pop()
         self._loop_stack.pop()
         self._try_stack.pop()
+        self._branches.pop()
 
     def _bind_params(
         self, params: cst.Parameters, scope: Scope, cls: Optional[ClassInfo], info: FuncInfo
@@ -476,16 +486,33 @@ class ModuleIndex:
         self._walk_all((node.orelse, node.finalbody))
 
     def _if(self, node: cst.If) -> None:
-        if self.scope.kind == "module" and self.main_block is None and _is_main_test(node.test):
+        self.walk(node.test)
+        main = self.scope.kind == "module" and self.main_block is None and _is_main_test(node.test)
+        if main:
             self.main_block = node
-            self.walk(node.test)
             self._in_main = True
-            self.walk(node.body)
+        guard = _is_status_test(node.test)
+        self._guard += guard
+        self._branches[-1].append(node)
+        self.walk(node.body)
+        self._branches[-1].pop()
+        if main:
             self._in_main = False
-            if node.orelse is not None:
-                self.walk(node.orelse)
-            return
-        self._children(node)
+        if node.orelse is not None:
+            self._branches[-1].append(node)
+            self.walk(node.orelse)
+            self._branches[-1].pop()
+        self._guard -= guard
+
+    def _block(self, node: "cst.IndentedBlock | cst.Module") -> None:
+        """Statements after `if <status check>: return ...` only run once the check passed."""
+        raised = 0
+        for stmt in node.body:
+            self.walk(stmt)
+            if isinstance(stmt, cst.If) and _is_status_test(stmt.test) and stmt.orelse is None and _ends_flow(stmt.body):
+                self._guard += 1
+                raised += 1
+        self._guard -= raised
 
     def _dict(self, node: cst.Dict) -> None:
         caller = "<main>" if self._in_main and self.scope.kind == "module" else self.scope.function_name
@@ -506,7 +533,8 @@ class ModuleIndex:
                 self._arg_parent[id(arg.value)] = node
         self.calls.append(
             CallInfo(node, self.scope, self.current_loops(), tuple(self._try_stack[-1]),
-                     self._in_main and self.scope.kind == "module")
+                     self._in_main and self.scope.kind == "module", self._guard > 0,
+                     tuple(self._branches[-1]))
         )
         func = node.func
         if (
@@ -532,6 +560,31 @@ def _is_main_test(test: cst.BaseExpression) -> bool:
     names = [s.value for s in sides if isinstance(s, cst.Name)]
     strings = [s.evaluated_value for s in sides if isinstance(s, cst.SimpleString)]
     return names == ["__name__"] and strings == ["__main__"]
+
+
+_STATUS_WORDS = {"ended", "completed", "succeeded", "in_progress", "failed", "expired"}
+
+
+def _is_status_test(test: cst.BaseExpression) -> bool:
+    """A condition that reads a batch's status: `processing_status`, `.status`, or "ended"."""
+    stack: List[cst.CSTNode] = [test]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Attribute) and node.attr.value in ("processing_status", "status"):
+            return True
+        if isinstance(node, cst.SimpleString) and node.evaluated_value in _STATUS_WORDS:
+            return True
+        stack.extend(child_nodes(node))
+    return False
+
+
+def _ends_flow(body: cst.BaseSuite) -> bool:
+    """Whether a block always leaves: its last statement returns, raises, continues or breaks."""
+    statements = getattr(body, "body", ())
+    last = statements[-1] if statements else None
+    if isinstance(last, cst.SimpleStatementLine):
+        return any(isinstance(s, (cst.Return, cst.Raise, cst.Continue, cst.Break)) for s in last.body)
+    return False
 
 
 def _dotted(node: Union[cst.Attribute, cst.Name, cst.BaseExpression]) -> str:

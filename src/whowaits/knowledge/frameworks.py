@@ -47,6 +47,7 @@ DECORATORS: Tuple[Tuple[str, str, str], ...] = (
     (f"aiohttp.web.RouteTableDef().{_HTTP_VERBS}", "http_handler", "aiohttp route"),
     ("pyramid.view.view_config", "http_handler", "Pyramid view"),
     ("rest_framework.decorators.api_view", "http_handler", "DRF api_view"),
+    ("rest_framework.decorators.action", "http_handler", "DRF viewset action"),
     ("django.views.decorators.http.require_*", "http_handler", "Django view"),
     ("functions_framework.http", "http_handler", "Cloud Function (HTTP)"),
     ("functions_framework.cloud_event", "background", "Cloud Function (event)"),
@@ -120,8 +121,9 @@ BASE_CLASSES: Tuple[Tuple[str, FrozenSet[str], str, str], ...] = (
     ("django.test.*", frozenset({"test*"}), "ci_premerge", "Django test"),
 )
 
-# Calls that register a function to run later: (glob over the callee's value path, argument
-# holding the function (index, keyword), context kind or "" for a plain call edge, name, fan-out).
+# Calls that take a function: (glob over the callee's value path, position of the function
+# argument (-1: keyword only), its keyword, and what it means: a context kind (an entry point),
+# "" (a fan-out edge: once per item, in parallel) or "call" (a plain call edge), and a name).
 REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
     # Web routes registered by table
     ("django.urls.{path,re_path}", 1, "view", "http_handler", "Django URL route"),
@@ -160,9 +162,18 @@ REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
     ("airflow.operators.python_operator.PythonOperator", -1, "python_callable", "scheduled", "Airflow PythonOperator"),
     ("airflow.providers.standard.operators.python.PythonOperator", -1, "python_callable", "scheduled", "Airflow PythonOperator"),
     # Fan-out: the function runs once per item, in parallel (a call edge, not an entry point).
-    ("concurrent.futures.*Executor().{map,submit}", 0, "fn", "", "executor"),
-    ("multiprocessing.*Pool().{map,imap,imap_unordered,starmap,apply_async,map_async}", 0, "func", "", "process pool"),
-    ("asyncio.to_thread", 0, "func", "", "thread"),
+    ("concurrent.futures.*Executor().map", 0, "fn", "", "executor"),
+    ("multiprocessing.*Pool().{map,imap,imap_unordered,starmap,map_async}", 0, "func", "", "process pool"),
+    # Runners: the function runs once, on the caller's behalf (a plain call edge).
+    ("concurrent.futures.*Executor().submit", 0, "fn", "call", "executor"),
+    ("multiprocessing.*Pool().apply_async", 0, "func", "call", "process pool"),
+    ("asyncio.to_thread", 0, "func", "call", "thread"),
+    ("anyio.to_thread.run_sync", 0, "func", "call", "thread"),
+    ("{starlette,fastapi}.concurrency.run_in_threadpool", 0, "func", "call", "thread pool"),
+    ("*.run_in_executor", 1, "func", "call", "executor"),
+    ("asgiref.sync.{async_to_sync,sync_to_async}", 0, "", "call", "asgiref wrapper"),
+    ("functools.partial", 0, "func", "call", "partial"),
+    ("argparse.ArgumentParser().*set_defaults", -1, "func", "call", "argparse subcommand"),
 )
 
 # Call targets whose function argument runs once per item (not in parallel).
@@ -189,3 +200,7 @@ SERVERLESS_HANDLERS: FrozenSet[str] = frozenset({"lambda_handler", "handler", "m
 
 # Celery beat / periodic registration helpers.
 PERIODIC_TASK_METHODS: FrozenSet[str] = frozenset({"add_periodic_task"})
+
+# A test module that uses these fakes the API: its tests are not pre-merge callers of it.
+MOCK_MODULES: FrozenSet[str] = frozenset({"mock", "pytest_mock", "respx", "responses", "vcr", "pytest_httpx"})
+MOCK_FIXTURES: FrozenSet[str] = frozenset({"mocker", "monkeypatch", "respx_mock", "httpx_mock"})

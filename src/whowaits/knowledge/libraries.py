@@ -36,9 +36,7 @@ FANOUT_FUNCTIONS: Tuple[Tuple[str, str], ...] = (
     ("anyio.create_task_group", "gather"),
 )
 # Method names that fan work out to a pool, on any receiver (executor.map, pool.imap, ...).
-FANOUT_METHODS: FrozenSet[str] = frozenset(
-    {"map", "imap", "imap_unordered", "starmap", "submit", "apply_async", "map_async"}
-)
+FANOUT_METHODS: FrozenSet[str] = frozenset({"map", "imap", "imap_unordered", "starmap", "map_async"})
 
 # Iterables with no natural bound: a batch built from every entry of one needs chunking.
 UNBOUNDED_FUNCTIONS: FrozenSet[str] = frozenset(
