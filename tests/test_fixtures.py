@@ -1,7 +1,8 @@
 """Every file and project under fixtures/ is a test case; expectations live next to the code.
 
 On the line a finding or call site is reported on:
-- `# expect: WW301` (several codes comma-separated, repeats allowed) lists the findings;
+- `# expect: WW301` (several codes comma-separated, repeats allowed) lists the findings (in any
+  file of the case, so a workflow YAML can expect its own WW000);
 - `# site: batch_submit` lists the call sites found there, by operation kind.
 A case passes when the findings are exactly the ones written down (a missing finding and an
 unexpected one both fail) and, in cases that annotate sites at all, so are the sites: a case
@@ -62,7 +63,7 @@ def test_fixture(case: str) -> None:
     path = os.path.join(FIXTURES, case)
     if os.path.isdir(path):
         root = path
-        files = [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if f.endswith(".py")]
+        files = [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if os.path.isfile(os.path.join(d, f))]
     else:
         root = os.path.dirname(path)
         files = [path]
@@ -84,7 +85,7 @@ def test_every_rule_has_a_positive_and_a_near_miss(catalog) -> None:
         path = os.path.join(FIXTURES, case)
         root = path if os.path.isdir(path) else os.path.dirname(path)
         files = [path] if path.endswith(".py") else [
-            os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if f.endswith(".py")
+            os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if os.path.isfile(os.path.join(d, f))
         ]
         findings, _ = expectations(root, files)
         expected_codes.update(code for _, _, code in findings)

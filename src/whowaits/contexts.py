@@ -25,6 +25,8 @@ from whowaits.core import (
     LoopFact,
 )
 from whowaits.index import ProjectIndex, module_name
+from whowaits.manifests import Manifests
+from whowaits.manifests.resolve import CommandResolver
 from whowaits.knowledge.frameworks import (
     BASE_CLASSES,
     BLOCKING_KINDS,
@@ -54,11 +56,18 @@ class Entry:
     line: int
     loop_id: Optional[int] = None  # the entry is one loop of the function (input loop, tool loop)
     region: Optional[int] = None  # the entry is one UI-event branch of a script (`if st.button(...)`)
+    origin: Tuple[EvidenceStep, ...] = ()  # where it starts when that is not Python (a manifest)
+    where: str = ""  # "path:line trigger" for entries that start in a manifest
+    period_hours: Optional[float] = None
+    deadline_hours: Optional[float] = None
 
     @property
     def label(self) -> str:
-        name = self.key[1]
-        return f"{self.key[0]}:{self.line} {name} ({self.why})"
+        return self.where or f"{self.key[0]}:{self.line} {self.key[1]} ({self.why})"
+
+    @property
+    def start(self) -> Tuple[EvidenceStep, ...]:
+        return self.origin or (EvidenceStep(self.key[0], self.line, f"entry: {self.key[1]} ({self.why})"),)
 
 
 @dataclass(frozen=True)
@@ -98,11 +107,16 @@ class CallGraph:
     """Project functions, their resolved call edges, and the entry points among them."""
 
     def __init__(
-        self, facts: Dict[str, FileFacts], index: ProjectIndex, overrides: ContextOverrides = ContextOverrides()
+        self,
+        facts: Dict[str, FileFacts],
+        index: ProjectIndex,
+        overrides: ContextOverrides = ContextOverrides(),
+        manifests: Optional[Manifests] = None,
     ) -> None:
         self.facts = facts
         self.index = index
         self.overrides = overrides
+        self.manifests = manifests or Manifests()
         self.functions: Dict[FuncKey, FunctionFact] = {}
         self.classes: Dict[FuncKey, ClassFact] = {}
         for path, f in facts.items():
@@ -172,9 +186,44 @@ class CallGraph:
 
     # -- entry points ----------------------------------------------------------------------
 
+    def manifest_entries(self) -> List[Entry]:
+        """Entries that start in CI, cron and deploy files, resolved to project functions."""
+        resolver = CommandResolver(self.facts, self.index, self.manifests)
+        out = []
+        for m in self.manifests.entries:
+            for key, how in resolver.resolve(m):
+                if key[1] not in ("<main>", "<module>") and key not in self.functions:
+                    continue
+                line = self.facts[key[0]].main_line if key[1] == "<main>" else (
+                    self.functions[key].line if key in self.functions else 1)
+                command = "; ".join(part.strip() for part in m.command.strip().splitlines() if part.strip())
+                origin = (
+                    EvidenceStep(m.path, m.line, m.trigger),
+                    EvidenceStep(m.path, m.command_line, f"run: {command[:100]}"),
+                    EvidenceStep(key[0], line or 1, f"{how}: {key[1]}"),
+                )
+                # One entry per command: steps of a job are separate runs for the routing rules.
+                where = f"{m.path}:{m.line} {m.trigger}, run at line {m.command_line}"
+                out.append(Entry(key, m.kind, BLOCKING_KINDS[m.kind], m.trigger, line or 1, origin=origin,
+                                 where=where, period_hours=m.period_hours, deadline_hours=m.deadline_hours))
+        return out
+
+    def console_script_entries(self) -> List[Entry]:
+        out = []
+        for name, target in sorted(self.manifests.console_scripts.items()):
+            module, _, function = target.partition(":")
+            relpath = self.index.file_for_module(module.strip())
+            key = (relpath, function.strip()) if relpath else None
+            if key in self.functions:
+                out.append(Entry(key, "offline_script", False, f"console script {name}", self.functions[key].line))  # type: ignore[index]
+        return out
+
     def entries(self) -> List[Entry]:
         self._imported = self.imported_files()
-        out: List[Entry] = []
+        manifest = self.manifest_entries()
+        self._started_elsewhere = {e.key for e in manifest}
+        out: List[Entry] = list(manifest)
+        out += [e for e in self.console_script_entries() if e.key not in self._started_elsewhere]
         for key, fn in sorted(self.functions.items()):
             path = key[0]
             if fn.pragma is not None:
@@ -204,11 +253,12 @@ class CallGraph:
             resolved = self.index.resolve(dec.path, key[0])
             for pattern, kind, name in _DECORATORS:
                 if pattern.match(resolved):
-                    yield Entry(key, kind, BLOCKING_KINDS[kind], name, dec.line)
+                    period = dec.period_hours if kind == "scheduled" else None
+                    yield Entry(key, kind, BLOCKING_KINDS[kind], name, dec.line, period_hours=period)
                     break
             for pattern, keyword, name in _KEYWORD_DECORATORS:
                 if pattern.match(resolved) and keyword in dec.keywords:
-                    yield Entry(key, "scheduled", False, name, dec.line)
+                    yield Entry(key, "scheduled", False, name, dec.line, period_hours=dec.period_hours)
 
     def _method_entries(self, key: FuncKey, fn: FunctionFact) -> Iterable[Entry]:
         method = fn.qualname.split(".")[-1]
@@ -241,7 +291,7 @@ class CallGraph:
             for key in ((path, "<main>"), (path, "<module>")):
                 yield Entry(key, "declared", declared[0], declared[1], f.main_line or 1)
             return
-        if f.main_line:
+        if f.main_line and (path, "<main>") not in self._started_elsewhere:
             yield Entry((path, "<main>"), "offline_script", False, "`if __name__ == \"__main__\"` script", f.main_line)
         if f.ui_script:
             # Each widget branch runs in its own rerun: a separate interaction, a separate entry.
@@ -250,12 +300,14 @@ class CallGraph:
             for region in sorted(regions) or [0]:
                 why = f"Streamlit script, widget at line {region}" if region else "Streamlit script"
                 yield Entry((path, "<module>"), "interactive_ui", True, why, region or 1, region=region)
-        elif path not in self._imported and not _is_test_file(path) and not path.endswith("__init__.py"):
+        elif (path not in self._imported and not _is_test_file(path) and not path.endswith("__init__.py")
+              and (path, "<module>") not in self._started_elsewhere):
             yield Entry((path, "<module>"), "offline_script", False, "top-level code of a script no module imports", 1)
         for reg in f.registrations:
             for target in self._registration_targets(reg.target, path):
                 fn = self.functions[target]
-                yield Entry(target, reg.kind, BLOCKING_KINDS[reg.kind], f"{reg.name} at {path}:{reg.line}", fn.line)
+                yield Entry(target, reg.kind, BLOCKING_KINDS[reg.kind], f"{reg.name} at {path}:{reg.line}", fn.line,
+                            period_hours=reg.period_hours)
         for flags in f.loop_flags:
             if flags.tool_use:
                 yield Entry((path, flags.function), "tool_loop", True, "tool-use loop", flags.line, flags.loop_id)
@@ -309,8 +361,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     declared = {entry.key for entry in entries if entry.kind == "declared"}
 
     for entry in entries:
-        start = EvidenceStep(entry.key[0], entry.line, f"entry: {entry.key[1]} ({entry.why})")
-        queue = deque([(entry.key, (start,), "", False, False)])
+        queue = deque([(entry.key, entry.start, "", False, False)])
         seen: Set[Tuple[FuncKey, bool, bool]] = {(entry.key, False, False)}
         reached: Set[Tuple[int, bool, bool]] = set()
         while queue:
@@ -330,7 +381,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 reached.add((i, bool(per_item), fanout))
                 step = EvidenceStep(site.path, site.line, f"calls {site.op.method}")
                 contexts[i].append(
-                    ContextFact(entry.kind, entry.blocking, entry.label, chain + (step,), per_item, fanout, looped)
+                    ContextFact(entry.kind, entry.blocking, entry.label, chain + (step,), per_item, fanout, looped,
+                                entry.period_hours, entry.deadline_hours)
                 )
             for edge, callee in graph.edges.get(key, []):
                 if loop_filter is not None and loop_filter not in {l.loop_id for l in edge.loops}:

@@ -135,6 +135,7 @@ class PollLoopFact:
     span: Span
     call_ids: Tuple[int, ...]
     sleeps: Tuple[Tuple[Span, Optional[float], str], ...]  # (where, seconds if literal, source)
+    deadline_seconds: Optional[float] = None  # when the loop gives up (attempts x sleep, or a timeout)
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ class DecoratorFact:
     path: str
     keywords: Tuple[str, ...]
     line: int
+    period_hours: Optional[float] = None  # a schedule the decorator declares (`schedule=Cron(...)`)
 
 
 @dataclass(frozen=True)
@@ -222,6 +224,7 @@ class RegistrationFact:
     target: str  # `local:Qual`, `class:` + class ref, a value path, or `task:` + dotted name
     line: int
     caller: str
+    period_hours: Optional[float] = None  # for schedulers: how often it runs, when literal
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,26 @@ class SuppressionFact:
     kind: str
     codes: Tuple[str, ...]
     reason: str
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """Something outside the Python code that runs a command: a CI job, a cron line, a hook.
+
+    `kind` is a context kind; `command` is the shell text to resolve to project code, run in
+    `cwd` (relative to the project root). `period_hours` is the schedule's period when known,
+    `deadline_hours` the time the runner gives the job before killing it, when declared.
+    """
+
+    path: str
+    line: int
+    kind: str
+    trigger: str  # "on: pull_request", "schedule: 0 2 * * *", "crontab", ...
+    command: str
+    command_line: int
+    cwd: str = ""
+    period_hours: Optional[float] = None
+    deadline_hours: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -304,6 +327,8 @@ class ContextFact:
     per_item: str = ""  # where the call runs once per item of a collection, if it does
     fanout: bool = False  # the per-item runs are spread over threads or tasks
     looped: bool = False  # some hop on the way is inside a loop (while loops included)
+    period_hours: Optional[float] = None  # how often the entry runs, for scheduled contexts
+    deadline_hours: Optional[float] = None  # how long the runner lets it run, when declared
 
 
 @dataclass(frozen=True)

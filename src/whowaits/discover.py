@@ -10,7 +10,7 @@ import fnmatch
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from whowaits.core import SourceFile
 
@@ -93,8 +93,9 @@ def walk(
     root: str,
     paths: Sequence[str],
     excludes: Sequence[str] = (),
+    accept: Callable[[str], bool] = lambda relpath: relpath.endswith(".py"),
 ) -> Tuple[List[SourceFile], List[Unreadable]]:
-    """Every `.py` file under `paths` (files given by name are always included)."""
+    """Every file `accept`s (by default `.py` files) under `paths`; named files always count."""
     files: Dict[str, SourceFile] = {}
     problems: List[Unreadable] = []
     root = os.path.abspath(root)
@@ -153,9 +154,9 @@ def walk(
                 kept.append(d)
             dirnames[:] = kept
             for f in sorted(filenames):
-                if not f.endswith(".py"):
-                    continue
                 full = os.path.join(dirpath, f)
+                if not accept(rel(full)):
+                    continue
                 if excluded(rel(full), f) or ignored(full, False):
                     continue
                 add(full)

@@ -20,6 +20,7 @@ from whowaits.contexts import CallGraph, ContextOverrides, infer as infer_contex
 from whowaits.discover import find_root, prefilter, walk
 from whowaits.facts import extract
 from whowaits.index import build_sites
+from whowaits.manifests import Manifests, manifest_kind, read_all
 from whowaits.suppress import apply as apply_suppressions
 
 # Below this many files to parse, worker start-up costs more than it saves.
@@ -59,20 +60,24 @@ class Analysis:
 
 
 def analyze_sources(
-    facts: Dict[str, FileFacts], catalog: Dict[str, RuleMeta], options: Options, root: str = ""
+    facts: Dict[str, FileFacts],
+    catalog: Dict[str, RuleMeta],
+    options: Options,
+    root: str = "",
+    manifests: Optional[Manifests] = None,
 ) -> Analysis:
-    """Sites, contexts and findings for a set of per-file facts: no I/O."""
+    """Sites, contexts and findings for a set of per-file facts and manifests: no I/O."""
     settings = options.settings
+    manifests = manifests or Manifests()
     index, sites = build_sites(facts)
-    graph = CallGraph(facts, index, ContextOverrides(settings.blocking, settings.tolerant))
+    graph = CallGraph(facts, index, ContextOverrides(settings.blocking, settings.tolerant), manifests)
     sites = infer_contexts(graph, sites)
     project = Project(root, sites, facts, settings.poll_interval_min)
     hits = list(run_checks(project, catalog, settings.selected, settings.ignore))
-    hits += [
-        Hit("WW000", path, Span(1, 1, 1, 1), f"file not analyzed: {f.error}", f.error)
-        for path, f in facts.items()
-        if f.error is not None and selected("WW000", settings.selected, settings.ignore)
-    ]
+    problems = [(path, f"file not analyzed: {f.error}") for path, f in facts.items() if f.error is not None]
+    problems += manifests.problems
+    if selected("WW000", settings.selected, settings.ignore):
+        hits += [Hit("WW000", path, Span(1, 1, 1, 1), reason, reason) for path, reason in problems]
     suppressions = {path: f.suppressions for path, f in facts.items() if f.suppressions}
     hits = apply_suppressions(hits, suppressions, catalog, settings.selected, settings.ignore)
     hits = [h for h in hits if not _ignored_for_file(h, settings, root)]
@@ -150,7 +155,13 @@ def analyze(
     wanted = prefilter(contents)
     facts = compute_facts({p: contents[p] for p in wanted}, root, options)
     facts.update(read_errors)
-    analysis = analyze_sources(dict(sorted(facts.items())), catalog, options, root)
+    manifest_files, manifest_unreadable = walk(
+        root, [root], options.settings.all_excludes, accept=lambda relpath: manifest_kind(relpath) is not None
+    )
+    manifests = read_all(root, [m.relpath for m in manifest_files])
+    manifests.problems += [(u.relpath, f"manifest not analyzed: {u.reason}") for u in manifest_unreadable
+                           if u.relpath not in read_errors]
+    analysis = analyze_sources(dict(sorted(facts.items())), catalog, options, root, manifests)
     sites, findings = analysis.sites, analysis.findings
     if report_paths is not None:
         keep = set(report_paths)

@@ -41,6 +41,7 @@ FIELDS: Dict[str, str] = {
     "awaited_blocking": "bool",
     "waits_blocking_unsubmitted": "bool",
     "schedule_period_hours": "number",
+    "poll_deadline_hours": "number",
 }
 
 _API = {"anthropic": "Message Batches API", "openai": "Batch API", "google": "Batch API"}
@@ -78,6 +79,15 @@ def _submits_by_entry(project: Project) -> Dict[str, List[CallSite]]:
     return out
 
 
+def _duration(hours: float) -> str:
+    def unit(value: float, name: str) -> str:
+        return f"{value:g} {name}{'' if value == 1 else 's'}"
+
+    if hours < 1:
+        return unit(round(hours * 60, 1), "minute")
+    return unit(round(hours, 1), "hour") if hours < 48 else unit(round(hours / 24, 1), "day")
+
+
 def _who(ctx: ContextFact) -> str:
     return f"{ctx.kind.replace('_', ' ')} {ctx.entry}"
 
@@ -85,9 +95,19 @@ def _who(ctx: ContextFact) -> str:
 def site_facts(project: Project) -> List[SiteFacts]:
     waits = _waits_by_entry(project)
     submits = _submits_by_entry(project)
+    poll_deadlines: Dict[Tuple[str, int], List[float]] = {}
+    for path, facts in project.facts.items():
+        for poll in facts.polls:
+            if poll.deadline_seconds:
+                for call_id in poll.call_ids:
+                    poll_deadlines.setdefault((path, call_id), []).append(poll.deadline_seconds)
     out = []
     for site in project.sites:
         call, request, batch = site.call, site.call.request, site.call.batch
+        scheduled = [c for c in site.contexts if c.kind == "scheduled" and c.period_hours]
+        periods = [c.period_hours for c in scheduled]
+        deadlines = [c.deadline_hours for c in site.contexts if c.deadline_hours]
+        deadlines += [d / 3600 for d in poll_deadlines.get((site.path, call.call_id), [])]
         sequential = next((c for c in site.contexts if c.per_item and not c.fanout), None)
         parallel = next((c for c in site.contexts if c.per_item and c.fanout), None)
         values: Dict[str, Any] = {
@@ -117,8 +137,12 @@ def site_facts(project: Project) -> List[SiteFacts]:
             "batch_chunked": bool(batch and batch.chunked),
             "awaited_blocking": False,
             "waits_blocking_unsubmitted": False,
-            "schedule_period_hours": None,
+            "schedule_period_hours": min(periods) if periods else None,
+            "poll_deadline_hours": min(deadlines) if deadlines else None,
             # text for messages
+            "schedule_period": _duration(min(periods)) if periods else "",
+            "schedule_entry": min(scheduled, key=lambda c: c.period_hours).entry if scheduled else "",
+            "poll_deadline": _duration(min(deadlines)) if deadlines else "",
             "context_kinds": ", ".join(sorted({c.kind.replace("_", " ") for c in site.contexts})) or "none",
             "batch_api": _API.get(site.op.provider, "Batch API"),
             "batch_limit": MAX_BATCH_REQUESTS.get(site.op.provider),

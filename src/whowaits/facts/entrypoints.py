@@ -24,7 +24,7 @@ from whowaits.core import (
 from whowaits.facts.calls import sdk_root
 from whowaits.facts.requests import CodeFor
 from whowaits.facts.scopes import CallInfo, ModuleIndex, child_nodes
-from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Value
+from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value
 from whowaits.knowledge.frameworks import (
     INPUT_FUNCTIONS,
     MOCK_FIXTURES,
@@ -34,6 +34,7 @@ from whowaits.knowledge.frameworks import (
     UI_SCRIPT_MODULES,
 )
 from whowaits.knowledge.patterns import compile_globs
+from whowaits.manifests.schedule import cron_period_hours, interval_hours
 
 PRAGMA = re.compile(r"#\s*whowaits:\s*context\s*=\s*(blocking|tolerant)\b(?:\s*--\s*(.*))?")
 
@@ -90,7 +91,8 @@ class ProgramReader:
                 keywords = tuple(a.keyword.value for a in expr.args if a.keyword) if isinstance(expr, cst.Call) else ()
                 dec_line = self.line(dec)
                 first = min(first, dec_line)
-                decorators.append(DecoratorFact(self._ref(self.ev.eval(callee, func.scope.parent)), keywords, dec_line))  # type: ignore[arg-type]
+                period = self._call_period(expr, func.scope.parent) if isinstance(expr, cst.Call) else None  # type: ignore[arg-type]
+                decorators.append(DecoratorFact(self._ref(self.ev.eval(callee, func.scope.parent)), keywords, dec_line, period))  # type: ignore[arg-type]
             params = node.params
             names = tuple(p.name.value for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params))
             pragma = self.pragmas.get(def_line) or self.pragmas.get(def_line - 1) or self.pragmas.get(first - 1)
@@ -180,20 +182,22 @@ class ProgramReader:
                 if arg is None:
                     continue
                 line = line or self.line(info.node)
+                period = self._call_period(info.node, info.scope) if kind == "scheduled" else None
                 for ref in self._function_refs(arg, info):
                     if kind == "call":
                         if not ref.startswith("class:"):
                             edges.append(CallEdge(info.caller, ref, line, loops))
                     elif kind:
-                        registrations.append(RegistrationFact(kind, name, ref, line, info.caller))
+                        registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
                     elif not ref.startswith("class:"):
                         edges.append(CallEdge(info.caller, ref, line, loops, fanout=name))
                 break
             last = path.rsplit(".", 1)[-1]
             if last in PERIODIC_TASK_METHODS and len(info.node.args) > 1:
                 line = line or self.line(info.node)
+                period = self.schedule_hours(info.node.args[0].value, info.scope)
                 for ref in self._function_refs(info.node.args[1].value, info):
-                    registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller))
+                    registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
 
     def _beat_schedules(self) -> Tuple[RegistrationFact, ...]:
@@ -208,8 +212,69 @@ class ProgramReader:
                         keys[key] = el.value
             task = keys.get("task")
             if "schedule" in keys and isinstance(task, cst.SimpleString) and isinstance(task.evaluated_value, str):
-                out.append(RegistrationFact("scheduled", "Celery beat schedule", "task:" + task.evaluated_value, self.line(task), caller))
+                period = self.schedule_hours(keys["schedule"], self.index.module_scope)
+                out.append(RegistrationFact("scheduled", "Celery beat schedule", "task:" + task.evaluated_value,
+                                            self.line(task), caller, period))
         return tuple(out)
+
+    # -- schedules in code -----------------------------------------------------------------
+
+    def _number(self, expr: cst.BaseExpression, scope: object) -> Optional[float]:
+        value = self.ev.eval(expr, scope)  # type: ignore[arg-type]
+        if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+            return float(value.value)
+        return None
+
+    def _text(self, expr: cst.BaseExpression, scope: object) -> Optional[str]:
+        value = self.ev.eval(expr, scope)  # type: ignore[arg-type]
+        return value.value if isinstance(value, Lit) and isinstance(value.value, str) else None
+
+    def schedule_hours(self, expr: cst.BaseExpression, scope: object) -> Optional[float]:
+        """A schedule value: seconds, `crontab(...)`, `timedelta(...)`, `Cron("...")`, `Period(...)`."""
+        seconds = self._number(expr, scope)
+        if seconds is not None:
+            return seconds / 3600 or None
+        if not isinstance(expr, cst.Call):
+            return None
+        name = _last_segment(self.ev.eval(expr.func, scope))  # type: ignore[arg-type]
+        kwargs = {a.keyword.value: a.value for a in expr.args if a.keyword is not None}
+        if name == "crontab":
+            fields = [self._text(kwargs[k], scope) if k in kwargs else "*"
+                      for k in ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")]
+            if "minute" in kwargs and fields[0] is None:
+                number = self._number(kwargs["minute"], scope)
+                fields[0] = str(int(number)) if number is not None else None
+            if "hour" in kwargs and fields[1] is None:
+                number = self._number(kwargs["hour"], scope)
+                fields[1] = str(int(number)) if number is not None else None
+            return cron_period_hours(" ".join(fields)) if None not in fields else None  # type: ignore[arg-type]
+        if name in ("Cron", "CronTrigger.from_crontab") and expr.args:
+            text = self._text(expr.args[0].value, scope)
+            return cron_period_hours(text) if text else None
+        if name in ("timedelta", "Period", "schedule", "IntervalTrigger"):
+            units = {k: self._number(v, scope) for k, v in kwargs.items() if k in ("weeks", "days", "hours", "minutes", "seconds")}
+            if units and None not in units.values():
+                return interval_hours(**units)  # type: ignore[arg-type]
+        return None
+
+    def _call_period(self, call: cst.Call, scope: object) -> Optional[float]:
+        """Schedules passed to a registration: `add_job(f, "interval", minutes=5)`,
+        `schedule.every(10).minutes.do(f)`, `@app.function(schedule=Cron(...))`."""
+        kwargs = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        for key in ("schedule", "run_every", "schedule_interval"):
+            if key in kwargs:
+                text = self._text(kwargs[key], scope)
+                return cron_period_hours(text) if text else self.schedule_hours(kwargs[key], scope)
+        positional = [a.value for a in call.args if a.keyword is None]
+        trigger = next((self._text(p, scope) for p in positional if self._text(p, scope) in ("interval", "cron")), None)
+        if trigger == "interval":
+            units = {k: self._number(v, scope) for k, v in kwargs.items() if k in ("weeks", "days", "hours", "minutes", "seconds")}
+            return interval_hours(**units) if units and None not in units.values() else None  # type: ignore[arg-type]
+        if trigger == "cron":
+            fields = [self._text(kwargs[k], scope) or (str(int(self._number(kwargs[k], scope) or 0)) if self._number(kwargs[k], scope) is not None else None)
+                      if k in kwargs else "*" for k in ("minute", "hour", "day", "month", "day_of_week")]
+            return cron_period_hours(" ".join(fields)) if None not in fields else None  # type: ignore[arg-type]
+        return _every_hours(call, self)
 
     # -- loops driven by a person or by tool turns -----------------------------------------
 
@@ -254,6 +319,38 @@ class ProgramReader:
 
     def main_line(self) -> int:
         return self.line(self.index.main_block) if self.index.main_block is not None else 0
+
+
+_EVERY_UNITS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0,
+                "monday": 168.0, "tuesday": 168.0, "wednesday": 168.0, "thursday": 168.0, "friday": 168.0,
+                "saturday": 168.0, "sunday": 168.0}
+
+
+def _every_hours(call: cst.Call, reader: "ProgramReader") -> Optional[float]:
+    """`schedule.every(10).minutes.do(job)`: walk the receiver chain for every(N) and the unit."""
+    node: cst.BaseExpression = call.func
+    unit: Optional[str] = None
+    while isinstance(node, (cst.Attribute, cst.Call)):
+        if isinstance(node, cst.Attribute):
+            name = node.attr.value.rstrip("s")
+            if name in _EVERY_UNITS and unit is None:
+                unit = name
+            node = node.value
+        else:
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "every":
+                count = reader._number(node.args[0].value, reader.index.module_scope) if node.args else 1.0
+                if unit is not None and count is not None:
+                    return count * _EVERY_UNITS[unit]
+                return None
+            node = node.func
+    return None
+
+
+def _last_segment(value: Value) -> str:
+    if isinstance(value, Ext):
+        path = value.path
+        return "CronTrigger.from_crontab" if path.endswith("CronTrigger.from_crontab") else path.rsplit(".", 1)[-1]
+    return ""
 
 
 def _argument(call: cst.Call, index: int, keyword: str) -> Optional[cst.BaseExpression]:

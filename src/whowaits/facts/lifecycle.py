@@ -13,7 +13,7 @@ import libcst as cst
 
 from whowaits.core import PollLoopFact, RawCall, ResultReadFact, RetryFact, SubmitUse
 from whowaits.facts.requests import CodeFor
-from whowaits.facts.scopes import CallInfo, ModuleIndex, _name_targets
+from whowaits.facts.scopes import CallInfo, ModuleIndex, _name_targets, child_nodes
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import RETRY_DECORATORS, RETRY_ITERATORS, SLEEP_FUNCTIONS
 from whowaits.knowledge.limits import RESULT_TYPES
@@ -57,8 +57,40 @@ class LifecycleReader:
             inside = tuple(sorted(self._calls_in_loop(loop_id)))
             if inside:
                 loop = self.index.loops[loop_id]
-                out.append(PollLoopFact(self.code_for.span(loop.node), inside, tuple(sleeps)))  # type: ignore[arg-type]
+                deadline = self._deadline(loop.node, [seconds for _, seconds, _ in sleeps], loop.scope)
+                out.append(PollLoopFact(self.code_for.span(loop.node), inside, tuple(sleeps), deadline))  # type: ignore[arg-type]
         return tuple(out)
+
+    def _deadline(self, node: cst.CSTNode, sleeps: List[Optional[float]], scope: object) -> Optional[float]:
+        """When a poll loop gives up: attempts x sleep for `for _ in range(N)`, or the literal a
+        `while` test compares a clock with (`while time.time() - start < 3600`)."""
+        if isinstance(node, cst.For):
+            it = node.iter
+            if (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
+                    and len(it.args) == 1 and None not in sleeps and sleeps):
+                count = self.ev.eval(it.args[0].value, scope)  # type: ignore[arg-type]
+                if isinstance(count, Lit) and isinstance(count.value, int):
+                    return count.value * sum(s for s in sleeps if s is not None)
+            return None
+        if isinstance(node, cst.While):
+            clock = False
+            limit: Optional[float] = None
+            stack: List[cst.CSTNode] = [node.test]
+            while stack:
+                current = stack.pop()
+                if isinstance(current, cst.Call):
+                    value = self.ev.eval(current.func, scope)  # type: ignore[arg-type]
+                    if isinstance(value, Ext) and value.path in ("time.time", "time.monotonic", "time.perf_counter"):
+                        clock = True
+                if isinstance(current, (cst.Integer, cst.Float)):
+                    limit = float(current.evaluated_value)
+                elif isinstance(current, cst.Name):
+                    value = self.ev.eval(current, scope)  # type: ignore[arg-type]
+                    if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+                        limit = float(value.value)
+                stack.extend(child_nodes(current))
+            return limit if clock else None
+        return None
 
     def _calls_in_loop(self, loop_id: int) -> Set[int]:
         """Candidate calls in a loop, and in local helpers the loop calls (two levels deep)."""

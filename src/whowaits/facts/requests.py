@@ -295,7 +295,14 @@ class RequestReader:
         return out
 
     def iteration_count(self, iterable: cst.BaseExpression, scope: Scope) -> Optional[int]:
-        """Literal iteration counts: `range(N)`, `range(a, b)` and literal lists (else None)."""
+        """Literal iteration counts: `range(N)`, `range(a, b)`, literal lists and `xs[:N]`."""
+        if isinstance(iterable, cst.Subscript) and len(iterable.slice) == 1:
+            index = iterable.slice[0].slice
+            if isinstance(index, cst.Slice) and index.lower is None and index.upper is not None and index.step is None:
+                upper = self.ev.eval(index.upper, scope)
+                if isinstance(upper, Lit) and isinstance(upper.value, int) and upper.value >= 0:
+                    return upper.value
+            return None
         if isinstance(iterable, (cst.List, cst.Tuple)):
             if all(not isinstance(el, cst.StarredElement) for el in iterable.elements):
                 return len(iterable.elements)

@@ -17,10 +17,13 @@ BLOCKING_KINDS: Dict[str, bool] = {
     "interactive_ui": True,
     "interactive_cli": True,
     "ci_premerge": True,
+    "ci_comment": True,  # a CI run answering a person: issue_comment, pull_request_review (a /command)
     "tool_loop": True,
     "scheduled": False,
     "background": False,
     "offline_script": False,
+    "ci_manual": False,  # a CI run started by hand (workflow_dispatch), usually beside a schedule
+    "ci_event": False,  # a CI run started by a repository event nobody sits on: release, workflow_run
 }
 
 _HTTP_VERBS = "{route,get,post,put,patch,delete,head,options,api_route,websocket,view,add_route}"

@@ -1,0 +1,145 @@
+"""Manifests: the files that start code (CI workflows, cron, hooks, deploy configs).
+
+`find` names the manifest files of a project, `read_all` turns them into `ManifestEntry`s (a
+trigger, a command, a period) plus the project data command resolution needs (console scripts,
+Makefile targets). A file that cannot be read or parsed becomes a problem for WW000; unknown
+keys and templated values are simply not understood, never guessed.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+from whowaits.core import ManifestEntry
+from whowaits.manifests import ci_other, github, gitlab, hooks, schedulers
+from whowaits.manifests.commands import console_scripts_from_pyproject, console_scripts_from_text, make_targets
+from whowaits.manifests.yamlload import YamlError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MAX_MANIFEST_BYTES = 2 * 1024 * 1024
+
+
+def manifest_kind(relpath: str) -> Optional[str]:
+    """Which reader a file needs, from its path alone."""
+    name = posixpath.basename(relpath)
+    parts = relpath.split("/")
+    yaml_file = name.endswith((".yml", ".yaml"))
+    if relpath.startswith(".github/workflows/") and yaml_file:
+        return "github"
+    if name == ".gitlab-ci.yml":
+        return "gitlab"
+    if relpath == ".circleci/config.yml":
+        return "circleci"
+    if name in ("azure-pipelines.yml", "azure-pipelines.yaml"):
+        return "azure"
+    if relpath.startswith(".buildkite/") and yaml_file:
+        return "buildkite"
+    if name == ".pre-commit-config.yaml":
+        return "precommit"
+    if name == "tox.ini":
+        return "tox"
+    if name == "noxfile.py":
+        return "nox"
+    if name == "crontab" or name.endswith((".crontab", ".cron")) or "cron.d" in parts[:-1]:
+        return "crontab"
+    if name == "Procfile":
+        return "procfile"
+    if name.endswith(".timer"):
+        return "systemd"
+    if name in ("Makefile", "makefile", "GNUmakefile"):
+        return "makefile"
+    if name in ("pyproject.toml", "setup.cfg", "setup.py"):
+        return "packaging"
+    if yaml_file and not relpath.startswith(".github/"):
+        return "yaml"  # maybe a Kubernetes CronJob
+    return None
+
+
+@dataclass
+class Manifests:
+    entries: List[ManifestEntry] = field(default_factory=list)
+    problems: List[Tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    console_scripts: Dict[str, str] = field(default_factory=dict)  # name -> "module:function"
+    makefiles: Dict[str, Dict[str, Tuple[int, str]]] = field(default_factory=dict)  # folder -> targets
+
+
+def read_all(root: str, relpaths: List[str]) -> Manifests:
+    out = Manifests()
+
+    def read(relpath: str) -> Optional[str]:
+        full = os.path.join(root, relpath)
+        try:
+            if os.path.getsize(full) > MAX_MANIFEST_BYTES:
+                return None
+            with open(full, "rb") as fh:
+                return fh.read().decode("utf-8", errors="replace")
+        except OSError:
+            return None
+
+    for relpath in sorted(relpaths):
+        kind = manifest_kind(relpath)
+        if kind is None:
+            continue
+        text = read(relpath)
+        if text is None:
+            if not os.path.exists(os.path.join(root, relpath)) or os.path.islink(os.path.join(root, relpath)):
+                out.problems.append((relpath, "manifest not analyzed: broken symlink or unreadable file"))
+            else:
+                out.problems.append((relpath, "manifest not analyzed: cannot read it (or larger than 2 MB)"))
+            continue
+        try:
+            out.entries.extend(_read_one(kind, relpath, text, read, out))
+        except YamlError as exc:
+            out.problems.append((relpath, f"manifest not analyzed: {exc}"))
+        except RecursionError:
+            out.problems.append((relpath, "manifest not analyzed: too deeply nested"))
+    return out
+
+
+def _read_one(kind: str, path: str, text: str, read: Callable[[str], Optional[str]], out: Manifests) -> List[ManifestEntry]:
+    if kind == "github":
+        return github.read_workflow(path, text, read)
+    if kind == "gitlab":
+        return gitlab.read_gitlab(path, text)
+    if kind == "circleci":
+        return ci_other.read_circleci(path, text)
+    if kind == "azure":
+        return ci_other.read_azure(path, text)
+    if kind == "buildkite":
+        return ci_other.read_buildkite(path, text)
+    if kind == "precommit":
+        return hooks.read_precommit(path, text)
+    if kind == "tox":
+        return hooks.read_tox(path, text)
+    if kind == "nox":
+        return hooks.read_nox(path, text)
+    if kind == "crontab":
+        return schedulers.read_crontab(path, text)
+    if kind == "procfile":
+        return schedulers.read_procfile(path, text)
+    if kind == "systemd":
+        return schedulers.read_systemd_timer(path, text, read)
+    if kind == "yaml":
+        return schedulers.read_kubernetes(path, text) if "CronJob" in text else []
+    if kind == "makefile":
+        out.makefiles[posixpath.dirname(path)] = make_targets(text)
+        return []
+    if kind == "packaging":
+        if path.endswith("pyproject.toml"):
+            try:
+                out.console_scripts.update(console_scripts_from_pyproject(tomllib.loads(text)))
+            except tomllib.TOMLDecodeError:
+                pass  # the configuration loader reports a broken pyproject.toml
+        elif "console_scripts" in text:
+            section = text.split("console_scripts", 1)[1]
+            out.console_scripts.update(console_scripts_from_text(section))
+        return []
+    return []

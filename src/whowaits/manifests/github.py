@@ -1,0 +1,113 @@
+"""GitHub Actions workflows: triggers from `on:`, commands from job steps and local actions."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Callable, List, Optional, Tuple
+
+from whowaits.core import ManifestEntry
+from whowaits.manifests.schedule import cron_period_hours
+from whowaits.manifests.yamlload import LDict, as_list, get, line_of, load_documents
+
+# Triggers whose run gates a merge: the developer waits for the check.
+PREMERGE = {"pull_request", "pull_request_target", "push", "merge_group"}
+# Triggers where a person waits for the bot's answer (a comment command): blocking.
+COMMENT = {"issue_comment", "pull_request_review", "pull_request_review_comment", "discussion_comment", "issues"}
+# A run started by hand from the Actions tab: mostly a convenience next to a schedule.
+MANUAL = {"workflow_dispatch"}
+# Anything else (release, workflow_run, repository_dispatch, ...) is an event nobody sits on.
+
+Trigger = Tuple[str, str, int, Optional[float]]  # kind, description, line, period
+
+
+def triggers(doc: LDict) -> List[Trigger]:
+    on = doc.get("on")
+    line = doc.line_of("on") if isinstance(doc, LDict) else 0
+    if on is None and True in doc:  # defensive: a loader that turned `on` into True
+        on = doc[True]
+    names: List[Tuple[str, object, int]] = []
+    if isinstance(on, str):
+        names = [(on, None, line_of(on, line))]
+    elif isinstance(on, list):
+        names = [(str(item), None, line_of(item, line)) for item in on]
+    elif isinstance(on, LDict):
+        names = [(key, value, on.line_of(key)) for key, value in on.items()]
+    out: List[Trigger] = []
+    for name, value, at in names:
+        if name == "schedule":
+            for item in as_list(value):
+                cron = get(item, "cron")
+                if isinstance(cron, str):
+                    out.append(("scheduled", f"on: schedule cron '{cron}'", line_of(cron, at), cron_period_hours(cron)))
+        elif name in PREMERGE:
+            out.append(("ci_premerge", f"on: {name}", at, None))
+        elif name in COMMENT:
+            out.append(("ci_comment", f"on: {name}", at, None))
+        elif name in MANUAL:
+            out.append(("ci_manual", f"on: {name}", at, None))
+        else:
+            out.append(("ci_event", f"on: {name}", at, None))
+    return out
+
+
+def read_workflow(path: str, text: str, read: Callable[[str], Optional[str]]) -> List[ManifestEntry]:
+    docs = load_documents(text)
+    doc = docs[0] if docs else None
+    if not isinstance(doc, LDict):
+        return []
+    found = triggers(doc)
+    jobs = doc.get("jobs")
+    if not found or not isinstance(jobs, LDict):
+        return []
+    out: List[ManifestEntry] = []
+    for job in jobs.values():
+        if not isinstance(job, LDict):
+            continue
+        timeout = get(job, "timeout-minutes")
+        deadline = float(timeout) / 60 if isinstance(timeout, str) and timeout.replace(".", "", 1).isdigit() else None
+        job_cwd = get(get(get(job, "defaults"), "run"), "working-directory")
+        for command, line, cwd in _step_commands(as_list(job.get("steps")), job_cwd, read, 0):
+            for kind, trigger, trigger_line, period in found:
+                out.append(ManifestEntry(path, trigger_line, kind, trigger, command, line, cwd, period, deadline))
+    return out
+
+
+def _step_commands(steps: list, default_cwd: object, read: Callable[[str], Optional[str]], depth: int) -> List[Tuple[str, int, str]]:
+    out: List[Tuple[str, int, str]] = []
+    for step in steps:
+        if not isinstance(step, LDict):
+            continue
+        run = step.get("run")
+        cwd = step.get("working-directory", default_cwd)
+        folder = _folder(cwd)
+        if isinstance(run, str) and folder is not None:
+            out.append((run, line_of(run), folder))
+        uses = step.get("uses")
+        if isinstance(uses, str) and uses.startswith("./") and depth < 3:
+            out.extend(_local_action(uses, read, depth))
+    return out
+
+
+def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -> List[Tuple[str, int, str]]:
+    base = posixpath.normpath(uses[2:])
+    for name in ("action.yml", "action.yaml"):
+        text = read(posixpath.join(base, name))
+        if text is None:
+            continue
+        try:
+            docs = load_documents(text)
+        except Exception:
+            return []
+        runs = get(docs[0] if docs else None, "runs")
+        return _step_commands(as_list(get(runs, "steps")), None, read, depth + 1)
+    return []
+
+
+def _folder(value: object) -> Optional[str]:
+    """A working directory relative to the root; None when templated or absolute."""
+    if value is None:
+        return ""
+    text = str(value)
+    if "${{" in text or text.startswith("/"):
+        return None
+    return posixpath.normpath(text).lstrip("./") if text not in (".", "./") else ""

@@ -1,0 +1,99 @@
+"""From a manifest's command to the project code it runs.
+
+`python path/x.py` runs that file's `__main__` block and top level; `python -m pkg.mod` the
+module (or the package's `__main__.py`); a console script its declared function; `pytest
+[paths]` the test functions under those paths; `make target` the target's recipe, one level.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Dict, List, Tuple
+
+from whowaits.core import FileFacts, ManifestEntry
+from whowaits.index import ProjectIndex
+from whowaits.manifests import Manifests
+from whowaits.manifests.commands import Invocation, invocations
+
+FuncKey = Tuple[str, str]
+Target = Tuple[FuncKey, str]  # (function, how the command reaches it)
+
+
+class CommandResolver:
+    def __init__(self, facts: Dict[str, FileFacts], index: ProjectIndex, manifests: Manifests) -> None:
+        self.facts = facts
+        self.index = index
+        self.manifests = manifests
+
+    def resolve(self, entry: ManifestEntry) -> List[Target]:
+        out: List[Target] = []
+        for inv in invocations(entry.command, entry.cwd):
+            out.extend(self._resolve(inv, make_depth=0))
+        return out
+
+    def _resolve(self, inv: Invocation, make_depth: int) -> List[Target]:
+        if inv.kind == "script":
+            path = posixpath.normpath(posixpath.join(inv.cwd, inv.target)).lstrip("./") if not inv.target.startswith("/") else ""
+            return self._script(path, f"runs {path}")
+        if inv.kind == "module":
+            relpath = self._module_file(inv.target, inv.cwd)
+            return self._script(relpath, f"runs python -m {inv.target}") if relpath else []
+        if inv.kind == "console":
+            target = self.manifests.console_scripts.get(inv.target)
+            if not target or ":" not in target:
+                return []
+            module, _, function = target.partition(":")
+            relpath = self._module_file(module, "")
+            key = (relpath, function.strip()) if relpath else None
+            if key and any(fn.qualname == key[1] for fn in self.facts[key[0]].functions):
+                return [(key, f"runs console script {inv.target} = {target}")]
+            return []
+        if inv.kind == "pytest":
+            return self._tests(inv)
+        if inv.kind == "make" and make_depth == 0:
+            targets = self.manifests.makefiles.get(inv.cwd) or self.manifests.makefiles.get("", {})
+            found = targets.get(inv.target)
+            if not found:
+                return []
+            out: List[Target] = []
+            for sub in invocations(found[1], inv.cwd):
+                out.extend((key, f"make {inv.target}: {note}") for key, note in self._resolve(sub, make_depth + 1))
+            return out
+        return []
+
+    def _script(self, relpath: str, note: str) -> List[Target]:
+        facts = self.facts.get(relpath)
+        if facts is None:
+            return []
+        out: List[Target] = [((relpath, "<module>"), note)]
+        if facts.main_line:
+            out.append(((relpath, "<main>"), note))
+        return out
+
+    def _module_file(self, module: str, cwd: str) -> str:
+        for candidate in (posixpath.join(cwd, module.replace(".", "/")).replace("/", ".") if cwd else "", module):
+            if not candidate:
+                continue
+            relpath = self.index.file_for_module(candidate)
+            if relpath is None:
+                continue
+            if relpath.endswith("__init__.py"):
+                main = relpath[: -len("__init__.py")] + "__main__.py"
+                return main if main in self.facts else relpath
+            return relpath
+        return ""
+
+    def _tests(self, inv: Invocation) -> List[Target]:
+        prefixes = [posixpath.normpath(posixpath.join(inv.cwd, p)) for p in inv.paths] or [inv.cwd]
+        out: List[Target] = []
+        for relpath, facts in sorted(self.facts.items()):
+            name = os.path.basename(relpath)
+            if not (name.startswith("test_") or name.endswith("_test.py")):
+                continue
+            if not any(p in ("", ".") or relpath == p or relpath.startswith(p.rstrip("/") + "/") for p in prefixes):
+                continue
+            for fn in facts.functions:
+                if fn.qualname.split(".")[-1].startswith("test"):
+                    out.append(((relpath, fn.qualname), f"pytest collects {relpath}::{fn.qualname}"))
+        return out

@@ -1,0 +1,169 @@
+"""Manifest readers, schedules and command resolution."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import FIXTURES, run
+from whowaits.facts import extract
+from whowaits.index import ProjectIndex
+from whowaits.manifests import Manifests, read_all
+from whowaits.manifests.commands import invocations, make_targets
+from whowaits.manifests.github import read_workflow, triggers
+from whowaits.manifests.gitlab import read_gitlab
+from whowaits.manifests.resolve import CommandResolver
+from whowaits.manifests.schedule import cron_period_hours, systemd_period_hours
+from whowaits.manifests.schedulers import read_crontab
+from whowaits.manifests.yamlload import load_documents
+
+
+@pytest.mark.parametrize(
+    "expression, hours",
+    [("*/10 * * * *", 1 / 6), ("0 * * * *", 1), ("0 2 * * *", 24), ("0 2 * * 1", 168), ("0 */6 * * *", 6),
+     ("0 2,14 * * *", 12), ("@daily", 24), ("@hourly", 1), ("30 4 * * 1-5", 24), ("0 9 * * MON,WED,FRI", 48),
+     ("0 2 1 * *", 720), ("not a cron", None), ("61 * * * *", None)],
+)
+def test_cron_periods(expression: str, hours) -> None:
+    assert cron_period_hours(expression) == (pytest.approx(hours) if hours is not None else None)
+
+
+def test_systemd_periods() -> None:
+    assert systemd_period_hours("daily", None) == 24
+    assert systemd_period_hours("*-*-* 02:00:00", None) == 24
+    assert systemd_period_hours(None, "15min") == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize(
+    "on, kinds",
+    [
+        ("on: push", ["ci_premerge"]),
+        ("on: [pull_request, release]", ["ci_premerge", "ci_event"]),
+        ("on:\n  schedule:\n    - cron: '0 3 * * *'\n  workflow_dispatch:\n", ["scheduled", "ci_manual"]),
+        ("on:\n  issue_comment:\n    types: [created]\n", ["ci_comment"]),
+        ("true: push", []),
+    ],
+)
+def test_github_trigger_forms(on: str, kinds) -> None:
+    doc = load_documents(on + "\njobs: {}\n")[0]
+    assert [t[0] for t in triggers(doc)] == kinds
+
+
+def test_github_steps_working_directory_and_local_actions() -> None:
+    workflow = """\
+on: pull_request
+jobs:
+  a:
+    defaults:
+      run:
+        working-directory: tools
+    timeout-minutes: 30
+    steps:
+      - run: python check.py
+      - run: python build.py
+        working-directory: ${{ matrix.dir }}
+      - uses: ./.github/actions/lint
+"""
+    action = "runs:\n  using: composite\n  steps:\n    - run: python lint.py\n"
+    entries = read_workflow(".github/workflows/ci.yml", workflow,
+                            lambda p: action if p == ".github/actions/lint/action.yml" else None)
+    assert [(e.command, e.cwd, e.command_line, e.deadline_hours) for e in entries] == [
+        ("python check.py", "tools", 9, 0.5),
+        ("python lint.py", "", 4, 0.5),
+    ]
+
+
+def test_gitlab_rules() -> None:
+    text = open(os.path.join(FIXTURES, "manifests", "gitlab", ".gitlab-ci.yml")).read()
+    entries = read_gitlab(".gitlab-ci.yml", text)
+    assert sorted({(e.kind, e.command) for e in entries}) == [
+        ("ci_premerge", "pip install -e ."),
+        ("ci_premerge", "python tools/check_prompts.py"),
+        ("scheduled", "python -m jobs.label_all"),
+    ]
+
+
+def test_crontab_user_field_and_macros() -> None:
+    entries = read_crontab("etc/cron.d/app", "SHELL=/bin/sh\n0 2 * * * deploy cd app && python run.py\n@weekly root make report\n")
+    assert [(e.command, e.period_hours) for e in entries] == [("cd app && python run.py", 24.0), ("make report", 168.0)]
+
+
+@pytest.mark.parametrize(
+    "command, expected",
+    [
+        ("python scripts/x.py", [("script", "scripts/x.py", "")]),
+        ("cd tools && python -m app.cli", [("module", "app.cli", "tools")]),
+        ("poetry run pytest tests/unit -k slow", [("pytest", "pytest", "")]),
+        ("uv run --with rich python -m pkg", [("module", "pkg", "")]),
+        ("FOO=1 time python3 -u job.py", [("script", "job.py", "")]),
+        ("python ${{ matrix.script }}", []),
+        ("python -c 'print(1)'", []),
+        ("make nightly", [("make", "nightly", "")]),
+        ("export-all --dry-run", [("console", "export-all", "")]),
+    ],
+)
+def test_command_parsing(command: str, expected) -> None:
+    assert [(i.kind, i.target, i.cwd) for i in invocations(command)] == expected
+
+
+def _resolver() -> CommandResolver:
+    files = {
+        "scripts/x.py": "import anthropic\nif __name__ == '__main__':\n    pass\n",
+        "pkg/__init__.py": "",
+        "pkg/__main__.py": "import anthropic\n",
+        "pkg/cli.py": "import anthropic\ndef main():\n    pass\n",
+        "tests/test_api.py": "import anthropic\ndef test_one():\n    pass\ndef helper():\n    pass\n",
+        "other/test_b.py": "import anthropic\ndef test_two():\n    pass\n",
+    }
+    facts = {path: extract(text.encode()) for path, text in files.items()}
+    manifests = Manifests(console_scripts={"pkg-cli": "pkg.cli:main"},
+                          makefiles={"": make_targets("nightly:\n\tpython -m pkg.cli\n")})
+    return CommandResolver(facts, ProjectIndex(facts), manifests)
+
+
+@pytest.mark.parametrize(
+    "command, keys",
+    [
+        ("python scripts/x.py", [("scripts/x.py", "<module>"), ("scripts/x.py", "<main>")]),
+        ("cd scripts && python x.py", [("scripts/x.py", "<module>"), ("scripts/x.py", "<main>")]),
+        ("python -m pkg", [("pkg/__main__.py", "<module>")]),
+        ("pkg-cli", [("pkg/cli.py", "main")]),
+        ("pytest tests", [("tests/test_api.py", "test_one")]),
+        ("python -m pytest", [("other/test_b.py", "test_two"), ("tests/test_api.py", "test_one")]),
+        ("make nightly", [("pkg/cli.py", "<module>")]),
+        ("python missing.py", []),
+    ],
+)
+def test_command_resolution(command: str, keys) -> None:
+    from whowaits.core import ManifestEntry
+
+    entry = ManifestEntry("ci.yml", 1, "ci_premerge", "on: push", command, 2)
+    assert [key for key, _ in _resolver().resolve(entry)] == keys
+
+
+def test_manifest_evidence_starts_in_the_workflow() -> None:
+    root = os.path.join(FIXTURES, "manifests", "github")
+    result = run([root], root=root)
+    [finding] = [f for f in result.findings if f.code == "WW101"]
+    assert [(e.path, e.line, e.note) for e in finding.evidence[:3]] == [
+        (".github/workflows/pr.yml", 3, "on: pull_request"),
+        (".github/workflows/pr.yml", 12, "run: cd scripts; python review.py --pr ${{ github.event.number }}"),
+        ("scripts/review.py", 15, "runs scripts/review.py: <main>"),
+    ]
+
+
+def test_unreadable_manifest_is_ww000(tmp_path) -> None:
+    (tmp_path / "pyproject.toml").write_text("")
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    os.symlink(workflows / "missing.yml", workflows / "ci.yml")
+    result = run([str(tmp_path)], root=str(tmp_path))
+    assert [(f.code, f.path, f.message) for f in result.findings] == [
+        ("WW000", ".github/workflows/ci.yml", "manifest not analyzed: broken symlink")
+    ]
+
+
+def test_read_all_skips_unknown_files(tmp_path) -> None:
+    (tmp_path / "notes.yml").write_text("kind: ConfigMap\n")
+    assert read_all(str(tmp_path), ["notes.yml", "README.md"]).entries == []
