@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import List
+from typing import Dict, List, Tuple
 
 from whowaits.core import CallSite, Finding
 from whowaits.pipeline import RunResult
@@ -30,6 +30,18 @@ def contexts_cell(site: CallSite) -> str:
         if text not in seen:
             seen.append(text)
     return ", ".join(seen)
+
+
+def manifest_groups(result: RunResult) -> List[Tuple[str, str, List[CallSite]]]:
+    """Sites grouped by the manifest entry (workflow step, cron line...) that reaches them."""
+    groups: Dict[Tuple[str, str], List[CallSite]] = {}
+    for site in result.sites:
+        for ctx in site.contexts:
+            if ctx.evidence and not ctx.evidence[0].path.endswith(".py"):
+                members = groups.setdefault((ctx.entry, ctx.kind), [])
+                if site not in members:
+                    members.append(site)
+    return [(entry, kind, sites) for (entry, kind), sites in sorted(groups.items())]
 
 
 def render_table(result: RunResult) -> str:
@@ -59,6 +71,13 @@ def render_table(result: RunResult) -> str:
         + ", ".join(f"{k}: {v}" for k, v in sorted(by_op.items()))
     )
     lines.append("verdicts: " + (", ".join(f"{k}: {v}" for k, v in sorted(by_verdict.items())) or "none"))
+    by_manifest = manifest_groups(result)
+    if by_manifest:
+        lines.append("")
+        lines.append("Started by CI, cron and deploy files:")
+        for entry, kind, sites in by_manifest:
+            lines.append(f"  {entry} [{kind}]")
+            lines.extend(f"    {s.path}:{s.line} {s.op.method} in {s.call.function}" for s in sites)
     movable = [s for s in result.sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream")]
     if movable:
         lines.append(
