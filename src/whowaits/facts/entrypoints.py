@@ -184,9 +184,10 @@ class ProgramReader:
                 line = line or self.line(info.node)
                 period = self._call_period(info.node, info.scope) if kind == "scheduled" else None
                 for ref in self._function_refs(arg, info):
-                    if kind == "call":
+                    if kind in ("call", "submit"):
                         if not ref.startswith("class:"):
-                            edges.append(CallEdge(info.caller, ref, line, loops))
+                            parallel = kind == "submit" and any(not l.bounded for l in loops)
+                            edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else ""))
                     elif kind:
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
                     elif not ref.startswith("class:"):

@@ -126,7 +126,8 @@ BASE_CLASSES: Tuple[Tuple[str, FrozenSet[str], str, str], ...] = (
 
 # Calls that take a function: (glob over the callee's value path, position of the function
 # argument (-1: keyword only), its keyword, and what it means: a context kind (an entry point),
-# "" (a fan-out edge: once per item, in parallel) or "call" (a plain call edge), and a name).
+# "" (a fan-out edge: once per item, in parallel), "call" (a plain call edge) or "submit"
+# (run on another thread: fan-out when submitted per item), and a name).
 REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
     # Web routes registered by table
     ("django.urls.{path,re_path}", 1, "view", "http_handler", "Django URL route"),
@@ -167,13 +168,15 @@ REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
     # Fan-out: the function runs once per item, in parallel (a call edge, not an entry point).
     ("concurrent.futures.*Executor().map", 0, "fn", "", "executor"),
     ("multiprocessing.*Pool().{map,imap,imap_unordered,starmap,map_async}", 0, "func", "", "process pool"),
-    # Runners: the function runs once, on the caller's behalf (a plain call edge).
-    ("concurrent.futures.*Executor().submit", 0, "fn", "call", "executor"),
-    ("multiprocessing.*Pool().apply_async", 0, "func", "call", "process pool"),
-    ("asyncio.to_thread", 0, "func", "call", "thread"),
-    ("anyio.to_thread.run_sync", 0, "func", "call", "thread"),
-    ("{starlette,fastapi}.concurrency.run_in_threadpool", 0, "func", "call", "thread pool"),
-    ("*.run_in_executor", 1, "func", "call", "executor"),
+    # Runners: the function runs once on another thread ("submit": a plain call edge, or a
+    # fan-out edge when the submit itself runs once per item of a loop).
+    ("concurrent.futures.*Executor().submit", 0, "fn", "submit", "executor"),
+    ("multiprocessing.*Pool().apply_async", 0, "func", "submit", "process pool"),
+    ("asyncio.to_thread", 0, "func", "submit", "thread"),
+    ("anyio.to_thread.run_sync", 0, "func", "submit", "thread"),
+    ("{starlette,fastapi}.concurrency.run_in_threadpool", 0, "func", "submit", "thread pool"),
+    ("*.run_in_executor", 1, "func", "submit", "executor"),
+    # Plain calls through a wrapper.
     ("asgiref.sync.{async_to_sync,sync_to_async}", 0, "", "call", "asgiref wrapper"),
     ("functools.partial", 0, "func", "call", "partial"),
     ("argparse.ArgumentParser().*set_defaults", -1, "func", "call", "argparse subcommand"),

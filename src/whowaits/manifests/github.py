@@ -74,12 +74,17 @@ def read_workflow(path: str, text: str, read: Callable[[str], Optional[str]]) ->
 
 def _step_commands(steps: list, default_cwd: object, read: Callable[[str], Optional[str]], depth: int) -> List[Tuple[str, int, str]]:
     out: List[Tuple[str, int, str]] = []
+    checkout = ""
     for step in steps:
         if not isinstance(step, LDict):
             continue
+        uses = step.get("uses")
+        if isinstance(uses, str) and uses.startswith("actions/checkout") and get(step.get("with"), "repository") is None:
+            path = get(step.get("with"), "path")
+            checkout = posixpath.normpath(str(path)) if isinstance(path, str) and "${{" not in path else ""
         run = step.get("run")
         cwd = step.get("working-directory", default_cwd)
-        folder = _folder(cwd)
+        folder = _folder(cwd, checkout)
         if isinstance(run, str) and folder is not None:
             out.append((run, line_of(run), folder))
         uses = step.get("uses")
@@ -103,11 +108,18 @@ def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -
     return []
 
 
-def _folder(value: object) -> Optional[str]:
-    """A working directory relative to the root; None when templated or absolute."""
+def _folder(value: object, checkout: str = "") -> Optional[str]:
+    """A working directory relative to the project root; None when templated or absolute.
+
+    `checkout` is where `actions/checkout` put this repository (`with: path:`), so a
+    `working-directory: scraper` under `path: scraper` is the project root itself.
+    """
     if value is None:
         return ""
     text = str(value)
     if "${{" in text or text.startswith("/"):
         return None
-    return posixpath.normpath(text).lstrip("./") if text not in (".", "./") else ""
+    folder = posixpath.normpath(text)
+    if checkout and (folder == checkout or folder.startswith(checkout + "/")):
+        folder = posixpath.relpath(folder, checkout)
+    return "" if folder == "." else folder

@@ -20,6 +20,12 @@ FuncKey = Tuple[str, str]
 Target = Tuple[FuncKey, str]  # (function, how the command reaches it)
 
 
+def _relative(path: str) -> str:
+    """`./a/../b.py` -> `b.py`; paths that climb out of the project stay unresolvable."""
+    path = posixpath.normpath(path)
+    return "" if path.startswith("..") else path
+
+
 class CommandResolver:
     def __init__(self, facts: Dict[str, FileFacts], index: ProjectIndex, manifests: Manifests) -> None:
         self.facts = facts
@@ -34,7 +40,7 @@ class CommandResolver:
 
     def _resolve(self, inv: Invocation, make_depth: int) -> List[Target]:
         if inv.kind == "script":
-            path = posixpath.normpath(posixpath.join(inv.cwd, inv.target)).lstrip("./") if not inv.target.startswith("/") else ""
+            path = _relative(posixpath.join(inv.cwd, inv.target)) if not inv.target.startswith("/") else ""
             return self._script(path, f"runs {path}")
         if inv.kind == "module":
             relpath = self._module_file(inv.target, inv.cwd)
