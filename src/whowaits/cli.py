@@ -86,10 +86,19 @@ def _settings(paths: Sequence[str], cli: Dict[str, Any]) -> Tuple[Settings, Dict
     return settings, catalog
 
 
-def _run(paths: Sequence[str], cli: Dict[str, Any]) -> Tuple[RunResult, Settings]:
+def _progress(done: int, total: int) -> None:
+    """A progress line on a terminal's stderr; nothing on pipes and in CI logs."""
+    end = "\n" if done == total else ""
+    click.echo(f"\rwhowaits: parsed {done}/{total} files", err=True, nl=False)
+    if end:
+        click.echo("\r" + " " * 40 + "\r", err=True, nl=False)
+
+
+def _run(paths: Sequence[str], cli: Dict[str, Any], interactive: bool = False) -> Tuple[RunResult, Settings]:
     paths = _check_paths(paths)
     settings, catalog = _settings(paths, cli)
-    options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"))
+    progress = _progress if interactive and sys.stderr.isatty() else None
+    options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"), progress=progress)
     try:
         return analyze(paths, catalog, options), settings
     except Exception:  # an internal error must still exit 2 with something a bug report can use
@@ -115,9 +124,14 @@ def main() -> None:
     """whowaits: who is waiting on each LLM call? A static routing linter for Claude API usage."""
 
 
+FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit"]
+
+
 @main.command()
 @common_options
-@click.option("--output-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings not recorded in this baseline.")
+@click.option("--changed-since", help="Report only findings on lines changed since this git ref.")
 @click.option("--fail-on", type=click.Choice(list(SEVERITIES)), help="Lowest severity that makes the exit code 1 (default: error).")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Count findings per rule after the list.")
@@ -125,25 +139,31 @@ def main() -> None:
 @click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary line.")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` comments for every current finding (edits files).")
-def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str, exit_zero: bool,
-          statistics: bool, show_evidence: bool, show_settings: bool, quiet: bool, add_noqa: bool,
-          **cli: Any) -> None:
+def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str, baseline_file: Optional[str],
+          changed_since: Optional[str], exit_zero: bool, statistics: bool, show_evidence: bool,
+          show_settings: bool, quiet: bool, add_noqa: bool, **cli: Any) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     if show_settings:
         settings, _ = _settings(_check_paths(paths), cli)
         click.echo("\n".join(describe(settings)))
         return
-    result, settings = _run(paths, cli)
+    result, settings = _run(paths, cli, interactive=output_format == "text" and not quiet and not output_file)
     if add_noqa:
         from whowaits.suppress import add_noqa as write_noqa
 
         changed = write_noqa(result.root, result.findings)
         click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
         return
+    result = _narrow(result, baseline_file, changed_since)
     if output_format == "json":
         from whowaits.report import json_out
 
         text = json_out.render(result)
+    elif output_format in ("sarif", "github", "gitlab", "junit"):
+        from whowaits.report import ci
+
+        _, catalog = _settings(_check_paths(paths), cli)
+        text = ci.sarif(result, catalog) if output_format == "sarif" else getattr(ci, output_format)(result)
     else:
         from whowaits.report import text as text_report
 
@@ -156,20 +176,61 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 
+def _narrow(result: RunResult, baseline_file: Optional[str], changed_since: Optional[str]) -> RunResult:
+    """Apply --baseline and --changed-since to the findings (contexts stay whole-project)."""
+    from dataclasses import replace
+
+    from whowaits import baseline
+
+    findings, hidden = result.findings, 0
+    try:
+        if baseline_file:
+            findings, hidden = baseline.subtract(findings, baseline.load(baseline_file))
+        if changed_since:
+            findings = baseline.on_changed_lines(findings, baseline.changed_lines(result.root, changed_since))
+    except baseline.BaselineError as exc:
+        _fail(str(exc))
+    return replace(result, findings=list(findings), baselined=hidden)
+
+
+@main.group("baseline")
+def baseline_group() -> None:
+    """Record current findings so CI fails only on new ones."""
+
+
+@baseline_group.command("write")
+@click.argument("file", type=click.Path(dir_okay=False))
+@common_options
+def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str], **cli: Any) -> None:
+    """Write every current finding under PATHS to FILE (use it with `check --baseline FILE`)."""
+    from whowaits import baseline
+
+    result, _ = _run(paths, cli)
+    try:
+        baseline.write(file, result.findings)
+    except baseline.BaselineError as exc:
+        _fail(str(exc))
+    click.echo(f"Recorded {len(result.findings)} finding{'' if len(result.findings) == 1 else 's'} in {file}.")
+
+
 @main.command()
 @common_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]), default="table", show_default=True)
 def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
     """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
-    result, _ = _run(paths, cli)
+    result, _ = _run(paths, cli, interactive=not output_file)
     if fmt == "json":
         from whowaits.report import json_out
 
         text = json_out.render(result)
-    else:
+    elif fmt == "table":
         from whowaits.report import audit as audit_report
 
         text = audit_report.render_table(result)
+    else:
+        from whowaits.report import portfolio
+
+        text = portfolio.RENDERERS[fmt](result)
     _emit(text, output_file)
 
 

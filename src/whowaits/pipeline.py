@@ -10,7 +10,7 @@ import fnmatch
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from whowaits.cache import FactsCache, content_key
 from whowaits.checks import Hit, findings_from_hits, run_checks, selected
@@ -37,6 +37,7 @@ class Options:
     # When only files are given, analyse the whole project around them (pre-commit passes
     # staged files) and report on those files; False analyses exactly the given paths.
     project_scope: bool = True
+    progress: Optional[Callable[[int, int], None]] = None  # (files parsed, files to parse)
 
 
 @dataclass
@@ -48,6 +49,7 @@ class RunResult:
     files_parsed: int = 0
     report_paths: Optional[List[str]] = field(default=None)
     graph: Optional[CallGraph] = field(default=None)
+    baselined: int = 0  # findings hidden because the baseline has them
 
 
 @dataclass
@@ -113,11 +115,19 @@ def compute_facts(
         else:
             todo.append((path, key))
     jobs = options.jobs or os.cpu_count() or 1
+    results: List[FileFacts] = []
+    data = [contents[p] for p, _ in todo]
     if jobs > 1 and len(todo) >= _PARALLEL_THRESHOLD:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(extract, [contents[p] for p, _ in todo], chunksize=4))
+            for result in pool.map(extract, data, chunksize=4):
+                results.append(result)
+                if options.progress:
+                    options.progress(len(results), len(todo))
     else:
-        results = [extract(contents[p]) for p, _ in todo]
+        for item in data:
+            results.append(extract(item))
+            if options.progress:
+                options.progress(len(results), len(todo))
     for (path, key), result in zip(todo, results):
         facts[path] = result
         if cache is not None:

@@ -88,7 +88,7 @@ def apply(
             if not sup.codes:
                 if not fired and sup.kind != "noqa":  # a bare noqa may belong to another linter
                     what = "`# whowaits: ignore-file`" if sup.kind == "ignore-file" else "`# whowaits: ignore`"
-                    kept.append(Hit("WW901", path, span, f"unused suppression: {what} silences nothing here; remove it", f"{sup.line}|all"))
+                    kept.append(Hit("WW901", path, span, f"unused suppression: {what} silences nothing here; remove it", f"{sup.kind}|all"))
                 continue
             stale = [c for c in sup.codes if c in known and selected(c, select, ignore) and not any(f.startswith(c) for f in fired)]
             if stale:
@@ -97,7 +97,7 @@ def apply(
                         "WW901", path, span,
                         f"unused suppression: {', '.join(stale)} did not fire here; remove "
                         f"{'it' if len(stale) == 1 else 'them'} from the comment",
-                        f"{sup.line}|{','.join(stale)}",
+                        f"{sup.kind}|{','.join(stale)}",
                     )
                 )
     return kept

@@ -39,8 +39,9 @@ def render(result: RunResult, color: bool = False, show_evidence: bool = True, s
 def _summary(findings: List[Finding], result: RunResult) -> str:
     sites = _plural(len(result.sites), "LLM call site")
     files = _plural(result.files_scanned, "file")
+    baselined = f" ({result.baselined} more in the baseline)" if result.baselined else ""
     if not findings:
-        return f"All clear: {sites} in {files}, no findings."
+        return f"All clear: {sites} in {files}, no findings{baselined}."
     counts = Counter(f.severity for f in findings)
     parts = [_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s]]
-    return f"Found {_plural(len(findings), 'finding')} ({', '.join(parts)}): {sites} in {files}."
+    return f"Found {_plural(len(findings), 'finding')} ({', '.join(parts)}){baselined}: {sites} in {files}."

@@ -1,0 +1,147 @@
+"""Formats CI systems read: SARIF 2.1.0 (code scanning), GitHub workflow commands, GitLab Code
+Quality JSON and JUnit XML. Each is a pure function of the run result and the rule catalog."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List
+from xml.sax.saxutils import escape, quoteattr
+
+from whowaits import __version__
+from whowaits.core import Finding, RuleMeta
+from whowaits.pipeline import RunResult
+
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+_GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
+
+
+def _location(path: str, line: int, col: int = 1, message: str = "") -> Dict[str, Any]:
+    out: Dict[str, Any] = {
+        "physicalLocation": {
+            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": max(line, 1), "startColumn": max(col, 1)},
+        }
+    }
+    if message:
+        out["message"] = {"text": message}
+    return out
+
+
+def _rule(meta: RuleMeta) -> Dict[str, Any]:
+    help_text = "\n\n".join(p for p in (meta.rationale, "How to fix: " + meta.fix if meta.fix else "") if p)
+    markdown = f"{meta.rationale}\n\n**How to fix.** {meta.fix}" if meta.fix else meta.rationale
+    if meta.bad:
+        markdown += f"\n\nBad:\n\n```python\n{meta.bad}\n```"
+    if meta.good:
+        markdown += f"\n\nGood:\n\n```python\n{meta.good}\n```"
+    return {
+        "id": meta.code,
+        "name": meta.name,
+        "shortDescription": {"text": meta.summary},
+        "fullDescription": {"text": meta.rationale or meta.summary},
+        "help": {"text": help_text or meta.summary, "markdown": markdown or meta.summary},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[meta.severity]},
+        "properties": {"tags": ["whowaits", "llm-routing"], "precision": "high"},
+    }
+
+
+def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
+    codes = sorted({f.code for f in result.findings} | set(catalog))
+    index = {code: i for i, code in enumerate(codes)}
+    results = []
+    for f in result.findings:
+        entry: Dict[str, Any] = {
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f.message},
+            "locations": [_location(f.path, f.line, f.col)],
+            "partialFingerprints": {"whowaits/v1": f.fingerprint},
+        }
+        if f.evidence:
+            entry["relatedLocations"] = [
+                dict(_location(step.path, step.line, 1, step.note), id=i) for i, step in enumerate(f.evidence)
+            ]
+            entry["codeFlows"] = [{
+                "message": {"text": "who waits: the path from the entry point to the call"},
+                "threadFlows": [{"locations": [{"location": _location(s.path, s.line, 1, s.note)} for s in f.evidence]}],
+            }]
+        results.append(entry)
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "whowaits", "version": __version__, "semanticVersion": __version__,
+                                "rules": [_rule(catalog[c]) for c in codes if c in catalog]}},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": "file://" + result.root.rstrip("/") + "/"}},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def _escape_property(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github(result: RunResult) -> str:
+    """GitHub Actions workflow commands: one annotation per finding."""
+    lines = []
+    for f in result.findings:
+        kind = {"error": "error", "warning": "warning", "info": "notice"}[f.severity]
+        chain = "".join(f"\n  -> {s.path}:{s.line}: {s.note}" for s in f.evidence)
+        lines.append(
+            f"::{kind} file={_escape_property(f.path)},line={f.line},col={f.col},"
+            f"title={_escape_property(f.code + ' ' + f.name)}::{_escape_data(f.message + chain)}"
+        )
+    return "".join(line + "\n" for line in lines)
+
+
+def gitlab(result: RunResult) -> str:
+    """GitLab Code Quality report (a JSON array of issues)."""
+    issues = [
+        {
+            "description": f"{f.code} {f.message}",
+            "check_name": f"{f.code} {f.name}",
+            "fingerprint": f.fingerprint,
+            "severity": _GITLAB_SEVERITY[f.severity],
+            "location": {"path": f.path, "lines": {"begin": f.line}},
+        }
+        for f in result.findings
+    ]
+    return json.dumps(issues, indent=2) + "\n"
+
+
+def junit(result: RunResult) -> str:
+    """JUnit XML: one test case per analysed file with findings, one failure per finding."""
+    by_file: Dict[str, List[Finding]] = {}
+    for f in result.findings:
+        by_file.setdefault(f.path, []).append(f)
+    cases = []
+    for path, findings in sorted(by_file.items()):
+        failures = "".join(
+            f"<failure type={quoteattr(f.code)} message={quoteattr(f.code + ' ' + f.message)}>"
+            f"{escape(_text_block(f))}</failure>"
+            for f in findings
+        )
+        cases.append(f'    <testcase classname="whowaits" name={quoteattr(path)}>{failures}</testcase>')
+    if not cases:
+        cases.append('    <testcase classname="whowaits" name="whowaits"/>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuites name="whowaits" tests="{len(cases)}" failures="{len(result.findings)}">\n'
+        f'  <testsuite name="whowaits" tests="{len(cases)}" failures="{len(result.findings)}" errors="0">\n'
+        + "\n".join(cases)
+        + "\n  </testsuite>\n</testsuites>\n"
+    )
+
+
+def _text_block(f: Finding) -> str:
+    lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}"]
+    lines.extend(f"  -> {s.path}:{s.line}: {s.note}" for s in f.evidence)
+    return "\n".join(lines)

@@ -1,0 +1,135 @@
+"""Machine formats (SARIF against the official schema, GitHub, GitLab, JUnit), baselines,
+--changed-since and the portfolio report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from conftest import FIXTURES
+from whowaits.cli import main
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLE = os.path.join(FIXTURES, "projects", "example")
+FLASK = os.path.join(FIXTURES, "contexts", "flask_app")
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_sarif_is_valid_against_the_2_1_0_schema() -> None:
+    with open(os.path.join(HERE, "data", "sarif-schema-2.1.0.json"), encoding="utf-8") as fh:
+        schema = json.load(fh)
+    for project in (EXAMPLE, FLASK):
+        doc = json.loads(invoke("check", project, "--no-cache", "--output-format", "sarif").output)
+        jsonschema.validate(doc, schema)
+        run = doc["runs"][0]
+        rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+        assert "WW101" in rules and rules["WW101"]["help"]["markdown"]
+        for result in run["results"]:
+            assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
+            assert result["partialFingerprints"]["whowaits/v1"]
+    flask = json.loads(invoke("check", FLASK, "--no-cache", "--output-format", "sarif").output)["runs"][0]
+    ww101 = next(r for r in flask["results"] if r["ruleId"] == "WW101")
+    flow = ww101["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert flow[0]["location"]["message"]["text"] == "entry: review_now (Flask route)"
+    assert len(ww101["relatedLocations"]) == len(flow)
+
+
+def test_github_gitlab_and_junit_formats() -> None:
+    github = invoke("check", EXAMPLE, "--no-cache", "--output-format", "github").output.splitlines()
+    assert github[0].startswith("::error file=supportdesk/nightly.py,line=14,col=30,title=WW302 custom-id-invalid::")
+    assert all(line.startswith("::") for line in github)
+    gitlab = json.loads(invoke("check", EXAMPLE, "--no-cache", "--output-format", "gitlab").output)
+    assert {(i["check_name"].split()[0], i["severity"], i["location"]["lines"]["begin"]) for i in gitlab} == {
+        ("WW302", "major", 14), ("WW404", "minor", 27), ("WW403", "minor", 33), ("WW401", "minor", 39)}
+    assert len({i["fingerprint"] for i in gitlab}) == 4
+    junit = ET.fromstring(invoke("check", EXAMPLE, "--no-cache", "--output-format", "junit").output)
+    assert junit.get("failures") == "4"
+    assert [f.get("type") for f in junit.iter("failure")] == ["WW302", "WW404", "WW403", "WW401"]
+
+
+def _git(root: str, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+def test_baseline_round_trip_survives_unrelated_edits(tmp_path) -> None:
+    root = tmp_path / "app"
+    shutil.copytree(EXAMPLE, root)
+    baseline = str(tmp_path / "baseline.json")
+    written = invoke("baseline", "write", baseline, str(root), "--no-cache")
+    assert written.output.strip() == f"Recorded 4 findings in {baseline}."
+    assert invoke("check", str(root), "--no-cache", "--baseline", baseline).output.startswith(
+        "All clear: 4 LLM call sites in 4 files, no findings (4 more in the baseline).")
+    nightly = root / "supportdesk" / "nightly.py"
+    text = nightly.read_text()
+    # Unrelated edits: lines added above every finding.
+    nightly.write_text('"""Nightly digest."""\n\n# A comment that shifts every line.\n' + text.split("\n", 1)[1])
+    assert invoke("check", str(root), "--no-cache", "--baseline", baseline).exit_code == 0
+    # A new misroute: exactly one finding.
+    nightly.write_text(nightly.read_text() + (
+        "\n\ndef another(tickets):\n"
+        "    get_client().messages.batches.create(requests=[{\"custom_id\": \"same\", \"params\": {}} for t in tickets])\n"
+    ))
+    again = invoke("check", str(root), "--no-cache", "--baseline", baseline, "-q", "--no-show-evidence")
+    assert again.exit_code == 1
+    assert [line.split()[1] for line in again.output.splitlines()] == ["WW301"]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    bad = CliRunner().invoke(main, ["check", str(root), "--baseline", str(broken)])
+    assert bad.exit_code == 2 and "not a whowaits baseline" in bad.output
+
+
+def test_changed_since_reports_only_changed_lines(tmp_path) -> None:
+    root = tmp_path / "app"
+    shutil.copytree(EXAMPLE, root)
+    _git(str(root), "init", "-q")
+    _git(str(root), "-c", "user.email=a@b", "-c", "user.name=a", "add", ".")
+    _git(str(root), "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "base")
+    assert invoke("check", str(root), "--no-cache", "--changed-since", "HEAD").exit_code == 0
+    nightly = root / "supportdesk" / "nightly.py"
+    nightly.write_text(nightly.read_text().replace("time.sleep(10)", "time.sleep(5)"))
+    changed = invoke("check", str(root), "--no-cache", "--changed-since", "HEAD", "-q", "--no-show-evidence")
+    assert [line.split()[:2] for line in changed.output.splitlines()] == [["supportdesk/nightly.py:33:9:", "WW403"]]
+    bad = CliRunner().invoke(main, ["check", str(root), "--changed-since", "no-such-ref"])
+    assert bad.exit_code == 2 and "--changed-since no-such-ref" in bad.output
+
+
+def test_portfolio_formats() -> None:
+    markdown = invoke("audit", EXAMPLE, "--no-cache", "--format", "markdown").output
+    assert "## Could move to the Batch API (0)" in markdown
+    csv_lines = invoke("audit", FIXTURES + "/contexts/bulk_two_modules", "--no-cache", "--format", "csv").output.splitlines()
+    assert csv_lines[0] == "location,provider,operation,method,function,verdict,contexts,findings"
+    assert csv_lines[1].startswith("app/llm.py:12,anthropic,sync,messages.create,ask,tolerant,")
+    html = invoke("audit", FLASK, "--no-cache", "--format", "html").output
+    assert html.startswith("<!DOCTYPE html>") and '<table id="sites">' in html and '<svg id="verdict-chart"' in html
+    # Self-contained: nothing to fetch.
+    assert "://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "<link" not in html and " src=" not in html
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (CI installs Debian's chromium)")
+def test_html_report_renders_in_a_browser(tmp_path) -> None:
+    page = tmp_path / "audit.html"
+    invoke("audit", os.path.join(FIXTURES, "contexts"), "--no-cache", "--format", "html", "--output-file", str(page))
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    dom = proc.stdout
+    assert 'data-ready="yes"' in dom, proc.stderr[-2000:]  # the script ran to the end
+    assert '<pre id="script-errors" hidden=""></pre>' in dom  # and raised nothing
+    assert dom.count("<tr>") > 10 and 'class="bar"' in dom

@@ -1,0 +1,79 @@
+"""The pre-commit hook, for real: install it from this checkout into a new repository and commit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+BAD = '''\
+import time
+
+import anthropic
+from flask import Flask
+
+app = Flask(__name__)
+client = anthropic.Anthropic()
+
+
+@app.post("/review")
+def review():
+    batch = client.messages.batches.create(requests=[{"custom_id": "r", "params": {}}])
+    while client.messages.batches.retrieve(batch.id).processing_status != "ended":
+        time.sleep(60)
+    return "done"
+'''
+
+GOOD = BAD.replace(
+    '''    while client.messages.batches.retrieve(batch.id).processing_status != "ended":
+        time.sleep(60)
+    return "done"''',
+    '''    return {"batch_id": batch.id}, 202''',
+)
+
+
+def _head() -> str:
+    try:
+        proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
+        listed = subprocess.run(["git", "ls-tree", "HEAD", ".pre-commit-hooks.yaml"], cwd=REPO,
+                                capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return proc.stdout.strip() if listed.stdout.strip() else ""
+
+
+def test_precommit_hook_refuses_a_misrouted_batch_and_passes_a_fix(tmp_path) -> None:
+    head = _head()
+    if not head:
+        pytest.skip("this checkout has no committed .pre-commit-hooks.yaml to install the hook from")
+    repo = tmp_path / "project"
+    repo.mkdir()
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t", PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(list(args), cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+
+    run("git", "init", "-q")
+    (repo / "pyproject.toml").write_text("[project]\nname = 'demo'\nversion = '0'\n")
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {REPO}\n    rev: {head}\n    hooks:\n      - id: whowaits\n"
+    )
+    assert run(sys.executable, "-m", "pre_commit", "install").returncode == 0
+    run("git", "add", "pyproject.toml", ".pre-commit-config.yaml")
+    assert run("git", "commit", "-qm", "setup").returncode == 0
+
+    (repo / "api.py").write_text(BAD)
+    run("git", "add", "api.py")
+    refused = run("git", "commit", "-qm", "add a handler that waits for a batch")
+    assert refused.returncode != 0, refused.stdout + refused.stderr
+    assert "WW101" in refused.stdout + refused.stderr
+
+    (repo / "api.py").write_text(GOOD)
+    run("git", "add", "api.py")
+    accepted = run("git", "commit", "-qm", "answer with the batch id")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
