@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from typing import Dict, List, Sequence
 
 from whowaits.core import SEVERITIES, RuleMeta
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on older Pythons only
-    import tomli as tomllib
 
 DOCS = ("summary", "rationale", "fix", "seed")
 REQUIRED = ("code", "name", "severity")
@@ -42,13 +36,9 @@ def load_rule(path: str, builtin: bool = True) -> RuleMeta:
     """One rule file. Built-in rules document themselves fully; a user rule needs `[when]`."""
     from whowaits.checks.policy import PolicyError, compile_when
 
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read rule file: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{path}: invalid TOML: {exc}") from exc
+    from whowaits.config import read_toml
+
+    data = read_toml(path, CatalogError)
     required = REQUIRED + (DOCS if builtin else ())
     for key in required:
         if not isinstance(data.get(key), str) or not data[key].strip():

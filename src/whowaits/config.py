@@ -139,15 +139,20 @@ def _has_tool_table(path: str) -> bool:
     return isinstance(data.get("tool"), dict) and "whowaits" in data["tool"]
 
 
-def load_settings(path: str) -> Settings:
-    """Read and validate one configuration file."""
+def read_toml(path: str, error: type = ConfigError) -> Dict[str, Any]:
+    """A TOML file as a dict; an unreadable or invalid file raises `error` naming the file."""
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise error(f"{path}: cannot read: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+        raise error(f"{path}: invalid TOML: {exc}") from exc
+
+
+def load_settings(path: str) -> Settings:
+    """Read and validate one configuration file."""
+    data = read_toml(path)
     table_name = "[tool.whowaits]"
     if os.path.basename(path) == "pyproject.toml":
         table = data.get("tool", {}).get("whowaits", {})

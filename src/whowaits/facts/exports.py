@@ -20,7 +20,7 @@ def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str,
         if isinstance(value, Ext):
             out[key] = value.path
 
-    def add_class(prefix: str, cls: ClassInfo, instance: bool) -> None:
+    def add_class(prefix: str, cls: ClassInfo) -> None:
         for attr in cls.attrs:
             add(f"{prefix}.{attr}", evaluator.class_member(cls, attr, set()))
         for name, method in cls.methods.items():
@@ -37,8 +37,8 @@ def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str,
         elif isinstance(value, FuncV):
             add(f"{name}()", evaluator.returns_of(value.func))
         elif isinstance(value, ClsV):
-            add_class(f"{name}()", value.cls, True)
-            add_class(name, value.cls, False)
+            add_class(f"{name}()", value.cls)
+            add_class(name, value.cls)
         elif isinstance(value, Inst):
-            add_class(name, value.cls, True)
+            add_class(name, value.cls)
     return tuple(sorted(out.items()))

@@ -182,9 +182,6 @@ REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
     ("argparse.ArgumentParser().*set_defaults", -1, "func", "call", "argparse subcommand"),
 )
 
-# Call targets whose function argument runs once per item (not in parallel).
-PER_ITEM_CALLS: FrozenSet[str] = frozenset({"map", "filter"})
-
 # Calls that read a person's input at a terminal: a loop around one is an interactive session.
 INPUT_FUNCTIONS: Tuple[str, ...] = (
     "input",

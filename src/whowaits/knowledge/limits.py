@@ -21,6 +21,3 @@ BATCH_ONLY_BETAS: FrozenSet[str] = frozenset({"output-300k-2026-03-24"})
 
 # Default minimum seconds between polls of one batch.
 DEFAULT_POLL_INTERVAL_MIN = 30.0
-
-# The batch completion window, in hours.
-BATCH_WINDOW_HOURS = 24

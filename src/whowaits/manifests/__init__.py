@@ -104,31 +104,26 @@ def read_all(root: str, relpaths: List[str]) -> Manifests:
     return out
 
 
+# kind -> reader(path, text, read): the formats whose files become manifest entries.
+_READERS: Dict[str, Callable[[str, str, Callable[[str], Optional[str]]], List[ManifestEntry]]] = {
+    "github": github.read_workflow,
+    "gitlab": lambda path, text, read: gitlab.read_gitlab(path, text),
+    "circleci": lambda path, text, read: ci_other.read_circleci(path, text),
+    "azure": lambda path, text, read: ci_other.read_azure(path, text),
+    "buildkite": lambda path, text, read: ci_other.read_buildkite(path, text),
+    "precommit": lambda path, text, read: hooks.read_precommit(path, text),
+    "tox": lambda path, text, read: hooks.read_tox(path, text),
+    "nox": lambda path, text, read: hooks.read_nox(path, text),
+    "crontab": lambda path, text, read: schedulers.read_crontab(path, text),
+    "procfile": lambda path, text, read: schedulers.read_procfile(path, text),
+    "systemd": schedulers.read_systemd_timer,
+    "yaml": lambda path, text, read: schedulers.read_kubernetes(path, text) if "CronJob" in text else [],
+}
+
+
 def _read_one(kind: str, path: str, text: str, read: Callable[[str], Optional[str]], out: Manifests) -> List[ManifestEntry]:
-    if kind == "github":
-        return github.read_workflow(path, text, read)
-    if kind == "gitlab":
-        return gitlab.read_gitlab(path, text)
-    if kind == "circleci":
-        return ci_other.read_circleci(path, text)
-    if kind == "azure":
-        return ci_other.read_azure(path, text)
-    if kind == "buildkite":
-        return ci_other.read_buildkite(path, text)
-    if kind == "precommit":
-        return hooks.read_precommit(path, text)
-    if kind == "tox":
-        return hooks.read_tox(path, text)
-    if kind == "nox":
-        return hooks.read_nox(path, text)
-    if kind == "crontab":
-        return schedulers.read_crontab(path, text)
-    if kind == "procfile":
-        return schedulers.read_procfile(path, text)
-    if kind == "systemd":
-        return schedulers.read_systemd_timer(path, text, read)
-    if kind == "yaml":
-        return schedulers.read_kubernetes(path, text) if "CronJob" in text else []
+    if kind in _READERS:
+        return _READERS[kind](path, text, read)
     if kind == "makefile":
         out.makefiles[posixpath.dirname(path)] = make_targets(text)
         return []

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 from whowaits import __version__
-from whowaits.core import CallSite, Finding, RequestFacts
+from whowaits.core import CallSite, EvidenceStep, Finding, RequestFacts
 from whowaits.pipeline import RunResult
 
 JSON_VERSION = 1
+
+
+def _evidence(steps: Sequence[EvidenceStep]) -> List[Dict[str, Any]]:
+    return [{"path": e.path, "line": e.line, "note": e.note} for e in steps]
 
 
 def _request(request: RequestFacts) -> Dict[str, Any]:
@@ -43,7 +47,7 @@ def site_dict(site: CallSite, findings: List[Finding]) -> Dict[str, Any]:
                 "blocking": c.blocking,
                 "entry": c.entry,
                 "per_item": c.per_item,
-                "evidence": [{"path": e.path, "line": e.line, "note": e.note} for e in c.evidence],
+                "evidence": _evidence(c.evidence),
             }
             for c in site.contexts
         ],
@@ -70,7 +74,7 @@ def finding_dict(finding: Finding) -> Dict[str, Any]:
         "line": finding.line,
         "col": finding.col,
         "message": finding.message,
-        "evidence": [{"path": e.path, "line": e.line, "note": e.note} for e in finding.evidence],
+        "evidence": _evidence(finding.evidence),
         "fingerprint": finding.fingerprint,
     }
 
