@@ -46,15 +46,16 @@ def test_sarif_is_valid_against_the_2_1_0_schema() -> None:
 
 def test_github_gitlab_and_junit_formats() -> None:
     github = invoke("check", EXAMPLE, "--no-cache", "--output-format", "github").output.splitlines()
-    assert github[0].startswith("::error file=supportdesk/nightly.py,line=14,col=30,title=WW302 custom-id-invalid::")
+    assert github[0].startswith("::error file=supportdesk/nightly.py,line=15,col=30,title=WW302 custom-id-invalid::")
     assert all(line.startswith("::") for line in github)
     gitlab = json.loads(invoke("check", EXAMPLE, "--no-cache", "--output-format", "gitlab").output)
     assert {(i["check_name"].split()[0], i["severity"], i["location"]["lines"]["begin"]) for i in gitlab} == {
-        ("WW302", "major", 14), ("WW404", "minor", 27), ("WW403", "minor", 33), ("WW401", "minor", 39)}
-    assert len({i["fingerprint"] for i in gitlab}) == 4
+        ("WW302", "major", 15), ("WW101", "major", 28), ("WW404", "minor", 28), ("WW403", "minor", 34),
+        ("WW401", "minor", 40), ("WW201", "minor", 6)}
+    assert len({i["fingerprint"] for i in gitlab}) == 6
     junit = ET.fromstring(invoke("check", EXAMPLE, "--no-cache", "--output-format", "junit").output)
-    assert junit.get("failures") == "4"
-    assert [f.get("type") for f in junit.iter("failure")] == ["WW302", "WW404", "WW403", "WW401"]
+    assert junit.get("failures") == "6"
+    assert [f.get("type") for f in junit.iter("failure")] == ["WW302", "WW101", "WW404", "WW403", "WW401", "WW201"]
 
 
 def _git(root: str, *args: str) -> str:
@@ -66,9 +67,9 @@ def test_baseline_round_trip_survives_unrelated_edits(tmp_path) -> None:
     shutil.copytree(EXAMPLE, root)
     baseline = str(tmp_path / "baseline.json")
     written = invoke("baseline", "write", baseline, str(root), "--no-cache")
-    assert written.output.strip() == f"Recorded 4 findings in {baseline}."
+    assert written.output.strip() == f"Recorded 6 findings in {baseline}."
     assert invoke("check", str(root), "--no-cache", "--baseline", baseline).output.startswith(
-        "All clear: 4 LLM call sites in 4 files, no findings (4 more in the baseline).")
+        "All clear: 5 LLM call sites in 5 files, no findings (6 more in the baseline).")
     nightly = root / "supportdesk" / "nightly.py"
     text = nightly.read_text()
     # Unrelated edits: lines added above every finding.
@@ -98,14 +99,15 @@ def test_changed_since_reports_only_changed_lines(tmp_path) -> None:
     nightly = root / "supportdesk" / "nightly.py"
     nightly.write_text(nightly.read_text().replace("time.sleep(10)", "time.sleep(5)"))
     changed = invoke("check", str(root), "--no-cache", "--changed-since", "HEAD", "-q", "--no-show-evidence")
-    assert [line.split()[:2] for line in changed.output.splitlines()] == [["supportdesk/nightly.py:33:9:", "WW403"]]
+    assert [line.split()[:2] for line in changed.output.splitlines()] == [["supportdesk/nightly.py:34:9:", "WW403"]]
     bad = CliRunner().invoke(main, ["check", str(root), "--changed-since", "no-such-ref"])
     assert bad.exit_code == 2 and "--changed-since no-such-ref" in bad.output
 
 
 def test_portfolio_formats() -> None:
     markdown = invoke("audit", EXAMPLE, "--no-cache", "--format", "markdown").output
-    assert "## Could move to the Batch API (0)" in markdown
+    assert "## Could move to the Batch API (1)" in markdown
+    assert "- `supportdesk/triage.py:6` messages.create in `label`" in markdown
     csv_lines = invoke("audit", FIXTURES + "/contexts/bulk_two_modules", "--no-cache", "--format", "csv").output.splitlines()
     assert csv_lines[0] == "location,provider,operation,method,function,verdict,contexts,findings"
     assert csv_lines[1].startswith("app/llm.py:12,anthropic,sync,messages.create,ask,tolerant,")
