@@ -9,7 +9,7 @@ WW404: an immediate-retry wrapper (tenacity, backoff, a retry loop) around batch
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 from whowaits.checks import Hit, check
 from whowaits.core import CallSite, EvidenceStep, Project

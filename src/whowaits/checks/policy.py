@@ -148,7 +148,7 @@ def evaluate(rule: RuleMeta, facts: SiteFacts) -> Optional[Tuple[str, Tuple[Evid
     return None
 
 
-def run_policies(project: Project, rules: Sequence[RuleMeta]) -> Iterator["Hit"]:
+def run_policies(project: Project, rules: Sequence[RuleMeta]) -> Iterator["Hit"]:  # noqa: F821
     from whowaits.checks import Hit
 
     if not rules:

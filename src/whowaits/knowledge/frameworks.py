@@ -44,7 +44,7 @@ DECORATORS: Tuple[Tuple[str, str, str], ...] = (
     (f"bottle.{_HTTP_VERBS}", "http_handler", "Bottle route"),
     (f"bottle.Bottle().{_HTTP_VERBS}", "http_handler", "Bottle route"),
     ("litestar.{get,post,put,patch,delete,route,websocket}", "http_handler", "Litestar route"),
-    (f"chalice.Chalice().{{route,lambda_function}}", "http_handler", "Chalice route"),
+    ("chalice.Chalice().{route,lambda_function}", "http_handler", "Chalice route"),
     ("chalice.Chalice().schedule", "scheduled", "Chalice scheduled function"),
     ("chalice.Chalice().{on_sqs_message,on_s3_event,on_sns_message}", "background", "Chalice event handler"),
     (f"aiohttp.web.RouteTableDef().{_HTTP_VERBS}", "http_handler", "aiohttp route"),
