@@ -21,10 +21,13 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
-from typing import Any, Iterator, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Tuple
 
 from whowaits.checks.sitefacts import FIELDS, SiteFacts, site_facts
 from whowaits.core import EvidenceStep, PolicyAlternative as Alternative, Project, RuleMeta
+
+if TYPE_CHECKING:  # the engine imports this module; import its Hit type only for checkers
+    from whowaits.checks import Hit
 
 _COMPARISON = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
 
@@ -148,7 +151,7 @@ def evaluate(rule: RuleMeta, facts: SiteFacts) -> Optional[Tuple[str, Tuple[Evid
     return None
 
 
-def run_policies(project: Project, rules: Sequence[RuleMeta]) -> Iterator["Hit"]:  # noqa: F821
+def run_policies(project: Project, rules: Sequence[RuleMeta]) -> Iterator["Hit"]:
     from whowaits.checks import Hit
 
     if not rules:
