@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import sys
 import traceback
 from dataclasses import replace
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -44,6 +45,39 @@ def decode_problem(source: bytes) -> Optional[str]:
     return None
 
 
+_BODIES = {
+    ast.FunctionDef: ("body",), ast.AsyncFunctionDef: ("body",), ast.ClassDef: ("body",),
+    ast.If: ("body", "orelse"), ast.For: ("body", "orelse"), ast.AsyncFor: ("body", "orelse"),
+    ast.While: ("body", "orelse"), ast.With: ("body",), ast.AsyncWith: ("body",),
+    ast.Try: ("body", "handlers", "orelse", "finalbody"),
+}
+if sys.version_info >= (3, 11):
+    _BODIES[ast.TryStar] = ("body", "handlers", "orelse", "finalbody")  # type: ignore[attr-defined]
+if sys.version_info >= (3, 10):
+    _BODIES[ast.Match] = ("cases",)  # type: ignore[attr-defined]
+
+
+def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]]]:
+    """Line of every statement in source order (the order whowaits' libcst walk numbers them),
+    and the decorator lines of each decorated statement, by ordinal."""
+    lines: List[int] = []
+    decorators: Dict[int, List[int]] = {}
+
+    def visit(body: Sequence[ast.AST]) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.ExceptHandler,)) or type(stmt).__name__ == "match_case":
+                visit(stmt.body)  # type: ignore[attr-defined]
+                continue
+            if getattr(stmt, "decorator_list", None):
+                decorators[len(lines)] = [d.lineno for d in stmt.decorator_list]  # type: ignore[attr-defined]
+            lines.append(stmt.lineno)  # type: ignore[attr-defined]
+            for name in _BODIES.get(type(stmt), ()):
+                visit(getattr(stmt, name))
+
+    visit(tree.body)
+    return lines, decorators
+
+
 def nesting_problem(source: bytes) -> Optional[str]:
     """Refuse input deep enough to overflow libcst's native parser (a segfault, not an error).
 
@@ -51,23 +85,28 @@ def nesting_problem(source: bytes) -> Optional[str]:
     a fraction of libcst's parse, so it is the gate. Other syntax errors are left to libcst,
     which also reads syntax newer than the running interpreter.
     """
+    return _checked_tree(source)[0]
+
+
+def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module]]:
+    """(problem, tree): CPython's parse of the file, or why the file is too deep to analyse."""
     try:
         tree = ast.parse(source)
     except (RecursionError, MemoryError):
-        return "too deeply nested to parse"
+        return "too deeply nested to parse", None
     except SyntaxError as exc:
         if "too many" in str(exc.msg):  # nested parentheses, indentation levels
-            return f"syntax error at line {exc.lineno}: {exc.msg}"
-        return None
+            return f"syntax error at line {exc.lineno}: {exc.msg}", None
+        return None, None
     except ValueError:  # source with characters the tokenizer refuses
-        return None
-    stack = [(tree, 1)]
+        return None, None
+    stack: List[Tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
-            return f"too deeply nested to analyse (more than {MAX_NESTING} levels)"
+            return f"too deeply nested to analyse (more than {MAX_NESTING} levels)", None
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return None
+    return None, tree
 
 
 def extract(source: bytes) -> FileFacts:
@@ -88,7 +127,7 @@ def _extract(source: bytes) -> FileFacts:
     problem = decode_problem(source)
     if problem is not None:
         return FileFacts(error=problem)
-    nesting = nesting_problem(source)
+    nesting, tree = _checked_tree(source)
     if nesting is not None:
         return FileFacts(error=nesting)
     import libcst as cst  # imported here so warm, fully cached runs never load libcst
@@ -102,7 +141,7 @@ def _extract(source: bytes) -> FileFacts:
     except Exception as exc:  # libcst's native parser has other failure modes on odd input
         return FileFacts(error=f"cannot parse: {type(exc).__name__}: {exc}".splitlines()[0])
     try:
-        return _facts_of(module, module.code)
+        return _facts_of(module, module.code, tree)
     except RecursionError:
         return FileFacts(error="too deeply nested to analyse")
     except Exception as exc:  # a bug in whowaits must cost one file, not the whole run
@@ -130,7 +169,7 @@ def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "
     return None
 
 
-def _facts_of(module: "object", text: str) -> FileFacts:
+def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFacts:
     import libcst as cst
 
     from whowaits.facts.calls import classify, may_be_site, sdk_root
@@ -147,7 +186,9 @@ def _facts_of(module: "object", text: str) -> FileFacts:
     index = ModuleIndex()
     index.walk(module)  # type: ignore[arg-type]
     evaluator = Evaluator(index.module_scope, index.calls)
-    code_for = CodeFor(module)  # type: ignore[arg-type]
+    lines, decorator_lines = statement_lines(tree) if tree is not None else ([], {})
+    matched = tree is not None and len(lines) == index.statement_count
+    code_for = CodeFor(module, lines if matched else None)  # type: ignore[arg-type]
     reader = RequestReader(index, evaluator, code_for)
 
     loop_cache: Dict[int, Optional[LoopFact]] = {}
@@ -230,7 +271,7 @@ def _facts_of(module: "object", text: str) -> FileFacts:
         calls.append((info, raw))
 
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
-    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region)
+    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, decorator_lines if matched else None)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(
         functions=program.functions(),

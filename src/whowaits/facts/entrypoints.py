@@ -60,12 +60,14 @@ class ProgramReader:
         text: str,
         loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
         ui_region: Callable[[CallInfo], int],
+        decorator_lines: Optional[Dict[int, List[int]]] = None,
     ) -> None:
         self.index = index
         self.ev = evaluator
         self.code_for = code_for
         self.loops_of = loops_of
         self.ui_region = ui_region
+        self.decorator_lines = decorator_lines
         self.pragmas: Dict[int, Tuple[str, str]] = {}
         for number, line in enumerate(text.splitlines(), start=1):
             match = PRAGMA.search(line)
@@ -73,7 +75,15 @@ class ProgramReader:
                 self.pragmas[number] = (match.group(1), (match.group(2) or "").strip())
 
     def line(self, node: cst.CSTNode) -> int:
+        """The line of a statement (cheap, from `ast`) or of any node (from positions)."""
+        ordinal = self.index.statement_of.get(id(node))
+        if ordinal is not None:
+            return self.code_for.statement_line(ordinal, node)
         return self.code_for.span(node).line
+
+    def call_line(self, info: CallInfo) -> int:
+        """Evidence lines for calls: the line of their statement."""
+        return self.code_for.statement_line(info.stmt, info.node)
 
     # -- functions and classes -------------------------------------------------------------
 
@@ -82,14 +92,19 @@ class ProgramReader:
         for func in self.index.functions:
             node = func.node
             assert isinstance(node, cst.FunctionDef)
-            def_line = self.line(node.name)
+            def_line = self.line(node)
+            ordinal = self.index.statement_of.get(id(node), -1)
+            known_decorators = (self.decorator_lines or {}).get(ordinal) if self.decorator_lines is not None else None
             decorators = []
             first = def_line
-            for dec in node.decorators:
+            for position, dec in enumerate(node.decorators):
                 expr = dec.decorator
                 callee = expr.func if isinstance(expr, cst.Call) else expr
                 keywords = tuple(a.keyword.value for a in expr.args if a.keyword) if isinstance(expr, cst.Call) else ()
-                dec_line = self.line(dec)
+                if known_decorators is not None and position < len(known_decorators):
+                    dec_line = known_decorators[position]
+                else:
+                    dec_line = self.code_for.span(dec).line
                 first = min(first, dec_line)
                 period = self._call_period(expr, func.scope.parent) if isinstance(expr, cst.Call) else None  # type: ignore[arg-type]
                 decorators.append(DecoratorFact(self._ref(self.ev.eval(callee, func.scope.parent)), keywords, dec_line, period))  # type: ignore[arg-type]
@@ -113,7 +128,7 @@ class ProgramReader:
         out = []
         for cls in self.index.classes:
             bases = tuple(self._ref(self.ev.eval(b, cls.scope.parent)) for b in cls.bases)  # type: ignore[arg-type]
-            out.append(ClassFact(cls.qualname, self.line(cls.node.name), tuple(b for b in bases if b)))
+            out.append(ClassFact(cls.qualname, self.line(cls.node), tuple(b for b in bases if b)))
         return tuple(out)
 
     @staticmethod
@@ -161,17 +176,17 @@ class ProgramReader:
             region = self.ui_region(info)
             line = 0
             if isinstance(value, FuncV):
-                line = self.line(info.node)
+                line = self.call_line(info)
                 edges.append(CallEdge(info.caller, "local:" + value.func.qualname, line, loops, ui_region=region))
             elif isinstance(value, Ext) and sdk_root(value.path) is None:
                 root = value.path.lstrip(".").split(".")[0]
                 if root not in _EXTERNAL_ROOTS:
-                    line = self.line(info.node)
+                    line = self.call_line(info)
                     edges.append(CallEdge(info.caller, value.path, line, loops, ui_region=region))
             func = info.node.func
             if isinstance(func, cst.Name) and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
                 for ref in self._function_refs(info.node.args[0].value, info):
-                    edges.append(CallEdge(info.caller, ref, line or self.line(info.node), loops, fanout="map"))
+                    edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="map"))
             if not isinstance(value, Ext):
                 continue
             path = value.path
@@ -181,7 +196,7 @@ class ProgramReader:
                 arg = _argument(info.node, index, keyword)
                 if arg is None:
                     continue
-                line = line or self.line(info.node)
+                line = line or self.call_line(info)
                 period = self._call_period(info.node, info.scope) if kind == "scheduled" else None
                 for ref in self._function_refs(arg, info):
                     if kind in ("call", "submit"):
@@ -195,7 +210,7 @@ class ProgramReader:
                 break
             last = path.rsplit(".", 1)[-1]
             if last in PERIODIC_TASK_METHODS and len(info.node.args) > 1:
-                line = line or self.line(info.node)
+                line = line or self.call_line(info)
                 period = self.schedule_hours(info.node.args[0].value, info.scope)
                 for ref in self._function_refs(info.node.args[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
@@ -204,7 +219,7 @@ class ProgramReader:
     def _beat_schedules(self) -> Tuple[RegistrationFact, ...]:
         """Celery beat entries: dicts with a "task" name and a "schedule"."""
         out = []
-        for node, caller in self.index.dicts:
+        for node, caller, ordinal in self.index.dicts:
             keys: Dict[str, cst.BaseExpression] = {}
             for el in node.elements:
                 if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString):
@@ -215,7 +230,7 @@ class ProgramReader:
             if "schedule" in keys and isinstance(task, cst.SimpleString) and isinstance(task.evaluated_value, str):
                 period = self.schedule_hours(keys["schedule"], self.index.module_scope)
                 out.append(RegistrationFact("scheduled", "Celery beat schedule", "task:" + task.evaluated_value,
-                                            self.line(task), caller, period))
+                                            self.code_for.statement_line(ordinal, task), caller, period))
         return tuple(out)
 
     # -- schedules in code -----------------------------------------------------------------

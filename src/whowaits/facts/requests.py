@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Set, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -505,9 +505,19 @@ class CodeFor:
     so they are computed on the first request only: a file with no candidate call never pays.
     """
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, statement_lines: Optional[Sequence[int]] = None) -> None:
         self.module = module
         self._positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
+        # Lines of statements in source order, from `ast` (much cheaper than positions);
+        # None when they could not be matched with libcst's statements.
+        self.statement_lines = statement_lines
+
+    def statement_line(self, ordinal: int, node: cst.CSTNode) -> int:
+        """The line of the statement a node belongs to: exact for statements, the statement's
+        first line for expressions inside it. Falls back to positions when unavailable."""
+        if self.statement_lines is not None and 0 <= ordinal < len(self.statement_lines):
+            return self.statement_lines[ordinal]
+        return self.span(node).line
 
     def __call__(self, node: cst.CSTNode) -> str:
         text = self.module.code_for_node(node)

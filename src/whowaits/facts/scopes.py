@@ -101,6 +101,7 @@ class CallInfo:
     in_main: bool = False  # inside `if __name__ == "__main__":`
     guarded: bool = False  # only runs once a status check passed (`if batch.processing_status == ...`)
     branches: Tuple[cst.If, ...] = ()  # enclosing `if` statements in the same function, outermost first
+    stmt: int = -1  # ordinal of the statement the call is in
 
     @property
     def caller(self) -> str:
@@ -206,15 +207,22 @@ class ModuleIndex:
             cst.Dict: self._dict,
             cst.IndentedBlock: self._block,
             cst.Module: self._block,
+            cst.SimpleStatementLine: self._simple_statements,
+            cst.SimpleStatementSuite: self._simple_statements,
         }
+        self.stmt = -1  # ordinal of the statement being walked (source order, like `ast`)
+        self.statement_count = 0
+        self.statement_of: Dict[int, int] = {}  # id(statement node) -> ordinal
         self._guard = 0
         self._branches: List[List[cst.If]] = [[]]  # one stack per function
-        self.dicts: List[Tuple[cst.Dict, str]] = []  # dict literals, with the function they are in
+        self.dicts: List[Tuple[cst.Dict, str, int]] = []  # dict literals: function, statement
         self.imported: List[str] = []  # every module (or module member) an import statement names
         self.main_block: Optional[cst.If] = None
         self._in_main = False
 
     def walk(self, node: cst.CSTNode) -> None:
+        if isinstance(node, _COMPOUND):
+            self._statement(node)
         handler = self._handlers.get(type(node))
         if handler is not None:
             handler(node)
@@ -224,6 +232,17 @@ class ModuleIndex:
     def _children(self, node: cst.CSTNode) -> None:
         for child in child_nodes(node):
             self.walk(child)
+
+    def _statement(self, node: cst.CSTNode) -> None:
+        """Number statements in source order, as `ast` lists them, for cheap line numbers."""
+        self.stmt = self.statement_count
+        self.statement_of[id(node)] = self.stmt
+        self.statement_count += 1
+
+    def _simple_statements(self, node: "cst.SimpleStatementLine | cst.SimpleStatementSuite") -> None:
+        for small in node.body:
+            self._statement(small)
+            self.walk(small)
 
     def _walk_all(self, nodes: "Iterable[Optional[cst.CSTNode]]") -> None:
         for node in nodes:
@@ -516,7 +535,7 @@ class ModuleIndex:
 
     def _dict(self, node: cst.Dict) -> None:
         caller = "<main>" if self._in_main and self.scope.kind == "module" else self.scope.function_name
-        self.dicts.append((node, caller))
+        self.dicts.append((node, caller, self.stmt))
         self._children(node)
 
     def _return(self, node: cst.Return) -> None:
@@ -534,7 +553,7 @@ class ModuleIndex:
         self.calls.append(
             CallInfo(node, self.scope, self.current_loops(), tuple(self._try_stack[-1]),
                      self._in_main and self.scope.kind == "module", self._guard > 0,
-                     tuple(self._branches[-1]))
+                     tuple(self._branches[-1]), self.stmt)
         )
         func = node.func
         if (
@@ -547,6 +566,11 @@ class ModuleIndex:
                 (node.args[0].value, self.current_loops(), func.attr.value == "extend")
             )
         self._children(node)
+
+
+_COMPOUND = (
+    cst.FunctionDef, cst.ClassDef, cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match,
+)
 
 
 def _is_main_test(test: cst.BaseExpression) -> bool:
