@@ -60,6 +60,7 @@ class Entry:
     where: str = ""  # "path:line trigger" for entries that start in a manifest
     period_hours: Optional[float] = None
     deadline_hours: Optional[float] = None
+    from_test: bool = False
 
     @property
     def label(self) -> str:
@@ -205,7 +206,8 @@ class CallGraph:
                 # One entry per command: steps of a job are separate runs for the routing rules.
                 where = f"{m.path}:{m.line} {m.trigger}, run at line {m.command_line}"
                 out.append(Entry(key, m.kind, BLOCKING_KINDS[m.kind], m.trigger, line or 1, origin=origin,
-                                 where=where, period_hours=m.period_hours, deadline_hours=m.deadline_hours))
+                                 where=where, period_hours=m.period_hours, deadline_hours=m.deadline_hours,
+                                 from_test=how.startswith("pytest collects")))
         return out
 
     def console_script_entries(self) -> List[Entry]:
@@ -239,7 +241,7 @@ class CallGraph:
             if fn.class_name:
                 out.extend(self._method_entries(key, fn))
             elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test") and not self.facts[path].mocks:
-                out.append(Entry(key, "ci_premerge", True, "pytest test", fn.line))
+                out.append(Entry(key, "ci_premerge", True, "pytest test", fn.line, from_test=True))
             if fn.qualname in SERVERLESS_HANDLERS and fn.params[:2] == ("event", "context"):
                 out.append(Entry(key, "http_handler", True, "serverless handler", fn.line))
         for path, f in sorted(self.facts.items()):
@@ -270,10 +272,10 @@ class CallGraph:
                 if kind == "ci_premerge" and mocked:
                     continue
                 if pattern.match(base) and any(fnmatch.fnmatchcase(method, m) for m in methods):
-                    yield Entry(key, kind, BLOCKING_KINDS[kind], name, fn.line)
+                    yield Entry(key, kind, BLOCKING_KINDS[kind], name, fn.line, from_test=kind == "ci_premerge")
                     return
         if _is_test_file(key[0]) and method.startswith("test") and fn.class_name.split(".")[-1].startswith("Test") and not mocked:
-            yield Entry(key, "ci_premerge", True, "pytest test", fn.line)
+            yield Entry(key, "ci_premerge", True, "pytest test", fn.line, from_test=True)
 
     def imported_files(self) -> Set[str]:
         """Files some other analysed file imports (so their top level is not a script)."""
@@ -339,7 +341,7 @@ def _is_test_file(path: str) -> bool:
 
 def _bulk(loops: Iterable[LoopFact], path: str, excluded: Set[Tuple[str, int]]) -> Tuple[str, bool]:
     """The first loop that makes a call per item of a collection, and whether it fans out."""
-    for loop in loops:
+    for loop in reversed(tuple(loops)):  # the loop closest to the call
         if loop.kind == "while" or loop.bounded or (path, loop.loop_id) in excluded:
             continue
         where = f"{path}:{loop.span.line}"
@@ -382,7 +384,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 step = EvidenceStep(site.path, site.line, f"calls {site.op.method}")
                 contexts[i].append(
                     ContextFact(entry.kind, entry.blocking, entry.label, chain + (step,), per_item, fanout, looped,
-                                entry.period_hours, entry.deadline_hours)
+                                entry.period_hours, entry.deadline_hours, entry.from_test)
                 )
             for edge, callee in graph.edges.get(key, []):
                 if loop_filter is not None and loop_filter not in {l.loop_id for l in edge.loops}:

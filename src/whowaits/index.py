@@ -36,6 +36,8 @@ class ProjectIndex:
         for relpath in sorted(facts):
             name = module_name(relpath)
             self.modules[name] = relpath
+            full = ".".join(p for p in relpath[:-3].split("/") if p != "__init__")
+            self.modules.setdefault(full, relpath)  # `src` can itself be a package: `src.app.x`
             parts = name.split(".")
             for i in range(len(parts)):
                 self._suffixes.setdefault(".".join(parts[i:]), []).append(relpath)

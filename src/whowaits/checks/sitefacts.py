@@ -162,7 +162,7 @@ def site_facts(project: Project) -> List[SiteFacts]:
         if site.op.kind == "batch_submit":
             for ctx in site.contexts:
                 wait = next((w for w in waits.get(ctx.entry, []) if w is not site), None)
-                if ctx.blocking and wait is not None:
+                if ctx.blocking and not ctx.from_test and wait is not None:
                     values["awaited_blocking"] = True
                     values["awaited_who"] = _who(ctx)
                     values["awaited_how"] = "reads its results" if wait.op.kind == "batch_results" else "polls it in a loop"
@@ -172,7 +172,7 @@ def site_facts(project: Project) -> List[SiteFacts]:
                     break
         if site.op.kind == "batch_poll":
             for ctx in site.contexts:
-                if ctx.blocking and (_polls_in_loop(site) or ctx.looped) and not submits.get(ctx.entry):
+                if ctx.blocking and not ctx.from_test and (_polls_in_loop(site) or ctx.looped) and not submits.get(ctx.entry):
                     values["waits_blocking_unsubmitted"] = True
                     values["wait_who"] = _who(ctx)
                     evidence["waits_blocking_unsubmitted"] = ctx.evidence
