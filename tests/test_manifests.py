@@ -42,6 +42,9 @@ def test_systemd_periods() -> None:
         ("on: [pull_request, release]", ["ci_premerge", "ci_event"]),
         ("on:\n  schedule:\n    - cron: '0 3 * * *'\n  workflow_dispatch:\n", ["scheduled", "ci_manual"]),
         ("on:\n  issue_comment:\n    types: [created]\n", ["ci_comment"]),
+        ("on:\n  push:\n    branches: [main]\n", ["ci_event"]),
+        ("on:\n  push:\n    tags: ['v*']\n", ["ci_event"]),
+        ("on:\n  push:\n    branches: ['feature/**']\n", ["ci_premerge"]),
         ("true: push", []),
     ],
 )
@@ -101,6 +104,8 @@ def test_crontab_user_field_and_macros() -> None:
         ("python -c 'print(1)'", []),
         ("make nightly", [("make", "nightly", "")]),
         ("export-all --dry-run", [("console", "export-all", "")]),
+        ("docker run --rm -e KEY=1 -v $PWD:/app app:latest python scripts/x.py", [("script", "scripts/x.py", "")]),
+        ("/usr/bin/make daily", [("make", "daily", "")]),
     ],
 )
 def test_command_parsing(command: str, expected) -> None:
@@ -167,3 +172,23 @@ def test_unreadable_manifest_is_ww000(tmp_path) -> None:
 def test_read_all_skips_unknown_files(tmp_path) -> None:
     (tmp_path / "notes.yml").write_text("kind: ConfigMap\n")
     assert read_all(str(tmp_path), ["notes.yml", "README.md"]).entries == []
+
+
+def test_checkout_path_and_template_units() -> None:
+    workflow = """\
+on: pull_request
+jobs:
+  a:
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          path: .bot
+      - run: cd .bot && python scripts/respond.py
+"""
+    [entry] = read_workflow(".github/workflows/bot.yml", workflow, lambda p: None)
+    assert [(i.target, i.cwd) for i in invocations(entry.command, entry.cwd)] == [("scripts/respond.py", "")]
+    from whowaits.manifests.schedulers import read_systemd_timer
+
+    files = {"deploy/daily@.service": "[Service]\nExecStart=/usr/bin/python3 -m jobs.daily\n"}
+    [timer] = read_systemd_timer("deploy/daily@film.timer", "[Timer]\nOnCalendar=daily\nUnit=daily@film.service\n", files.get)
+    assert (timer.command, timer.period_hours) == ("/usr/bin/python3 -m jobs.daily", 24.0)

@@ -42,6 +42,7 @@ FIELDS: Dict[str, str] = {
     "waits_blocking_unsubmitted": "bool",
     "schedule_period_hours": "number",
     "poll_deadline_hours": "number",
+    "polls_in_loop": "bool",
 }
 
 _API = {"anthropic": "Message Batches API", "openai": "Batch API", "google": "Batch API"}
@@ -106,8 +107,10 @@ def site_facts(project: Project) -> List[SiteFacts]:
         call, request, batch = site.call, site.call.request, site.call.batch
         scheduled = [c for c in site.contexts if c.kind == "scheduled" and c.period_hours]
         periods = [c.period_hours for c in scheduled]
-        deadlines = [c.deadline_hours for c in site.contexts if c.deadline_hours]
-        deadlines += [d / 3600 for d in poll_deadlines.get((site.path, call.call_id), [])]
+        timed = [c for c in site.contexts if c.deadline_hours]
+        deadlines = [c.deadline_hours for c in timed]
+        loop_deadlines = [d / 3600 for d in poll_deadlines.get((site.path, call.call_id), [])]
+        deadlines += loop_deadlines
         sequential = next((c for c in site.contexts if c.per_item and not c.fanout), None)
         parallel = next((c for c in site.contexts if c.per_item and c.fanout), None)
         values: Dict[str, Any] = {
@@ -139,6 +142,7 @@ def site_facts(project: Project) -> List[SiteFacts]:
             "waits_blocking_unsubmitted": False,
             "schedule_period_hours": min(periods) if periods else None,
             "poll_deadline_hours": min(deadlines) if deadlines else None,
+            "polls_in_loop": _polls_in_loop(site) or any(c.looped for c in site.contexts),
             # text for messages
             "schedule_period": _duration(min(periods)) if periods else "",
             "schedule_entry": min(scheduled, key=lambda c: c.period_hours).entry if scheduled else "",
@@ -154,6 +158,16 @@ def site_facts(project: Project) -> List[SiteFacts]:
             "fanout_entry": parallel.entry if parallel else "",
         }
         evidence: Dict[str, Tuple[EvidenceStep, ...]] = {}
+        if scheduled:
+            evidence["schedule_period_hours"] = min(scheduled, key=lambda c: c.period_hours).evidence
+        if deadlines:
+            if min(deadlines) in loop_deadlines:
+                values["deadline_source"] = "its poll loop"
+                evidence["poll_deadline_hours"] = (EvidenceStep(site.path, site.line, "polls in a bounded loop"),)
+            else:
+                owner = min(timed, key=lambda c: c.deadline_hours)  # type: ignore[arg-type]
+                values["deadline_source"] = f"the job's timeout, {owner.entry}"
+                evidence["poll_deadline_hours"] = owner.evidence
         if sequential is not None:
             evidence["per_item_sequential"] = evidence["per_item"] = sequential.evidence
         if parallel is not None:

@@ -91,6 +91,10 @@ def invocation(argv: Sequence[str], cwd: str) -> Optional[Invocation]:
             args = args[2:] if args[0] in ("--with", "-n", "--name", "--env", "-e", "--python") else args[1:]
     if not args or cwd == "\0":
         return None
+    if os.path.basename(args[0]) == "docker" and len(args) > 2 and args[1] in ("run", "exec"):
+        args = _docker_command(args[2:])
+        if not args:
+            return None
     head = args[0]
     if _TEMPLATE.search(head):
         return None
@@ -112,12 +116,24 @@ def invocation(argv: Sequence[str], cwd: str) -> Optional[Invocation]:
         return Invocation("script", rest[0], cwd)
     if head in ("pytest", "py.test"):
         return Invocation("pytest", "pytest", cwd, _pytest_paths(args[1:]))
-    if head == "make" and len(args) > 1:
+    if os.path.basename(head) == "make" and len(args) > 1:
         targets = [a for a in args[1:] if not a.startswith("-") and "=" not in a]
         return Invocation("make", targets[0], cwd) if targets else None
     if head.endswith(".py"):
         return Invocation("script", head, cwd)
     return Invocation("console", os.path.basename(head), cwd)
+
+
+_DOCKER_VALUE_OPTIONS = {"-e", "--env", "-v", "--volume", "-w", "--workdir", "--name", "--network", "-p",
+                         "--publish", "--env-file", "-u", "--user", "--entrypoint", "--mount", "--platform"}
+
+
+def _docker_command(args: Sequence[str]) -> List[str]:
+    """The command after `docker run [options] IMAGE` (the image's own code, if it is ours)."""
+    rest = list(args)
+    while rest and rest[0].startswith("-"):
+        rest = rest[2:] if rest[0] in _DOCKER_VALUE_OPTIONS else rest[1:]
+    return rest[1:]  # drop the image
 
 
 def _pytest_paths(args: Sequence[str]) -> Tuple[str, ...]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import posixpath
+import re
 from typing import Callable, List, Optional, Tuple
 
 from whowaits.core import ManifestEntry
 from whowaits.manifests.schedule import cron_period_hours
 from whowaits.manifests.yamlload import LDict, as_list, get, line_of, load_documents
 
-# Triggers whose run gates a merge: the developer waits for the check.
+# Triggers whose run gates a merge: the developer waits for the check. A `push` only to the
+# default or release branches, or to tags, runs after the merge: nobody waits on it.
 PREMERGE = {"pull_request", "pull_request_target", "push", "merge_group"}
+POST_MERGE_BRANCHES = {"main", "master", "trunk", "develop", "release", "production", "prod", "stable"}
 # Triggers where a person waits for the bot's answer (a comment command): blocking.
-COMMENT = {"issue_comment", "pull_request_review", "pull_request_review_comment", "discussion_comment", "issues"}
+COMMENT = {"issue_comment", "pull_request_review", "pull_request_review_comment", "discussion_comment"}
 # A run started by hand from the Actions tab: mostly a convenience next to a schedule.
 MANUAL = {"workflow_dispatch"}
 # Anything else (release, workflow_run, repository_dispatch, ...) is an event nobody sits on.
@@ -39,6 +42,8 @@ def triggers(doc: LDict) -> List[Trigger]:
                 cron = get(item, "cron")
                 if isinstance(cron, str):
                     out.append(("scheduled", f"on: schedule cron '{cron}'", line_of(cron, at), cron_period_hours(cron)))
+        elif name == "push" and _post_merge(value):
+            out.append(("ci_event", "on: push (default branch or tags)", at, None))
         elif name in PREMERGE:
             out.append(("ci_premerge", f"on: {name}", at, None))
         elif name in COMMENT:
@@ -48,6 +53,15 @@ def triggers(doc: LDict) -> List[Trigger]:
         else:
             out.append(("ci_event", f"on: {name}", at, None))
     return out
+
+
+def _post_merge(value: object) -> bool:
+    """A push filter that only matches the default/release branches or tags."""
+    branches = [str(b) for b in as_list(get(value, "branches"))]
+    tags = get(value, "tags")
+    if not branches:
+        return tags is not None
+    return all(b in POST_MERGE_BRANCHES or b.startswith(("release", "v")) for b in branches)
 
 
 def read_workflow(path: str, text: str, read: Callable[[str], Optional[str]]) -> List[ManifestEntry]:
@@ -86,7 +100,10 @@ def _step_commands(steps: list, default_cwd: object, read: Callable[[str], Optio
         cwd = step.get("working-directory", default_cwd)
         folder = _folder(cwd, checkout)
         if isinstance(run, str) and folder is not None:
-            out.append((run, line_of(run), folder))
+            text = run
+            if checkout:  # `cd <where this repository was checked out>` is the project root
+                text = re.sub(rf"\bcd\s+(?:\./)?{re.escape(checkout)}/?(?=\s|;|&|$)", "cd .", text)
+            out.append((text, line_of(run), folder))
         uses = step.get("uses")
         if isinstance(uses, str) and uses.startswith("./") and depth < 3:
             out.extend(_local_action(uses, read, depth))

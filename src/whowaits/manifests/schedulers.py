@@ -96,6 +96,9 @@ def read_systemd_timer(path: str, text: str, read: Callable[[str], Optional[str]
     unit = timer.get("Unit") or posixpath.basename(path)[: -len(".timer")] + ".service"
     service_path = posixpath.join(posixpath.dirname(path), unit)
     service = read(service_path)
+    if service is None and "@" in unit:  # an instance of a template unit: foo@x.service -> foo@.service
+        service_path = posixpath.join(posixpath.dirname(path), unit.split("@")[0] + "@.service")
+        service = read(service_path)
     if service is None:
         return []
     values = _ini(service)
