@@ -72,7 +72,10 @@ def _apply(argv: List[str], cwd: str, out: List[Tuple[List[str], str]]) -> str:
     if argv[0] in ("cd", "pushd") and len(argv) > 1:
         if _TEMPLATE.search(argv[1]):
             return "\0"  # unknown folder: later relative paths resolve to nothing
-        return posixpath.normpath(posixpath.join(cwd, argv[1])) if not argv[1].startswith("/") else "\0"
+        if argv[1].startswith("/"):
+            return "\0"
+        folder = posixpath.normpath(posixpath.join(cwd, argv[1]))
+        return "" if folder == "." else folder
     out.append((argv, cwd))
     return cwd
 
