@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import posixpath
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Dict, Iterable, List, Optional, Set, Tuple
@@ -128,9 +129,24 @@ class CallGraph:
         self.edges: Dict[FuncKey, List[Tuple[CallEdge, FuncKey]]] = {}
         for path, f in facts.items():
             for edge in f.edges:
-                callee = self.resolve_function(edge.target, path)
-                if callee is not None:
+                if edge.through and self.resolve_function(edge.through, path) is None:
+                    continue  # a callback handed to library code: the registration table decides
+                for callee in self._edge_targets(edge.target, path):
                     self.edges.setdefault((path, edge.caller), []).append((edge, callee))
+
+    def _edge_targets(self, target: str, path: str) -> List[FuncKey]:
+        if target.startswith(("script:", "module:")):  # a subprocess running project code
+            kind, _, name = target.partition(":")
+            if kind == "module":
+                relpath = self.index.file_for_module(name)
+            else:
+                candidates = [posixpath.normpath(name), posixpath.normpath(posixpath.join(posixpath.dirname(path), name))]
+                relpath = next((c for c in candidates if c in self.facts), None)
+            if relpath is None:
+                return []
+            return [(relpath, "<module>")] + ([(relpath, "<main>")] if self.facts[relpath].main_line else [])
+        callee = self.resolve_function(target, path)
+        return [callee] if callee is not None else []
 
     # -- name resolution -------------------------------------------------------------------
 

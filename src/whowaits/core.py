@@ -213,6 +213,7 @@ class CallEdge:
     loops: Tuple[LoopFact, ...]
     fanout: str = ""
     ui_region: int = 0  # line of the enclosing UI-event branch, 0 if none
+    through: str = ""  # for a function passed as an argument: the function it is passed to
 
 
 @dataclass(frozen=True)

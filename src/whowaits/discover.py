@@ -184,6 +184,9 @@ def prefilter(contents: Dict[str, bytes]) -> Set[str]:
         stems = {module_stem(p) for p in frontier} - {"__init__"}
         if not stems:
             break
+        names = b"|".join(re.escape(s.encode()) for s in sorted(stems))
+        # Files that run one as a process: `subprocess.run([sys.executable, "jobs/step.py"])`.
+        runs = re.compile(rb"""["'/\\](?:""" + names + rb")\.py\b|-m\s*[\"',\s]+[\w.]*\b(?:" + names + rb")\b")
         pattern = re.compile(
             rb"^\s*(?:from\s+[\w.]*\b(?:"
             + b"|".join(re.escape(s.encode()) for s in sorted(stems))
@@ -195,7 +198,8 @@ def prefilter(contents: Dict[str, bytes]) -> Set[str]:
             re.MULTILINE,
         )
         frontier = {
-            path for path, data in contents.items() if path not in selected and pattern.search(data)
+            path for path, data in contents.items()
+            if path not in selected and (pattern.search(data) or runs.search(data))
         }
         if not frontier:
             break

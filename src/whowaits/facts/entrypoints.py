@@ -8,6 +8,7 @@ matching the registration table; `whowaits.contexts` does the rest across the pr
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
@@ -34,6 +35,7 @@ from whowaits.knowledge.frameworks import (
     UI_SCRIPT_MODULES,
 )
 from whowaits.knowledge.patterns import compile_globs
+from whowaits.manifests.commands import invocations
 from whowaits.manifests.schedule import cron_period_hours, interval_hours
 
 PRAGMA = re.compile(r"#\s*whowaits:\s*context\s*=\s*(blocking|tolerant)\b(?:\s*--\s*(.*))?")
@@ -45,6 +47,9 @@ _EXTERNAL_ROOTS = frozenset(
      "dataclasses", "enum", "uuid", "hashlib", "base64", "csv", "io", "copy", "string",
      "textwrap", "traceback", "warnings", "pydantic", "requests", "httpx", "numpy", "pandas"}
 )
+
+_SUBPROCESS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
+                         "subprocess.Popen", "os.system", "asyncio.create_subprocess_exec"})
 
 _REGISTRATIONS = [(compile_globs(pattern), index, keyword, kind, name)
                   for pattern, index, keyword, kind, name in REGISTRATIONS]
@@ -107,7 +112,8 @@ class ProgramReader:
                     dec_line = self.code_for.span(dec).line
                 first = min(first, dec_line)
                 period = self._call_period(expr, func.scope.parent) if isinstance(expr, cst.Call) else None  # type: ignore[arg-type]
-                decorators.append(DecoratorFact(self._ref(self.ev.eval(callee, func.scope.parent)), keywords, dec_line, period))  # type: ignore[arg-type]
+                path = self._ref(self.ev.eval(callee, func.scope.parent)) or self._group_command(callee, func.scope.parent)  # type: ignore[arg-type]
+                decorators.append(DecoratorFact(path, keywords, dec_line, period))
             params = node.params
             names = tuple(p.name.value for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params))
             pragma = self.pragmas.get(def_line) or self.pragmas.get(def_line - 1) or self.pragmas.get(first - 1)
@@ -123,6 +129,20 @@ class ProgramReader:
                 )
             )
         return tuple(out)
+
+    def _group_command(self, callee: cst.BaseExpression, scope: object) -> str:
+        """`@cli.command()` where `cli` is a function decorated with `@click.group()`."""
+        if not isinstance(callee, cst.Attribute):
+            return ""
+        base = self.ev.eval(callee.value, scope)  # type: ignore[arg-type]
+        if not isinstance(base, FuncV):
+            return ""
+        for dec in base.func.decorators:
+            target = dec.func if isinstance(dec, cst.Call) else dec
+            value = self.ev.eval(target, base.func.scope.parent)  # type: ignore[arg-type]
+            if isinstance(value, Ext) and value.path in ("click.group", "click.command"):
+                return f"click.Group().{callee.attr.value}"
+        return ""
 
     def classes(self) -> Tuple[ClassFact, ...]:
         out = []
@@ -175,14 +195,29 @@ class ProgramReader:
             loops = self.loops_of(info.loops)
             region = self.ui_region(info)
             line = 0
+            callee = ""
             if isinstance(value, FuncV):
                 line = self.call_line(info)
-                edges.append(CallEdge(info.caller, "local:" + value.func.qualname, line, loops, ui_region=region))
+                callee = "local:" + value.func.qualname
+                edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region))
             elif isinstance(value, Ext) and sdk_root(value.path) is None:
                 root = value.path.lstrip(".").split(".")[0]
                 if root not in _EXTERNAL_ROOTS:
                     line = self.call_line(info)
-                    edges.append(CallEdge(info.caller, value.path, line, loops, ui_region=region))
+                    callee = value.path
+                    edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region))
+            if callee:
+                # Functions handed to a project function (`run_tracked("x", job)`) are most
+                # likely called by it: an edge, kept only if the callee is project code.
+                for arg in info.node.args:
+                    if isinstance(arg.value, (cst.Name, cst.Attribute)) and not arg.star:
+                        passed = self.ev.eval(arg.value, info.scope)
+                        if isinstance(passed, FuncV):
+                            edges.append(CallEdge(info.caller, "local:" + passed.func.qualname, line, loops,
+                                                  ui_region=region, through=callee))
+            if isinstance(value, Ext) and value.path in _SUBPROCESS and info.node.args:
+                for target in self._subprocess_targets(info):
+                    edges.append(CallEdge(info.caller, target, line or self.call_line(info), loops, ui_region=region))
             func = info.node.func
             if isinstance(func, cst.Name) and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
                 for ref in self._function_refs(info.node.args[0].value, info):
@@ -215,6 +250,31 @@ class ProgramReader:
                 for ref in self._function_refs(info.node.args[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
+
+    def _subprocess_targets(self, info: CallInfo) -> List[str]:
+        """`subprocess.run([sys.executable, "scripts/x.py"])`, `os.system("python -m pkg")`."""
+        first = info.node.args[0].value
+        words: List[str] = []
+        if isinstance(first, (cst.List, cst.Tuple)):
+            for el in first.elements:
+                value = self.ev.eval(el.value, info.scope)
+                if isinstance(value, Ext) and value.path == "sys.executable":
+                    words.append("python")
+                elif isinstance(value, Lit) and isinstance(value.value, str):
+                    words.append(value.value)
+                else:
+                    break
+            text = " ".join(shlex.quote(w) for w in words)
+        else:
+            literal = self._text(first, info.scope)
+            text = literal or ""
+        out = []
+        for inv in invocations(text):
+            if inv.kind == "script":
+                out.append("script:" + inv.target)
+            elif inv.kind == "module":
+                out.append("module:" + inv.target)
+        return out
 
     def _beat_schedules(self) -> Tuple[RegistrationFact, ...]:
         """Celery beat entries: dicts with a "task" name and a "schedule"."""

@@ -91,6 +91,10 @@ DECORATORS: Tuple[Tuple[str, str, str], ...] = (
     ("airflow.decorators.dag", "scheduled", "Airflow DAG"),
     ("airflow.sdk.{task,dag}", "scheduled", "Airflow task"),
     ("prefect.{flow,task}", "scheduled", "Prefect flow"),
+    # Command-line programs a person runs (offline unless a manifest or an input loop says more)
+    ("click.{command,group}", "offline_script", "click command"),
+    ("click.Group().{command,group}", "offline_script", "click command"),
+    ("typer.Typer().{command,callback}", "offline_script", "typer command"),
     ("dagster.{op,asset,job,schedule,multi_asset}", "scheduled", "Dagster op"),
 )
 
