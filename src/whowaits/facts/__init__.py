@@ -239,36 +239,47 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         value = evaluator.eval(info.node.func, info.scope)
         through = _called_through(info, value, evaluator) if isinstance(value, Ext) else None
         extra_loops: Tuple[LoopFact, ...] = ()
+        targets: List[str] = []
         if through is not None:
             value, parallel = through
             if parallel:
                 extra_loops = (LoopFact("executor", code_for.span(info.node), -1, True),)
-        if not isinstance(value, Ext) or not may_be_site(value.path):
+            if isinstance(value, Ext):
+                targets = [value.path]
+        elif isinstance(value, Ext):
+            # A receiver bound to different clients in different branches is each of them.
+            targets = [v.path for v in evaluator.alternatives(info.node.func, info.scope) if isinstance(v, Ext)]
+            targets = targets if value.path in targets else [value.path] + targets
+        targets = [t for t in targets if may_be_site(t)]
+        if not targets:
             continue
         items = reader.call_items(info.node, info.scope)
         request = reader.request_facts(items)
         first_arg = next((code_for(a.value) for a in info.node.args if a.keyword is None and not a.star), "")
-        if sdk_root(value.path) is not None and classify(value.path, request, first_arg) is None:
+        targets = [t for t in targets if sdk_root(t) is None or classify(t, request, first_arg) is not None]
+        if not targets:
             continue
         func = info.scope
         while func.kind == "class" and func.parent is not None:
             func = func.parent
         receiver = info.node.func.value if isinstance(info.node.func, cst.Attribute) else info.node.func
-        raw = RawCall(
-            call_id=len(calls),
-            target=value.path,
-            span=code_for.span(info.node),
-            function=info.caller,
-            is_async=bool(func.func is not None and func.func.is_async),
-            via=code_for(receiver),  # type: ignore[arg-type]
-            request=request,
-            batch=reader.batch_input(info.node, info.scope, info.loops),
-            loops=loops_of(info.loops) + extra_loops,
-            first_arg=first_arg,
-            status_guarded=info.guarded,
-            ui_region=ui_region(info),
-        )
-        calls.append((info, raw))
+        batch = reader.batch_input(info.node, info.scope, info.loops)
+        for target in targets:
+            raw = RawCall(
+                call_id=len(calls),
+                target=target,
+                span=code_for.span(info.node),
+                function=info.caller,
+                is_async=bool(func.func is not None and func.func.is_async),
+                via=code_for(receiver),  # type: ignore[arg-type]
+                request=request,
+                batch=batch,
+                loops=loops_of(info.loops) + extra_loops,
+                first_arg=first_arg,
+                status_guarded=info.guarded,
+                ui_region=ui_region(info),
+            )
+            calls.append((info, raw))
 
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
     program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, decorator_lines if matched else None)

@@ -250,6 +250,26 @@ class Evaluator:
                 return Lit(-inner.value)
         return None
 
+    def alternatives(self, node: cst.CSTNode, scope: Scope, depth: int = 0) -> List[Value]:
+        """Every object a receiver chain may be, when a name is bound to different clients in
+        different branches (`client = OpenAI() if x else Anthropic()`). At most a few; the
+        first is what `eval` returns."""
+        if depth > 8:
+            return [self.eval(node, scope)]
+        if isinstance(node, cst.Name):
+            bindings = self.lookup(node.value, scope) or []
+            found = [v for v in (self.binding_value(b) for b in bindings) if v is not None and not isinstance(v, Lit)]
+            return _distinct(found) or [self.eval(node, scope)]
+        if isinstance(node, cst.Attribute):
+            return _distinct([self.member(base, node.attr.value) for base in self.alternatives(node.value, scope, depth + 1)])
+        if isinstance(node, cst.Call):
+            return _distinct([self.call_value(f, node) for f in self.alternatives(node.func, scope, depth + 1)])
+        if isinstance(node, cst.Await):
+            return self.alternatives(node.expression, scope, depth + 1)
+        if isinstance(node, cst.IfExp):
+            return _distinct(self.alternatives(node.body, scope, depth + 1) + self.alternatives(node.orelse, scope, depth + 1))
+        return [self.eval(node, scope)]
+
     def member(self, base: Value, attr: str) -> Value:
         if isinstance(base, Ext):
             return Ext(f"{base.path}.{attr}")
@@ -288,6 +308,14 @@ class Evaluator:
 
     def returns_of(self, func: FuncInfo) -> Value:
         return best(self.eval(expr, func.scope) for expr in func.returns)
+
+
+def _distinct(values: List[Value]) -> List[Value]:
+    out: List[Value] = []
+    for value in values:
+        if value is not None and not any(value == other or value is other for other in out):
+            out.append(value)
+    return out[:4]
 
 
 def _last_name(node: cst.BaseExpression) -> str:
