@@ -192,3 +192,20 @@ jobs:
     files = {"deploy/daily@.service": "[Service]\nExecStart=/usr/bin/python3 -m jobs.daily\n"}
     [timer] = read_systemd_timer("deploy/daily@film.timer", "[Timer]\nOnCalendar=daily\nUnit=daily@film.service\n", files.get)
     assert (timer.command, timer.period_hours) == ("/usr/bin/python3 -m jobs.daily", 24.0)
+
+
+def test_audit_lists_python_commands_that_reach_nothing(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from whowaits.cli import main
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text(
+        "on: pull_request\njobs:\n  a:\n    steps:\n      - run: pip install .\n      - run: python tools/missing.py\n"
+    )
+    (tmp_path / "app.py").write_text("import anthropic\nanthropic.Anthropic().messages.create(model='m')\n")
+    output = CliRunner().invoke(main, ["audit", str(tmp_path), "--no-cache"]).output
+    assert "Python commands in CI, cron and deploy files that reach no analysed LLM code:" in output
+    assert "  .github/workflows/ci.yml:6: python tools/missing.py" in output
+    assert "pip install" not in output

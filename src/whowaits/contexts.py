@@ -207,8 +207,12 @@ class CallGraph:
         """Entries that start in CI, cron and deploy files, resolved to project functions."""
         resolver = CommandResolver(self.facts, self.index, self.manifests)
         out = []
+        self.unresolved: List[Tuple[str, int, str]] = []  # Python commands that reach no analysed code
         for m in self.manifests.entries:
-            for key, how in resolver.resolve(m):
+            targets = resolver.resolve(m)
+            if not targets and resolver.runs_python(m):
+                self.unresolved.append((m.path, m.command_line, m.command.strip().splitlines()[0][:100]))
+            for key, how in targets:
                 if key[1] not in ("<main>", "<module>") and key not in self.functions:
                     continue
                 line = self.facts[key[0]].main_line if key[1] == "<main>" else (

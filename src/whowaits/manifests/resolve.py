@@ -32,6 +32,10 @@ class CommandResolver:
         self.index = index
         self.manifests = manifests
 
+    def runs_python(self, entry: ManifestEntry) -> bool:
+        """Whether a command visibly runs Python (a script, a module or pytest)."""
+        return any(inv.kind in ("script", "module", "pytest") for inv in invocations(entry.command, entry.cwd))
+
     def resolve(self, entry: ManifestEntry) -> List[Target]:
         out: List[Target] = []
         for inv in invocations(entry.command, entry.cwd):

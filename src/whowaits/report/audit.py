@@ -78,6 +78,11 @@ def render_table(result: RunResult) -> str:
         for entry, kind, sites in by_manifest:
             lines.append(f"  {entry} [{kind}]")
             lines.extend(f"    {s.path}:{s.line} {s.op.method} in {s.call.function}" for s in sites)
+    unresolved = sorted(set(getattr(result.graph, "unresolved", [])))
+    if unresolved:
+        lines.append("")
+        lines.append("Python commands in CI, cron and deploy files that reach no analysed LLM code:")
+        lines.extend(f"  {path}:{line}: {command}" for path, line, command in unresolved)
     movable = [s for s in result.sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream")]
     if movable:
         lines.append(
