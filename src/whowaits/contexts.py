@@ -426,7 +426,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 note = f"calls {callee[1]}" + (f" ({own})" if own else "")
                 hop = EvidenceStep(key[0], edge.line, note)
                 # The loop an entry point is (an input or tool loop) is not polling on its own.
-                own_loops = [l for l in edge.loops if not (key == entry.key and l.loop_id == entry.loop_id)]
+                own_loops = [l for l in edge.loops if l.kind == "while" and not (key == entry.key and l.loop_id == entry.loop_id)]
                 queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops)))
 
     out = []

@@ -8,7 +8,7 @@ field a rule's `[when]` table may name is listed in FIELDS with its type.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 from whowaits.core import CallSite, ContextFact, EvidenceStep, Project
 from whowaits.knowledge.limits import MAX_BATCH_REQUESTS
@@ -55,18 +55,20 @@ class SiteFacts:
     evidence: Dict[str, Tuple[EvidenceStep, ...]]  # field -> evidence when a rule relies on it
 
 
-def _polls_in_loop(site: CallSite) -> bool:
-    return any(l.kind in ("while", "for") for l in site.call.loops)
+def _polls_in_loop(site: CallSite, poll_calls: Set[Tuple[str, int]]) -> bool:
+    """Polling: in a `while` loop, or in a loop that sleeps between calls (a retry-until-ended
+    loop, helpers included). A `for` over batch ids retrieving each once is not polling."""
+    return (site.path, site.call.call_id) in poll_calls or any(l.kind == "while" for l in site.call.loops)
 
 
-def _waits_by_entry(project: Project) -> Dict[str, List[CallSite]]:
+def _waits_by_entry(project: Project, poll_calls: Set[Tuple[str, int]]) -> Dict[str, List[CallSite]]:
     """Per entry point, the sites where that path sits until a batch ends."""
     out: Dict[str, List[CallSite]] = {}
     for site in project.sites:
         for ctx in site.contexts:
             if site.op.kind == "batch_results" and not site.call.status_guarded:
                 out.setdefault(ctx.entry, []).append(site)
-            elif site.op.kind == "batch_poll" and (_polls_in_loop(site) or ctx.looped):
+            elif site.op.kind == "batch_poll" and (_polls_in_loop(site, poll_calls) or ctx.looped):
                 out.setdefault(ctx.entry, []).append(site)
     return out
 
@@ -94,7 +96,8 @@ def _who(ctx: ContextFact) -> str:
 
 
 def site_facts(project: Project) -> List[SiteFacts]:
-    waits = _waits_by_entry(project)
+    poll_calls = {(path, call_id) for path, f in project.facts.items() for poll in f.polls for call_id in poll.call_ids}
+    waits = _waits_by_entry(project, poll_calls)
     submits = _submits_by_entry(project)
     poll_deadlines: Dict[Tuple[str, int], List[float]] = {}
     for path, facts in project.facts.items():
@@ -142,7 +145,7 @@ def site_facts(project: Project) -> List[SiteFacts]:
             "waits_blocking_unsubmitted": False,
             "schedule_period_hours": min(periods) if periods else None,
             "poll_deadline_hours": min(deadlines) if deadlines else None,
-            "polls_in_loop": _polls_in_loop(site) or any(c.looped for c in site.contexts),
+            "polls_in_loop": _polls_in_loop(site, poll_calls) or any(c.looped for c in site.contexts),
             # text for messages
             "schedule_period": _duration(min(periods)) if periods else "",
             "schedule_entry": min(scheduled, key=lambda c: c.period_hours).entry if scheduled else "",
@@ -186,7 +189,7 @@ def site_facts(project: Project) -> List[SiteFacts]:
                     break
         if site.op.kind == "batch_poll":
             for ctx in site.contexts:
-                if ctx.blocking and not ctx.from_test and (_polls_in_loop(site) or ctx.looped) and not submits.get(ctx.entry):
+                if ctx.blocking and not ctx.from_test and (_polls_in_loop(site, poll_calls) or ctx.looped) and not submits.get(ctx.entry):
                     values["waits_blocking_unsubmitted"] = True
                     values["wait_who"] = _who(ctx)
                     evidence["waits_blocking_unsubmitted"] = ctx.evidence
