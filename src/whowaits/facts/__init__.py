@@ -78,18 +78,14 @@ def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]]]:
     return lines, decorators
 
 
-def nesting_problem(source: bytes) -> Optional[str]:
-    """Refuse input deep enough to overflow libcst's native parser (a segfault, not an error).
-
-    CPython's own parser turns such input into a clean RecursionError or SyntaxError, and costs
-    a fraction of libcst's parse, so it is the gate. Other syntax errors are left to libcst,
-    which also reads syntax newer than the running interpreter.
-    """
-    return _checked_tree(source)[0]
-
-
 def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module]]:
-    """(problem, tree): CPython's parse of the file, or why the file is too deep to analyse."""
+    """(problem, tree): CPython's parse of the file, or why it is too deep to analyse.
+
+    Input deep enough to overflow libcst's native parser crashes the process rather than
+    raising, so CPython's parser, which turns it into a clean RecursionError or SyntaxError at a
+    fraction of libcst's cost, is the gate. Other syntax errors are left to libcst, which also
+    reads syntax newer than the running interpreter. The tree also gives statement lines.
+    """
     try:
         tree = ast.parse(source)
     except (RecursionError, MemoryError):
