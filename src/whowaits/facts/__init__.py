@@ -78,8 +78,9 @@ def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]]]:
     return lines, decorators
 
 
-def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module]]:
-    """(problem, tree): CPython's parse of the file, or why it is too deep to analyse.
+def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], Optional[str]]:
+    """(problem, tree, syntax error): CPython's parse of the file, or why it is too deep to
+    analyse, and CPython's syntax error message when it has one.
 
     Input deep enough to overflow libcst's native parser crashes the process rather than
     raising, so CPython's parser, which turns it into a clean RecursionError or SyntaxError at a
@@ -89,13 +90,14 @@ def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module]]:
     try:
         tree = ast.parse(source)
     except (RecursionError, MemoryError):
-        return "too deeply nested to parse", None
+        return "too deeply nested to parse", None, None
     except SyntaxError as exc:
+        message = f"syntax error at line {exc.lineno}: {exc.msg}"
         if "too many" in str(exc.msg):  # nested parentheses, indentation levels
-            return f"syntax error at line {exc.lineno}: {exc.msg}", None
-        return None, None
+            return message, None, None
+        return None, None, message
     except ValueError:  # source with characters the tokenizer refuses
-        return None, None
+        return None, None, None
     stack: List[Tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
@@ -123,6 +125,7 @@ def _extract(source: bytes) -> FileFacts:
     problem = decode_problem(source)
     if problem is not None:
         return FileFacts(error=problem)
+    _LAST_SYNTAX_ERROR[0] = None
     nesting, tree = _checked_tree(source)
     if nesting is not None:
         return FileFacts(error=nesting)
@@ -131,7 +134,9 @@ def _extract(source: bytes) -> FileFacts:
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return FileFacts(error=f"syntax error at line {exc.raw_line}: {exc.message}")
+        # CPython's message and line are the ones people know; libcst's is the fallback for
+        # syntax newer than the running interpreter.
+        return FileFacts(error=_LAST_SYNTAX_ERROR[0] or f"syntax error at line {exc.raw_line}: {exc.message}")
     except RecursionError:
         return FileFacts(error="too deeply nested to parse")
     except Exception as exc:  # libcst's native parser has other failure modes on odd input
