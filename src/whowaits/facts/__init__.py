@@ -125,8 +125,7 @@ def _extract(source: bytes) -> FileFacts:
     problem = decode_problem(source)
     if problem is not None:
         return FileFacts(error=problem)
-    _LAST_SYNTAX_ERROR[0] = None
-    nesting, tree = _checked_tree(source)
+    nesting, tree, cpython_error = _checked_tree(source)
     if nesting is not None:
         return FileFacts(error=nesting)
     import libcst as cst  # imported here so warm, fully cached runs never load libcst
@@ -136,7 +135,7 @@ def _extract(source: bytes) -> FileFacts:
     except cst.ParserSyntaxError as exc:
         # CPython's message and line are the ones people know; libcst's is the fallback for
         # syntax newer than the running interpreter.
-        return FileFacts(error=_LAST_SYNTAX_ERROR[0] or f"syntax error at line {exc.raw_line}: {exc.message}")
+        return FileFacts(error=cpython_error or f"syntax error at line {exc.raw_line}: {exc.message}")
     except RecursionError:
         return FileFacts(error="too deeply nested to parse")
     except Exception as exc:  # libcst's native parser has other failure modes on odd input
