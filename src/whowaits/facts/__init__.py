@@ -102,9 +102,9 @@ def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], O
     while stack:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
-            return f"too deeply nested to analyse (more than {MAX_NESTING} levels)", None
+            return f"too deeply nested to analyse (more than {MAX_NESTING} levels)", None, None
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
-    return None, tree
+    return None, tree, None
 
 
 def extract(source: bytes) -> FileFacts:
