@@ -263,7 +263,13 @@ class Evaluator:
         if isinstance(node, cst.Attribute):
             return _distinct([self.member(base, node.attr.value) for base in self.alternatives(node.value, scope, depth + 1)])
         if isinstance(node, cst.Call):
-            return _distinct([self.call_value(f, node) for f in self.alternatives(node.func, scope, depth + 1)])
+            found: List[Value] = []
+            for f in self.alternatives(node.func, scope, depth + 1):
+                if isinstance(f, FuncV):  # a factory that returns different clients on different paths
+                    found.extend(self.eval(ret, f.func.scope) for ret in f.func.returns)
+                else:
+                    found.append(self.call_value(f, node))
+            return _distinct(found)
         if isinstance(node, cst.Await):
             return self.alternatives(node.expression, scope, depth + 1)
         if isinstance(node, cst.IfExp):
