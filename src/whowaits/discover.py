@@ -23,7 +23,7 @@ DEFAULT_EXCLUDES: Tuple[str, ...] = (
 )
 ROOT_MARKERS: Tuple[str, ...] = ("pyproject.toml", "whowaits.toml", "setup.py", "setup.cfg", ".git")
 
-SDK_MENTION = re.compile(rb"\b(?:anthropic|openai|litellm|genai)\b")
+SDK_MENTION = re.compile(rb"\b(?:anthropic|openai|litellm|genai|bedrock)\b")
 
 
 @dataclass(frozen=True)

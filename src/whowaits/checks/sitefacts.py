@@ -45,7 +45,8 @@ FIELDS: Dict[str, str] = {
     "polls_in_loop": "bool",
 }
 
-_API = {"anthropic": "Message Batches API", "openai": "Batch API", "google": "Batch API"}
+_API = {"anthropic": "Message Batches API", "openai": "Batch API", "google": "Batch API",
+        "bedrock": "Bedrock batch inference (create_model_invocation_job)"}
 
 
 @dataclass

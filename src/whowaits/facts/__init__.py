@@ -172,7 +172,7 @@ def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "
 def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFacts:
     import libcst as cst
 
-    from whowaits.facts.calls import classify, may_be_site, sdk_root
+    from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
     from whowaits.facts.entrypoints import ProgramReader
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_exports
@@ -246,6 +246,8 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 extra_loops = (LoopFact("executor", code_for.span(info.node), -1, True),)
             if isinstance(value, Ext):
                 targets = [value.path]
+        elif isinstance(value, Ext) and http_target(value.path, info.node, evaluator, info.scope):
+            targets = [http_target(value.path, info.node, evaluator, info.scope)]  # type: ignore[list-item]
         elif isinstance(value, Ext):
             # A receiver bound to different clients in different branches is each of them.
             targets = [v.path for v in evaluator.alternatives(info.node.func, info.scope) if isinstance(v, Ext)]

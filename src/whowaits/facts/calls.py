@@ -6,13 +6,16 @@ candidate calls, and the project index uses it again once cross-module prefixes 
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+import re
+from typing import Any, List, Optional, Tuple
 
 from whowaits.core import Operation, RequestFacts
 from whowaits.knowledge.libraries import CALL_THROUGH
 from whowaits.knowledge.patterns import compile_globs
 from whowaits.knowledge.sdk import (
     CLIENT_CLASSES,
+    HTTP_CALLS,
+    HTTP_ENDPOINTS,
     CONDITIONAL_METHODS,
     FUNCTION_SITES,
     METHOD_TAILS,
@@ -39,7 +42,8 @@ def _client_of(segments: List[str], root: str) -> Optional[Tuple[Tuple[str, str,
         client = CLIENT_CLASSES.get((root, segment[:-2]))
         if client is not None:
             return client, segments[i + 1 :]
-        return None
+        if root != "boto3":  # boto3.Session().client(...): the client comes after a session
+            return None
     if root in MODULE_CLIENTS:
         return MODULE_CLIENTS[root], segments[len(root.split(".")) :]
     return None
@@ -96,4 +100,53 @@ def call_through(wrapper: str) -> Optional[Tuple[int, bool]]:
     for pattern, position, parallel in _CALL_THROUGH:
         if pattern.match(wrapper):
             return position, parallel
+    return None
+
+
+_HTTP_CALLS = compile_globs(*(pattern for pattern, _ in HTTP_CALLS))
+_ENDPOINTS = [(re.compile(url), method, target) for url, method, target in HTTP_ENDPOINTS]
+
+
+def http_target(path: str, call: Any, evaluator: Any, scope: Any) -> Optional[str]:
+    """A raw HTTP call to a provider endpoint, as the SDK method it stands for.
+
+    The URL must be visible: a literal, a name bound to one, or an f-string whose fixed parts
+    spell the endpoint (`f"{BASE}/v1/messages/batches/{batch_id}"` counts when BASE is literal).
+    """
+    if not _HTTP_CALLS.match(path) or not call.args:
+        return None
+    method = path.rsplit(".", 1)[-1]
+    args = [a for a in call.args if a.keyword is None]
+    url_arg = args[0].value if args else None
+    if method == "request" and len(args) >= 2:
+        verb = evaluator.eval(args[0].value, scope)
+        method = str(getattr(verb, "value", "")).lower()
+        url_arg = args[1].value
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == "url":
+            url_arg = arg.value
+    url = _url_text(url_arg, evaluator, scope) if url_arg is not None else None
+    if not url:
+        return None
+    for pattern, wanted, target in _ENDPOINTS:
+        if (not wanted or wanted == method) and pattern.search(url):
+            return target
+    return None
+
+
+def _url_text(node: Any, evaluator: Any, scope: Any) -> Optional[str]:
+    import libcst as cst
+
+    value = evaluator.eval(node, scope)
+    if isinstance(getattr(value, "value", None), str):
+        return value.value  # type: ignore[no-any-return]
+    if isinstance(node, cst.FormattedString):
+        parts = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value)
+            else:
+                inner = evaluator.eval(part.expression, scope)
+                parts.append(inner.value if isinstance(getattr(inner, "value", None), str) else "X")
+        return "".join(parts)
     return None

@@ -20,6 +20,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 import libcst as cst
 
 from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope
+from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ class Evaluator:
         if isinstance(node, cst.Attribute):
             return self.member(self.eval(node.value, scope), node.attr.value)
         if isinstance(node, cst.Call):
-            return self.call_value(self.eval(node.func, scope), node)
+            return self.call_value(self.eval(node.func, scope), node, scope)
         if isinstance(node, cst.Await):
             return self.eval(node.expression, scope)
         if isinstance(node, cst.IfExp):
@@ -268,7 +269,7 @@ class Evaluator:
                 if isinstance(f, FuncV):  # a factory that returns different clients on different paths
                     found.extend(self.eval(ret, f.func.scope) for ret in f.func.returns)
                 else:
-                    found.append(self.call_value(f, node))
+                    found.append(self.call_value(f, node, scope))
             return _distinct(found)
         if isinstance(node, cst.Await):
             return self.alternatives(node.expression, scope, depth + 1)
@@ -303,8 +304,12 @@ class Evaluator:
                     return inherited
         return None
 
-    def call_value(self, func: Value, node: cst.Call) -> Value:
+    def call_value(self, func: Value, node: cst.Call, scope: Scope) -> Value:
         if isinstance(func, Ext):
+            if func.path in BOTO3_CLIENT_FACTORIES and node.args:
+                service = self.eval(node.args[0].value, scope)
+                if isinstance(service, Lit) and isinstance(service.value, str):
+                    return Ext(f"{func.path}[{service.value}]()")
             return Ext(func.path + "()")
         if isinstance(func, FuncV):
             return self.returns_of(func.func)

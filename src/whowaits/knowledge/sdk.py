@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Dict, FrozenSet, Tuple
 
 # Module roots that mark a file as worth parsing (the text pre-filter) and a value path as SDK.
-SDK_MODULES: Tuple[str, ...] = ("anthropic", "openai", "litellm", "google.genai")
+SDK_MODULES: Tuple[str, ...] = ("anthropic", "openai", "litellm", "google.genai", "boto3")
 
 # (module root, class name) -> (provider, canonical class, batch API usable on this client)
 CLIENT_CLASSES: Dict[Tuple[str, str], Tuple[str, str, bool]] = {
@@ -37,7 +37,39 @@ CLIENT_CLASSES: Dict[Tuple[str, str], Tuple[str, str, bool]] = {
     ("openai", "AzureOpenAI"): ("openai", "AzureOpenAI", True),
     ("openai", "AsyncAzureOpenAI"): ("openai", "AsyncAzureOpenAI", True),
     ("google.genai", "Client"): ("google", "genai.Client", True),
+    # boto3 clients carry their service name: boto3.client("bedrock-runtime") -> client[bedrock-runtime]
+    ("boto3", "client[bedrock-runtime]"): ("bedrock", "boto3 bedrock-runtime", True),
+    ("boto3", "client[bedrock]"): ("bedrock", "boto3 bedrock", True),
+    # Raw HTTP to the providers' endpoints (requests / httpx / aiohttp posts).
+    ("anthropic", "http"): ("anthropic", "HTTP API", True),
+    ("openai", "http"): ("openai", "HTTP API", True),
 }
+
+# Callables whose first literal argument is a boto3 service name.
+BOTO3_CLIENT_FACTORIES: Tuple[str, ...] = ("boto3.client", "boto3.Session().client", "boto3.session.Session().client")
+
+# HTTP calls whose URL decides the operation: (glob over the call's value path, HTTP method).
+HTTP_CALLS: Tuple[Tuple[str, str], ...] = (
+    ("{requests,httpx}.{post,get}", ""),
+    ("{requests,httpx}.request", ""),
+    ("requests.Session().{post,get}", ""),
+    ("{httpx.Client,httpx.AsyncClient}().{post,get}", ""),
+    ("aiohttp.ClientSession().{post,get}", ""),
+)
+# (URL pattern, HTTP method or "" for any, value path of the equivalent SDK method).
+HTTP_ENDPOINTS: Tuple[Tuple[str, str, str], ...] = (
+    (r"api\.anthropic\.com/v1/messages/batches/[^/]+/results", "get", "anthropic.http().messages.batches.results"),
+    (r"api\.anthropic\.com/v1/messages/batches/[^/]+/cancel", "post", "anthropic.http().messages.batches.cancel"),
+    (r"api\.anthropic\.com/v1/messages/batches/.+", "get", "anthropic.http().messages.batches.retrieve"),
+    (r"api\.anthropic\.com/v1/messages/batches/?$", "post", "anthropic.http().messages.batches.create"),
+    (r"api\.anthropic\.com/v1/messages/batches/?$", "get", "anthropic.http().messages.batches.list"),
+    (r"api\.anthropic\.com/v1/messages/count_tokens", "post", "anthropic.http().messages.count_tokens"),
+    (r"api\.anthropic\.com/v1/messages/?$", "post", "anthropic.http().messages.create"),
+    (r"api\.openai\.com/v1/chat/completions", "post", "openai.http().chat.completions.create"),
+    (r"api\.openai\.com/v1/responses", "post", "openai.http().responses.create"),
+    (r"api\.openai\.com/v1/batches/?$", "post", "openai.http().batches.create"),
+    (r"api\.openai\.com/v1/batches/.+", "get", "openai.http().batches.retrieve"),
+)
 
 # Module objects that act as a client themselves (`openai.chat.completions.create`).
 MODULE_CLIENTS: Dict[str, Tuple[str, str, bool]] = {
@@ -103,6 +135,16 @@ METHODS: Dict[str, Dict[str, str]] = {
         "files.create": "batch_upload",
         "files.content": "batch_results",
         "files.retrieve_content": "batch_results",
+    },
+    "bedrock": {
+        "invoke_model": "sync",
+        "invoke_model_with_response_stream": "stream",
+        "converse": "sync",
+        "converse_stream": "stream",
+        "create_model_invocation_job": "batch_submit",
+        "get_model_invocation_job": "batch_poll",
+        "list_model_invocation_jobs": "batch_poll",
+        "stop_model_invocation_job": "batch_cancel",
     },
     "google": {
         "models.generate_content": "sync",
