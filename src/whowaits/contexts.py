@@ -189,6 +189,37 @@ class CallGraph:
                 out.append(self.index.resolve(base, key[0]))
         return out
 
+    def param_sites(self) -> List[CallSite]:
+        """Calls on a parameter (`def ask(client): client.messages.create()`), resolved from the
+        argument each project caller passes: one site per caller-provided SDK client."""
+        from whowaits.facts.calls import classify
+
+        incoming: Dict[FuncKey, List[Tuple[str, CallEdge]]] = {}
+        for caller, edges in self.edges.items():
+            for edge, callee in edges:
+                if edge.args:
+                    incoming.setdefault(callee, []).append((caller[0], edge))
+        out: List[CallSite] = []
+        for path, f in sorted(self.facts.items()):
+            for call in f.calls:
+                if not call.target.startswith("@param:"):
+                    continue
+                _, function, index, rest = call.target.split(":", 3)
+                seen = set()
+                for caller_path, edge in incoming.get((path, function), []):
+                    position = int(index)
+                    if position >= len(edge.args) or not edge.args[position]:
+                        continue
+                    value = edge.args[position]
+                    if value.startswith("local-inst:"):
+                        value = f"{module_name(caller_path)}.{value[len('local-inst:'):]}()"
+                    resolved = self.index.resolve(f"{value}.{rest}", caller_path)
+                    op = classify(resolved, call.request, call.first_arg)
+                    if op is not None and resolved not in seen:
+                        seen.add(resolved)
+                        out.append(CallSite(path, replace(call, target=resolved, via=f"{call.via} (from {caller_path}:{edge.line})"), op))
+        return out
+
     def callers_of(self, key: FuncKey) -> List[Tuple[FuncKey, int]]:
         """Every project function that calls `key`, with the line of the call."""
         out = []

@@ -214,6 +214,7 @@ class CallEdge:
     fanout: str = ""
     ui_region: int = 0  # line of the enclosing UI-event branch, 0 if none
     through: str = ""  # for a function passed as an argument: the function it is passed to
+    args: Tuple[str, ...] = ()  # value paths of positional arguments ("" unknown, `local-inst:Q` an instance)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,11 @@ DEFAULT_EXCLUDES: Tuple[str, ...] = (
 )
 ROOT_MARKERS: Tuple[str, ...] = ("pyproject.toml", "whowaits.toml", "setup.py", "setup.cfg", ".git")
 
-SDK_MENTION = re.compile(rb"\b(?:anthropic|openai|litellm|genai|bedrock)\b")
+# An SDK named, or an SDK-shaped method called on any receiver (a client passed in as a parameter).
+SDK_MENTION = re.compile(
+    rb"\b(?:anthropic|openai|litellm|genai|bedrock)\b"
+    rb"|\.(?:messages|completions|batches|responses|models)\.(?:create|stream|parse|count_tokens|batches|retrieve|results|generate_content)\b"
+)
 
 
 @dataclass(frozen=True)

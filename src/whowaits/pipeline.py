@@ -73,6 +73,7 @@ def analyze_sources(
     manifests = manifests or Manifests()
     index, sites = build_sites(facts)
     graph = CallGraph(facts, index, ContextOverrides(settings.blocking, settings.tolerant), manifests)
+    sites = tuple(sorted(sites + tuple(graph.param_sites()), key=lambda s: (s.path, s.line, s.col, s.call.call_id)))
     sites = infer_contexts(graph, sites)
     project = Project(root, sites, facts, settings.poll_interval_min)
     hits = list(run_checks(project, catalog, settings.selected, settings.ignore))

@@ -169,6 +169,27 @@ def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "
     return None
 
 
+def _param_target(info: "object", evaluator: "object") -> Optional[str]:
+    """`@param:function:index:rest` for a call on an attribute chain rooted at a plain
+    function's unannotated parameter (`cog.client.messages.create` -> rest `client.messages.create`)."""
+    import libcst as cst
+
+    chain: List[str] = []
+    node = info.node.func  # type: ignore[attr-defined]
+    while isinstance(node, cst.Attribute):
+        chain.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name) or not chain:
+        return None
+    bindings = evaluator.lookup(node.value, info.scope) or []  # type: ignore[attr-defined]
+    if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
+        return None
+    func = bindings[0].scope.func
+    if func is None or func.cls is not None or bindings[0].scope.kind != "function":
+        return None
+    return f"@param:{func.qualname}:{bindings[0].index}:{'.'.join(reversed(chain))}"
+
+
 def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFacts:
     import libcst as cst
 
@@ -252,13 +273,18 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             # A receiver bound to different clients in different branches is each of them.
             targets = [v.path for v in evaluator.alternatives(info.node.func, info.scope) if isinstance(v, Ext)]
             targets = targets if value.path in targets else [value.path] + targets
-        targets = [t for t in targets if may_be_site(t)]
+        if value is None and through is None:
+            # `def call(client, ...): client.messages.create(...)` with callers in other modules:
+            # the project index fills the parameter in from each caller's argument.
+            param = _param_target(info, evaluator)
+            targets = [param] if param else []
+        targets = [t for t in targets if may_be_site("param." + t.rsplit(":", 1)[-1] if t.startswith("@param:") else t)]
         if not targets:
             continue
         items = reader.call_items(info.node, info.scope)
         request = reader.request_facts(items)
         first_arg = next((code_for(a.value) for a in info.node.args if a.keyword is None and not a.star), "")
-        targets = [t for t in targets if sdk_root(t) is None or classify(t, request, first_arg) is not None]
+        targets = [t for t in targets if t.startswith("@param:") or sdk_root(t) is None or classify(t, request, first_arg) is not None]
         if not targets:
             continue
         func = info.scope

@@ -199,13 +199,13 @@ class ProgramReader:
             if isinstance(value, FuncV):
                 line = self.call_line(info)
                 callee = "local:" + value.func.qualname
-                edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region))
+                edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region, args=self._arg_paths(info)))
             elif isinstance(value, Ext) and sdk_root(value.path) is None:
                 root = value.path.lstrip(".").split(".")[0]
                 if root not in _EXTERNAL_ROOTS:
                     line = self.call_line(info)
                     callee = value.path
-                    edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region))
+                    edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region, args=self._arg_paths(info)))
             if callee:
                 # Functions handed to a project function (`run_tracked("x", job)`) are most
                 # likely called by it: an edge, kept only if the callee is project code.
@@ -250,6 +250,23 @@ class ProgramReader:
                 for ref in self._function_refs(info.node.args[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
+
+    def _arg_paths(self, info: CallInfo) -> Tuple[str, ...]:
+        """Positional arguments as value paths, for parameters filled in across modules."""
+        out = []
+        for arg in info.node.args:
+            if arg.keyword is not None or arg.star:
+                break
+            value = self.ev.eval(arg.value, info.scope)
+            if isinstance(value, Ext):
+                out.append(value.path)
+            elif isinstance(value, Inst):
+                out.append("local-inst:" + value.cls.qualname)
+            else:
+                out.append("")
+        while out and not out[-1]:
+            out.pop()
+        return tuple(out)
 
     def _subprocess_targets(self, info: CallInfo) -> List[str]:
         """`subprocess.run([sys.executable, "scripts/x.py"])`, `os.system("python -m pkg")`."""
