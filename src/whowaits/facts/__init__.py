@@ -57,11 +57,12 @@ if sys.version_info >= (3, 10):
     _BODIES[ast.Match] = ("cases",)  # type: ignore[attr-defined]
 
 
-def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]]]:
+def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], List[int]]:
     """Line of every statement in source order (the order whowaits' libcst walk numbers them),
-    and the decorator lines of each decorated statement, by ordinal."""
+    the decorator lines of each decorated statement by ordinal, and each statement's column."""
     lines: List[int] = []
     decorators: Dict[int, List[int]] = {}
+    columns: List[int] = []
 
     def visit(body: Sequence[ast.AST]) -> None:
         for stmt in body:
@@ -71,11 +72,12 @@ def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]]]:
             if getattr(stmt, "decorator_list", None):
                 decorators[len(lines)] = [d.lineno for d in stmt.decorator_list]  # type: ignore[attr-defined]
             lines.append(stmt.lineno)  # type: ignore[attr-defined]
+            columns.append(stmt.col_offset)  # type: ignore[attr-defined]
             for name in _BODIES.get(type(stmt), ()):
                 visit(getattr(stmt, name))
 
     visit(tree.body)
-    return lines, decorators
+    return lines, decorators, columns
 
 
 def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], Optional[str]]:
@@ -140,8 +142,13 @@ def _extract(source: bytes) -> FileFacts:
         return FileFacts(error="too deeply nested to parse")
     except Exception as exc:  # libcst's native parser has other failure modes on odd input
         return FileFacts(error=f"cannot parse: {type(exc).__name__}: {exc}".splitlines()[0])
+    # The walk recurses once or twice per syntax level; `_checked_tree` bounds the depth, so a
+    # higher limit only lets long (but legitimate) expression chains through.
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4000))
     try:
-        return _facts_of(module, module.code, tree)
+        # The decoded source, not `module.code`: that would be a whole code generation pass.
+        return _facts_of(module, source.decode(module.encoding, errors="replace"), tree)
     except RecursionError:
         return FileFacts(error="too deeply nested to analyse")
     except Exception as exc:  # a bug in whowaits must cost one file, not the whole run
@@ -150,6 +157,8 @@ def _extract(source: bytes) -> FileFacts:
             error=f"internal error ({type(exc).__name__} at {os.path.basename(where.filename)}:"
             f"{where.lineno}); please report it"
         )
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "Optional[Tuple[object, bool]]":
@@ -207,9 +216,10 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     index = ModuleIndex()
     index.walk(module)  # type: ignore[arg-type]
     evaluator = Evaluator(index.module_scope, index.calls)
-    lines, decorator_lines = statement_lines(tree) if tree is not None else ([], {})
+    lines, decorator_lines, columns = statement_lines(tree) if tree is not None else ([], {}, [])
     matched = tree is not None and len(lines) == index.statement_count
-    code_for = CodeFor(module, lines if matched else None)  # type: ignore[arg-type]
+    code_for = CodeFor(module, lines if matched else None, columns if matched else None, index,  # type: ignore[arg-type]
+                       text.splitlines())
     reader = RequestReader(index, evaluator, code_for)
 
     loop_cache: Dict[int, Optional[LoopFact]] = {}

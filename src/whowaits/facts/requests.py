@@ -498,19 +498,49 @@ def _names_and_calls(expr: cst.CSTNode) -> Tuple[List[str], bool]:
     return names, opaque
 
 
+_PASS = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
+
+
+def _header_only(stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """A compound statement with its bodies replaced by `pass`: same header node objects."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef, cst.With)):
+        return stmt.with_changes(body=_PASS, leading_lines=())
+    if isinstance(stmt, (cst.If, cst.For, cst.While)):
+        return stmt.with_changes(body=_PASS, orelse=None, leading_lines=())
+    if isinstance(stmt, (cst.Try, cst.TryStar)):
+        handlers = [h.with_changes(body=_PASS, leading_lines=()) for h in stmt.handlers]
+        final = cst.Finally(body=_PASS) if stmt.finalbody is not None else None
+        return stmt.with_changes(body=_PASS, handlers=handlers, orelse=None, finalbody=final, leading_lines=())
+    return None
+
+
 class CodeFor:
     """Source text and spans of nodes, shared by the fact passes of one module.
 
-    Positions cost more than parsing (libcst computes them with a full code generation pass),
-    so they are computed on the first request only: a file with no candidate call never pays.
+    libcst computes positions with a code generation pass over the whole module, which costs
+    more than parsing. When `ast` gave every statement's line and column, a node's span comes
+    from generating only its own statement (compound statements without their bodies) and
+    shifting it into place; otherwise, and for nodes that fall outside that, the whole module's
+    positions are computed once.
     """
 
-    def __init__(self, module: cst.Module, statement_lines: Optional[Sequence[int]] = None) -> None:
+    def __init__(
+        self,
+        module: cst.Module,
+        statement_lines: Optional[Sequence[int]] = None,
+        statement_columns: Optional[Sequence[int]] = None,
+        index: Optional[ModuleIndex] = None,
+        source_lines: Sequence[str] = (),
+    ) -> None:
         self.module = module
+        self.source_lines = source_lines
         self._positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
         # Lines of statements in source order, from `ast` (much cheaper than positions);
         # None when they could not be matched with libcst's statements.
         self.statement_lines = statement_lines
+        self.statement_columns = statement_columns
+        self.index = index
+        self._by_statement: Dict[int, Optional[Tuple[Mapping[cst.CSTNode, CodeRange], int, int, List[str], int]]] = {}
 
     def statement_line(self, ordinal: int, node: cst.CSTNode) -> int:
         """The line of the statement a node belongs to: exact for statements, the statement's
@@ -524,8 +554,71 @@ class CodeFor:
         return text if len(text) <= 120 else text[:117] + "..."
 
     def span(self, node: cst.CSTNode) -> Span:
+        local = self._statement_span(node)
+        if local is not None:
+            return local
         if self._positions is None:
             wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
             self._positions = wrapper.resolve(PositionProvider)
         rng = self._positions[node]
         return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+    def _statement_span(self, node: cst.CSTNode) -> Optional[Span]:
+        if self.index is None or self.statement_lines is None or self.statement_columns is None:
+            return None
+        ordinal = self.index.statement_at.get(id(node), -1)
+        if ordinal < 0:
+            return None
+        statement = self.index.statements[ordinal]
+        if node is statement and not isinstance(node, cst.BaseSmallStatement):
+            # A compound statement (a loop, a def) is only ever cited by where it starts.
+            line, col = self.statement_lines[ordinal], self.statement_columns[ordinal]
+            return Span(line, col + 1, line, col + 1)
+        if ordinal not in self._by_statement:
+            self._by_statement[ordinal] = self._generate(ordinal)
+        found = self._by_statement[ordinal]
+        if found is None or node not in found[0]:
+            return None
+        positions, offset, indent, code_lines, first = found
+        rng = positions[node]
+
+        def column(line: int, col: int) -> int:
+            # Generated alone, the statement lost its indentation on every line libcst keeps
+            # relative to the block (most lines); a line that is the original minus that
+            # indentation (minus a trailing comment the statement line owns) gets it back.
+            if line == first:  # the statement's own first line: `ast` knows its column
+                return col + indent + 1 + elif_shift
+            generated = code_lines[line - 1] if 0 < line <= len(code_lines) else ""
+            true = line + offset
+            original = self.source_lines[true - 1] if 0 < true <= len(self.source_lines) else ""
+            shifted = original[block:].startswith(generated) and original[:block].strip() == ""
+            return col + (block if shifted else 0) + 1
+
+        # An `elif` clause prints as `if` on its own: two characters short on its first line.
+        elif_shift = 2 if id(self.index.statements[ordinal]) in self.index.elifs else 0  # type: ignore[union-attr]
+        # The indentation of the block the statement is in (not its column: `if x: stmt`).
+        start = self.source_lines[first + offset - 1] if 0 < first + offset <= len(self.source_lines) else ""
+        block = len(start) - len(start.lstrip(" \t"))
+
+        return Span(rng.start.line + offset, column(rng.start.line, rng.start.column),
+                    rng.end.line + offset, column(rng.end.line, rng.end.column))
+
+    def _generate(self, ordinal: int) -> Optional[Tuple[Mapping[cst.CSTNode, CodeRange], int, int, List[str], int]]:
+        stmt = self.index.statements[ordinal]  # type: ignore[union-attr]
+        if isinstance(stmt, cst.BaseSmallStatement):
+            anchor: Optional[cst.CSTNode] = stmt
+            standalone: Optional[cst.CSTNode] = cst.SimpleStatementLine(body=[stmt])
+        else:
+            anchor = standalone = _header_only(stmt)
+        if standalone is None:
+            return None
+        module = cst.Module(body=[standalone], header=(), footer=(),  # type: ignore[list-item]
+                            default_indent=self.module.default_indent,
+                            default_newline=self.module.default_newline)
+        try:
+            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        except Exception:  # an odd node libcst cannot print alone: use the whole module
+            return None
+        first = positions[anchor].start.line  # type: ignore[index]
+        offset = self.statement_lines[ordinal] - first  # type: ignore[index]
+        return positions, offset, self.statement_columns[ordinal], module.code.splitlines(), first  # type: ignore[index]

@@ -213,6 +213,9 @@ class ModuleIndex:
         self.stmt = -1  # ordinal of the statement being walked (source order, like `ast`)
         self.statement_count = 0
         self.statement_of: Dict[int, int] = {}  # id(statement node) -> ordinal
+        self.statements: List[cst.CSTNode] = []  # statement nodes by ordinal
+        self.statement_at: Dict[int, int] = {}  # id(any node) -> ordinal of the statement it is in
+        self.elifs: Set[int] = set()  # ids of `If` nodes that are `elif` clauses
         self._guard = 0
         self._branches: List[List[cst.If]] = [[]]  # one stack per function
         self.dicts: List[Tuple[cst.Dict, str, int]] = []  # dict literals: function, statement
@@ -223,6 +226,7 @@ class ModuleIndex:
     def walk(self, node: cst.CSTNode) -> None:
         if isinstance(node, _COMPOUND):
             self._statement(node)
+        self.statement_at[id(node)] = self.stmt
         handler = self._handlers.get(type(node))
         if handler is not None:
             handler(node)
@@ -237,6 +241,7 @@ class ModuleIndex:
         """Number statements in source order, as `ast` lists them, for cheap line numbers."""
         self.stmt = self.statement_count
         self.statement_of[id(node)] = self.stmt
+        self.statements.append(node)
         self.statement_count += 1
 
     def _simple_statements(self, node: "cst.SimpleStatementLine | cst.SimpleStatementSuite") -> None:
@@ -511,6 +516,8 @@ class ModuleIndex:
             self.main_block = node
             self._in_main = True
         guard = _is_status_test(node.test)
+        if isinstance(node.orelse, cst.If):
+            self.elifs.add(id(node.orelse))
         self._guard += guard
         self._branches[-1].append(node)
         self.walk(node.body)
