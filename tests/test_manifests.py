@@ -209,3 +209,36 @@ def test_audit_lists_python_commands_that_reach_nothing(tmp_path) -> None:
     assert "Python commands in CI, cron and deploy files that reach no analysed LLM code:" in output
     assert "  .github/workflows/ci.yml:6: python tools/missing.py" in output
     assert "pip install" not in output
+
+
+def test_step_and_job_conditions_on_the_event() -> None:
+    workflow = """\
+on:
+  schedule:
+    - cron: "0 */3 * * *"
+  workflow_dispatch:
+jobs:
+  batch:
+    steps:
+      - if: github.event_name == 'workflow_dispatch'
+        run: python submit.py
+      - if: ${{ github.event_name != 'workflow_dispatch' }}
+        run: python poll.py
+      - if: github.event_name == 'schedule' || inputs.force
+        run: python both.py
+      - run: python always.py
+  manual-only:
+    if: github.event_name == 'workflow_dispatch'
+    steps:
+      - run: python manual.py
+"""
+    entries = read_workflow(".github/workflows/batch.yml", workflow, lambda p: None)
+    assert sorted((e.kind, e.command) for e in entries) == [
+        ("ci_manual", "python always.py"),
+        ("ci_manual", "python both.py"),
+        ("ci_manual", "python manual.py"),
+        ("ci_manual", "python submit.py"),
+        ("scheduled", "python always.py"),
+        ("scheduled", "python both.py"),
+        ("scheduled", "python poll.py"),
+    ]

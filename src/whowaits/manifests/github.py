@@ -20,7 +20,7 @@ COMMENT = {"issue_comment", "pull_request_review", "pull_request_review_comment"
 MANUAL = {"workflow_dispatch"}
 # Anything else (release, workflow_run, repository_dispatch, ...) is an event nobody sits on.
 
-Trigger = Tuple[str, str, int, Optional[float]]  # kind, description, line, period
+Trigger = Tuple[str, str, int, Optional[float], str]  # kind, description, line, period, event
 
 
 def triggers(doc: LDict) -> List[Trigger]:
@@ -41,17 +41,17 @@ def triggers(doc: LDict) -> List[Trigger]:
             for item in as_list(value):
                 cron = get(item, "cron")
                 if isinstance(cron, str):
-                    out.append(("scheduled", f"on: schedule cron '{cron}'", line_of(cron, at), cron_period_hours(cron)))
+                    out.append(("scheduled", f"on: schedule cron '{cron}'", line_of(cron, at), cron_period_hours(cron), name))
         elif name == "push" and _post_merge(value):
-            out.append(("ci_event", "on: push (default branch or tags)", at, None))
+            out.append(("ci_event", "on: push (default branch or tags)", at, None, name))
         elif name in PREMERGE:
-            out.append(("ci_premerge", f"on: {name}", at, None))
+            out.append(("ci_premerge", f"on: {name}", at, None, name))
         elif name in COMMENT:
-            out.append(("ci_comment", f"on: {name}", at, None))
+            out.append(("ci_comment", f"on: {name}", at, None, name))
         elif name in MANUAL:
-            out.append(("ci_manual", f"on: {name}", at, None))
+            out.append(("ci_manual", f"on: {name}", at, None, name))
         else:
-            out.append(("ci_event", f"on: {name}", at, None))
+            out.append(("ci_event", f"on: {name}", at, None, name))
     return out
 
 
@@ -80,14 +80,40 @@ def read_workflow(path: str, text: str, read: Callable[[str], Optional[str]]) ->
         timeout = get(job, "timeout-minutes")
         deadline = float(timeout) / 60 if isinstance(timeout, str) and timeout.replace(".", "", 1).isdigit() else None
         job_cwd = get(get(get(job, "defaults"), "run"), "working-directory")
-        for command, line, cwd in _step_commands(as_list(job.get("steps")), job_cwd, read, 0):
-            for kind, trigger, trigger_line, period in found:
-                out.append(ManifestEntry(path, trigger_line, kind, trigger, command, line, cwd, period, deadline))
+        for command, line, cwd, condition in _step_commands(as_list(job.get("steps")), job_cwd, read, 0):
+            for kind, trigger, trigger_line, period, event in found:
+                if runs_on_event(job.get("if"), event) and runs_on_event(condition, event):
+                    out.append(ManifestEntry(path, trigger_line, kind, trigger, command, line, cwd, period, deadline))
     return out
 
 
-def _step_commands(steps: list, default_cwd: object, read: Callable[[str], Optional[str]], depth: int) -> List[Tuple[str, int, str]]:
-    out: List[Tuple[str, int, str]] = []
+_EVENT_TEST = re.compile(r"github\.event_name\s*(==|!=)\s*['\"]([\w-]+)['\"]")
+
+
+def runs_on_event(condition: object, event: str) -> bool:
+    """Whether a job or step `if:` lets this event through. Only `github.event_name` tests
+    are read (joined by `||` and `&&`); anything else is assumed to pass, never guessed."""
+    if not isinstance(condition, str) or "event_name" not in condition:
+        return True
+    text = condition.replace("${{", "").replace("}}", "")
+    for clause in text.split("||"):
+        verdicts = []
+        for part in clause.split("&&"):
+            match = _EVENT_TEST.search(part)
+            if match is None:
+                continue
+            op, name = match.groups()
+            verdicts.append((event == name) if op == "==" else (event != name))
+        if all(verdicts):
+            return True
+    return False
+
+
+def _step_commands(
+    steps: list, default_cwd: object, read: Callable[[str], Optional[str]], depth: int
+) -> List[Tuple[str, int, str, object]]:
+    """(command, line, working directory, the step's `if:`) for each `run:` step."""
+    out: List[Tuple[str, int, str, object]] = []
     checkout = ""
     for step in steps:
         if not isinstance(step, LDict):
@@ -103,14 +129,14 @@ def _step_commands(steps: list, default_cwd: object, read: Callable[[str], Optio
             text = run
             if checkout:  # `cd <where this repository was checked out>` is the project root
                 text = re.sub(rf"\bcd\s+(?:\./)?{re.escape(checkout)}/?(?=\s|;|&|$)", "cd .", text)
-            out.append((text, line_of(run), folder))
+            out.append((text, line_of(run), folder, step.get("if")))
         uses = step.get("uses")
         if isinstance(uses, str) and uses.startswith("./") and depth < 3:
-            out.extend(_local_action(uses, read, depth))
+            out.extend((c, l, f, step.get("if")) for c, l, f, _ in _local_action(uses, read, depth))
     return out
 
 
-def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -> List[Tuple[str, int, str]]:
+def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -> List[Tuple[str, int, str, object]]:
     base = posixpath.normpath(uses[2:])
     for name in ("action.yml", "action.yaml"):
         text = read(posixpath.join(base, name))
