@@ -242,3 +242,20 @@ jobs:
         ("scheduled", "python both.py"),
         ("scheduled", "python poll.py"),
     ]
+
+
+def test_workflows_of_a_repository_inside_the_analysed_folder(tmp_path) -> None:
+    repo = tmp_path / "checkouts" / "app"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / "scripts").mkdir()
+    (repo / ".github" / "workflows" / "ci.yml").write_text(
+        "on: pull_request\njobs:\n  a:\n    steps:\n      - run: cd scripts && python review.py\n"
+    )
+    (repo / "scripts" / "review.py").write_text(
+        "import time, anthropic\nclient = anthropic.Anthropic()\nif __name__ == '__main__':\n"
+        "    b = client.messages.batches.create(requests=[{'custom_id': 'a', 'params': {}}])\n"
+        "    while client.messages.batches.retrieve(b.id).processing_status != 'ended':\n        time.sleep(60)\n"
+    )
+    result = run([str(tmp_path)], root=str(tmp_path))
+    assert [(f.code, f.path, f.line) for f in result.findings] == [("WW101", "checkouts/app/scripts/review.py", 4)]
+    assert result.findings[0].evidence[0].path == "checkouts/app/.github/workflows/ci.yml"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Tuple
 
 from whowaits.core import ManifestEntry
@@ -32,8 +32,8 @@ def manifest_kind(relpath: str) -> Optional[str]:
     name = posixpath.basename(relpath)
     parts = relpath.split("/")
     yaml_file = name.endswith((".yml", ".yaml"))
-    if relpath.startswith(".github/workflows/") and yaml_file:
-        return "github"
+    if ("/" + relpath).find("/.github/workflows/") >= 0 and yaml_file:
+        return "github"  # also in a repository checked out under the analysed folder
     if name == ".gitlab-ci.yml":
         return "gitlab"
     if relpath == ".circleci/config.yml":
@@ -123,7 +123,17 @@ _READERS: Dict[str, Callable[[str, str, Callable[[str], Optional[str]]], List[Ma
 
 def _read_one(kind: str, path: str, text: str, read: Callable[[str], Optional[str]], out: Manifests) -> List[ManifestEntry]:
     if kind in _READERS:
-        return _READERS[kind](path, text, read)
+        # CI files run commands from their repository's top folder, which may be a sub-folder
+        # of the analysed root (several repositories side by side).
+        base = path.split(".github/")[0].rstrip("/") if kind == "github" else (
+            posixpath.dirname(path) if kind in ("gitlab", "circleci", "azure", "buildkite", "precommit", "tox", "nox", "procfile") else "")
+        if kind == "circleci":
+            base = posixpath.dirname(base)
+        scoped = (lambda rel: read(posixpath.join(base, rel))) if base else read
+        entries = _READERS[kind](path, text, scoped)
+        if base:
+            entries = [replace(e, cwd=posixpath.normpath(posixpath.join(base, e.cwd))) for e in entries]
+        return entries
     if kind == "makefile":
         out.makefiles[posixpath.dirname(path)] = make_targets(text)
         return []
