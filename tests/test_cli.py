@@ -150,3 +150,14 @@ def test_subprocess_run_and_file_arguments_keep_project_context() -> None:
     doc = json.loads(proc.stdout)
     assert {f["path"] for f in doc["findings"]} == {"supportdesk/nightly.py"}
     assert len(doc["findings"]) == 5  # the WW201 in triage.py is not in the file given
+
+
+def test_stdin_filename_lints_an_unsaved_buffer() -> None:
+    target = os.path.join(EXAMPLE, "supportdesk", "nightly.py")
+    with open(target, encoding="utf-8") as fh:
+        buffer = fh.read().replace("time.sleep(10)", "time.sleep(120)")
+    result = CliRunner().invoke(main, ["check", "--no-cache", "--stdin-filename", target, "-q", "--no-show-evidence"],
+                                input=buffer)
+    codes = [line.split()[1] for line in result.output.splitlines()]
+    assert "WW403" not in codes and "WW302" in codes  # the buffer, not the file on disk
+    assert all(line.startswith("supportdesk/nightly.py:") for line in result.output.splitlines())

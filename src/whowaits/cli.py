@@ -30,9 +30,9 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
-def _check_paths(paths: Sequence[str]) -> List[str]:
+def _check_paths(paths: Sequence[str], stdin: Optional[str] = None) -> List[str]:
     for path in paths:
-        if not os.path.lexists(path):
+        if path != stdin and not os.path.lexists(path):
             _fail(f"{path}: no such file or directory")
     return list(paths) or ["."]
 
@@ -95,10 +95,11 @@ def _progress(done: int, total: int) -> None:
 
 
 def _run(paths: Sequence[str], cli: Dict[str, Any], interactive: bool = False) -> Tuple[RunResult, Settings]:
-    paths = _check_paths(paths)
+    stdin = cli.get("stdin")
+    paths = _check_paths(paths, stdin[0] if stdin else None)
     settings, catalog = _settings(paths, cli)
     progress = _progress if interactive and sys.stderr.isatty() else None
-    options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"), progress=progress)
+    options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"), progress=progress, stdin=stdin)
     try:
         return analyze(paths, catalog, options), settings
     except Exception:  # an internal error must still exit 2 with something a bug report can use
@@ -139,10 +140,16 @@ FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit"]
 @click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary line.")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` comments for every current finding (edits files).")
+@click.option("--stdin-filename", type=click.Path(), help="Read the file's content from stdin (an editor's unsaved buffer).")
 def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str, baseline_file: Optional[str],
           changed_since: Optional[str], exit_zero: bool, statistics: bool, show_evidence: bool,
-          show_settings: bool, quiet: bool, add_noqa: bool, **cli: Any) -> None:
+          show_settings: bool, quiet: bool, add_noqa: bool, stdin_filename: Optional[str], **cli: Any) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
+    if stdin_filename:
+        cli["stdin"] = (stdin_filename, click.get_binary_stream("stdin").read())
+        paths = (stdin_filename,)
+        if add_noqa:
+            _fail("--add-noqa cannot edit stdin")
     if show_settings:
         settings, _ = _settings(_check_paths(paths), cli)
         click.echo("\n".join(describe(settings)))

@@ -38,6 +38,7 @@ class Options:
     # staged files) and report on those files; False analyses exactly the given paths.
     project_scope: bool = True
     progress: Optional[Callable[[int, int], None]] = None  # (files parsed, files to parse)
+    stdin: Optional[Tuple[str, bytes]] = None  # (path, content): an editor's unsaved buffer
 
 
 @dataclass
@@ -163,6 +164,10 @@ def analyze(
                 contents[source.relpath] = fh.read()
         except OSError as exc:
             read_errors[source.relpath] = FileFacts(error=f"cannot read: {exc.strerror}")
+    if options.stdin is not None:
+        stdin_path = os.path.relpath(os.path.abspath(options.stdin[0]), root).replace(os.sep, "/")
+        contents[stdin_path] = options.stdin[1]
+        read_errors.pop(stdin_path, None)
     wanted = prefilter(contents)
     facts = compute_facts({p: contents[p] for p in wanted}, root, options)
     facts.update(read_errors)
