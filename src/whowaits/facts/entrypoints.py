@@ -81,7 +81,7 @@ class ProgramReader:
 
     def line(self, node: cst.CSTNode) -> int:
         """The line of a statement (cheap, from `ast`) or of any node (from positions)."""
-        ordinal = self.index.statement_of.get(id(node))
+        ordinal = self.index.ordinal_of(node)
         if ordinal is not None:
             return self.code_for.statement_line(ordinal, node)
         return self.code_for.span(node).line
@@ -98,7 +98,7 @@ class ProgramReader:
             node = func.node
             assert isinstance(node, cst.FunctionDef)
             def_line = self.line(node)
-            ordinal = self.index.statement_of.get(id(node), -1)
+            ordinal = self.index.ordinal_of(node)
             known_decorators = (self.decorator_lines or {}).get(ordinal) if self.decorator_lines is not None else None
             decorators = []
             first = def_line

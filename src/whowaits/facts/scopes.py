@@ -212,7 +212,6 @@ class ModuleIndex:
         }
         self.stmt = -1  # ordinal of the statement being walked (source order, like `ast`)
         self.statement_count = 0
-        self.statement_of: Dict[int, int] = {}  # id(statement node) -> ordinal
         self.statements: List[cst.CSTNode] = []  # statement nodes by ordinal
         self.statement_at: Dict[int, int] = {}  # id(any node) -> ordinal of the statement it is in
         self.elifs: Set[int] = set()  # ids of `If` nodes that are `elif` clauses
@@ -222,6 +221,11 @@ class ModuleIndex:
         self.imported: List[str] = []  # every module (or module member) an import statement names
         self.main_block: Optional[cst.If] = None
         self._in_main = False
+
+    def ordinal_of(self, statement: cst.CSTNode) -> Optional[int]:
+        """The ordinal of a statement node (None for a node that is not a statement)."""
+        ordinal = self.statement_at.get(id(statement))
+        return ordinal if ordinal is not None and self.statements[ordinal] is statement else None
 
     def walk(self, node: cst.CSTNode) -> None:
         if isinstance(node, _COMPOUND):
@@ -240,7 +244,6 @@ class ModuleIndex:
     def _statement(self, node: cst.CSTNode) -> None:
         """Number statements in source order, as `ast` lists them, for cheap line numbers."""
         self.stmt = self.statement_count
-        self.statement_of[id(node)] = self.stmt
         self.statements.append(node)
         self.statement_count += 1
 
@@ -334,7 +337,7 @@ class ModuleIndex:
         self, params: cst.Parameters, scope: Scope, cls: Optional[ClassInfo], info: FuncInfo
     ) -> None:
         positional = list(params.posonly_params) + list(params.params)
-        decorators = {_decorator_name(d) for d in info.decorators}
+        decorators = {decorator_name(d) for d in info.decorators}
         for i, param in enumerate(positional + list(params.kwonly_params)):
             name = param.name.value
             if i == 0 and cls is not None and "staticmethod" not in decorators and param in positional:
@@ -626,7 +629,7 @@ def _dotted(node: Union[cst.Attribute, cst.Name, cst.BaseExpression]) -> str:
     return ""
 
 
-def _decorator_name(node: cst.BaseExpression) -> str:
+def decorator_name(node: cst.BaseExpression) -> str:
     """The last dotted segment of a decorator (`functools.cache` -> `cache`)."""
     if isinstance(node, cst.Call):
         node = node.func

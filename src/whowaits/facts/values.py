@@ -19,7 +19,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope
+from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name
 from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES
 
 
@@ -144,7 +144,7 @@ class Evaluator:
         if func is None or isinstance(func.node, cst.Lambda):
             return None
         values: List[Value] = []
-        offset = 1 if func.cls is not None and "staticmethod" not in {_last_name(d) for d in func.decorators} else 0
+        offset = 1 if func.cls is not None and "staticmethod" not in {decorator_name(d) for d in func.decorators} else 0
         for call in self.callers_of(func):
             passed: Optional[cst.BaseExpression] = None
             positional = [a for a in call.node.args if a.keyword is None]
@@ -291,7 +291,7 @@ class Evaluator:
         candidates: List[Value] = [self.eval(expr, scope) for expr, scope in cls.attrs.get(attr, [])]
         method = cls.methods.get(attr)
         if method is not None:
-            names = {_last_name(d) for d in method.decorators}
+            names = {decorator_name(d) for d in method.decorators}
             candidates.append(self.returns_of(method) if names & _PROPERTY_DECORATORS else FuncV(method))
         value = best(candidates)
         if value is not None:
@@ -327,13 +327,3 @@ def _distinct(values: List[Value]) -> List[Value]:
         if value is not None and not any(value == other or value is other for other in out):
             out.append(value)
     return out[:4]
-
-
-def _last_name(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Call):
-        node = node.func
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
-    if isinstance(node, cst.Name):
-        return node.value
-    return ""
