@@ -94,14 +94,16 @@ def _progress(done: int, total: int) -> None:
         click.echo("\r" + " " * 40 + "\r", err=True, nl=False)
 
 
-def _run(paths: Sequence[str], cli: Dict[str, Any], interactive: bool = False) -> Tuple[RunResult, Settings]:
+def _run(
+    paths: Sequence[str], cli: Dict[str, Any], interactive: bool = False
+) -> Tuple[RunResult, Settings, Dict[str, RuleMeta]]:
     stdin = cli.get("stdin")
     paths = _check_paths(paths, stdin[0] if stdin else None)
     settings, catalog = _settings(paths, cli)
     progress = _progress if interactive and sys.stderr.isatty() else None
     options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"), progress=progress, stdin=stdin)
     try:
-        return analyze(paths, catalog, options), settings
+        return analyze(paths, catalog, options), settings, catalog
     except Exception:  # an internal error must still exit 2 with something a bug report can use
         click.echo("whowaits: internal error, please report it with this trace:", err=True)
         click.echo(traceback.format_exc(), err=True)
@@ -154,7 +156,7 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         settings, _ = _settings(_check_paths(paths), cli)
         click.echo("\n".join(describe(settings)))
         return
-    result, settings = _run(paths, cli, interactive=output_format == "text" and not quiet and not output_file)
+    result, settings, catalog = _run(paths, cli, interactive=output_format == "text" and not quiet and not output_file)
     if add_noqa:
         from whowaits.suppress import add_noqa as write_noqa
 
@@ -169,7 +171,6 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
     elif output_format in ("sarif", "github", "gitlab", "junit"):
         from whowaits.report import ci
 
-        _, catalog = _settings(_check_paths(paths), cli)
         text = ci.sarif(result, catalog) if output_format == "sarif" else getattr(ci, output_format)(result)
     else:
         from whowaits.report import text as text_report
@@ -212,7 +213,7 @@ def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str]
     """Write every current finding under PATHS to FILE (use it with `check --baseline FILE`)."""
     from whowaits import baseline
 
-    result, _ = _run(paths, cli)
+    result, _, _ = _run(paths, cli)
     try:
         baseline.write(file, result.findings)
     except baseline.BaselineError as exc:
@@ -225,7 +226,7 @@ def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str]
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]), default="table", show_default=True)
 def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
     """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
-    result, _ = _run(paths, cli, interactive=not output_file)
+    result, _, _ = _run(paths, cli, interactive=not output_file)
     if fmt == "json":
         from whowaits.report import json_out
 
@@ -255,7 +256,7 @@ def explain(location: str, **cli: Any) -> None:
         _fail(f"expected PATH:LINE, got {location!r}")
     if not os.path.isfile(path):
         _fail(f"{path}: no such file")
-    result, _ = _run([path], cli)
+    result, _, _ = _run([path], cli)
     relpath = os.path.relpath(os.path.abspath(path), result.root).replace(os.sep, "/")
     line = int(line_text)
     sites = [s for s in result.sites if s.path == relpath and s.call.span.line <= line <= s.call.span.end_line]
