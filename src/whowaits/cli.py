@@ -143,9 +143,13 @@ FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit"]
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary line.")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` comments for every current finding (edits files).")
 @click.option("--stdin-filename", type=click.Path(), help="Read the file's content from stdin (an editor's unsaved buffer).")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes (edits files).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also offer and apply fixes that change behaviour.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str, baseline_file: Optional[str],
           changed_since: Optional[str], exit_zero: bool, statistics: bool, show_evidence: bool,
-          show_settings: bool, quiet: bool, add_noqa: bool, stdin_filename: Optional[str], **cli: Any) -> None:
+          show_settings: bool, quiet: bool, add_noqa: bool, stdin_filename: Optional[str],
+          fix: bool, unsafe_fixes: bool, diff: bool, **cli: Any) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     if stdin_filename:
         cli["stdin"] = (stdin_filename, click.get_binary_stream("stdin").read())
@@ -163,6 +167,7 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         changed = write_noqa(result.root, result.findings)
         click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
         return
+    result = _fixes(result, paths, cli, settings, catalog, fix or diff, unsafe_fixes, diff)
     result = _narrow(result, baseline_file, changed_since)
     if output_format == "json":
         from whowaits.report import json_out
@@ -176,12 +181,38 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         from whowaits.report import text as text_report
 
         color = output_file is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        text = text_report.render(result, color=color, show_evidence=show_evidence, statistics=statistics)
-        if quiet:
-            text = "".join(line + "\n" for line in text.splitlines()[:-1])
+        text = text_report.render(result, color=color, show_evidence=show_evidence, statistics=statistics,
+                                  unsafe_fixes=unsafe_fixes, summary=not quiet)
     _emit(text, output_file)
     failing = [f for f in result.findings if severity_rank(f.severity) >= severity_rank(settings.fail_on)]
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], settings: Settings,
+           catalog: Dict[str, RuleMeta], apply: bool, unsafe: bool, diff: bool) -> RunResult:
+    """Offer a fix on each finding; with --fix / --diff apply them (see whowaits.fixes)."""
+    from dataclasses import replace
+
+    from whowaits import fixes
+
+    result = fixes.offer(result, catalog, settings.poll_interval_min, cli.get("stdin"))
+    if not apply:
+        return result
+    if cli.get("stdin"):
+        _fail("--fix and --diff cannot edit stdin")
+    options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"))
+    outcome = fixes.plan(result, unsafe, lambda new: analyze(_check_paths(paths), catalog, replace(options, contents=new)))
+    for finding, why in outcome.dropped:
+        click.echo(f"whowaits: fix for {finding.path}:{finding.line} {finding.code} dropped: {why}", err=True)
+    if diff:
+        click.echo(fixes.diff(outcome), nl=False)
+        sys.exit(EXIT_FINDINGS if outcome.contents else EXIT_CLEAN)
+    try:
+        fixes.write(result.root, outcome)
+    except OSError as exc:
+        _fail(f"cannot write fixes: {exc}")
+    click.echo(f"Fixed {len(outcome.applied)} finding{'' if len(outcome.applied) == 1 else 's'}.", err=True)
+    return fixes.offer(outcome.after, catalog, settings.poll_interval_min) if outcome.after else result
 
 
 def _narrow(result: RunResult, baseline_file: Optional[str], changed_since: Optional[str]) -> RunResult:

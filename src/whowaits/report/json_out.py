@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from whowaits import __version__
-from whowaits.core import CallSite, EvidenceStep, Finding, RequestFacts
+from whowaits.core import CallSite, EvidenceStep, Finding, FixInfo, RequestFacts
 from whowaits.pipeline import RunResult
 
 JSON_VERSION = 1
@@ -76,6 +76,22 @@ def finding_dict(finding: Finding) -> Dict[str, Any]:
         "message": finding.message,
         "evidence": _evidence(finding.evidence),
         "fingerprint": finding.fingerprint,
+        "fix": _fix(finding.fix),
+    }
+
+
+def _fix(fix: Optional[FixInfo]) -> Optional[Dict[str, Any]]:
+    """ruff's shape: applicability, message and edits (1-based, end exclusive), or null."""
+    if fix is None:
+        return None
+    return {
+        "applicability": fix.applicability,
+        "message": fix.message,
+        "edits": [
+            {"content": e.content, "location": {"row": e.line, "column": e.col},
+             "end_location": {"row": e.end_line, "column": e.end_col}}
+            for e in fix.edits
+        ],
     }
 
 
