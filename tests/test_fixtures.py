@@ -24,7 +24,7 @@ from whowaits.config import resolve_settings
 
 EXPECT = re.compile(rb"#\s*expect:\s*([A-Z0-9, ]+)")
 SITE = re.compile(rb"#\s*site:\s*([a-z_, ]+)")
-SNAPSHOTS = (".fixed", ".unsafe-fixed")  # what a fix turns a file into (tests/test_fixes.py)
+SNAPSHOTS = (".fixed", ".unsafe-fixed", ".migrated")  # what a fix or a migration turns a file into
 
 
 def cases() -> List[str]:

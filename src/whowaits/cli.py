@@ -205,10 +205,10 @@ def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], setting
     for finding, why in outcome.dropped:
         click.echo(f"whowaits: fix for {finding.path}:{finding.line} {finding.code} dropped: {why}", err=True)
     if diff:
-        click.echo(fixes.diff(outcome), nl=False)
+        click.echo(fixes.diff(outcome.contents, outcome.originals), nl=False)
         sys.exit(EXIT_FINDINGS if outcome.contents else EXIT_CLEAN)
     try:
-        fixes.write(result.root, outcome)
+        fixes.write(result.root, outcome.contents, outcome.originals)
     except OSError as exc:
         _fail(f"cannot write fixes: {exc}")
     click.echo(f"Fixed {len(outcome.applied)} finding{'' if len(outcome.applied) == 1 else 's'}.", err=True)
@@ -295,6 +295,48 @@ def explain(location: str, **cli: Any) -> None:
         _fail(f"{relpath}:{line}: no LLM call site on that line (see `whowaits audit {path}`)")
     assert result.graph is not None
     click.echo("\n".join(explain_site(s, result.graph) for s in sites), nl=False)
+
+
+@main.command()
+@click.argument("targets", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Migrate every per-item site (WW201, WW202) under the TARGETS paths.")
+@click.option("--write", is_flag=True, help="Apply the migration (default: print it as a diff).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .whowaits_cache/.")
+def migrate(targets: Tuple[str, ...], every: bool, write: bool, **cli: Any) -> None:
+    """Rewrite the per-item sync loop at PATH:LINE (or, with --all, every one under PATHS) into a batch job."""
+    from dataclasses import replace
+
+    from whowaits import fixes, migrate as migration
+
+    places = [t.rpartition(":") for t in targets]
+    if not every and (not places or any(not p or not n.isdigit() for p, _, n in places)):
+        _fail("expected PATH:LINE (or --all [PATHS])")
+    paths = _check_paths(list(targets) if every else [p for p, _, _ in places])
+    result, settings, catalog = _run(paths, cli)
+    wanted = None if every else [(os.path.relpath(os.path.abspath(p), result.root).replace(os.sep, "/"), int(n))
+                                 for p, _, n in places]
+    options = Options(settings, use_cache=not cli.get("no_cache"))
+    report = migration.run(result, wanted, lambda p: _read(os.path.join(result.root, p)),
+                           lambda new: analyze(paths, catalog, replace(options, contents=new)))
+    if not report.migrations:
+        _fail("no per-item synchronous call (WW201, WW202) there; see `whowaits check`")
+    for m in report.migrations:
+        click.echo(f"whowaits: {m.site.path}:{m.site.line}: " + (f"not migrated: {m.refused}" if m.refused else m.summary), err=True)
+    if write:
+        fixes.write(result.root, report.contents, report.originals)
+    else:
+        click.echo(fixes.diff(report.contents, report.originals), nl=False)
+    sys.exit(EXIT_FINDINGS if any(m.refused for m in report.migrations) else EXIT_CLEAN)
+
+
+def _read(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
 
 
 @main.command("config")

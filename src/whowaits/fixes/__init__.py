@@ -178,26 +178,26 @@ def plan(result: RunResult, unsafe: bool, reanalyze: Reanalyze) -> Outcome:
     return outcome
 
 
-def write(root: str, outcome: Outcome) -> None:
-    """Write every fixed file, or (when one write fails) restore the ones already written."""
+def write(root: str, contents: Dict[str, bytes], originals: Dict[str, bytes]) -> None:
+    """Write every changed file, or (when one write fails) restore the ones already written."""
     written: List[str] = []
     try:
-        for path, data in sorted(outcome.contents.items()):
+        for path, data in sorted(contents.items()):
             with open(os.path.join(root, path), "wb") as fh:
                 fh.write(data)
             written.append(path)
     except OSError:
         for path in written:
             with open(os.path.join(root, path), "wb") as fh:
-                fh.write(outcome.originals[path])
+                fh.write(originals[path])
         raise
 
 
-def diff(outcome: Outcome) -> str:
-    """A unified diff of every fixed file, as `ruff --diff` prints it."""
+def diff(contents: Dict[str, bytes], originals: Dict[str, bytes]) -> str:
+    """A unified diff of every changed file, as `ruff --diff` prints it."""
     out: List[str] = []
-    for path, data in sorted(outcome.contents.items()):
-        old = outcome.originals[path].decode("utf-8", "replace").splitlines(keepends=True)
+    for path, data in sorted(contents.items()):
+        old = originals[path].decode("utf-8", "replace").splitlines(keepends=True)
         new = data.decode("utf-8", "replace").splitlines(keepends=True)
         out.extend(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
     return "".join(line if line.endswith("\n") else line + "\n" for line in out)
