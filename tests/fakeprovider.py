@@ -6,20 +6,28 @@ and Message Batches (create, retrieve, results as JSONL at the batch's `results_
 retrieve). Answers are derived from the request only, so a program gets the same text from a
 synchronous call and from a batch. `inject` makes the first requests of the first batch come
 back errored or expired (the retry batch then succeeds), `latency` delays every answer, and
-`polls_before_end` keeps a batch in progress for that many retrieves. `stats` counts what was
-called, so a test can prove the migrated program made one batch and no per-item call.
+`polls_before_end` keeps a batch in progress for that many retrieves. Like the real API, a
+batch with an invalid custom_id is rejected with a 400, and a request asking for `stream`,
+`speed` or `max_tokens: 0` comes back errored. `stats` counts what was called, so a test can
+prove the migrated program made one batch and no per-item call. `run_main` runs a program
+against it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import runpy
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
+
+CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 def answer(model: str, messages: Any) -> str:
@@ -120,6 +128,9 @@ class FakeProvider:
             results = []
             for request in requests:
                 failure = self._take_failure()
+                params = request["params"]
+                if params.get("stream") or "speed" in params or params.get("max_tokens") == 0:
+                    failure = "errored"
                 if failure == "errored":
                     result: Dict[str, Any] = {"type": "errored", "error": {
                         "type": "error", "error": {"type": "api_error", "message": "injected failure"}}}
@@ -220,7 +231,12 @@ class FakeProvider:
                         fake.stats.sync += 1
                     return self._send(200, anthropic_message(json.loads(self._body())))
                 if path == "/v1/messages/batches":
-                    batch = fake.create_anthropic_batch(json.loads(self._body())["requests"])
+                    requests = json.loads(self._body())["requests"]
+                    bad = [r.get("custom_id") for r in requests if not CUSTOM_ID.match(str(r.get("custom_id", "")))]
+                    if bad:
+                        return self._send(400, {"type": "error", "error": {
+                            "type": "invalid_request_error", "message": f"invalid custom_id {bad[0]!r}"}})
+                    batch = fake.create_anthropic_batch(requests)
                     return self._send(200, fake.anthropic_batch_json(batch))
                 if path == "/v1/chat/completions":
                     with fake._lock:
@@ -270,3 +286,21 @@ def _multipart_file(content_type: str, body: bytes) -> bytes:
         if b'name="file"' in head:
             return data[: -2] if data.endswith(b"\r\n") else data
     raise ValueError("no file part in the upload")
+
+
+def run_main(root: str, fake: FakeProvider, monkeypatch: Any, capsys: Any) -> str:
+    """Run `root/main.py` as `__main__` in this process (the SDKs import once, which saves
+    seconds per run), pointed at `fake`, and return what it printed."""
+    for key, value in fake.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(root)
+    monkeypatch.syspath_prepend(root)
+    capsys.readouterr()
+    loaded = set(sys.modules)
+    try:
+        runpy.run_path(os.path.join(root, "main.py"), run_name="__main__")
+    finally:
+        for name in set(sys.modules) - loaded:  # the program's own modules: fresh for the next run
+            if (getattr(sys.modules[name], "__file__", None) or "").startswith(root):
+                del sys.modules[name]
+    return capsys.readouterr().out

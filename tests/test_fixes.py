@@ -112,7 +112,7 @@ def test_fix_applicability_in_text_json_and_sarif(tmp_path) -> None:
     assert text.count("WW401 [*]") == 2 and "[*] 2 fixable with the `--fix` option." in text
     doc = json.loads(CliRunner().invoke(main, ["check", root, "--no-cache", "--output-format", "json"]).output)
     fixes = [f["fix"] for f in doc["findings"]]
-    assert [f and f["applicability"] for f in fixes] == ["unsafe", "unsafe", None]
+    assert [f and (f["safe"], f["applicability"]) for f in fixes] == [(False, "unsafe"), (False, "unsafe"), None]
     assert fixes[1]["edits"] == [{"content": "errored", "location": {"row": 17, "column": 32},
                                   "end_location": {"row": 17, "column": 38}}]
     sarif = json.loads(CliRunner().invoke(main, ["check", root, "--no-cache", "--output-format", "sarif"]).output)
@@ -140,3 +140,22 @@ def test_a_fix_that_leaves_its_finding_is_dropped(tmp_path, monkeypatch) -> None
     assert "WW403 dropped: the finding is still reported after the fix" in outcome.output
     with open(os.path.join(root, "ww403_poll_sleep.py"), encoding="utf-8") as fh:
         assert "# touched" not in fh.read()
+
+
+def test_fixed_batch_job_runs_against_the_fake_provider(tmp_path, monkeypatch, capsys) -> None:
+    """The same fake server as the migrations: before the fixes the job dies on the invalid
+    custom_id (400); after `--fix --unsafe-fixes` it runs, and an errored result is collected
+    instead of crashing the loop that reads the messages."""
+    import anthropic
+    from fakeprovider import FakeProvider, run_main
+
+    root = _copy_case("batch_job", str(tmp_path / "case"))
+    with FakeProvider() as fake, pytest.raises(anthropic.BadRequestError):
+        run_main(root, fake, monkeypatch, capsys)
+    CliRunner().invoke(main, ["check", root, "--fix", "--unsafe-fixes", "--no-cache"], catch_exceptions=False)
+    with FakeProvider() as fake:
+        out = run_main(root, fake, monkeypatch, capsys).splitlines()
+    assert [line.split()[0] for line in out] == ["page-about", "page-home", "page-jobs"]
+    assert fake.stats.batches == [3] and fake.stats.sync == 0
+    with FakeProvider(inject=("errored",)) as fake:
+        assert len(run_main(root, fake, monkeypatch, capsys).splitlines()) == 2

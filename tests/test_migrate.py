@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-import runpy
 import shutil
-import sys
 
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES
-from fakeprovider import FakeProvider
+from fakeprovider import FakeProvider, run_main
 
 from whowaits.cli import main
 
@@ -35,32 +33,11 @@ def _copy(case: str, dest: str) -> str:
     return dest
 
 
-class Runner:
-    """Runs a case's `main.py` as `__main__` in this process (the SDKs import once, which
-    saves seconds per run), pointed at a fake provider, and returns what it printed."""
-
-    def __init__(self, monkeypatch, capsys) -> None:
-        self.monkeypatch, self.capsys = monkeypatch, capsys
-
-    def __call__(self, root: str, fake: FakeProvider) -> str:
-        for key, value in fake.env().items():
-            self.monkeypatch.setenv(key, value)
-        self.monkeypatch.chdir(root)
-        self.monkeypatch.syspath_prepend(root)
-        self.capsys.readouterr()
-        loaded = set(sys.modules)
-        try:
-            runpy.run_path(os.path.join(root, "main.py"), run_name="__main__")
-        finally:
-            for name in set(sys.modules) - loaded:  # the case's own modules: fresh for the next run
-                if (getattr(sys.modules[name], "__file__", None) or "").startswith(root):
-                    del sys.modules[name]
-        return self.capsys.readouterr().out
-
-
 @pytest.mark.parametrize("case", CASES)
 def test_migrated_program_gives_the_same_output_from_one_batch(case: str, tmp_path, monkeypatch, capsys) -> None:
-    _run = Runner(monkeypatch, capsys)
+    def _run(root: str, fake: FakeProvider) -> str:
+        return run_main(root, fake, monkeypatch, capsys)
+
     root = _copy(case, str(tmp_path / case))
     with FakeProvider() as fake:
         original = _run(root, fake)

@@ -64,10 +64,25 @@ class Located:
 def without(elements: Sequence[N], drop: Sequence[cst.CSTNode]) -> Tuple[N, ...]:
     """`elements` minus `drop`, the last survivor taking the comma the old last element had,
     with its own line's comment (for calls, whose closing line lives in that comma)."""
-    kept = [e for e in elements if not any(e is d for d in drop)]
+    kept = []
+    for element in elements:
+        if not any(element is d for d in drop):
+            kept.append(element)
+        elif kept and element is not elements[-1]:
+            kept[-1] = kept[-1].with_changes(comma=_line_break(kept[-1].comma, element.comma))  # type: ignore[attr-defined]
     if kept and elements and any(elements[-1] is d for d in drop):
         kept[-1] = kept[-1].with_changes(comma=_closing_comma(kept[-1].comma, elements[-1].comma))  # type: ignore[attr-defined]
     return tuple(kept)
+
+
+def _line_break(own: object, removed: object) -> object:
+    """When a removed item ended its line, the item before it ends the line instead (the removed
+    line's comment goes with it)."""
+    if (isinstance(own, cst.Comma) and isinstance(removed, cst.Comma)
+            and isinstance(removed.whitespace_after, cst.ParenthesizedWhitespace)
+            and not isinstance(own.whitespace_after, cst.ParenthesizedWhitespace)):
+        return own.with_changes(whitespace_after=removed.whitespace_after.with_changes(first_line=cst.TrailingWhitespace()))
+    return own
 
 
 def _closing_comma(own: object, removed: object) -> object:

@@ -81,10 +81,11 @@ def finding_dict(finding: Finding) -> Dict[str, Any]:
 
 
 def _fix(fix: Optional[FixInfo]) -> Optional[Dict[str, Any]]:
-    """ruff's shape: applicability, message and edits (1-based, end exclusive), or null."""
+    """`safe` (SPEC), then ruff's shape: applicability, message and edits (1-based, end exclusive)."""
     if fix is None:
         return None
     return {
+        "safe": fix.applicability == "safe",
         "applicability": fix.applicability,
         "message": fix.message,
         "edits": [
