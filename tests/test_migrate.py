@@ -90,3 +90,20 @@ def test_migrate_one_site_by_line_and_print_a_diff(tmp_path) -> None:
     assert "+    for note, answer in run_message_batch(client, notes, build_request):" in outcome.output
     nothing = CliRunner().invoke(main, ["migrate", f"{path}:3", "--no-cache"])
     assert nothing.exit_code == 2 and "no per-item synchronous call" in nothing.output
+
+
+@pytest.mark.parametrize("minutes,expect", [
+    (1500, "deadline_seconds=90000"),
+    (360, "WW103 this wait for a batch gives up after 6 hours"),
+])
+def test_the_jobs_timeout_bounds_the_wait_or_refuses_it(minutes: int, expect: str, tmp_path) -> None:
+    """A declared job timeout becomes the runner's deadline; one shorter than a batch may take
+    would make the migrated code fail WW103, so that migration is refused with that finding."""
+    root = _copy("for_loop", str(tmp_path / "for_loop"))
+    os.makedirs(os.path.join(root, ".github", "workflows"))
+    with open(os.path.join(root, ".github", "workflows", "nightly.yml"), "w", encoding="utf-8") as fh:
+        fh.write("on:\n  schedule:\n    - cron: '0 3 * * *'\njobs:\n  notes:\n    runs-on: ubuntu-latest\n"
+                 f"    timeout-minutes: {minutes}\n    steps:\n      - run: python main.py\n")
+    outcome = CliRunner().invoke(main, ["migrate", "--all", root, "--no-cache"])
+    assert expect in outcome.output
+    assert outcome.exit_code == (0 if minutes > 24 * 60 else 1)

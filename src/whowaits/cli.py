@@ -319,7 +319,7 @@ def migrate(targets: Tuple[str, ...], every: bool, write: bool, **cli: Any) -> N
                                  for p, _, n in places]
     options = Options(settings, use_cache=not cli.get("no_cache"))
     report = migration.run(result, wanted, lambda p: _read(os.path.join(result.root, p)),
-                           lambda new: analyze(paths, catalog, replace(options, contents=new)))
+                           lambda new: analyze(paths, catalog, replace(options, contents=new)), settings.poll_interval_min)
     if not report.migrations:
         _fail("no per-item synchronous call (WW201, WW202) there; see `whowaits check`")
     for m in report.migrations:

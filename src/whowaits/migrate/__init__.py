@@ -56,9 +56,10 @@ class Migration:
 class Sources:
     """Parsed project files, edited in place by successive migrations of one run."""
 
-    def __init__(self, root: str, read: Callable[[str], Optional[bytes]]) -> None:
+    def __init__(self, root: str, read: Callable[[str], Optional[bytes]], poll_seconds: float) -> None:
         self.root = root
         self._read = read
+        self.poll_seconds = poll_seconds  # the runners' default interval between status checks
         self.original: Dict[str, str] = {}
         self.current: Dict[str, str] = {}
 
@@ -292,8 +293,14 @@ def _pair_target(target: cst.BaseAssignTargetExpression, answer: str) -> cst.Tup
     return cst.Tuple([cst.Element(target), cst.Element(cst.Name(answer))], lpar=[], rpar=[])
 
 
-def _runner_call(runner: str, unit: Unit, items: cst.BaseExpression, build: cst.BaseExpression) -> cst.BaseExpression:
-    call = cst.Call(cst.Name(runner), [cst.Arg(unit.receiver), cst.Arg(items), cst.Arg(build)])
+def _runner_call(runner: str, unit: Unit, items: cst.BaseExpression, build: cst.BaseExpression,
+                 deadline: float) -> cst.BaseExpression:
+    """`runner(client, items, build)`, with the context's deadline when one is known."""
+    args = [cst.Arg(unit.receiver), cst.Arg(items), cst.Arg(build)]
+    if deadline:
+        args.append(cst.Arg(cst.Integer(str(int(deadline))), keyword=cst.Name("deadline_seconds"),
+                            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+    call = cst.Call(cst.Name(runner), args)
     return cst.Await(call) if unit.is_async else call
 
 
@@ -317,9 +324,9 @@ def _insert_before(loc: Located, anchor: cst.CSTNode, new: Sequence[cst.BaseStat
     return loc.replace(block, block.with_changes(body=tuple(body)))
 
 
-def _with_runner(module: cst.Module, provider: str, is_async: bool, deadline: float) -> Tuple[cst.Module, str]:
+def _with_runner(module: cst.Module, provider: str, is_async: bool, poll_seconds: float) -> Tuple[cst.Module, str]:
     """The module with the runner defined once, after its imports."""
-    name, source = runner_source(provider, is_async, deadline)
+    name, source = runner_source(provider, is_async, poll_seconds)
     if any(isinstance(s, cst.FunctionDef) and s.name.value == name for s in module.body):
         return module, name
     position = 0
@@ -369,9 +376,9 @@ def _direct(sources: Sources, site: CallSite, ctx: ContextFact) -> Tuple[str, cs
         builder, build = _builder(loc.fresh_name("build_request"), loop.target, unit.prefix, unit.call, loc)
         new_body = loop.body.deep_replace(unit.answered, cst.Name(answer))
         new_loop = loop.with_changes(target=_pair_target(loop.target, answer),
-                                     iter=_runner_call(runner, unit, loop.iter, build), body=new_body)
+                                     iter=_runner_call(runner, unit, loop.iter, build, deadline), body=new_body)
         module = _insert_before(loc, loop, [builder] if builder else [], new_loop)
-        return site.path, _with_runner(module, site.op.provider, unit.is_async, deadline)[0], \
+        return site.path, _with_runner(module, site.op.provider, unit.is_async, sources.poll_seconds)[0], \
             f"the for loop at line {_line(loc, loop)} sends one batch"
     comp = loop
     if comp.for_in.inner_for_in is not None or comp.for_in.ifs or comp.for_in.asynchronous is not None:
@@ -386,9 +393,9 @@ def _direct(sources: Sources, site: CallSite, ctx: ContextFact) -> Tuple[str, cs
         raise Refused("the comprehension unpacks its items; give them one name")
     new_elt = comp.elt.deep_replace(unit.answered, cst.Name(answer)) if comp.elt is not unit.answered else cst.Name(answer)
     new_comp = comp.with_changes(elt=new_elt, for_in=comp.for_in.with_changes(
-        target=_pair_target(comp.for_in.target, answer), iter=_runner_call(runner, unit, comp.for_in.iter, lam)))
+        target=_pair_target(comp.for_in.target, answer), iter=_runner_call(runner, unit, comp.for_in.iter, lam, deadline)))
     module = loc.replace(comp, new_comp)
-    return site.path, _with_runner(module, site.op.provider, unit.is_async, deadline)[0], \
+    return site.path, _with_runner(module, site.op.provider, unit.is_async, sources.poll_seconds)[0], \
         f"the comprehension at line {_line(loc, comp)} sends one batch"
 
 
@@ -446,7 +453,7 @@ def _helper(sources: Sources, site: CallSite, ctx: ContextFact, hop: Tuple[str, 
             _params(unit.call))])]))  # type: ignore[misc]
     finish = cst.FunctionDef(cst.Name("finish"), cst.Parameters([_param(item), _param(answer)]), finish_body,
                              leading_lines=[cst.EmptyLine(indent=False)])
-    pairs = _runner_call(runner, unit, cst.Name("items"), cst.Name("request"))
+    pairs = _runner_call(runner, unit, cst.Name("items"), cst.Name("request"), _deadline(ctx))
     result = _fill(cst.parse_statement(f"return [finish(item, {answer}) for item, {answer} in PAIRS]\n"), "PAIRS", pairs)
     doc = cst.parse_statement(f'"""`{qualname}` for every item, through the {_api(site)}.\n\n'
                               f'    Written by `whowaits migrate`: the same answers in the same order,'
@@ -463,7 +470,7 @@ def _helper(sources: Sources, site: CallSite, ctx: ContextFact, hop: Tuple[str, 
         if statement is helper:
             body_after.append(batch)
     module = loc.module.with_changes(body=body_after)
-    module, _ = _with_runner(module, site.op.provider, unit.is_async, _deadline(ctx))
+    module, _ = _with_runner(module, site.op.provider, unit.is_async, sources.poll_seconds)
     out = [(caller_path, caller, f"{caller_path}:{caller_line} calls `{batch_name}` once")]
     if caller_path == site.path:
         return [(site.path, module, f"`{batch_name}` sends one batch for all the items of `{qualname}`; " + out[0][2])]
@@ -654,11 +661,12 @@ def _matches(site: CallSite, path: str, line: int) -> bool:
 
 
 def run(result: RunResult, wanted: Optional[Sequence[Tuple[str, int]]], read: Callable[[str], Optional[bytes]],
-        reanalyze: Reanalyze) -> Report:
-    """Migrate the per-item sites at `wanted` (PATH, LINE) places, or all of them (None)."""
+        reanalyze: Reanalyze, poll_interval_min: float) -> Report:
+    """Migrate the per-item sites at `wanted` (PATH, LINE) places, or all of them (None); the
+    runners poll every 60 s, or `poll-interval-min` when that is longer."""
     found = targets(result)
     chosen = [site for _, site in found if wanted is None or any(_matches(site, path, line) for path, line in wanted)]
-    sources = Sources(result.root, read)
+    sources = Sources(result.root, read, max(60.0, poll_interval_min))
     migrations = [plan(site, sources) for site in chosen]
     verify(result, migrations, reanalyze)
     refused_paths = {p for m in migrations if m.refused for p in m.texts}

@@ -16,7 +16,7 @@ from typing import Dict, Tuple
 from whowaits.knowledge.limits import MAX_BATCH_REQUESTS
 
 _ANTHROPIC = '''
-{async_}def {name}(client, items, build, poll_seconds=60, deadline_seconds={deadline}):
+{async_}def {name}(client, items, build, poll_seconds={poll}, deadline_seconds=None):
     """Answers for `items` from the Message Batches API, as (item, message) pairs in order.
 
     Written by `whowaits migrate`: one request per item (`build(item)` gives its params,
@@ -53,7 +53,7 @@ _ANTHROPIC = '''
 '''
 
 _OPENAI = '''
-def {name}(client, items, build, poll_seconds=60, deadline_seconds={deadline}):
+def {name}(client, items, build, poll_seconds={poll}, deadline_seconds=None):
     """Answers for `items` from the OpenAI Batch API, as (item, chat completion) pairs in order.
 
     Written by `whowaits migrate`: one request per item (`build(item)` gives its body,
@@ -111,11 +111,12 @@ RUNNERS: Dict[Tuple[str, bool], Tuple[str, str]] = {
 }
 
 
-def runner_source(provider: str, is_async: bool, deadline_seconds: float = 0.0) -> Tuple[str, str]:
-    """(function name, source) of the runner for a provider, sync or async."""
+def runner_source(provider: str, is_async: bool, poll_seconds: float) -> Tuple[str, str]:
+    """(function name, source) of the runner for a provider, sync or async, polling every
+    `poll_seconds` by default."""
     name, template = RUNNERS[(provider, is_async)]
     source = template.format(
-        name=name, limit=MAX_BATCH_REQUESTS[provider], deadline=f"{deadline_seconds:g}" if deadline_seconds else "None",
+        name=name, limit=MAX_BATCH_REQUESTS[provider], poll=f"{poll_seconds:g}",
         async_="async " if is_async else "", await_="await " if is_async else "",
         lp="(" if is_async else "", rp=")" if is_async else "",
         sleeper="asyncio" if is_async else "time", sleeper_import="    import asyncio\n" if is_async else "",
