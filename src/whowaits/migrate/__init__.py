@@ -155,19 +155,22 @@ def _written(statements: Sequence[cst.CSTNode]) -> Set[str]:
     return found
 
 
-def _has_break(body: cst.CSTNode) -> bool:
-    """A `break` of this loop (not of a loop nested in it)."""
-    found: List[cst.Break] = []
+def _stops_early(body: cst.CSTNode) -> bool:
+    """A `break` of this loop (not of a loop nested in it) or a `return` out of it."""
+    found: List[cst.CSTNode] = []
 
     class Visitor(cst.CSTVisitor):
         def visit_Break(self, n: cst.Break) -> None:
             found.append(n)
 
-        def visit_For(self, n: cst.For) -> bool:
-            return False
+        def visit_Return(self, n: cst.Return) -> None:
+            found.append(n)
+
+        def visit_For(self, n: cst.For) -> bool:  # its breaks are its own; a return still leaves
+            return not any(isinstance(x, cst.Return) for x in _walk(n))
 
         def visit_While(self, n: cst.While) -> bool:
-            return False
+            return not any(isinstance(x, cst.Return) for x in _walk(n))
 
         def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
             return False
@@ -363,8 +366,8 @@ def _direct(sources: Sources, site: CallSite, ctx: ContextFact) -> Tuple[str, cs
         raise Refused("a `while` loop: its items are not a collection migrate can hand to a batch")
     deadline = _deadline(ctx)
     if isinstance(loop, cst.For):
-        if _has_break(loop.body) or loop.orelse is not None:
-            raise Refused("the loop can stop early (`break`), so later items would be sent that never were")
+        if _stops_early(loop.body) or loop.orelse is not None:
+            raise Refused("the loop can stop early (`break`, `return`), so later items would be sent that never were")
         body = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else []
         unit = _unit(loc, site, body)
         _check_independent(unit, body)
@@ -550,8 +553,8 @@ def _rewrite_caller(loc: Located, line: int, helper: str, batch: str, caller_pat
         loop = next((n for n in loc.ancestors(call) if isinstance(n, (cst.For, cst.While) + _SCOPES)), None)
         if isinstance(loop, cst.For) and isinstance(loop.target, cst.Name) and isinstance(arg, cst.Name) \
                 and arg.value == loop.target.value and isinstance(loop.body, cst.IndentedBlock):
-            if _has_break(loop.body) or loop.orelse is not None:
-                raise Refused("the loop can stop early (`break`), so later items would be sent that never were")
+            if _stops_early(loop.body) or loop.orelse is not None:
+                raise Refused("the loop can stop early (`break`, `return`), so later items would be sent that never were")
             _statement_index(loc, loop.body.body, call)
             if loop.target.value in _written(list(loop.body.body)):
                 raise Refused("the loop reassigns its item")
