@@ -17,6 +17,7 @@ from whowaits.catalog import CatalogError
 from whowaits.config import ConfigError, Settings, check_codes, describe, load_rules, resolve_settings
 from whowaits.core import SEVERITIES, RuleMeta, severity_rank
 from whowaits.pipeline import Options, RunResult, analyze
+from whowaits.report.escape import printable, printable_tree
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -163,7 +164,7 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         changed = write_noqa(result.root, result.findings)
         click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
         return
-    result = _narrow(result, baseline_file, changed_since)
+    result = _printable(_narrow(result, baseline_file, changed_since))
     if output_format == "json":
         from whowaits.report import json_out
 
@@ -182,6 +183,13 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
     _emit(text, output_file)
     failing = [f for f in result.findings if severity_rank(f.severity) >= severity_rank(settings.fail_on)]
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _printable(result: RunResult) -> RunResult:
+    """The result as every output format may show it: names and code text escaped."""
+    from dataclasses import replace
+
+    return replace(result, findings=printable_tree(result.findings), sites=printable_tree(result.sites))
 
 
 def _narrow(result: RunResult, baseline_file: Optional[str], changed_since: Optional[str]) -> RunResult:
@@ -226,7 +234,7 @@ def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str]
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]), default="table", show_default=True)
 def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
     """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
-    result, _, _ = _run(paths, cli, interactive=not output_file)
+    result = _printable(_run(paths, cli, interactive=not output_file)[0])
     if fmt == "json":
         from whowaits.report import json_out
 
@@ -261,9 +269,10 @@ def explain(location: str, **cli: Any) -> None:
     line = int(line_text)
     sites = [s for s in result.sites if s.path == relpath and s.call.span.line <= line <= s.call.span.end_line]
     if not sites:
-        _fail(f"{relpath}:{line}: no LLM call site on that line (see `whowaits audit {path}`)")
+        _fail(f"{printable(relpath)}:{line}: no LLM call site on that line (see `whowaits audit {path}`)")
     assert result.graph is not None
-    click.echo("\n".join(explain_site(s, result.graph) for s in sites), nl=False)
+    text = "\n".join(explain_site(s, result.graph) for s in sites)
+    click.echo("\n".join(printable(line) for line in text.split("\n")), nl=False)
 
 
 @main.command("config")

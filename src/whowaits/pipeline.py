@@ -146,7 +146,7 @@ def analyze(
     files), the whole project is analysed so cross-module facts stay right, and findings are
     reported for the given files only.
     """
-    root = os.path.abspath(root) if root else find_root(paths[0] if paths else ".")
+    root = os.path.abspath(root) if root else find_root(paths)
     report_paths: Optional[List[str]] = None
     scope = list(paths)
     if options.project_scope and paths and all(os.path.isfile(p) for p in paths):

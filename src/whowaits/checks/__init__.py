@@ -86,7 +86,7 @@ def findings_from_hits(
         rule = catalog[hit.code]
         key = f"{hit.code}|{hit.path}|{hit.anchor}"
         seen[key] = seen.get(key, 0) + 1
-        fingerprint = hashlib.sha1(f"{key}|{seen[key]}".encode()).hexdigest()[:16]
+        fingerprint = hashlib.sha1(f"{key}|{seen[key]}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
         findings.append(
             Finding(
                 code=hit.code,

@@ -4,6 +4,7 @@ Quality JSON and JUnit XML. Each is a pure function of the run result and the ru
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from typing import Any, Dict, List
 from xml.sax.saxutils import escape, quoteattr
 
@@ -18,7 +19,7 @@ _GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
 def _location(path: str, line: int, col: int = 1, message: str = "") -> Dict[str, Any]:
     out: Dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": {"uri": quote(path), "uriBaseId": "%SRCROOT%"},
             "region": {"startLine": max(line, 1), "startColumn": max(col, 1)},
         }
     }
