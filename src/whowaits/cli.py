@@ -5,6 +5,7 @@ Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage, configuration 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import traceback
@@ -75,7 +76,10 @@ def _settings(paths: Sequence[str], cli: Dict[str, Any]) -> Tuple[Settings, Dict
                 p.strip() for p in cli["extend_exclude"].split(",") if p.strip()
             )
         if cli.get("poll_interval_min") is not None:
-            overrides["poll_interval_min"] = cli["poll_interval_min"]
+            seconds = cli["poll_interval_min"]
+            if not math.isfinite(seconds) or seconds < 0:
+                raise ConfigError(f"--poll-interval-min: must be a finite, non-negative number of seconds, got {seconds}")
+            overrides["poll_interval_min"] = seconds
         if cli.get("fail_on"):
             overrides["fail_on"] = cli["fail_on"]
         if overrides:
