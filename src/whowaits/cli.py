@@ -163,10 +163,15 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         return
     result, settings, catalog = _run(paths, cli, interactive=output_format == "text" and not quiet and not output_file)
     if add_noqa:
-        from whowaits.suppress import add_noqa as write_noqa
+        from whowaits.suppress import NoqaError, add_noqa as write_noqa
 
-        changed = write_noqa(result.root, result.findings)
+        try:
+            changed, unplaced = write_noqa(result.root, result.findings)
+        except NoqaError as exc:
+            _fail(str(exc))
         click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
+        for where in unplaced:
+            click.echo(f"{printable(where)}: no line of the expression can hold a comment; suppress it by hand", err=True)
         return
     result = _printable(_narrow(result, baseline_file, changed_since))
     if output_format == "json":
