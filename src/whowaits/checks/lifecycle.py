@@ -51,7 +51,7 @@ def results_unchecked(project: Project) -> Iterator[Hit]:
                 f"(`{record.status_fields[0]}` is not narrowed to {_either(sorted(record.ready))}): such a "
                 f"batch has no `{field}`, so the read fails; check `{field}` (or the status) first and report the "
                 "batch's errors",
-                f"{origin.call.function}|{what}|empty", _read_evidence(path, read, origin),
+                f"{origin.call.function}|{what}|empty", _read_evidence(project, path, read, origin),
             )
 
 
@@ -183,10 +183,13 @@ def _either(values: List[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def _read_evidence(path: str, read: BatchReadFact, origin: CallSite) -> Tuple[EvidenceStep, ...]:
+def _read_evidence(project: Project, path: str, read: BatchReadFact, origin: CallSite) -> Tuple[EvidenceStep, ...]:
     verb = "submitted" if origin.op.kind == "batch_submit" else "status read"
     steps = [EvidenceStep(path, origin.line, f"batch {verb} here ({origin.op.method})")]
     steps += [EvidenceStep(path, line, "status checked here") for line in read.checks]
+    site = project.site_for(path, read.call_id) if read.call_id >= 0 else None
+    if site is not None and site.line != read.span.line:
+        steps.append(EvidenceStep(path, site.line, f"{site.call.function} reads the results ({site.op.method})"))
     return tuple(steps)
 
 
@@ -214,7 +217,7 @@ def results_before_end(project: Project) -> Iterator[Hit]:
                 "WW405", path, read.span,
                 f"{what} is read while the batch can still be running: {why}; until `{field}` is {ready} there are "
                 f"no results ({missing}), so read them only on a path that has seen it {ready}",
-                f"{origin.call.function}|{what}|running", _read_evidence(path, read, origin),
+                f"{origin.call.function}|{what}|running", _read_evidence(project, path, read, origin),
             )
 
 

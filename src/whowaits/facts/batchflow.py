@@ -110,6 +110,9 @@ class _Summary:
 
     params: Dict[int, KeyState]
     returned: Optional[KeyState]
+    # Parameter position -> (node, call id) of a results read the helper makes without checking the
+    # batch itself: whether it can run before the batch ended is up to each caller.
+    reads: Dict[int, Tuple[cst.CSTNode, int]]
 
 
 @dataclass
@@ -163,10 +166,10 @@ class BatchFlow:
         return tuple(out)
 
     def summary(self, func: FuncInfo) -> Optional[_Summary]:
-        key = id(func.node)
-        if key in self.summaries:
-            return self.summaries[key]
-        self.summaries[key] = None  # recursion: no summary
+        func_key = id(func.node)
+        if func_key in self.summaries:
+            return self.summaries[func_key]
+        self.summaries[func_key] = None  # recursion: no summary
         if not isinstance(func.node, cst.FunctionDef):
             return None
         params = func.node.params
@@ -192,8 +195,15 @@ class BatchFlow:
             if returned_key is not None and returned_key in exit_state:
                 found = exit_state[returned_key]
                 returned = found if returned is None else returned.join(found)
-        result = _Summary(effects, returned) if effects or returned is not None else None
-        self.summaries[key] = result
+        reads: Dict[int, Tuple[cst.CSTNode, int]] = {}
+        for i, name in enumerate(names):
+            for node, call_id, read_key, read_state in run.param_reads:
+                as_handed = read_state.get(read_key)
+                if (read_key == run.rep(name) and as_handed is not None and as_handed.from_param
+                        and as_handed.statuses == ALL_STATUSES):
+                    reads.setdefault(i, (node, call_id))
+        result = _Summary(effects, returned, reads) if effects or returned is not None or reads else None
+        self.summaries[func_key] = result
         return result
 
 
@@ -206,6 +216,7 @@ class _Run:
         self.summarising = summarising
         self.loops: List[_Loop] = []
         self.returns: List[Tuple[State, Optional[str]]] = []
+        self.param_reads: List[Tuple[cst.CSTNode, int, str, State]] = []  # reads seen while summarising
         self.steps = 0
         self.parent: Dict[str, str] = {}
         self.status_alias: Dict[str, str] = {}
@@ -544,6 +555,10 @@ class _Run:
             positional = [a for a in call.args if a.keyword is None and not a.star]
             for i, arg in enumerate(positional):
                 key = self.key_of(arg.value)
+                read = summary.reads.get(i + offset)
+                if key is not None and read is not None:
+                    # The helper reads this batch's results as it is handed over: the read happens here.
+                    self.record(call, read[1], key, state)
                 effect = summary.params.get(i + offset)
                 if key is not None and key in state and effect is not None:
                     before = state[key]
@@ -599,6 +614,8 @@ class _Run:
 
     def record(self, node: cst.CSTNode, call_id: int, key: Optional[str], state: State) -> None:
         if self.summarising:
+            if key is not None:
+                self.param_reads.append((node, call_id, self.rep(key), state))
             return
         found = state.get(self.rep(key)) if key is not None else None
         previous = self.flow.reads.get(id(node))
