@@ -205,16 +205,26 @@ class LifecycleReader:
         iterated_origin = derived.origin(iterated, loop.scope)
         if self._ids_compared(loop.body, loop.scope):
             return None
+        written = _assigned_subscripts(loop.body)
         for sub in _subscripts_by(loop.body, index):
             root = _root_name(sub.value)
             if root is not None and root == element:
                 continue
+            if id(sub) in written and self._fresh_container(sub.value, loop.scope):
+                continue  # `answers[i] = ...` fills a list of its own in result order: not a join yet
             origin = derived.origin(sub.value, loop.scope)
             if iterated_origin is not None and origin is None:
                 return iterated_origin, sub
             if iterated_origin is None and origin is not None:
                 return origin, sub
         return None
+
+    def _fresh_container(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """A name bound only to an empty or placeholder list or dict made here (`[None] * n`)."""
+        if not isinstance(node, cst.Name):
+            return False
+        bindings = self.ev.lookup(node.value, scope) or []
+        return bool(bindings) and all(b.kind == "assign" and _placeholder(b.node) for b in bindings)
 
     def _ids_compared(self, node: cst.CSTNode, scope: Scope) -> bool:
         """A comparison of custom_ids near the join: the code checks the pairing."""
@@ -493,6 +503,31 @@ def _subscripts_by(body: cst.CSTNode, index: str) -> List[cst.Subscript]:
                 out.append(node)
         stack.extend(reversed(child_nodes(node)))
     return out
+
+
+def _assigned_subscripts(body: cst.CSTNode) -> Set[int]:
+    """Ids of subscripts that are a whole assignment target (`out[i] = ...`)."""
+    out: Set[int] = set()
+    stack: List[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Assign):
+            out.update(id(t.target) for t in node.targets if isinstance(t.target, cst.Subscript))
+        stack.extend(child_nodes(node))
+    return out
+
+
+def _placeholder(node: Optional[cst.CSTNode]) -> bool:
+    """`[]`, `{}`, `[None] * n`, `list()`, `dict()`: a container with nothing of the inputs yet."""
+    if isinstance(node, (cst.List, cst.Dict)) and not node.elements:
+        return True
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        return isinstance(node.left, cst.List) and all(
+            isinstance(e.value, (cst.Name, cst.SimpleString, cst.Integer)) for e in node.left.elements
+        ) and not any(isinstance(e.value, cst.Name) and e.value.value not in ("None", "True", "False")
+                      for e in node.left.elements)
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+            and node.func.value in ("list", "dict") and not node.args)
 
 
 def _root_name(node: cst.BaseExpression) -> Optional[str]:
