@@ -150,6 +150,30 @@ class ResultReadFact:
 
 
 @dataclass(frozen=True)
+class BatchReadFact:
+    """A read of a batch's results where the batch's status is known on the way there.
+
+    Only written when every path to the read was followed from a create or retrieve of the batch
+    in the same function (or a helper of the module whose effect is known).
+    """
+
+    span: Span
+    call_id: int  # the results call; -1 for a read of a results attribute (a Gemini job's `dest`)
+    statuses: Tuple[str, ...]  # the statuses the batch may be in here, over every provider's values
+    origins: Tuple[int, ...]  # call ids of the creates / retrieves the paths start from
+    checks: Tuple[int, ...]  # lines of the status checks passed on the way
+
+
+@dataclass(frozen=True)
+class PositionJoinFact:
+    """Batch results matched with other values by position: `zip(items, results)`, `items[i]`."""
+
+    call_id: int  # the results call whose output is joined
+    span: Span
+    how: str  # the joining code, for the message
+
+
+@dataclass(frozen=True)
 class RetryFact:
     """A retry mechanism wrapped around calls: a decorator, `Retrying()` or a hand-written loop."""
 
@@ -279,6 +303,8 @@ class FileFacts:
     exports: Tuple[Tuple[str, str], ...] = ()  # module-level key -> value path (cross-module)
     polls: Tuple[PollLoopFact, ...] = ()
     result_reads: Tuple[ResultReadFact, ...] = ()
+    batch_reads: Tuple[BatchReadFact, ...] = ()
+    position_joins: Tuple[PositionJoinFact, ...] = ()
     retries: Tuple[RetryFact, ...] = ()
     submits: Tuple[SubmitUse, ...] = ()
     functions: Tuple[FunctionFact, ...] = ()

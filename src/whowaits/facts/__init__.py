@@ -227,6 +227,25 @@ def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "
     return None
 
 
+def _first_argument(info: "object", evaluator: "object", code_for: "object") -> str:
+    """Source of a call's first positional argument (or its `file=` / `file_id=` keyword), or of
+    the value a local name passed there was assigned: `files.content(fid)` after
+    `fid = batch.output_file_id` reads a batch's output."""
+    import libcst as cst
+
+    args = info.node.args  # type: ignore[attr-defined]
+    chosen = next((a.value for a in args if a.keyword is None and not a.star), None)
+    if chosen is None:
+        chosen = next((a.value for a in args if a.keyword is not None and a.keyword.value in ("file", "file_id")), None)
+    if chosen is None:
+        return ""
+    if isinstance(chosen, cst.Name):
+        bindings = evaluator.lookup(chosen.value, info.scope) or []  # type: ignore[attr-defined]
+        if len(bindings) == 1 and bindings[0].kind == "assign" and isinstance(bindings[0].node, cst.Attribute):
+            return code_for(bindings[0].node)  # type: ignore[operator,no-any-return]
+    return code_for(chosen)  # type: ignore[operator,no-any-return]
+
+
 def _param_target(info: "object", evaluator: "object") -> Optional[str]:
     """`@param:function:index:rest` for a call on an attribute chain rooted at a plain
     function's unannotated parameter (`cog.client.messages.create` -> rest `client.messages.create`)."""
@@ -255,6 +274,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     from whowaits.facts.entrypoints import ProgramReader
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_exports
+    from whowaits.facts.batchflow import BatchFlow
     from whowaits.facts.lifecycle import LifecycleReader
     from whowaits.facts.requests import CodeFor, RequestReader
     from whowaits.facts.scopes import ModuleIndex, child_nodes
@@ -342,7 +362,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             continue
         items = reader.call_items(info.node, info.scope)
         request = reader.request_facts(items)
-        first_arg = next((code_for(a.value) for a in info.node.args if a.keyword is None and not a.star), "")
+        first_arg = _first_argument(info, evaluator, code_for)
         targets = [t for t in targets if t.startswith("@param:") or sdk_root(t) is None or classify(t, request, first_arg) is not None]
         if not targets:
             continue
@@ -369,6 +389,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             calls.append((info, raw))
 
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
+    flow = BatchFlow(index, evaluator, code_for, calls)  # type: ignore[arg-type]
     program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, decorator_lines if matched else None)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(
@@ -386,6 +407,8 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         exports=module_exports(index, evaluator),
         polls=lifecycle.polls(),
         result_reads=lifecycle.result_reads(),
+        batch_reads=flow.facts(),
+        position_joins=lifecycle.position_joins(),
         retries=lifecycle.retries(),
         submits=lifecycle.submits(),
     )
