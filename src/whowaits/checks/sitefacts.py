@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Set, Tuple
 
-from whowaits.core import CallSite, ContextFact, EvidenceStep, Project
+from whowaits.core import CallSite, ContextFact, EvidenceStep, Project, RequestFacts
 from whowaits.knowledge.limits import MAX_BATCH_REQUESTS
 
 # field -> type: "str" (glob-matched), "list" (any element glob-matched), "bool", "number".
@@ -21,7 +21,7 @@ FIELDS: Dict[str, str] = {
     "operation": "str",
     "method": "str",
     "function": "str",
-    "model": "str",
+    "model": "list",  # a batch submit has the models of all its requests
     "stream": "bool",
     "tools": "bool",
     "max_tokens": "number",
@@ -54,6 +54,15 @@ class SiteFacts:
     site: CallSite
     values: Dict[str, Any]  # FIELDS, plus text fields for messages
     evidence: Dict[str, Tuple[EvidenceStep, ...]]  # field -> evidence when a rule relies on it
+
+
+def sent_requests(site: CallSite) -> List[RequestFacts]:
+    """The request shapes a site sends: its own arguments, or for a batch submit the params of
+    each request template it submits (so `model = "claude-opus-*"` sees what a batch runs)."""
+    batch = site.call.batch
+    if site.op.kind == "batch_submit" and batch is not None:
+        return [r.params for r in batch.requests if r.params is not None]
+    return [site.call.request]
 
 
 def _polls_in_loop(site: CallSite, poll_calls: Set[Tuple[str, int]]) -> bool:
@@ -108,7 +117,10 @@ def site_facts(project: Project) -> List[SiteFacts]:
                     poll_deadlines.setdefault((path, call_id), []).append(poll.deadline_seconds)
     out = []
     for site in project.sites:
-        call, request, batch = site.call, site.call.request, site.call.batch
+        call, batch = site.call, site.call.batch
+        requests = sent_requests(site)
+        models = sorted({r.model for r in requests if r.model})
+        max_tokens = [r.max_tokens for r in requests if r.max_tokens is not None]
         scheduled = [c for c in site.contexts if c.kind == "scheduled" and c.period_hours]
         periods = [c.period_hours for c in scheduled]
         timed = [c for c in site.contexts if c.deadline_hours]
@@ -125,10 +137,10 @@ def site_facts(project: Project) -> List[SiteFacts]:
             "operation": site.op.kind,
             "method": site.op.method,
             "function": call.function,
-            "model": request.model,
-            "stream": bool(request.stream),
-            "tools": request.tools,
-            "max_tokens": request.max_tokens,
+            "model": models,
+            "stream": any(r.stream for r in requests),
+            "tools": any(r.tools for r in requests),
+            "max_tokens": max(max_tokens) if max_tokens else None,
             "async": call.is_async,
             "verdict": site.verdict,
             "context": [c.kind for c in site.contexts],
