@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Set, Tuple
 
 from whowaits.core import CallSite, ContextFact, EvidenceStep, Project, RequestFacts
+from whowaits.cost import describe
 from whowaits.knowledge.limits import MAX_BATCH_REQUESTS
 
 # field -> type: "str" (glob-matched), "list" (any element glob-matched), "bool", "number".
@@ -43,6 +44,8 @@ FIELDS: Dict[str, str] = {
     "schedule_period_hours": "number",
     "poll_deadline_hours": "number",
     "polls_in_loop": "bool",
+    "usd_per_1k_calls": "number",
+    "batch_saving_usd_per_1k_calls": "number",
 }
 
 _API = {"anthropic": "Message Batches API", "openai": "Batch API", "google": "Batch API",
@@ -159,7 +162,10 @@ def site_facts(project: Project) -> List[SiteFacts]:
             "schedule_period_hours": min(periods) if periods else None,
             "poll_deadline_hours": min(deadlines) if deadlines else None,
             "polls_in_loop": _polls_in_loop(site, poll_calls) or any(c.looped for c in site.contexts),
+            "usd_per_1k_calls": site.cost.usd_per_1k_calls if site.cost else None,
+            "batch_saving_usd_per_1k_calls": site.cost.saving_per_1k_calls if site.cost else None,
             # text for messages
+            "cost": describe(site.cost),
             "schedule_period": _duration(min(periods)) if periods else "",
             "schedule_entry": min(scheduled, key=lambda c: c.period_hours).entry if scheduled else "",
             "poll_deadline": _duration(min(deadlines)) if deadlines else "",

@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Dict, Tuple
 
 from whowaits.facts.scopes import ClassInfo, ModuleIndex
-from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Value, best
+from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, best
+
+_MAX_CONSTANT = 120
 
 
 def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str, str], ...]:
@@ -39,6 +41,33 @@ def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str,
         elif isinstance(value, ClsV):
             add_class(f"{name}()", value.cls)
             add_class(name, value.cls)
+        elif isinstance(value, Inst):
+            add_class(name, value.cls)
+    return tuple(sorted(out.items()))
+
+
+def module_constants(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str, str], ...]:
+    """Module-level names and class attributes bound to one literal string (`MODEL = "..."`,
+    `class Settings: model = "..."`, `settings = Settings()`), keyed like `module_exports`, so
+    another module's `model=config.MODEL` resolves to the model it names."""
+    out: Dict[str, str] = {}
+
+    def short(value: Value) -> bool:  # model ids, not prompts or SQL: keep the facts small
+        return isinstance(value, Lit) and isinstance(value.value, str) and len(value.value) <= _MAX_CONSTANT
+
+    def add_class(prefix: str, cls: ClassInfo) -> None:
+        for attr in cls.attrs:
+            value = evaluator.class_member(cls, attr, set())
+            if short(value):
+                out[f"{prefix}.{attr}"] = value.value  # type: ignore[union-attr]
+
+    for name, bindings in index.module_scope.bindings.items():
+        value = best(evaluator.binding_value(b) for b in bindings)
+        if short(value):
+            out[name] = value.value  # type: ignore[union-attr]
+        elif isinstance(value, ClsV):
+            add_class(name, value.cls)
+            add_class(f"{name}()", value.cls)
         elif isinstance(value, Inst):
             add_class(name, value.cls)
     return tuple(sorted(out.items()))

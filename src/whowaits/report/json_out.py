@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from whowaits import __version__
-from whowaits.core import CallSite, EvidenceStep, Finding, RequestFacts
+from whowaits.core import CallSite, CostEstimate, EvidenceStep, Finding, RequestFacts
 from whowaits.pipeline import RunResult
 
 JSON_VERSION = 1
@@ -26,6 +26,26 @@ def _request(request: RequestFacts) -> Dict[str, Any]:
         "speed": request.speed,
         "betas": list(request.betas),
     }
+
+
+def cost_dict(cost: Optional[CostEstimate]) -> Optional[Dict[str, Any]]:
+    """SPEC section 5's `cost`: per 1,000 calls, from the dated price table; unknowns listed."""
+    if cost is None:
+        return None
+    return {
+        "model": cost.model,
+        "input_tokens": cost.input_tokens,
+        "output_tokens": cost.output_tokens,
+        "usd_per_1k_calls": _round(cost.usd_per_1k_calls),
+        "batch_usd_per_1k_calls": _round(cost.batch_usd_per_1k_calls),
+        "batch_saving_usd_per_1k_calls": _round(cost.saving_per_1k_calls),
+        "unknown": list(cost.unknown),
+        "price_date": cost.price_date,
+    }
+
+
+def _round(amount: Optional[float]) -> Optional[float]:
+    return None if amount is None else round(amount, 6)
 
 
 def site_dict(site: CallSite, findings: List[Finding]) -> Dict[str, Any]:
@@ -55,6 +75,7 @@ def site_dict(site: CallSite, findings: List[Finding]) -> Dict[str, Any]:
         "request": _request(call.request),
         "loops": [{"kind": l.kind, "line": l.span.line, "fanout": l.fanout} for l in call.loops],
         "findings": [f.code for f in findings if f.path == site.path and f.line == site.line],
+        "cost": cost_dict(site.cost),
     }
     if call.batch is not None:
         out["batch"] = {
