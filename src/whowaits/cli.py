@@ -226,7 +226,7 @@ def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str]
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]), default="table", show_default=True)
 def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
     """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
-    result, _, _ = _run(paths, cli, interactive=not output_file)
+    result, _, catalog = _run(paths, cli, interactive=not output_file)
     if fmt == "json":
         from whowaits.report import json_out
 
@@ -238,7 +238,7 @@ def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: A
     else:
         from whowaits.report import portfolio
 
-        text = portfolio.RENDERERS[fmt](result)
+        text = portfolio.to_html(result, catalog) if fmt == "html" else portfolio.RENDERERS[fmt](result)
     _emit(text, output_file)
 
 

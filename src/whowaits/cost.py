@@ -127,10 +127,10 @@ def estimate(site: CallSite, table: PriceTable) -> Optional[CostEstimate]:
 
 
 def usd(amount: float) -> str:
-    """Dollars as people read them: cents from $1, two significant digits below."""
+    """Dollars as people read them: cents from 10 cents, two significant digits below."""
     if amount >= 1000:
         return f"${amount:,.0f}"
-    if amount >= 1:
+    if amount >= 0.1:
         return f"${amount:,.2f}"
     if amount == 0:
         return "$0"
@@ -154,6 +154,9 @@ def describe(cost: Optional[CostEstimate], per: str = "items") -> str:
     if cost.usd_per_1k_calls is None or cost.saving_per_1k_calls is None:
         return f"cost per 1,000 {per} unknown: " + "; ".join(w for w in (_why(cost, u) for u in cost.unknown) if w)
     parts = ["the prompt" if u == "prompt" else f"`{u[len('prompt:'):]}`" for u in cost.unknown if u.startswith("prompt")]
-    sized = f"~{cost.input_tokens or 0:,} input tokens" + (f" plus {', '.join(parts)}" if parts else "")
+    if cost.input_tokens or not parts:
+        sized = f"~{cost.input_tokens or 0:,} input tokens" + (f" plus {', '.join(parts)}" if parts else "")
+    else:
+        sized = f"input tokens of {', '.join(parts)} not sized"
     return (f"about {usd(cost.usd_per_1k_calls)} per 1,000 {per} with {cost.model} ({sized}, up to "
             f"{cost.output_tokens:,} output tokens each); batch saves about {usd(cost.saving_per_1k_calls)}")

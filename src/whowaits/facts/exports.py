@@ -7,7 +7,7 @@ exported prefix.
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from whowaits.facts.scopes import ClassInfo, ModuleIndex
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, best
@@ -52,19 +52,22 @@ def module_constants(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[st
     another module's `model=config.MODEL` resolves to the model it names."""
     out: Dict[str, str] = {}
 
-    def short(value: Value) -> bool:  # model ids, not prompts or SQL: keep the facts small
-        return isinstance(value, Lit) and isinstance(value.value, str) and len(value.value) <= _MAX_CONSTANT
+    def short(value: Value) -> Optional[str]:  # model ids, not prompts or SQL: keep the facts small
+        if isinstance(value, Lit) and isinstance(value.value, str) and len(value.value) <= _MAX_CONSTANT:
+            return value.value
+        return None
 
     def add_class(prefix: str, cls: ClassInfo) -> None:
         for attr in cls.attrs:
-            value = evaluator.class_member(cls, attr, set())
-            if short(value):
-                out[f"{prefix}.{attr}"] = value.value  # type: ignore[union-attr]
+            text = short(evaluator.class_member(cls, attr, set()))
+            if text is not None:
+                out[f"{prefix}.{attr}"] = text
 
     for name, bindings in index.module_scope.bindings.items():
         value = best(evaluator.binding_value(b) for b in bindings)
-        if short(value):
-            out[name] = value.value  # type: ignore[union-attr]
+        text = short(value)
+        if text is not None:
+            out[name] = text
         elif isinstance(value, ClsV):
             add_class(name, value.cls)
             add_class(f"{name}()", value.cls)

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from whowaits import __version__
 from whowaits.core import CallSite, CostEstimate, EvidenceStep, Finding, RequestFacts
 from whowaits.pipeline import RunResult
+from whowaits.report.audit import Savings, movable, savings_by_entry
 
 JSON_VERSION = 1
 
@@ -100,6 +101,28 @@ def finding_dict(finding: Finding) -> Dict[str, Any]:
     }
 
 
+def _savings(group: Savings) -> Dict[str, Any]:
+    return {
+        "sites": len(group.sites),
+        "priced_sites": len(group.priced),
+        "unpriced_sites": group.unpriced,
+        "usd_per_1k_calls": _round(group.usd),
+        "batch_saving_usd_per_1k_calls": _round(group.saving),
+    }
+
+
+def could_move_to_batch(result: RunResult) -> Dict[str, Any]:
+    """The portfolio total and, per entry point, what moving tolerant sync sites to batch saves
+    (per 1,000 calls of each site, from the dated price table)."""
+    total = Savings(tuple(movable(result.sites)))
+    return dict(
+        _savings(total),
+        price_date=next((s.cost.price_date for s in total.sites if s.cost), None),
+        locations=[f"{s.path}:{s.line}" for s in total.sites],
+        by_entry=[dict(entry=entry, kind=kind, **_savings(group)) for entry, kind, group in savings_by_entry(result.sites)],
+    )
+
+
 def summary(result: RunResult) -> Dict[str, Any]:
     return {
         "files": result.files_scanned,
@@ -111,6 +134,7 @@ def summary(result: RunResult) -> Dict[str, Any]:
         "sites_by_operation": dict(sorted(Counter(s.op.kind for s in result.sites).items())),
         "sites_by_provider": dict(sorted(Counter(s.op.provider for s in result.sites).items())),
         "sites_by_verdict": dict(sorted(Counter(s.verdict for s in result.sites).items())),
+        "could_move_to_batch": could_move_to_batch(result),
     }
 
 
