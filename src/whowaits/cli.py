@@ -243,7 +243,8 @@ def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str]
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]), default="table", show_default=True)
 def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
     """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
-    result = _printable(_run(paths, cli, interactive=not output_file)[0])
+    result, _, catalog = _run(paths, cli, interactive=not output_file)
+    result = _printable(result)
     if fmt == "json":
         from whowaits.report import json_out
 
@@ -255,7 +256,7 @@ def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: A
     else:
         from whowaits.report import portfolio
 
-        text = portfolio.RENDERERS[fmt](result)
+        text = portfolio.to_html(result, catalog) if fmt == "html" else portfolio.RENDERERS[fmt](result)
     _emit(text, output_file)
 
 

@@ -41,6 +41,7 @@ class Settings:
     rule_paths: Tuple[str, ...] = ()
     blocking: Tuple[str, ...] = ()  # [contexts] blocking patterns
     tolerant: Tuple[str, ...] = ()  # [contexts] tolerant patterns
+    prices: Optional[str] = None  # a price table file extending the built-in one (absolute path)
     config_file: Optional[str] = None
     sources: Tuple[Tuple[str, str], ...] = field(default=(), compare=False)
 
@@ -86,6 +87,12 @@ def _number(value: Any) -> float:
     return float(value)
 
 
+def _path(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError("a path to a file")
+    return value
+
+
 def _per_file(value: Any) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
     if not isinstance(value, dict):
         raise TypeError('a table of "glob" = ["CODE", ...]')
@@ -109,6 +116,7 @@ _KEYS = {
     "severity": ("severity", _severities),
     "poll-interval-min": ("poll_interval_min", _number),
     "rule-paths": ("rule_paths", _strings),
+    "prices": ("prices", _path),
 }
 _CONTEXT_KEYS = {"blocking": "blocking", "tolerant": "tolerant"}
 
@@ -196,7 +204,22 @@ def load_settings(path: str) -> Settings:
             values[name] = parse(value)
         except TypeError as exc:
             raise ConfigError(f"{path}: `{key}` must be {exc}") from exc
+    if "prices" in values:
+        values["prices"] = _price_file(path, os.path.join(os.path.dirname(os.path.abspath(path)), values["prices"]))
     return settings.with_values(path, **values)
+
+
+def _price_file(config: str, prices: str) -> str:
+    """A user price table, validated now so a mistake is a configuration error naming it."""
+    from whowaits.cost import PriceError, read_price_file
+
+    if not os.path.isfile(prices):
+        raise ConfigError(f"{config}: `prices` names {prices}, which is not a file")
+    try:
+        read_price_file(prices)
+    except PriceError as exc:
+        raise ConfigError(f"{config}: `prices`: {exc}") from exc
+    return prices
 
 
 def resolve_settings(

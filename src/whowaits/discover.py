@@ -10,6 +10,7 @@ import fnmatch
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from whowaits.core import SourceFile
@@ -224,4 +225,16 @@ def prefilter(contents: Dict[str, bytes]) -> Set[str]:
         if not frontier:
             break
         selected |= frontier
+    # Modules that name a model in a constant (`MODEL = "claude-..."`): a call elsewhere that
+    # passes `model=config.MODEL` is priced with it. They add no importers of their own.
+    constants = _model_constant()
+    selected |= {path for path, data in contents.items() if constants.search(data)}
     return selected
+
+
+@lru_cache(maxsize=1)
+def _model_constant() -> "re.Pattern[bytes]":
+    from whowaits.cost import model_prefixes
+
+    prefixes = b"|".join(re.escape(p.encode()) for p in model_prefixes())
+    return re.compile(rb"""^[ \t]*[A-Za-z_][\w.]*[ \t]*(?::[^=\n]+)?=[ \t]*[rRbBuU]?["'](?:""" + prefixes + rb")", re.MULTILINE)

@@ -13,8 +13,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import GOOD, GOOD_FINDING, PEAK_RSS_BUDGET_MIB, changed_outside, snapshot, whowaits
+from hostile_support import GOOD, GOOD_FINDING, PEAK_RSS_BUDGET_MIB, changed_outside, make_project, snapshot, whowaits
 from whowaits.cache import CACHE_DIR, cache_generation, content_key
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path)
 
 
 def _evil_pickle(marker: str) -> bytes:

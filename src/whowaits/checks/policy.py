@@ -11,8 +11,10 @@ context = "http_handler"
 model = "claude-opus-*"
 ```
 
-A value matches a field exactly, a list means any of, strings are globs, and numbers can be
-compared with strings like `"<24"` or `">=100000"`. `[[when]]` gives alternatives, each with
+A value matches a field exactly, a list means any of, strings are globs (`"!claude-haiku-*"`
+matches what the glob does not), and numbers can be compared with strings like `"<24"` or
+`">=100000"`. A list field (`context`, `entry`, `model`: a batch submit has the models of all
+its requests) matches when one of its items does. `[[when]]` gives alternatives, each with
 an optional `message` of its own. Messages fill `{placeholders}` from the site facts.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Sequence, Tuple
 
 from whowaits.checks.sitefacts import FIELD_VALUES, FIELDS, MESSAGE_FIELDS, SiteFacts, site_facts
 from whowaits.core import EvidenceStep, PolicyAlternative as Alternative, Project, RuleMeta
@@ -91,8 +93,19 @@ def _validate_message(message: str) -> None:
             raise PolicyError(f"`message` placeholder `{{{name}}}` names no site fact (known: {', '.join(sorted(set(FIELDS) | MESSAGE_FIELDS))})")
 
 
+def _glob(item: Any, wants: Sequence[str]) -> bool:
+    """Any of the globs matches, a `!glob` counting as "does not match the glob"; the negated
+    ones must all hold (`["!*haiku*", "!*mini*"]`: neither)."""
+    text = str(item)
+    positive = [w for w in wants if not w.startswith("!")]
+    negative = [w[1:] for w in wants if w.startswith("!")]
+    if any(fnmatch.fnmatchcase(text, w) for w in negative):
+        return False
+    return not positive or any(fnmatch.fnmatchcase(text, w) for w in positive)
+
+
 def _matches(field: str, want: Any, facts: SiteFacts) -> Tuple[bool, Optional[int]]:
-    """Whether a condition holds; for `context`, also which context matched."""
+    """Whether a condition holds; for a list field, also which item matched."""
     have = facts.values.get(field)
     kind = FIELDS[field]
     wants = want if isinstance(want, list) else [want]
@@ -111,12 +124,12 @@ def _matches(field: str, want: Any, facts: SiteFacts) -> Tuple[bool, Optional[in
         return False, None
     if kind == "list":
         for i, item in enumerate(have or []):
-            if any(fnmatch.fnmatchcase(str(item), w) for w in wants):
+            if _glob(item, wants):
                 return True, i
         return False, None
     if have is None:
         return False, None
-    return any(fnmatch.fnmatchcase(str(have), w) for w in wants), None
+    return _glob(have, wants), None
 
 
 def _compare(a: float, op: str, b: float) -> bool:
@@ -131,18 +144,22 @@ class _Values(dict):
 def evaluate(rule: RuleMeta, facts: SiteFacts) -> Optional[Tuple[str, Tuple[EvidenceStep, ...]]]:
     """The message and evidence when a rule matches a site."""
     for alternative in rule.policy:
-        matched_context: Optional[int] = None
+        matched: Dict[str, int] = {}
         ok = True
         for field, want in alternative.conditions:
             hit, index = _matches(field, want, facts)
             if not hit:
                 ok = False
                 break
-            if field == "context" and index is not None:
-                matched_context = index
+            if index is not None:
+                matched[field] = index
         if not ok:
             continue
         values = _Values({k: v for k, v in facts.values.items() if v is not None})
+        for field, value in list(values.items()):
+            if isinstance(value, list):  # the item a condition matched, else all of them
+                values[field] = str(value[matched[field]]) if field in matched else ", ".join(map(str, value))
+        matched_context = matched.get("context")
         evidence: Tuple[EvidenceStep, ...] = ()
         for field, _ in alternative.conditions:
             if field in facts.evidence:

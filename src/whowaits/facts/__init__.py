@@ -273,7 +273,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
     from whowaits.facts.entrypoints import ProgramReader
     from whowaits.suppress import parse_suppressions
-    from whowaits.facts.exports import module_exports
+    from whowaits.facts.exports import module_constants, module_exports
     from whowaits.facts.batchflow import BatchFlow
     from whowaits.facts.lifecycle import LifecycleReader
     from whowaits.facts.requests import CodeFor, RequestReader
@@ -405,6 +405,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         mocks=program.mocks(),
         calls=tuple(raw for _, raw in calls),
         exports=module_exports(index, evaluator),
+        constants=module_constants(index, evaluator),
         polls=lifecycle.polls(),
         result_reads=lifecycle.result_reads(),
         batch_reads=flow.facts(),

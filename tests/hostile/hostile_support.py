@@ -1,5 +1,7 @@
 """Hostile-input helpers: run the real CLI in a child process, bounded and measured.
 
+A plain module, not a conftest: `tests/conftest.py` is the one `conftest` the suite imports.
+
 Each case builds its tree in a temporary folder (no committed bombs), runs `python -m whowaits`
 there under an address-space limit and a timeout, and reports the exit code, both streams and
 the peak memory of the largest process the run started (workers included).
@@ -14,7 +16,6 @@ import sys
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
-import pytest
 
 MEMORY_CAP_BYTES = 4 * 1024 * 1024 * 1024  # address space per process: a runaway dies instead of the machine
 PEAK_RSS_BUDGET_MIB = 500
@@ -83,8 +84,7 @@ GOOD = (
 GOOD_FINDING = "good.py:5:9: WW201"
 
 
-@pytest.fixture
-def project(tmp_path):
+def make_project(tmp_path):
     """A project folder with one file that has a known finding (WW201 at good.py:5)."""
     root = tmp_path / "proj"
     root.mkdir()
