@@ -92,9 +92,10 @@ def test_audit_table_and_json() -> None:
     rows = {line.split()[0]: line.split() for line in table.output.splitlines() if line.startswith("supportdesk/")}
     assert rows["supportdesk/nightly.py:28:12"][1:] == [
         "batch_submit", "anthropic", "messages.batches.create", "submit", "blocking",
-        "scheduled@.github/workflows/nightly.yml:4,", "http_handler@supportdesk/web.py:20", "WW101,WW302,WW404",
+        "scheduled@.github/workflows/nightly.yml:4,", "http_handler@supportdesk/web.py:20", "-", "WW101,WW302,WW404",
     ]
-    assert rows["supportdesk/web.py:12:15"][5:] == ["blocking", "http_handler@supportdesk/web.py:10", "-"]
+    # Cost and batch saving per 1,000 calls: a blocking sync call is priced too (it just cannot move).
+    assert rows["supportdesk/web.py:12:15"][5:] == ["blocking", "http_handler@supportdesk/web.py:10", "$15.36", "/", "$7.68", "-"]
     assert "verdicts: blocking: 3, tolerant: 2" in table.output
     assert "  .github/workflows/nightly.yml:4 on: schedule cron '0 2 * * *', run at line 11 [scheduled]" in table.output
     doc = json.loads(invoke("audit", EXAMPLE, "--no-cache", "--format", "json").output)

@@ -5,6 +5,7 @@ Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage, configuration 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import traceback
@@ -17,6 +18,7 @@ from whowaits.catalog import CatalogError
 from whowaits.config import ConfigError, Settings, check_codes, describe, load_rules, resolve_settings
 from whowaits.core import SEVERITIES, RuleMeta, severity_rank
 from whowaits.pipeline import Options, RunResult, analyze
+from whowaits.report.escape import printable, printable_tree
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -74,7 +76,10 @@ def _settings(paths: Sequence[str], cli: Dict[str, Any]) -> Tuple[Settings, Dict
                 p.strip() for p in cli["extend_exclude"].split(",") if p.strip()
             )
         if cli.get("poll_interval_min") is not None:
-            overrides["poll_interval_min"] = cli["poll_interval_min"]
+            seconds = cli["poll_interval_min"]
+            if not math.isfinite(seconds) or seconds < 0:
+                raise ConfigError(f"--poll-interval-min: must be a finite, non-negative number of seconds, got {seconds}")
+            overrides["poll_interval_min"] = seconds
         if cli.get("fail_on"):
             overrides["fail_on"] = cli["fail_on"]
         if overrides:
@@ -162,13 +167,18 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         return
     result, settings, catalog = _run(paths, cli, interactive=output_format == "text" and not quiet and not output_file)
     if add_noqa:
-        from whowaits.suppress import add_noqa as write_noqa
+        from whowaits.suppress import NoqaError, add_noqa as write_noqa
 
-        changed = write_noqa(result.root, result.findings)
+        try:
+            changed, unplaced = write_noqa(result.root, result.findings)
+        except NoqaError as exc:
+            _fail(str(exc))
         click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
+        for where in unplaced:
+            click.echo(f"{printable(where)}: no line of the expression can hold a comment; suppress it by hand", err=True)
         return
     result = _fixes(result, paths, cli, settings, catalog, fix or diff, unsafe_fixes, diff)
-    result = _narrow(result, baseline_file, changed_since)
+    result = _printable(_narrow(result, baseline_file, changed_since))
     if output_format == "json":
         from whowaits.report import json_out
 
@@ -203,7 +213,7 @@ def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], setting
     options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"))
     outcome = fixes.plan(result, unsafe, lambda new: analyze(_check_paths(paths), catalog, replace(options, contents=new)))
     for finding, why in outcome.dropped:
-        click.echo(f"whowaits: fix for {finding.path}:{finding.line} {finding.code} dropped: {why}", err=True)
+        click.echo(f"whowaits: fix for {printable(finding.path)}:{finding.line} {finding.code} dropped: {why}", err=True)
     if diff:
         click.echo(fixes.diff(outcome.contents, outcome.originals), nl=False)
         sys.exit(EXIT_FINDINGS if outcome.contents else EXIT_CLEAN)
@@ -213,6 +223,15 @@ def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], setting
         _fail(f"cannot write fixes: {exc}")
     click.echo(f"Fixed {len(outcome.applied)} finding{'' if len(outcome.applied) == 1 else 's'}.", err=True)
     return fixes.offer(outcome.after, catalog, settings.poll_interval_min) if outcome.after else result
+
+
+def _printable(result: RunResult) -> RunResult:
+    """The result as every output format may show it: names and code text escaped."""
+    from dataclasses import replace
+
+    # a fix's edits are code to insert, exact: JSON and SARIF encode them, text does not show them
+    findings = [replace(shown, fix=f.fix) for shown, f in zip(printable_tree(result.findings), result.findings)]
+    return replace(result, findings=findings, sites=printable_tree(result.sites))
 
 
 def _narrow(result: RunResult, baseline_file: Optional[str], changed_since: Optional[str]) -> RunResult:
@@ -257,7 +276,8 @@ def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str]
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]), default="table", show_default=True)
 def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
     """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
-    result, _, _ = _run(paths, cli, interactive=not output_file)
+    result, _, catalog = _run(paths, cli, interactive=not output_file)
+    result = _printable(result)
     if fmt == "json":
         from whowaits.report import json_out
 
@@ -269,7 +289,7 @@ def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: A
     else:
         from whowaits.report import portfolio
 
-        text = portfolio.RENDERERS[fmt](result)
+        text = portfolio.to_html(result, catalog) if fmt == "html" else portfolio.RENDERERS[fmt](result)
     _emit(text, output_file)
 
 
@@ -292,9 +312,10 @@ def explain(location: str, **cli: Any) -> None:
     line = int(line_text)
     sites = [s for s in result.sites if s.path == relpath and s.call.span.line <= line <= s.call.span.end_line]
     if not sites:
-        _fail(f"{relpath}:{line}: no LLM call site on that line (see `whowaits audit {path}`)")
+        _fail(f"{printable(relpath)}:{line}: no LLM call site on that line (see `whowaits audit {path}`)")
     assert result.graph is not None
-    click.echo("\n".join(explain_site(s, result.graph) for s in sites), nl=False)
+    text = "\n".join(explain_site(s, result.graph) for s in sites)
+    click.echo("\n".join(printable(line) for line in text.split("\n")), nl=False)
 
 
 @main.command()
@@ -323,7 +344,8 @@ def migrate(targets: Tuple[str, ...], every: bool, write: bool, **cli: Any) -> N
     if not report.migrations:
         _fail("no per-item synchronous call (WW201, WW202) there; see `whowaits check`")
     for m in report.migrations:
-        click.echo(f"whowaits: {m.site.path}:{m.site.line}: " + (f"not migrated: {m.refused}" if m.refused else m.summary), err=True)
+        note = f"not migrated: {m.refused}" if m.refused else m.summary
+        click.echo(printable(f"whowaits: {m.site.path}:{m.site.line}: {note}"), err=True)
     if write:
         fixes.write(result.root, report.contents, report.originals)
     else:

@@ -20,6 +20,7 @@ from whowaits.core import Finding, FixInfo, RuleMeta
 from whowaits.fixes.cst_edit import Located, apply_edits, edit_between, line_starts, parse
 from whowaits.fixes.fixers import FIXERS, Target, policy_template
 from whowaits.pipeline import RunResult
+from whowaits.report.escape import printable
 
 Reanalyze = Callable[[Dict[str, bytes]], RunResult]
 
@@ -199,5 +200,5 @@ def diff(contents: Dict[str, bytes], originals: Dict[str, bytes]) -> str:
     for path, data in sorted(contents.items()):
         old = originals[path].decode("utf-8", "replace").splitlines(keepends=True)
         new = data.decode("utf-8", "replace").splitlines(keepends=True)
-        out.extend(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
+        out.extend(difflib.unified_diff(old, new, f"a/{printable(path)}", f"b/{printable(path)}"))
     return "".join(line if line.endswith("\n") else line + "\n" for line in out)
