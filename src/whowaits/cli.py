@@ -329,7 +329,8 @@ def migrate(targets: Tuple[str, ...], every: bool, write: bool, **cli: Any) -> N
     """Rewrite the per-item sync loop at PATH:LINE (or, with --all, every one under PATHS) into a batch job."""
     from dataclasses import replace
 
-    from whowaits import fixes, migrate as migration
+    from whowaits import fixes
+    from whowaits import migrate as migration
 
     places = [t.rpartition(":") for t in targets]
     if not every and (not places or any(not p or not n.isdigit() for p, _, n in places)):
