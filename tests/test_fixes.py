@@ -159,3 +159,19 @@ def test_fixed_batch_job_runs_against_the_fake_provider(tmp_path, monkeypatch, c
     assert fake.stats.batches == [3] and fake.stats.sync == 0
     with FakeProvider(inject=("errored",)) as fake:
         assert len(run_main(root, fake, monkeypatch, capsys).splitlines()) == 2
+
+
+def test_a_fix_that_brings_a_new_finding_is_dropped(tmp_path, monkeypatch) -> None:
+    from whowaits.fixes import fixers
+
+    def careless(target):  # fixes the finding, and writes a batch with an invalid custom_id
+        code = target.located.module.code.replace("time.sleep(CHECK_EVERY)", "time.sleep(30)")
+        code += '\n\ndef more():\n    client.messages.batches.create(requests=[{"custom_id": "a b", "params": {}}])\n'
+        return "careless", fixers.cst.parse_module(code)
+
+    monkeypatch.setitem(fixers.FIXERS, "WW403", careless)
+    root = _copy_case("ww403_poll_sleep.py", str(tmp_path / "case"))
+    outcome = CliRunner().invoke(main, ["check", root, "--fix", "--no-cache"])
+    assert "WW403 dropped: the fixed file gains a WW302 finding" in outcome.output
+    with open(os.path.join(root, "ww403_poll_sleep.py"), encoding="utf-8") as fh:
+        assert "def more" not in fh.read()
