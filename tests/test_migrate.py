@@ -59,11 +59,14 @@ def test_migrated_program_gives_the_same_output_from_one_batch(case: str, tmp_pa
 
     with FakeProvider(polls_before_end=0) as fake:
         assert _run(root, fake) == original
-    assert fake.stats.sync == 0 and fake.stats.batches == [items]
+    batches = len(fake.stats.batches)  # one per migrated call (a call built on another's answer waits for its batch)
+    assert fake.stats.sync == 0 and sum(fake.stats.batches) == items
+    assert batches == migrated.output.count("sends one batch")
 
     with FakeProvider(inject=("errored", "expired"), latency=0.01) as fake:
         assert _run(root, fake) == original
-    assert fake.stats.sync == 0 and fake.stats.batches == [items, 2]
+    assert fake.stats.sync == 0 and fake.stats.batches[:2] == [fake.stats.batches[0], 2]
+    assert len(fake.stats.batches) == batches + 1 and sum(fake.stats.batches) == items + 2
 
 
 def test_refusals_give_their_reason(tmp_path) -> None:
@@ -88,6 +91,7 @@ def test_migrate_one_site_by_line_and_print_a_diff(tmp_path) -> None:
     outcome = CliRunner().invoke(main, ["migrate", f"{path}:10", "--no-cache"])  # the loop's line
     assert outcome.exit_code == 0, outcome.output
     assert "+    for note, answer in run_message_batch(client, notes, build_request):" in outcome.output
+    assert "main.py:12: its for loop sends one batch" in outcome.output
     nothing = CliRunner().invoke(main, ["migrate", f"{path}:3", "--no-cache"])
     assert nothing.exit_code == 2 and "no per-item synchronous call" in nothing.output
 
@@ -107,3 +111,12 @@ def test_the_jobs_timeout_bounds_the_wait_or_refuses_it(minutes: int, expect: st
     outcome = CliRunner().invoke(main, ["migrate", "--all", root, "--no-cache"])
     assert expect in outcome.output
     assert outcome.exit_code == (0 if minutes > 24 * 60 else 1)
+
+
+def test_a_call_after_another_llm_call_in_the_loop_is_refused_on_its_own(tmp_path) -> None:
+    """Alone, the second call's request would make the first call synchronously when it is
+    built; with --all the first is migrated first and the second batches on its answers."""
+    root = _copy("chained_calls", str(tmp_path / "chained_calls"))
+    outcome = CliRunner().invoke(main, ["migrate", os.path.join(root, "main.py") + ":11", "--no-cache"])
+    assert outcome.exit_code == 1
+    assert "main.py:11: not migrated: another LLM call runs before this one for each item" in outcome.output

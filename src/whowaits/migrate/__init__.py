@@ -18,6 +18,7 @@ rewritten project.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 import libcst as cst
 
 from whowaits.core import CallSite, ContextFact, Finding
-from whowaits.fixes.cst_edit import Located, edit_between, parse
+from whowaits.fixes.cst_edit import Located, parse
 from whowaits.migrate.runners import RUNNERS, runner_source
 from whowaits.pipeline import RunResult
 
@@ -54,14 +55,19 @@ class Migration:
 
 
 class Sources:
-    """Parsed project files, edited in place by successive migrations of one run."""
+    """Parsed project files, edited in place by successive migrations of one run. Each changed
+    file keeps a map from its original line numbers (what the analysis reported) to its current
+    ones, so a later migration finds its call where earlier ones moved it."""
 
-    def __init__(self, root: str, read: Callable[[str], Optional[bytes]], poll_seconds: float) -> None:
+    def __init__(self, root: str, read: Callable[[str], Optional[bytes]], poll_seconds: float,
+                 site_lines: Optional[Dict[str, Set[int]]] = None) -> None:
         self.root = root
         self._read = read
         self.poll_seconds = poll_seconds  # the runners' default interval between status checks
+        self.site_lines = site_lines or {}  # path -> original lines of every LLM call site
         self.original: Dict[str, str] = {}
         self.current: Dict[str, str] = {}
+        self.lines: Dict[str, Dict[int, int]] = {}  # path -> original line -> current line
 
     def located(self, path: str) -> Located:
         if path not in self.current:
@@ -73,6 +79,41 @@ class Sources:
         module = parse(self.current[path].encode("utf-8"))
         assert module is not None
         return Located(module)
+
+    def line(self, path: str, original: int) -> int:
+        """Where an original line is now; refuses when an earlier migration rewrote it."""
+        mapping = self.lines.get(path)
+        if mapping is None:
+            return original
+        if original not in mapping:
+            raise Refused("an earlier migration in this run rewrote this code; run migrate again for this site")
+        return mapping[original]
+
+    def update(self, path: str, text: str) -> None:
+        old = self.current[path]
+        if old == text:
+            return
+        matcher = difflib.SequenceMatcher(None, old.splitlines(), text.splitlines(), autojunk=False)
+        step = {a + n + 1: b + n + 1 for a, b, size in matcher.get_matching_blocks() for n in range(size)}
+        before = self.lines.get(path) or {n: n for n in range(1, len(self.original[path].splitlines()) + 1)}
+        self.lines[path] = {o: step[c] for o, c in before.items() if c in step}
+        self.current[path] = text
+
+    def other_sites(self, path: str, line: int) -> Set[int]:
+        """Current lines of the file's other LLM call sites (those not moved away)."""
+        out = set()
+        for original in self.site_lines.get(path, set()):
+            mapping = self.lines.get(path)
+            current = original if mapping is None else mapping.get(original)
+            if current is not None and current != line:
+                out.add(current)
+        return out
+
+    def snapshot(self) -> Tuple[Dict[str, str], Dict[str, Dict[int, int]]]:
+        return dict(self.current), {p: dict(m) for p, m in self.lines.items()}
+
+    def restore(self, saved: Tuple[Dict[str, str], Dict[str, Dict[int, int]]]) -> None:
+        self.current, self.lines = dict(saved[0]), dict(saved[1])
 
 
 # -- finding the loop and the unit --------------------------------------------------------------
@@ -216,8 +257,10 @@ class Unit:
     is_async: bool
 
 
-def _unit(loc: Located, site: CallSite, body: Sequence[cst.BaseStatement], line: int = 0) -> Unit:
-    call = loc.at(line or site.line, site.col, cst.Call)
+def _unit(loc: Located, site: CallSite, body: Sequence[cst.BaseStatement], line: int, others: Set[int]) -> Unit:
+    """The call at (line, site.col) and the part of `body` before it; `others` are the lines of
+    other LLM calls in the file, which must not run when a request is built."""
+    call = loc.at(line, site.col, cst.Call)
     if call is None:
         raise Refused("the call is not where the analysis put it (file changed?)")
     method = site.op.method
@@ -243,6 +286,10 @@ def _unit(loc: Located, site: CallSite, body: Sequence[cst.BaseStatement], line:
     index = _statement_index(loc, body, call) if body else 0
     prefix = tuple(body[:index])
     _pure_prefix(prefix)
+    for statement in prefix:
+        where = loc.positions[statement]
+        if any(where.start.line <= other <= where.end.line for other in others):
+            raise Refused("another LLM call runs before this one for each item; migrate the first call, or both by hand")
     return Unit(call, answered, receiver, prefix, is_async)
 
 
@@ -356,7 +403,9 @@ def _with_runner(module: cst.Module, provider: str, is_async: bool, poll_seconds
 def _direct(sources: Sources, site: CallSite, ctx: ContextFact) -> Tuple[str, cst.Module, str]:
     """The call sits in the loop's body or a comprehension's element."""
     loc = sources.located(site.path)
-    call = loc.at(site.line, site.col, cst.Call)
+    line = sources.line(site.path, site.line)
+    others = sources.other_sites(site.path, line)
+    call = loc.at(line, site.col, cst.Call)
     if call is None:
         raise Refused("the call is not where the analysis put it")
     loop = next((n for n in loc.ancestors(call) if isinstance(n, (cst.For, cst.While) + _COMPREHENSIONS + _SCOPES)), None)
@@ -369,7 +418,7 @@ def _direct(sources: Sources, site: CallSite, ctx: ContextFact) -> Tuple[str, cs
         if _stops_early(loop.body) or loop.orelse is not None:
             raise Refused("the loop can stop early (`break`, `return`), so later items would be sent that never were")
         body = list(loop.body.body) if isinstance(loop.body, cst.IndentedBlock) else []
-        unit = _unit(loc, site, body)
+        unit = _unit(loc, site, body, line, others)
         _check_independent(unit, body)
         assigned = _written(body)
         if _names(unit.receiver) & assigned:
@@ -382,11 +431,11 @@ def _direct(sources: Sources, site: CallSite, ctx: ContextFact) -> Tuple[str, cs
                                      iter=_runner_call(runner, unit, loop.iter, build, deadline), body=new_body)
         module = _insert_before(loc, loop, [builder] if builder else [], new_loop)
         return site.path, _with_runner(module, site.op.provider, unit.is_async, sources.poll_seconds)[0], \
-            f"the for loop at line {_line(loc, loop)} sends one batch"
+            "its for loop sends one batch"
     comp = loop
     if comp.for_in.inner_for_in is not None or comp.for_in.ifs or comp.for_in.asynchronous is not None:
         raise Refused("a comprehension with filters or several `for`s; rewrite it as one loop over the items first")
-    unit = _unit(loc, site, [])
+    unit = _unit(loc, site, [], line, others)
     if _names(unit.receiver) & _names(comp.for_in.target):
         raise Refused("the client depends on the item")
     answer = loc.fresh_name("answer")
@@ -399,11 +448,7 @@ def _direct(sources: Sources, site: CallSite, ctx: ContextFact) -> Tuple[str, cs
         target=_pair_target(comp.for_in.target, answer), iter=_runner_call(runner, unit, comp.for_in.iter, lam, deadline)))
     module = loc.replace(comp, new_comp)
     return site.path, _with_runner(module, site.op.provider, unit.is_async, sources.poll_seconds)[0], \
-        f"the comprehension at line {_line(loc, comp)} sends one batch"
-
-
-def _line(loc: Located, node: cst.CSTNode) -> int:
-    return loc.positions[node].start.line
+        "its comprehension sends one batch"
 
 
 def _deadline(ctx: ContextFact) -> float:
@@ -412,59 +457,57 @@ def _deadline(ctx: ContextFact) -> float:
 
 def _helper(sources: Sources, site: CallSite, ctx: ContextFact, hop: Tuple[str, int, str]) -> List[Tuple[str, cst.Module, str]]:
     """The loop calls a helper that makes the call: write `<helper>_batch` next to the helper and
-    make the loop's shape call it once with all the items."""
+    make the loop's shape call it once with all the items (or, for a helper of several
+    parameters, all the argument tuples)."""
     caller_path, caller_line, qualname = hop
     if "." in qualname or qualname != site.call.function:
         raise Refused(f"`{qualname}` is a method or not the function that makes the call; migrate module-level helpers")
+    helper = _function_named(sources.located(site.path), qualname)
+    names = [p.name.value for p in helper.params.params]
     batch_name = sources.located(site.path).fresh_name(f"{qualname}_batch")
-    caller = _rewrite_caller(sources.located(caller_path), caller_line, qualname, batch_name, caller_path)
-    line = site.line
-    if caller_path == site.path:  # one file: rewrite the loop first, then find the call where it moved to
-        change = edit_between(sources.current[site.path], caller.code)
-        if change is not None and change[2].line <= line:
-            edit = change[2]
-            line += edit.content.count("\n") - (edit.end_line - edit.line)
-    sources.current[caller_path] = caller.code
+    caller, per_item = _rewrite_caller(sources.located(caller_path), sources.line(caller_path, caller_line), qualname,
+                                       batch_name, caller_path, len(names))
+    sources.update(caller_path, caller.code)  # the loop first: the call is then found where that moved it
+    line = sources.line(site.path, site.line)
     loc = sources.located(site.path)
-    helper = next((s for s in loc.module.body if isinstance(s, cst.FunctionDef) and s.name.value == qualname), None)
-    if helper is None or not isinstance(helper.body, cst.IndentedBlock):
-        raise Refused(f"`{qualname}` is not a plain module-level function")
-    params = helper.params
-    if len(params.params) != 1 or params.star_arg not in (cst.MaybeSentinel.DEFAULT, None) or params.kwonly_params \
-            or params.star_kwarg or params.posonly_params:
-        raise Refused(f"`{qualname}` takes more than the item; migrate helpers of one parameter")
-    item = params.params[0].name.value
+    helper = _function_named(loc, qualname)
+    assert isinstance(helper.body, cst.IndentedBlock)
     body = list(helper.body.body)
-    unit = _unit(loc, site, body, line)
+    unit = _unit(loc, site, body, line, sources.other_sites(site.path, line))
     if unit.is_async != (helper.asynchronous is not None):
         raise Refused("the helper mixes async and sync calls")
     if _awaits(body, unit.answered):
         raise Refused(f"`{qualname}` awaits more than the SDK call; its other awaits cannot run in the batch job")
     _check_independent(unit, body, sorted(_global_names(helper)))
     receiver_names = _names(unit.receiver)
-    if item in receiver_names:
-        raise Refused("the client depends on the item")
     setup = [s for s in unit.prefix if _written([s]) & receiver_names]
-    if any(item in _names(s) for s in setup):
+    client_reads = receiver_names.union(*(_names(s) for s in setup))
+    if any(names[i] in client_reads for i in per_item):
         raise Refused("the client depends on the item")
     answer = loc.fresh_name("answer")
     runner = RUNNERS[(site.op.provider, unit.is_async)][0]
     finish_body = helper.body.deep_replace(unit.answered, cst.Name(answer))
     assert isinstance(finish_body, cst.IndentedBlock)
+    item = names[0] if len(names) == 1 else "args"
+    unpack = [] if len(names) == 1 else [cst.parse_statement(f"{', '.join(names)} = args\n")]
     request = cst.FunctionDef(cst.Name("request"), cst.Parameters([_param(item)]), cst.IndentedBlock(
-        [s.with_changes(leading_lines=()) for s in unit.prefix] + [cst.SimpleStatementLine([cst.Return(
-            _params(unit.call))])]))  # type: ignore[misc]
-    finish = cst.FunctionDef(cst.Name("finish"), cst.Parameters([_param(item), _param(answer)]), finish_body,
+        unpack + [s.with_changes(leading_lines=()) for s in unit.prefix] + [cst.SimpleStatementLine([cst.Return(
+            _params(unit.call))])]), leading_lines=[cst.EmptyLine(indent=False)])  # type: ignore[operator]
+    finish = cst.FunctionDef(cst.Name("finish"), cst.Parameters([_param(item), _param(answer)]),
+                             finish_body.with_changes(body=tuple(unpack) + tuple(finish_body.body)),
                              leading_lines=[cst.EmptyLine(indent=False)])
     pairs = _runner_call(runner, unit, cst.Name("items"), cst.Name("request"), _deadline(ctx))
     result = _fill(cst.parse_statement(f"return [finish(item, {answer}) for item, {answer} in PAIRS]\n"), "PAIRS", pairs)
     doc = cst.parse_statement(f'"""`{qualname}` for every item, through the {_api(site)}.\n\n'
                               f'    Written by `whowaits migrate`: the same answers in the same order,'
                               f' at batch prices.\n    """\n')
+    bind: List[cst.BaseStatement] = []
+    if len(names) > 1 and client_reads & set(names):  # the client comes in as an argument, the same for every call
+        bind = [cst.parse_statement(s) for s in ("items = list(items)\n", "if not items:\n    return []\n",
+                                                  f"{', '.join(names)} = items[0]\n")]
     batch = cst.FunctionDef(
         cst.Name(batch_name), cst.Parameters([_param("items")]),
-        cst.IndentedBlock([doc, *[s.with_changes(leading_lines=()) for s in setup],
-                           request.with_changes(leading_lines=[cst.EmptyLine(indent=False)]), finish,
+        cst.IndentedBlock([doc, *bind, *[s.with_changes(leading_lines=()) for s in setup], request, finish,
                            result.with_changes(leading_lines=[cst.EmptyLine(indent=False)])]),  # type: ignore[misc]
         asynchronous=helper.asynchronous, leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
     body_after = []
@@ -478,6 +521,18 @@ def _helper(sources: Sources, site: CallSite, ctx: ContextFact, hop: Tuple[str, 
     if caller_path == site.path:
         return [(site.path, module, f"`{batch_name}` sends one batch for all the items of `{qualname}`; " + out[0][2])]
     return [(site.path, module, f"`{batch_name}` sends one batch for all the items of `{qualname}`")] + out
+
+
+def _function_named(loc: Located, name: str) -> cst.FunctionDef:
+    """The module-level function `name`, with plain positional parameters only."""
+    helper = next((s for s in loc.module.body if isinstance(s, cst.FunctionDef) and s.name.value == name), None)
+    if helper is None or not isinstance(helper.body, cst.IndentedBlock):
+        raise Refused(f"`{name}` is not a plain module-level function")
+    params = helper.params
+    if not params.params or params.star_arg not in (cst.MaybeSentinel.DEFAULT, None) or params.kwonly_params \
+            or params.star_kwarg or params.posonly_params:
+        raise Refused(f"`{name}` takes `*args`, keyword-only or no parameters; migrate helpers of plain parameters")
+    return helper
 
 
 def _api(site: CallSite) -> str:
@@ -510,8 +565,10 @@ def _global_names(helper: cst.FunctionDef) -> Set[str]:
     return {name.name.value for n in _walk(helper) if isinstance(n, cst.Global) for name in n.names}
 
 
-def _rewrite_caller(loc: Located, line: int, helper: str, batch: str, caller_path: str) -> cst.Module:
-    """Make the loop at `line` call `batch` once: comprehension, for loop, executor.map or gather."""
+def _rewrite_caller(loc: Located, line: int, helper: str, batch: str, caller_path: str,
+                    arity: int) -> Tuple[cst.Module, Set[int]]:
+    """Make the loop at `line` call `batch` once (comprehension, for loop, executor.map or
+    gather); also say which of the helper's arguments change from item to item."""
     def refers(expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:
         if isinstance(expr, cst.Name) and expr.value == helper:
             return cst.Name(batch)
@@ -522,53 +579,68 @@ def _rewrite_caller(loc: Located, line: int, helper: str, batch: str, caller_pat
     candidates = [n for n, where in loc.positions.items()
                   if isinstance(n, cst.Call) and where.start.line <= line <= where.end.line]
     for call in sorted(candidates, key=lambda n: (loc.positions[n].start.line != line, loc.positions[n].start.column)):
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "map" and len(call.args) == 2 \
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "map" and call.args \
                 and refers(call.args[0].value) is not None:
+            if len(call.args) != 2 or arity != 1:
+                raise Refused("executor.map over several iterables; migrate helpers it maps over one")
             new: cst.BaseExpression = cst.Call(refers(call.args[0].value), [cst.Arg(call.args[1].value)])  # type: ignore[arg-type]
-            return _import_batch(loc.replace(call, new), helper, batch)
+            return _import_batch(loc.replace(call, new), helper, batch), {0}
         target = refers(call.func)
         if target is None:
             continue
-        if len(call.args) != 1 or call.args[0].keyword or call.args[0].star:
-            raise Refused(f"the loop calls `{helper}` with more than the item")
-        arg = call.args[0].value
+        if len(call.args) != arity or any(a.keyword or a.star for a in call.args):
+            raise Refused(f"the loop calls `{helper}` with keyword, starred or default arguments; pass each one by position")
+        args = [a.value for a in call.args]
         parent = loc.parents.get(call)
         if isinstance(parent, _COMPREHENSIONS) and parent.elt is call:
             comp = parent
-            own_item = isinstance(comp.for_in.target, cst.Name) and isinstance(arg, cst.Name) \
-                and arg.value == comp.for_in.target.value
-            if comp.for_in.inner_for_in or comp.for_in.ifs or not own_item:
-                raise Refused("the comprehension filters, nests or passes more than its item")
-            batched: cst.BaseExpression = cst.Call(target, [cst.Arg(comp.for_in.iter)])
+            if comp.for_in.inner_for_in or comp.for_in.ifs:
+                raise Refused("the comprehension filters or nests its loops")
+            per_item = {i for i, a in enumerate(args) if _names(a) & _names(comp.for_in.target)}
+            batched: cst.BaseExpression = cst.Call(target, [cst.Arg(_arguments(args, comp.for_in.target, comp.for_in.iter))])
             holder = loc.parents.get(comp)
             gather = loc.parents.get(holder) if isinstance(holder, cst.Arg) and holder.star == "*" else None
             if isinstance(gather, cst.Call) and isinstance(gather.func, (cst.Attribute, cst.Name)) and \
                     (gather.func.attr.value if isinstance(gather.func, cst.Attribute) else gather.func.value) == "gather":
                 if len(gather.args) != 1:
                     raise Refused("the gather mixes the per-item calls with other awaitables")
-                return _import_batch(loc.replace(gather, batched), helper, batch)
+                return _import_batch(loc.replace(gather, batched), helper, batch), per_item
             if isinstance(comp, cst.SetComp):
                 batched = cst.Call(cst.Name("set"), [cst.Arg(batched)])
-            return _import_batch(loc.replace(comp, batched), helper, batch)
+            return _import_batch(loc.replace(comp, batched), helper, batch), per_item
         loop = next((n for n in loc.ancestors(call) if isinstance(n, (cst.For, cst.While) + _SCOPES)), None)
-        if isinstance(loop, cst.For) and isinstance(loop.target, cst.Name) and isinstance(arg, cst.Name) \
-                and arg.value == loop.target.value and isinstance(loop.body, cst.IndentedBlock):
+        if isinstance(loop, cst.For) and isinstance(loop.body, cst.IndentedBlock):
             if _stops_early(loop.body) or loop.orelse is not None:
                 raise Refused("the loop can stop early (`break`, `return`), so later items would be sent that never were")
             _statement_index(loc, loop.body.body, call)
-            if loop.target.value in _written(list(loop.body.body)):
+            written = _written(list(loop.body.body))
+            if written & _names(loop.target):
                 raise Refused("the loop reassigns its item")
+            if any(_names(a) & written for a in args):
+                raise Refused(f"an argument of `{helper}` is computed in the loop body; compute it in the call")
+            per_item = {i for i, a in enumerate(args) if _names(a) & _names(loop.target)}
             answer = loc.fresh_name("answer")
             items = loc.fresh_name("items")
             materialise = _fill(cst.parse_statement(f"{items} = list(ITER)\n"), "ITER", loop.iter)
+            calls = _arguments(args, loop.target, cst.Name(items))
             new_loop = loop.with_changes(
                 target=_pair_target(loop.target, answer),
-                iter=cst.Call(cst.Name("zip"), [cst.Arg(cst.Name(items)), cst.Arg(cst.Call(target, [cst.Arg(cst.Name(items))]))]),
+                iter=cst.Call(cst.Name("zip"), [cst.Arg(cst.Name(items)), cst.Arg(cst.Call(target, [cst.Arg(calls)]))]),
                 body=loop.body.deep_replace(call, cst.Name(answer)))
-            return _import_batch(_insert_before(loc, loop, [materialise], new_loop), helper, batch)
+            return _import_batch(_insert_before(loc, loop, [materialise], new_loop), helper, batch), per_item
         raise Refused(f"the per-item call of `{helper}` is not in a comprehension, for loop, executor.map or gather "
                       "that migrate rewrites")
     raise Refused(f"no call of `{helper}` found at {caller_path}:{line}")
+
+
+def _arguments(args: Sequence[cst.BaseExpression], target: cst.BaseAssignTargetExpression,
+               iterable: cst.BaseExpression) -> cst.BaseExpression:
+    """What the batch function takes: the items themselves when the helper takes just the item,
+    else `[arg for target in iterable]` or `[(arg, ...) for target in iterable]`."""
+    if len(args) == 1 and isinstance(args[0], cst.Name) and isinstance(target, cst.Name) and args[0].value == target.value:
+        return iterable
+    element = args[0] if len(args) == 1 else cst.Tuple([cst.Element(a) for a in args])
+    return cst.ListComp(element, cst.CompFor(target, iterable))
 
 
 def _import_batch(module: cst.Module, helper: str, batch: str) -> cst.Module:
@@ -609,17 +681,18 @@ def targets(result: RunResult) -> List[Tuple[Finding, CallSite]]:
 
 def plan(site: CallSite, sources: Sources) -> Migration:
     """Rewrite one site in `sources` (their current texts), or say why not."""
-    snapshot = dict(sources.current)
+    saved = sources.snapshot()
     try:
         ctx = _context(site)
         hop = _hop(ctx)
         changes = _helper(sources, site, ctx, hop) if hop else [_direct(sources, site, ctx)]
     except Refused as exc:
-        sources.current = snapshot
+        sources.restore(saved)
         return Migration(site, refused=str(exc))
     texts = {}
     for path, module, _ in changes:
-        texts[path] = sources.current[path] = module.code
+        sources.update(path, module.code)
+        texts[path] = module.code
     return Migration(site, texts, summary="; ".join(note for _, _, note in changes))
 
 
@@ -669,7 +742,10 @@ def run(result: RunResult, wanted: Optional[Sequence[Tuple[str, int]]], read: Ca
     runners poll every 60 s, or `poll-interval-min` when that is longer."""
     found = targets(result)
     chosen = [site for _, site in found if wanted is None or any(_matches(site, path, line) for path, line in wanted)]
-    sources = Sources(result.root, read, max(60.0, poll_interval_min))
+    site_lines: Dict[str, Set[int]] = {}
+    for site in result.sites:
+        site_lines.setdefault(site.path, set()).add(site.line)
+    sources = Sources(result.root, read, max(60.0, poll_interval_min), site_lines)
     migrations = [plan(site, sources) for site in chosen]
     verify(result, migrations, reanalyze)
     refused_paths = {p for m in migrations if m.refused for p in m.texts}
