@@ -464,7 +464,9 @@ def _helper(sources: Sources, site: CallSite, ctx: ContextFact, hop: Tuple[str, 
         raise Refused(f"`{qualname}` is a method or not the function that makes the call; migrate module-level helpers")
     helper = _function_named(sources.located(site.path), qualname)
     names = [p.name.value for p in helper.params.params]
-    batch_name = sources.located(site.path).fresh_name(f"{qualname}_batch")
+    # `test_x_batch` would be collected by pytest as a test: name it `batch_test_x` instead
+    wanted = f"batch_{qualname}" if qualname.startswith("test") else f"{qualname}_batch"
+    batch_name = sources.located(site.path).fresh_name(wanted)
     caller, per_item = _rewrite_caller(sources.located(caller_path), sources.line(caller_path, caller_line), qualname,
                                        batch_name, caller_path, len(names))
     sources.update(caller_path, caller.code)  # the loop first: the call is then found where that moved it
