@@ -23,6 +23,7 @@ from whowaits.pipeline import RunResult
 from whowaits.report.escape import printable
 
 Reanalyze = Callable[[Dict[str, bytes]], RunResult]
+MAX_ALONE = 20  # fixes checked one by one (one analysis each) when checking them together failed
 
 
 @dataclass
@@ -163,10 +164,14 @@ def plan(result: RunResult, unsafe: bool, reanalyze: Reanalyze) -> Outcome:
         return texts, used, _problems(result, after, used), after
 
     texts, used, problems, after = attempt(candidates)
-    if problems:  # find the culprits one by one, then keep the others together
-        alone = {f.fingerprint: attempt([f])[2] for f in used}
-        good = [f for f in used if not alone[f.fingerprint]]
-        outcome.dropped = [(f, next(iter(alone[f.fingerprint].values()))) for f in used if alone[f.fingerprint]]
+    if problems:  # try the fixes of the files with a problem one by one, then keep the good ones together
+        bad_files = {f.path for f in used if f.fingerprint in problems}
+        suspects = [f for f in used if f.path in bad_files]
+        alone = {f.fingerprint: attempt([f])[2] for f in suspects[:MAX_ALONE]}
+        for f in suspects[MAX_ALONE:]:
+            alone[f.fingerprint] = {f.fingerprint: "too many fixes in a file with a problem to check one by one; run --fix again"}
+        good = [f for f in used if not alone.get(f.fingerprint)]
+        outcome.dropped = [(f, next(iter(alone[f.fingerprint].values()))) for f in suspects if alone[f.fingerprint]]
         texts, used, problems, after = attempt(good)
         if problems:
             outcome.dropped += [(f, "it conflicts with another fix in the same file") for f in used]
