@@ -281,6 +281,9 @@ def _unit(loc: Located, site: CallSite, body: Sequence[cst.BaseStatement], line:
     parent = loc.parents.get(call)
     answered: cst.BaseExpression = parent if isinstance(parent, cst.Await) else call
     is_async = isinstance(parent, cst.Await)
+    if not is_async and (site.call.is_async and site.op.client.startswith("Async")):
+        raise Refused("the call's coroutine is awaited elsewhere (gathered or scheduled as a task); "
+                      "await it in a helper and gather that helper")
     if (site.op.provider, is_async) not in RUNNERS:
         raise Refused("async OpenAI clients are not migrated yet; use the synchronous client in the batch job")
     index = _statement_index(loc, body, call) if body else 0
@@ -468,7 +471,7 @@ def _helper(sources: Sources, site: CallSite, ctx: ContextFact, hop: Tuple[str, 
     wanted = f"batch_{qualname}" if qualname.startswith("test") else f"{qualname}_batch"
     batch_name = sources.located(site.path).fresh_name(wanted)
     caller, per_item = _rewrite_caller(sources.located(caller_path), sources.line(caller_path, caller_line), qualname,
-                                       batch_name, caller_path, len(names))
+                                       batch_name, caller_path, len(names), helper.asynchronous is not None)
     sources.update(caller_path, caller.code)  # the loop first: the call is then found where that moved it
     line = sources.line(site.path, site.line)
     loc = sources.located(site.path)
@@ -568,9 +571,10 @@ def _global_names(helper: cst.FunctionDef) -> Set[str]:
 
 
 def _rewrite_caller(loc: Located, line: int, helper: str, batch: str, caller_path: str,
-                    arity: int) -> Tuple[cst.Module, Set[int]]:
+                    arity: int, is_async: bool) -> Tuple[cst.Module, Set[int]]:
     """Make the loop at `line` call `batch` once (comprehension, for loop, executor.map or
-    gather); also say which of the helper's arguments change from item to item."""
+    gather); also say which of the helper's arguments change from item to item. An async
+    helper's coroutines must be gathered right there or awaited in the loop."""
     def refers(expr: cst.BaseExpression) -> Optional[cst.BaseExpression]:
         if isinstance(expr, cst.Name) and expr.value == helper:
             return cst.Name(batch)
@@ -607,6 +611,9 @@ def _rewrite_caller(loc: Located, line: int, helper: str, batch: str, caller_pat
                 if len(gather.args) != 1:
                     raise Refused("the gather mixes the per-item calls with other awaitables")
                 return _import_batch(loc.replace(gather, batched), helper, batch), per_item
+            if is_async:
+                raise Refused(f"the coroutines of `{helper}` are gathered or scheduled elsewhere; "
+                              "gather them where they are made")
             if isinstance(comp, cst.SetComp):
                 batched = cst.Call(cst.Name("set"), [cst.Arg(batched)])
             return _import_batch(loc.replace(comp, batched), helper, batch), per_item
@@ -625,10 +632,15 @@ def _rewrite_caller(loc: Located, line: int, helper: str, batch: str, caller_pat
             items = loc.fresh_name("items")
             materialise = _fill(cst.parse_statement(f"{items} = list(ITER)\n"), "ITER", loop.iter)
             calls = _arguments(args, loop.target, cst.Name(items))
+            awaited = loc.parents.get(call)
+            if is_async and not isinstance(awaited, cst.Await):
+                raise Refused(f"the coroutines of `{helper}` are not awaited in the loop")
+            answers: cst.BaseExpression = cst.Call(target, [cst.Arg(calls)])
             new_loop = loop.with_changes(
                 target=_pair_target(loop.target, answer),
-                iter=cst.Call(cst.Name("zip"), [cst.Arg(cst.Name(items)), cst.Arg(cst.Call(target, [cst.Arg(calls)]))]),
-                body=loop.body.deep_replace(call, cst.Name(answer)))
+                iter=cst.Call(cst.Name("zip"), [cst.Arg(cst.Name(items)),
+                                                cst.Arg(cst.Await(answers) if is_async else answers)]),
+                body=loop.body.deep_replace(awaited if is_async else call, cst.Name(answer)))  # type: ignore[arg-type]
             return _import_batch(_insert_before(loc, loop, [materialise], new_loop), helper, batch), per_item
         raise Refused(f"the per-item call of `{helper}` is not in a comprehension, for loop, executor.map or gather "
                       "that migrate rewrites")
