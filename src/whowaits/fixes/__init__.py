@@ -102,27 +102,26 @@ def _offsets(text: str, finding: Finding) -> Tuple[int, int, str]:
     return starts[edit.line - 1] + edit.col - 1, starts[edit.end_line - 1] + edit.end_col - 1, edit.content
 
 
-def _compose(originals: Dict[str, str], fixes: Sequence[Finding]) -> Tuple[Dict[str, str], List[Finding], List[Finding]]:
-    """Apply non-overlapping edits per file; overlapping ones wait for the next run."""
+def _compose(originals: Dict[str, str], fixes: Sequence[Finding]) -> Tuple[Dict[str, str], List[Finding]]:
+    """Apply non-overlapping edits per file; an overlapping one waits for the next run (its
+    finding is still reported, with its fix)."""
     by_path: Dict[str, List[Tuple[int, int, str, Finding]]] = {}
     for finding in fixes:
         start, end, content = _offsets(originals[finding.path], finding)
         by_path.setdefault(finding.path, []).append((start, end, content, finding))
     texts: Dict[str, str] = {}
     used: List[Finding] = []
-    conflicts: List[Finding] = []
     for path, edits in by_path.items():
         chosen: List[Tuple[int, int, str]] = []
         last_end = -1
         for start, end, content, finding in sorted(edits, key=lambda e: (e[0], e[1])):
             if start < last_end or (start == last_end and chosen and chosen[-1][0] == start):
-                conflicts.append(finding)
                 continue
             chosen.append((start, end, content))
             used.append(finding)
             last_end = end
         texts[path] = apply_edits(originals[path], chosen)
-    return texts, used, conflicts
+    return texts, used
 
 
 def _problems(before: RunResult, after: RunResult, fixes: Sequence[Finding]) -> Dict[str, str]:
@@ -159,7 +158,7 @@ def plan(result: RunResult, unsafe: bool, reanalyze: Reanalyze) -> Outcome:
     candidates = [f for f in candidates if f.path in originals]
 
     def attempt(fixes: Sequence[Finding]) -> Tuple[Dict[str, str], List[Finding], Dict[str, str], RunResult]:
-        texts, used, _ = _compose(originals, fixes)
+        texts, used = _compose(originals, fixes)
         after = reanalyze({p: t.encode(encodings[p]) for p, t in texts.items()})
         return texts, used, _problems(result, after, used), after
 

@@ -114,11 +114,6 @@ def remove_items(node: N, drop: Sequence[cst.CSTNode]) -> N:
     return node.with_changes(**changes)
 
 
-def parent_of(located: Located, node: cst.CSTNode, types: Union[Type[N], Tuple[Type[N], ...]]) -> Optional[N]:
-    parent = located.parents.get(node)
-    return parent if isinstance(parent, types) else None  # type: ignore[return-value]
-
-
 def string_value(node: cst.CSTNode) -> Optional[str]:
     if isinstance(node, cst.SimpleString):
         value = node.evaluated_value

@@ -26,7 +26,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from whowaits.core import CallSite, ContextFact, Finding
+from whowaits.core import CallSite, ContextFact
 from whowaits.fixes.cst_edit import Located, parse
 from whowaits.migrate.runners import RUNNERS, runner_source
 from whowaits.pipeline import RunResult
@@ -59,9 +59,8 @@ class Sources:
     file keeps a map from its original line numbers (what the analysis reported) to its current
     ones, so a later migration finds its call where earlier ones moved it."""
 
-    def __init__(self, root: str, read: Callable[[str], Optional[bytes]], poll_seconds: float,
+    def __init__(self, read: Callable[[str], Optional[bytes]], poll_seconds: float,
                  site_lines: Optional[Dict[str, Set[int]]] = None) -> None:
-        self.root = root
         self._read = read
         self.poll_seconds = poll_seconds  # the runners' default interval between status checks
         self.site_lines = site_lines or {}  # path -> original lines of every LLM call site
@@ -682,14 +681,14 @@ def _import_batch(module: cst.Module, helper: str, batch: str) -> cst.Module:
 # -- driver -------------------------------------------------------------------------------------
 
 
-def targets(result: RunResult) -> List[Tuple[Finding, CallSite]]:
-    """The per-item sites (WW201 sequential, WW202 fanned out) of a run, with their finding."""
+def _targets(result: RunResult) -> List[CallSite]:
+    """The per-item sites of a run: those with a WW201 (sequential) or WW202 (fanned out) finding."""
     by_place = {(s.path, s.line): s for s in result.sites}
-    out: List[Tuple[Finding, CallSite]] = []
+    out: List[CallSite] = []
     for finding in result.findings:
         site = by_place.get((finding.path, finding.line))
-        if finding.code in MIGRATABLE and site is not None and all(site is not s for _, s in out):
-            out.append((finding, site))
+        if finding.code in MIGRATABLE and site is not None and all(site is not s for s in out):
+            out.append(site)
     return out
 
 
@@ -754,12 +753,11 @@ def run(result: RunResult, wanted: Optional[Sequence[Tuple[str, int]]], read: Ca
         reanalyze: Reanalyze, poll_interval_min: float) -> Report:
     """Migrate the per-item sites at `wanted` (PATH, LINE) places, or all of them (None); the
     runners poll every 60 s, or `poll-interval-min` when that is longer."""
-    found = targets(result)
-    chosen = [site for _, site in found if wanted is None or any(_matches(site, path, line) for path, line in wanted)]
+    chosen = [site for site in _targets(result) if wanted is None or any(_matches(site, path, line) for path, line in wanted)]
     site_lines: Dict[str, Set[int]] = {}
     for site in result.sites:
         site_lines.setdefault(site.path, set()).add(site.line)
-    sources = Sources(result.root, read, max(60.0, poll_interval_min), site_lines)
+    sources = Sources(read, max(60.0, poll_interval_min), site_lines)
     migrations = [plan(site, sources) for site in chosen]
     verify(result, migrations, reanalyze)
     refused_paths = {p for m in migrations if m.refused for p in m.texts}
