@@ -91,6 +91,13 @@ POLICY = 'code = "ACME001"\nname = "x"\nseverity = "error"\nmessage = "m"\n'
         (POLICY + "[when]\nmodel = 3\n", "`when.model` must be a string or a list of strings"),
         ('code = "ACME001"\nname = "x"\nseverity = "error"\n[when]\nmodel = "x"\n', "`message` must be a non-empty string"),
         (POLICY.replace('"m"', '"{model.upper}"') + "[when]\nmodel = \"x\"\n", "placeholder"),
+        (POLICY + "[when]\nmodel = \"x\"\n[autofix]\nsafety = \"maybe\"\nwhy = \"w\"\n", "`autofix.safety` must be one of"),
+        (POLICY + "[when]\nmodel = \"x\"\n[autofix]\nsafety = \"safe\"\n", "`autofix.why` must be a non-empty string"),
+        (POLICY + "[when]\nmodel = \"x\"\n[autofix]\nsafety = \"safe\"\nwhy = \"w\"\nset = { model = [1] }\n",
+         "`autofix.set` must map keyword names"),
+        (POLICY + "[when]\nmodel = \"x\"\n[autofix]\nsafety = \"safe\"\nwhy = \"w\"\ndrop = [\"a-b\"]\n",
+         "`autofix.drop` must be a list of keyword names"),
+        (POLICY + "[when]\nmodel = \"x\"\n[autofix]\nsafety = \"safe\"\nwhy = \"w\"\nrewrite = 1\n", "unknown field `autofix.rewrite`"),
     ],
 )
 def test_malformed_policy_rules(tmp_path, content: str, message: str) -> None:

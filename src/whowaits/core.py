@@ -472,6 +472,38 @@ class RuleMeta:
     source: str = ""  # the TOML file it came from
     policy: Tuple[PolicyAlternative, ...] = ()  # a data rule's `[when]` alternatives
     builtin: bool = True
+    autofix: Optional["AutofixMeta"] = None  # the rule's `[autofix]` table: what its fix does and how safe
+
+
+@dataclass(frozen=True)
+class AutofixMeta:
+    """A rule's `[autofix]` table. `safety` is "safe", "unsafe" or "none" (no fix, `why` explains);
+    a policy rule's template sets (`set`) or drops (`drop`) keyword arguments of its call."""
+
+    safety: str
+    why: str
+    set: Tuple[Tuple[str, object], ...] = ()
+    drop: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text from (line, col) to (end_line, end_col) (1-based, end exclusive) with `content`."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    content: str
+
+
+@dataclass(frozen=True)
+class FixInfo:
+    """A fix offered for a finding: `safe` keeps behaviour, `unsafe` changes it (ruff's contract)."""
+
+    applicability: str  # "safe" | "unsafe"
+    message: str
+    edits: Tuple[Edit, ...]
 
 
 @dataclass(frozen=True)
@@ -487,6 +519,7 @@ class Finding:
     message: str
     evidence: Tuple[EvidenceStep, ...] = ()
     fingerprint: str = ""
+    fix: Optional[FixInfo] = None  # set by the fix engine when a fix exists
 
 
 @dataclass

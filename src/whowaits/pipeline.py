@@ -40,6 +40,7 @@ class Options:
     project_scope: bool = True
     progress: Optional[Callable[[int, int], None]] = None  # (files parsed, files to parse)
     stdin: Optional[Tuple[str, bytes]] = None  # (path, content): an editor's unsaved buffer
+    contents: Dict[str, bytes] = field(default_factory=dict)  # relpath -> content to analyse instead (fixes being checked)
 
 
 @dataclass
@@ -171,6 +172,7 @@ def analyze(
         stdin_path = os.path.relpath(os.path.abspath(options.stdin[0]), root).replace(os.sep, "/")
         contents[stdin_path] = options.stdin[1]
         read_errors.pop(stdin_path, None)
+    contents.update(options.contents)
     wanted = prefilter(contents)
     facts = compute_facts({p: contents[p] for p in wanted}, root, options)
     facts.update(read_errors)
