@@ -126,15 +126,34 @@ class CallGraph:
                 self.functions[(path, fn.qualname)] = fn
             for cls in f.classes:
                 self.classes[(path, cls.qualname)] = cls
+        self._methods: Dict[FuncKey, Dict[str, FuncKey]] = {}
+        for key, fn in self.functions.items():
+            if fn.class_name:
+                self._methods.setdefault((key[0], fn.class_name), {})[key[1].rsplit(".", 1)[-1]] = key
+        self._subclasses: Optional[Dict[FuncKey, List[FuncKey]]] = None
+        # Runners of a parameter: (function, position) -> the fan-out it applies to what callers pass.
+        runs_param: Dict[Tuple[FuncKey, int], CallEdge] = {}
+        for path, f in facts.items():
+            for edge in f.edges:
+                if edge.target.startswith("@param:") and edge.fanout:
+                    runs_param.setdefault(((path, edge.caller), int(edge.target[7:])), edge)
         self.edges: Dict[FuncKey, List[Tuple[CallEdge, FuncKey]]] = {}
         for path, f in facts.items():
             for edge in f.edges:
-                if edge.through and self.resolve_function(edge.through, path) is None:
-                    continue  # a callback handed to library code: the registration table decides
-                for callee in self._edge_targets(edge.target, path):
-                    self.edges.setdefault((path, edge.caller), []).append((edge, callee))
+                if edge.target.startswith("@param:"):
+                    continue
+                if edge.through:
+                    helper = self.resolve_function(edge.through, path)
+                    if helper is None:
+                        continue  # a callback handed to library code: the registration table decides
+                    runner = runs_param.get((helper, edge.through_arg))
+                    if runner is not None and not edge.fanout:
+                        edge = replace(edge, fanout=runner.fanout)
+                for callee, certain in self._edge_targets(edge.target, path):
+                    hop = edge if certain or not edge.certain else replace(edge, certain=False)
+                    self.edges.setdefault((path, edge.caller), []).append((hop, callee))
 
-    def _edge_targets(self, target: str, path: str) -> List[FuncKey]:
+    def _edge_targets(self, target: str, path: str) -> List[Tuple[FuncKey, bool]]:
         if target.startswith(("script:", "module:")):  # a subprocess running project code
             kind, _, name = target.partition(":")
             if kind == "module":
@@ -144,9 +163,89 @@ class CallGraph:
                 relpath = next((c for c in candidates if c in self.facts), None)
             if relpath is None:
                 return []
-            return [(relpath, "<module>")] + ([(relpath, "<main>")] if self.facts[relpath].main_line else [])
-        callee = self.resolve_function(target, path)
-        return [callee] if callee is not None else []
+            keys = [(relpath, "<module>")] + ([(relpath, "<main>")] if self.facts[relpath].main_line else [])
+            return [(k, True) for k in keys]
+        return self.dispatch(target, path)
+
+    # -- dynamic dispatch ------------------------------------------------------------------
+
+    def dispatch(self, ref: str, path: str) -> List[Tuple[FuncKey, bool]]:
+        """The project functions a call may run, each with whether it certainly does.
+
+        A function is certain; so are `Cls(...)` (its `__init__`), calling an instance (its
+        `__call__`) and a method found through the class's project bases. Overrides in
+        subclasses, and implementations of a `Protocol`, are possible: the receiver may be
+        any of them (`sampler: SamplerBase`, `backend: LLMBackend`).
+        """
+        callee = self.resolve_function(ref, path)
+        if callee is not None:
+            fn = self.functions[callee]
+            out = [(callee, True)]
+            if fn.class_name:
+                method = callee[1].rsplit(".", 1)[-1]
+                out += [(k, False) for k in self.implementations((callee[0], fn.class_name), method) if k != callee]
+            return out
+        instance = ref.endswith("()")
+        cls = self.resolve_class(ref[:-2] if instance else ref, path)
+        method = "__call__" if instance else "__init__"
+        if cls is None:
+            owner, _, method = ref.rpartition(".")
+            if not owner.endswith("()"):
+                return []
+            cls, instance = self.resolve_class(owner[:-2], path), True
+            if cls is None:
+                return []
+        found = self.method_of(cls, method)
+        out = [(k, True) for k in found]
+        if instance:
+            out += [(k, False) for k in self.implementations(cls, method) if k not in found]
+        return out
+
+    def method_of(self, cls: FuncKey, method: str, seen: Optional[Set[FuncKey]] = None) -> List[FuncKey]:
+        """The methods a name (or a glob: `run_*`) finds on a class, through its project bases."""
+        seen = seen if seen is not None else set()
+        if cls in seen:
+            return []
+        seen.add(cls)
+        own = self._methods.get(cls, {})
+        found = [k for name, k in sorted(own.items()) if fnmatch.fnmatchcase(name, method)]
+        if found or cls not in self.classes:
+            return found
+        for base in self.classes[cls].bases:
+            parent = self.resolve_class(base, cls[0])
+            if parent is not None:
+                found = self.method_of(parent, method, seen)
+                if found:
+                    return found
+        return []
+
+    def implementations(self, cls: FuncKey, method: str) -> List[FuncKey]:
+        """Methods that may run for `method` on a receiver typed `cls`: overrides in project
+        subclasses, and for a `Protocol`, the method of every project class that has all of
+        the protocol's methods."""
+        if self._subclasses is None:
+            self._subclasses = {}
+            for key, fact in sorted(self.classes.items()):
+                for base in fact.bases:
+                    parent = self.resolve_class(base, key[0])
+                    if parent is not None and parent != key:
+                        self._subclasses.setdefault(parent, []).append(key)
+        out: List[FuncKey] = []
+        todo, seen = list(self._subclasses.get(cls, [])), {cls}
+        while todo:
+            sub = todo.pop(0)
+            if sub in seen:
+                continue
+            seen.add(sub)
+            out.extend(k for name, k in sorted(self._methods.get(sub, {}).items()) if fnmatch.fnmatchcase(name, method))
+            todo.extend(self._subclasses.get(sub, []))
+        if any(b.rsplit(".", 1)[-1] == "Protocol" and b.split(".")[0] in ("typing", "typing_extensions")
+               for b in self.external_bases(cls)):
+            wanted = set(self._methods.get(cls, {}))
+            for other, methods in sorted(self._methods.items()):
+                if other not in seen and wanted and wanted <= set(methods):
+                    out.extend(k for name, k in sorted(methods.items()) if fnmatch.fnmatchcase(name, method))
+        return out
 
     # -- name resolution -------------------------------------------------------------------
 
@@ -414,11 +513,11 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     declared = {entry.key for entry in entries if entry.kind == "declared"}
 
     for entry in entries:
-        queue = deque([(entry.key, entry.start, "", False, False)])
-        seen: Set[Tuple[FuncKey, bool, bool]] = {(entry.key, False, False)}
-        reached: Set[Tuple[int, bool, bool]] = set()
+        queue = deque([(entry.key, entry.start, "", False, False, True)])
+        seen: Set[Tuple[FuncKey, bool, bool, bool]] = {(entry.key, False, False, True)}
+        reached: Set[Tuple[int, bool, bool, bool]] = set()
         while queue:
-            key, chain, bulk, fan, looped = queue.popleft()
+            key, chain, bulk, fan, looped, certain = queue.popleft()
             loop_filter = entry.loop_id if key == entry.key else None
             region = entry.region if key == entry.key else None
             for i in by_function.get(key, []):
@@ -429,13 +528,13 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 own, own_fan = _bulk(site.call.loops, site.path, excluded)
                 per_item, fanout = (bulk, fan) if bulk else (own, own_fan)
-                if (i, bool(per_item), fanout) in reached:
+                if (i, bool(per_item), fanout, certain) in reached:
                     continue
-                reached.add((i, bool(per_item), fanout))
+                reached.add((i, bool(per_item), fanout, certain))
                 step = EvidenceStep(site.path, site.line, f"calls {site.op.method}")
                 contexts[i].append(
                     ContextFact(entry.kind, entry.blocking, entry.label, chain + (step,), per_item, fanout, looped,
-                                entry.period_hours, entry.deadline_hours, entry.from_test)
+                                entry.period_hours, entry.deadline_hours, entry.from_test, certain)
                 )
             for edge, callee in graph.edges.get(key, []):
                 if loop_filter is not None and loop_filter not in {l.loop_id for l in edge.loops}:
@@ -450,27 +549,33 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     how = f"fanned out via {edge.fanout}" if parallel else "per item via map()"
                     own, own_fan = f"{how} at {key[0]}:{edge.line}", parallel
                 next_bulk, next_fan = (bulk, fan) if bulk else (own, own_fan)
-                state = (callee, bool(next_bulk), next_fan)
+                next_certain = certain and edge.certain
+                state = (callee, bool(next_bulk), next_fan, next_certain)
                 if state in seen:
                     continue
                 seen.add(state)
-                note = f"calls {callee[1]}" + (f" ({own})" if own else "")
+                note = f"calls {callee[1]}" + (f" ({own})" if own else "") + ("" if edge.certain else " (may dispatch here)")
                 hop = EvidenceStep(key[0], edge.line, note)
                 # The loop an entry point is (an input or tool loop) is not polling on its own.
                 own_loops = [l for l in edge.loops if l.kind == "while" and not (key == entry.key and l.loop_id == entry.loop_id)]
-                queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops)))
+                queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops), next_certain))
 
     out = []
     for site, found in zip(sites, contexts):
         # One context per entry and way of reaching the site (once, per item, fanned out),
         # preferring a per-item chain over a plain one.
-        best: Dict[Tuple[str, bool], ContextFact] = {}
+        # A possible (dispatched) chain is kept beside a certain one only when it says more.
+        best: Dict[Tuple[str, bool, bool], ContextFact] = {}
         for ctx in found:
-            key = (ctx.entry, ctx.fanout)
+            key = (ctx.entry, ctx.fanout, ctx.certain)
             if key not in best or (ctx.per_item and not best[key].per_item):
                 best[key] = ctx
+        for (entry_label, fanout, certain), ctx in list(best.items()):
+            sure = best.get((entry_label, fanout, True))
+            if not certain and sure is not None and (sure.per_item or not ctx.per_item):
+                del best[(entry_label, fanout, certain)]
         if site.op.kind == "tool_runner":
-            best[("tool_runner", False)] = ContextFact(
+            best[("tool_runner", False, True)] = ContextFact(
                 "tool_loop", True, f"{site.path}:{site.line} tool_runner (agent loop by construction)",
                 (EvidenceStep(site.path, site.line, "tool_runner runs a tool loop"),),
             )

@@ -215,6 +215,8 @@ class CallEdge:
     ui_region: int = 0  # line of the enclosing UI-event branch, 0 if none
     through: str = ""  # for a function passed as an argument: the function it is passed to
     args: Tuple[str, ...] = ()  # value paths of positional arguments ("" unknown, `local-inst:Q` an instance)
+    through_arg: int = -1  # position of the function among the arguments of `through`
+    certain: bool = True  # False for dynamic dispatch (a registry, getattr): the call may run it
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,7 @@ class ContextFact:
     period_hours: Optional[float] = None  # how often the entry runs, for scheduled contexts
     deadline_hours: Optional[float] = None  # how long the runner lets it run, when declared
     from_test: bool = False  # the entry is a test function: tests fake the API more often than not
+    certain: bool = True  # every hop is a certain call; errors (WW1xx) need certain paths
 
 
 @dataclass(frozen=True)

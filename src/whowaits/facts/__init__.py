@@ -243,8 +243,11 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             if not fanout and isinstance(func, cst.Name) and func.value in ("map", "filter") and evaluator.lookup(func.value, info.scope) is None:
                 kind = "map"
         bounded = False
-        if isinstance(info.node, cst.For):
-            count = reader.iteration_count(info.node.iter, info.scope)
+        iterable = info.node.iter if isinstance(info.node, cst.For) else None
+        if isinstance(info.node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+            iterable = info.node.for_in.iter
+        if iterable is not None:
+            count = reader.iteration_count(iterable, info.scope)
             bounded = count is not None and count <= SMALL_LOOP
         result = None if kind == "lambda-map" else LoopFact(kind, code_for.span(info.node), loop_id, fanout, bounded)
         loop_cache[loop_id] = result

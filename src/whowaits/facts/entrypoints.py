@@ -7,6 +7,7 @@ matching the registration table; `whowaits.contexts` does the rest across the pr
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -196,31 +197,31 @@ class ProgramReader:
             region = self.ui_region(info)
             line = 0
             callee = ""
-            if isinstance(value, FuncV):
+            runs = self._call_refs(info, value)
+            if runs:
                 line = self.call_line(info)
-                callee = "local:" + value.func.qualname
-                edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region, args=self._arg_paths(info)))
-            elif isinstance(value, Ext) and sdk_root(value.path) is None:
-                root = value.path.lstrip(".").split(".")[0]
-                if root not in _EXTERNAL_ROOTS:
-                    line = self.call_line(info)
-                    callee = value.path
-                    edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region, args=self._arg_paths(info)))
+                callee = runs[0][0]
+                args = self._arg_paths(info)
+                for target, certain in runs:
+                    edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, certain=certain))
             if callee:
                 # Functions handed to a project function (`run_tracked("x", job)`) are most
-                # likely called by it: an edge, kept only if the callee is project code.
-                for arg in info.node.args:
-                    if isinstance(arg.value, (cst.Name, cst.Attribute)) and not arg.star:
-                        passed = self.ev.eval(arg.value, info.scope)
+                # likely called by it: an edge, kept only if the callee is project code. The
+                # position lets a helper that maps its parameter over items say so.
+                positional = [a for a in info.node.args if a.keyword is None and not a.star]
+                for given in info.node.args:
+                    if isinstance(given.value, (cst.Name, cst.Attribute)) and not given.star:
+                        passed = self.ev.eval(given.value, info.scope)
                         if isinstance(passed, FuncV):
+                            position = next((i for i, a in enumerate(positional) if a is given), -1)
                             edges.append(CallEdge(info.caller, "local:" + passed.func.qualname, line, loops,
-                                                  ui_region=region, through=callee))
+                                                  ui_region=region, through=callee, through_arg=position))
             if isinstance(value, Ext) and value.path in _SUBPROCESS and info.node.args:
                 for target in self._subprocess_targets(info):
                     edges.append(CallEdge(info.caller, target, line or self.call_line(info), loops, ui_region=region))
             func = info.node.func
             if isinstance(func, cst.Name) and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
-                for ref in self._function_refs(info.node.args[0].value, info):
+                for ref in self._function_refs(info.node.args[0].value, info) or self._param_ref(info.node.args[0].value, info):
                     edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="map"))
             if not isinstance(value, Ext):
                 continue
@@ -233,7 +234,10 @@ class ProgramReader:
                     continue
                 line = line or self.call_line(info)
                 period = self._call_period(info.node, info.scope) if kind == "scheduled" else None
-                for ref in self._function_refs(arg, info):
+                refs = self._function_refs(arg, info)
+                if kind in ("", "submit"):
+                    refs = refs or self._param_ref(arg, info)
+                for ref in refs:
                     if kind in ("call", "submit"):
                         if not ref.startswith("class:"):
                             parallel = kind == "submit" and any(not l.bounded for l in loops)
@@ -250,6 +254,65 @@ class ProgramReader:
                 for ref in self._function_refs(info.node.args[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
+
+    def _param_ref(self, expr: cst.BaseExpression, info: CallInfo) -> List[str]:
+        """`@param:N` when a runner is handed the N-th parameter of a plain function
+        (`def map_parallel(fn, items): pool.imap(fn, items)`): the function callers pass there
+        runs the way this runner runs it, which the call graph applies across modules."""
+        if not isinstance(expr, cst.Name):
+            return []
+        bindings = self.ev.lookup(expr.value, info.scope) or []
+        if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
+            return []
+        func = bindings[0].scope.func
+        if func is None or func.cls is not None or func.qualname != info.caller:
+            return []
+        return [f"@param:{bindings[0].index}"]
+
+    def _call_refs(self, info: CallInfo, value: Value) -> List[Tuple[str, bool]]:
+        """What a call may run, as references the call graph resolves, each with whether it is
+        certain: a function, a class (its `__init__`), an instance (`local:C()`: its
+        `__call__`), an imported path; else, with less certainty, each value of a registry or
+        loop the callee comes from (`BACKENDS[name]()`, `for h in HANDLERS: h(x)`) and each
+        method `getattr(obj, f"run_{x}")` can name."""
+        if isinstance(value, FuncV):
+            return [("local:" + value.func.qualname, True)]
+        if isinstance(value, ClsV):
+            return [("local:" + value.cls.qualname, True)]
+        if isinstance(value, Inst):
+            return [("local:" + value.cls.qualname + "()", True)]
+        if isinstance(value, Ext):
+            if sdk_root(value.path) is None and value.path.lstrip(".").split(".")[0] not in _EXTERNAL_ROOTS:
+                return [(value.path, True)]
+            return []
+        if value is not None:
+            return []
+        func = info.node.func
+        candidates = self._getattr_refs(func, info) if isinstance(func, cst.Call) else []
+        if not candidates:
+            for alt in self.ev.alternatives(func, info.scope, limit=32):
+                ref = self._call_refs(info, alt) if alt is not None else []
+                candidates.extend(r for r, _ in ref)
+        return [(ref, False) for ref in dict.fromkeys(candidates)]
+
+    def _getattr_refs(self, call: cst.Call, info: CallInfo) -> List[str]:
+        """`getattr(obj, f"run_{x}")`: every method of obj's class the name pattern matches."""
+        name = call.func
+        if not (isinstance(name, cst.Name) and name.value == "getattr" and self.ev.lookup("getattr", info.scope) is None):
+            return []
+        args = [a.value for a in call.args if a.keyword is None]
+        if len(args) < 2:
+            return []
+        pattern = _name_pattern(args[1])
+        if pattern is None:
+            return []
+        owner = self.ev.eval(args[0], info.scope)
+        if isinstance(owner, (Inst, ClsV)):
+            methods = owner.cls.methods
+            return ["local:" + m.qualname for n, m in sorted(methods.items()) if fnmatch.fnmatchcase(n, pattern)]
+        if isinstance(owner, Ext) and sdk_root(owner.path) is None:
+            return [f"{owner.path}.{pattern}"]
+        return []
 
     def _arg_paths(self, info: CallInfo) -> Tuple[str, ...]:
         """Positional arguments as value paths, for parameters filled in across modules."""
@@ -444,6 +507,23 @@ def _last_segment(value: Value) -> str:
         path = value.path
         return "CronTrigger.from_crontab" if path.endswith("CronTrigger.from_crontab") else path.rsplit(".", 1)[-1]
     return ""
+
+
+def _name_pattern(node: cst.BaseExpression) -> Optional[str]:
+    """A glob for the names an f-string or concatenation spells (`f"run_{x}"` -> `run_*`);
+    None when no fixed part is visible, so nothing is matched blindly."""
+    parts: List[str] = []
+    if isinstance(node, cst.FormattedString):
+        for part in node.parts:
+            parts.append(part.value if isinstance(part, cst.FormattedStringText) else "*")
+    elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        for side in (node.left, node.right):
+            text = side.evaluated_value if isinstance(side, cst.SimpleString) else None
+            parts.append(text if isinstance(text, str) else "*")
+    else:
+        return None
+    pattern = "".join(parts)
+    return pattern if pattern.strip("*") and re.fullmatch(r"[\w*]+", pattern) else None
 
 
 def _argument(call: cst.Call, index: int, keyword: str) -> Optional[cst.BaseExpression]:

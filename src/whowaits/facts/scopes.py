@@ -52,7 +52,7 @@ class Binding:
     target: str = ""  # import path, or a parameter's name
     func: Optional[FuncInfo] = None
     cls: Optional[ClassInfo] = None
-    index: int = -1  # position inside a tuple unpacking, or a parameter's position
+    index: int = -1  # position inside a tuple unpacking (loop targets too), or a parameter's position
     annotation: Optional[cst.BaseExpression] = None
     loops: Tuple[int, ...] = ()
 
@@ -466,8 +466,8 @@ class ModuleIndex:
         # The iterable is evaluated once, before the loop: only the target and body repeat.
         self.walk(node.iter)
         self._push_loop(node, "for")
-        for name, _ in _name_targets(node.target):
-            self.scope.bind(name, Binding("loop", self.scope, node=node.iter, loops=self.current_loops()))
+        for name, position in _name_targets(node.target):
+            self.scope.bind(name, Binding("loop", self.scope, node=node.iter, index=position, loops=self.current_loops()))
         self.fors.append(ForInfo(node, node.target, node.iter, node.body, self.scope))
         self.walk(node.target)
         self.walk(node.body)
@@ -490,8 +490,8 @@ class ModuleIndex:
         self._push_loop(node, "comprehension", self._arg_parent.get(id(node)))
         first = True
         while isinstance(clause, cst.CompFor):
-            for name, _ in _name_targets(clause.target):
-                self.scope.bind(name, Binding("loop", self.scope, node=clause.iter,
+            for name, position in _name_targets(clause.target):
+                self.scope.bind(name, Binding("loop", self.scope, node=clause.iter, index=position,
                                               loops=self.current_loops()))
             self.fors.append(ForInfo(node, clause.target, clause.iter, node, self.scope))
             if not first:
