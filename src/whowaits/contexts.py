@@ -513,11 +513,14 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     declared = {entry.key for entry in entries if entry.kind == "declared"}
 
     for entry in entries:
-        queue = deque([(entry.key, entry.start, "", False, False, True)])
-        seen: Set[Tuple[FuncKey, bool, bool, bool]] = {(entry.key, False, False, True)}
+        # State per hop: the per-item fact so far, whether it fans out, whether a `while` loop
+        # is on the way, whether every hop is certain, and whether a size-gated router chose
+        # this path for a small group (then nothing below it is bulk).
+        queue = deque([(entry.key, entry.start, "", False, False, True, False)])
+        seen: Set[Tuple[FuncKey, bool, bool, bool, bool]] = {(entry.key, False, False, True, False)}
         reached: Set[Tuple[int, bool, bool, bool]] = set()
         while queue:
-            key, chain, bulk, fan, looped, certain = queue.popleft()
+            key, chain, bulk, fan, looped, certain, gated = queue.popleft()
             loop_filter = entry.loop_id if key == entry.key else None
             region = entry.region if key == entry.key else None
             for i in by_function.get(key, []):
@@ -528,6 +531,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 own, own_fan = _bulk(site.call.loops, site.path, excluded)
                 per_item, fanout = (bulk, fan) if bulk else (own, own_fan)
+                if gated or site.call.size_gated:
+                    per_item, fanout = "", False
                 if (i, bool(per_item), fanout, certain) in reached:
                     continue
                 reached.add((i, bool(per_item), fanout, certain))
@@ -549,8 +554,10 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     how = f"fanned out via {edge.fanout}" if parallel else "per item via map()"
                     own, own_fan = f"{how} at {key[0]}:{edge.line}", parallel
                 next_bulk, next_fan = (bulk, fan) if bulk else (own, own_fan)
-                next_certain = certain and edge.certain
-                state = (callee, bool(next_bulk), next_fan, next_certain)
+                next_certain, next_gated = certain and edge.certain, gated or edge.size_gated
+                if next_gated:
+                    next_bulk, next_fan = "", False
+                state = (callee, bool(next_bulk), next_fan, next_certain, next_gated)
                 if state in seen:
                     continue
                 seen.add(state)
@@ -558,7 +565,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 hop = EvidenceStep(key[0], edge.line, note)
                 # The loop an entry point is (an input or tool loop) is not polling on its own.
                 own_loops = [l for l in edge.loops if l.kind == "while" and not (key == entry.key and l.loop_id == entry.loop_id)]
-                queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops), next_certain))
+                queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops), next_certain,
+                              next_gated))
 
     out = []
     for site, found in zip(sites, contexts):

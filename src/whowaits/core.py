@@ -126,6 +126,7 @@ class RawCall:
     first_arg: str  # source text of the first positional argument ("" when none)
     status_guarded: bool = False  # runs only after a batch status check passed
     ui_region: int = 0  # line of the enclosing UI-event branch (`if st.button(...)`), 0 if none
+    size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ class CallEdge:
     args: Tuple[str, ...] = ()  # value paths of positional arguments ("" unknown, `local-inst:Q` an instance)
     through_arg: int = -1  # position of the function among the arguments of `through`
     certain: bool = True  # False for dynamic dispatch (a registry, getattr): the call may run it
+    size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
 
 
 @dataclass(frozen=True)

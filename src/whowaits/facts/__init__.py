@@ -19,6 +19,7 @@ from whowaits.core import FileFacts, LoopFact, RawCall
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 SMALL_LOOP = 10  # a loop over at most this many literal items is a retry or a fixed set, not bulk
+SMALL_GATE = 50  # `if len(xs) < N:` with N up to this (or not literal) routes small groups on purpose
 MAX_NESTING = 300  # syntax-tree depth; real code stays far below, libcst's parser overflows far above
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
@@ -210,7 +211,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     from whowaits.facts.requests import CodeFor, RequestReader
     from whowaits.facts.scopes import ModuleIndex, child_nodes
     from whowaits.knowledge.frameworks import UI_SCRIPT_MODULES
-    from whowaits.facts.values import Evaluator, Ext
+    from whowaits.facts.values import Evaluator, Ext, Lit
     from whowaits.knowledge.libraries import FANOUT_FUNCTIONS, FANOUT_METHODS
 
     index = ModuleIndex()
@@ -268,6 +269,15 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                     return code_for.span(branch).line
         return 0
 
+    def size_gated(info: "object") -> bool:
+        """On the small side of a size-gated router: sync for a few items is the right choice
+        there (the other side batches); a literal threshold must be small."""
+        for threshold in info.size_gates:  # type: ignore[attr-defined]
+            value = evaluator.eval(threshold, info.scope)  # type: ignore[attr-defined]
+            if not (isinstance(value, Lit) and isinstance(value.value, (int, float)) and value.value > SMALL_GATE):
+                return True
+        return False
+
     calls: List[Tuple[object, RawCall]] = []
     for info in index.calls:
         value = evaluator.eval(info.node.func, info.scope)
@@ -319,11 +329,13 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 first_arg=first_arg,
                 status_guarded=info.guarded,
                 ui_region=ui_region(info),
+                size_gated=size_gated(info),
             )
             calls.append((info, raw))
 
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
-    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, decorator_lines if matched else None)
+    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated,
+                            decorator_lines if matched else None)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(
         functions=program.functions(),

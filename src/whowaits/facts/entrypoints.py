@@ -66,6 +66,7 @@ class ProgramReader:
         text: str,
         loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
         ui_region: Callable[[CallInfo], int],
+        size_gated: Callable[[CallInfo], bool],
         decorator_lines: Optional[Dict[int, List[int]]] = None,
     ) -> None:
         self.index = index
@@ -73,6 +74,7 @@ class ProgramReader:
         self.code_for = code_for
         self.loops_of = loops_of
         self.ui_region = ui_region
+        self.size_gated = size_gated
         self.decorator_lines = decorator_lines
         self.pragmas: Dict[int, Tuple[str, str]] = {}
         for number, line in enumerate(text.splitlines(), start=1):
@@ -202,8 +204,10 @@ class ProgramReader:
                 line = self.call_line(info)
                 callee = runs[0][0]
                 args = self._arg_paths(info)
+                gated = self.size_gated(info)
                 for target, certain in runs:
-                    edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, certain=certain))
+                    edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, certain=certain,
+                                          size_gated=gated))
             if callee:
                 # Functions handed to a project function (`run_tracked("x", job)`) are most
                 # likely called by it: an edge, kept only if the callee is project code. The

@@ -45,7 +45,7 @@ class LifecycleReader:
             if not info.loops or self._path(info) not in SLEEP_FUNCTIONS:
                 continue
             seconds: Optional[float] = None
-            if info.node.args:
+            if info.node.args and not self._changes_in_loop(info.node.args[0].value, info):
                 value = self.ev.eval(info.node.args[0].value, info.scope)
                 if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
                     seconds = float(value.value)
@@ -60,6 +60,15 @@ class LifecycleReader:
                 deadline = self._deadline(loop.node, [seconds for _, seconds, _ in sleeps], loop.scope)
                 out.append(PollLoopFact(self.code_for.span(loop.node), inside, tuple(sleeps), deadline))  # type: ignore[arg-type]
         return tuple(out)
+
+    def _changes_in_loop(self, arg: cst.BaseExpression, info: CallInfo) -> bool:
+        """A sleep on a name the loop rebinds (`delay = min(delay * 2, cap)`) is a backoff, not
+        a fixed interval: its first value says nothing about how often the loop polls."""
+        if not isinstance(arg, cst.Name):
+            return False
+        loop = info.loops[-1]
+        return any(loop in b.loops and not isinstance(self.ev.binding_value(b), Lit)
+                   for b in self.ev.lookup(arg.value, info.scope) or [])
 
     def _deadline(self, node: cst.CSTNode, sleeps: List[Optional[float]], scope: object) -> Optional[float]:
         """When a poll loop gives up: attempts x sleep for `for _ in range(N)`, or the literal a

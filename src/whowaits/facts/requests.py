@@ -54,6 +54,7 @@ class RequestReader:
 
     def __init__(self, index: ModuleIndex, evaluator: Evaluator, code_for: "CodeFor") -> None:
         self.index = index
+        self._grown: Optional[Set[str]] = None
         self.ev = evaluator
         self.code_for = code_for
         self.loop_of_node = {id(info.node): loop_id for loop_id, info in index.loops.items()}
@@ -352,14 +353,21 @@ class RequestReader:
                 return max(0, ints[-1] - (ints[0] if len(ints) == 2 else 0))  # type: ignore[operator]
         return None
 
+    def _grown_names(self) -> Set[str]:
+        """Names appended to, extended or augmented anywhere in the module (any scope)."""
+        if self._grown is None:
+            scopes = [self.index.module_scope] + [f.scope for f in self.index.functions] + [c.scope for c in self.index.classes]
+            self._grown = {name for sc in scopes for name in sc.appends}
+        return self._grown
+
     def _name_count(self, name: str, scope: Scope, depth: int) -> Optional[int]:
         """A name bound only to countable collections, never appended to, extended or augmented."""
         bindings = self.ev.lookup(name, scope)
-        if not bindings:
+        if not bindings or name in self._grown_names():
             return None
         counts = []
         for binding in bindings:
-            if binding.kind != "assign" or binding.node is None or name in binding.scope.appends:
+            if binding.kind != "assign" or binding.node is None:
                 return None
             count = self.iteration_count(binding.node, binding.scope, depth + 1)  # type: ignore[arg-type]
             if count is None:
