@@ -349,12 +349,15 @@ class CallSite:
     contexts: Tuple[ContextFact, ...] = ()
 
     @property
-    def verdict(self) -> str:
+    def deciding_contexts(self) -> Tuple["ContextFact", ...]:
         """Who waits in production decides: tests only count when nothing else reaches the site."""
+        return tuple(c for c in self.contexts if not c.from_test) or self.contexts
+
+    @property
+    def verdict(self) -> str:
         if not self.contexts:
             return "unknown"
-        real = [c for c in self.contexts if not c.from_test] or list(self.contexts)
-        return "blocking" if any(c.blocking for c in real) else "tolerant"
+        return "blocking" if any(c.blocking for c in self.deciding_contexts) else "tolerant"
 
     @property
     def line(self) -> int:
