@@ -390,7 +390,7 @@ class CallGraph:
             out.extend(self._decorator_entries(key, fn))
             if fn.class_name:
                 out.extend(self._method_entries(key, fn))
-            elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test") and not self.facts[path].mocks:
+            elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test") and not self.mocked(path):
                 out.append(Entry(key, "ci_premerge", True, "pytest test", fn.line, from_test=True))
             if fn.qualname in SERVERLESS_HANDLERS and fn.params[:2] == ("event", "context"):
                 out.append(Entry(key, "http_handler", True, "serverless handler", fn.line))
@@ -416,7 +416,7 @@ class CallGraph:
         method = fn.qualname.split(".")[-1]
         cls_key = (key[0], fn.class_name)
         bases = self.external_bases(cls_key)
-        mocked = self.facts[key[0]].mocks
+        mocked = self.mocked(key[0])
         for base in bases:
             for pattern, methods, kind, name in _BASES:
                 if kind == "ci_premerge" and mocked:
@@ -426,6 +426,20 @@ class CallGraph:
                     return
         if _is_test_file(key[0]) and method.startswith("test") and fn.class_name.split(".")[-1].startswith("Test") and not mocked:
             yield Entry(key, "ci_premerge", True, "pytest test", fn.line, from_test=True)
+
+    def mocked(self, path: str) -> bool:
+        """Whether the tests of a file fake the API: the file does, or a `conftest.py` in its
+        folder or above does (fixtures there replace the client for every test below)."""
+        if self.facts[path].mocks:
+            return True
+        folder = posixpath.dirname(path)
+        while True:
+            conftest = posixpath.join(folder, "conftest.py") if folder else "conftest.py"
+            if conftest in self.facts and self.facts[conftest].mocks:
+                return True
+            if not folder:
+                return False
+            folder = posixpath.dirname(folder)
 
     def imported_files(self) -> Set[str]:
         """Files some other analysed file imports (so their top level is not a script)."""
@@ -486,7 +500,8 @@ class CallGraph:
 def _is_test_file(path: str) -> bool:
     name = os.path.basename(path)
     parts = path.split("/")[:-1]
-    return name.startswith("test_") or name.endswith("_test.py") or "tests" in parts or "test" in parts
+    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+            or "tests" in parts or "test" in parts)
 
 
 def _bulk(loops: Iterable[LoopFact], path: str, excluded: Set[Tuple[str, int]]) -> Tuple[str, bool]:

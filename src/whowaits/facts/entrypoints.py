@@ -466,8 +466,9 @@ class ProgramReader:
         return False
 
     def mocks(self) -> bool:
-        """Whether the module fakes things in tests: imports a mocking library or takes a
-        `mocker` / `monkeypatch` fixture. Its tests then do not call the real API."""
+        """Whether the module fakes things in tests: imports a mocking library, takes a
+        `mocker` / `monkeypatch` fixture, or points the SDK at a local server. Its tests then
+        do not call the real API."""
         imported = {target.split(".")[0] if not target.startswith("unittest") else target for target in self.index.imported}
         if imported & MOCK_MODULES or any(t.startswith("unittest.mock") for t in self.index.imported):
             return True
@@ -475,6 +476,32 @@ class ProgramReader:
             params = func.node.params  # type: ignore[union-attr]
             if any(p.name.value in MOCK_FIXTURES for p in list(params.params) + list(params.kwonly_params)):
                 return True
+        return self._local_server()
+
+    def _local_server(self) -> bool:
+        """`openai.base_url = "http://localhost:8000/v1/"`, `OpenAI(base_url="http://127.0.0.1...")`
+        or `os.environ["OPENAI_BASE_URL"] = "http://localhost..."`: the API is a local server."""
+        for statement in self.index.statements:
+            if not isinstance(statement, cst.Assign) or not _is_local_url(self._text(statement.value, self.index.module_scope)):
+                continue
+            for target in statement.targets:
+                node = target.target
+                if isinstance(node, cst.Attribute) and node.attr.value in _BASE_URL_NAMES:
+                    owner = self.ev.eval(node.value, self.index.module_scope)
+                    if isinstance(owner, Ext) and sdk_root(owner.path) is not None:
+                        return True
+                if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+                    owner = self.ev.eval(node.value, self.index.module_scope)
+                    key = self._text(node.slice[0].slice.value, self.index.module_scope) or ""
+                    if isinstance(owner, Ext) and owner.path == "os.environ" and key.upper().endswith(("BASE_URL", "API_BASE")):
+                        return True
+        for info in self.index.calls:
+            value = self.ev.eval(info.node.func, info.scope)
+            if not (isinstance(value, Ext) and sdk_root(value.path) is not None):
+                continue
+            for arg in info.node.args:
+                if arg.keyword is not None and arg.keyword.value in _BASE_URL_NAMES and _is_local_url(self._text(arg.value, info.scope)):
+                    return True
         return False
 
     def main_line(self) -> int:
@@ -511,6 +538,23 @@ def _last_segment(value: Value) -> str:
         path = value.path
         return "CronTrigger.from_crontab" if path.endswith("CronTrigger.from_crontab") else path.rsplit(".", 1)[-1]
     return ""
+
+
+_BASE_URL_NAMES = frozenset({"base_url", "api_base"})
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "host.docker.internal"})
+
+
+def _is_local_url(url: Optional[str]) -> bool:
+    """A literal URL of a server on this machine (or its container host)."""
+    if not url:
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url if "//" in url else "//" + url).hostname or ""
+    except ValueError:
+        return False
+    return host in _LOCAL_HOSTS or host.endswith(".localhost")
 
 
 def _name_pattern(node: cst.BaseExpression) -> Optional[str]:
