@@ -135,12 +135,16 @@ class CallGraph:
         runs_param: Dict[Tuple[FuncKey, int], CallEdge] = {}
         for path, f in facts.items():
             for edge in f.edges:
-                if edge.target.startswith("@param:") and edge.fanout:
-                    runs_param.setdefault(((path, edge.caller), int(edge.target[7:])), edge)
+                if edge.target.startswith("@arg:") and edge.fanout:
+                    runs_param.setdefault(((path, edge.caller), int(edge.target[5:])), edge)
         self.edges: Dict[FuncKey, List[Tuple[CallEdge, FuncKey]]] = {}
+        self._incoming: Optional[Dict[FuncKey, List[Tuple[str, CallEdge]]]] = None
+        on_params: List[Tuple[str, CallEdge]] = []
         for path, f in facts.items():
             for edge in f.edges:
                 if edge.target.startswith("@param:"):
+                    on_params.append((path, edge))
+                if edge.target.startswith(("@arg:", "@param:")):
                     continue
                 if edge.through:
                     helper = self.resolve_function(edge.through, path)
@@ -152,6 +156,56 @@ class CallGraph:
                 for callee, certain in self._edge_targets(edge.target, path):
                     hop = edge if certain or not edge.certain else replace(edge, certain=False)
                     self.edges.setdefault((path, edge.caller), []).append((hop, callee))
+        self._fill_parameters(on_params)
+
+    def _fill_parameters(self, on_params: List[Tuple[str, CallEdge]]) -> None:
+        """Methods called on parameters reach what the callers pass (`llm.reply()` with
+        `handle(AsyncClaude())` in another module). Each filled-in edge can pass parameters on,
+        so this repeats a few rounds."""
+        known = {(caller, edge.line, callee) for caller, edges in self.edges.items() for edge, callee in edges}
+        for _ in range(4):
+            self._incoming = None
+            added = False
+            for path, edge in on_params:
+                _, function, index, rest = edge.target.split(":", 3)
+                for value, caller_path, _line in self.passed((path, function), int(index)):
+                    for callee, _certain in self.dispatch(f"{value}.{rest}", caller_path):
+                        key = ((path, edge.caller), edge.line, callee)
+                        if key not in known:
+                            known.add(key)
+                            self.edges.setdefault(key[0], []).append((replace(edge, certain=False), callee))
+                            added = True
+            if not added:
+                break
+        self._incoming = None
+
+    def passed(self, key: FuncKey, position: int, depth: int = 0) -> List[Tuple[str, str, int]]:
+        """What the project's callers pass for a function's parameter at `position` (counting
+        `self`), as (value path, the caller's file, line); parameters handed on are followed."""
+        if self._incoming is None:
+            self._incoming = {}
+            for caller, edges in self.edges.items():
+                for edge, callee in edges:
+                    if edge.args:
+                        self._incoming.setdefault(callee, []).append((caller[0], edge))
+        fn = self.functions.get(key)
+        offset = 1 if fn is not None and fn.class_name and fn.params[:1] in (("self",), ("cls",)) else 0
+        out: List[Tuple[str, str, int]] = []
+        for caller_path, edge in self._incoming.get(key, []):
+            at = position - offset
+            if at < 0 or at >= len(edge.args) or not edge.args[at]:
+                continue
+            value = edge.args[at]
+            if value.startswith("local-inst:"):
+                value = f"{module_name(caller_path)}.{value[len('local-inst:'):]}()"
+            if value.startswith("@param:"):
+                _, function, index = value.split(":")
+                if depth < 3:
+                    out.extend(self.passed((caller_path, function), int(index), depth + 1))
+                continue
+            if (value, caller_path, edge.line) not in out:
+                out.append((value, caller_path, edge.line))
+        return out
 
     def _edge_targets(self, target: str, path: str) -> List[Tuple[FuncKey, bool]]:
         if target.startswith(("script:", "module:")):  # a subprocess running project code
@@ -293,11 +347,6 @@ class CallGraph:
         argument each project caller passes: one site per caller-provided SDK client."""
         from whowaits.facts.calls import classify
 
-        incoming: Dict[FuncKey, List[Tuple[str, CallEdge]]] = {}
-        for caller, edges in self.edges.items():
-            for edge, callee in edges:
-                if edge.args:
-                    incoming.setdefault(callee, []).append((caller[0], edge))
         out: List[CallSite] = []
         for path, f in sorted(self.facts.items()):
             for call in f.calls:
@@ -305,18 +354,12 @@ class CallGraph:
                     continue
                 _, function, index, rest = call.target.split(":", 3)
                 seen = set()
-                for caller_path, edge in incoming.get((path, function), []):
-                    position = int(index)
-                    if position >= len(edge.args) or not edge.args[position]:
-                        continue
-                    value = edge.args[position]
-                    if value.startswith("local-inst:"):
-                        value = f"{module_name(caller_path)}.{value[len('local-inst:'):]}()"
+                for value, caller_path, line in self.passed((path, function), int(index)):
                     resolved = self.index.resolve(f"{value}.{rest}", caller_path)
                     op = classify(resolved, call.request, call.first_arg)
                     if op is not None and resolved not in seen:
                         seen.add(resolved)
-                        out.append(CallSite(path, replace(call, target=resolved, via=f"{call.via} (from {caller_path}:{edge.line})"), op))
+                        out.append(CallSite(path, replace(call, target=resolved, via=f"{call.via} (from {caller_path}:{line})"), op))
         return out
 
     def callers_of(self, key: FuncKey) -> List[Tuple[FuncKey, int]]:

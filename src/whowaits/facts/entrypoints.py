@@ -260,7 +260,7 @@ class ProgramReader:
         return tuple(edges), tuple(registrations) + self._beat_schedules()
 
     def _param_ref(self, expr: cst.BaseExpression, info: CallInfo) -> List[str]:
-        """`@param:N` when a runner is handed the N-th parameter of a plain function
+        """`@arg:N` when a runner is handed the N-th parameter of a plain function
         (`def map_parallel(fn, items): pool.imap(fn, items)`): the function callers pass there
         runs the way this runner runs it, which the call graph applies across modules."""
         if not isinstance(expr, cst.Name):
@@ -271,7 +271,7 @@ class ProgramReader:
         func = bindings[0].scope.func
         if func is None or func.cls is not None or func.qualname != info.caller:
             return []
-        return [f"@param:{bindings[0].index}"]
+        return [f"@arg:{bindings[0].index}"]
 
     def _call_refs(self, info: CallInfo, value: Value) -> List[Tuple[str, bool]]:
         """What a call may run, as references the call graph resolves, each with whether it is
@@ -288,6 +288,8 @@ class ProgramReader:
         if isinstance(value, Ext):
             if sdk_root(value.path) is None and value.path.lstrip(".").split(".")[0] not in _EXTERNAL_ROOTS:
                 return [(value.path, True)]
+            if value.path.startswith(_ANY_TYPES):  # `model: Any`: as good as untyped
+                return [(ref, False) for ref in self._param_method(info.node.func, info)]
             return []
         if value is not None:
             return []
@@ -297,7 +299,28 @@ class ProgramReader:
             for alt in self.ev.alternatives(func, info.scope, limit=32):
                 ref = self._call_refs(info, alt) if alt is not None else []
                 candidates.extend(r for r, _ in ref)
+        if not candidates:
+            candidates = self._param_method(func, info)
         return [(ref, False) for ref in dict.fromkeys(candidates)]
+
+    def _param_method(self, func: cst.BaseExpression, info: CallInfo) -> List[str]:
+        """`@param:F:N:method` for a method called on the N-th parameter of F, untyped or `Any`
+        (`def handle(self, llm): llm.reply()`, closures included): the call graph fills it in
+        from what F's callers pass, in any module."""
+        chain: List[str] = []
+        node = func
+        while isinstance(node, cst.Attribute):
+            chain.append(node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name) or not chain:
+            return []
+        bindings = self.ev.lookup(node.value, info.scope) or []
+        if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
+            return []
+        owner = bindings[0].scope.func
+        if owner is None or bindings[0].scope.kind != "function":
+            return []
+        return [f"@param:{owner.qualname}:{bindings[0].index}:{'.'.join(reversed(chain))}"]
 
     def _getattr_refs(self, call: cst.Call, info: CallInfo) -> List[str]:
         """`getattr(obj, f"run_{x}")`: every method of obj's class the name pattern matches."""
@@ -330,7 +353,9 @@ class ProgramReader:
             elif isinstance(value, Inst):
                 out.append("local-inst:" + value.cls.qualname)
             else:
-                out.append("")
+                # A parameter handed on (`helper(llm)` inside `def run(llm)`): what run's callers pass.
+                forwarded = self._param_method(cst.Attribute(arg.value, cst.Name("x")), info) if isinstance(arg.value, cst.Name) else []
+                out.append(forwarded[0].rsplit(":", 1)[0] if forwarded else "")
         while out and not out[-1]:
             out.pop()
         return tuple(out)
@@ -540,6 +565,7 @@ def _last_segment(value: Value) -> str:
     return ""
 
 
+_ANY_TYPES = ("typing.Any()", "typing_extensions.Any()", "object()")
 _BASE_URL_NAMES = frozenset({"base_url", "api_base"})
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "host.docker.internal"})
 
