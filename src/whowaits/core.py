@@ -48,6 +48,7 @@ class RequestFacts:
     speed: Optional[str] = None  # literal `speed` ("fast", "standard")
     betas: Tuple[str, ...] = ()
     purpose: Optional[str] = None  # OpenAI files.create(purpose=...)
+    base_url: Optional[str] = None  # the server named by the call (`api_base=`) or its module (`openai.base_url = ...`)
     span_of: Tuple[Tuple[str, Span], ...] = ()  # where each present key was written
 
     def key_span(self, key: str) -> Optional[Span]:

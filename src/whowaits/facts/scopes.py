@@ -219,6 +219,8 @@ class ModuleIndex:
         self._branches: List[List[cst.If]] = [[]]  # one stack per function
         self.dicts: List[Tuple[cst.Dict, str, int]] = []  # dict literals: function, statement
         self.imported: List[str] = []  # every module (or module member) an import statement names
+        # `name.attr = value` on a plain name (`openai.base_url = ...`), with the scope it is in.
+        self.attribute_sets: List[Tuple[str, str, cst.BaseExpression, "Scope"]] = []
         self.main_block: Optional[cst.If] = None
         self._in_main = False
 
@@ -409,6 +411,8 @@ class ModuleIndex:
     def _attribute_assign(self, owner: str, attr: str, value: Optional[cst.BaseExpression]) -> None:
         """`self.x = v` in a method records `x` on the class, wherever the method is."""
         scope = self.scope
+        if value is not None:
+            self.attribute_sets.append((owner, attr, value, scope))
         if value is None or scope.kind != "function" or scope.func is None:
             return
         for binding in scope.bindings.get(owner, []):

@@ -20,7 +20,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 import libcst as cst
 
 from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name
-from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES
+from whowaits.facts.calls import client_endpoint_tag
+from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, PIPE_COMPOSED
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Lit:
 Value = Union[Ext, Inst, ClsV, FuncV, Lit, None]
 
 _NOT_EVALUATED = object()
+PIPE_PREFIXES = tuple(m + "." for m in PIPE_COMPOSED)
 _PROPERTY_DECORATORS = {"property", "cached_property"}
 _MAX_DEPTH = 40
 
@@ -240,6 +242,11 @@ class Evaluator:
             return best([self.eval(node.left, scope), self.eval(node.right, scope)])
         if isinstance(node, cst.NamedExpr):
             return self.eval(node.value, scope)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            # `prompt | llm | parser`: a runnable chain calls the chat model it contains.
+            for side in (self.eval(node.left, scope), self.eval(node.right, scope)):
+                if isinstance(side, Ext) and side.path.startswith(PIPE_PREFIXES):
+                    return side
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
             value = node.evaluated_value
             return Lit(value) if isinstance(value, str) else None
@@ -310,7 +317,7 @@ class Evaluator:
                 service = self.eval(node.args[0].value, scope)
                 if isinstance(service, Lit) and isinstance(service.value, str):
                     return Ext(f"{func.path}[{service.value}]()")
-            return Ext(func.path + "()")
+            return Ext(func.path + client_endpoint_tag(func.path, node, self, scope) + "()")
         if isinstance(func, FuncV):
             return self.returns_of(func.func)
         if isinstance(func, ClsV):
