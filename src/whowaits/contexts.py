@@ -33,6 +33,7 @@ from whowaits.knowledge.frameworks import (
     BLOCKING_KINDS,
     DECORATORS,
     HTTP_METHODS,
+    PERSON_WAITS_ACROSS_THREADS,
     SCHEDULE_KEYWORD_DECORATORS,
     SERVERLESS_HANDLERS,
 )
@@ -442,6 +443,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 if region is not None and edge.ui_region != region:
                     continue
+                if edge.detached and entry.kind not in PERSON_WAITS_ACROSS_THREADS:
+                    continue  # a thread started from a request handler or a job: nobody waits on it
                 if callee in declared and callee != entry.key:
                     continue  # a pragma on the callee wins over what flows into it
                 own, own_fan = _bulk(edge.loops, key[0], excluded)

@@ -216,6 +216,7 @@ class CallEdge:
     ui_region: int = 0  # line of the enclosing UI-event branch, 0 if none
     through: str = ""  # for a function passed as an argument: the function it is passed to
     args: Tuple[str, ...] = ()  # value paths of positional arguments ("" unknown, `local-inst:Q` an instance)
+    detached: bool = False  # the callee is started on its own thread: only a person waiting past it follows
 
 
 @dataclass(frozen=True)

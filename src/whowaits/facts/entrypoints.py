@@ -27,6 +27,7 @@ from whowaits.facts.requests import CodeFor
 from whowaits.facts.scopes import CallInfo, ModuleIndex, child_nodes
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value
 from whowaits.knowledge.frameworks import (
+    DETACHED_STARTS,
     INPUT_FUNCTIONS,
     MOCK_FIXTURES,
     MOCK_MODULES,
@@ -54,6 +55,7 @@ _SUBPROCESS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_
 _REGISTRATIONS = [(compile_globs(pattern), index, keyword, kind, name)
                   for pattern, index, keyword, kind, name in REGISTRATIONS]
 _INPUTS = compile_globs(*INPUT_FUNCTIONS)
+_DETACHED = compile_globs(*DETACHED_STARTS)
 
 
 class ProgramReader:
@@ -228,18 +230,21 @@ class ProgramReader:
             for pattern, index, keyword, kind, name in _REGISTRATIONS:
                 if not pattern.match(path):
                     continue
-                arg = _argument(info.node, index, keyword)
-                if arg is None:
+                args = _arguments(info.node, index, keyword)
+                if not args:
                     continue
                 line = line or self.call_line(info)
                 period = self._call_period(info.node, info.scope) if kind == "scheduled" else None
-                for ref in self._function_refs(arg, info):
+                detached = kind == "background" and bool(_DETACHED.match(path))
+                for ref in (ref for arg in args for ref in self._function_refs(arg, info)):
                     if kind in ("call", "submit"):
                         if not ref.startswith("class:"):
                             parallel = kind == "submit" and any(not l.bounded for l in loops)
                             edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else ""))
                     elif kind:
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
+                        if detached and not ref.startswith("class:"):
+                            edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True))
                     elif not ref.startswith("class:"):
                         edges.append(CallEdge(info.caller, ref, line, loops, fanout=name))
                 break
@@ -446,15 +451,15 @@ def _last_segment(value: Value) -> str:
     return ""
 
 
-def _argument(call: cst.Call, index: int, keyword: str) -> Optional[cst.BaseExpression]:
-    if keyword:
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == keyword:
-                return arg.value
+def _arguments(call: cst.Call, index: int, keywords: str) -> List[cst.BaseExpression]:
+    """The function arguments of a registration: each listed keyword present, else the
+    positional argument at `index`."""
+    wanted = set(keywords.split(",")) if keywords else set()
+    found = [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value in wanted]
+    if found:
+        return found
     positional = [a for a in call.args if a.keyword is None and not a.star]
-    if 0 <= index < len(positional):
-        return positional[index].value
-    return None
+    return [positional[index].value] if 0 <= index < len(positional) else []
 
 
 def _mentions(node: cst.CSTNode, text: str) -> bool:

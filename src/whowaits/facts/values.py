@@ -303,13 +303,18 @@ class Evaluator:
         value = best(candidates)
         if value is not None:
             return value
+        external: Optional[Ext] = None
         for base in cls.bases:
             base_value = self.eval(base, cls.scope.parent or self.module_scope)
             if isinstance(base_value, ClsV):
                 inherited = self.class_member(base_value.cls, attr, seen)
                 if inherited is not None:
                     return inherited
-        return None
+            elif isinstance(base_value, Ext) and external is None:
+                external = base_value
+        # Not defined in the project: inherited from a library class (`self.Bind` on a
+        # `wx.Frame` subclass is `wx.Frame().Bind`).
+        return Ext(f"{external.path}().{attr}") if external is not None else None
 
     def call_value(self, func: Value, node: cst.Call, scope: Scope) -> Value:
         if isinstance(func, Ext):
