@@ -259,3 +259,17 @@ def test_workflows_of_a_repository_inside_the_analysed_folder(tmp_path) -> None:
     result = run([str(tmp_path)], root=str(tmp_path))
     assert [(f.code, f.path, f.line) for f in result.findings] == [("WW101", "checkouts/app/scripts/review.py", 4)]
     assert result.findings[0].evidence[0].path == "checkouts/app/.github/workflows/ci.yml"
+
+
+def test_serverless_schedule_expressions() -> None:
+    from whowaits.manifests.serverless import handler_target, schedule_hours
+
+    assert schedule_hours("rate(5 minutes)") == pytest.approx(5 / 60)
+    assert schedule_hours("rate(1 day)") == 24.0
+    assert schedule_hours("cron(0 2 * * ? *)") == 24.0  # AWS: minutes hours day month weekday year
+    assert schedule_hours("0 */5 * * * *") == pytest.approx(5 / 60)  # Azure NCRONTAB: seconds first
+    assert schedule_hours("01:00:00") == 1.0  # Azure TimeSpan
+    assert schedule_hours("${self:custom.rate}") is None
+    assert handler_target("", "src/handlers/user.create") == "src/handlers/user.py:create"
+    assert handler_target("fn", "pkg.app.handler") == "fn/pkg/app.py:handler"
+    assert handler_target("", "${env:HANDLER}") == ""

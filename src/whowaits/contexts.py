@@ -243,7 +243,7 @@ class CallGraph:
         for m in self.manifests.entries:
             targets = resolver.resolve(m)
             if not targets and resolver.runs_python(m):
-                self.unresolved.append((m.path, m.command_line, m.command.strip().splitlines()[0][:100]))
+                self.unresolved.append((m.path, m.command_line, (m.command.strip() or m.function).splitlines()[0][:100]))
             for key, how in targets:
                 if key[1] not in ("<main>", "<module>") and key not in self.functions:
                     continue
@@ -252,7 +252,7 @@ class CallGraph:
                 command = "; ".join(part.strip() for part in m.command.strip().splitlines() if part.strip())
                 origin = (
                     EvidenceStep(m.path, m.line, m.trigger),
-                    EvidenceStep(m.path, m.command_line, f"run: {command[:100]}"),
+                    EvidenceStep(m.path, m.command_line, f"run: {command[:100]}" if command else f"handler: {m.function}"),
                     EvidenceStep(key[0], line or 1, f"{how}: {key[1]}"),
                 )
                 # One entry per command: steps of a job are separate runs for the routing rules.
@@ -294,7 +294,8 @@ class CallGraph:
                 out.extend(self._method_entries(key, fn))
             elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test") and not self.facts[path].mocks:
                 out.append(Entry(key, "ci_premerge", True, "pytest test", fn.line, from_test=True))
-            if fn.qualname in SERVERLESS_HANDLERS and fn.params[:2] == ("event", "context"):
+            # The handler-shape guess only where no deploy manifest says which events run it.
+            if fn.qualname in SERVERLESS_HANDLERS and fn.params[:2] == ("event", "context") and key not in self._started_elsewhere:
                 out.append(Entry(key, "http_handler", True, "serverless handler", fn.line))
         for path, f in sorted(self.facts.items()):
             out.extend(self._file_entries(path, f))

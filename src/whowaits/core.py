@@ -255,7 +255,8 @@ class SuppressionFact:
 
 @dataclass(frozen=True)
 class ManifestEntry:
-    """Something outside the Python code that runs a command: a CI job, a cron line, a hook.
+    """Something outside the Python code that runs code: a CI job, a cron line, a hook, a
+    serverless function's event.
 
     `kind` is a context kind; `command` is the shell text to resolve to project code, run in
     `cwd` (relative to the project root). `period_hours` is the schedule's period when known,
@@ -271,6 +272,7 @@ class ManifestEntry:
     cwd: str = ""
     period_hours: Optional[float] = None
     deadline_hours: Optional[float] = None
+    function: str = ""  # `path.py:function` a deploy manifest names as the handler (no command)
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,13 @@ def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -
         except Exception:
             return []
         runs = get(docs[0] if docs else None, "runs")
-        return _step_commands(as_list(get(runs, "steps")), None, read, depth + 1)
+        where = base if base not in ("", ".") else "."
+        return [(_ACTION_PATH.sub(where, c), l, f, i) for c, l, f, i in _step_commands(as_list(get(runs, "steps")), None, read, depth + 1)]
     return []
+
+
+# A composite action's own folder, as its steps name it (`cd "$GITHUB_ACTION_PATH"`).
+_ACTION_PATH = re.compile(r"\$\{\{\s*github\.action_path\s*\}\}|\$\{GITHUB_ACTION_PATH\}|\$GITHUB_ACTION_PATH\b")
 
 
 def _folder(value: object, checkout: str = "") -> Optional[str]:
@@ -166,3 +171,40 @@ def _folder(value: object, checkout: str = "") -> Optional[str]:
     if checkout and (folder == checkout or folder.startswith(checkout + "/")):
         folder = posixpath.relpath(folder, checkout)
     return "" if folder == "." else folder
+
+
+_FENCED_YAML = re.compile(r"^```\s*ya?ml[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def read_action(path: str, text: str, read: Callable[[str], Optional[str]]) -> List[ManifestEntry]:
+    """A repository that is itself a GitHub Action (a root `action.yml`) runs in the workflows
+    of the repositories that use it. The repository's own workflows (`uses: ./`) are read with
+    the other workflows; this reads the callers its README shows: example workflows (fenced
+    YAML with `on:` and a step `uses: owner/repo@ref`) and their triggers."""
+    commands = _local_action("./", read, 0)
+    readme = read("README.md") if commands else None
+    out: List[ManifestEntry] = []
+    for block in _FENCED_YAML.finditer(readme or ""):
+        try:
+            docs = load_documents(block.group(1))
+        except Exception:  # an illustrative snippet that is not valid YAML
+            continue
+        doc = docs[0] if docs else None
+        if not isinstance(doc, LDict) or not _uses_published_action(doc):
+            continue
+        offset = readme.count("\n", 0, block.start(1)) if readme else 0
+        for kind, trigger, line, period, _ in triggers(doc):
+            for command, command_line, cwd, _ in commands:
+                out.append(ManifestEntry("README.md", offset + line, kind, f"{trigger} (example workflow using this action)",
+                                         command, command_line, cwd, period))
+    return out
+
+
+def _uses_published_action(doc: LDict) -> bool:
+    """Whether a workflow has a step `uses: owner/repo@ref` (not a local `./` action)."""
+    for job in (doc.get("jobs") or {}).values() if isinstance(doc.get("jobs"), dict) else []:
+        for step in as_list(get(job, "steps")):
+            uses = get(step, "uses")
+            if isinstance(uses, str) and "@" in uses and not uses.startswith(("./", "actions/", "docker://")):
+                return True
+    return False
