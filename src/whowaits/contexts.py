@@ -57,6 +57,7 @@ class Entry:
     why: str  # "Flask route", "pragma: context=tolerant -- nightly"
     line: int
     loop_id: Optional[int] = None  # the entry is one loop of the function (input loop, tool loop)
+    prompted: bool = False  # the entry is the calls of the function that carry what a person typed
     region: Optional[int] = None  # the entry is one UI-event branch of a script (`if st.button(...)`)
     origin: Tuple[EvidenceStep, ...] = ()  # where it starts when that is not Python (a manifest)
     where: str = ""  # "path:line trigger" for entries that start in a manifest
@@ -363,6 +364,13 @@ class CallGraph:
                 fn = self.functions[target]
                 yield Entry(target, reg.kind, BLOCKING_KINDS[reg.kind], f"{reg.name} at {path}:{reg.line}", fn.line,
                             period_hours=reg.period_hours)
+        prompted = {c.function: c.span.line for c in f.calls if c.prompted}
+        for edge in f.edges:
+            if edge.prompted:
+                prompted.setdefault(edge.caller, edge.line)
+        for function, line in sorted(prompted.items()):
+            if function in ("<module>", "<main>") or (path, function) in self.functions:
+                yield Entry((path, function), "interactive_cli", True, "answers what a person typed at input()", line, prompted=True)
         for flags in f.loop_flags:
             if flags.tool_use:
                 yield Entry((path, flags.function), "tool_loop", True, "tool-use loop", flags.line, flags.loop_id)
@@ -423,9 +431,12 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
             key, chain, bulk, fan, looped = queue.popleft()
             loop_filter = entry.loop_id if key == entry.key else None
             region = entry.region if key == entry.key else None
+            prompted_only = entry.prompted and key == entry.key
             for i in by_function.get(key, []):
                 site = sites[i]
                 if loop_filter is not None and loop_filter not in {l.loop_id for l in site.call.loops}:
+                    continue
+                if prompted_only and not site.call.prompted:
                     continue
                 if region is not None and site.call.ui_region != region:
                     continue
@@ -443,6 +454,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 if loop_filter is not None and loop_filter not in {l.loop_id for l in edge.loops}:
                     continue
                 if region is not None and edge.ui_region != region:
+                    continue
+                if prompted_only and not edge.prompted:
                     continue
                 if edge.detached and entry.kind not in PERSON_WAITS_ACROSS_THREADS:
                     continue  # a thread started from a request handler or a job: nobody waits on it

@@ -127,6 +127,7 @@ class RawCall:
     first_arg: str  # source text of the first positional argument ("" when none)
     status_guarded: bool = False  # runs only after a batch status check passed
     ui_region: int = 0  # line of the enclosing UI-event branch (`if st.button(...)`), 0 if none
+    prompted: bool = False  # an argument carries what a person typed at `input()` in this function
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,7 @@ class CallEdge:
     through: str = ""  # for a function passed as an argument: the function it is passed to
     args: Tuple[str, ...] = ()  # value paths of positional arguments ("" unknown, `local-inst:Q` an instance)
     detached: bool = False  # the callee is started on its own thread: only a person waiting past it follows
+    prompted: bool = False  # an argument carries what a person typed at `input()` in the caller
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     import libcst as cst
 
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
-    from whowaits.facts.entrypoints import ProgramReader
+    from whowaits.facts.entrypoints import ProgramReader, prompted_calls
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_exports
     from whowaits.facts.lifecycle import LifecycleReader
@@ -293,6 +293,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         return 0
 
     module_url = _module_base_url(index, evaluator)
+    prompted = prompted_calls(index, evaluator)
     calls: List[Tuple[object, RawCall]] = []
     for info in index.calls:
         value = evaluator.eval(info.node.func, info.scope)
@@ -354,11 +355,12 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 first_arg=first_arg,
                 status_guarded=info.guarded,
                 ui_region=ui_region(info),
+                prompted=id(info.node) in prompted,
             )
             calls.append((info, raw))
 
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
-    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, decorator_lines if matched else None)
+    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, decorator_lines if matched else None, prompted)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(
         functions=program.functions(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -24,7 +24,7 @@ from whowaits.core import (
 )
 from whowaits.facts.calls import sdk_root
 from whowaits.facts.requests import CodeFor
-from whowaits.facts.scopes import CallInfo, ModuleIndex, child_nodes
+from whowaits.facts.scopes import CallInfo, ModuleIndex, Scope, child_nodes
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value
 from whowaits.knowledge.frameworks import (
     DETACHED_STARTS,
@@ -68,8 +68,10 @@ class ProgramReader:
         loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
         ui_region: Callable[[CallInfo], int],
         decorator_lines: Optional[Dict[int, List[int]]] = None,
+        prompted: Optional[Set[int]] = None,
     ) -> None:
         self.index = index
+        self.prompted = prompted or set()
         self.ev = evaluator
         self.code_for = code_for
         self.loops_of = loops_of
@@ -201,13 +203,15 @@ class ProgramReader:
             if isinstance(value, FuncV):
                 line = self.call_line(info)
                 callee = "local:" + value.func.qualname
-                edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region, args=self._arg_paths(info)))
+                edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region, args=self._arg_paths(info),
+                                      prompted=id(info.node) in self.prompted))
             elif isinstance(value, Ext) and sdk_root(value.path) is None:
                 root = value.path.lstrip(".").split(".")[0]
                 if root not in _EXTERNAL_ROOTS:
                     line = self.call_line(info)
                     callee = value.path
-                    edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region, args=self._arg_paths(info)))
+                    edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region, args=self._arg_paths(info),
+                                      prompted=id(info.node) in self.prompted))
             if callee:
                 # Functions handed to a project function (`run_tracked("x", job)`) are most
                 # likely called by it: an edge, kept only if the callee is project code.
@@ -381,10 +385,7 @@ class ProgramReader:
         for info in self.index.calls:
             if not info.loops:
                 continue
-            func = info.node.func
-            value = self.ev.eval(func, info.scope)
-            builtin_input = isinstance(func, cst.Name) and func.value == "input" and self.ev.lookup("input", info.scope) is None
-            if builtin_input or (isinstance(value, Ext) and _INPUTS.match(value.path)):
+            if reads_input(info, self.ev):
                 interactive_loops.update(info.loops)
         out = []
         for loop_id, loop in sorted(self.index.loops.items()):
@@ -460,6 +461,67 @@ def _arguments(call: cst.Call, index: int, keywords: str) -> List[cst.BaseExpres
         return found
     positional = [a for a in call.args if a.keyword is None and not a.star]
     return [positional[index].value] if 0 <= index < len(positional) else []
+
+
+def reads_input(info: CallInfo, ev: Evaluator) -> bool:
+    """A call that reads what a person types at a terminal (`input()`, `Prompt.ask`, ...)."""
+    func = info.node.func
+    if isinstance(func, cst.Name) and func.value == "input" and ev.lookup("input", info.scope) is None:
+        return True
+    value = ev.eval(func, info.scope)
+    return isinstance(value, Ext) and bool(_INPUTS.match(value.path))
+
+
+def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
+    """Calls (by node id) whose arguments carry what a person typed at `input()` earlier in the
+    same function, through plain assignments (`q = input(); prompt = f"...{q}"; ask(prompt)`):
+    the person is waiting for the answer to what they typed."""
+    tainted: Dict[int, Set[str]] = {}
+    scopes: Dict[int, Scope] = {}
+    for info in index.calls:
+        if not reads_input(info, ev):
+            continue
+        scope = info.scope
+        for name, bindings in scope.bindings.items():
+            if any(b.node is not None and _contains(b.node, info.node) for b in bindings):
+                tainted.setdefault(id(scope), set()).add(name)
+                scopes[id(scope)] = scope
+    for key, names in tainted.items():
+        bindings = scopes[key].bindings
+        for _ in range(6):  # a few assignment hops, then stop
+            grown = {name for name, bs in bindings.items() if name not in names
+                     and any(b.kind in ("assign", "unpack") and b.node is not None and _names(b.node) & names for b in bs)}
+            if not grown:
+                break
+            names |= grown
+    out: Set[int] = set()
+    for info in index.calls:
+        names = tainted.get(id(info.scope))
+        if names and any(_names(arg.value) & names for arg in info.node.args):
+            out.add(id(info.node))
+    return out
+
+
+def _names(node: cst.CSTNode) -> Set[str]:
+    """The plain names an expression reads."""
+    found: Set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        stack.extend(child_nodes(current))
+    return found
+
+
+def _contains(node: cst.CSTNode, target: cst.CSTNode) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current is target:
+            return True
+        stack.extend(child_nodes(current))
+    return False
 
 
 def _mentions(node: cst.CSTNode, text: str) -> bool:
