@@ -66,6 +66,7 @@ class Scope:
     cls: Optional[ClassInfo] = None
     bindings: Dict[str, List[Binding]] = field(default_factory=dict)
     globals: Set[str] = field(default_factory=set)
+    stars: List[str] = field(default_factory=list)  # modules of `from m import *` (module scope)
     # `name.append(x)` / `name.extend(x)` / `name += x`: name -> [(x, loops, is_extend)]
     appends: Dict[str, List[Tuple[cst.BaseExpression, Tuple[int, ...], bool]]] = field(
         default_factory=dict
@@ -385,6 +386,8 @@ class ModuleIndex:
         prefix = "." * len(node.relative) + module
         self.imported.append(prefix)
         if isinstance(node.names, cst.ImportStar):
+            if self.scope is self.module_scope and not node.relative:
+                self.module_scope.stars.append(module)
             return
         for alias in node.names:
             name = _dotted(alias.name)

@@ -14,6 +14,7 @@ guarded against recursion, so it costs little more than one walk of the module.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
@@ -52,6 +53,7 @@ class Lit:
 Value = Union[Ext, Inst, ClsV, FuncV, Lit, None]
 
 _NOT_EVALUATED = object()
+_BUILTINS = frozenset(dir(builtins))
 PIPE_PREFIXES = tuple(m + "." for m in PIPE_COMPOSED)
 _PROPERTY_DECORATORS = {"property", "cached_property"}
 _MAX_DEPTH = 40
@@ -102,6 +104,10 @@ class Evaluator:
     def name_value(self, name: str, scope: Scope) -> Value:
         bindings = self.lookup(name, scope)
         if not bindings:
+            # `from tkinter import *`: a name nothing binds comes from the one star import.
+            stars = self.module_scope.stars
+            if len(stars) == 1 and name not in _BUILTINS:
+                return Ext(f"{stars[0]}.{name}")
             return None
         return best(self.binding_value(b) for b in bindings)
 

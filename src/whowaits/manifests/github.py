@@ -126,7 +126,7 @@ def _step_commands(
         cwd = step.get("working-directory", default_cwd)
         folder = _folder(cwd, checkout)
         if isinstance(run, str) and folder is not None:
-            text = run
+            text = _with_action_path_env(run, step.get("env"))
             if checkout:  # `cd <where this repository was checked out>` is the project root
                 text = re.sub(rf"\bcd\s+(?:\./)?{re.escape(checkout)}/?(?=\s|;|&|$)", "cd .", text)
             out.append((text, line_of(run), folder, step.get("if")))
@@ -150,6 +150,17 @@ def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -
         where = base if base not in ("", ".") else "."
         return [(_ACTION_PATH.sub(where, c), l, f, i) for c, l, f, i in _step_commands(as_list(get(runs, "steps")), None, read, depth + 1)]
     return []
+
+
+def _with_action_path_env(run: str, env: object) -> str:
+    """A step's `env: {ACTION_PATH: ${{ github.action_path }}}` spelled out in its script, so
+    `cd "$ACTION_PATH"` reads as the action's folder."""
+    if not isinstance(env, dict):
+        return run
+    for name, value in env.items():
+        if isinstance(value, str) and _ACTION_PATH.fullmatch(value.strip()):
+            run = re.sub(rf"\$\{{{re.escape(name)}\}}|\${re.escape(name)}\b", "${{ github.action_path }}", run)
+    return run
 
 
 # A composite action's own folder, as its steps name it (`cd "$GITHUB_ACTION_PATH"`).
