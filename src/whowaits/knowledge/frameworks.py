@@ -172,6 +172,7 @@ REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
     # Bots
     ("telegram.ext.{CommandHandler,MessageHandler,CallbackQueryHandler,InlineQueryHandler,ConversationHandler}", 1, "callback", "bot_handler", "Telegram handler"),
     ("telegram.ext.CallbackQueryHandler", 0, "callback", "bot_handler", "Telegram handler"),
+    ("telepot.{loop,aio.loop}.MessageLoop", 1, "handle", "bot_handler", "telepot handler"),
     # Bots registered by call: `app.event("app_mention")(handler)`, lazy listeners.
     (f"{_SLACK_APPS}.{_SLACK_LISTENERS}()", 0, "ack,lazy", "bot_handler", "Slack Bolt listener"),
     (f"{_SLACK_ASSISTANTS}.{_SLACK_ASSISTANT_EVENTS}", 0, "", "bot_handler", "Slack Bolt Assistant handler"),
@@ -241,6 +242,7 @@ INPUT_FUNCTIONS: Tuple[str, ...] = (
     "prompt_toolkit.PromptSession().prompt",
     "questionary.*",
     "getpass.getpass",
+    "speech_recognition.Recognizer().recognize_*",  # what a person just said into the microphone
 )
 
 # Modules whose import makes a script's top level an interactive page.
