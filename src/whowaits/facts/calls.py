@@ -55,7 +55,8 @@ def _client_of(segments: List[str], root: str) -> Optional[Tuple[Tuple[str, str,
         compatible = name.endswith(COMPATIBLE_TAG)
         client = CLIENT_CLASSES.get((root, name[: -len(COMPATIBLE_TAG)] if compatible else name))
         if client is not None:
-            return client, segments[i + 1 :], compatible
+            # Nothing after the client: the call is the instance itself (`chat(messages)`).
+            return client, segments[i + 1 :] or ["__call__"], compatible
         if root != "boto3":  # boto3.Session().client(...): the client comes after a session
             return None
     if root in MODULE_CLIENTS:

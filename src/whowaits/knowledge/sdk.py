@@ -237,7 +237,7 @@ _GEMINI_MODEL = {
 }
 _LANGCHAIN = {
     "invoke": "sync", "ainvoke": "sync", "predict": "sync", "apredict": "sync",
-    "predict_messages": "sync", "generate": "sync", "agenerate": "sync",
+    "predict_messages": "sync", "generate": "sync", "agenerate": "sync", "__call__": "sync",
     "batch": "sync", "abatch": "sync", "batch_as_completed": "sync", "abatch_as_completed": "sync",
     "stream": "stream", "astream": "stream", "astream_events": "stream",
 }
