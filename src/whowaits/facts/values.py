@@ -22,7 +22,7 @@ import libcst as cst
 
 from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name
 from whowaits.facts.calls import client_endpoint_tag
-from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, PIPE_COMPOSED
+from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, MODEL_WRAPPERS, PIPE_COMPOSED
 
 
 @dataclass(frozen=True)
@@ -328,6 +328,12 @@ class Evaluator:
                 service = self.eval(node.args[0].value, scope)
                 if isinstance(service, Lit) and isinstance(service.value, str):
                     return Ext(f"{func.path}[{service.value}]()")
+            wrapped = MODEL_WRAPPERS.get(func.path)
+            if wrapped is not None:
+                model = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == wrapped), None)
+                inner = self.eval(model, scope) if model is not None else None
+                if isinstance(inner, Ext):
+                    return inner
             return Ext(func.path + client_endpoint_tag(func.path, node, self, scope) + "()")
         if isinstance(func, FuncV):
             return self.returns_of(func.func)

@@ -146,6 +146,15 @@ PASSTHROUGH_SEGMENTS: FrozenSet[str] = frozenset(
 # `.batch()`: a thread pool of synchronous calls): a fan-out at the call itself.
 FANOUT_OPERATIONS: FrozenSet[str] = frozenset({"batch", "abatch", "batch_as_completed", "abatch_as_completed"})
 
+# Constructors of chains that call the model passed as a keyword (`LLMChain(llm=llm, prompt=p)`):
+# the chain is that model for call resolution.
+MODEL_WRAPPERS: Dict[str, str] = {
+    "langchain.chains.LLMChain": "llm",
+    "langchain.chains.ConversationChain": "llm",
+    "langchain.chains.llm.LLMChain": "llm",
+    "langchain_classic.chains.LLMChain": "llm",
+}
+
 # Module roots whose objects compose with `|` into a runnable that calls the model
 # (`prompt | llm | parser`): the chain is the chat model for call resolution.
 PIPE_COMPOSED: Tuple[str, ...] = tuple(m for m in SDK_MODULES if m.startswith("langchain"))
@@ -238,6 +247,7 @@ _GEMINI_MODEL = {
 _LANGCHAIN = {
     "invoke": "sync", "ainvoke": "sync", "predict": "sync", "apredict": "sync",
     "predict_messages": "sync", "generate": "sync", "agenerate": "sync", "__call__": "sync",
+    "run": "sync", "arun": "sync",  # an LLMChain built around the chat model
     "batch": "sync", "abatch": "sync", "batch_as_completed": "sync", "abatch_as_completed": "sync",
     "stream": "stream", "astream": "stream", "astream_events": "stream",
 }

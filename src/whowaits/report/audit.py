@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from whowaits.core import CallSite, Finding
+from whowaits.knowledge.sdk import COMPATIBLE
 from whowaits.pipeline import RunResult
 
 
@@ -83,10 +84,16 @@ def render_table(result: RunResult) -> str:
         lines.append("")
         lines.append("Python commands in CI, cron and deploy files that reach no analysed LLM code:")
         lines.extend(f"  {path}:{line}: {command}" for path, line, command in unresolved)
-    movable = [s for s in result.sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream")]
+    movable = movable_sites(result.sites)
     if movable:
         lines.append(
             f"{len(movable)} synchronous site{'s' if len(movable) != 1 else ''} where nobody waits could "
             "move to the Batch API at 50% of their token cost"
         )
     return "\n".join(lines) + "\n"
+
+
+def movable_sites(sites: Sequence[CallSite]) -> List[CallSite]:
+    """Synchronous generation where every context is latency-tolerant, on a provider's own API
+    (an OpenAI-compatible server has no Batch API to move to)."""
+    return [s for s in sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream") and s.op.provider != COMPATIBLE]

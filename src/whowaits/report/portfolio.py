@@ -16,7 +16,7 @@ from typing import Dict, List, Tuple
 from whowaits import __version__
 from whowaits.core import CallSite
 from whowaits.pipeline import RunResult
-from whowaits.report.audit import contexts_cell, site_findings
+from whowaits.report.audit import contexts_cell, movable_sites, site_findings
 
 VERDICTS = ("blocking", "tolerant", "unknown")
 MODES = ("sync", "batch", "other")
@@ -32,8 +32,7 @@ def mode(site: CallSite) -> str:
 
 
 def movable(result: RunResult) -> List[CallSite]:
-    """Synchronous generation where every context is latency-tolerant."""
-    return [s for s in result.sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream")]
+    return movable_sites(result.sites)
 
 
 def _counts(result: RunResult) -> Dict[str, Counter]:
