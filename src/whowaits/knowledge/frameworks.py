@@ -69,9 +69,9 @@ DECORATORS: Tuple[Tuple[str, str, str], ...] = (
     ("django.views.decorators.http.require_*", "http_handler", "Django view"),
     ("functions_framework.http", "http_handler", "Cloud Function (HTTP)"),
     ("functions_framework.cloud_event", "background", "Cloud Function (event)"),
-    ("azure.functions.FunctionApp().route", "http_handler", "Azure Function (HTTP)"),
-    ("azure.functions.FunctionApp().{schedule,timer_trigger}", "scheduled", "Azure Function (timer)"),
-    ("azure.functions.FunctionApp().{queue_trigger,service_bus_queue_trigger,blob_trigger,event_hub_message_trigger}", "background", "Azure Function (queue)"),
+    ("azure.functions.{FunctionApp,Blueprint}().route", "http_handler", "Azure Function (HTTP)"),
+    ("azure.functions.{FunctionApp,Blueprint}().{schedule,timer_trigger}", "scheduled", "Azure Function (timer)"),
+    ("azure.functions.{FunctionApp,Blueprint}().{queue_trigger,service_bus_queue_trigger,service_bus_topic_trigger,blob_trigger,event_hub_message_trigger,event_grid_trigger,cosmos_db_trigger}", "background", "Azure Function (queue)"),
     ("strawberry.{field,mutation,subscription}", "http_handler", "GraphQL resolver"),
     ("modal.{web_endpoint,fastapi_endpoint,asgi_app,wsgi_app}", "http_handler", "Modal web endpoint"),
     # Bots
