@@ -273,3 +273,17 @@ def test_serverless_schedule_expressions() -> None:
     assert handler_target("", "src/handlers/user.create") == "src/handlers/user.py:create"
     assert handler_target("fn", "pkg.app.handler") == "fn/pkg/app.py:handler"
     assert handler_target("", "${env:HANDLER}") == ""
+
+
+def test_azure_function_json_reads_bindings_and_host_timeout() -> None:
+    from whowaits.manifests.serverless import read_azure_function
+    from whowaits.manifests.yamlload import YamlError
+
+    text = '{\n\t"bindings": [\n\t\t{"type": "queueTrigger", "direction": "in", "name": "msg"},\n\t\t{"type": "blob", "direction": "out"}\n\t]\n}\n'
+    hosts = {"app/host.json": '{"version": "2.0", "functionTimeout": "00:05:00"}'}
+    entries = read_azure_function("app/Ingest/function.json", text, hosts.get)
+    assert [(e.kind, e.line, e.function, e.deadline_hours) for e in entries] == [
+        ("background", 3, "app/Ingest/__init__.py:main", pytest.approx(5 / 60))
+    ]
+    with pytest.raises(YamlError):
+        read_azure_function("app/Broken/function.json", "{not json", hosts.get)

@@ -9,6 +9,7 @@ events are `background`, and a declared timeout is the run's deadline (WW103).
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import shlex
@@ -16,7 +17,7 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from whowaits.core import ManifestEntry
 from whowaits.manifests.schedule import cron_period_hours, interval_hours
-from whowaits.manifests.yamlload import LDict, as_list, get, line_of, load_documents
+from whowaits.manifests.yamlload import LDict, YamlError, as_list, get, line_of, load_documents
 
 # Event names (Serverless Framework) and types (SAM, Azure bindings) -> context kind.
 SERVERLESS_EVENTS: Dict[str, str] = {
@@ -212,34 +213,39 @@ def _schedule_rules(resources: LDict) -> Iterator[Tuple[str, List[Tuple[str, int
 
 def read_azure_function(path: str, text: str, read: Callable[[str], Optional[str]]) -> List[ManifestEntry]:
     """`<app>/<name>/function.json`: the bindings of one function; `<app>/host.json` gives the
-    app's `functionTimeout`."""
-    docs = load_documents(text)
-    doc = docs[0] if docs else None
+    app's `functionTimeout`. Both are JSON (often tab-indented, which YAML refuses)."""
+    doc = _json(text)
+    if doc is None:
+        raise YamlError("invalid JSON")
     folder = posixpath.dirname(path)
-    script = get(doc, "scriptFile")
-    entry_point = get(doc, "entryPoint")
+    script = doc.get("scriptFile")
+    entry_point = doc.get("entryPoint")
     script_path = posixpath.normpath(posixpath.join(folder, script if isinstance(script, str) else "__init__.py"))
     if not script_path.endswith(".py") or script_path.startswith(".."):
         return []
     target = f"{script_path}:{entry_point if isinstance(entry_point, str) else 'main'}"
-    timeout = None
-    host = read("host.json") if not posixpath.dirname(folder) else read(posixpath.join(posixpath.dirname(folder), "host.json"))
-    if host:
-        try:
-            timeout = _seconds(get(next(iter(load_documents(host)), None), "functionTimeout"))
-        except Exception:  # a broken host.json only loses the timeout
-            timeout = None
+    host = _json(read(posixpath.join(posixpath.dirname(folder), "host.json")) or "")
+    timeout = _seconds((host or {}).get("functionTimeout"))
     out = []
-    for binding in as_list(get(doc, "bindings")):
-        kind_name = str(get(binding, "type") or "")
+    for binding in doc.get("bindings") or []:
+        kind_name = str(binding.get("type") or "") if isinstance(binding, dict) else ""
         kind = AZURE_TRIGGERS.get(kind_name)
-        if kind is None or get(binding, "direction") not in (None, "in"):
+        if kind is None or binding.get("direction") not in (None, "in"):
             continue
-        schedule = get(binding, "schedule")
+        schedule = binding.get("schedule")
         period = schedule_hours(schedule) if isinstance(schedule, str) else None
         trigger = f"{posixpath.basename(folder)}: {kind_name}" + (f" '{schedule}'" if isinstance(schedule, str) else "")
-        out.append(_entry(path, line_of(binding), kind, trigger, target, line_of(binding), period, timeout))
+        line = text.count("\n", 0, max(text.find(f'"{kind_name}"'), 0)) + 1
+        out.append(_entry(path, line, kind, trigger, target, line, period, timeout))
     return out
+
+
+def _json(text: str) -> Optional[Dict[str, object]]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 # -- Google Cloud Functions --------------------------------------------------------------------
