@@ -287,3 +287,12 @@ def test_azure_function_json_reads_bindings_and_host_timeout() -> None:
     ]
     with pytest.raises(YamlError):
         read_azure_function("app/Broken/function.json", "{not json", hosts.get)
+
+
+def test_container_command_from_a_dockerfile() -> None:
+    from whowaits.manifests.dockerfile import container_command
+
+    text = 'FROM python:3.12\nWORKDIR /app\nCOPY . .\nENTRYPOINT ["python"]\nCMD ["/app/src/main.py", "--pr"]\n'
+    assert container_command(text) == ("python src/main.py --pr", 4)
+    assert container_command("FROM python:3.12\nCMD python -m tool.run\n") == ("python -m tool.run", 2)
+    assert container_command("FROM scratch\n") is None

@@ -7,6 +7,7 @@ import re
 from typing import Callable, List, Optional, Tuple
 
 from whowaits.core import ManifestEntry
+from whowaits.manifests.dockerfile import container_command
 from whowaits.manifests.schedule import cron_period_hours
 from whowaits.manifests.yamlload import LDict, as_list, get, line_of, load_documents
 
@@ -148,6 +149,11 @@ def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -
             return []
         runs = get(docs[0] if docs else None, "runs")
         where = base if base not in ("", ".") else "."
+        image = get(runs, "image")
+        if get(runs, "using") == "docker" and isinstance(image, str) and not image.startswith("docker://"):
+            dockerfile = read(posixpath.normpath(posixpath.join(base, image)))
+            found = container_command(dockerfile) if dockerfile else None
+            return [(found[0], found[1], "" if where == "." else base, None)] if found else []
         return [(_ACTION_PATH.sub(where, c), l, f, i) for c, l, f, i in _step_commands(as_list(get(runs, "steps")), None, read, depth + 1)]
     return []
 
@@ -184,18 +190,20 @@ def _folder(value: object, checkout: str = "") -> Optional[str]:
     return "" if folder == "." else folder
 
 
-_FENCED_YAML = re.compile(r"^```\s*ya?ml[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+_FENCED = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def read_action(path: str, text: str, read: Callable[[str], Optional[str]]) -> List[ManifestEntry]:
     """A repository that is itself a GitHub Action (a root `action.yml`) runs in the workflows
     of the repositories that use it. The repository's own workflows (`uses: ./`) are read with
-    the other workflows; this reads the callers its README shows: example workflows (fenced
-    YAML with `on:` and a step `uses: owner/repo@ref`) and their triggers."""
+    the other workflows; this reads the callers its README shows: example workflows (a fenced
+    block with `on:` and a step `uses: owner/repo@ref`) and their triggers."""
     commands = _local_action("./", read, 0)
     readme = read("README.md") if commands else None
     out: List[ManifestEntry] = []
-    for block in _FENCED_YAML.finditer(readme or ""):
+    for block in _FENCED.finditer(readme or ""):
+        if "uses:" not in block.group(1) or "on:" not in block.group(1):
+            continue
         try:
             docs = load_documents(block.group(1))
         except Exception:  # an illustrative snippet that is not valid YAML
