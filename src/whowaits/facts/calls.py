@@ -101,9 +101,10 @@ def classify(target: str, request: RequestFacts, first_arg: str) -> Optional[Ope
         return None
     (provider, client, batch_supported), rest, compatible = found
     method = ".".join(seg for seg in rest if seg not in PASSTHROUGH_SEGMENTS)
-    kind = CLIENT_METHODS.get(client, METHODS.get(provider, {})).get(method)
-    if kind is None:
+    found_kind = CLIENT_METHODS.get(client, METHODS.get(provider, {})).get(method)
+    if found_kind is None:
         return None
+    kind = found_kind
     if compatible or (request.base_url and is_compatible_server(provider, request.base_url)):
         provider, batch_supported = COMPATIBLE, False
     condition = CONDITIONAL_METHODS.get((provider, method))

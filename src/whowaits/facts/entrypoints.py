@@ -482,22 +482,22 @@ def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
         if not reads_input(info, ev):
             continue
         scope = info.scope
-        for name, bindings in scope.bindings.items():
-            if any(b.node is not None and _contains(b.node, info.node) for b in bindings):
+        for name, bound in scope.bindings.items():
+            if any(b.node is not None and _contains(b.node, info.node) for b in bound):
                 tainted.setdefault(id(scope), set()).add(name)
                 scopes[id(scope)] = scope
     for key, names in tainted.items():
-        bindings = scopes[key].bindings
+        by_name = scopes[key].bindings
         for _ in range(6):  # a few assignment hops, then stop
-            grown = {name for name, bs in bindings.items() if name not in names
+            grown = {name for name, bs in by_name.items() if name not in names
                      and any(b.kind in ("assign", "unpack") and b.node is not None and _names(b.node) & names for b in bs)}
             if not grown:
                 break
             names |= grown
     out: Set[int] = set()
     for info in index.calls:
-        names = tainted.get(id(info.scope))
-        if names and any(_names(arg.value) & names for arg in info.node.args):
+        carried = tainted.get(id(info.scope))
+        if carried and any(_names(arg.value) & carried for arg in info.node.args):
             out.add(id(info.node))
     return out
 

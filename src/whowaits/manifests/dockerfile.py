@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 _INSTRUCTION = re.compile(r"^\s*(ENTRYPOINT|CMD|WORKDIR)\s+(.*)$", re.IGNORECASE)
 
@@ -19,10 +19,10 @@ def container_command(text: str) -> Optional[Tuple[str, int]]:
     """The last `ENTRYPOINT` followed by the last `CMD` (exec or shell form), with the line of
     the instruction that names the program; the work folder's prefix is removed from paths."""
     workdir = ""
-    found = {}
+    found: Dict[str, Tuple[List[str], int]] = {}
     lines = text.replace("\\\n", " ").splitlines()
-    for number, line in enumerate(lines, start=1):
-        match = _INSTRUCTION.match(line)
+    for number, text_line in enumerate(lines, start=1):
+        match = _INSTRUCTION.match(text_line)
         if not match:
             continue
         keyword, value = match.group(1).upper(), match.group(2).strip()
@@ -31,10 +31,11 @@ def container_command(text: str) -> Optional[Tuple[str, int]]:
         else:
             found[keyword] = (_words(value), number)
     entry, cmd = found.get("ENTRYPOINT"), found.get("CMD")
-    if entry is None and cmd is None:
+    program = entry or cmd
+    if program is None:
         return None
     words = (entry[0] if entry else []) + (cmd[0] if cmd else [])
-    line = (entry or cmd)[1]  # type: ignore[index]
+    line = program[1]
     if workdir.startswith("/"):
         words = [w[len(workdir) + 1 :] if w.startswith(workdir + "/") else w for w in words]
     return " ".join(shlex.quote(w) for w in words), line

@@ -9,7 +9,14 @@ from typing import Callable, List, Optional, Tuple
 from whowaits.core import ManifestEntry
 from whowaits.manifests.dockerfile import container_command
 from whowaits.manifests.schedule import cron_period_hours
-from whowaits.manifests.yamlload import LDict, as_list, get, line_of, load_documents
+from whowaits.manifests.yamlload import (
+    LDict,
+    YamlError,
+    as_list,
+    get,
+    line_of,
+    load_documents,
+)
 
 # Triggers whose run gates a merge: the developer waits for the check. A `push` only to the
 # default or release branches, or to tags, runs after the merge: nobody waits on it.
@@ -206,7 +213,7 @@ def read_action(path: str, text: str, read: Callable[[str], Optional[str]]) -> L
             continue
         try:
             docs = load_documents(block.group(1))
-        except Exception:  # an illustrative snippet that is not valid YAML
+        except YamlError:  # an illustrative snippet that is not valid YAML
             continue
         doc = docs[0] if docs else None
         if not isinstance(doc, LDict) or not _uses_published_action(doc):

@@ -17,7 +17,14 @@ from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 from whowaits.core import ManifestEntry
 from whowaits.manifests.schedule import cron_period_hours, interval_hours
-from whowaits.manifests.yamlload import LDict, YamlError, as_list, get, line_of, load_documents
+from whowaits.manifests.yamlload import (
+    LDict,
+    YamlError,
+    as_list,
+    get,
+    line_of,
+    load_documents,
+)
 
 # Event names (Serverless Framework) and types (SAM, Azure bindings) -> context kind.
 SERVERLESS_EVENTS: Dict[str, str] = {
@@ -172,10 +179,11 @@ def read_cloudformation(path: str, text: str) -> List[ManifestEntry]:
                 continue
             timeout = _seconds(get(props, "Timeout")) or _seconds(get(globals_fn, "Timeout"))
             at = line_of(handler)
-            if get(props, "FunctionUrlConfig") is not None:
+            if isinstance(props, LDict) and props.get("FunctionUrlConfig") is not None:
                 out.append(_entry(path, props.line_of("FunctionUrlConfig"), "http_handler", f"{name}: function URL", target, at, None, timeout))
             events = get(props, "Events")
-            for event_name, event in (events.items() if isinstance(events, LDict) else []):
+            events = events if isinstance(events, LDict) else LDict()
+            for event_name, event in events.items():
                 kind_name = get(event, "Type")
                 kind = SAM_EVENTS.get(str(kind_name))
                 if kind is None:
@@ -227,7 +235,8 @@ def read_azure_function(path: str, text: str, read: Callable[[str], Optional[str
     host = _json(read(posixpath.join(posixpath.dirname(folder), "host.json")) or "")
     timeout = _seconds((host or {}).get("functionTimeout"))
     out = []
-    for binding in doc.get("bindings") or []:
+    bindings = doc.get("bindings")
+    for binding in bindings if isinstance(bindings, list) else []:
         kind_name = str(binding.get("type") or "") if isinstance(binding, dict) else ""
         kind = AZURE_TRIGGERS.get(kind_name)
         if kind is None or binding.get("direction") not in (None, "in"):
