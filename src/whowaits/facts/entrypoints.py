@@ -474,7 +474,7 @@ def reads_input(info: CallInfo, ev: Evaluator) -> bool:
 
 def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
     """Calls (by node id) whose arguments carry what a person typed at `input()` earlier in the
-    same function, through plain assignments (`q = input(); prompt = f"...{q}"; ask(prompt)`):
+    same function, through plain assignments and appends (`q = input(); prompt = f"...{q}"`):
     the person is waiting for the answer to what they typed."""
     tainted: Dict[int, Set[str]] = {}
     scopes: Dict[int, Scope] = {}
@@ -482,15 +482,19 @@ def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
         if not reads_input(info, ev):
             continue
         scope = info.scope
-        for name, bound in scope.bindings.items():
-            if any(b.node is not None and _contains(b.node, info.node) for b in bound):
+        values = [(name, b.node) for name, bound in scope.bindings.items() for b in bound if b.node is not None]
+        values += [(name, value) for name, added in scope.appends.items() for value, _, _ in added]
+        for name, value in values:
+            if _contains(value, info.node):
                 tainted.setdefault(id(scope), set()).add(name)
                 scopes[id(scope)] = scope
     for key, names in tainted.items():
-        by_name = scopes[key].bindings
-        for _ in range(6):  # a few assignment hops, then stop
+        by_name, appends = scopes[key].bindings, scopes[key].appends
+        for _ in range(6):  # a few assignment (or `messages.append(...)`) hops, then stop
             grown = {name for name, bs in by_name.items() if name not in names
                      and any(b.kind in ("assign", "unpack") and b.node is not None and _names(b.node) & names for b in bs)}
+            grown |= {name for name, added in appends.items() if name not in names
+                      and any(_names(value) & names for value, _, _ in added)}
             if not grown:
                 break
             names |= grown
