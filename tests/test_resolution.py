@@ -130,12 +130,14 @@ def test_clients_pointed_at_other_servers_are_compatible() -> None:
     _, found = build_sites(facts)
     by_line = {s.line: (s.op.provider, s.op.batch_supported) for s in found}
     compatible = ("compatible", False)
-    assert [by_line[line] for line in (21, 22, 23, 29, 34)] == [compatible] * 5  # literal URL, f-string host
-    assert by_line[24] == ("openai", True)  # the official host
-    assert by_line[25] == ("openai", True)  # not visible statically: not guessed
-    assert by_line[26] == ("anthropic", True)
-    assert by_line[27] == compatible  # LangChain's base_url
-    assert by_line[28][0] == "compatible"  # LiteLLM's api_base
+    assert [by_line[line] for line in (23, 24, 25, 31, 38)] == [compatible] * 5  # literal URL, f-string host
+    assert by_line[26] == ("openai", True)  # the official host
+    assert by_line[27] == ("openai", True)  # not visible statically: not guessed
+    assert by_line[28] == ("anthropic", True)
+    assert by_line[29] == compatible  # LangChain's base_url
+    assert by_line[30][0] == "compatible"  # LiteLLM's api_base
+    assert by_line[32] == compatible  # the environment lookup's default
+    assert by_line[33] == compatible  # a local server's placeholder key
 
 
 def test_module_setting_points_module_client_at_a_server() -> None:

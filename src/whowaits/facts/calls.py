@@ -19,7 +19,9 @@ from whowaits.knowledge.sdk import (
     CLIENT_METHODS,
     COMPATIBLE,
     ENDPOINT_KEYWORDS,
+    ENV_LOOKUPS,
     HTTP_CALLS,
+    LOCAL_SERVER_KEYS,
     HTTP_ENDPOINTS,
     CONDITIONAL_METHODS,
     FUNCTION_SITES,
@@ -194,7 +196,14 @@ def _url_text(node: Any, evaluator: Any, scope: Any, unknown: str = "X") -> Opti
 
 def literal_url(node: Any, evaluator: Any, scope: Any) -> Optional[str]:
     """A base URL written in code whose scheme and host are visible (`f"http://localhost:{port}/v1"`
-    counts, `f"https://{host}/v1"` and environment lookups do not)."""
+    counts, `f"https://{host}/v1"` does not). An environment lookup counts by its default
+    (`os.getenv("BASE_URL", "http://localhost:8000/v1")`): the server the code is written for."""
+    import libcst as cst
+
+    if isinstance(node, cst.Call) and len(node.args) == 2 and all(a.keyword is None for a in node.args):
+        lookup = evaluator.eval(node.func, scope)
+        if getattr(lookup, "path", None) in ENV_LOOKUPS:
+            node = node.args[1].value
     url = _url_text(node, evaluator, scope, unknown="\0")
     if not url or "://" not in url or "\0" in url_host(url) or "\0" in url.split("://", 1)[0]:
         return None
@@ -213,4 +222,8 @@ def client_endpoint_tag(path: str, call: Any, evaluator: Any, scope: Any) -> str
             url = literal_url(arg.value, evaluator, scope)
             if url and is_compatible_server(record[0], url):
                 return COMPATIBLE_TAG
+        if arg.keyword is not None and arg.keyword.value in ("api_key", "openai_api_key"):
+            key = evaluator.eval(arg.value, scope)
+            if isinstance(getattr(key, "value", None), str) and key.value.lower() in LOCAL_SERVER_KEYS:
+                return COMPATIBLE_TAG  # the placeholder key local servers document (`api_key="EMPTY"`)
     return ""

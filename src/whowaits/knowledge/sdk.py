@@ -87,6 +87,13 @@ ENDPOINT_KEYWORDS: FrozenSet[str] = frozenset(
     {"base_url", "api_base", "openai_api_base", "anthropic_api_url", "endpoint_url"}
 )
 COMPATIBLE = "compatible"  # the provider of a client pointed at another server
+# API keys that local OpenAI-compatible servers document as placeholders (vLLM, Ollama, LM
+# Studio, llama.cpp): a client built with one talks to such a server, wherever its URL comes from.
+LOCAL_SERVER_KEYS: FrozenSet[str] = frozenset(
+    {"empty", "ollama", "lm-studio", "lmstudio", "not-needed", "sk-no-key-required", "vllm", "llama.cpp"}
+)
+# Environment lookups whose second argument is the value the code falls back to.
+ENV_LOOKUPS: FrozenSet[str] = frozenset({"os.getenv", "os.environ.get"})
 
 # Callables whose first literal argument is a boto3 service name.
 BOTO3_CLIENT_FACTORIES: Tuple[str, ...] = ("boto3.client", "boto3.Session().client", "boto3.session.Session().client")
