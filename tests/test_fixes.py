@@ -113,6 +113,7 @@ def test_fix_applicability_in_text_json_and_sarif(tmp_path) -> None:
     doc = json.loads(CliRunner().invoke(main, ["check", root, "--no-cache", "--output-format", "json"]).output)
     fixes = [f["fix"] for f in doc["findings"]]
     assert [f and (f["safe"], f["applicability"]) for f in fixes] == [(False, "unsafe"), (False, "unsafe"), None]
+    assert "\n        if row.result.type != \"succeeded\":\n" in fixes[0]["edits"][0]["content"]  # exact, not escaped
     assert fixes[1]["edits"] == [{"content": "errored", "location": {"row": 17, "column": 32},
                                   "end_location": {"row": 17, "column": 38}}]
     sarif = json.loads(CliRunner().invoke(main, ["check", root, "--no-cache", "--output-format", "sarif"]).output)

@@ -198,6 +198,15 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
 
 
+def _printable(result: RunResult) -> RunResult:
+    """The result as every output format may show it: names and code text escaped."""
+    from dataclasses import replace
+
+    # a fix's edits are code to insert, exact: JSON and SARIF encode them, text does not show them
+    findings = [replace(shown, fix=f.fix) for shown, f in zip(printable_tree(result.findings), result.findings)]
+    return replace(result, findings=findings, sites=printable_tree(result.sites))
+
+
 def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], settings: Settings,
            catalog: Dict[str, RuleMeta], apply: bool, unsafe: bool, diff: bool) -> RunResult:
     """Offer a fix on each finding; with --fix / --diff apply them (see whowaits.fixes)."""
@@ -223,15 +232,6 @@ def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], setting
         _fail(f"cannot write fixes: {exc}")
     click.echo(f"Fixed {len(outcome.applied)} finding{'' if len(outcome.applied) == 1 else 's'}.", err=True)
     return fixes.offer(outcome.after, catalog, settings.poll_interval_min) if outcome.after else result
-
-
-def _printable(result: RunResult) -> RunResult:
-    """The result as every output format may show it: names and code text escaped."""
-    from dataclasses import replace
-
-    # a fix's edits are code to insert, exact: JSON and SARIF encode them, text does not show them
-    findings = [replace(shown, fix=f.fix) for shown, f in zip(printable_tree(result.findings), result.findings)]
-    return replace(result, findings=findings, sites=printable_tree(result.sites))
 
 
 def _narrow(result: RunResult, baseline_file: Optional[str], changed_since: Optional[str]) -> RunResult:
