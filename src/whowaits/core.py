@@ -50,6 +50,7 @@ class RequestFacts:
     purpose: Optional[str] = None  # OpenAI files.create(purpose=...)
     span_of: Tuple[Tuple[str, Span], ...] = ()  # where each present key was written
     model_ref: Optional[str] = None  # value path of a model named in another module (`.config.MODEL`)
+    model_env: Optional[str] = None  # the model is this environment variable's default (`os.getenv("M", "...")`)
     prompt_chars: Optional[int] = None  # characters of literal prompt text; None: no prompt visible
     prompt_unknown: Tuple[str, ...] = ()  # source of prompt parts whose size is not literal
 
@@ -281,6 +282,7 @@ class FileFacts:
     calls: Tuple[RawCall, ...] = ()
     exports: Tuple[Tuple[str, str], ...] = ()  # module-level key -> value path (cross-module)
     constants: Tuple[Tuple[str, str], ...] = ()  # module-level key -> literal string (`MODEL`, `Settings.model`)
+    env_constants: Tuple[Tuple[str, str], ...] = ()  # key -> environment variable whose default the constant is
     polls: Tuple[PollLoopFact, ...] = ()
     result_reads: Tuple[ResultReadFact, ...] = ()
     retries: Tuple[RetryFact, ...] = ()

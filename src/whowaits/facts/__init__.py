@@ -319,6 +319,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             )
             calls.append((info, raw))
 
+    constants, env_constants = module_constants(index, evaluator)
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
     program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, decorator_lines if matched else None)
     edges, registrations = program.edges_and_registrations()
@@ -335,7 +336,8 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         mocks=program.mocks(),
         calls=tuple(raw for _, raw in calls),
         exports=module_exports(index, evaluator),
-        constants=module_constants(index, evaluator),
+        constants=constants,
+        env_constants=env_constants,
         polls=lifecycle.polls(),
         result_reads=lifecycle.result_reads(),
         retries=lifecycle.retries(),

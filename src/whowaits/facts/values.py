@@ -20,6 +20,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 import libcst as cst
 
 from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name
+from whowaits.knowledge.libraries import ENV_GETTERS
 from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES
 
 
@@ -276,6 +277,19 @@ class Evaluator:
         if isinstance(node, cst.IfExp):
             return _distinct(self.alternatives(node.body, scope, depth + 1) + self.alternatives(node.orelse, scope, depth + 1))
         return [self.eval(node, scope)]
+
+    def env_default(self, node: cst.BaseExpression, scope: Scope) -> Optional[Tuple[str, str]]:
+        """`os.getenv("NAME", "default")`: the variable and its literal default string, the value
+        configuration has unless a deployment sets the variable."""
+        if not isinstance(node, cst.Call) or len(node.args) < 2 or any(a.keyword or a.star for a in node.args[:2]):
+            return None
+        func = self.eval(node.func, scope)
+        if not isinstance(func, Ext) or func.path not in ENV_GETTERS:
+            return None
+        name, default = (self.eval(arg.value, scope) for arg in node.args[:2])
+        if isinstance(name, Lit) and isinstance(name.value, str) and isinstance(default, Lit) and isinstance(default.value, str):
+            return name.value, default.value
+        return None
 
     def member(self, base: Value, attr: str) -> Value:
         if isinstance(base, Ext):
