@@ -63,11 +63,11 @@ def module_constants(
             return value.value
         return None
 
-    def add(key: str, value: Value, nodes: List[Tuple[Optional[cst.BaseExpression], Scope]]) -> None:
+    def add(key: str, value: Value, nodes: List[Tuple[Optional[cst.CSTNode], Scope]]) -> None:
         text = short(value)
         if text is not None:
             out[key] = text
-        elif len(nodes) == 1 and nodes[0][0] is not None:
+        elif len(nodes) == 1 and isinstance(nodes[0][0], cst.BaseExpression):
             found = evaluator.env_default(nodes[0][0], nodes[0][1])
             if found is not None and len(found[1]) <= _MAX_CONSTANT:
                 env[key], out[key] = found
