@@ -154,6 +154,30 @@ class ResultReadFact:
 
 
 @dataclass(frozen=True)
+class BatchReadFact:
+    """A read of a batch's results where the batch's status is known on the way there.
+
+    Only written when every path to the read was followed from a create or retrieve of the batch
+    in the same function (or a helper of the module whose effect is known).
+    """
+
+    span: Span
+    call_id: int  # the results call; -1 for a read of a results attribute (a Gemini job's `dest`)
+    statuses: Tuple[str, ...]  # the statuses the batch may be in here, over every provider's values
+    origins: Tuple[int, ...]  # call ids of the creates / retrieves the paths start from
+    checks: Tuple[int, ...]  # lines of the status checks passed on the way
+
+
+@dataclass(frozen=True)
+class PositionJoinFact:
+    """Batch results matched with other values by position: `zip(items, results)`, `items[i]`."""
+
+    call_id: int  # the results call whose output is joined
+    span: Span
+    how: str  # the joining code, for the message
+
+
+@dataclass(frozen=True)
 class RetryFact:
     """A retry mechanism wrapped around calls: a decorator, `Retrying()` or a hand-written loop."""
 
@@ -285,6 +309,8 @@ class FileFacts:
     env_constants: Tuple[Tuple[str, str], ...] = ()  # key -> environment variable whose default the constant is
     polls: Tuple[PollLoopFact, ...] = ()
     result_reads: Tuple[ResultReadFact, ...] = ()
+    batch_reads: Tuple[BatchReadFact, ...] = ()
+    position_joins: Tuple[PositionJoinFact, ...] = ()
     retries: Tuple[RetryFact, ...] = ()
     submits: Tuple[SubmitUse, ...] = ()
     functions: Tuple[FunctionFact, ...] = ()
@@ -448,6 +474,38 @@ class RuleMeta:
     source: str = ""  # the TOML file it came from
     policy: Tuple[PolicyAlternative, ...] = ()  # a data rule's `[when]` alternatives
     builtin: bool = True
+    autofix: Optional["AutofixMeta"] = None  # the rule's `[autofix]` table: what its fix does and how safe
+
+
+@dataclass(frozen=True)
+class AutofixMeta:
+    """A rule's `[autofix]` table. `safety` is "safe", "unsafe" or "none" (no fix, `why` explains);
+    a policy rule's template sets (`set`) or drops (`drop`) keyword arguments of its call."""
+
+    safety: str
+    why: str
+    set: Tuple[Tuple[str, object], ...] = ()
+    drop: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text from (line, col) to (end_line, end_col) (1-based, end exclusive) with `content`."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    content: str
+
+
+@dataclass(frozen=True)
+class FixInfo:
+    """A fix offered for a finding: `safe` keeps behaviour, `unsafe` changes it (ruff's contract)."""
+
+    applicability: str  # "safe" | "unsafe"
+    message: str
+    edits: Tuple[Edit, ...]
 
 
 @dataclass(frozen=True)
@@ -463,6 +521,7 @@ class Finding:
     message: str
     evidence: Tuple[EvidenceStep, ...] = ()
     fingerprint: str = ""
+    fix: Optional[FixInfo] = None  # set by the fix engine when a fix exists
 
 
 @dataclass

@@ -40,6 +40,7 @@ class Options:
     project_scope: bool = True
     progress: Optional[Callable[[int, int], None]] = None  # (files parsed, files to parse)
     stdin: Optional[Tuple[str, bytes]] = None  # (path, content): an editor's unsaved buffer
+    contents: Dict[str, bytes] = field(default_factory=dict)  # relpath -> content to analyse instead (fixes being checked)
 
 
 @dataclass
@@ -149,7 +150,7 @@ def analyze(
     files), the whole project is analysed so cross-module facts stay right, and findings are
     reported for the given files only.
     """
-    root = os.path.abspath(root) if root else find_root(paths[0] if paths else ".")
+    root = os.path.abspath(root) if root else find_root(paths)
     report_paths: Optional[List[str]] = None
     scope = list(paths)
     if options.project_scope and paths and all(os.path.isfile(p) for p in paths):
@@ -171,6 +172,7 @@ def analyze(
         stdin_path = os.path.relpath(os.path.abspath(options.stdin[0]), root).replace(os.sep, "/")
         contents[stdin_path] = options.stdin[1]
         read_errors.pop(stdin_path, None)
+    contents.update(options.contents)
     wanted = prefilter(contents)
     facts = compute_facts({p: contents[p] for p in wanted}, root, options)
     facts.update(read_errors)

@@ -25,7 +25,7 @@ import re
 import string
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Sequence, Tuple
 
-from whowaits.checks.sitefacts import FIELDS, SiteFacts, site_facts
+from whowaits.checks.sitefacts import FIELD_VALUES, FIELDS, MESSAGE_FIELDS, SiteFacts, site_facts
 from whowaits.core import EvidenceStep, PolicyAlternative as Alternative, Project, RuleMeta
 
 if TYPE_CHECKING:  # the engine imports this module; import its Hit type only for checkers
@@ -41,6 +41,8 @@ class PolicyError(Exception):
 def compile_when(raw: Any, default_message: str) -> Tuple[Alternative, ...]:
     """Validate `[when]` / `[[when]]` into alternatives (raises PolicyError naming the field)."""
     tables = raw if isinstance(raw, list) else [raw]
+    if not tables:
+        raise PolicyError("`when` must be a non-empty table (or an array of tables)")
     alternatives = []
     for table in tables:
         if not isinstance(table, dict) or not table:
@@ -57,6 +59,8 @@ def compile_when(raw: Any, default_message: str) -> Tuple[Alternative, ...]:
                 raise PolicyError(f"unknown field `when.{field}` (known: {', '.join(sorted(FIELDS))})")
             _validate(field, kind, value)
             conditions.append((field, value))
+        if not conditions:
+            raise PolicyError("`when` has no condition: it would match every call site")
         _validate_message(message)
         alternatives.append(Alternative(tuple(conditions), message))
     return tuple(alternatives)
@@ -72,6 +76,9 @@ def _validate(field: str, kind: str, value: Any) -> None:
         if kind == "number":
             if isinstance(v, bool) or not (isinstance(v, (int, float)) or (isinstance(v, str) and _COMPARISON.match(v))):
                 raise PolicyError(f'`when.{field}` must be a number or a comparison like "<24"')
+        known = FIELD_VALUES.get(field)
+        if known is not None and not any(fnmatch.fnmatchcase(k, v) for k in known):
+            raise PolicyError(f"`when.{field}` = {v!r} matches no known value (known: {', '.join(sorted(known))})")
 
 
 def _validate_message(message: str) -> None:
@@ -82,6 +89,8 @@ def _validate_message(message: str) -> None:
     for name in names:
         if not re.match(r"^[a-z_]+$", name):
             raise PolicyError(f"`message` placeholder `{{{name}}}` must be a plain field name")
+        if name not in FIELDS and name not in MESSAGE_FIELDS:
+            raise PolicyError(f"`message` placeholder `{{{name}}}` names no site fact (known: {', '.join(sorted(set(FIELDS) | MESSAGE_FIELDS))})")
 
 
 def _glob(item: Any, wants: Sequence[str]) -> bool:

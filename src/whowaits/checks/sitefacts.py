@@ -8,11 +8,13 @@ field a rule's `[when]` table may name is listed in FIELDS with its type.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Set, Tuple
 
 from whowaits.core import CallSite, ContextFact, EvidenceStep, Project, RequestFacts
 from whowaits.cost import describe
+from whowaits.knowledge.frameworks import BLOCKING_KINDS
 from whowaits.knowledge.limits import MAX_BATCH_REQUESTS
+from whowaits.knowledge.sdk import BATCH_KINDS, GENERATION_KINDS, METHODS
 
 # field -> type: "str" (glob-matched), "list" (any element glob-matched), "bool", "number".
 FIELDS: Dict[str, str] = {
@@ -47,6 +49,23 @@ FIELDS: Dict[str, str] = {
     "usd_per_1k_calls": "number",
     "batch_saving_usd_per_1k_calls": "number",
 }
+
+# The values a `str` / `list` field can take, derived from the knowledge tables: a policy rule
+# whose glob matches none of them (`operation = "synch"`) can never fire, so it is refused.
+FIELD_VALUES: Dict[str, FrozenSet[str]] = {
+    "provider": frozenset(METHODS),
+    "operation": frozenset(k for table in METHODS.values() for k in table.values()) | GENERATION_KINDS | BATCH_KINDS,
+    "verdict": frozenset({"blocking", "tolerant", "unknown"}),
+    "context": frozenset(BLOCKING_KINDS),
+}
+
+# Text a rule's `message` may name besides FIELDS (filled where they apply, "?" elsewhere).
+MESSAGE_FIELDS: FrozenSet[str] = frozenset({
+    "line", "schedule_period", "schedule_entry", "poll_deadline", "deadline_source", "context_kinds",
+    "batch_api", "batch_limit", "batch_unbounded_source", "per_item_where", "sequential_where",
+    "sequential_entry", "fanout_where", "fanout_entry", "awaited_who", "awaited_how", "wait_who",
+    "matched_entry", "matched_kind", "cost",
+})
 
 _API = {"anthropic": "Message Batches API", "openai": "Batch API", "google": "Batch API",
         "bedrock": "Bedrock batch inference (create_model_invocation_job)"}

@@ -7,7 +7,7 @@ from collections import Counter
 from typing import Any, Dict, List, Optional, Sequence
 
 from whowaits import __version__
-from whowaits.core import CallSite, CostEstimate, EvidenceStep, Finding, RequestFacts
+from whowaits.core import CallSite, CostEstimate, EvidenceStep, Finding, FixInfo, RequestFacts
 from whowaits.pipeline import RunResult
 from whowaits.report.audit import Savings, movable, savings_by_entry
 
@@ -98,6 +98,23 @@ def finding_dict(finding: Finding) -> Dict[str, Any]:
         "message": finding.message,
         "evidence": _evidence(finding.evidence),
         "fingerprint": finding.fingerprint,
+        "fix": _fix(finding.fix),
+    }
+
+
+def _fix(fix: Optional[FixInfo]) -> Optional[Dict[str, Any]]:
+    """`safe` (SPEC), then ruff's shape: applicability, message and edits (1-based, end exclusive)."""
+    if fix is None:
+        return None
+    return {
+        "safe": fix.applicability == "safe",
+        "applicability": fix.applicability,
+        "message": fix.message,
+        "edits": [
+            {"content": e.content, "location": {"row": e.line, "column": e.col},
+             "end_location": {"row": e.end_line, "column": e.end_col}}
+            for e in fix.edits
+        ],
     }
 
 

@@ -43,6 +43,8 @@ def text(rule: RuleMeta) -> str:
         out += ["Why"] + _wrapped(rule.rationale) + [""]
     if rule.fix:
         out += ["How to fix"] + _wrapped(rule.fix) + [""]
+    if rule.autofix:
+        out += [f"Automatic fix: {rule.autofix.safety}"] + _wrapped(rule.autofix.why) + [""]
     if rule.bad:
         out += ["Bad"] + [f"  {line}" for line in rule.bad.splitlines()] + [""]
     if rule.good:
@@ -69,6 +71,8 @@ def markdown(rules: Sequence[RuleMeta]) -> str:
             out += ["Good:", "", "```python", rule.good, "```", ""]
         if rule.fix:
             out += ["**How to fix.** " + rule.fix, ""]
+        if rule.autofix:
+            out += [f"**Automatic fix: {rule.autofix.safety}.** {rule.autofix.why}", ""]
         if rule.policy:
             out += ["**Matches** (a policy rule over site facts): " + "; ".join(_conditions(rule)), ""]
         if rule.seed:
