@@ -36,9 +36,6 @@ FANOUT_FUNCTIONS: Tuple[Tuple[str, str], ...] = (
     ("anyio.create_task_group", "gather"),
 )
 # Method names that fan work out to a pool, on any receiver (executor.map, pool.imap, ...).
-# Reads of an environment variable with a default: configuration whose default the code shows.
-ENV_GETTERS: FrozenSet[str] = frozenset({"os.getenv", "os.environ.get", "os.environ.setdefault"})
-
 FANOUT_METHODS: FrozenSet[str] = frozenset({"map", "imap", "imap_unordered", "starmap", "map_async"})
 
 # Iterables with no natural bound: a batch built from every entry of one needs chunking.
