@@ -19,6 +19,7 @@ from whowaits.config import ConfigError, Settings, check_codes, describe, load_r
 from whowaits.core import SEVERITIES, RuleMeta, severity_rank
 from whowaits.pipeline import Options, RunResult, analyze
 from whowaits.report.escape import printable, printable_tree
+from whowaits.writes import WriteError, replace_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -225,8 +226,8 @@ def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], setting
         click.echo(fixes.diff(outcome.contents, outcome.originals), nl=False)
         sys.exit(EXIT_FINDINGS if outcome.contents else EXIT_CLEAN)
     try:
-        fixes.write(result.root, outcome.contents, outcome.originals)
-    except OSError as exc:
+        replace_files(result.root, outcome.contents)
+    except WriteError as exc:
         _fail(f"cannot write fixes: {exc}")
     click.echo(f"Fixed {len(outcome.applied)} finding{'' if len(outcome.applied) == 1 else 's'}.", err=True)
     return fixes.offer(outcome.after, catalog, settings.poll_interval_min) if outcome.after else result
@@ -344,7 +345,10 @@ def migrate(targets: Tuple[str, ...], every: bool, write: bool, **cli: Any) -> N
     for m in report.migrations:
         click.echo(f"whowaits: {m.site.path}:{m.site.line}: " + (f"not migrated: {m.refused}" if m.refused else m.summary), err=True)
     if write:
-        fixes.write(result.root, report.contents, report.originals)
+        try:
+            replace_files(result.root, report.contents)
+        except WriteError as exc:
+            _fail(f"cannot write the migration: {exc}")
     else:
         click.echo(fixes.diff(report.contents, report.originals), nl=False)
     sys.exit(EXIT_FINDINGS if any(m.refused for m in report.migrations) else EXIT_CLEAN)

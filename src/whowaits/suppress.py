@@ -16,6 +16,7 @@ from typing import Dict, Iterable, List, Sequence, Set, Tuple
 
 from whowaits.checks import Hit, selected
 from whowaits.core import Finding, Span, SuppressionFact
+from whowaits.writes import WriteError, replace_files
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*whowaits:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?(?:\s*--\s*(?P<reason>.*))?")
@@ -130,7 +131,7 @@ def add_noqa(root: str, findings: Sequence[Finding]) -> Tuple[int, List[str]]:
         if f.code in ("WW000", "WW901") or not f.path.endswith(".py"):
             continue
         by_file[f.path][(f.line, f.col)].add(f.code)
-    edits: List[Tuple[str, bytes]] = []
+    edits: Dict[str, bytes] = {}
     unplaced: List[str] = []
     changed = 0
     for path, places in sorted(by_file.items()):
@@ -162,28 +163,14 @@ def add_noqa(root: str, findings: Sequence[Finding]) -> Tuple[int, List[str]]:
         new = "".join(physical)
         if new != text:
             try:
-                edits.append((full, new.encode(encoding)))
+                edits[path] = new.encode(encoding)
             except UnicodeEncodeError as exc:
                 raise NoqaError(f"{path}: cannot write the comment in {encoding}; no file was changed") from exc
-    for full, data in edits:
-        _write_atomic(full, data)
-    return changed, unplaced
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    """Replace a file's content in one step, keeping its permissions."""
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}.whowaits-{os.getpid()}.tmp")
-    mode = os.stat(path).st_mode & 0o7777
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        replace_files(root, edits)
+    except WriteError as exc:
+        raise NoqaError(str(exc)) from exc
+    return changed, unplaced
 
 
 def _tokens(text: str) -> List[tokenize.TokenInfo]:
