@@ -665,12 +665,13 @@ class _Run:
         left, target = node.left, node.comparisons[0]
         op, right = target.operator, target.comparator
         for side, other in ((left, right), (right, left)):
-            out = self.output_key(side) if isinstance(side, (cst.Attribute, cst.Name)) else None
-            if out is not None and isinstance(other, cst.Name) and other.value == "None":
-                if isinstance(op, cst.IsNot) or isinstance(op, cst.NotEqual):
-                    return out, OUTPUT_STATUSES
-                if isinstance(op, (cst.Is, cst.Equal)):
-                    return out, ALL_STATUSES - OUTPUT_STATUSES
+            for set_key, when_set in ((self.output_key, OUTPUT_STATUSES), (self._ended_flag_key, ENDED_STATUSES)):
+                found = set_key(side) if isinstance(side, (cst.Attribute, cst.Name)) else None
+                if found is not None and isinstance(other, cst.Name) and other.value == "None":
+                    if isinstance(op, (cst.IsNot, cst.NotEqual)):
+                        return found, when_set
+                    if isinstance(op, (cst.Is, cst.Equal)):
+                        return found, ALL_STATUSES - when_set
             key = self.status_key(side)
             if key is None:
                 continue

@@ -22,7 +22,7 @@ class BatchLifecycle:
     ready: FrozenSet[str]  # ended, with results
     partial: FrozenSet[str]  # ended; results only for the requests that finished (maybe none)
     empty: FrozenSet[str]  # ended without any results
-    ended_flags: Tuple[str, ...] = ()  # boolean attributes that are true once the batch ended
+    ended_flags: Tuple[str, ...] = ()  # attributes that are truthy only once the batch ended
     output_fields: Tuple[str, ...] = ()  # attributes set only once there are results to read
     error_fields: Tuple[str, ...] = ()  # attributes naming the file of failed requests
     result_types: FrozenSet[str] = frozenset()  # the type each result carries, when it carries one
@@ -48,7 +48,8 @@ BATCH_LIFECYCLES: Dict[str, BatchLifecycle] = {
             ready=frozenset({"ended"}),
             partial=frozenset(),
             empty=frozenset(),
-            # `results_url` stays null until processing has ended.
+            # `ended_at` and `results_url` stay null until processing has ended.
+            ended_flags=("ended_at",),
             output_fields=("results_url",),
             result_types=frozenset({"succeeded", "errored", "canceled", "expired"}),
             docs="api-facts 1: processing_status; results() raises until it is ended; results in any order",
