@@ -17,7 +17,7 @@ from whowaits.facts.requests import CodeFor
 from whowaits.facts.scopes import CallInfo, ForInfo, ModuleIndex, Scope, _name_targets, child_nodes
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import RETRY_DECORATORS, RETRY_ITERATORS, SLEEP_FUNCTIONS
-from whowaits.knowledge.batches import BATCH_LIFECYCLES
+from whowaits.knowledge.batches import BATCH_LIFECYCLES, OUTPUT_FIELDS, RESULT_FIELDS
 
 
 class LifecycleReader:
@@ -123,13 +123,18 @@ class LifecycleReader:
     def result_reads(self) -> Tuple[ResultReadFact, ...]:
         out = []
         for loop in self.index.fors:
-            call_id = self._iterated_call(loop.iter, loop.scope)
-            if call_id is None:
-                continue
             targets = {name for name, _ in _name_targets(loop.target)}
+            call_id = self._iterated_call(loop.iter, loop.scope)
+            scan: "_ResultScan | _InlineScan"
+            if call_id is not None:
+                scan = _ResultScan(targets)
+            else:
+                call_id = self._job_of_inline_results(loop.iter, loop.scope)
+                if call_id is None:
+                    continue
+                scan = _InlineScan(targets)
             if not targets:
                 continue
-            scan = _ResultScan(targets)
             loop.body.visit(scan)
             out.append(
                 ResultReadFact(
@@ -141,6 +146,15 @@ class LifecycleReader:
                 )
             )
         return tuple(out)
+
+    def _job_of_inline_results(self, expr: cst.BaseExpression, scope: Scope) -> Optional[int]:
+        """`job.dest.inlined_responses` with `job` bound to a batch create or get: that call."""
+        node = expr
+        while isinstance(node, cst.Attribute):
+            if node.attr.value in OUTPUT_FIELDS:
+                return self._iterated_call(node.value, scope)
+            node = node.value  # type: ignore[assignment]
+        return None
 
     def _iterated_call(self, expr: cst.BaseExpression, scope: object) -> Optional[int]:
         for _ in range(4):
@@ -405,6 +419,57 @@ class _ResultScan(cst.CSTVisitor):
             and self._is_result(node.args[0].value)
         ):
             self.checked = True
+
+
+class _InlineScan(cst.CSTVisitor):
+    """Within a loop over inline results (a Gemini job's `dest.inlined_responses`): reads of
+    `<target>.response.<...>`, and whether a test looks at `<target>.error` or `<target>.response`
+    first (a failed request has an error and no response)."""
+
+    def __init__(self, targets: Set[str]) -> None:
+        super().__init__()
+        self.targets = targets
+        self.message_uses: List[cst.CSTNode] = []
+        self.checked = False
+        self.bad_literals: List[Tuple[cst.CSTNode, str]] = []
+        self.fields = {field for pair in RESULT_FIELDS for field in pair}
+        self.values = {pair[0] for pair in RESULT_FIELDS}
+
+    def _field(self, node: cst.CSTNode) -> Optional[str]:
+        if (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+                and node.value.value in self.targets and node.attr.value in self.fields):
+            return node.attr.value
+        return None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if self._field(node.value) in self.values:
+            self.message_uses.append(node)
+
+    def _test(self, test: Optional[cst.CSTNode]) -> None:
+        stack = [test] if test is not None else []
+        while stack:
+            current = stack.pop()
+            if self._field(current) is not None:
+                self.checked = True
+            stack.extend(child_nodes(current))
+
+    def visit_If(self, node: cst.If) -> None:
+        self._test(node.test)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._test(node.test)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._test(node.test)
+
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        self._test(node.left)
+
+    def visit_CompIf(self, node: cst.CompIf) -> None:
+        self._test(node.test)
 
 
 def _string_literals(node: cst.BaseExpression) -> List[Tuple[cst.CSTNode, str]]:

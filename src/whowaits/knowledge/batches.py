@@ -26,6 +26,7 @@ class BatchLifecycle:
     output_fields: Tuple[str, ...] = ()  # attributes set only once there are results to read
     error_fields: Tuple[str, ...] = ()  # attributes naming the file of failed requests
     result_types: FrozenSet[str] = frozenset()  # the type each result carries, when it carries one
+    result_fields: Tuple[str, ...] = ()  # (value, failure) attributes of each inline result, when it has them
     ordered_results: bool = False  # results come back in the order of the requests
     docs: str = ""
 
@@ -79,6 +80,8 @@ BATCH_LIFECYCLES: Dict[str, BatchLifecycle] = {
             empty=frozenset({"JOB_STATE_FAILED"}),
             ended_flags=("done",),
             output_fields=("dest",),
+            # Each inlined response has `response` or `error`.
+            result_fields=("response", "error"),
             # Inlined responses and the responses file follow the order of the requests.
             ordered_results=True,
             docs="google-genai JobState and BatchJob.done; BatchJobDestination keeps the request order",
@@ -107,3 +110,5 @@ ENDED_FLAGS: FrozenSet[str] = frozenset(f for r in BATCH_LIFECYCLES.values() for
 OUTPUT_FIELDS: FrozenSet[str] = frozenset(f for r in BATCH_LIFECYCLES.values() for f in r.output_fields)
 # Attributes that name a batch (`batch.id`, a Gemini job's `name`) rather than describe it.
 ID_FIELDS: FrozenSet[str] = frozenset({"id", "name"})
+# (value, failure) attribute pairs of inline results.
+RESULT_FIELDS: FrozenSet[Tuple[str, ...]] = frozenset(r.result_fields for r in BATCH_LIFECYCLES.values() if r.result_fields)
