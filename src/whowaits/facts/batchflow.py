@@ -518,13 +518,43 @@ class _Run:
     # -- expressions -------------------------------------------------------------------------
 
     def expression(self, node: Optional[cst.CSTNode], state: State) -> State:
-        """Reads, creates / retrieves and helper calls inside an expression, innermost first."""
-        if node is None:
+        """Reads, creates / retrieves and helper calls inside an expression, in evaluation order;
+        the parts of `a if t else b`, `t and a` and `[a for x in xs if t]` only under their test."""
+        if node is None or isinstance(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
             return state
-        for call in _calls_in(node):
-            state = self.call(call, state)
-        for comp in _comprehension_iters(node):
-            self.iteration_read(comp, state)
+        if isinstance(node, cst.IfExp):
+            state = self.expression(node.test, state)
+            yes, no = self._condition(node.test, state)
+            self.expression(node.body, yes)
+            self.expression(node.orelse, no)
+            return state
+        if isinstance(node, cst.BooleanOperation):
+            state = self.expression(node.left, state)
+            yes, no = self._condition(node.left, state)
+            self.expression(node.right, yes if isinstance(node.operator, cst.And) else no)
+            return state
+        if isinstance(node, COMPREHENSIONS):
+            return self._comprehension(node, state)  # type: ignore[arg-type]
+        for child in child_nodes(node):
+            state = self.expression(child, state)
+        if isinstance(node, cst.Call):
+            state = self.call(node, state)
+        return state
+
+    def _comprehension(self, node: "cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp", state: State) -> State:
+        clause: Optional[cst.CompFor] = node.for_in
+        inner = state
+        while clause is not None:
+            inner = self.expression(clause.iter, inner)
+            self.iteration_read(clause.iter, inner)
+            inner = self.unbind(clause.target, inner)
+            for condition in clause.ifs:
+                inner = self.expression(condition.test, inner)
+                inner = self._condition(condition.test, inner)[0]
+            clause = clause.inner_for_in
+        parts = (node.key, node.value) if isinstance(node, cst.DictComp) else (node.elt,)
+        for part in parts:
+            self.expression(part, inner)
         return state
 
     def call(self, call: cst.Call, state: State) -> State:
@@ -820,16 +850,6 @@ def _walk(node: cst.CSTNode) -> List[cst.CSTNode]:
             continue
         stack.extend(reversed(child_nodes(current)))
     return out
-
-
-def _calls_in(node: cst.CSTNode) -> List[cst.Call]:
-    """Calls in evaluation order: arguments and receivers before the call that uses them."""
-    calls = [n for n in _walk(node) if isinstance(n, cst.Call)]
-    return list(reversed(calls))
-
-
-def _comprehension_iters(node: cst.CSTNode) -> List[cst.BaseExpression]:
-    return [n.for_in.iter for n in _walk(node) if isinstance(n, COMPREHENSIONS)]  # type: ignore[attr-defined]
 
 
 def _names_and_chains(node: cst.CSTNode) -> List[cst.CSTNode]:
