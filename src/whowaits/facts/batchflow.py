@@ -35,7 +35,7 @@ from whowaits.knowledge.batches import (
     RUNNING_STATUSES,
     STATUS_FIELDS,
 )
-from whowaits.knowledge.libraries import VALUE_METHODS
+from whowaits.knowledge.libraries import NO_RETURN_FUNCTIONS, VALUE_METHODS
 from whowaits.knowledge.sdk import METHODS, PASSTHROUGH_SEGMENTS, SDK_MODULES
 
 UNKNOWN = "?"  # a status the interpreter could not follow; it keeps a read from being reported
@@ -402,6 +402,11 @@ class _Run:
             return None
         if isinstance(node, cst.Raise):
             return None
+        if isinstance(node, cst.Assert):
+            return self.test(node.test, state)[0]
+        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) and self._no_return(node.value):
+            self.expression(node, state)
+            return None
         if isinstance(node, cst.Break):
             if self.loops:
                 self.loops[-1].breaks.append(state)
@@ -623,6 +628,14 @@ class _Run:
     def _bound_method(self, call: cst.Call) -> bool:
         callee = self._callee(call)
         return isinstance(callee, FuncV) and callee.func.cls is not None and isinstance(call.func, cst.Attribute)
+
+    def _no_return(self, call: cst.Call) -> bool:
+        """`sys.exit(...)`, `st.stop()`, `parser.error(...)`: the path ends here."""
+        callee = self._callee(call)
+        if isinstance(callee, Ext):
+            return callee.path in NO_RETURN_FUNCTIONS
+        return (callee is None and isinstance(call.func, cst.Name) and call.func.value in NO_RETURN_FUNCTIONS
+                and self.flow.ev.lookup(call.func.value, self.scope) is None)
 
     def _harmless(self, call: cst.Call) -> bool:
         """Calls that cannot wait for a batch: builtins, the standard library, the SDKs."""
