@@ -106,7 +106,7 @@ def _join(states: Iterable[Optional[State]]) -> Optional[State]:
 @dataclass
 class _Summary:
     """A helper's effect on its caller's batches: statuses at its normal exits, per parameter
-    position, and the state of the batch it returns."""
+    position (none: it leaves them as they were), and the state of the batch it returns."""
 
     params: Dict[int, KeyState]
     returned: Optional[KeyState]
@@ -143,6 +143,7 @@ class BatchFlow:
             self.calls.setdefault(id(info.node), (info, raw, call_role(raw.target)))
         self.call_scope = {id(info.node): info.scope for info in index.calls}
         self.summaries: Dict[int, Optional[_Summary]] = {}
+        self.waiting: Dict[int, bool] = {}
         self.reads: Dict[int, Tuple[Span, int, Optional[KeyState]]] = {}
 
     # -- entry ---------------------------------------------------------------------------------
@@ -164,6 +165,24 @@ class BatchFlow:
             out.append(BatchReadFact(span, call_id, tuple(sorted(state.statuses)), tuple(sorted(state.origins)),
                                      tuple(sorted(state.checks))))
         return tuple(out)
+
+    def may_wait(self, func: FuncInfo, depth: int = 0) -> bool:
+        """Whether a function of the module reads a batch's status, itself or through its helpers."""
+        key = id(func.node)
+        if key in self.waiting:
+            return self.waiting[key]
+        if depth > 3:
+            return True
+        self.waiting[key] = False  # recursion
+        found = any(role == "retrieve" and _inside(info.scope, func.scope) for info, _, role in self.calls.values())
+        for info in self.index.calls:
+            if found:
+                break
+            if _inside(info.scope, func.scope):
+                callee = self.ev.eval(info.node.func, info.scope)
+                found = isinstance(callee, FuncV) and callee.func is not func and self.may_wait(callee.func, depth + 1)
+        self.waiting[key] = found
+        return found
 
     def summary(self, func: FuncInfo) -> Optional[_Summary]:
         func_key = id(func.node)
@@ -202,7 +221,7 @@ class BatchFlow:
                 if (read_key == run.rep(name) and as_handed is not None and as_handed.from_param
                         and as_handed.statuses == ALL_STATUSES):
                     reads.setdefault(i, (node, call_id))
-        result = _Summary(effects, returned, reads) if effects or returned is not None or reads else None
+        result = _Summary(effects, returned, reads)
         self.summaries[func_key] = result
         return result
 
@@ -578,8 +597,16 @@ class _Run:
                 state = dict(state)
                 state[self.rep(key)] = KeyState(ALL_STATUSES, frozenset({found[1].call_id}))
             return state
-        if found is not None:
+        if found is not None or not state:
             return state
+        callee = self._callee(call)
+        if isinstance(callee, FuncV) and self.flow.may_wait(callee.func):
+            # A helper of the module that polls may wait for a batch it reaches through `self` or
+            # a global; what it leaves known about the caller's batches is what it is handed.
+            summary = self.flow.summary(callee.func)
+            handed = {k for k in self._argument_keys(call) if k in state}
+            if summary is None or not handed:
+                return _poison_keys(state, set(state))
         keys = {k for k in (self._argument_keys(call)) if k in state}
         if not keys:
             return state
@@ -763,6 +790,7 @@ class _Run:
                 if key is not None:
                     keys.add(key)
             if isinstance(part, cst.Name):
+                keys.add(self.key_of(part) or part.value)  # a batch handed to a predicate
                 for aliases in (self.status_alias, self.output_alias):
                     if part.value in aliases:
                         keys.add(self.rep(aliases[part.value]))
@@ -780,6 +808,14 @@ class _Run:
             ):
                 return True
         return False
+
+
+def _inside(scope: Optional[Scope], owner: Scope) -> bool:
+    while scope is not None:
+        if scope is owner:
+            return True
+        scope = scope.parent
+    return False
 
 
 def _filter(state: State, key: str, values: FrozenSet[str], line: int) -> State:
