@@ -18,3 +18,10 @@ BATCH_ONLY_BETAS: FrozenSet[str] = frozenset({"output-300k-2026-03-24"})
 
 # Default minimum seconds between polls of one batch.
 DEFAULT_POLL_INTERVAL_MIN = 30.0
+
+# Values people compare `result.type` with, and the value the API uses for what they meant.
+RESULT_TYPE_FIXES: Dict[str, str] = {
+    "error": "errored", "errors": "errored", "failed": "errored", "failure": "errored",
+    "success": "succeeded", "successful": "succeeded", "succeed": "succeeded",
+    "cancelled": "canceled", "expire": "expired",
+}
