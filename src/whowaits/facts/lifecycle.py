@@ -106,16 +106,15 @@ class LifecycleReader:
     def _calls_in_loop(self, loop_id: int) -> Set[int]:
         """Candidate calls in a loop, and in local helpers the loop calls (two levels deep)."""
         found = {raw.call_id for info, raw in self.calls if loop_id in info.loops}
-        scopes = {id(info.scope) for info in self.index.calls if loop_id in info.loops}
+        frontier = [info for info in self.index.calls if loop_id in info.loops]
         for _ in range(2):
             helpers = set()
-            for info in self.index.calls:
-                if id(info.scope) in scopes or loop_id in info.loops:
-                    target = self.ev.eval(info.node.func, info.scope)
-                    if isinstance(target, FuncV):
-                        helpers.add(id(target.func.scope))
+            for info in frontier:
+                target = self.ev.eval(info.node.func, info.scope)
+                if isinstance(target, FuncV):
+                    helpers.add(id(target.func.scope))
             found |= {raw.call_id for info, raw in self.calls if id(info.scope) in helpers}
-            scopes = helpers
+            frontier = [info for info in self.index.calls if id(info.scope) in helpers]
         return found
 
     # -- results iterations ----------------------------------------------------------------
