@@ -187,6 +187,8 @@ class LifecycleReader:
             origins = [derived.origin(a, info.scope) for a in args]
             found = [o for o in origins if o is not None]
             others = [a for a, o in zip(args, origins) if o is None]
+            if any(derived.mentions(a, info.scope) for a in others):
+                continue  # `zip(results, parse_all(results))`: both sides come from the results
             if found and others and not any(_counter(a) for a in others) and not self._ids_compared(info.node, info.scope):
                 out.append(PositionJoinFact(found[0], self.code_for.span(info.node), self.code_for(info.node)))
         for loop in self.index.fors:
@@ -226,7 +228,7 @@ class LifecycleReader:
             if id(sub) in written and self._fresh_container(sub.value, loop.scope):
                 continue  # `answers[i] = ...` fills a list of its own in result order: not a join yet
             origin = derived.origin(sub.value, loop.scope)
-            if iterated_origin is not None and origin is None:
+            if iterated_origin is not None and origin is None and not derived.mentions(sub.value, loop.scope):
                 return iterated_origin, sub
             if iterated_origin is None and origin is not None:
                 return origin, sub
@@ -520,6 +522,25 @@ class _Derived:
         if isinstance(node, cst.Name):
             return self._name_origin(node.value, scope, depth)
         return None
+
+    def mentions(self, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> bool:
+        """Whether anything in an expression (or in what a name in it was assigned) comes from
+        the results, in any order: then pairing it with the results is not matching inputs."""
+        if depth > 3:
+            return True
+        stack: List[cst.CSTNode] = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.BaseExpression) and self.origin(current, scope) is not None:
+                return True
+            if isinstance(current, cst.Name):
+                for binding in self.reader.ev.lookup(current.value, scope) or []:
+                    value = binding.node
+                    if binding.kind in ("assign", "with") and value is not None and value is not node:
+                        if self.mentions(value, binding.scope, depth + 1):  # type: ignore[arg-type]
+                            return True
+            stack.extend(child_nodes(current))
+        return False
 
     def _name_origin(self, name: str, scope: Scope, depth: int) -> Optional[int]:
         ev = self.reader.ev
