@@ -48,6 +48,7 @@ class RequestFacts:
     speed: Optional[str] = None  # literal `speed` ("fast", "standard")
     betas: Tuple[str, ...] = ()
     purpose: Optional[str] = None  # OpenAI files.create(purpose=...)
+    base_url: Optional[str] = None  # the server named by the call (`api_base=`) or its module (`openai.base_url = ...`)
     span_of: Tuple[Tuple[str, Span], ...] = ()  # where each present key was written
     model_ref: Optional[str] = None  # value path of a model named in another module (`.config.MODEL`)
     prompt_chars: Optional[int] = None  # characters of literal prompt text; None: no prompt visible
@@ -129,6 +130,8 @@ class RawCall:
     first_arg: str  # source text of the first positional argument ("" when none)
     status_guarded: bool = False  # runs only after a batch status check passed
     ui_region: int = 0  # line of the enclosing UI-event branch (`if st.button(...)`), 0 if none
+    size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
+    prompted: bool = False  # an argument carries what a person typed at `input()` in this function
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,11 @@ class CallEdge:
     ui_region: int = 0  # line of the enclosing UI-event branch, 0 if none
     through: str = ""  # for a function passed as an argument: the function it is passed to
     args: Tuple[str, ...] = ()  # value paths of positional arguments ("" unknown, `local-inst:Q` an instance)
+    through_arg: int = -1  # position of the function among the arguments of `through`
+    certain: bool = True  # False for dynamic dispatch (a registry, getattr): the call may run it
+    size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
+    detached: bool = False  # the callee is started on its own thread: only a person waiting past it follows
+    prompted: bool = False  # an argument carries what a person typed at `input()` in the caller
 
 
 @dataclass(frozen=True)
@@ -280,7 +288,8 @@ class SuppressionFact:
 
 @dataclass(frozen=True)
 class ManifestEntry:
-    """Something outside the Python code that runs a command: a CI job, a cron line, a hook.
+    """Something outside the Python code that runs code: a CI job, a cron line, a hook, a
+    serverless function's event.
 
     `kind` is a context kind; `command` is the shell text to resolve to project code, run in
     `cwd` (relative to the project root). `period_hours` is the schedule's period when known,
@@ -296,6 +305,7 @@ class ManifestEntry:
     cwd: str = ""
     period_hours: Optional[float] = None
     deadline_hours: Optional[float] = None
+    function: str = ""  # `path.py:function` a deploy manifest names as the handler (no command)
 
 
 @dataclass(frozen=True)
@@ -362,6 +372,7 @@ class ContextFact:
     period_hours: Optional[float] = None  # how often the entry runs, for scheduled contexts
     deadline_hours: Optional[float] = None  # how long the runner lets it run, when declared
     from_test: bool = False  # the entry is a test function: tests fake the API more often than not
+    certain: bool = True  # every hop is a certain call; errors (WW1xx) need certain paths
 
 
 @dataclass(frozen=True)
@@ -423,12 +434,15 @@ class CallSite:
     cost: Optional[CostEstimate] = None
 
     @property
-    def verdict(self) -> str:
+    def deciding_contexts(self) -> Tuple["ContextFact", ...]:
         """Who waits in production decides: tests only count when nothing else reaches the site."""
+        return tuple(c for c in self.contexts if not c.from_test) or self.contexts
+
+    @property
+    def verdict(self) -> str:
         if not self.contexts:
             return "unknown"
-        real = [c for c in self.contexts if not c.from_test] or list(self.contexts)
-        return "blocking" if any(c.blocking for c in real) else "tolerant"
+        return "blocking" if any(c.blocking for c in self.deciding_contexts) else "tolerant"
 
     @property
     def line(self) -> int:
