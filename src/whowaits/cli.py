@@ -127,7 +127,8 @@ def main() -> None:
     """whowaits: who is waiting on each LLM call? A static routing linter for Claude API usage."""
 
 
-FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit"]
+CI_FORMATS = ("sarif", "github", "gitlab", "junit")  # paths relative to the repository root
+FORMATS = ["text", "json", *CI_FORMATS]
 
 
 @main.command()
@@ -148,7 +149,7 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
           show_settings: bool, quiet: bool, add_noqa: bool, stdin_filename: Optional[str], **cli: Any) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     if stdin_filename:
-        cli["stdin"] = (stdin_filename, click.get_binary_stream("stdin").read())
+        cli["stdin"] = (stdin_filename, sys.stdin.buffer.read())
         paths = (stdin_filename,)
         if add_noqa:
             _fail("--add-noqa cannot edit stdin")
@@ -163,12 +164,20 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         changed = write_noqa(result.root, result.findings)
         click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
         return
+    if result.checked_nothing:
+        click.echo("whowaits: warning: no Python file in the paths given: nothing was checked", err=True)
     result = _narrow(result, baseline_file, changed_since)
+    from whowaits.report.locations import relative_to, repository_root
+
+    if output_format in CI_FORMATS:
+        result = relative_to(result, repository_root(result.root))
+    elif output_format == "text":
+        result = relative_to(result, os.getcwd())
     if output_format == "json":
         from whowaits.report import json_out
 
         text = json_out.render(result)
-    elif output_format in ("sarif", "github", "gitlab", "junit"):
+    elif output_format in CI_FORMATS:
         from whowaits.report import ci
 
         text = ci.sarif(result, catalog) if output_format == "sarif" else getattr(ci, output_format)(result)
@@ -190,15 +199,16 @@ def _narrow(result: RunResult, baseline_file: Optional[str], changed_since: Opti
 
     from whowaits import baseline
 
-    findings, hidden = result.findings, 0
+    findings, hidden, unchanged = result.findings, 0, 0
     try:
         if baseline_file:
             findings, hidden = baseline.subtract(findings, baseline.load(baseline_file))
         if changed_since:
-            findings = baseline.on_changed_lines(findings, baseline.changed_lines(result.root, changed_since))
+            changed = baseline.on_changed_lines(findings, baseline.changed_lines(result.root, changed_since), changed_since)
+            findings, unchanged = changed, len(findings) - len(changed)
     except baseline.BaselineError as exc:
         _fail(str(exc))
-    return replace(result, findings=list(findings), baselined=hidden)
+    return replace(result, findings=list(findings), baselined=hidden, unchanged=unchanged)
 
 
 @main.group("baseline")

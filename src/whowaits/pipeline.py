@@ -51,6 +51,13 @@ class RunResult:
     report_paths: Optional[List[str]] = field(default=None)
     graph: Optional[CallGraph] = field(default=None)
     baselined: int = 0  # findings hidden because the baseline has them
+    unchanged: int = 0  # findings hidden by --changed-since: nothing of their evidence changed
+    suppressed: List[Finding] = field(default_factory=list)  # silenced by a comment in the code
+
+    @property
+    def checked_nothing(self) -> bool:
+        """No Python file was in the paths given (`check README.md`, a folder of YAML)."""
+        return self.report_paths == [] or self.files_scanned == 0
 
 
 @dataclass
@@ -60,6 +67,7 @@ class Analysis:
     sites: Tuple[CallSite, ...]
     findings: List[Finding]
     graph: CallGraph
+    suppressed: List[Finding] = field(default_factory=list)  # silenced by a comment in the code
 
 
 def analyze_sources(
@@ -83,10 +91,13 @@ def analyze_sources(
     if selected("WW000", settings.selected, settings.ignore):
         hits += [Hit("WW000", path, Span(1, 1, 1, 1), reason, reason) for path, reason in problems]
     suppressions = {path: f.suppressions for path, f in facts.items() if f.suppressions}
-    hits = apply_suppressions(hits, suppressions, catalog, settings.selected, settings.ignore)
+    hits, silenced = apply_suppressions(hits, suppressions, catalog, settings.selected, settings.ignore)
     hits = [h for h in hits if not _ignored_for_file(h, settings, root)]
     findings = findings_from_hits(hits, catalog, dict(settings.severity))
-    return Analysis(sites, findings, graph)
+    suppressed = findings_from_hits(
+        silenced, catalog, dict(settings.severity), {hit: sup.reason for hit, sup in silenced.items()}
+    )
+    return Analysis(sites, findings, graph, suppressed)
 
 
 def _ignored_for_file(hit: Hit, settings: Settings, root: str) -> bool:
@@ -150,7 +161,9 @@ def analyze(
     report_paths: Optional[List[str]] = None
     scope = list(paths)
     if options.project_scope and paths and all(os.path.isfile(p) for p in paths):
-        report_paths = sorted(os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths)
+        # Only Python files are checked (a README in pre-commit's file list is not); stdin is.
+        report_paths = sorted(os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths
+                              if p.endswith(".py") or (options.stdin is not None and p == options.stdin[0]))
         scope = [root]
     files, unreadable = walk(root, scope, options.settings.all_excludes)
     for path in report_paths or []:
@@ -178,9 +191,21 @@ def analyze(
     manifests.problems += [(u.relpath, f"manifest not analyzed: {u.reason}") for u in manifest_unreadable
                            if u.relpath not in read_errors]
     analysis = analyze_sources(dict(sorted(facts.items())), catalog, options, root, manifests)
-    sites, findings = analysis.sites, analysis.findings
+    sites, findings, suppressed = analysis.sites, analysis.findings, analysis.suppressed
     if report_paths is not None:
         keep = set(report_paths)
-        findings = [f for f in findings if f.path in keep]
-        sites = tuple(s for s in sites if s.path in keep)
-    return RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths, analysis.graph)
+
+        def given(path: str, line: int) -> bool:
+            return path in keep
+
+        findings = keep_in_scope(findings, given, "in the files checked")
+        suppressed = keep_in_scope(suppressed, given, "in the files checked")
+        sites = tuple(s for s in sites if s.path in keep or any(
+            step.path in keep for c in s.contexts for step in c.evidence))
+    return RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths,
+                     analysis.graph, suppressed=suppressed)
+
+
+def keep_in_scope(findings: Sequence[Finding], contains: Callable[[str, int], bool], why: str) -> List[Finding]:
+    """The findings whose place or evidence chain is in scope (see `Finding.in_scope`)."""
+    return [kept for kept in (f.in_scope(contains, why) for f in findings) if kept is not None]

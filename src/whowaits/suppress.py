@@ -58,10 +58,12 @@ def apply(
     known_codes: Iterable[str],
     select: Sequence[str],
     ignore: Sequence[str],
-) -> List[Hit]:
-    """The hits no comment suppresses, plus a WW901 hit for each unused suppression."""
+) -> Tuple[List[Hit], Dict[Hit, SuppressionFact]]:
+    """The hits no comment suppresses, plus a WW901 hit for each unused suppression; and the
+    suppressed hits with the comment that silenced each (SARIF reports them as suppressed)."""
     used: Dict[Tuple[str, int], Set[str]] = defaultdict(set)
     kept: List[Hit] = []
+    silenced: Dict[Hit, SuppressionFact] = {}
     for hit in hits:
         own, extent = _lines(hit)
         matched = None
@@ -78,8 +80,9 @@ def apply(
             kept.append(hit)
         else:
             used[(hit.path, matched.line)].add(hit.code)
+            silenced[hit] = matched
     if not selected("WW901", select, ignore):
-        return kept
+        return kept, silenced
     known = set(known_codes)
     for path, sups in sorted(suppressions.items()):
         for sup in sups:
@@ -100,7 +103,7 @@ def apply(
                         f"{sup.kind}|{','.join(stale)}",
                     )
                 )
-    return kept
+    return kept, silenced
 
 
 def _lines(hit: Hit) -> Tuple[Set[int], Set[int]]:

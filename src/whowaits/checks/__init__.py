@@ -75,10 +75,15 @@ def run_checks(
 
 
 def findings_from_hits(
-    hits: Iterable[Hit], catalog: Dict[str, RuleMeta], severities: Optional[Dict[str, str]] = None
+    hits: Iterable[Hit],
+    catalog: Dict[str, RuleMeta],
+    severities: Optional[Dict[str, str]] = None,
+    justifications: Optional[Dict[Hit, str]] = None,
 ) -> List[Finding]:
-    """Order hits, name them from the catalog, apply severity overrides and fingerprint them."""
+    """Order hits, name them from the catalog, apply severity overrides and fingerprint them
+    (`justifications`: the reasons of the comments that suppressed them, for suppressed hits)."""
     severities = severities or {}
+    justifications = justifications or {}
     ordered = sorted(set(hits), key=lambda h: (h.path, h.span.line, h.span.col, h.code, h.message))
     seen: Dict[str, int] = {}
     findings = []
@@ -98,6 +103,9 @@ def findings_from_hits(
                 message=hit.message,
                 evidence=hit.evidence,
                 fingerprint=fingerprint,
+                end_line=hit.span.end_line,
+                end_col=hit.span.end_col,
+                justification=justifications.get(hit, ""),
             )
         )
     return findings

@@ -4,7 +4,7 @@ Quality JSON and JUnit XML. Each is a pure function of the run result and the ru
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 from xml.sax.saxutils import escape, quoteattr
 
 from whowaits import __version__
@@ -15,11 +15,16 @@ _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
 
 
-def _location(path: str, line: int, col: int = 1, message: str = "") -> Dict[str, Any]:
+def _location(path: str, line: int, col: int = 1, message: str = "", end: Tuple[int, int] = (0, 0)) -> Dict[str, Any]:
+    """A SARIF location; without a known end (evidence steps) the region is the whole line:
+    SARIF reads an `endLine` without `endColumn` as "to the end of that line"."""
+    region = {"startLine": max(line, 1), "startColumn": max(col, 1), "endLine": max(end[0], line, 1)}
+    if end[0]:
+        region["endColumn"] = max(end[1], 1) if end[0] > line else max(end[1], col, 1)
     out: Dict[str, Any] = {
         "physicalLocation": {
             "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": max(line, 1), "startColumn": max(col, 1)},
+            "region": region,
         }
     }
     if message:
@@ -46,18 +51,21 @@ def _rule(meta: RuleMeta) -> Dict[str, Any]:
 
 
 def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
-    codes = sorted({f.code for f in result.findings} | set(catalog))
+    codes = sorted({f.code for f in result.findings + result.suppressed} | set(catalog))
     index = {code: i for i, code in enumerate(codes)}
     results = []
-    for f in result.findings:
+    suppressed = {id(f) for f in result.suppressed}
+    for f in result.findings + result.suppressed:
         entry: Dict[str, Any] = {
             "ruleId": f.code,
             "ruleIndex": index[f.code],
             "level": _SARIF_LEVEL[f.severity],
             "message": {"text": f.message},
-            "locations": [_location(f.path, f.line, f.col)],
+            "locations": [_location(f.path, f.line, f.col, end=(f.end_line, f.end_col))],
             "partialFingerprints": {"whowaits/v1": f.fingerprint},
         }
+        if id(f) in suppressed:  # silenced by a comment: code scanning shows it as dismissed
+            entry["suppressions"] = [dict({"kind": "inSource"}, **({"justification": f.justification} if f.justification else {}))]
         if f.evidence:
             entry["relatedLocations"] = [
                 dict(_location(step.path, step.line, 1, step.note), id=i) for i, step in enumerate(f.evidence)
@@ -73,7 +81,8 @@ def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
         "runs": [{
             "tool": {"driver": {"name": "whowaits", "version": __version__, "semanticVersion": __version__,
                                 "rules": [_rule(catalog[c]) for c in codes if c in catalog]}},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": "file://" + result.root.rstrip("/") + "/"}},
+            # Paths are relative to the repository root; no absolute path of this machine.
+            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The root of the repository."}}},
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],
@@ -118,26 +127,31 @@ def gitlab(result: RunResult) -> str:
 
 
 def junit(result: RunResult) -> str:
-    """JUnit XML: one test case per analysed file with findings, one failure per finding."""
+    """JUnit XML in ruff's shape: a test suite per file with findings, a test case per finding
+    (viewers show one failure per test case), and one passing case when there is nothing."""
     by_file: Dict[str, List[Finding]] = {}
     for f in result.findings:
         by_file.setdefault(f.path, []).append(f)
-    cases = []
+    suites = []
     for path, findings in sorted(by_file.items()):
-        failures = "".join(
+        cases = "".join(
+            f"\n    <testcase name={quoteattr(f'{f.code} {f.name} at {f.path}:{f.line}:{f.col}')} "
+            f"classname={quoteattr(path)} file={quoteattr(path)} line=\"{f.line}\">"
             f"<failure type={quoteattr(f.code)} message={quoteattr(f.code + ' ' + f.message)}>"
-            f"{escape(_text_block(f))}</failure>"
+            f"{escape(_text_block(f))}</failure></testcase>"
             for f in findings
         )
-        cases.append(f'    <testcase classname="whowaits" name={quoteattr(path)}>{failures}</testcase>')
-    if not cases:
-        cases.append('    <testcase classname="whowaits" name="whowaits"/>')
+        suites.append(f'  <testsuite name={quoteattr(path)} tests="{len(findings)}" failures="{len(findings)}" '
+                      f'errors="0">{cases}\n  </testsuite>')
+    if not suites:
+        suites.append('  <testsuite name="whowaits" tests="1" failures="0" errors="0">\n'
+                      '    <testcase classname="whowaits" name="whowaits"/>\n  </testsuite>')
+    total = max(len(result.findings), 1)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<testsuites name="whowaits" tests="{len(cases)}" failures="{len(result.findings)}">\n'
-        f'  <testsuite name="whowaits" tests="{len(cases)}" failures="{len(result.findings)}" errors="0">\n'
-        + "\n".join(cases)
-        + "\n  </testsuite>\n</testsuites>\n"
+        f'<testsuites name="whowaits" tests="{total}" failures="{len(result.findings)}" errors="0">\n'
+        + "\n".join(suites)
+        + "\n</testsuites>\n"
     )
 
 
