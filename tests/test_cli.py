@@ -216,3 +216,53 @@ def test_stdin_filename_lints_an_unsaved_buffer() -> None:
     assert "warning[WW403]" not in codes and "error[WW302]" in codes  # the buffer, not the file on disk
     assert [line.split()[0] for line in reported if not line.startswith("fixtures/projects/example/supportdesk/nightly.py:")] == [
         "fixtures/projects/example/supportdesk/triage.py:6:12:"]  # label_all(tickets) in the buffer reaches it
+
+
+def test_baseline_write_takes_output_file(tmp_path) -> None:
+    """`-o FILE` names the baseline like the first argument does; no silent no-op."""
+    target = tmp_path / "base.json"
+    written = invoke("baseline", "write", "-o", str(target), EXAMPLE, "--no-cache")
+    assert written.exit_code == 0 and written.output.strip() == f"Recorded 6 findings in {target}."
+    assert len(json.loads(target.read_text())["findings"]) == 6
+    assert invoke("check", EXAMPLE, "--no-cache", "--baseline", str(target)).exit_code == 0
+    missing = CliRunner().invoke(main, ["baseline", "write"])
+    assert missing.exit_code == 2 and "needs the file to write" in missing.output
+    folder = CliRunner().invoke(main, ["baseline", "write", str(tmp_path), EXAMPLE])
+    assert folder.exit_code == 2 and "is a folder" in folder.output
+
+
+def test_config_prints_the_rules_in_force() -> None:
+    default = invoke("config", EXAMPLE, "--isolated").output.splitlines()
+    assert [line for line in default if line.startswith("select ")][0].split("#")[0].split("=")[1].strip() == "(every rule)"
+    assert "# rules in force (20 of 20)" in default
+    assert "WW101    batch-awaited-in-blocking-path         error" in default
+    narrowed = invoke("config", os.path.join(FIXTURES, "config", "selection")).output.splitlines()
+    rules = narrowed[narrowed.index("# rules in force (3 of 20)") + 1:]
+    assert [line.split()[0] for line in rules] == ["WW301", "WW303", "WW304"]
+
+
+def test_audit_accepts_output_format_like_check() -> None:
+    doc = json.loads(invoke("audit", EXAMPLE, "--no-cache", "--output-format", "json").output)
+    assert len(doc["sites"]) == 5
+
+
+def test_a_file_that_does_not_parse_is_an_error_at_cpythons_position(monkeypatch) -> None:
+    monkeypatch.chdir(os.path.join(FIXTURES, "rules"))
+    result = invoke("check", "ww001_bad.py", "--no-cache")
+    assert result.exit_code == 1
+    assert result.output.startswith("ww001_bad.py:5:61: error[WW001] file does not parse (syntax error at line 5, column 61: ")
+
+
+def test_no_click_api_deprecated_for_click_9() -> None:
+    """Click 9 removes what Click 8.2+ deprecates; any such use warns while the command runs."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        target = os.path.join(EXAMPLE, "supportdesk", "web.py")
+        with open(target, encoding="utf-8") as fh:
+            result = CliRunner().invoke(main, ["check", "--no-cache", "--stdin-filename", target], input=fh.read())
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert "WW101" in result.output
+        for args in (["check", "--help"], ["audit", "--help"], ["baseline", "write", "--help"], ["config", EXAMPLE]):
+            assert CliRunner().invoke(main, args).exception is None

@@ -154,8 +154,8 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         if add_noqa:
             _fail("--add-noqa cannot edit stdin")
     if show_settings:
-        settings, _ = _settings(_check_paths(paths), cli)
-        click.echo("\n".join(describe(settings)))
+        settings, catalog = _settings(_check_paths(paths), cli)
+        click.echo("\n".join(describe(settings, catalog)))
         return
     result, settings, catalog = _run(paths, cli, interactive=output_format == "text" and not quiet and not output_file)
     if add_noqa:
@@ -217,12 +217,19 @@ def baseline_group() -> None:
 
 
 @baseline_group.command("write")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path())
 @common_options
-def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str], **cli: Any) -> None:
-    """Write every current finding under PATHS to FILE (use it with `check --baseline FILE`)."""
+def baseline_write(file: Optional[str], paths: Tuple[str, ...], output_file: Optional[str], **cli: Any) -> None:
+    """Write every current finding under PATHS to FILE or `-o FILE` (use it with `check --baseline FILE`)."""
     from whowaits import baseline
 
+    if output_file:  # `-o FILE` names the baseline, so every argument is a path
+        paths, file = ((file,) if file else ()) + paths, output_file
+    if not file:
+        _fail("baseline write needs the file to write: `whowaits baseline write FILE [PATHS]` or `-o FILE`")
+    assert file is not None
+    if os.path.isdir(file):
+        _fail(f"{file}: is a folder; the baseline is a file (`whowaits baseline write FILE [PATHS]`)")
     result, _, _ = _run(paths, cli)
     try:
         baseline.write(file, result.findings)
@@ -233,7 +240,8 @@ def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str]
 
 @main.command()
 @common_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]), default="table", show_default=True)
+@click.option("--format", "--output-format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]),
+              default="table", show_default=True, help="Report format (`--output-format` as for `check`).")
 def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
     """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
     result, _, _ = _run(paths, cli, interactive=not output_file)
@@ -281,9 +289,9 @@ def explain(location: str, **cli: Any) -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 def show_config(paths: Tuple[str, ...], **cli: Any) -> None:
-    """Print the resolved settings and where each one came from."""
-    settings, _ = _settings(_check_paths(paths), cli)
-    click.echo("\n".join(describe(settings)))
+    """Print the resolved settings, where each one came from, and the rules in force."""
+    settings, catalog = _settings(_check_paths(paths), cli)
+    click.echo("\n".join(describe(settings, catalog)))
 
 
 @main.command()

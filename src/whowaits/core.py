@@ -292,6 +292,10 @@ class FileFacts:
     suppressions: Tuple[SuppressionFact, ...] = ()
     mocks: bool = False  # uses mocking tools (unittest.mock, pytest-mock, respx...): tests fake the API
     error: Optional[str] = None
+    # Where the file stops parsing, as CPython reports it (1-based line and column); 0 when
+    # the file was not analysed for another reason (encoding, size, nesting).
+    error_line: int = 0
+    error_col: int = 0
 
 
 # --------------------------------------------------------------------------------------------

@@ -86,10 +86,14 @@ def analyze_sources(
     sites = infer_contexts(graph, sites)
     project = Project(root, sites, facts, settings.poll_interval_min)
     hits = list(run_checks(project, catalog, settings.selected, settings.ignore))
-    problems = [(path, f"file not analyzed: {f.error}") for path, f in facts.items() if f.error is not None]
+    problems = [(path, f"file not analyzed: {f.error}") for path, f in facts.items() if f.error is not None and not f.error_line]
     problems += manifests.problems
     if selected("WW000", settings.selected, settings.ignore):
         hits += [Hit("WW000", path, Span(1, 1, 1, 1), reason, reason) for path, reason in problems]
+    if selected("WW001", settings.selected, settings.ignore):  # at CPython's position, as ruff does
+        hits += [Hit("WW001", path, Span(f.error_line, f.error_col, f.error_line, f.error_col),
+                     f"file does not parse ({f.error}): whowaits cannot see the LLM calls in it", "syntax")
+                 for path, f in facts.items() if f.error_line]
     suppressions = {path: f.suppressions for path, f in facts.items() if f.suppressions}
     hits, silenced = apply_suppressions(hits, suppressions, catalog, settings.selected, settings.ignore)
     hits = [h for h in hits if not _ignored_for_file(h, settings, root)]
