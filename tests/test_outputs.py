@@ -164,7 +164,7 @@ def test_ci_paths_are_relative_to_the_repository_root(tmp_path) -> None:
     _git(str(repo), "init", "-q")
     nightly = api / "supportdesk" / "nightly.py"
     nightly.write_text(nightly.read_text().replace(
-        "time.sleep(10)  # expect: WW403", "time.sleep(10)  # whowaits: ignore[WW403] -- a person watches this one"))
+        "time.sleep(10)", "time.sleep(10)  # whowaits: ignore[WW403] -- a person watches this one"))
     github = invoke("check", str(api), "--no-cache", "--output-format", "github").output.splitlines()
     assert github[0].startswith("::error file=services/api/supportdesk/nightly.py,line=15,col=30,")
     assert "%0A  -> services/api/supportdesk/web.py:20: entry: digest_now" in github[1]
