@@ -23,7 +23,7 @@ def readme_blocks(language: str) -> List[str]:
     """The README's fenced code blocks in `language`, in order."""
     with open(os.path.join(REPO, "README.md"), encoding="utf-8") as fh:
         readme = fh.read()
-    return re.findall(r"^```" + re.escape(language) + r"\n(.*?)^```", readme, re.S | re.M)
+    return re.findall(r"^```" + re.escape(language) + r"\n(.*?)^```", readme, re.DOTALL | re.MULTILINE)
 
 
 def readme_snippet(key: str) -> Tuple[str, Any]:

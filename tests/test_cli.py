@@ -233,7 +233,8 @@ def test_baseline_write_takes_output_file(tmp_path) -> None:
 
 def test_config_prints_the_rules_in_force() -> None:
     default = invoke("config", EXAMPLE, "--isolated").output.splitlines()
-    assert [line for line in default if line.startswith("select ")][0].split("#")[0].split("=")[1].strip() == "(every rule)"
+    select = next(line for line in default if line.startswith("select "))
+    assert select.split("#")[0].split("=")[1].strip() == "(every rule)"
     assert "# rules in force (20 of 20)" in default
     assert "WW101    batch-awaited-in-blocking-path         error" in default
     narrowed = invoke("config", os.path.join(FIXTURES, "config", "selection")).output.splitlines()

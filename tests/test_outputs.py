@@ -192,3 +192,38 @@ def test_ci_paths_are_relative_to_the_repository_root(tmp_path) -> None:
     assert [(r["ruleId"], r["suppressions"]) for r in suppressed] == [
         ("WW403", [{"kind": "inSource", "justification": "a person watches this one"}])]
     assert len(results) == 6
+
+
+class _Distribution:
+    """What importlib.metadata tells about an installed whowaits: PEP 610 data and Project-URLs."""
+
+    def __init__(self, direct_url: str = "", project_urls: tuple = ()) -> None:
+        import email.message
+
+        self.direct_url = direct_url
+        self.metadata = email.message.Message()
+        for url in project_urls:
+            self.metadata["Project-URL"] = url
+
+    def read_text(self, name: str):
+        return self.direct_url or None if name == "direct_url.json" else None
+
+
+@pytest.mark.parametrize("dist, base", [
+    (_Distribution('{"url": "https://git.example/acme/whowaits.git", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}'),
+     "https://git.example/acme/whowaits/blob/abc123/rules/"),
+    (_Distribution(project_urls=("Homepage, https://acme.example", "Repository, https://git.example/acme/whowaits")),
+     "https://git.example/acme/whowaits/blob/main/rules/"),
+    (_Distribution('{"url": "file:///home/me/whowaits", "dir_info": {"editable": true}}'), None),
+])
+def test_sarif_rules_link_to_their_docs_in_the_repository(monkeypatch, dist, base) -> None:
+    """helpUri points at the rule's file in the repository whowaits was installed from; with no
+    web address known (a local folder), there is no link rather than a made-up one."""
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: dist)
+    rules = json.loads(invoke("check", FLASK, "--no-cache", "--output-format", "sarif").output)["runs"][0]["tool"]["driver"]["rules"]
+    if base is None:
+        assert all("helpUri" not in r for r in rules)
+    else:
+        assert all(r["helpUri"] == f"{base}{r['id']}.toml" for r in rules)

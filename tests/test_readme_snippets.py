@@ -30,7 +30,7 @@ def export(rows):
 
 def _bash(script: str, cwd: str, env: Dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=900)
+                          text=True, timeout=900, check=False)
 
 
 @pytest.fixture(scope="module")

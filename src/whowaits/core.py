@@ -419,7 +419,7 @@ class Finding:
     brought_in_by: Optional[EvidenceStep] = None
     justification: str = ""  # for a suppressed finding: the reason its suppression comment gives
 
-    def in_scope(self, contains: Callable[[str, int], bool], why: str) -> Optional["Finding"]:
+    def in_scope(self, contains: Callable[[str, int], bool], why: str) -> Optional[Finding]:
         """This finding when its place or a step of its evidence chain is in scope.
 
         `contains(path, line)` says what is in scope (the files checked, the changed lines). A

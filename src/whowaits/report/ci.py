@@ -4,10 +4,11 @@ Quality JSON and JUnit XML. Each is a pure function of the run result and the ru
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from xml.sax.saxutils import escape, quoteattr
 
 from whowaits import __version__
+from whowaits.catalog import rules_web_base
 from whowaits.core import Finding, RuleMeta
 from whowaits.pipeline import RunResult
 
@@ -32,14 +33,14 @@ def _location(path: str, line: int, col: int = 1, message: str = "", end: Tuple[
     return out
 
 
-def _rule(meta: RuleMeta) -> Dict[str, Any]:
+def _rule(meta: RuleMeta, docs: Optional[str]) -> Dict[str, Any]:
     help_text = "\n\n".join(p for p in (meta.rationale, "How to fix: " + meta.fix if meta.fix else "") if p)
     markdown = f"{meta.rationale}\n\n**How to fix.** {meta.fix}" if meta.fix else meta.rationale
     if meta.bad:
         markdown += f"\n\nBad:\n\n```python\n{meta.bad}\n```"
     if meta.good:
         markdown += f"\n\nGood:\n\n```python\n{meta.good}\n```"
-    return {
+    rule: Dict[str, Any] = {
         "id": meta.code,
         "name": meta.name,
         "shortDescription": {"text": meta.summary},
@@ -48,11 +49,15 @@ def _rule(meta: RuleMeta) -> Dict[str, Any]:
         "defaultConfiguration": {"level": _SARIF_LEVEL[meta.severity]},
         "properties": {"tags": ["whowaits", "llm-routing"], "precision": "high"},
     }
+    if docs and meta.builtin:  # a team's own policy rule is documented in its own repository
+        rule["helpUri"] = f"{docs}{meta.code}.toml"
+    return rule
 
 
 def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
     codes = sorted({f.code for f in result.findings + result.suppressed} | set(catalog))
     index = {code: i for i, code in enumerate(codes)}
+    docs = rules_web_base()
     results = []
     suppressed = {id(f) for f in result.suppressed}
     for f in result.findings + result.suppressed:
@@ -80,7 +85,7 @@ def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "whowaits", "version": __version__, "semanticVersion": __version__,
-                                "rules": [_rule(catalog[c]) for c in codes if c in catalog]}},
+                                "rules": [_rule(catalog[c], docs) for c in codes if c in catalog]}},
             # Paths are relative to the repository root; no absolute path of this machine.
             "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The root of the repository."}}},
             "columnKind": "unicodeCodePoints",
