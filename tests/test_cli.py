@@ -70,13 +70,19 @@ def test_statistics_prints_counts_only_most_frequent_first(tmp_path) -> None:
 
 def test_a_file_list_without_python_warns_instead_of_all_clear(monkeypatch) -> None:
     monkeypatch.chdir(EXAMPLE)
-    result = invoke("check", "README.md", "pyproject.toml", "--no-cache")
+    result = invoke("check", "README.md", "--no-cache")
     assert result.exit_code == 0
-    assert "whowaits: warning: no Python file in the paths given: nothing was checked" in result.output
-    assert "Nothing checked: no Python file in the paths given." in result.output and "All clear" not in result.output
+    assert "whowaits: warning: no Python, CI, cron or deploy file in the paths given: nothing was checked" in result.output
+    assert "Nothing checked: no Python, CI, cron or deploy file in the paths given." in result.output and "All clear" not in result.output
     folder = invoke("check", ".github", "--no-cache")
     assert "Nothing checked" in folder.output and "All clear" not in folder.output
     assert "All clear" in invoke("check", "README.md", "supportdesk/llm.py", "--no-cache").output
+    # A workflow is in evidence chains: the findings it brings in are reported.
+    workflow = invoke("check", ".github/workflows/nightly.yml", "--no-cache", "-q", "--no-show-evidence").output
+    assert workflow.splitlines() == [next(line for line in invoke("check", ".", "--no-cache").output.splitlines()
+                                          if line.startswith("supportdesk/triage.py:6:12: warning[WW201]")),
+                                     "    note: reported because its evidence passes through .github/workflows/nightly.yml:4, "
+                                     "in the files checked"]
 
 
 def test_check_json_matches_the_documented_shape() -> None:

@@ -165,7 +165,7 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
         return
     if result.checked_nothing:
-        click.echo("whowaits: warning: no Python file in the paths given: nothing was checked", err=True)
+        click.echo("whowaits: warning: no Python, CI, cron or deploy file in the paths given: nothing was checked", err=True)
     result = _narrow(result, baseline_file, changed_since)
     from whowaits.report.locations import relative_to, repository_root
 
@@ -199,16 +199,18 @@ def _narrow(result: RunResult, baseline_file: Optional[str], changed_since: Opti
 
     from whowaits import baseline
 
-    findings, hidden, unchanged = result.findings, 0, 0
+    findings, suppressed, hidden, unchanged = result.findings, result.suppressed, 0, 0
     try:
         if baseline_file:
             findings, hidden = baseline.subtract(findings, baseline.load(baseline_file))
         if changed_since:
-            changed = baseline.on_changed_lines(findings, baseline.changed_lines(result.root, changed_since), changed_since)
+            lines = baseline.changed_lines(result.root, changed_since)
+            changed = baseline.on_changed_lines(findings, lines, changed_since)
             findings, unchanged = changed, len(findings) - len(changed)
+            suppressed = baseline.on_changed_lines(suppressed, lines, changed_since)
     except baseline.BaselineError as exc:
         _fail(str(exc))
-    return replace(result, findings=list(findings), baselined=hidden, unchanged=unchanged)
+    return replace(result, findings=list(findings), suppressed=suppressed, baselined=hidden, unchanged=unchanged)
 
 
 @main.group("baseline")

@@ -56,7 +56,8 @@ class RunResult:
 
     @property
     def checked_nothing(self) -> bool:
-        """No Python file was in the paths given (`check README.md`, a folder of YAML)."""
+        """Nothing to check was in the paths given: no Python file (`check README.md`) or, in a
+        file list, no CI, cron or deploy file either."""
         return self.report_paths == [] or self.files_scanned == 0
 
 
@@ -158,20 +159,22 @@ def analyze(
     """Lint the given files or folders.
 
     Folders are the analysis scope. When only files are given (pre-commit passes the staged
-    files), the whole project is analysed so cross-module facts stay right, and findings are
-    reported for the given files only.
+    files), the whole project is analysed so cross-module facts stay right, and the findings
+    whose place or evidence chain is in the given files are reported.
     """
     root = os.path.abspath(root) if root else find_root(paths[0] if paths else ".")
     report_paths: Optional[List[str]] = None
     scope = list(paths)
     if options.project_scope and paths and all(os.path.isfile(p) for p in paths):
-        # Only Python files are checked (a README in pre-commit's file list is not); stdin is.
-        report_paths = sorted(os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths
-                              if p.endswith(".py") or (options.stdin is not None and p == options.stdin[0]))
+        # Python files and the manifests that run them (a workflow is in evidence chains) are
+        # checked; a README in the list is not. Stdin is, whatever its name.
+        given = [(p, os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/")) for p in paths]
+        report_paths = sorted(rel for p, rel in given if rel.endswith(".py") or manifest_kind(rel) is not None
+                              or (options.stdin is not None and p == options.stdin[0]))
         scope = [root]
     files, unreadable = walk(root, scope, options.settings.all_excludes)
     for path in report_paths or []:
-        if path not in {f.relpath for f in files}:
+        if path.endswith(".py") and path not in {f.relpath for f in files}:
             files.extend(walk(root, [os.path.join(root, path)])[0])
     contents: Dict[str, bytes] = {}
     read_errors: Dict[str, FileFacts] = {u.relpath: FileFacts(error=u.reason) for u in unreadable}

@@ -59,8 +59,7 @@ def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
     index = {code: i for i, code in enumerate(codes)}
     docs = rules_web_base()
     results = []
-    suppressed = {id(f) for f in result.suppressed}
-    for f in result.findings + result.suppressed:
+    for f, silenced in [(f, False) for f in result.findings] + [(f, True) for f in result.suppressed]:
         entry: Dict[str, Any] = {
             "ruleId": f.code,
             "ruleIndex": index[f.code],
@@ -69,7 +68,7 @@ def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
             "locations": [_location(f.path, f.line, f.col, end=(f.end_line, f.end_col))],
             "partialFingerprints": {"whowaits/v1": f.fingerprint},
         }
-        if id(f) in suppressed:  # silenced by a comment: code scanning shows it as dismissed
+        if silenced:  # by a comment in the code: code scanning shows it as dismissed
             entry["suppressions"] = [dict({"kind": "inSource"}, **({"justification": f.justification} if f.justification else {}))]
         if f.evidence:
             entry["relatedLocations"] = [

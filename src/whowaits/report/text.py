@@ -48,7 +48,7 @@ def render(result: RunResult, color: bool = False, show_evidence: bool = True, s
 
 def _summary(findings: List[Finding], result: RunResult) -> str:
     if not findings and result.checked_nothing:
-        return "Nothing checked: no Python file in the paths given."
+        return "Nothing checked: no Python, CI, cron or deploy file in the paths given."
     site_files = len({s.path for s in result.sites})
     where = f"{_plural(len(result.sites), 'LLM call site')} in {_plural(site_files, 'file')}"
     hidden = []
