@@ -107,3 +107,10 @@ def test_stdin_buffer_brings_in_the_finding_it_causes(project) -> None:
     assert _reported(result.output) == [["jobs.py:9:13:", "error[WW101]"]]
     before = check("--stdin-filename", "web.py", stdin=WEB_WITHOUT_ROUTE)
     assert before.exit_code == 0 and _reported(before.output) == []
+
+
+def test_add_noqa_on_a_file_list_edits_only_those_files(project) -> None:
+    """A finding another file brought in is that file's to suppress."""
+    result = check("web.py", "--add-noqa")
+    assert result.exit_code == 0 and (project / "jobs.py").read_text() == JOBS
+    assert (project / "web.py").read_text() == WEB

@@ -161,7 +161,9 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
     if add_noqa:
         from whowaits.suppress import add_noqa as write_noqa
 
-        changed = write_noqa(result.root, result.findings)
+        # Only findings located in what was checked: one a file list brought in from another
+        # file is that file's to suppress.
+        changed = write_noqa(result.root, [f for f in result.findings if f.brought_in_by is None])
         click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
         return
     if result.checked_nothing:

@@ -160,6 +160,6 @@ def junit(result: RunResult) -> str:
 
 
 def _text_block(f: Finding) -> str:
-    lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}"]
+    lines = [f"{f.path}:{f.line}:{f.col}: {f.severity}[{f.code}] {f.message}"]
     lines.extend(f"  -> {s.path}:{s.line}: {s.note}" for s in f.evidence)
     return "\n".join(lines)
