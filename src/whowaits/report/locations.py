@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import List, Optional
+from typing import List, Tuple
 
 from whowaits.core import EvidenceStep, Finding
 from whowaits.pipeline import RunResult
@@ -29,8 +29,8 @@ def repository_root(root: str) -> str:
 
 
 def relative_to(result: RunResult, base: str) -> RunResult:
-    """The result with every finding and evidence path relative to `base`, `/`-separated; a
-    path outside `base` stays absolute (ruff's rule for text output)."""
+    """The result with every finding, site and evidence path relative to `base`, `/`-separated;
+    a path outside `base` stays absolute (ruff's rule for text output)."""
     base = os.path.abspath(base)
     if base == os.path.abspath(result.root):
         return result
@@ -40,14 +40,18 @@ def relative_to(result: RunResult, base: str) -> RunResult:
         inside = full == base or full.startswith(base.rstrip(os.sep) + os.sep)
         return (os.path.relpath(full, base) if inside else full).replace(os.sep, "/")
 
-    def step(ev: Optional[EvidenceStep]) -> Optional[EvidenceStep]:
-        return None if ev is None else replace(ev, path=move(ev.path))
+    def steps(chain: Tuple[EvidenceStep, ...]) -> Tuple[EvidenceStep, ...]:
+        return tuple(replace(e, path=move(e.path)) for e in chain)
 
     def moved(findings: List[Finding]) -> List[Finding]:
         return [
-            replace(f, path=move(f.path), evidence=tuple(replace(e, path=move(e.path)) for e in f.evidence),
-                    brought_in_by=step(f.brought_in_by))
+            replace(f, path=move(f.path), evidence=steps(f.evidence),
+                    brought_in_by=f.brought_in_by and replace(f.brought_in_by, path=move(f.brought_in_by.path)))
             for f in findings
         ]
 
-    return replace(result, findings=moved(result.findings), suppressed=moved(result.suppressed))
+    sites = tuple(
+        replace(s, path=move(s.path), contexts=tuple(replace(c, evidence=steps(c.evidence)) for c in s.contexts))
+        for s in result.sites
+    )
+    return replace(result, findings=moved(result.findings), suppressed=moved(result.suppressed), sites=sites)

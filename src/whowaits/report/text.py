@@ -1,4 +1,5 @@
-"""ruff-style text output: `path:line:col: error[CODE] message`, evidence indented, then a summary.
+"""ruff-style text output: `path:line:col: error[CODE] message`, evidence indented, then a summary
+and the fix hint.
 
 The severity is printed with the code, so errors and warnings differ without colour.
 `--statistics` prints one line per rule with its count instead of the findings, most frequent
@@ -20,7 +21,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def render(result: RunResult, color: bool = False, show_evidence: bool = True, statistics: bool = False) -> str:
+def render(result: RunResult, color: bool = False, show_evidence: bool = True, statistics: bool = False,
+           unsafe_fixes: bool = False, summary: bool = True) -> str:
+    """Findings (`[*]` marks a fix `--fix` would apply), then the summary and the fix hint."""
     lines: List[str] = []
 
     def style(text: str, **kw: object) -> str:
@@ -34,7 +37,8 @@ def render(result: RunResult, color: bool = False, show_evidence: bool = True, s
         for f in result.findings:
             where = style(f"{f.path}:{f.line}:{f.col}:", bold=True)
             code = style(f"{f.severity}[{f.code}]", fg="red" if f.severity == "error" else "yellow", bold=True)
-            lines.append(f"{where} {code} {f.message}")
+            mark = " [*]" if f.fix and (f.fix.applicability == "safe" or unsafe_fixes) else ""
+            lines.append(f"{where} {code}{mark} {f.message}")
             if f.brought_in_by is not None:
                 step = f.brought_in_by
                 lines.append(style(f"    note: reported because its evidence passes through {step.path}:{step.line}, "
@@ -42,8 +46,23 @@ def render(result: RunResult, color: bool = False, show_evidence: bool = True, s
             if show_evidence:
                 for ev in f.evidence:
                     lines.append(style(f"    -> {ev.path}:{ev.line}: {ev.note}", dim=True))
-    lines.append(_summary(result.findings, result))
-    return "\n".join(lines) + "\n"
+    if summary:
+        lines.append(_summary(result.findings, result))
+        if not statistics:
+            lines += _fix_hint(result.findings, unsafe_fixes)
+    return "".join(line + "\n" for line in lines)
+
+
+def _fix_hint(findings: List[Finding], unsafe_fixes: bool) -> List[str]:
+    """ruff's hint: how many findings `--fix` would fix, and how many more `--unsafe-fixes` adds."""
+    safe = sum(1 for f in findings if f.fix and f.fix.applicability == "safe")
+    unsafe = sum(1 for f in findings if f.fix and f.fix.applicability == "unsafe")
+    fixable = safe + unsafe if unsafe_fixes else safe
+    hidden = 0 if unsafe_fixes else unsafe
+    more = f" ({hidden} hidden fix{'' if hidden == 1 else 'es'} can be enabled with the `--unsafe-fixes` option)" if hidden else ""
+    if fixable:
+        return [f"[*] {fixable} fixable with the `--fix` option{more}."]
+    return [f"No fixes available{more}."] if hidden else []
 
 
 def _summary(findings: List[Finding], result: RunResult) -> str:
