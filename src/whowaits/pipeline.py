@@ -207,11 +207,11 @@ def analyze(
     if report_paths is not None:
         keep = set(report_paths)
 
-        def given(path: str, line: int) -> bool:
+        def in_files(path: str, line: int) -> bool:
             return path in keep
 
-        findings = keep_in_scope(findings, given, "in the files checked")
-        suppressed = keep_in_scope(suppressed, given, "in the files checked")
+        findings = keep_in_scope(findings, in_files, "in the files checked")
+        suppressed = keep_in_scope(suppressed, in_files, "in the files checked")
         sites = tuple(s for s in sites if s.path in keep or any(
             step.path in keep for c in s.contexts for step in c.evidence))
     return RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths,
