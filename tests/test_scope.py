@@ -91,6 +91,9 @@ def test_changed_since_reports_what_a_changed_line_brought_in(project) -> None:
     assert result.exit_code == 1, result.output
     assert _reported(result.output) == [["jobs.py:9:13:", "error[WW101]"]]
     assert "    note: reported because its evidence passes through web.py:8, changed since HEAD" in result.output
+    github = check("--changed-since", "HEAD", "--output-format", "github").output
+    assert github.startswith("::error file=jobs.py,line=9,col=13,title=WW101 ")
+    assert "%0A  reported because its evidence passes through web.py:8, changed since HEAD%0A  -> web.py:8: entry:" in github
     # Once the route is committed, an unrelated change hides the finding, and says so.
     _git(project, "add", "web.py")
     _git(project, "commit", "-qm", "route")

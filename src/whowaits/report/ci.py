@@ -132,6 +132,9 @@ def github(result: RunResult) -> str:
     for f in result.findings:
         kind = {"error": "error", "warning": "warning", "info": "notice"}[f.severity]
         chain = "".join(f"\n  -> {s.path}:{s.line}: {s.note}" for s in f.evidence)
+        if f.brought_in_by is not None:  # the annotation may land outside the pull request's diff
+            step = f.brought_in_by
+            chain = f"\n  reported because its evidence passes through {step.path}:{step.line}, {step.note}" + chain
         lines.append(
             f"::{kind} file={_escape_property(f.path)},line={f.line},col={f.col},"
             f"title={_escape_property(f.code + ' ' + f.name)}::{_escape_data(f.message + chain)}"
