@@ -21,6 +21,7 @@ from whowaits.writes import WriteError, replace_files
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*whowaits:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?(?:\s*--\s*(?P<reason>.*))?")
 _CODE = re.compile(r"[A-Za-z]+[0-9]+")
+OWN_PREFIX = "WW"  # the built-in rules' codes; policy rules use their own prefixes
 
 
 def comments(text: str) -> List[Tuple[int, int, str]]:
@@ -59,10 +60,12 @@ def apply(
     known_codes: Iterable[str],
     select: Sequence[str],
     ignore: Sequence[str],
-) -> List[Hit]:
-    """The hits no comment suppresses, plus a WW901 hit for each unused suppression."""
+) -> Tuple[List[Hit], Dict[Hit, SuppressionFact]]:
+    """The hits no comment suppresses, plus a WW901 hit for each unused suppression; and the
+    suppressed hits with the comment that silenced each (SARIF reports them as suppressed)."""
     used: Dict[Tuple[str, int], Set[str]] = defaultdict(set)
     kept: List[Hit] = []
+    silenced: Dict[Hit, SuppressionFact] = {}
     for hit in hits:
         own, extent = _lines(hit)
         matched = None
@@ -79,13 +82,22 @@ def apply(
             kept.append(hit)
         else:
             used[(hit.path, matched.line)].add(hit.code)
+            silenced[hit] = matched
     if not selected("WW901", select, ignore):
-        return kept
+        return kept, silenced
     known = set(known_codes)
     for path, sups in sorted(suppressions.items()):
         for sup in sups:
             fired = used.get((path, sup.line), set())
             span = Span(sup.line, sup.col, sup.line, sup.col)
+            unknown = _unknown_codes(sup, known)
+            if unknown:
+                kept.append(Hit(
+                    "WW901", path, span,
+                    f"invalid suppression: {', '.join(unknown)} {'is not a rule code' if len(unknown) == 1 else 'are not rule codes'}"
+                    " (see `whowaits rule`); it silences nothing: fix the code or remove it",
+                    f"{sup.kind}|unknown|{','.join(unknown)}",
+                ))
             if not sup.codes:
                 if not fired and sup.kind != "noqa":  # a bare noqa may belong to another linter
                     what = "`# whowaits: ignore-file`" if sup.kind == "ignore-file" else "`# whowaits: ignore`"
@@ -101,7 +113,19 @@ def apply(
                         f"{sup.kind}|{','.join(stale)}",
                     )
                 )
-    return kept
+    return kept, silenced
+
+
+def _unknown_codes(sup: SuppressionFact, known: Set[str]) -> List[str]:
+    """Codes of a suppression that name no rule: a typo (`# noqa: WW999`) silences nothing.
+
+    In `# whowaits: ignore[...]` every code is ours; a `# noqa` is shared with other linters
+    (`# noqa: E501, WW302`), so only codes in whowaits' own `WW` namespace count there.
+    """
+    return [
+        code for code in sup.codes
+        if (sup.kind != "noqa" or code.startswith(OWN_PREFIX)) and not any(k.startswith(code) for k in known)
+    ]
 
 
 def _lines(hit: Hit) -> Tuple[Set[int], Set[int]]:
