@@ -274,6 +274,21 @@ class ProgramReader:
         return [f"@arg:{bindings[0].index}"]
 
     def _call_refs(self, info: CallInfo, value: Value) -> List[Tuple[str, bool]]:
+        """What a call may run (see `_target_refs`); a receiver a factory or branches bind to
+        different classes (`provider = _get_provider(name)`) may run each, none certainly."""
+        refs = self._target_refs(info, value)
+        if value is None or not isinstance(info.node.func, cst.Attribute):
+            return refs
+        others: List[str] = []
+        for alt in self.ev.alternatives(info.node.func, info.scope, limit=32):
+            if alt is not None and not isinstance(alt, Lit):
+                others.extend(ref for ref, _ in self._target_refs(info, alt))
+        others = list(dict.fromkeys(others))
+        if len(others) <= 1:
+            return refs
+        return [(ref, False) for ref in dict.fromkeys([r for r, _ in refs] + others)]
+
+    def _target_refs(self, info: CallInfo, value: Value) -> List[Tuple[str, bool]]:
         """What a call may run, as references the call graph resolves, each with whether it is
         certain: a function, a class (its `__init__`), an instance (`local:C()`: its
         `__call__`), an imported path; else, with less certainty, each value of a registry or
@@ -297,7 +312,7 @@ class ProgramReader:
         candidates = self._getattr_refs(func, info) if isinstance(func, cst.Call) else []
         if not candidates:
             for alt in self.ev.alternatives(func, info.scope, limit=32):
-                ref = self._call_refs(info, alt) if alt is not None else []
+                ref = self._target_refs(info, alt) if alt is not None else []
                 candidates.extend(r for r, _ in ref)
         if not candidates:
             candidates = self._param_method(func, info)
