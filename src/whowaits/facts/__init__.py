@@ -207,7 +207,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     from whowaits.facts.entrypoints import ProgramReader
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_exports
-    from whowaits.facts.lifecycle import LifecycleReader
+    from whowaits.facts.lifecycle import LifecycleReader, retries_one_call
     from whowaits.facts.requests import CodeFor, RequestReader
     from whowaits.facts.scopes import ModuleIndex, child_nodes
     from whowaits.knowledge.frameworks import UI_SCRIPT_MODULES
@@ -249,7 +249,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             iterable = info.node.for_in.iter
         if iterable is not None:
             count = reader.iteration_count(iterable, info.scope)
-            bounded = count is not None and count <= SMALL_LOOP
+            bounded = (count is not None and count <= SMALL_LOOP) or retries_one_call(info.node, evaluator, info.scope)
         result = None if kind == "lambda-map" else LoopFact(kind, code_for.span(info.node), loop_id, fanout, bounded)
         loop_cache[loop_id] = result
         return result
