@@ -404,7 +404,12 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
 
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
     flow = BatchFlow(index, evaluator, code_for, calls)  # type: ignore[arg-type]
-    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated,
+    def few_items(expr: "object", scope: "object") -> bool:
+        """A collection of at most SMALL_LOOP literal items: mapping over it is a fixed set."""
+        count = reader.iteration_count(expr, scope)  # type: ignore[arg-type]
+        return count is not None and count <= SMALL_LOOP
+
+    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated, few_items,
                             decorator_lines if matched else None)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(

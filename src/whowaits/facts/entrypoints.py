@@ -67,6 +67,7 @@ class ProgramReader:
         loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
         ui_region: Callable[[CallInfo], int],
         size_gated: Callable[[CallInfo], bool],
+        few_items: Callable[[cst.BaseExpression, object], bool],
         decorator_lines: Optional[Dict[int, List[int]]] = None,
     ) -> None:
         self.index = index
@@ -75,6 +76,7 @@ class ProgramReader:
         self.loops_of = loops_of
         self.ui_region = ui_region
         self.size_gated = size_gated
+        self.few_items = few_items
         self.decorator_lines = decorator_lines
         self.pragmas: Dict[int, Tuple[str, str]] = {}
         for number, line in enumerate(text.splitlines(), start=1):
@@ -225,8 +227,9 @@ class ProgramReader:
                     edges.append(CallEdge(info.caller, target, line or self.call_line(info), loops, ui_region=region))
             func = info.node.func
             if isinstance(func, cst.Name) and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
+                small = self._maps_few(info, 0)
                 for ref in self._function_refs(info.node.args[0].value, info) or self._param_ref(info.node.args[0].value, info):
-                    edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="map"))
+                    edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="" if small else "map"))
             if not isinstance(value, Ext):
                 continue
             path = value.path
@@ -249,7 +252,8 @@ class ProgramReader:
                     elif kind:
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
                     elif not ref.startswith("class:"):
-                        edges.append(CallEdge(info.caller, ref, line, loops, fanout=name))
+                        small = index >= 0 and self._maps_few(info, index)
+                        edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name))
                 break
             last = path.rsplit(".", 1)[-1]
             if last in PERIODIC_TASK_METHODS and len(info.node.args) > 1:
@@ -258,6 +262,12 @@ class ProgramReader:
                 for ref in self._function_refs(info.node.args[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
+
+    def _maps_few(self, info: CallInfo, position: int) -> bool:
+        """`pool.map(fn, ["a", "b", "c"])`: the collection after the function at `position` is a
+        small literal one, so the function runs a fixed few times, not once per item of data."""
+        positional = [a for a in info.node.args if a.keyword is None and not a.star]
+        return position + 1 < len(positional) and self.few_items(positional[position + 1].value, info.scope)
 
     def _param_ref(self, expr: cst.BaseExpression, info: CallInfo) -> List[str]:
         """`@arg:N` when a runner is handed the N-th parameter of a plain function
