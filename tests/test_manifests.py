@@ -259,3 +259,40 @@ def test_workflows_of_a_repository_inside_the_analysed_folder(tmp_path) -> None:
     result = run([str(tmp_path)], root=str(tmp_path))
     assert [(f.code, f.path, f.line) for f in result.findings] == [("WW101", "checkouts/app/scripts/review.py", 4)]
     assert result.findings[0].evidence[0].path == "checkouts/app/.github/workflows/ci.yml"
+
+
+def test_serverless_schedule_expressions() -> None:
+    from whowaits.manifests.serverless import handler_target, schedule_hours
+
+    assert schedule_hours("rate(5 minutes)") == pytest.approx(5 / 60)
+    assert schedule_hours("rate(1 day)") == 24.0
+    assert schedule_hours("cron(0 2 * * ? *)") == 24.0  # AWS: minutes hours day month weekday year
+    assert schedule_hours("0 */5 * * * *") == pytest.approx(5 / 60)  # Azure NCRONTAB: seconds first
+    assert schedule_hours("01:00:00") == 1.0  # Azure TimeSpan
+    assert schedule_hours("${self:custom.rate}") is None
+    assert handler_target("", "src/handlers/user.create") == "src/handlers/user.py:create"
+    assert handler_target("fn", "pkg.app.handler") == "fn/pkg/app.py:handler"
+    assert handler_target("", "${env:HANDLER}") == ""
+
+
+def test_azure_function_json_reads_bindings_and_host_timeout() -> None:
+    from whowaits.manifests.serverless import read_azure_function
+    from whowaits.manifests.yamlload import YamlError
+
+    text = '{\n\t"bindings": [\n\t\t{"type": "queueTrigger", "direction": "in", "name": "msg"},\n\t\t{"type": "blob", "direction": "out"}\n\t]\n}\n'
+    hosts = {"app/host.json": '{"version": "2.0", "functionTimeout": "00:05:00"}'}
+    entries = read_azure_function("app/Ingest/function.json", text, hosts.get)
+    assert [(e.kind, e.line, e.function, e.deadline_hours) for e in entries] == [
+        ("background", 3, "app/Ingest/__init__.py:main", pytest.approx(5 / 60))
+    ]
+    with pytest.raises(YamlError):
+        read_azure_function("app/Broken/function.json", "{not json", hosts.get)
+
+
+def test_container_command_from_a_dockerfile() -> None:
+    from whowaits.manifests.dockerfile import container_command
+
+    text = 'FROM python:3.12\nWORKDIR /app\nCOPY . .\nENTRYPOINT ["python"]\nCMD ["/app/src/main.py", "--pr"]\n'
+    assert container_command(text) == ("python src/main.py --pr", 4)
+    assert container_command("FROM python:3.12\nCMD python -m tool.run\n") == ("python -m tool.run", 2)
+    assert container_command("FROM scratch\n") is None

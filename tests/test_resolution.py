@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import Dict, List, Tuple
 
 import pytest
+from conftest import FIXTURES
 
 from whowaits.facts import extract
 from whowaits.index import build_sites, module_name
@@ -119,3 +121,31 @@ def test_module_names() -> None:
     assert module_name("src/app/llm.py") == "app.llm"
     assert module_name("app/__init__.py") == "app"
     assert module_name("scripts/run.py") == "scripts.run"
+
+
+def test_clients_pointed_at_other_servers_are_compatible() -> None:
+    path = os.path.join(FIXTURES, "resolution", "compatible_servers.py")
+    with open(path, "rb") as fh:
+        facts = {"compatible_servers.py": extract(fh.read())}
+    _, found = build_sites(facts)
+    by_line = {s.line: (s.op.provider, s.op.batch_supported) for s in found}
+    compatible = ("compatible", False)
+    assert [by_line[line] for line in (23, 24, 25, 31, 38)] == [compatible] * 5  # literal URL, f-string host
+    assert by_line[26] == ("openai", True)  # the official host
+    assert by_line[27] == ("openai", True)  # not visible statically: not guessed
+    assert by_line[28] == ("anthropic", True)
+    assert by_line[29] == compatible  # LangChain's base_url
+    assert by_line[30][0] == "compatible"  # LiteLLM's api_base
+    assert by_line[32] == compatible  # the environment lookup's default
+    assert by_line[33] == compatible  # a local server's placeholder key
+
+
+def test_module_setting_points_module_client_at_a_server() -> None:
+    files = {
+        "a.py": "import openai\nopenai.base_url = 'http://localhost:8000/v1/'\nopenai.chat.completions.create()\n",
+        "b.py": "import openai\nfrom openai import OpenAI\nopenai.base_url = 'http://localhost:8000/v1/'\nOpenAI().chat.completions.create()\n",
+        "c.py": "import openai\nopenai.api_base = 'https://api.openai.com/v1'\nopenai.ChatCompletion.create()\n",
+    }
+    facts = {path: extract(text.encode()) for path, text in files.items()}
+    _, found = build_sites(facts)
+    assert sorted((s.path, s.op.provider) for s in found) == [("a.py", "compatible"), ("b.py", "openai"), ("c.py", "openai")]

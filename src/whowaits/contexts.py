@@ -33,6 +33,7 @@ from whowaits.knowledge.frameworks import (
     BLOCKING_KINDS,
     DECORATORS,
     HTTP_METHODS,
+    PERSON_WAITS_ACROSS_THREADS,
     SCHEDULE_KEYWORD_DECORATORS,
     SERVERLESS_HANDLERS,
 )
@@ -56,6 +57,7 @@ class Entry:
     why: str  # "Flask route", "pragma: context=tolerant -- nightly"
     line: int
     loop_id: Optional[int] = None  # the entry is one loop of the function (input loop, tool loop)
+    prompted: bool = False  # the entry is the calls of the function that carry what a person typed
     region: Optional[int] = None  # the entry is one UI-event branch of a script (`if st.button(...)`)
     origin: Tuple[EvidenceStep, ...] = ()  # where it starts when that is not Python (a manifest)
     where: str = ""  # "path:line trigger" for entries that start in a manifest
@@ -384,7 +386,7 @@ class CallGraph:
         for m in self.manifests.entries:
             targets = resolver.resolve(m)
             if not targets and resolver.runs_python(m):
-                self.unresolved.append((m.path, m.command_line, m.command.strip().splitlines()[0][:100]))
+                self.unresolved.append((m.path, m.command_line, (m.command.strip() or m.function).splitlines()[0][:100]))
             for key, how in targets:
                 if key[1] not in ("<main>", "<module>") and key not in self.functions:
                     continue
@@ -393,7 +395,7 @@ class CallGraph:
                 command = "; ".join(part.strip() for part in m.command.strip().splitlines() if part.strip())
                 origin = (
                     EvidenceStep(m.path, m.line, m.trigger),
-                    EvidenceStep(m.path, m.command_line, f"run: {command[:100]}"),
+                    EvidenceStep(m.path, m.command_line, f"run: {command[:100]}" if command else f"handler: {m.function}"),
                     EvidenceStep(key[0], line or 1, f"{how}: {key[1]}"),
                 )
                 # One entry per command: steps of a job are separate runs for the routing rules.
@@ -435,7 +437,8 @@ class CallGraph:
                 out.extend(self._method_entries(key, fn))
             elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test") and not self.mocked(path):
                 out.append(Entry(key, "ci_premerge", True, "pytest test", fn.line, from_test=True))
-            if fn.qualname in SERVERLESS_HANDLERS and fn.params[:2] == ("event", "context"):
+            # The handler-shape guess only where no deploy manifest says which events run it.
+            if fn.qualname in SERVERLESS_HANDLERS and fn.params[:2] == ("event", "context") and key not in self._started_elsewhere:
                 out.append(Entry(key, "http_handler", True, "serverless handler", fn.line))
         for path, f in sorted(self.facts.items()):
             out.extend(self._file_entries(path, f))
@@ -517,6 +520,13 @@ class CallGraph:
                 fn = self.functions[target]
                 yield Entry(target, reg.kind, BLOCKING_KINDS[reg.kind], f"{reg.name} at {path}:{reg.line}", fn.line,
                             period_hours=reg.period_hours)
+        prompted = {c.function: c.span.line for c in f.calls if c.prompted}
+        for edge in f.edges:
+            if edge.prompted:
+                prompted.setdefault(edge.caller, edge.line)
+        for function, line in sorted(prompted.items()):
+            if function in ("<module>", "<main>") or (path, function) in self.functions:
+                yield Entry((path, function), "interactive_cli", True, "answers what a person typed at input()", line, prompted=True)
         for flags in f.loop_flags:
             if flags.tool_use:
                 yield Entry((path, flags.function), "tool_loop", True, "tool-use loop", flags.line, flags.loop_id)
@@ -581,9 +591,12 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
             key, chain, bulk, fan, looped, certain, gated = queue.popleft()
             loop_filter = entry.loop_id if key == entry.key else None
             region = entry.region if key == entry.key else None
+            prompted_only = entry.prompted and key == entry.key
             for i in by_function.get(key, []):
                 site = sites[i]
                 if loop_filter is not None and loop_filter not in {l.loop_id for l in site.call.loops}:
+                    continue
+                if prompted_only and not site.call.prompted:
                     continue
                 if region is not None and site.call.ui_region != region:
                     continue
@@ -604,6 +617,10 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 if region is not None and edge.ui_region != region:
                     continue
+                if prompted_only and not edge.prompted:
+                    continue
+                if edge.detached and entry.kind not in PERSON_WAITS_ACROSS_THREADS:
+                    continue  # a thread started from a request handler or a job: nobody waits on it
                 if callee in declared and callee != entry.key:
                     continue  # a pragma on the callee wins over what flows into it
                 own, own_fan = _bulk(edge.loops, key[0], excluded)

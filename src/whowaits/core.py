@@ -48,6 +48,7 @@ class RequestFacts:
     speed: Optional[str] = None  # literal `speed` ("fast", "standard")
     betas: Tuple[str, ...] = ()
     purpose: Optional[str] = None  # OpenAI files.create(purpose=...)
+    base_url: Optional[str] = None  # the server named by the call (`api_base=`) or its module (`openai.base_url = ...`)
     span_of: Tuple[Tuple[str, Span], ...] = ()  # where each present key was written
     model_ref: Optional[str] = None  # value path of a model named in another module (`.config.MODEL`)
     prompt_chars: Optional[int] = None  # characters of literal prompt text; None: no prompt visible
@@ -130,6 +131,7 @@ class RawCall:
     status_guarded: bool = False  # runs only after a batch status check passed
     ui_region: int = 0  # line of the enclosing UI-event branch (`if st.button(...)`), 0 if none
     size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
+    prompted: bool = False  # an argument carries what a person typed at `input()` in this function
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,8 @@ class CallEdge:
     through_arg: int = -1  # position of the function among the arguments of `through`
     certain: bool = True  # False for dynamic dispatch (a registry, getattr): the call may run it
     size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
+    detached: bool = False  # the callee is started on its own thread: only a person waiting past it follows
+    prompted: bool = False  # an argument carries what a person typed at `input()` in the caller
 
 
 @dataclass(frozen=True)
@@ -284,7 +288,8 @@ class SuppressionFact:
 
 @dataclass(frozen=True)
 class ManifestEntry:
-    """Something outside the Python code that runs a command: a CI job, a cron line, a hook.
+    """Something outside the Python code that runs code: a CI job, a cron line, a hook, a
+    serverless function's event.
 
     `kind` is a context kind; `command` is the shell text to resolve to project code, run in
     `cwd` (relative to the project root). `period_hours` is the schedule's period when known,
@@ -300,6 +305,7 @@ class ManifestEntry:
     cwd: str = ""
     period_hours: Optional[float] = None
     deadline_hours: Optional[float] = None
+    function: str = ""  # `path.py:function` a deploy manifest names as the handler (no command)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from whowaits.core import SourceFile
+from whowaits.knowledge.sdk import CLIENT_CLASSES, METHOD_TAILS, SDK_MODULES
 
 # Folders nobody wants linted (the same spirit as ruff's defaults).
 DEFAULT_EXCLUDES: Tuple[str, ...] = (
@@ -24,11 +25,24 @@ DEFAULT_EXCLUDES: Tuple[str, ...] = (
 )
 ROOT_MARKERS: Tuple[str, ...] = ("pyproject.toml", "whowaits.toml", "setup.py", "setup.cfg", ".git")
 
-# An SDK named, or an SDK-shaped method called on any receiver (a client passed in as a parameter).
-SDK_MENTION = re.compile(
-    rb"\b(?:anthropic|openai|litellm|genai|bedrock)\b"
-    rb"|\.(?:messages|completions|batches|responses|models)\.(?:create|stream|parse|count_tokens|batches|retrieve|results|generate_content)\b"
-)
+
+def _sdk_mention() -> "re.Pattern[bytes]":
+    """An SDK named, or an SDK-shaped method called on any receiver (a client passed in as a
+    parameter), derived from the SDK tables: each SDK module's own name (its last part for a
+    namespace package: `google.genai` -> `genai`), the services of clients that carry one
+    (`boto3.client("bedrock-runtime")`), and the last two parts of every dotted method path."""
+    words: Set[str] = set()
+    for module in SDK_MODULES:
+        services = [cls[cls.index("[") + 1 : -1] for root, cls in CLIENT_CLASSES if root == module and "[" in cls]
+        words |= set(services) if services else {module.split(".")[-1]}
+    shapes = {".".join(tail.split(".")[-2:]) for tail in METHOD_TAILS if "." in tail and "(" not in tail}
+    return re.compile(
+        rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(words)) + rb")\b"
+        + rb"|\.(?:" + b"|".join(re.escape(s.encode()) for s in sorted(shapes)) + rb")\b"
+    )
+
+
+SDK_MENTION = _sdk_mention()
 
 
 @dataclass(frozen=True)

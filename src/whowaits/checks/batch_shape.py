@@ -12,7 +12,7 @@ from typing import Iterator
 from whowaits.checks import Hit, check
 from whowaits.core import CallSite, EvidenceStep, Project
 from whowaits.knowledge.limits import BATCH_ONLY_BETAS
-from whowaits.knowledge.sdk import BATCH_KINDS, GENERATION_KINDS
+from whowaits.knowledge.sdk import BATCH_KINDS, COMPATIBLE, GENERATION_KINDS
 
 
 def _site_step(site: CallSite) -> EvidenceStep:
@@ -70,7 +70,8 @@ def batch_only_feature_on_sync(project: Project) -> Iterator[Hit]:
 @check("WW107")
 def batch_on_unsupported_client(project: Project) -> Iterator[Hit]:
     for site in project.sites:
-        if site.op.kind in BATCH_KINDS and not site.op.batch_supported:
+        # An OpenAI-compatible server gets no batch advice: what it serves is its own business.
+        if site.op.kind in BATCH_KINDS and not site.op.batch_supported and site.op.provider != COMPATIBLE:
             platform = "Bedrock" if "Bedrock" in site.op.client else "Vertex AI" if "Vertex" in site.op.client else "Foundry"
             native = {
                 "Bedrock": "Bedrock batch inference (`create_model_invocation_job` on boto3's `bedrock` client)",

@@ -268,11 +268,37 @@ def _param_target(info: "object", evaluator: "object") -> Optional[str]:
     return f"@param:{func.qualname}:{bindings[0].index}:{'.'.join(reversed(chain))}"
 
 
+def _module_client(target: str) -> bool:
+    """A call through an SDK module used as its own client (`openai.ChatCompletion.create`)."""
+    from whowaits.facts.calls import sdk_root
+    from whowaits.knowledge.sdk import MODULE_CLIENTS
+
+    return sdk_root(target) in MODULE_CLIENTS and "()" not in target
+
+
+def _module_base_url(index: "object", evaluator: "object") -> Optional[str]:
+    """`openai.base_url = "http://localhost:8000/v1"` (or `api_base`): the server every call
+    through a module-level client of this file goes to, when its scheme and host are literal."""
+    from whowaits.facts.calls import literal_url
+    from whowaits.facts.values import Ext
+    from whowaits.knowledge.sdk import ENDPOINT_KEYWORDS, MODULE_CLIENTS
+
+    for owner, attr, value, scope in index.attribute_sets:  # type: ignore[attr-defined]
+        if attr not in ENDPOINT_KEYWORDS:
+            continue
+        module = evaluator.name_value(owner, scope)  # type: ignore[attr-defined]
+        if isinstance(module, Ext) and module.path in MODULE_CLIENTS:
+            url = literal_url(value, evaluator, scope)
+            if url:
+                return url
+    return None
+
+
 def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFacts:
     import libcst as cst
 
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
-    from whowaits.facts.entrypoints import ProgramReader
+    from whowaits.facts.entrypoints import ProgramReader, prompted_calls
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_constants, module_exports
     from whowaits.facts.batchflow import BatchFlow
@@ -282,6 +308,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     from whowaits.knowledge.frameworks import UI_SCRIPT_MODULES
     from whowaits.facts.values import Evaluator, Ext, Lit
     from whowaits.knowledge.libraries import FANOUT_FUNCTIONS, FANOUT_METHODS
+    from whowaits.knowledge.sdk import FANOUT_OPERATIONS
 
     index = ModuleIndex()
     index.walk(module)  # type: ignore[arg-type]
@@ -347,6 +374,8 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 return True
         return False
 
+    module_url = _module_base_url(index, evaluator)
+    prompted = prompted_calls(index, evaluator)
     calls: List[Tuple[object, RawCall]] = []
     for info in index.calls:
         value = evaluator.eval(info.node.func, info.scope)
@@ -375,6 +404,16 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             continue
         items = reader.call_items(info.node, info.scope)
         request = reader.request_facts(items)
+        if module_url and request.base_url is None and any(_module_client(t) for t in targets):
+            request = replace(request, base_url=module_url)
+        method = info.node.func.attr.value if isinstance(info.node.func, cst.Attribute) else ""
+        if method in FANOUT_OPERATIONS and not extra_loops:
+            # LangChain's `.batch(inputs)`: one synchronous call per input, on a thread pool.
+            inputs = next((a.value for a in info.node.args if a.keyword is None and not a.star), None)
+            count = reader.iteration_count(inputs, info.scope) if inputs is not None else None
+            if count is None or count > SMALL_LOOP:
+                kind = "gather" if method.startswith("a") else "executor"
+                extra_loops = (LoopFact(kind, code_for.span(info.node), -1, True),)
         first_arg = _first_argument(info, evaluator, code_for)
         targets = [t for t in targets if t.startswith("@param:") or sdk_root(t) is None or classify(t, request, first_arg) is not None]
         if not targets:
@@ -399,6 +438,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 status_guarded=info.guarded,
                 ui_region=ui_region(info),
                 size_gated=size_gated(info),
+                prompted=id(info.node) in prompted,
             )
             calls.append((info, raw))
 
@@ -410,7 +450,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         return count is not None and count <= SMALL_LOOP
 
     program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated, few_items,
-                            decorator_lines if matched else None)
+                            decorator_lines if matched else None, prompted)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(
         functions=program.functions(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import shlex
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
@@ -25,9 +25,10 @@ from whowaits.core import (
 )
 from whowaits.facts.calls import sdk_root
 from whowaits.facts.requests import CodeFor
-from whowaits.facts.scopes import CallInfo, ModuleIndex, child_nodes
+from whowaits.facts.scopes import CallInfo, ModuleIndex, Scope, child_nodes
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value
 from whowaits.knowledge.frameworks import (
+    DETACHED_STARTS,
     INPUT_FUNCTIONS,
     MOCK_FIXTURES,
     MOCK_MODULES,
@@ -55,6 +56,7 @@ _SUBPROCESS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_
 _REGISTRATIONS = [(compile_globs(pattern), index, keyword, kind, name)
                   for pattern, index, keyword, kind, name in REGISTRATIONS]
 _INPUTS = compile_globs(*INPUT_FUNCTIONS)
+_DETACHED = compile_globs(*DETACHED_STARTS)
 
 
 class ProgramReader:
@@ -69,8 +71,10 @@ class ProgramReader:
         size_gated: Callable[[CallInfo], bool],
         few_items: Callable[[cst.BaseExpression, object], bool],
         decorator_lines: Optional[Dict[int, List[int]]] = None,
+        prompted: Optional[Set[int]] = None,
     ) -> None:
         self.index = index
+        self.prompted = prompted or set()
         self.ev = evaluator
         self.code_for = code_for
         self.loops_of = loops_of
@@ -207,9 +211,10 @@ class ProgramReader:
                 callee = runs[0][0]
                 args = self._arg_paths(info)
                 gated = self.size_gated(info)
+                prompted = id(info.node) in self.prompted
                 for target, certain in runs:
                     edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, certain=certain,
-                                          size_gated=gated))
+                                          size_gated=gated, prompted=prompted))
             if callee:
                 # Functions handed to a project function (`run_tracked("x", job)`) are most
                 # likely called by it: an edge, kept only if the callee is project code. The
@@ -236,14 +241,18 @@ class ProgramReader:
             for pattern, index, keyword, kind, name in _REGISTRATIONS:
                 if not pattern.match(path):
                     continue
-                arg = _argument(info.node, index, keyword)
-                if arg is None:
+                args = _arguments(info.node, index, keyword)
+                if not args:
                     continue
                 line = line or self.call_line(info)
                 period = self._call_period(info.node, info.scope) if kind == "scheduled" else None
-                refs = self._function_refs(arg, info)
-                if kind in ("", "submit"):
-                    refs = refs or self._param_ref(arg, info)
+                detached = kind == "background" and bool(_DETACHED.match(path))
+                refs: List[str] = []
+                for arg in args:
+                    found = self._function_refs(arg, info)
+                    if kind in ("", "submit"):
+                        found = found or self._param_ref(arg, info)
+                    refs.extend(found)
                 for ref in refs:
                     if kind in ("call", "submit"):
                         if not ref.startswith("class:"):
@@ -251,6 +260,8 @@ class ProgramReader:
                             edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else ""))
                     elif kind:
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
+                        if detached and not ref.startswith("class:"):
+                            edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True))
                     elif not ref.startswith("class:"):
                         small = index >= 0 and self._maps_few(info, index)
                         edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name))
@@ -493,10 +504,7 @@ class ProgramReader:
         for info in self.index.calls:
             if not info.loops:
                 continue
-            func = info.node.func
-            value = self.ev.eval(func, info.scope)
-            builtin_input = isinstance(func, cst.Name) and func.value == "input" and self.ev.lookup("input", info.scope) is None
-            if builtin_input or (isinstance(value, Ext) and _INPUTS.match(value.path)):
+            if reads_input(info, self.ev):
                 interactive_loops.update(info.loops)
         out = []
         for loop_id, loop in sorted(self.index.loops.items()):
@@ -625,15 +633,80 @@ def _name_pattern(node: cst.BaseExpression) -> Optional[str]:
     return pattern if pattern.strip("*") and re.fullmatch(r"[\w*]+", pattern) else None
 
 
-def _argument(call: cst.Call, index: int, keyword: str) -> Optional[cst.BaseExpression]:
-    if keyword:
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == keyword:
-                return arg.value
+def _arguments(call: cst.Call, index: int, keywords: str) -> List[cst.BaseExpression]:
+    """The function arguments of a registration: each listed keyword present, else the
+    positional argument at `index`."""
+    wanted = set(keywords.split(",")) if keywords else set()
+    found = [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value in wanted]
+    if found:
+        return found
     positional = [a for a in call.args if a.keyword is None and not a.star]
-    if 0 <= index < len(positional):
-        return positional[index].value
-    return None
+    return [positional[index].value] if 0 <= index < len(positional) else []
+
+
+def reads_input(info: CallInfo, ev: Evaluator) -> bool:
+    """A call that reads what a person types at a terminal (`input()`, `Prompt.ask`, ...)."""
+    func = info.node.func
+    if isinstance(func, cst.Name) and func.value == "input" and ev.lookup("input", info.scope) is None:
+        return True
+    value = ev.eval(func, info.scope)
+    return isinstance(value, Ext) and bool(_INPUTS.match(value.path))
+
+
+def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
+    """Calls (by node id) whose arguments carry what a person typed at `input()` earlier in the
+    same function, through plain assignments and appends (`q = input(); prompt = f"...{q}"`):
+    the person is waiting for the answer to what they typed."""
+    tainted: Dict[int, Set[str]] = {}
+    scopes: Dict[int, Scope] = {}
+    for info in index.calls:
+        if not reads_input(info, ev):
+            continue
+        scope = info.scope
+        values = [(name, b.node) for name, bound in scope.bindings.items() for b in bound if b.node is not None]
+        values += [(name, value) for name, added in scope.appends.items() for value, _, _ in added]
+        for name, value in values:
+            if _contains(value, info.node):
+                tainted.setdefault(id(scope), set()).add(name)
+                scopes[id(scope)] = scope
+    for key, names in tainted.items():
+        by_name, appends = scopes[key].bindings, scopes[key].appends
+        for _ in range(6):  # a few assignment (or `messages.append(...)`) hops, then stop
+            grown = {name for name, bs in by_name.items() if name not in names
+                     and any(b.kind in ("assign", "unpack") and b.node is not None and _names(b.node) & names for b in bs)}
+            grown |= {name for name, added in appends.items() if name not in names
+                      and any(_names(value) & names for value, _, _ in added)}
+            if not grown:
+                break
+            names |= grown
+    out: Set[int] = set()
+    for info in index.calls:
+        carried = tainted.get(id(info.scope))
+        if carried and any(_names(arg.value) & carried for arg in info.node.args):
+            out.add(id(info.node))
+    return out
+
+
+def _names(node: cst.CSTNode) -> Set[str]:
+    """The plain names an expression reads."""
+    found: Set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            found.add(current.value)
+        stack.extend(child_nodes(current))
+    return found
+
+
+def _contains(node: cst.CSTNode, target: cst.CSTNode) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current is target:
+            return True
+        stack.extend(child_nodes(current))
+    return False
 
 
 def _mentions(node: cst.CSTNode, text: str) -> bool:

@@ -19,6 +19,7 @@ from whowaits.core import BatchInput, BatchRequestFacts, CustomIdFact, RequestFa
 from whowaits.facts.scopes import ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import UNBOUNDED_FUNCTIONS, UNBOUNDED_METHODS
+from whowaits.knowledge.sdk import ENDPOINT_KEYWORDS
 
 Items = Dict[str, Tuple[cst.BaseExpression, Scope]]
 
@@ -113,6 +114,7 @@ class RequestReader:
             speed=lit("speed") if isinstance(lit("speed"), str) else None,
             betas=self._betas(items),
             purpose=purpose if isinstance(purpose, str) else None,
+            base_url=next((url for url in (self.url(*items[k]) for k in sorted(ENDPOINT_KEYWORDS) if k in items) if url), None),
             span_of=tuple((key, self.code_for.span(expr)) for key, (expr, _) in items.items()),
             model_ref=model_ref,
             prompt_chars=prompt_chars,
@@ -166,6 +168,12 @@ class RequestReader:
             if resolved is not expr:
                 return self.text_size(resolved, resolved_scope, depth + 1, unknown)
         return missing(expr)
+
+    def url(self, expr: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        """A URL whose scheme and host are literal (the path may be computed), else None."""
+        from whowaits.facts.calls import literal_url
+
+        return literal_url(expr, self.ev, scope)
 
     def _betas(self, items: Items) -> Tuple[str, ...]:
         betas: List[str] = []

@@ -67,6 +67,7 @@ class Scope:
     cls: Optional[ClassInfo] = None
     bindings: Dict[str, List[Binding]] = field(default_factory=dict)
     globals: Set[str] = field(default_factory=set)
+    stars: List[str] = field(default_factory=list)  # modules of `from m import *` (module scope)
     # `name.append(x)` / `name.extend(x)` / `name += x`: name -> [(x, loops, is_extend)]
     appends: Dict[str, List[Tuple[cst.BaseExpression, Tuple[int, ...], bool]]] = field(
         default_factory=dict
@@ -223,6 +224,8 @@ class ModuleIndex:
         self._gates: List[List[cst.BaseExpression]] = [[]]  # thresholds of size gates, per function
         self.dicts: List[Tuple[cst.Dict, str, int]] = []  # dict literals: function, statement
         self.imported: List[str] = []  # every module (or module member) an import statement names
+        # `name.attr = value` on a plain name (`openai.base_url = ...`), with the scope it is in.
+        self.attribute_sets: List[Tuple[str, str, cst.BaseExpression, "Scope"]] = []
         self.main_block: Optional[cst.If] = None
         self._in_main = False
 
@@ -389,6 +392,8 @@ class ModuleIndex:
         prefix = "." * len(node.relative) + module
         self.imported.append(prefix)
         if isinstance(node.names, cst.ImportStar):
+            if self.scope is self.module_scope and not node.relative:
+                self.module_scope.stars.append(module)
             return
         for alias in node.names:
             name = _dotted(alias.name)
@@ -415,6 +420,8 @@ class ModuleIndex:
     def _attribute_assign(self, owner: str, attr: str, value: Optional[cst.BaseExpression]) -> None:
         """`self.x = v` in a method records `x` on the class, wherever the method is."""
         scope = self.scope
+        if value is not None:
+            self.attribute_sets.append((owner, attr, value, scope))
         if value is None or scope.kind != "function" or scope.func is None:
             return
         for binding in scope.bindings.get(owner, []):

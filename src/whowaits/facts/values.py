@@ -14,13 +14,15 @@ guarded against recursion, so it costs little more than one walk of the module.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
 from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name
-from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES
+from whowaits.facts.calls import client_endpoint_tag
+from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, MODEL_WRAPPERS, PIPE_COMPOSED
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Lit:
 Value = Union[Ext, Inst, ClsV, FuncV, Lit, None]
 
 _NOT_EVALUATED = object()
+_BUILTINS = frozenset(dir(builtins))
+PIPE_PREFIXES = tuple(m + "." for m in PIPE_COMPOSED)
 _PROPERTY_DECORATORS = {"property", "cached_property"}
 _MAX_DEPTH = 40
 _REGISTRY = 32  # how many values of a registry dispatch follows
@@ -101,6 +105,10 @@ class Evaluator:
     def name_value(self, name: str, scope: Scope) -> Value:
         bindings = self.lookup(name, scope)
         if not bindings:
+            # `from tkinter import *`: a name nothing binds comes from the one star import.
+            stars = self.module_scope.stars
+            if len(stars) == 1 and name not in _BUILTINS:
+                return Ext(f"{stars[0]}.{name}")
             return None
         return best(self.binding_value(b) for b in bindings)
 
@@ -241,6 +249,11 @@ class Evaluator:
             return best([self.eval(node.left, scope), self.eval(node.right, scope)])
         if isinstance(node, cst.NamedExpr):
             return self.eval(node.value, scope)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            # `prompt | llm | parser`: a runnable chain calls the chat model it contains.
+            for side in (self.eval(node.left, scope), self.eval(node.right, scope)):
+                if isinstance(side, Ext) and side.path.startswith(PIPE_PREFIXES):
+                    return side
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
             value = node.evaluated_value
             return Lit(value) if isinstance(value, str) else None
@@ -359,13 +372,18 @@ class Evaluator:
         value = best(candidates)
         if value is not None:
             return value
+        external: Optional[Ext] = None
         for base in cls.bases:
             base_value = self.eval(base, cls.scope.parent or self.module_scope)
             if isinstance(base_value, ClsV):
                 inherited = self.class_member(base_value.cls, attr, seen)
                 if inherited is not None:
                     return inherited
-        return None
+            elif isinstance(base_value, Ext) and external is None:
+                external = base_value
+        # Not defined in the project: inherited from a library class (`self.Bind` on a
+        # `wx.Frame` subclass is `wx.Frame().Bind`).
+        return Ext(f"{external.path}().{attr}") if external is not None else None
 
     def call_value(self, func: Value, node: cst.Call, scope: Scope) -> Value:
         if isinstance(func, Ext):
@@ -373,7 +391,13 @@ class Evaluator:
                 service = self.eval(node.args[0].value, scope)
                 if isinstance(service, Lit) and isinstance(service.value, str):
                     return Ext(f"{func.path}[{service.value}]()")
-            return Ext(func.path + "()")
+            wrapped = MODEL_WRAPPERS.get(func.path)
+            if wrapped is not None:
+                model = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == wrapped), None)
+                inner = self.eval(model, scope) if model is not None else None
+                if isinstance(inner, Ext):
+                    return inner
+            return Ext(func.path + client_endpoint_tag(func.path, node, self, scope) + "()")
         if isinstance(func, FuncV):
             return self.returns_of(func.func)
         if isinstance(func, ClsV):

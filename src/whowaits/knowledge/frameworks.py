@@ -19,12 +19,27 @@ BLOCKING_KINDS: Dict[str, bool] = {
     "ci_premerge": True,
     "ci_comment": True,  # a CI run answering a person: issue_comment, pull_request_review (a /command)
     "tool_loop": True,
+    "agent_tool": True,  # an MCP server's tool, prompt or resource: the calling agent waits on it
     "scheduled": False,
     "background": False,
     "offline_script": False,
     "ci_manual": False,  # a CI run started by hand (workflow_dispatch), usually beside a schedule
     "ci_event": False,  # a CI run started by a repository event nobody sits on: release, workflow_run
 }
+
+# Slack Bolt apps and assistants (`from slack_bolt import App`, `slack_bolt.async_app.AsyncApp`).
+_SLACK_APPS = "slack_bolt.{,app.,async_app.,app.async_app.}{App,AsyncApp}()"
+_SLACK_LISTENERS = (
+    "{event,message,command,action,shortcut,global_shortcut,message_shortcut,view,view_submission,"
+    "view_closed,options,block_action,block_suggestion,function,attachment_action,dialog_submission}"
+)
+_SLACK_ASSISTANTS = "slack_bolt.*{Assistant,AsyncAssistant}()"
+_SLACK_ASSISTANT_EVENTS = "{thread_started,user_message,bot_message,thread_context_changed}"
+# MCP servers: every tool, prompt and resource answers an agent that is waiting for it.
+_MCP_SERVERS = "{mcp.server.fastmcp,fastmcp,fastmcp.server}.FastMCP()"
+_MCP_LOWLEVEL = "mcp.server{,.lowlevel}.Server()"
+# Desktop GUI toolkits: a callback runs while the person looks at the window.
+_QT = "{PyQt5,PyQt6,PySide2,PySide6}"
 
 _HTTP_VERBS = "{route,get,post,put,patch,delete,head,options,api_route,websocket,view,add_route}"
 
@@ -54,14 +69,14 @@ DECORATORS: Tuple[Tuple[str, str, str], ...] = (
     ("django.views.decorators.http.require_*", "http_handler", "Django view"),
     ("functions_framework.http", "http_handler", "Cloud Function (HTTP)"),
     ("functions_framework.cloud_event", "background", "Cloud Function (event)"),
-    ("azure.functions.FunctionApp().route", "http_handler", "Azure Function (HTTP)"),
-    ("azure.functions.FunctionApp().{schedule,timer_trigger}", "scheduled", "Azure Function (timer)"),
-    ("azure.functions.FunctionApp().{queue_trigger,service_bus_queue_trigger,blob_trigger,event_hub_message_trigger}", "background", "Azure Function (queue)"),
+    ("azure.functions.{FunctionApp,Blueprint}().route", "http_handler", "Azure Function (HTTP)"),
+    ("azure.functions.{FunctionApp,Blueprint}().{schedule,timer_trigger}", "scheduled", "Azure Function (timer)"),
+    ("azure.functions.{FunctionApp,Blueprint}().{queue_trigger,service_bus_queue_trigger,service_bus_topic_trigger,blob_trigger,event_hub_message_trigger,event_grid_trigger,cosmos_db_trigger}", "background", "Azure Function (queue)"),
     ("strawberry.{field,mutation,subscription}", "http_handler", "GraphQL resolver"),
     ("modal.{web_endpoint,fastapi_endpoint,asgi_app,wsgi_app}", "http_handler", "Modal web endpoint"),
     # Bots
-    ("slack_bolt.App().{event,message,command,action,shortcut,view,options,view_submission}", "bot_handler", "Slack Bolt listener"),
-    ("slack_bolt.async_app.AsyncApp().{event,message,command,action,shortcut,view,options}", "bot_handler", "Slack Bolt listener"),
+    (f"{_SLACK_APPS}.{_SLACK_LISTENERS}", "bot_handler", "Slack Bolt listener"),
+    (f"{_SLACK_ASSISTANTS}.{_SLACK_ASSISTANT_EVENTS}", "bot_handler", "Slack Bolt Assistant handler"),
     ("discord.Client().event", "bot_handler", "discord.py event"),
     ("discord.Bot().{event,command,slash_command}", "bot_handler", "discord.py command"),
     ("discord.ext.commands.Bot().{event,command,listen,hybrid_command}", "bot_handler", "discord.py command"),
@@ -76,6 +91,9 @@ DECORATORS: Tuple[Tuple[str, str, str], ...] = (
     ("telebot.async_telebot.AsyncTeleBot().{message_handler,callback_query_handler}", "bot_handler", "Telegram bot handler"),
     ("aiogram.{Router,Dispatcher}().{message,callback_query}", "bot_handler", "aiogram handler"),
     ("chainlit.{on_message,on_chat_start,action_callback}", "bot_handler", "Chainlit handler"),
+    # Agents' tools
+    (f"{_MCP_SERVERS}.{{tool,prompt,resource}}", "agent_tool", "MCP server tool"),
+    (f"{_MCP_LOWLEVEL}.{{call_tool,get_prompt,read_resource}}", "agent_tool", "MCP server tool"),
     # Background workers and schedulers
     ("celery.Celery().task", "background", "Celery task"),
     ("celery.shared_task", "background", "Celery task"),
@@ -123,13 +141,16 @@ BASE_CLASSES: Tuple[Tuple[str, FrozenSet[str], str, str], ...] = (
     ("graphene.Mutation", frozenset({"mutate"}), "http_handler", "GraphQL mutation"),
     ("discord.Client", frozenset({"on_message", "on_ready", "on_interaction", "on_reaction_add"}), "bot_handler", "discord.py client"),
     ("discord.ext.commands.Cog", frozenset({"cog_command_error"}), "bot_handler", "discord.py cog"),
+    (f"{_QT}.QtCore.{{QThread,QRunnable}}", frozenset({"run"}), "interactive_ui", "Qt worker thread"),
+    ("kivy.app.App", frozenset({"build", "on_start"}), "interactive_ui", "Kivy app"),
     ("unittest.TestCase", frozenset({"test*"}), "ci_premerge", "unittest test"),
     ("unittest.IsolatedAsyncioTestCase", frozenset({"test*"}), "ci_premerge", "unittest test"),
     ("django.test.*", frozenset({"test*"}), "ci_premerge", "Django test"),
 )
 
 # Calls that take a function: (glob over the callee's value path, position of the function
-# argument (-1: keyword only), its keyword, and what it means: a context kind (an entry point),
+# argument (-1: keyword only), its keyword (`a,b`: each of these keywords present is one
+# registration), and what it means: a context kind (an entry point),
 # "" (a fan-out edge: once per item, in parallel), "call" (a plain call edge) or "submit"
 # (run on another thread: fan-out when submitted per item), and a name).
 REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
@@ -151,6 +172,24 @@ REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
     # Bots
     ("telegram.ext.{CommandHandler,MessageHandler,CallbackQueryHandler,InlineQueryHandler,ConversationHandler}", 1, "callback", "bot_handler", "Telegram handler"),
     ("telegram.ext.CallbackQueryHandler", 0, "callback", "bot_handler", "Telegram handler"),
+    ("telepot.{loop,aio.loop}.MessageLoop", 1, "handle", "bot_handler", "telepot handler"),
+    # Bots registered by call: `app.event("app_mention")(handler)`, lazy listeners.
+    (f"{_SLACK_APPS}.{_SLACK_LISTENERS}()", 0, "ack,lazy", "bot_handler", "Slack Bolt listener"),
+    (f"{_SLACK_ASSISTANTS}.{_SLACK_ASSISTANT_EVENTS}", 0, "", "bot_handler", "Slack Bolt Assistant handler"),
+    # Agents' tools registered by call
+    (f"{_MCP_SERVERS}.{{tool,prompt,resource}}()", 0, "", "agent_tool", "MCP server tool"),
+    (f"{_MCP_SERVERS}.add_tool", 0, "fn", "agent_tool", "MCP server tool"),
+    # Desktop GUIs: widget commands, event bindings, signals, timers on the GUI loop.
+    ("{tkinter,customtkinter}.*.{bind,bind_all,after}", 1, "func", "interactive_ui", "Tk event binding"),
+    ("{tkinter,customtkinter}.*", -1, "command", "interactive_ui", "Tk widget command"),
+    (f"{_QT}.*.connect", 0, "slot", "interactive_ui", "Qt signal"),
+    (f"{_QT}.QtCore.QTimer.singleShot", 1, "", "interactive_ui", "Qt timer"),
+    ("wx.*.Bind", 1, "handler", "interactive_ui", "wxPython event"),
+    ("wx.CallAfter", 0, "", "interactive_ui", "wxPython event"),
+    ("kivy.*.bind", -1, "on_press,on_release,on_text_validate,text,active", "interactive_ui", "Kivy event binding"),
+    ("kivy.*", -1, "on_press,on_release,on_text_validate", "interactive_ui", "Kivy widget callback"),
+    ("dearpygui.*", -1, "callback", "interactive_ui", "Dear PyGui callback"),
+    ("{flet,nicegui}.*", -1, "on_click,on_submit,on_change", "interactive_ui", "UI event"),
     # Interactive UIs
     ("gradio.{ChatInterface,Interface}", 0, "fn", "interactive_ui", "Gradio callback"),
     ("gradio.*().{click,submit,change,input,select,upload,load,then}", 0, "fn", "interactive_ui", "Gradio event"),
@@ -186,6 +225,12 @@ REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
     ("argparse.ArgumentParser().*set_defaults", -1, "func", "call", "argparse subcommand"),
 )
 
+# Registrations that start a function on its own thread or process: the caller does not wait
+# on it, unless the caller answers a person who keeps waiting for the result (a GUI callback
+# starting a worker thread so the window stays responsive, a bot acknowledging first).
+DETACHED_STARTS: Tuple[str, ...] = ("threading.Thread", "multiprocessing.Process")
+PERSON_WAITS_ACROSS_THREADS: FrozenSet[str] = frozenset({"interactive_ui", "interactive_cli", "bot_handler"})
+
 # Calls that read a person's input at a terminal: a loop around one is an interactive session.
 INPUT_FUNCTIONS: Tuple[str, ...] = (
     "input",
@@ -197,6 +242,7 @@ INPUT_FUNCTIONS: Tuple[str, ...] = (
     "prompt_toolkit.PromptSession().prompt",
     "questionary.*",
     "getpass.getpass",
+    "speech_recognition.Recognizer().recognize_*",  # what a person just said into the microphone
 )
 
 # Modules whose import makes a script's top level an interactive page.

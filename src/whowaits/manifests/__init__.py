@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from whowaits.core import ManifestEntry
 from whowaits.discover import inside
-from whowaits.manifests import ci_other, github, gitlab, hooks, schedulers
+from whowaits.manifests import ci_other, github, gitlab, hooks, schedulers, serverless
 from whowaits.manifests.commands import console_scripts_from_pyproject, console_scripts_from_text, make_targets
 from whowaits.manifests.yamlload import YamlError
 
@@ -59,6 +59,14 @@ def manifest_kind(relpath: str) -> Optional[str]:
         return "makefile"
     if name in ("pyproject.toml", "setup.cfg", "setup.py"):
         return "packaging"
+    if relpath in ("action.yml", "action.yaml"):
+        return "action"  # the repository is a GitHub Action
+    if name in ("serverless.yml", "serverless.yaml"):
+        return "serverless"
+    if name == "function.json":
+        return "azure_function"
+    if name.endswith(".sh"):
+        return "shell"  # may deploy a Cloud Function
     if yaml_file and not relpath.startswith(".github/"):
         return "yaml"  # maybe a Kubernetes CronJob
     return None
@@ -101,6 +109,8 @@ def read_all(root: str, relpaths: List[str]) -> Manifests:
             continue
         try:
             out.entries.extend(_read_one(kind, relpath, text, read, out))
+            if "functions deploy" in text:  # a Cloud Function deployed from a script or CI step
+                out.entries.extend(serverless.read_gcloud_deploys(relpath, text))
         except YamlError as exc:
             out.problems.append((relpath, f"manifest not analyzed: {exc}"))
         except RecursionError:
@@ -121,7 +131,12 @@ _READERS: Dict[str, Callable[[str, str, Callable[[str], Optional[str]]], List[Ma
     "crontab": lambda path, text, read: schedulers.read_crontab(path, text),
     "procfile": lambda path, text, read: schedulers.read_procfile(path, text),
     "systemd": schedulers.read_systemd_timer,
-    "yaml": lambda path, text, read: schedulers.read_kubernetes(path, text) if "CronJob" in text else [],
+    "yaml": lambda path, text, read: (schedulers.read_kubernetes(path, text) if "CronJob" in text else [])
+    + (serverless.read_cloudformation(path, text) if serverless.is_cloudformation(text) else []),
+    "action": github.read_action,
+    "serverless": lambda path, text, read: serverless.read_serverless(path, text),
+    "azure_function": lambda path, text, read: serverless.read_azure_function(path, text, read),
+    "shell": lambda path, text, read: [],
 }
 
 

@@ -7,8 +7,16 @@ import re
 from typing import Callable, List, Optional, Tuple
 
 from whowaits.core import ManifestEntry
+from whowaits.manifests.dockerfile import container_command
 from whowaits.manifests.schedule import cron_period_hours
-from whowaits.manifests.yamlload import LDict, as_list, get, line_of, load_documents
+from whowaits.manifests.yamlload import (
+    LDict,
+    YamlError,
+    as_list,
+    get,
+    line_of,
+    load_documents,
+)
 
 # Triggers whose run gates a merge: the developer waits for the check. A `push` only to the
 # default or release branches, or to tags, runs after the merge: nobody waits on it.
@@ -126,7 +134,7 @@ def _step_commands(
         cwd = step.get("working-directory", default_cwd)
         folder = _folder(cwd, checkout)
         if isinstance(run, str) and folder is not None:
-            text = run
+            text = _with_action_path_env(run, step.get("env"))
             if checkout:  # `cd <where this repository was checked out>` is the project root
                 text = re.sub(rf"\bcd\s+(?:\./)?{re.escape(checkout)}/?(?=\s|;|&|$)", "cd .", text)
             out.append((text, line_of(run), folder, step.get("if")))
@@ -147,8 +155,29 @@ def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -
         except Exception:
             return []
         runs = get(docs[0] if docs else None, "runs")
-        return _step_commands(as_list(get(runs, "steps")), None, read, depth + 1)
+        where = base if base not in ("", ".") else "."
+        image = get(runs, "image")
+        if get(runs, "using") == "docker" and isinstance(image, str) and not image.startswith("docker://"):
+            dockerfile = read(posixpath.normpath(posixpath.join(base, image)))
+            found = container_command(dockerfile) if dockerfile else None
+            return [(found[0], found[1], "" if where == "." else base, None)] if found else []
+        return [(_ACTION_PATH.sub(where, c), l, f, i) for c, l, f, i in _step_commands(as_list(get(runs, "steps")), None, read, depth + 1)]
     return []
+
+
+def _with_action_path_env(run: str, env: object) -> str:
+    """A step's `env: {ACTION_PATH: ${{ github.action_path }}}` spelled out in its script, so
+    `cd "$ACTION_PATH"` reads as the action's folder."""
+    if not isinstance(env, dict):
+        return run
+    for name, value in env.items():
+        if isinstance(value, str) and _ACTION_PATH.fullmatch(value.strip()):
+            run = re.sub(rf"\$\{{{re.escape(name)}\}}|\${re.escape(name)}\b", "${{ github.action_path }}", run)
+    return run
+
+
+# A composite action's own folder, as its steps name it (`cd "$GITHUB_ACTION_PATH"`).
+_ACTION_PATH = re.compile(r"\$\{\{\s*github\.action_path\s*\}\}|\$\{GITHUB_ACTION_PATH\}|\$GITHUB_ACTION_PATH\b")
 
 
 def _folder(value: object, checkout: str = "") -> Optional[str]:
@@ -166,3 +195,42 @@ def _folder(value: object, checkout: str = "") -> Optional[str]:
     if checkout and (folder == checkout or folder.startswith(checkout + "/")):
         folder = posixpath.relpath(folder, checkout)
     return "" if folder == "." else folder
+
+
+_FENCED = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def read_action(path: str, text: str, read: Callable[[str], Optional[str]]) -> List[ManifestEntry]:
+    """A repository that is itself a GitHub Action (a root `action.yml`) runs in the workflows
+    of the repositories that use it. The repository's own workflows (`uses: ./`) are read with
+    the other workflows; this reads the callers its README shows: example workflows (a fenced
+    block with `on:` and a step `uses: owner/repo@ref`) and their triggers."""
+    commands = _local_action("./", read, 0)
+    readme = read("README.md") if commands else None
+    out: List[ManifestEntry] = []
+    for block in _FENCED.finditer(readme or ""):
+        if "uses:" not in block.group(1) or "on:" not in block.group(1):
+            continue
+        try:
+            docs = load_documents(block.group(1))
+        except YamlError:  # an illustrative snippet that is not valid YAML
+            continue
+        doc = docs[0] if docs else None
+        if not isinstance(doc, LDict) or not _uses_published_action(doc):
+            continue
+        offset = readme.count("\n", 0, block.start(1)) if readme else 0
+        for kind, trigger, line, period, _ in triggers(doc):
+            for command, command_line, cwd, _ in commands:
+                out.append(ManifestEntry("README.md", offset + line, kind, f"{trigger} (example workflow using this action)",
+                                         command, command_line, cwd, period))
+    return out
+
+
+def _uses_published_action(doc: LDict) -> bool:
+    """Whether a workflow has a step `uses: owner/repo@ref` (not a local `./` action)."""
+    for job in (doc.get("jobs") or {}).values() if isinstance(doc.get("jobs"), dict) else []:
+        for step in as_list(get(job, "steps")):
+            uses = get(step, "uses")
+            if isinstance(uses, str) and "@" in uses and not uses.startswith(("./", "actions/", "docker://")):
+                return True
+    return False

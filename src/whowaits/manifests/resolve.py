@@ -33,10 +33,17 @@ class CommandResolver:
         self.manifests = manifests
 
     def runs_python(self, entry: ManifestEntry) -> bool:
-        """Whether a command visibly runs Python (a script, a module or pytest)."""
-        return any(inv.kind in ("script", "module", "pytest") for inv in invocations(entry.command, entry.cwd))
+        """Whether a command visibly runs Python (a script, a module or pytest), or the
+        manifest names a Python handler."""
+        return entry.function.split(":")[0].endswith(".py") or any(inv.kind in ("script", "module", "pytest") for inv in invocations(entry.command, entry.cwd))
 
     def resolve(self, entry: ManifestEntry) -> List[Target]:
+        if entry.function:
+            relpath, _, function = entry.function.partition(":")
+            facts = self.facts.get(relpath)
+            if facts is not None and any(fn.qualname == function for fn in facts.functions):
+                return [((relpath, function), "handler")]
+            return []
         out: List[Target] = []
         for inv in invocations(entry.command, entry.cwd):
             out.extend(self._resolve(inv, make_depth=0))
