@@ -106,7 +106,7 @@ class LoopFact:
     span: Span
     loop_id: int
     fanout: bool
-    bounded: bool = False  # iterates a small literal range or list: not a collection
+    bounded: bool = False  # iterates a small literal range or list, or retries one call: not a collection
 
 
 @dataclass(frozen=True)

@@ -305,7 +305,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_constants, module_exports
     from whowaits.facts.batchflow import BatchFlow
-    from whowaits.facts.lifecycle import LifecycleReader
+    from whowaits.facts.lifecycle import LifecycleReader, retries_one_call
     from whowaits.facts.requests import CodeFor, RequestReader
     from whowaits.facts.scopes import ModuleIndex, child_nodes
     from whowaits.knowledge.frameworks import UI_SCRIPT_MODULES
@@ -348,7 +348,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             iterable = info.node.for_in.iter
         if iterable is not None:
             count = reader.iteration_count(iterable, info.scope)
-            bounded = count is not None and count <= SMALL_LOOP
+            bounded = (count is not None and count <= SMALL_LOOP) or retries_one_call(info.node, evaluator, info.scope)
         result = None if kind == "lambda-map" else LoopFact(kind, code_for.span(info.node), loop_id, fanout, bounded)
         loop_cache[loop_id] = result
         return result
@@ -448,7 +448,12 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     constants, env_constants = module_constants(index, evaluator)
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
     flow = BatchFlow(index, evaluator, code_for, calls)  # type: ignore[arg-type]
-    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated,
+    def few_items(expr: "object", scope: "object") -> bool:
+        """A collection of at most SMALL_LOOP literal items: mapping over it is a fixed set."""
+        count = reader.iteration_count(expr, scope)  # type: ignore[arg-type]
+        return count is not None and count <= SMALL_LOOP
+
+    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated, few_items,
                             decorator_lines if matched else None, prompted)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(

@@ -320,6 +320,21 @@ class LifecycleReader:
         return tuple(out)
 
 
+def retries_one_call(node: cst.CSTNode, evaluator: Evaluator, scope: object) -> bool:
+    """A for loop that retries rather than iterates: over a retry iterator
+    (`for attempt in Retrying(...)`), or over `range(...)` with a try that leaves the loop
+    on success and swallows the failure. Its repeats are attempts, not items."""
+    if not isinstance(node, cst.For):
+        return False
+    value = evaluator.eval(node.iter, scope)  # type: ignore[arg-type]
+    if isinstance(value, Ext) and value.path.rstrip("()") in RETRY_ITERATORS:
+        return True
+    it = node.iter
+    if not (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"):
+        return False
+    return any(isinstance(stmt, cst.Try) and _is_retry_try(stmt) for stmt in node.body.body)  # type: ignore[attr-defined]
+
+
 def _is_retry_try(node: cst.Try) -> bool:
     """A try that leaves the loop on success and swallows the failure: a retry."""
     leaves = _has_exit(node.body.body) or (node.orelse is not None and _has_exit(node.orelse.body.body))

@@ -280,6 +280,8 @@ class Evaluator:
             for b in bindings:
                 if b.kind == "loop" and limit > 4 and b.node is not None:
                     found.extend(self.iterated(b.node, b.index, b.scope, depth + 1))
+                elif b.kind == "assign" and limit > 4 and b.node is not None:
+                    found.extend(self.alternatives(b.node, b.scope, depth + 1, limit))
                 else:
                     found.append(self.binding_value(b))
             found = [v for v in found if v is not None and not isinstance(v, Lit)]
