@@ -139,3 +139,20 @@ def test_builtin_price_table_is_dated_and_sourced() -> None:
 def test_dollar_formatting() -> None:
     assert [usd(x) for x in (1234.5, 2.013, 0.5, 0.0063, 0.0, 0.00001)] == [
         "$1,234", "$2.01", "$0.50", "$0.0063", "$0", "under $0.0001"]
+
+
+def test_model_from_an_environment_default_is_priced_and_marked() -> None:
+    """`os.getenv("M", "claude-...")` in a config module or locally: priced with the default,
+    and the variable named, since a deployment may set another model."""
+    env = os.path.join(FIXTURES, "cost", "env_config")
+    sites, _ = sites_by_line(env)
+    assert sites[15]["cost"]["model"] == "claude-haiku-4-5"
+    assert sites[15]["cost"]["unknown"] == ["env:CLAUDE_MODEL", "prompt:article"]
+    assert sites[15]["cost"]["usd_per_1k_calls"] == 1.0
+    assert sites[20]["cost"]["unknown"][:2] == ["price", "env:REVIEW_MODEL"]
+    assert sites[25]["cost"]["model"] == "claude-opus-4-5"  # a local os.getenv default
+    assert sites[30]["cost"]["model"] is None  # os.environ["X"]: no default, nothing to price
+    out = invoke("check", env, "--no-cache", "--output-format", "json").output
+    messages = {f["line"]: f["message"] for f in json.loads(out)["findings"]}
+    assert "about $1.00 per 1,000 items with claude-haiku-4-5 (the default of $CLAUDE_MODEL; " in messages[15]
+    assert "`claude-sonnet-4-6` (the default of $REVIEW_MODEL) is not in the price table" in messages[20]

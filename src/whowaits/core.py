@@ -7,8 +7,8 @@ the content-hash cache stores and what worker processes send back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from dataclasses import dataclass, replace
+from typing import Callable, Dict, Optional, Tuple
 
 SEVERITIES: Tuple[str, ...] = ("info", "warning", "error")
 
@@ -51,6 +51,7 @@ class RequestFacts:
     base_url: Optional[str] = None  # the server named by the call (`api_base=`) or its module (`openai.base_url = ...`)
     span_of: Tuple[Tuple[str, Span], ...] = ()  # where each present key was written
     model_ref: Optional[str] = None  # value path of a model named in another module (`.config.MODEL`)
+    model_env: Optional[str] = None  # the model is this environment variable's default (`os.getenv("M", "...")`)
     prompt_chars: Optional[int] = None  # characters of literal prompt text; None: no prompt visible
     prompt_unknown: Tuple[str, ...] = ()  # source of prompt parts whose size is not literal
 
@@ -105,7 +106,7 @@ class LoopFact:
     span: Span
     loop_id: int
     fanout: bool
-    bounded: bool = False  # iterates a small literal range or list: not a collection
+    bounded: bool = False  # iterates a small literal range or list, or retries one call: not a collection
 
 
 @dataclass(frozen=True)
@@ -315,6 +316,7 @@ class FileFacts:
     calls: Tuple[RawCall, ...] = ()
     exports: Tuple[Tuple[str, str], ...] = ()  # module-level key -> value path (cross-module)
     constants: Tuple[Tuple[str, str], ...] = ()  # module-level key -> literal string (`MODEL`, `Settings.model`)
+    env_constants: Tuple[Tuple[str, str], ...] = ()  # key -> environment variable whose default the constant is
     polls: Tuple[PollLoopFact, ...] = ()
     result_reads: Tuple[ResultReadFact, ...] = ()
     batch_reads: Tuple[BatchReadFact, ...] = ()
@@ -332,6 +334,10 @@ class FileFacts:
     suppressions: Tuple[SuppressionFact, ...] = ()
     mocks: bool = False  # uses mocking tools (unittest.mock, pytest-mock, respx...): tests fake the API
     error: Optional[str] = None
+    # Where the file stops parsing, as CPython reports it (1-based line and column); 0 when
+    # the file was not analysed for another reason (encoding, size, nesting).
+    error_line: int = 0
+    error_col: int = 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -533,7 +539,28 @@ class Finding:
     message: str
     evidence: Tuple[EvidenceStep, ...] = ()
     fingerprint: str = ""
+    end_line: int = 0  # where the reported expression ends (0: not known)
+    end_col: int = 0
+    # Why a finding outside the files checked or the changed lines is reported: the step of its
+    # evidence chain that is in scope, noting why (`changed since HEAD`); None when it is its own.
+    brought_in_by: Optional[EvidenceStep] = None
+    justification: str = ""  # for a suppressed finding: the reason its suppression comment gives
     fix: Optional[FixInfo] = None  # set by the fix engine when a fix exists
+
+    def in_scope(self, contains: Callable[[str, int], bool], why: str) -> Optional[Finding]:
+        """This finding when its place or a step of its evidence chain is in scope.
+
+        `contains(path, line)` says what is in scope (the files checked, the changed lines). A
+        change in another file (a new route that calls a batch job) can cause a finding far from
+        it, so the finding counts when any step of its chain is in scope; it is still reported
+        at its own place, with the step that brought it in and `why` that step counts.
+        """
+        if contains(self.path, self.line):
+            return self
+        for step in self.evidence:
+            if contains(step.path, step.line):
+                return replace(self, brought_in_by=EvidenceStep(step.path, step.line, why))
+        return None
 
 
 @dataclass

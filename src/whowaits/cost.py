@@ -109,6 +109,8 @@ def estimate(site: CallSite, table: PriceTable) -> Optional[CostEstimate]:
         unknown.append("model")
     elif price is None:
         unknown.append("price")
+    if request.model_env:  # a deployment may set another model
+        unknown.append(f"env:{request.model_env}")
     output = request.max_tokens
     if output is None:
         unknown.append("max_tokens")
@@ -137,10 +139,16 @@ def usd(amount: float) -> str:
     return f"${amount:.2g}" if amount >= 0.0001 else "under $0.0001"
 
 
+def _env_note(cost: CostEstimate) -> str:
+    """"the default of $NAME" when the model is an environment variable's default."""
+    env = next((u[len("env:"):] for u in cost.unknown if u.startswith("env:")), None)
+    return f"the default of ${env}" if env else ""
+
+
 def _why(cost: CostEstimate, item: str) -> str:
     reasons = {
         "model": "the model is neither a literal nor a project constant",
-        "price": f"`{cost.model}` is not in the price table of {cost.price_date}",
+        "price": f"`{cost.model}`{f' ({_env_note(cost)})' if _env_note(cost) else ''} is not in the price table of {cost.price_date}",
         "max_tokens": "max_tokens is not literal",
         "prompt": "the prompt is not visible",
     }
@@ -158,5 +166,6 @@ def describe(cost: Optional[CostEstimate], per: str = "items") -> str:
         sized = f"~{cost.input_tokens or 0:,} input tokens" + (f" plus {', '.join(parts)}" if parts else "")
     else:
         sized = f"input tokens of {', '.join(parts)} not sized"
-    return (f"about {usd(cost.usd_per_1k_calls)} per 1,000 {per} with {cost.model} ({sized}, up to "
-            f"{cost.output_tokens:,} output tokens each); batch saves about {usd(cost.saving_per_1k_calls)}")
+    details = "; ".join(p for p in (_env_note(cost), f"{sized}, up to {cost.output_tokens:,} output tokens each") if p)
+    return (f"about {usd(cost.usd_per_1k_calls)} per 1,000 {per} with {cost.model} ({details}); "
+            f"batch saves about {usd(cost.saving_per_1k_calls)}")

@@ -277,8 +277,9 @@ def _importers(selected: Set[str], contents: Dict[str, bytes]) -> Set[str]:
         if not frontier:
             break
         selected |= frontier
-    # Modules that name a model in a constant (`MODEL = "claude-..."`): a call elsewhere that
-    # passes `model=config.MODEL` is priced with it. They add no importers of their own.
+    # Modules that name a model in a constant (`MODEL = "claude-..."`, or as the default of an
+    # environment variable): a call elsewhere that passes `model=config.MODEL` is priced with it.
+    # They add no importers of their own.
     constants = _model_constant()
     selected |= {path for path, data in contents.items() if constants.search(data)}
     return selected
@@ -289,4 +290,9 @@ def _model_constant() -> "re.Pattern[bytes]":
     from whowaits.cost import model_prefixes
 
     prefixes = b"|".join(re.escape(p.encode()) for p in model_prefixes())
-    return re.compile(rb"""^[ \t]*[A-Za-z_][\w.]*[ \t]*(?::[^=\n]+)?=[ \t]*[rRbBuU]?["'](?:""" + prefixes + rb")", re.MULTILINE)
+    literal = rb"""[rRbBuU]?["'](?:""" + prefixes + rb")"
+    return re.compile(
+        rb"^[ \t]*[A-Za-z_][\w.]*[ \t]*(?::[^=\n]+)?=[ \t]*" + literal
+        + rb"""|(?:getenv|environ\.get|environ\.setdefault)\(\s*["'][^"'\n]*["']\s*,\s*""" + literal,
+        re.MULTILINE,
+    )

@@ -44,6 +44,7 @@ class ProjectIndex:
                 self._suffixes.setdefault(".".join(parts[i:]), []).append(relpath)
         self._exports = {path: dict(f.exports) for path, f in facts.items()}
         self._constants = {path: dict(f.constants) for path, f in facts.items() if f.constants}
+        self._env = {path: dict(f.env_constants) for path, f in facts.items() if f.env_constants}
 
     def file_for_module(self, dotted: str) -> Optional[str]:
         """The file a module name refers to: exact, else the one file whose name ends with it.
@@ -80,16 +81,26 @@ class ProjectIndex:
             current = step
         return current
 
-    def constant(self, target: str, relpath: str) -> Optional[str]:
+    def constant(self, target: str, relpath: str) -> Tuple[Optional[str], Optional[str]]:
         """The literal string a value path names in another project module (`config.MODEL`,
-        `settings.model`), following re-exports; None when it is not a literal there."""
-        segments = self.resolve(target, relpath).split(".")
-        for cut in range(len(segments) - 1, 0, -1):
-            module = ".".join(segments[:cut])
-            owner = None if "(" in module else self.file_for_module(module)
-            if owner is not None:
-                return self._constants.get(owner, {}).get(".".join(segments[cut:]))
-        return None
+        `settings.model`), following re-exports, and the environment variable it is the default
+        of, if any; (None, None) when it is not a literal there."""
+        current = self.absolute(target, relpath)
+        for _ in range(_MAX_HOPS):  # a constant first: `os.getenv(...)` is also an exported value
+            segments = current.split(".")
+            for cut in range(len(segments) - 1, 0, -1):
+                module = ".".join(segments[:cut])
+                owner = None if "(" in module else self.file_for_module(module)
+                if owner is not None:
+                    key = ".".join(segments[cut:])
+                    if key in self._constants.get(owner, {}):
+                        return self._constants[owner][key], self._env.get(owner, {}).get(key)
+                    break
+            step = self._step(current)
+            if step is None:
+                return None, None
+            current = step
+        return None, None
 
     def _step(self, path: str) -> Optional[str]:
         segments = path.split(".")
@@ -134,8 +145,8 @@ def _with_models(call: RawCall, index: ProjectIndex, relpath: str) -> RawCall:
     def fill(request: RequestFacts) -> RequestFacts:
         if request.model is not None or request.model_ref is None:
             return request
-        model = index.constant(request.model_ref, relpath)
-        return replace(request, model=model) if model is not None else request
+        model, env = index.constant(request.model_ref, relpath)
+        return replace(request, model=model, model_env=env) if model is not None else request
 
     batch = call.batch
     if batch is not None and any(r.params is not None and r.params.model_ref for r in batch.requests):

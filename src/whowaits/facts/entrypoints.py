@@ -69,6 +69,7 @@ class ProgramReader:
         loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
         ui_region: Callable[[CallInfo], int],
         size_gated: Callable[[CallInfo], bool],
+        few_items: Callable[[cst.BaseExpression, object], bool],
         decorator_lines: Optional[Dict[int, List[int]]] = None,
         prompted: Optional[Set[int]] = None,
     ) -> None:
@@ -79,6 +80,7 @@ class ProgramReader:
         self.loops_of = loops_of
         self.ui_region = ui_region
         self.size_gated = size_gated
+        self.few_items = few_items
         self.decorator_lines = decorator_lines
         self.pragmas: Dict[int, Tuple[str, str]] = {}
         for number, line in enumerate(text.splitlines(), start=1):
@@ -230,8 +232,9 @@ class ProgramReader:
                     edges.append(CallEdge(info.caller, target, line or self.call_line(info), loops, ui_region=region))
             func = info.node.func
             if isinstance(func, cst.Name) and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
+                small = self._maps_few(info, 0)
                 for ref in self._function_refs(info.node.args[0].value, info) or self._param_ref(info.node.args[0].value, info):
-                    edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="map"))
+                    edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="" if small else "map"))
             if not isinstance(value, Ext):
                 continue
             path = value.path
@@ -260,7 +263,8 @@ class ProgramReader:
                         if detached and not ref.startswith("class:"):
                             edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True))
                     elif not ref.startswith("class:"):
-                        edges.append(CallEdge(info.caller, ref, line, loops, fanout=name))
+                        small = index >= 0 and self._maps_few(info, index)
+                        edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name))
                 break
             last = path.rsplit(".", 1)[-1]
             if last in PERIODIC_TASK_METHODS and len(info.node.args) > 1:
@@ -269,6 +273,12 @@ class ProgramReader:
                 for ref in self._function_refs(info.node.args[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
+
+    def _maps_few(self, info: CallInfo, position: int) -> bool:
+        """`pool.map(fn, ["a", "b", "c"])`: the collection after the function at `position` is a
+        small literal one, so the function runs a fixed few times, not once per item of data."""
+        positional = [a for a in info.node.args if a.keyword is None and not a.star]
+        return position + 1 < len(positional) and self.few_items(positional[position + 1].value, info.scope)
 
     def _param_ref(self, expr: cst.BaseExpression, info: CallInfo) -> List[str]:
         """`@arg:N` when a runner is handed the N-th parameter of a plain function
@@ -285,6 +295,21 @@ class ProgramReader:
         return [f"@arg:{bindings[0].index}"]
 
     def _call_refs(self, info: CallInfo, value: Value) -> List[Tuple[str, bool]]:
+        """What a call may run (see `_target_refs`); a receiver a factory or branches bind to
+        different classes (`provider = _get_provider(name)`) may run each, none certainly."""
+        refs = self._target_refs(info, value)
+        if value is None or not isinstance(info.node.func, cst.Attribute):
+            return refs
+        others: List[str] = []
+        for alt in self.ev.alternatives(info.node.func, info.scope, limit=32):
+            if alt is not None and not isinstance(alt, Lit):
+                others.extend(ref for ref, _ in self._target_refs(info, alt))
+        others = list(dict.fromkeys(others))
+        if len(others) <= 1:
+            return refs
+        return [(ref, False) for ref in dict.fromkeys([r for r, _ in refs] + others)]
+
+    def _target_refs(self, info: CallInfo, value: Value) -> List[Tuple[str, bool]]:
         """What a call may run, as references the call graph resolves, each with whether it is
         certain: a function, a class (its `__init__`), an instance (`local:C()`: its
         `__call__`), an imported path; else, with less certainty, each value of a registry or
@@ -308,7 +333,7 @@ class ProgramReader:
         candidates = self._getattr_refs(func, info) if isinstance(func, cst.Call) else []
         if not candidates:
             for alt in self.ev.alternatives(func, info.scope, limit=32):
-                ref = self._call_refs(info, alt) if alt is not None else []
+                ref = self._target_refs(info, alt) if alt is not None else []
                 candidates.extend(r for r, _ in ref)
         if not candidates:
             candidates = self._param_method(func, info)

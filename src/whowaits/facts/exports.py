@@ -7,9 +7,11 @@ exported prefix.
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from whowaits.facts.scopes import ClassInfo, ModuleIndex
+import libcst as cst
+
+from whowaits.facts.scopes import ClassInfo, ModuleIndex, Scope
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, best
 
 _MAX_CONSTANT = 120
@@ -46,31 +48,41 @@ def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str,
     return tuple(sorted(out.items()))
 
 
-def module_constants(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str, str], ...]:
+def module_constants(
+    index: ModuleIndex, evaluator: Evaluator
+) -> Tuple[Tuple[Tuple[str, str], ...], Tuple[Tuple[str, str], ...]]:
     """Module-level names and class attributes bound to one literal string (`MODEL = "..."`,
     `class Settings: model = "..."`, `settings = Settings()`), keyed like `module_exports`, so
-    another module's `model=config.MODEL` resolves to the model it names."""
+    another module's `model=config.MODEL` resolves to the model it names. A default read from the
+    environment (`os.getenv("MODEL", "...")`) counts, with the variable in the second table."""
     out: Dict[str, str] = {}
+    env: Dict[str, str] = {}
 
     def short(value: Value) -> Optional[str]:  # model ids, not prompts or SQL: keep the facts small
         if isinstance(value, Lit) and isinstance(value.value, str) and len(value.value) <= _MAX_CONSTANT:
             return value.value
         return None
 
+    def add(key: str, value: Value, nodes: List[Tuple[Optional[cst.CSTNode], Scope]]) -> None:
+        text = short(value)
+        if text is not None:
+            out[key] = text
+        elif len(nodes) == 1 and isinstance(nodes[0][0], cst.BaseExpression):
+            found = evaluator.env_default(nodes[0][0], nodes[0][1])
+            if found is not None and len(found[1]) <= _MAX_CONSTANT:
+                env[key], out[key] = found
+
     def add_class(prefix: str, cls: ClassInfo) -> None:
-        for attr in cls.attrs:
-            text = short(evaluator.class_member(cls, attr, set()))
-            if text is not None:
-                out[f"{prefix}.{attr}"] = text
+        for attr, assigned in cls.attrs.items():
+            add(f"{prefix}.{attr}", evaluator.class_member(cls, attr, set()), list(assigned))
 
     for name, bindings in index.module_scope.bindings.items():
         value = best(evaluator.binding_value(b) for b in bindings)
-        text = short(value)
-        if text is not None:
-            out[name] = text
-        elif isinstance(value, ClsV):
+        if isinstance(value, ClsV):
             add_class(name, value.cls)
             add_class(f"{name}()", value.cls)
         elif isinstance(value, Inst):
             add_class(name, value.cls)
-    return tuple(sorted(out.items()))
+        else:
+            add(name, value, [(b.node, b.scope) for b in bindings if b.kind == "assign"] if len(bindings) == 1 else [])
+    return tuple(sorted(out.items())), tuple(sorted(env.items()))

@@ -96,10 +96,14 @@ class RequestReader:
         tools = "tools" in items and not (
             isinstance(items["tools"][0], cst.Name) and items["tools"][0].value == "None"
         )
-        model_ref = None
+        model_ref = model_env = None
         if "model" in items and not isinstance(model, str):
-            value = self.ev.eval(*items["model"])
-            model_ref = value.path if isinstance(value, Ext) else None
+            env = self.ev.env_default(*self._single_assignment(*items["model"]))
+            if env is not None:
+                model_env, model = env
+            else:
+                value = self.ev.eval(*items["model"])
+                model_ref = value.path if isinstance(value, Ext) else None
         prompt_chars: Optional[int] = None
         unknown: List[str] = []
         for key in _PROMPT_KEYS:
@@ -117,6 +121,7 @@ class RequestReader:
             base_url=next((url for url in (self.url(*items[k]) for k in sorted(ENDPOINT_KEYWORDS) if k in items) if url), None),
             span_of=tuple((key, self.code_for.span(expr)) for key, (expr, _) in items.items()),
             model_ref=model_ref,
+            model_env=model_env,
             prompt_chars=prompt_chars,
             prompt_unknown=tuple(unknown[:_MAX_UNKNOWN]),
         )

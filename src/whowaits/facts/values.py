@@ -22,7 +22,7 @@ import libcst as cst
 
 from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name
 from whowaits.facts.calls import client_endpoint_tag
-from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, MODEL_WRAPPERS, PIPE_COMPOSED
+from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, ENV_LOOKUPS, MODEL_WRAPPERS, PIPE_COMPOSED
 
 
 @dataclass(frozen=True)
@@ -280,6 +280,8 @@ class Evaluator:
             for b in bindings:
                 if b.kind == "loop" and limit > 4 and b.node is not None:
                     found.extend(self.iterated(b.node, b.index, b.scope, depth + 1))
+                elif b.kind == "assign" and limit > 4 and b.node is not None:
+                    found.extend(self.alternatives(b.node, b.scope, depth + 1, limit))
                 else:
                     found.append(self.binding_value(b))
             found = [v for v in found if v is not None and not isinstance(v, Lit)]
@@ -303,6 +305,19 @@ class Evaluator:
         if isinstance(node, cst.Subscript) and limit > 4:
             return _distinct(self.held(node.value, scope, depth + 1), limit)
         return [self.eval(node, scope)]
+
+    def env_default(self, node: cst.BaseExpression, scope: Scope) -> Optional[Tuple[str, str]]:
+        """`os.getenv("NAME", "default")`: the variable and its literal default string, the value
+        configuration has unless a deployment sets the variable."""
+        if not isinstance(node, cst.Call) or len(node.args) < 2 or any(a.keyword or a.star for a in node.args[:2]):
+            return None
+        func = self.eval(node.func, scope)
+        if not isinstance(func, Ext) or func.path not in ENV_LOOKUPS:
+            return None
+        name, default = (self.eval(arg.value, scope) for arg in node.args[:2])
+        if isinstance(name, Lit) and isinstance(name.value, str) and isinstance(default, Lit) and isinstance(default.value, str):
+            return name.value, default.value
+        return None
 
     def held(self, node: cst.CSTNode, scope: Scope, depth: int = 0) -> List[Value]:
         """The values a registry holds: a dict's values, a list's or tuple's elements, what a

@@ -33,7 +33,7 @@ class Located:
             if where.start.line == line and where.start.column == col - 1 and isinstance(node, types):
                 end = (where.end.line, where.end.column)
                 if best is None or end > best_end:
-                    best, best_end = node, end  # type: ignore[assignment]
+                    best, best_end = node, end
         return best
 
     def starting_at(self, line: int, col: int) -> Iterator[cst.CSTNode]:
@@ -58,7 +58,7 @@ class Located:
         return name
 
     def replace(self, old: cst.CSTNode, new: cst.CSTNode) -> cst.Module:
-        return self.module.deep_replace(old, new)  # type: ignore[return-value,arg-type]
+        return self.module.deep_replace(old, new)  # type: ignore[arg-type]
 
 
 def without(elements: Sequence[N], drop: Sequence[cst.CSTNode]) -> Tuple[N, ...]:

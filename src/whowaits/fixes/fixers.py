@@ -92,7 +92,7 @@ def _guard_results_loop(t: Target) -> Optional[Rewrite]:
         if statement is loop:
             body += [init, new_loop]
         else:
-            body.append(statement)  # type: ignore[arg-type]
+            body.append(statement)
     return (
         f"read `.result.message` only when `result.type == \"succeeded\"`; collect the other ids in `{failed}`",
         loc.replace(block, block.with_changes(body=tuple(body))),
@@ -158,7 +158,7 @@ def batch_only_beta(t: Target) -> Optional[Rewrite]:
         if value is None:
             emptied.append(arg)
         elif value is not arg.value:
-            new_call = new_call.deep_replace(arg.value, value)  # type: ignore[assignment,arg-type]
+            new_call = new_call.deep_replace(arg.value, value)  # type: ignore[arg-type]
     if emptied:
         new_call = remove_items(new_call, [a for a in new_call.args if any(a.value is e.value for e in emptied)])
     if new_call is call:
@@ -272,11 +272,11 @@ def add_custom_id(t: Target) -> Optional[Rewrite]:
     if comp_for is not None and comp_for.inner_for_in is not None:
         return None
     header = comp_for or loop
-    index, new_header = _indexed(header, loc)  # type: ignore[arg-type]
+    index, new_header = _indexed(header, loc)
     value = cst.parse_expression(f'f"request-{{{index}}}"')
     replaced = loop.deep_replace(request, _with_custom_id(request, value))
     if comp_for is not None:
-        replaced = replaced.with_changes(for_in=new_header)  # type: ignore[attr-defined]
+        replaced = replaced.with_changes(for_in=new_header)
     else:
         replaced = replaced.with_changes(target=new_header.target, iter=new_header.iter)  # type: ignore[attr-defined]
     return f"add a custom_id from the loop index `{index}`", loc.replace(loop, replaced)

@@ -372,7 +372,7 @@ def _insert_before(loc: Located, anchor: cst.CSTNode, new: Sequence[cst.BaseStat
                 replacement = replacement.with_changes(leading_lines=blank)
             body.append(replacement)  # type: ignore[arg-type]
         else:
-            body.append(statement)  # type: ignore[arg-type]
+            body.append(statement)
     return loc.replace(block, block.with_changes(body=tuple(body)))
 
 
@@ -496,7 +496,7 @@ def _helper(sources: Sources, site: CallSite, ctx: ContextFact, hop: Tuple[str, 
     unpack = [] if len(names) == 1 else [cst.parse_statement(f"{', '.join(names)} = args\n")]
     request = cst.FunctionDef(cst.Name("request"), cst.Parameters([_param(item)]), cst.IndentedBlock(
         unpack + [s.with_changes(leading_lines=()) for s in unit.prefix] + [cst.SimpleStatementLine([cst.Return(
-            _params(unit.call))])]), leading_lines=[cst.EmptyLine(indent=False)])  # type: ignore[operator]
+            _params(unit.call))])]), leading_lines=[cst.EmptyLine(indent=False)])
     finish = cst.FunctionDef(cst.Name("finish"), cst.Parameters([_param(item), _param(answer)]),
                              finish_body.with_changes(body=tuple(unpack) + tuple(finish_body.body)),
                              leading_lines=[cst.EmptyLine(indent=False)])
@@ -512,7 +512,7 @@ def _helper(sources: Sources, site: CallSite, ctx: ContextFact, hop: Tuple[str, 
     batch = cst.FunctionDef(
         cst.Name(batch_name), cst.Parameters([_param("items")]),
         cst.IndentedBlock([doc, *bind, *[s.with_changes(leading_lines=()) for s in setup], request, finish,
-                           result.with_changes(leading_lines=[cst.EmptyLine(indent=False)])]),  # type: ignore[misc]
+                           result.with_changes(leading_lines=[cst.EmptyLine(indent=False)])]),
         asynchronous=helper.asynchronous, leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
     body_after = []
     for statement in loc.module.body:
@@ -558,7 +558,7 @@ def _walk(node: cst.CSTNode) -> List[cst.CSTNode]:
 def _fill(statement: cst.BaseStatement, placeholder: str, value: cst.BaseExpression) -> cst.BaseStatement:
     """`statement` with the name `placeholder` replaced by `value`."""
     hole = next(n for n in _walk(statement) if isinstance(n, cst.Name) and n.value == placeholder)
-    return statement.deep_replace(hole, value)  # type: ignore[arg-type,return-value]
+    return statement.deep_replace(hole, value)  # type: ignore[arg-type]
 
 
 def _awaits(body: Sequence[cst.BaseStatement], answered: cst.CSTNode) -> bool:
