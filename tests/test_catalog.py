@@ -12,6 +12,7 @@ from whowaits.catalog import CatalogError, load_catalog, load_rule, markdown_tab
 from whowaits.checks import CHECKS, _load_builtin_checks
 from whowaits.facts import extract
 from whowaits.pipeline import Options, analyze_sources
+from whowaits.report import rules_doc
 
 
 def test_every_check_has_a_rule_file_and_back(catalog) -> None:
@@ -90,6 +91,13 @@ POLICY = 'code = "ACME001"\nname = "x"\nseverity = "error"\nmessage = "m"\n'
         (POLICY + "[when]\nmodel = 3\n", "`when.model` must be a string or a list of strings"),
         ('code = "ACME001"\nname = "x"\nseverity = "error"\n[when]\nmodel = "x"\n', "`message` must be a non-empty string"),
         (POLICY.replace('"m"', '"{model.upper}"') + "[when]\nmodel = \"x\"\n", "placeholder"),
+        (POLICY + "[when]\nmodel = \"x\"\n[autofix]\nsafety = \"maybe\"\nwhy = \"w\"\n", "`autofix.safety` must be one of"),
+        (POLICY + "[when]\nmodel = \"x\"\n[autofix]\nsafety = \"safe\"\n", "`autofix.why` must be a non-empty string"),
+        (POLICY + "[when]\nmodel = \"x\"\n[autofix]\nsafety = \"safe\"\nwhy = \"w\"\nset = { model = [1] }\n",
+         "`autofix.set` must map keyword names"),
+        (POLICY + "[when]\nmodel = \"x\"\n[autofix]\nsafety = \"safe\"\nwhy = \"w\"\ndrop = [\"a-b\"]\n",
+         "`autofix.drop` must be a list of keyword names"),
+        (POLICY + "[when]\nmodel = \"x\"\n[autofix]\nsafety = \"safe\"\nwhy = \"w\"\nrewrite = 1\n", "unknown field `autofix.rewrite`"),
     ],
 )
 def test_malformed_policy_rules(tmp_path, content: str, message: str) -> None:
@@ -123,3 +131,38 @@ def test_policy_rule_cli_errors_exit_2(tmp_path) -> None:
     assert "bad.toml: unknown field `when.modle`" in result.output
     listing = CliRunner().invoke(main, ["rule", "--config", str(tmp_path / "pyproject.toml")])
     assert listing.exit_code == 2
+
+
+INTERNAL_NOTES = re.compile(r"\bseed \d|\bapi-facts\b|\barticle\b|\bSPEC\b|\bseeds?/", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("code", sorted(load_catalog()))
+def test_rule_docs_speak_to_users(code: str, catalog) -> None:
+    """`whowaits rule CODE`: what, why, how to fix, bad and good examples, and the provider fact
+    with a link to its public documentation; no notes about where a rule came from."""
+    rule = catalog[code]
+    shown = rules_doc.text(rule)
+    for field in (rule.summary, rule.rationale, rule.fix, rule.seed):
+        assert not INTERNAL_NOTES.search(field), f"{code}: internal note in user-facing text: {field}"
+    for heading in ("What", "Why", "How to fix", "Bad", "Good"):
+        assert f"\n{heading}\n" in shown, f"{code}: no {heading!r} section"
+    heading, fact, links = rules_doc.provider_fact(rule)
+    if code.startswith(("WW1", "WW2", "WW3", "WW4")):  # rules about a provider's API cite its docs
+        assert heading == "Provider fact" and fact and links, code
+        assert all(re.match(r"^https://[\w.-]+\.(com|org|io)/\S+$", link) for link in links), links
+        assert f"  Docs: {links[0]}" in shown and links[0] not in fact
+
+
+def test_every_site_fact_a_message_can_name_is_declared() -> None:
+    """Placeholder validation rejects names outside FIELDS and MESSAGE_FIELDS, so every key the
+    site facts carry must be declared there (or a rule using it would be refused)."""
+    from conftest import FIXTURES, run
+    from whowaits.checks.sitefacts import FIELDS, MESSAGE_FIELDS, site_facts
+    from whowaits.core import Project
+
+    keys = set()
+    for case in ("projects/example", "manifests/github", "rules"):
+        result = run([os.path.join(FIXTURES, case)], root=os.path.join(FIXTURES, case))
+        for facts in site_facts(Project(result.root, result.sites, {}, 30.0)):
+            keys.update(k for k in facts.values if ":" not in k)
+    assert keys and keys <= set(FIELDS) | MESSAGE_FIELDS, sorted(keys - set(FIELDS) - MESSAGE_FIELDS)

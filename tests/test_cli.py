@@ -27,7 +27,9 @@ def test_check_text_reports_findings_and_exits_1() -> None:
     assert lines[0].startswith("supportdesk/nightly.py:15:30: WW302 custom_id")
     assert "    -> supportdesk/nightly.py:28: submitted by messages.batches.create in submit" in lines
     assert "    -> supportdesk/web.py:20: entry: digest_now (Flask route)" in lines
-    assert lines[-1] == "Found 6 findings (2 errors, 4 warnings): 5 LLM call sites in 5 files."
+    assert lines[-2] == "Found 6 findings (2 errors, 4 warnings): 5 LLM call sites in 5 files."
+    # the WW403 sleep has a safe fix; the WW302 id and the WW401 read have unsafe ones
+    assert lines[-1] == "[*] 1 fixable with the `--fix` option (2 hidden fixes can be enabled with the `--unsafe-fixes` option)."
 
 
 def test_check_json_matches_the_documented_shape() -> None:
@@ -47,7 +49,7 @@ def test_check_json_matches_the_documented_shape() -> None:
         ("supportdesk/web.py", 12, "sync"),
     }
     finding = doc["findings"][0]
-    assert set(finding) == {"code", "name", "severity", "path", "line", "col", "message", "evidence", "fingerprint"}
+    assert set(finding) == {"code", "name", "severity", "path", "line", "col", "message", "evidence", "fingerprint", "fix"}
     assert (finding["code"], finding["path"], finding["line"], finding["col"]) == ("WW302", "supportdesk/nightly.py", 15, 30)
     assert finding["evidence"] == [{"path": "supportdesk/nightly.py", "line": 28, "note": "submitted by messages.batches.create in submit"}]
     assert doc["summary"]["by_code"] == {"WW101": 1, "WW201": 1, "WW302": 1, "WW401": 1, "WW403": 1, "WW404": 1}
@@ -90,9 +92,10 @@ def test_audit_table_and_json() -> None:
     rows = {line.split()[0]: line.split() for line in table.output.splitlines() if line.startswith("supportdesk/")}
     assert rows["supportdesk/nightly.py:28:12"][1:] == [
         "batch_submit", "anthropic", "messages.batches.create", "submit", "blocking",
-        "scheduled@.github/workflows/nightly.yml:4,", "http_handler@supportdesk/web.py:20", "WW101,WW302,WW404",
+        "scheduled@.github/workflows/nightly.yml:4,", "http_handler@supportdesk/web.py:20", "-", "WW101,WW302,WW404",
     ]
-    assert rows["supportdesk/web.py:12:15"][5:] == ["blocking", "http_handler@supportdesk/web.py:10", "-"]
+    # Cost and batch saving per 1,000 calls: a blocking sync call is priced too (it just cannot move).
+    assert rows["supportdesk/web.py:12:15"][5:] == ["blocking", "http_handler@supportdesk/web.py:10", "$15.36", "/", "$7.68", "-"]
     assert "verdicts: blocking: 3, tolerant: 2" in table.output
     assert "  .github/workflows/nightly.yml:4 on: schedule cron '0 2 * * *', run at line 11 [scheduled]" in table.output
     doc = json.loads(invoke("audit", EXAMPLE, "--no-cache", "--format", "json").output)

@@ -80,7 +80,7 @@ def test_config_command_shows_sources(tmp_path) -> None:
         ('[tool.whowaits]\nselct = ["WW"]\n', "unknown key `selct` in [tool.whowaits]"),
         ('[tool.whowaits]\nselect = "WW"\n', "`select` must be a list of strings"),
         ('[tool.whowaits]\nfail-on = "fatal"\n', '`fail-on` must be one of "info", "warning", "error"'),
-        ('[tool.whowaits]\npoll-interval-min = "fast"\n', "`poll-interval-min` must be a non-negative number of seconds"),
+        ('[tool.whowaits]\npoll-interval-min = "fast"\n', "`poll-interval-min` must be a finite, non-negative number of seconds"),
         ('[tool.whowaits]\nignore = ["WW999"]\n', "`ignore` names unknown rule code or prefix `WW999`"),
         ('[tool.whowaits]\nseverity = { WW999 = "error" }\n', "`severity` names unknown rule code `WW999`"),
         ('[tool.whowaits.contexts]\nslow = ["x"]\n', "unknown key `contexts.slow`"),

@@ -48,7 +48,10 @@ def test_prefilter_follows_imports_of_sdk_modules() -> None:
 
 def test_find_root(tmp_path) -> None:
     _tree(tmp_path, {"proj/pyproject.toml": "", "proj/src/pkg/mod.py": ""})
-    assert find_root(str(tmp_path / "proj" / "src" / "pkg" / "mod.py")) == str(tmp_path / "proj")
-    assert find_root(str(tmp_path / "proj" / "src")) == str(tmp_path / "proj")
+    assert find_root([str(tmp_path / "proj" / "src" / "pkg" / "mod.py")]) == str(tmp_path / "proj")
+    assert find_root([str(tmp_path / "proj" / "src")]) == str(tmp_path / "proj")
     os.remove(tmp_path / "proj" / "pyproject.toml")
-    assert find_root(str(tmp_path / "proj" / "src")).startswith(str(tmp_path))
+    # No marker anywhere: the given folder (a file's folder), never the working folder.
+    assert find_root([str(tmp_path / "proj" / "src")]) == str(tmp_path / "proj" / "src")
+    assert find_root([str(tmp_path / "proj" / "src" / "pkg" / "mod.py")]) == str(tmp_path / "proj" / "src" / "pkg")
+    assert find_root([str(tmp_path / "proj" / "src" / "pkg"), str(tmp_path / "proj" / "x.py")]) == str(tmp_path / "proj")

@@ -24,6 +24,7 @@ from whowaits.config import resolve_settings
 
 EXPECT = re.compile(rb"#\s*expect:\s*([A-Z0-9, ]+)")
 SITE = re.compile(rb"#\s*site:\s*([a-z_, ]+)")
+SNAPSHOTS = (".fixed", ".unsafe-fixed", ".migrated")  # what a fix or a migration turns a file into
 
 
 def cases() -> List[str]:
@@ -63,7 +64,8 @@ def test_fixture(case: str) -> None:
     path = os.path.join(FIXTURES, case)
     if os.path.isdir(path):
         root = path
-        files = [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if os.path.isfile(os.path.join(d, f))]
+        files = [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs
+                 if os.path.isfile(os.path.join(d, f)) and not f.endswith(SNAPSHOTS)]
     else:
         root = os.path.dirname(path)
         files = [path]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -109,10 +110,11 @@ def test_portfolio_formats() -> None:
     assert "## Could move to the Batch API (1)" in markdown
     assert "- `supportdesk/triage.py:6` messages.create in `label`" in markdown
     csv_lines = invoke("audit", FIXTURES + "/contexts/bulk_two_modules", "--no-cache", "--format", "csv").output.splitlines()
-    assert csv_lines[0] == "location,provider,operation,method,function,verdict,contexts,findings"
+    assert csv_lines[0] == ("location,provider,operation,method,function,verdict,contexts,findings,"
+                            "model,usd_per_1k_calls,batch_saving_usd_per_1k_calls,cost_unknown")
     assert csv_lines[1].startswith("app/llm.py:12,anthropic,sync,messages.create,ask,tolerant,")
     html = invoke("audit", FLASK, "--no-cache", "--format", "html").output
-    assert html.startswith("<!DOCTYPE html>") and '<table id="sites">' in html and '<svg id="verdict-chart"' in html
+    assert html.startswith("<!DOCTYPE html>") and '<table class="stack" id="sites">' in html and '<svg id="verdict-chart"' in html
     # Self-contained: nothing to fetch.
     assert "://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "<link" not in html and " src=" not in html
@@ -121,17 +123,76 @@ def test_portfolio_formats() -> None:
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (CI installs Debian's chromium)")
-def test_html_report_renders_in_a_browser(tmp_path) -> None:
-    page = tmp_path / "audit.html"
-    invoke("audit", os.path.join(FIXTURES, "contexts"), "--no-cache", "--format", "html", "--output-file", str(page))
-    proc = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom", page.as_uri()],
+# The page is shown in a frame of the width under test: Chromium will not make a window
+# narrower than 500 px, and phones are narrower. The frame's results are copied to the top page.
+_FRAME = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" src="audit.html" style="width:%dpx;height:1600px;border:0;display:block"></iframe>
+<script>
+document.getElementById('f').addEventListener('load', function () {
+  var doc = this.contentDocument;
+  document.body.setAttribute('data-ready', doc.body.getAttribute('data-ready') || '');
+  document.body.setAttribute('data-scroll-width', String(doc.documentElement.scrollWidth));
+  document.body.setAttribute('data-client-width', String(doc.documentElement.clientWidth));
+  document.body.setAttribute('data-errors', doc.getElementById('script-errors').textContent);
+  document.body.setAttribute('data-shown', doc.getElementById('shown').textContent);
+});
+</script></body></html>"""
+
+
+def _chromium(tmp_path, page, width: int, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--hide-scrollbars",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--allow-file-access-from-files",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={max(width, 500)},1600", "--virtual-time-budget=3000",
+         *args, page.as_uri()],
         capture_output=True, text=True, timeout=120,
     )
-    dom = proc.stdout
-    assert 'data-ready="yes"' in dom, proc.stderr[-2000:]  # the script ran to the end
-    assert '<pre id="script-errors" hidden=""></pre>' in dom  # and raised nothing
-    assert dom.count("<tr>") > 10 and 'class="bar"' in dom
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on this machine (CI installs Debian's chromium)")
+@pytest.mark.parametrize("width", [1400, 390])
+def test_html_report_renders_in_a_browser(tmp_path, width: int) -> None:
+    """At desktop and phone width: the script runs cleanly, nothing scrolls sideways, and a
+    screenshot is taken (kept in $WHOWAITS_SCREENSHOTS when set, for people to look at)."""
+    page = tmp_path / "audit.html"
+    invoke("audit", os.path.join(FIXTURES, "contexts"), os.path.join(FIXTURES, "cost"), "--no-cache", "--format", "html",
+           "--output-file", str(page))
+    html = page.read_text()
+    assert 'class="card money"' in html  # the priced sites of fixtures/cost add up
+    assert html.count("<tr data-verdict=") > 10 and 'class="bar"' in html
+    frame = tmp_path / "frame.html"
+    frame.write_text(_FRAME % width)
+    proc = _chromium(tmp_path, frame, width, "--dump-dom")
+    body = re.search(r"<body[^>]*>", proc.stdout)
+    assert body is not None, proc.stderr[-2000:]
+    attrs = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', body.group(0)))
+    assert attrs.get("data-ready") == "yes", proc.stderr[-2000:]  # the script ran to the end
+    assert attrs.get("data-errors") == ""  # and raised nothing
+    assert re.match(r"^(\d+) of \1 call sites$", attrs["data-shown"])  # the filters start with every row shown
+    scroll, client = int(attrs["data-scroll-width"]), int(attrs["data-client-width"])
+    assert client <= width and scroll <= client, f"horizontal scroll at {width}px: {scroll} > {client}"
+    shot = tmp_path / f"audit-{width}.png"
+    _chromium(tmp_path, frame, width, f"--screenshot={shot}")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    keep = os.environ.get("WHOWAITS_SCREENSHOTS")
+    if keep:
+        shutil.copy(shot, os.path.join(keep, shot.name))
+
+
+def test_html_report_groups_contexts_links_findings_and_lists_manifests() -> None:
+    html = invoke("audit", EXAMPLE, "--no-cache", "--format", "html").output
+    assert "<title>whowaits audit: supportdesk</title>" in html or "<title>whowaits audit: example</title>" in html
+    assert re.search(r'<p class="muted" id="meta">(commit <code>\w+</code> · )?\d{4}-\d{2}-\d{2} · ', html)
+    # Findings show their message and link to their rule's section.
+    assert '<a class="sev-error" href="#rule-WW101">WW101</a>' in html and '<div class="rule" id="rule-WW101">' in html
+    assert "batch submitted in a blocking path" in html
+    # Filters by verdict, provider, rule and path.
+    for name in ("verdict", "provider", "rule", "path"):
+        assert f'name="{name}"' in html
+    # The CI / cron / deploy entries and what each reaches.
+    assert '<table class="stack" id="manifests">' in html and ".github/workflows/nightly.yml" in html
+    assert "@media print" in html
+    # A site reached from many entries of one kind shows one group with a count.
+    many = invoke("audit", os.path.join(FIXTURES, "contexts", "schedulers"), "--no-cache", "--format", "html").output
+    groups = re.findall(r'<summary><span class="(?:blocking|tolerant)">([a-z ]+)</span>( &times;\d+)?</summary>', many)
+    assert groups and all(kind for kind, _ in groups)

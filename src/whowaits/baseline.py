@@ -74,31 +74,68 @@ _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 
 
 def changed_lines(root: str, ref: str) -> Dict[str, Set[int]]:
-    """Lines added or changed since `ref`, per path relative to `root` (untracked files whole)."""
+    """Lines added or changed since `ref`, per path relative to `root` (untracked files whole).
+
+    The ref comes from the command line: it is refused when it looks like an option, checked
+    with `rev-parse --verify --end-of-options` and only its commit id reaches `git diff`, so no
+    value of the user's becomes an option of git. Git's own fsmonitor and diff drivers are off.
+    """
     def git(*args: str) -> str:
+        command = ["git", "-c", "core.fsmonitor=false", "-c", "core.quotepath=off", *args]
         try:
-            proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=120)
+            proc = subprocess.run(command, cwd=root, capture_output=True, timeout=120)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise BaselineError(f"--changed-since {ref}: cannot run git: {exc}") from exc
+        stderr = os.fsdecode(proc.stderr).strip()
         if proc.returncode != 0:
-            raise BaselineError(f"--changed-since {ref}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'git failed'}")
-        return proc.stdout
+            raise BaselineError(f"--changed-since {ref}: {stderr.splitlines()[-1] if stderr else 'git failed'}")
+        return os.fsdecode(proc.stdout)
 
+    if not ref or ref.startswith("-") or any(ch in ref for ch in "\0\n\r"):
+        raise BaselineError(f"--changed-since {ref!r}: not a git ref")
+    commit = git("rev-parse", "--verify", "--quiet", "--end-of-options", ref + "^{commit}").strip()
     top = git("rev-parse", "--show-toplevel").strip()
     out: Dict[str, Set[int]] = {}
     current = None
-    for line in git("diff", "--unified=0", "--no-color", "--no-ext-diff", ref, "--", ".").splitlines():
+    diff = git("diff", "--unified=0", "--no-color", "--no-ext-diff", "--no-textconv", commit, "--", ".")
+    for line in diff.splitlines():
         if line.startswith("+++ "):
-            name = line[4:]
+            name = _unquote(line[4:])
             current = None if name == "/dev/null" else _relative(top, root, name[2:] if name.startswith("b/") else name)
             continue
         match = _HUNK.match(line)
         if match and current is not None:
             start, count = int(match.group(1)), int(match.group(2) or "1")
             out.setdefault(current, set()).update(range(start, start + count))
-    for name in git("ls-files", "--others", "--exclude-standard").splitlines():
-        out[_relative(root, root, name)] = {-1}  # every line
+    for name in git("ls-files", "-z", "--others", "--exclude-standard").split("\0"):
+        if name:
+            out[_relative(root, root, name)] = {-1}  # every line
     return out
+
+
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def _unquote(name: str) -> str:
+    """A path as git prints it in a diff header: C-quoted when it holds special characters."""
+    if not (len(name) >= 2 and name.startswith('"') and name.endswith('"')):
+        return name
+    body, out, i = name[1:-1], bytearray(), 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt in _ESCAPES:
+                out.append(_ESCAPES[nxt])
+                i += 2
+                continue
+            if body[i + 1:i + 4].isdigit():
+                out.append(int(body[i + 1:i + 4], 8) & 0xFF)
+                i += 4
+                continue
+        out.extend(os.fsencode(ch))
+        i += 1
+    return os.fsdecode(bytes(out))
 
 
 def _relative(top: str, root: str, name: str) -> str:

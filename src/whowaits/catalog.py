@@ -10,11 +10,12 @@ import os
 import re
 from typing import Dict, List, Sequence
 
-from whowaits.core import SEVERITIES, RuleMeta
+from whowaits.core import SEVERITIES, AutofixMeta, RuleMeta
 
 DOCS = ("summary", "rationale", "fix", "seed")
 REQUIRED = ("code", "name", "severity")
-OPTIONAL = DOCS + ("bad", "good", "message", "when")
+OPTIONAL = DOCS + ("bad", "good", "message", "when", "autofix")
+FIX_SAFETY = ("safe", "unsafe", "none")
 CODE_PATTERN = re.compile(r"^[A-Z]{1,8}[0-9]{3,4}$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -64,6 +65,7 @@ def load_rule(path: str, builtin: bool = True) -> RuleMeta:
     elif not builtin:
         raise CatalogError(f"{path}: field `when` is required: a policy rule matches site facts")
     message = data.get("message", "")
+    autofix = _autofix(path, data["autofix"]) if "autofix" in data else None
     return RuleMeta(
         code=data["code"],
         name=data["name"],
@@ -77,7 +79,31 @@ def load_rule(path: str, builtin: bool = True) -> RuleMeta:
         source=path,
         policy=policy,
         builtin=builtin,
+        autofix=autofix,
     )
+
+
+def _autofix(path: str, raw: object) -> AutofixMeta:
+    """`[autofix]`: `safety` and `why` (the argument for that safety); a policy rule may add a
+    template, `set` (keyword -> literal value) and `drop` (keywords), applied to its call."""
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path}: `autofix` must be a table")
+    unknown = sorted(set(raw) - {"safety", "why", "set", "drop"})
+    if unknown:
+        raise CatalogError(f"{path}: unknown field `autofix.{unknown[0]}`")
+    if raw.get("safety") not in FIX_SAFETY:
+        raise CatalogError(f"{path}: field `autofix.safety` must be one of {', '.join(FIX_SAFETY)}")
+    if not isinstance(raw.get("why"), str) or not raw["why"].strip():
+        raise CatalogError(f"{path}: field `autofix.why` must be a non-empty string")
+    values = raw.get("set", {})
+    if not isinstance(values, dict) or not all(isinstance(v, (str, int, float, bool)) for v in values.values()):
+        raise CatalogError(f"{path}: field `autofix.set` must map keyword names to strings, numbers or booleans")
+    drop = raw.get("drop", [])
+    if not isinstance(drop, list) or not all(isinstance(k, str) and k.isidentifier() for k in drop):
+        raise CatalogError(f"{path}: field `autofix.drop` must be a list of keyword names")
+    if not all(k.isidentifier() for k in values):
+        raise CatalogError(f"{path}: field `autofix.set` keys must be keyword names")
+    return AutofixMeta(raw["safety"], raw["why"].strip(), tuple(sorted(values.items())), tuple(drop))
 
 
 def _rule_files(path: str) -> List[str]:

@@ -5,6 +5,7 @@ Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage, configuration 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import traceback
@@ -17,6 +18,7 @@ from whowaits.catalog import CatalogError
 from whowaits.config import ConfigError, Settings, check_codes, describe, load_rules, resolve_settings
 from whowaits.core import SEVERITIES, RuleMeta, severity_rank
 from whowaits.pipeline import Options, RunResult, analyze
+from whowaits.report.escape import printable, printable_tree
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -74,7 +76,10 @@ def _settings(paths: Sequence[str], cli: Dict[str, Any]) -> Tuple[Settings, Dict
                 p.strip() for p in cli["extend_exclude"].split(",") if p.strip()
             )
         if cli.get("poll_interval_min") is not None:
-            overrides["poll_interval_min"] = cli["poll_interval_min"]
+            seconds = cli["poll_interval_min"]
+            if not math.isfinite(seconds) or seconds < 0:
+                raise ConfigError(f"--poll-interval-min: must be a finite, non-negative number of seconds, got {seconds}")
+            overrides["poll_interval_min"] = seconds
         if cli.get("fail_on"):
             overrides["fail_on"] = cli["fail_on"]
         if overrides:
@@ -143,9 +148,13 @@ FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit"]
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary line.")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: CODE` comments for every current finding (edits files).")
 @click.option("--stdin-filename", type=click.Path(), help="Read the file's content from stdin (an editor's unsaved buffer).")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes (edits files).")
+@click.option("--unsafe-fixes", is_flag=True, help="Also offer and apply fixes that change behaviour.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing.")
 def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str, baseline_file: Optional[str],
           changed_since: Optional[str], exit_zero: bool, statistics: bool, show_evidence: bool,
-          show_settings: bool, quiet: bool, add_noqa: bool, stdin_filename: Optional[str], **cli: Any) -> None:
+          show_settings: bool, quiet: bool, add_noqa: bool, stdin_filename: Optional[str],
+          fix: bool, unsafe_fixes: bool, diff: bool, **cli: Any) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     if stdin_filename:
         cli["stdin"] = (stdin_filename, click.get_binary_stream("stdin").read())
@@ -158,12 +167,18 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         return
     result, settings, catalog = _run(paths, cli, interactive=output_format == "text" and not quiet and not output_file)
     if add_noqa:
-        from whowaits.suppress import add_noqa as write_noqa
+        from whowaits.suppress import NoqaError, add_noqa as write_noqa
 
-        changed = write_noqa(result.root, result.findings)
+        try:
+            changed, unplaced = write_noqa(result.root, result.findings)
+        except NoqaError as exc:
+            _fail(str(exc))
         click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
+        for where in unplaced:
+            click.echo(f"{printable(where)}: no line of the expression can hold a comment; suppress it by hand", err=True)
         return
-    result = _narrow(result, baseline_file, changed_since)
+    result = _fixes(result, paths, cli, settings, catalog, fix or diff, unsafe_fixes, diff)
+    result = _printable(_narrow(result, baseline_file, changed_since))
     if output_format == "json":
         from whowaits.report import json_out
 
@@ -176,12 +191,45 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         from whowaits.report import text as text_report
 
         color = output_file is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        text = text_report.render(result, color=color, show_evidence=show_evidence, statistics=statistics)
-        if quiet:
-            text = "".join(line + "\n" for line in text.splitlines()[:-1])
+        text = text_report.render(result, color=color, show_evidence=show_evidence, statistics=statistics,
+                                  unsafe_fixes=unsafe_fixes, summary=not quiet)
     _emit(text, output_file)
     failing = [f for f in result.findings if severity_rank(f.severity) >= severity_rank(settings.fail_on)]
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+
+
+def _printable(result: RunResult) -> RunResult:
+    """The result as every output format may show it: names and code text escaped."""
+    from dataclasses import replace
+
+    return replace(result, findings=printable_tree(result.findings), sites=printable_tree(result.sites))
+
+
+def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], settings: Settings,
+           catalog: Dict[str, RuleMeta], apply: bool, unsafe: bool, diff: bool) -> RunResult:
+    """Offer a fix on each finding; with --fix / --diff apply them (see whowaits.fixes)."""
+    from dataclasses import replace
+
+    from whowaits import fixes
+
+    result = fixes.offer(result, catalog, settings.poll_interval_min, cli.get("stdin"))
+    if not apply:
+        return result
+    if cli.get("stdin"):
+        _fail("--fix and --diff cannot edit stdin")
+    options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"))
+    outcome = fixes.plan(result, unsafe, lambda new: analyze(_check_paths(paths), catalog, replace(options, contents=new)))
+    for finding, why in outcome.dropped:
+        click.echo(f"whowaits: fix for {finding.path}:{finding.line} {finding.code} dropped: {why}", err=True)
+    if diff:
+        click.echo(fixes.diff(outcome.contents, outcome.originals), nl=False)
+        sys.exit(EXIT_FINDINGS if outcome.contents else EXIT_CLEAN)
+    try:
+        fixes.write(result.root, outcome.contents, outcome.originals)
+    except OSError as exc:
+        _fail(f"cannot write fixes: {exc}")
+    click.echo(f"Fixed {len(outcome.applied)} finding{'' if len(outcome.applied) == 1 else 's'}.", err=True)
+    return fixes.offer(outcome.after, catalog, settings.poll_interval_min) if outcome.after else result
 
 
 def _narrow(result: RunResult, baseline_file: Optional[str], changed_since: Optional[str]) -> RunResult:
@@ -226,7 +274,8 @@ def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str]
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]), default="table", show_default=True)
 def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
     """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
-    result, _, _ = _run(paths, cli, interactive=not output_file)
+    result, _, catalog = _run(paths, cli, interactive=not output_file)
+    result = _printable(result)
     if fmt == "json":
         from whowaits.report import json_out
 
@@ -238,7 +287,7 @@ def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: A
     else:
         from whowaits.report import portfolio
 
-        text = portfolio.RENDERERS[fmt](result)
+        text = portfolio.to_html(result, catalog) if fmt == "html" else portfolio.RENDERERS[fmt](result)
     _emit(text, output_file)
 
 
@@ -261,9 +310,52 @@ def explain(location: str, **cli: Any) -> None:
     line = int(line_text)
     sites = [s for s in result.sites if s.path == relpath and s.call.span.line <= line <= s.call.span.end_line]
     if not sites:
-        _fail(f"{relpath}:{line}: no LLM call site on that line (see `whowaits audit {path}`)")
+        _fail(f"{printable(relpath)}:{line}: no LLM call site on that line (see `whowaits audit {path}`)")
     assert result.graph is not None
-    click.echo("\n".join(explain_site(s, result.graph) for s in sites), nl=False)
+    text = "\n".join(explain_site(s, result.graph) for s in sites)
+    click.echo("\n".join(printable(line) for line in text.split("\n")), nl=False)
+
+
+@main.command()
+@click.argument("targets", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Migrate every per-item site (WW201, WW202) under the TARGETS paths.")
+@click.option("--write", is_flag=True, help="Apply the migration (default: print it as a diff).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
+@click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write .whowaits_cache/.")
+def migrate(targets: Tuple[str, ...], every: bool, write: bool, **cli: Any) -> None:
+    """Rewrite the per-item sync loop at PATH:LINE (or, with --all, every one under PATHS) into a batch job."""
+    from dataclasses import replace
+
+    from whowaits import fixes, migrate as migration
+
+    places = [t.rpartition(":") for t in targets]
+    if not every and (not places or any(not p or not n.isdigit() for p, _, n in places)):
+        _fail("expected PATH:LINE (or --all [PATHS])")
+    paths = _check_paths(list(targets) if every else [p for p, _, _ in places])
+    result, settings, catalog = _run(paths, cli)
+    wanted = None if every else [(os.path.relpath(os.path.abspath(p), result.root).replace(os.sep, "/"), int(n))
+                                 for p, _, n in places]
+    options = Options(settings, use_cache=not cli.get("no_cache"))
+    report = migration.run(result, wanted, lambda p: _read(os.path.join(result.root, p)),
+                           lambda new: analyze(paths, catalog, replace(options, contents=new)), settings.poll_interval_min)
+    if not report.migrations:
+        _fail("no per-item synchronous call (WW201, WW202) there; see `whowaits check`")
+    for m in report.migrations:
+        click.echo(f"whowaits: {m.site.path}:{m.site.line}: " + (f"not migrated: {m.refused}" if m.refused else m.summary), err=True)
+    if write:
+        fixes.write(result.root, report.contents, report.originals)
+    else:
+        click.echo(fixes.diff(report.contents, report.originals), nl=False)
+    sys.exit(EXIT_FINDINGS if any(m.refused for m in report.migrations) else EXIT_CLEAN)
+
+
+def _read(path: str) -> Optional[bytes]:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
 
 
 @main.command("config")

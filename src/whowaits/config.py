@@ -8,6 +8,7 @@ is a `ConfigError` whose message names the file, the key and what was expected.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field, fields, replace
@@ -40,6 +41,7 @@ class Settings:
     rule_paths: Tuple[str, ...] = ()
     blocking: Tuple[str, ...] = ()  # [contexts] blocking patterns
     tolerant: Tuple[str, ...] = ()  # [contexts] tolerant patterns
+    prices: Optional[str] = None  # a price table file extending the built-in one (absolute path)
     config_file: Optional[str] = None
     sources: Tuple[Tuple[str, str], ...] = field(default=(), compare=False)
 
@@ -80,9 +82,15 @@ def _severity_name(value: Any) -> str:
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise TypeError("a non-negative number of seconds")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise TypeError("a finite, non-negative number of seconds")
     return float(value)
+
+
+def _path(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError("a path to a file")
+    return value
 
 
 def _per_file(value: Any) -> Tuple[Tuple[str, Tuple[str, ...]], ...]:
@@ -108,6 +116,7 @@ _KEYS = {
     "severity": ("severity", _severities),
     "poll-interval-min": ("poll_interval_min", _number),
     "rule-paths": ("rule_paths", _strings),
+    "prices": ("prices", _path),
 }
 _CONTEXT_KEYS = {"blocking": "blocking", "tolerant": "tolerant"}
 
@@ -132,22 +141,35 @@ def find_config(start: str) -> Optional[str]:
 
 def _has_tool_table(path: str) -> bool:
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError):
+        data = read_toml(path)
+    except ConfigError:
         return True  # let load_settings report the problem rather than skip a broken file
     return isinstance(data.get("tool"), dict) and "whowaits" in data["tool"]
 
 
+MAX_TOML_BYTES = 1024 * 1024  # configuration and rule files are a few kilobytes
+
+
 def read_toml(path: str, error: type = ConfigError) -> Dict[str, Any]:
-    """A TOML file as a dict; an unreadable or invalid file raises `error` naming the file."""
+    """A TOML file as a dict; an unreadable, oversized, binary, non-UTF-8, invalid or absurdly
+    nested file raises `error` with one line naming the file and what is wrong."""
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
+            data = fh.read(MAX_TOML_BYTES + 1)
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc.strerror}") from exc
+    if len(data) > MAX_TOML_BYTES:
+        raise error(f"{path}: larger than {MAX_TOML_BYTES // 1024} KB, not a configuration file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from exc
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{path}: invalid TOML: {exc}") from exc
+        raise error(f"{path}: invalid TOML: {str(exc).splitlines()[0]}") from exc
+    except RecursionError as exc:
+        raise error(f"{path}: invalid TOML: nested too deeply") from exc
 
 
 def load_settings(path: str) -> Settings:
@@ -182,7 +204,22 @@ def load_settings(path: str) -> Settings:
             values[name] = parse(value)
         except TypeError as exc:
             raise ConfigError(f"{path}: `{key}` must be {exc}") from exc
+    if "prices" in values:
+        values["prices"] = _price_file(path, os.path.join(os.path.dirname(os.path.abspath(path)), values["prices"]))
     return settings.with_values(path, **values)
+
+
+def _price_file(config: str, prices: str) -> str:
+    """A user price table, validated now so a mistake is a configuration error naming it."""
+    from whowaits.cost import PriceError, read_price_file
+
+    if not os.path.isfile(prices):
+        raise ConfigError(f"{config}: `prices` names {prices}, which is not a file")
+    try:
+        read_price_file(prices)
+    except PriceError as exc:
+        raise ConfigError(f"{config}: `prices`: {exc}") from exc
+    return prices
 
 
 def resolve_settings(

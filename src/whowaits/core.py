@@ -50,6 +50,9 @@ class RequestFacts:
     purpose: Optional[str] = None  # OpenAI files.create(purpose=...)
     base_url: Optional[str] = None  # the server named by the call (`api_base=`) or its module (`openai.base_url = ...`)
     span_of: Tuple[Tuple[str, Span], ...] = ()  # where each present key was written
+    model_ref: Optional[str] = None  # value path of a model named in another module (`.config.MODEL`)
+    prompt_chars: Optional[int] = None  # characters of literal prompt text; None: no prompt visible
+    prompt_unknown: Tuple[str, ...] = ()  # source of prompt parts whose size is not literal
 
     def key_span(self, key: str) -> Optional[Span]:
         for name, span in self.span_of:
@@ -149,6 +152,30 @@ class ResultReadFact:
     message_uses: Tuple[Span, ...]  # `.result.message` reads
     type_checked: bool  # `.result.type` compared, matched or isinstance-checked
     bad_literals: Tuple[Tuple[Span, str], ...]  # type compared with a value the API never returns
+
+
+@dataclass(frozen=True)
+class BatchReadFact:
+    """A read of a batch's results where the batch's status is known on the way there.
+
+    Only written when every path to the read was followed from a create or retrieve of the batch
+    in the same function (or a helper of the module whose effect is known).
+    """
+
+    span: Span
+    call_id: int  # the results call; -1 for a read of a results attribute (a Gemini job's `dest`)
+    statuses: Tuple[str, ...]  # the statuses the batch may be in here, over every provider's values
+    origins: Tuple[int, ...]  # call ids of the creates / retrieves the paths start from
+    checks: Tuple[int, ...]  # lines of the status checks passed on the way
+
+
+@dataclass(frozen=True)
+class PositionJoinFact:
+    """Batch results matched with other values by position: `zip(items, results)`, `items[i]`."""
+
+    call_id: int  # the results call whose output is joined
+    span: Span
+    how: str  # the joining code, for the message
 
 
 @dataclass(frozen=True)
@@ -283,8 +310,11 @@ class FileFacts:
 
     calls: Tuple[RawCall, ...] = ()
     exports: Tuple[Tuple[str, str], ...] = ()  # module-level key -> value path (cross-module)
+    constants: Tuple[Tuple[str, str], ...] = ()  # module-level key -> literal string (`MODEL`, `Settings.model`)
     polls: Tuple[PollLoopFact, ...] = ()
     result_reads: Tuple[ResultReadFact, ...] = ()
+    batch_reads: Tuple[BatchReadFact, ...] = ()
+    position_joins: Tuple[PositionJoinFact, ...] = ()
     retries: Tuple[RetryFact, ...] = ()
     submits: Tuple[SubmitUse, ...] = ()
     functions: Tuple[FunctionFact, ...] = ()
@@ -341,6 +371,54 @@ class ContextFact:
 
 
 @dataclass(frozen=True)
+class ModelPrice:
+    """One model's list prices in USD per million tokens, from a dated price table."""
+
+    provider: str
+    name: str
+    patterns: Tuple[str, ...]  # model ids (globs) the price applies to
+    input: float
+    output: float
+    batch_input: float
+    batch_output: float
+    cache_read: Optional[float]
+    source: str
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """The price table in force: built-in, or a user file (`prices` in the configuration)."""
+
+    date: str
+    source: str
+    models: Tuple[ModelPrice, ...]
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """What 1,000 calls of a site cost, from what the code shows; `unknown` says what it does not.
+
+    Input tokens count literal prompt text (characters / 4); output tokens are the literal
+    `max_tokens` (the most a call can be billed for). Dollars are None unless the model is
+    priced and `max_tokens` is literal.
+    """
+
+    model: Optional[str]
+    input_tokens: Optional[int]
+    output_tokens: Optional[int]
+    usd_per_1k_calls: Optional[float]
+    batch_usd_per_1k_calls: Optional[float]
+    unknown: Tuple[str, ...]
+    price_date: str = ""
+
+    @property
+    def saving_per_1k_calls(self) -> Optional[float]:
+        if self.usd_per_1k_calls is None or self.batch_usd_per_1k_calls is None:
+            return None
+        return self.usd_per_1k_calls - self.batch_usd_per_1k_calls
+
+
+@dataclass(frozen=True)
 class CallSite:
     """A call that reaches an LLM API, with everything the rules and reports need."""
 
@@ -348,6 +426,7 @@ class CallSite:
     call: RawCall
     op: Operation
     contexts: Tuple[ContextFact, ...] = ()
+    cost: Optional[CostEstimate] = None
 
     @property
     def verdict(self) -> str:
@@ -399,6 +478,38 @@ class RuleMeta:
     source: str = ""  # the TOML file it came from
     policy: Tuple[PolicyAlternative, ...] = ()  # a data rule's `[when]` alternatives
     builtin: bool = True
+    autofix: Optional["AutofixMeta"] = None  # the rule's `[autofix]` table: what its fix does and how safe
+
+
+@dataclass(frozen=True)
+class AutofixMeta:
+    """A rule's `[autofix]` table. `safety` is "safe", "unsafe" or "none" (no fix, `why` explains);
+    a policy rule's template sets (`set`) or drops (`drop`) keyword arguments of its call."""
+
+    safety: str
+    why: str
+    set: Tuple[Tuple[str, object], ...] = ()
+    drop: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text from (line, col) to (end_line, end_col) (1-based, end exclusive) with `content`."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    content: str
+
+
+@dataclass(frozen=True)
+class FixInfo:
+    """A fix offered for a finding: `safe` keeps behaviour, `unsafe` changes it (ruff's contract)."""
+
+    applicability: str  # "safe" | "unsafe"
+    message: str
+    edits: Tuple[Edit, ...]
 
 
 @dataclass(frozen=True)
@@ -414,6 +525,7 @@ class Finding:
     message: str
     evidence: Tuple[EvidenceStep, ...] = ()
     fingerprint: str = ""
+    fix: Optional[FixInfo] = None  # set by the fix engine when a fix exists
 
 
 @dataclass

@@ -10,6 +10,7 @@ import fnmatch
 import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from whowaits.core import SourceFile
@@ -52,24 +53,33 @@ class Unreadable:
     reason: str
 
 
-def find_root(start: str) -> str:
-    """The project root: the nearest folder at or above `start` holding a project marker.
+def find_root(paths: Sequence[str]) -> str:
+    """The project root: the nearest folder at or above the given paths holding a project marker.
 
-    Without one, the current folder when `start` is inside it (so `check dir/` and
-    `explain dir/file.py:3` agree), else the folder of `start`.
+    Without one, the given folder itself (for a file, its folder; for several paths, the
+    folder they share). Never the working folder for its own sake: a tree checked from an
+    ancestor must not pick up that ancestor's manifests, cache or files.
     """
-    current = os.path.abspath(start)
-    if not os.path.isdir(current):
-        current = os.path.dirname(current)
-    probe = current
+    folders = []
+    for given in paths or ["."]:
+        current = os.path.abspath(given)
+        folders.append(current if os.path.isdir(current) else os.path.dirname(current))
+    start = os.path.commonpath(folders)
+    probe = start
     while True:
         if any(os.path.exists(os.path.join(probe, marker)) for marker in ROOT_MARKERS):
             return probe
         parent = os.path.dirname(probe)
         if parent == probe:
-            cwd = os.getcwd()
-            return cwd if current == cwd or current.startswith(cwd.rstrip(os.sep) + os.sep) else current
+            return start
         probe = parent
+
+
+def inside(root: str, path: str) -> bool:
+    """`path`, symlinks resolved, lies in `root` (also resolved): the walk never leaves it."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 class _GitIgnore:
@@ -129,23 +139,30 @@ def walk(
             for pat in excludes
         )
 
-    def add(path: str) -> None:
+    def add(path: str, named: bool = False) -> None:
         if not os.path.exists(path):
             problems.append(Unreadable(rel(path), "broken symlink" if os.path.islink(path) else "no such file"))
         elif not os.path.isfile(path):
             problems.append(Unreadable(rel(path), "not a regular file"))
         elif not os.access(path, os.R_OK):
             problems.append(Unreadable(rel(path), "permission denied"))
+        elif not named and os.path.islink(path) and not inside(root, path):
+            problems.append(Unreadable(rel(path), "symlink to a file outside the project root"))
         else:
             files.setdefault(rel(path), SourceFile(os.path.abspath(path), rel(path)))
 
     for given in paths:
         given = os.path.abspath(given)
         if not os.path.isdir(given):
-            add(given)
+            add(given, named=True)
             continue
         ignores: Dict[str, _GitIgnore] = {}
-        for dirpath, dirnames, filenames in os.walk(given):
+
+        def unlistable(exc: OSError) -> None:
+            where = exc.filename if isinstance(exc.filename, str) else given
+            problems.append(Unreadable(rel(where), f"cannot list folder: {exc.strerror or exc}"))
+
+        for dirpath, dirnames, filenames in os.walk(given, onerror=unlistable):
             gi = os.path.join(dirpath, ".gitignore")
             if os.path.isfile(gi):
                 try:
@@ -199,7 +216,7 @@ def prefilter(contents: Dict[str, bytes]) -> Set[str]:
     selected = {path for path, data in contents.items() if SDK_MENTION.search(data)}
     frontier = set(selected)
     for _ in range(6):
-        stems = {module_stem(p) for p in frontier} - {"__init__"}
+        stems = {s for s in (module_stem(p) for p in frontier) if s.isidentifier()} - {"__init__"}
         if not stems:
             break
         names = b"|".join(re.escape(s.encode()) for s in sorted(stems))
@@ -222,4 +239,16 @@ def prefilter(contents: Dict[str, bytes]) -> Set[str]:
         if not frontier:
             break
         selected |= frontier
+    # Modules that name a model in a constant (`MODEL = "claude-..."`): a call elsewhere that
+    # passes `model=config.MODEL` is priced with it. They add no importers of their own.
+    constants = _model_constant()
+    selected |= {path for path, data in contents.items() if constants.search(data)}
     return selected
+
+
+@lru_cache(maxsize=1)
+def _model_constant() -> "re.Pattern[bytes]":
+    from whowaits.cost import model_prefixes
+
+    prefixes = b"|".join(re.escape(p.encode()) for p in model_prefixes())
+    return re.compile(rb"""^[ \t]*[A-Za-z_][\w.]*[ \t]*(?::[^=\n]+)?=[ \t]*[rRbBuU]?["'](?:""" + prefixes + rb")", re.MULTILINE)

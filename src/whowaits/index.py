@@ -8,9 +8,10 @@ path no longer names a project module. Then `classify` decides what operation it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
-from whowaits.core import CallSite, FileFacts
+from whowaits.core import CallSite, FileFacts, RawCall, RequestFacts
 from whowaits.facts.calls import classify, sdk_root
 
 _MAX_HOPS = 12
@@ -42,6 +43,7 @@ class ProjectIndex:
             for i in range(len(parts)):
                 self._suffixes.setdefault(".".join(parts[i:]), []).append(relpath)
         self._exports = {path: dict(f.exports) for path, f in facts.items()}
+        self._constants = {path: dict(f.constants) for path, f in facts.items() if f.constants}
 
     def file_for_module(self, dotted: str) -> Optional[str]:
         """The file a module name refers to: exact, else the one file whose name ends with it.
@@ -78,6 +80,17 @@ class ProjectIndex:
             current = step
         return current
 
+    def constant(self, target: str, relpath: str) -> Optional[str]:
+        """The literal string a value path names in another project module (`config.MODEL`,
+        `settings.model`), following re-exports; None when it is not a literal there."""
+        segments = self.resolve(target, relpath).split(".")
+        for cut in range(len(segments) - 1, 0, -1):
+            module = ".".join(segments[:cut])
+            owner = None if "(" in module else self.file_for_module(module)
+            if owner is not None:
+                return self._constants.get(owner, {}).get(".".join(segments[cut:]))
+        return None
+
     def _step(self, path: str) -> Optional[str]:
         segments = path.split(".")
         for cut in range(len(segments) - 1, 0, -1):
@@ -107,8 +120,28 @@ def build_sites(facts: Dict[str, FileFacts]) -> Tuple[ProjectIndex, Tuple[CallSi
     sites: List[CallSite] = []
     for relpath in sorted(facts):
         for call in facts[relpath].calls:
+            call = _with_models(call, index, relpath)
             resolved = index.resolve(call.target, relpath)
             op = classify(resolved, call.request, call.first_arg)
             if op is not None:
                 sites.append(CallSite(relpath, call, op))
     return index, tuple(sites)
+
+
+def _with_models(call: RawCall, index: ProjectIndex, relpath: str) -> RawCall:
+    """The call with models named through another module's constants filled in."""
+
+    def fill(request: RequestFacts) -> RequestFacts:
+        if request.model is not None or request.model_ref is None:
+            return request
+        model = index.constant(request.model_ref, relpath)
+        return replace(request, model=model) if model is not None else request
+
+    batch = call.batch
+    if batch is not None and any(r.params is not None and r.params.model_ref for r in batch.requests):
+        requests = tuple(replace(r, params=fill(r.params)) if r.params is not None else r for r in batch.requests)
+        batch = replace(batch, requests=requests)
+    request = fill(call.request)
+    if request is call.request and batch is call.batch:
+        return call
+    return replace(call, request=request, batch=batch)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import fnmatch
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from whowaits.cache import FactsCache, content_key
 from whowaits.checks import Hit, findings_from_hits, run_checks, selected
 from whowaits.config import Settings
+from whowaits.cost import estimate, price_table
 from whowaits.core import CallSite, FileFacts, Finding, Project, RuleMeta, Span
 from whowaits.contexts import CallGraph, ContextOverrides, infer as infer_contexts
 from whowaits.discover import find_root, prefilter, walk
@@ -39,6 +40,7 @@ class Options:
     project_scope: bool = True
     progress: Optional[Callable[[int, int], None]] = None  # (files parsed, files to parse)
     stdin: Optional[Tuple[str, bytes]] = None  # (path, content): an editor's unsaved buffer
+    contents: Dict[str, bytes] = field(default_factory=dict)  # relpath -> content to analyse instead (fixes being checked)
 
 
 @dataclass
@@ -76,6 +78,8 @@ def analyze_sources(
     graph = CallGraph(facts, index, ContextOverrides(settings.blocking, settings.tolerant), manifests)
     sites = tuple(sorted(sites + tuple(graph.param_sites()), key=lambda s: (s.path, s.line, s.col, s.call.call_id)))
     sites = infer_contexts(graph, sites)
+    prices = price_table(settings.prices)
+    sites = tuple(replace(site, cost=estimate(site, prices)) for site in sites)
     project = Project(root, sites, facts, settings.poll_interval_min)
     hits = list(run_checks(project, catalog, settings.selected, settings.ignore))
     problems = [(path, f"file not analyzed: {f.error}") for path, f in facts.items() if f.error is not None]
@@ -146,7 +150,7 @@ def analyze(
     files), the whole project is analysed so cross-module facts stay right, and findings are
     reported for the given files only.
     """
-    root = os.path.abspath(root) if root else find_root(paths[0] if paths else ".")
+    root = os.path.abspath(root) if root else find_root(paths)
     report_paths: Optional[List[str]] = None
     scope = list(paths)
     if options.project_scope and paths and all(os.path.isfile(p) for p in paths):
@@ -168,6 +172,7 @@ def analyze(
         stdin_path = os.path.relpath(os.path.abspath(options.stdin[0]), root).replace(os.sep, "/")
         contents[stdin_path] = options.stdin[1]
         read_errors.pop(stdin_path, None)
+    contents.update(options.contents)
     wanted = prefilter(contents)
     facts = compute_facts({p: contents[p] for p in wanted}, root, options)
     facts.update(read_errors)

@@ -113,24 +113,45 @@ def _lines(hit: Hit) -> Tuple[Set[int], Set[int]]:
 # -- --add-noqa ---------------------------------------------------------------------------------
 
 
-def add_noqa(root: str, findings: Sequence[Finding]) -> int:
-    """Write `# noqa: CODE` for each finding; returns how many lines changed."""
-    by_file: Dict[str, Dict[int, Set[str]]] = defaultdict(lambda: defaultdict(set))
+class NoqaError(Exception):
+    """A file `--add-noqa` cannot edit; nothing was written."""
+
+
+def add_noqa(root: str, findings: Sequence[Finding]) -> Tuple[int, List[str]]:
+    """Write `# noqa: CODE` for each finding: (lines changed, findings left without a comment).
+
+    Every file's new text is computed first, in the file's own encoding (PEP 263); only when
+    all succeed is each written, atomically, so a failure never leaves a half-edited tree. A
+    comment goes on the first line of the reported expression whose end is not inside a
+    string, where it suppresses the finding; with no such line the finding is listed instead.
+    """
+    by_file: Dict[str, Dict[Tuple[int, int], Set[str]]] = defaultdict(lambda: defaultdict(set))
     for f in findings:
-        if f.code in ("WW000", "WW901"):
+        if f.code in ("WW000", "WW901") or not f.path.endswith(".py"):
             continue
-        by_file[f.path][f.line].add(f.code)
+        by_file[f.path][(f.line, f.col)].add(f.code)
+    edits: List[Tuple[str, bytes]] = []
+    unplaced: List[str] = []
     changed = 0
-    for path, lines in sorted(by_file.items()):
+    for path, places in sorted(by_file.items()):
         full = os.path.join(root, path)
-        with open(full, "rb") as fh:
-            data = fh.read()
-        text = data.decode("utf-8")
-        safe = _commentable_lines(text)
+        try:
+            with open(full, "rb") as fh:
+                data = fh.read()
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            text = data.decode(encoding)
+        except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
+            raise NoqaError(f"{path}: cannot edit ({exc}); no file was changed") from exc
+        tokens = _tokens(text)
+        safe = _commentable_lines(text, tokens)
         physical = text.splitlines(keepends=True)
         targets: Dict[int, Set[str]] = defaultdict(set)
-        for line, codes in lines.items():
-            target = next((n for n in range(line, len(physical) + 1) if n in safe), line)
+        for (line, col), codes in sorted(places.items()):
+            last = _expression_end(tokens, line, col)
+            target = next((n for n in range(line, last + 1) if n in safe and n <= len(physical)), None)
+            if target is None:
+                unplaced.extend(f"{path}:{line}: {code}" for code in sorted(codes))
+                continue
             targets[target].update(codes)
         for line, codes in targets.items():
             original = physical[line - 1]
@@ -138,9 +159,61 @@ def add_noqa(root: str, findings: Sequence[Finding]) -> int:
             ending = original[len(body):]
             physical[line - 1] = _with_codes(body, sorted(codes)) + ending
             changed += physical[line - 1] != original
-        with open(full, "wb") as fh:
-            fh.write("".join(physical).encode("utf-8"))
-    return changed
+        new = "".join(physical)
+        if new != text:
+            try:
+                edits.append((full, new.encode(encoding)))
+            except UnicodeEncodeError as exc:
+                raise NoqaError(f"{path}: cannot write the comment in {encoding}; no file was changed") from exc
+    for full, data in edits:
+        _write_atomic(full, data)
+    return changed, unplaced
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    """Replace a file's content in one step, keeping its permissions."""
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.whowaits-{os.getpid()}.tmp")
+    mode = os.stat(path).st_mode & 0o7777
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _tokens(text: str) -> List[tokenize.TokenInfo]:
+    """The file's tokens, as far as the tokenizer gets."""
+    out: List[tokenize.TokenInfo] = []
+    try:
+        out.extend(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return out
+
+
+def _expression_end(tokens: Sequence[tokenize.TokenInfo], line: int, col: int) -> int:
+    """The last line of the expression starting at (line, col): a string token, or a name chain
+    up to its first call's closing bracket, never past the end of the statement."""
+    depth = 0
+    for tok in tokens:
+        if tok.start < (line, col - 1):
+            continue
+        if tok.type in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            return tok.start[0]
+        if depth == 0 and tok.type == tokenize.STRING:
+            return tok.end[0]
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+            if depth <= 0:
+                return tok.end[0]
+    return line
 
 
 def _with_codes(line: str, codes: List[str]) -> str:
@@ -151,14 +224,11 @@ def _with_codes(line: str, codes: List[str]) -> str:
     return line + "  # noqa: " + ", ".join(codes)
 
 
-def _commentable_lines(text: str) -> Set[int]:
+def _commentable_lines(text: str, tokens: Sequence[tokenize.TokenInfo]) -> Set[int]:
     """Lines whose end is not inside a string and not a backslash continuation."""
     inside: Set[int] = set()
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.STRING and tok.start[0] != tok.end[0]:
-                inside.update(range(tok.start[0], tok.end[0]))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass
+    for tok in tokens:
+        if tok.type == tokenize.STRING and tok.start[0] != tok.end[0]:
+            inside.update(range(tok.start[0], tok.end[0]))
     lines = text.splitlines()
     return {n for n, line in enumerate(lines, 1) if n not in inside and not line.rstrip().endswith("\\")}

@@ -47,10 +47,11 @@ def _load_builtin_checks() -> None:
 
 
 def selected(code: str, select: Sequence[str], ignore: Sequence[str]) -> bool:
-    """ruff-style prefix selection: the longest matching prefix decides."""
+    """ruff-style prefix selection: the longest matching prefix decides; on a tie (the same
+    code selected and ignored), ignore wins."""
     best_select = max((len(p) for p in select if code.startswith(p)), default=-1)
     best_ignore = max((len(p) for p in ignore if code.startswith(p)), default=-1)
-    return best_select >= 0 and best_select >= best_ignore
+    return best_select >= 0 and best_select > best_ignore
 
 
 def run_checks(
@@ -86,7 +87,7 @@ def findings_from_hits(
         rule = catalog[hit.code]
         key = f"{hit.code}|{hit.path}|{hit.anchor}"
         seen[key] = seen.get(key, 0) + 1
-        fingerprint = hashlib.sha1(f"{key}|{seen[key]}".encode()).hexdigest()[:16]
+        fingerprint = hashlib.sha1(f"{key}|{seen[key]}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
         findings.append(
             Finding(
                 code=hit.code,

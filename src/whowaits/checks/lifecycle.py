@@ -5,15 +5,20 @@ returns): errored, canceled and expired results have no `.message`.
 WW402: after a batch ends, the whole original request list is submitted again.
 WW403: a poll loop that sleeps less than `poll-interval-min` seconds between status checks.
 WW404: an immediate-retry wrapper (tenacity, backoff, a retry loop) around batch calls.
+WW405: results read on a path where the batch can still be running.
+WW406: results matched with their inputs by position instead of by custom_id.
+
+WW401 also covers output files (OpenAI, Gemini): an output read on a path where the batch may
+have ended without any output (a failed batch has no `output_file_id`).
 """
 
 from __future__ import annotations
 
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 from whowaits.checks import Hit, check
-from whowaits.core import CallSite, EvidenceStep, Project
-from whowaits.knowledge.limits import RESULT_TYPES
+from whowaits.core import BatchReadFact, CallSite, EvidenceStep, Project
+from whowaits.knowledge.batches import BATCH_LIFECYCLES, BatchLifecycle
 
 _WAITS = ("batch_poll", "batch_results")
 
@@ -28,8 +33,30 @@ def _sites(project: Project, path: str, call_ids, kinds) -> List[CallSite]:
 
 
 @check("WW401")
-def results_type_unchecked(project: Project) -> Iterator[Hit]:
-    valid = ", ".join(sorted(RESULT_TYPES))
+def results_unchecked(project: Project) -> Iterator[Hit]:
+    yield from _result_types_unchecked(project)
+    for path, facts in sorted(project.facts.items()):
+        for read in facts.batch_reads:
+            found = _read_lifecycle(project, path, read)
+            if found is None:
+                continue
+            record, origin, what = found
+            empty = sorted(set(read.statuses) & record.empty)
+            if set(read.statuses) & record.running or not empty or not record.output_fields:
+                continue
+            field = record.output_fields[0]
+            yield Hit(
+                "WW401", path, read.span,
+                f"{what} is read on a path where the batch may have ended {_either(empty)} "
+                f"(`{record.status_fields[0]}` is not narrowed to {_either(sorted(record.ready))}): such a "
+                f"batch has no `{field}`, so the read fails; check `{field}` (or the status) first and report the "
+                "batch's errors",
+                f"{origin.call.function}|{what}|empty", _read_evidence(project, path, read, origin),
+            )
+
+
+def _result_types_unchecked(project: Project) -> Iterator[Hit]:
+    valid = ", ".join(sorted(BATCH_LIFECYCLES["anthropic"].result_types))
     for path, facts in sorted(project.facts.items()):
         for read in facts.result_reads:
             site = project.site_for(path, read.call_id)
@@ -128,3 +155,87 @@ def immediate_retry_on_batch(project: Project) -> Iterator[Hit]:
                     f"{site.call.function}|{site.op.method}|{retry.describe}",
                     (EvidenceStep(path, retry.span.line, f"retry: {retry.describe}"),),
                 )
+
+
+def _read_lifecycle(project: Project, path: str, read: BatchReadFact) -> Optional[Tuple[BatchLifecycle, CallSite, str]]:
+    """The provider record of a read's batch, the create / retrieve its state comes from, and what
+    is read; None unless the origins and the read agree on one provider with a batch lifecycle."""
+    origins = [project.site_for(path, call_id) for call_id in read.origins]
+    sites = [s for s in origins if s is not None and s.op.kind in ("batch_submit", "batch_poll")]
+    if not sites:
+        return None
+    providers = {s.op.provider for s in sites}
+    what = ""
+    if read.call_id >= 0:
+        site = project.site_for(path, read.call_id)
+        if site is None or site.op.kind != "batch_results":
+            return None
+        providers.add(site.op.provider)
+        what = "the output file" if site.op.method.startswith("files.") else f"the output of `{site.op.method}`"
+    record = BATCH_LIFECYCLES.get(providers.pop()) if len(providers) == 1 else None
+    if record is None:
+        return None
+    return record, sites[0], what or f"the job's `{record.output_fields[0]}`"
+
+
+def _either(values: List[str]) -> str:
+    quoted = [f'"{v}"' for v in values]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _read_evidence(project: Project, path: str, read: BatchReadFact, origin: CallSite) -> Tuple[EvidenceStep, ...]:
+    verb = "submitted" if origin.op.kind == "batch_submit" else "status read"
+    steps = [EvidenceStep(path, origin.line, f"batch {verb} here ({origin.op.method})")]
+    steps += [EvidenceStep(path, line, "status checked here") for line in read.checks]
+    site = project.site_for(path, read.call_id) if read.call_id >= 0 else None
+    if site is not None and site.line != read.span.line:
+        steps.append(EvidenceStep(path, site.line, f"{site.call.function} reads the results ({site.op.method})"))
+    return tuple(steps)
+
+
+@check("WW405")
+def results_before_end(project: Project) -> Iterator[Hit]:
+    for path, facts in sorted(project.facts.items()):
+        for read in facts.batch_reads:
+            found = _read_lifecycle(project, path, read)
+            if found is None:
+                continue
+            record, origin, what = found
+            running = sorted(set(read.statuses) & record.running)
+            if not running:
+                continue
+            field, ready = record.status_fields[0], _either(sorted(record.ready))
+            if read.checks:
+                why = f"the status check{'s' if len(read.checks) > 1 else ''} on line {', '.join(map(str, read.checks))} let {_either(running)} through"
+            elif origin.op.kind == "batch_submit":
+                why = f"the batch was submitted on line {origin.line} and nothing waits for it to end"
+            else:
+                why = f"the status read on line {origin.line} is never checked"
+            missing = (f"`{record.output_fields[0]}` is None" if not what.startswith("the output of")
+                       else "the SDK raises")
+            yield Hit(
+                "WW405", path, read.span,
+                f"{what} is read while the batch can still be running: {why}; until `{field}` is {ready} there are "
+                f"no results ({missing}), so read them only on a path that has seen it {ready}",
+                f"{origin.call.function}|{what}|running", _read_evidence(project, path, read, origin),
+            )
+
+
+@check("WW406")
+def results_joined_by_position(project: Project) -> Iterator[Hit]:
+    for path, facts in sorted(project.facts.items()):
+        for join in facts.position_joins:
+            site = project.site_for(path, join.call_id)
+            if site is None or site.op.kind != "batch_results":
+                continue
+            record = BATCH_LIFECYCLES.get(site.op.provider)
+            if record is None or record.ordered_results:
+                continue
+            yield Hit(
+                "WW406", path, join.span,
+                f"batch results are matched to their inputs by position (`{join.how}`): results come back in any "
+                "order, not in the order of the requests, so answers land on the wrong items without any error; key "
+                "the results by `custom_id` and look each input up by its id",
+                f"{site.call.function}|{join.how}",
+                (EvidenceStep(path, site.line, f"results of {site.op.method}"),),
+            )

@@ -11,8 +11,10 @@ context = "http_handler"
 model = "claude-opus-*"
 ```
 
-A value matches a field exactly, a list means any of, strings are globs, and numbers can be
-compared with strings like `"<24"` or `">=100000"`. `[[when]]` gives alternatives, each with
+A value matches a field exactly, a list means any of, strings are globs (`"!claude-haiku-*"`
+matches what the glob does not), and numbers can be compared with strings like `"<24"` or
+`">=100000"`. A list field (`context`, `entry`, `model`: a batch submit has the models of all
+its requests) matches when one of its items does. `[[when]]` gives alternatives, each with
 an optional `message` of its own. Messages fill `{placeholders}` from the site facts.
 """
 
@@ -21,9 +23,9 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
-from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Sequence, Tuple
 
-from whowaits.checks.sitefacts import FIELDS, SiteFacts, site_facts
+from whowaits.checks.sitefacts import FIELD_VALUES, FIELDS, MESSAGE_FIELDS, SiteFacts, site_facts
 from whowaits.core import EvidenceStep, PolicyAlternative as Alternative, Project, RuleMeta
 
 if TYPE_CHECKING:  # the engine imports this module; import its Hit type only for checkers
@@ -39,6 +41,8 @@ class PolicyError(Exception):
 def compile_when(raw: Any, default_message: str) -> Tuple[Alternative, ...]:
     """Validate `[when]` / `[[when]]` into alternatives (raises PolicyError naming the field)."""
     tables = raw if isinstance(raw, list) else [raw]
+    if not tables:
+        raise PolicyError("`when` must be a non-empty table (or an array of tables)")
     alternatives = []
     for table in tables:
         if not isinstance(table, dict) or not table:
@@ -55,6 +59,8 @@ def compile_when(raw: Any, default_message: str) -> Tuple[Alternative, ...]:
                 raise PolicyError(f"unknown field `when.{field}` (known: {', '.join(sorted(FIELDS))})")
             _validate(field, kind, value)
             conditions.append((field, value))
+        if not conditions:
+            raise PolicyError("`when` has no condition: it would match every call site")
         _validate_message(message)
         alternatives.append(Alternative(tuple(conditions), message))
     return tuple(alternatives)
@@ -70,6 +76,9 @@ def _validate(field: str, kind: str, value: Any) -> None:
         if kind == "number":
             if isinstance(v, bool) or not (isinstance(v, (int, float)) or (isinstance(v, str) and _COMPARISON.match(v))):
                 raise PolicyError(f'`when.{field}` must be a number or a comparison like "<24"')
+        known = FIELD_VALUES.get(field)
+        if known is not None and not any(fnmatch.fnmatchcase(k, v) for k in known):
+            raise PolicyError(f"`when.{field}` = {v!r} matches no known value (known: {', '.join(sorted(known))})")
 
 
 def _validate_message(message: str) -> None:
@@ -80,10 +89,23 @@ def _validate_message(message: str) -> None:
     for name in names:
         if not re.match(r"^[a-z_]+$", name):
             raise PolicyError(f"`message` placeholder `{{{name}}}` must be a plain field name")
+        if name not in FIELDS and name not in MESSAGE_FIELDS:
+            raise PolicyError(f"`message` placeholder `{{{name}}}` names no site fact (known: {', '.join(sorted(set(FIELDS) | MESSAGE_FIELDS))})")
+
+
+def _glob(item: Any, wants: Sequence[str]) -> bool:
+    """Any of the globs matches, a `!glob` counting as "does not match the glob"; the negated
+    ones must all hold (`["!*haiku*", "!*mini*"]`: neither)."""
+    text = str(item)
+    positive = [w for w in wants if not w.startswith("!")]
+    negative = [w[1:] for w in wants if w.startswith("!")]
+    if any(fnmatch.fnmatchcase(text, w) for w in negative):
+        return False
+    return not positive or any(fnmatch.fnmatchcase(text, w) for w in positive)
 
 
 def _matches(field: str, want: Any, facts: SiteFacts) -> Tuple[bool, Optional[int]]:
-    """Whether a condition holds; for `context`, also which context matched."""
+    """Whether a condition holds; for a list field, also which item matched."""
     have = facts.values.get(field)
     kind = FIELDS[field]
     wants = want if isinstance(want, list) else [want]
@@ -102,12 +124,12 @@ def _matches(field: str, want: Any, facts: SiteFacts) -> Tuple[bool, Optional[in
         return False, None
     if kind == "list":
         for i, item in enumerate(have or []):
-            if any(fnmatch.fnmatchcase(str(item), w) for w in wants):
+            if _glob(item, wants):
                 return True, i
         return False, None
     if have is None:
         return False, None
-    return any(fnmatch.fnmatchcase(str(have), w) for w in wants), None
+    return _glob(have, wants), None
 
 
 def _compare(a: float, op: str, b: float) -> bool:
@@ -122,18 +144,22 @@ class _Values(dict):
 def evaluate(rule: RuleMeta, facts: SiteFacts) -> Optional[Tuple[str, Tuple[EvidenceStep, ...]]]:
     """The message and evidence when a rule matches a site."""
     for alternative in rule.policy:
-        matched_context: Optional[int] = None
+        matched: Dict[str, int] = {}
         ok = True
         for field, want in alternative.conditions:
             hit, index = _matches(field, want, facts)
             if not hit:
                 ok = False
                 break
-            if field == "context" and index is not None:
-                matched_context = index
+            if index is not None:
+                matched[field] = index
         if not ok:
             continue
         values = _Values({k: v for k, v in facts.values.items() if v is not None})
+        for field, value in list(values.items()):
+            if isinstance(value, list):  # the item a condition matched, else all of them
+                values[field] = str(value[matched[field]]) if field in matched else ", ".join(map(str, value))
+        matched_context = matched.get("context")
         evidence: Tuple[EvidenceStep, ...] = ()
         for field, _ in alternative.conditions:
             if field in facts.evidence:

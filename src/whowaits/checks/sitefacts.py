@@ -8,10 +8,13 @@ field a rule's `[when]` table may name is listed in FIELDS with its type.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Set, Tuple
 
-from whowaits.core import CallSite, ContextFact, EvidenceStep, Project
+from whowaits.core import CallSite, ContextFact, EvidenceStep, Project, RequestFacts
+from whowaits.cost import describe
+from whowaits.knowledge.frameworks import BLOCKING_KINDS
 from whowaits.knowledge.limits import MAX_BATCH_REQUESTS
+from whowaits.knowledge.sdk import BATCH_KINDS, GENERATION_KINDS, METHODS
 
 # field -> type: "str" (glob-matched), "list" (any element glob-matched), "bool", "number".
 FIELDS: Dict[str, str] = {
@@ -21,7 +24,7 @@ FIELDS: Dict[str, str] = {
     "operation": "str",
     "method": "str",
     "function": "str",
-    "model": "str",
+    "model": "list",  # a batch submit has the models of all its requests
     "stream": "bool",
     "tools": "bool",
     "max_tokens": "number",
@@ -43,7 +46,26 @@ FIELDS: Dict[str, str] = {
     "schedule_period_hours": "number",
     "poll_deadline_hours": "number",
     "polls_in_loop": "bool",
+    "usd_per_1k_calls": "number",
+    "batch_saving_usd_per_1k_calls": "number",
 }
+
+# The values a `str` / `list` field can take, derived from the knowledge tables: a policy rule
+# whose glob matches none of them (`operation = "synch"`) can never fire, so it is refused.
+FIELD_VALUES: Dict[str, FrozenSet[str]] = {
+    "provider": frozenset(METHODS),
+    "operation": frozenset(k for table in METHODS.values() for k in table.values()) | GENERATION_KINDS | BATCH_KINDS,
+    "verdict": frozenset({"blocking", "tolerant", "unknown"}),
+    "context": frozenset(BLOCKING_KINDS),
+}
+
+# Text a rule's `message` may name besides FIELDS (filled where they apply, "?" elsewhere).
+MESSAGE_FIELDS: FrozenSet[str] = frozenset({
+    "line", "schedule_period", "schedule_entry", "poll_deadline", "deadline_source", "context_kinds",
+    "batch_api", "batch_limit", "batch_unbounded_source", "per_item_where", "sequential_where",
+    "sequential_entry", "fanout_where", "fanout_entry", "awaited_who", "awaited_how", "wait_who",
+    "matched_entry", "matched_kind", "cost",
+})
 
 _API = {"anthropic": "Message Batches API", "openai": "Batch API", "google": "Batch API",
         "bedrock": "Bedrock batch inference (create_model_invocation_job)"}
@@ -54,6 +76,15 @@ class SiteFacts:
     site: CallSite
     values: Dict[str, Any]  # FIELDS, plus text fields for messages
     evidence: Dict[str, Tuple[EvidenceStep, ...]]  # field -> evidence when a rule relies on it
+
+
+def sent_requests(site: CallSite) -> List[RequestFacts]:
+    """The request shapes a site sends: its own arguments, or for a batch submit the params of
+    each request template it submits (so `model = "claude-opus-*"` sees what a batch runs)."""
+    batch = site.call.batch
+    if site.op.kind == "batch_submit" and batch is not None:
+        return [r.params for r in batch.requests if r.params is not None]
+    return [site.call.request]
 
 
 def _polls_in_loop(site: CallSite, poll_calls: Set[Tuple[str, int]]) -> bool:
@@ -108,7 +139,10 @@ def site_facts(project: Project) -> List[SiteFacts]:
                     poll_deadlines.setdefault((path, call_id), []).append(poll.deadline_seconds)
     out = []
     for site in project.sites:
-        call, request, batch = site.call, site.call.request, site.call.batch
+        call, batch = site.call, site.call.batch
+        requests = sent_requests(site)
+        models = sorted({r.model for r in requests if r.model})
+        max_tokens = [r.max_tokens for r in requests if r.max_tokens is not None]
         scheduled = [c for c in site.contexts if c.kind == "scheduled" and c.period_hours]
         periods = [c.period_hours for c in scheduled]
         timed = [c for c in site.contexts if c.deadline_hours]
@@ -125,10 +159,10 @@ def site_facts(project: Project) -> List[SiteFacts]:
             "operation": site.op.kind,
             "method": site.op.method,
             "function": call.function,
-            "model": request.model,
-            "stream": bool(request.stream),
-            "tools": request.tools,
-            "max_tokens": request.max_tokens,
+            "model": models,
+            "stream": any(r.stream for r in requests),
+            "tools": any(r.tools for r in requests),
+            "max_tokens": max(max_tokens) if max_tokens else None,
             "async": call.is_async,
             "verdict": site.verdict,
             "context": [c.kind for c in site.contexts],
@@ -147,7 +181,10 @@ def site_facts(project: Project) -> List[SiteFacts]:
             "schedule_period_hours": min(periods) if periods else None,
             "poll_deadline_hours": min(deadlines) if deadlines else None,
             "polls_in_loop": _polls_in_loop(site, poll_calls) or any(c.looped for c in site.contexts),
+            "usd_per_1k_calls": site.cost.usd_per_1k_calls if site.cost else None,
+            "batch_saving_usd_per_1k_calls": site.cost.saving_per_1k_calls if site.cost else None,
             # text for messages
+            "cost": describe(site.cost),
             "schedule_period": _duration(min(periods)) if periods else "",
             "schedule_entry": min(scheduled, key=lambda c: c.period_hours).entry if scheduled else "",
             "poll_deadline": _duration(min(deadlines)) if deadlines else "",

@@ -11,15 +11,29 @@ import ast
 import os
 import re
 import sys
+import threading
 import traceback
 from dataclasses import replace
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from whowaits.core import FileFacts, LoopFact, RawCall
 
+if TYPE_CHECKING:
+    import libcst
+
 MAX_FILE_BYTES = 5 * 1024 * 1024
+# Work per file is bounded by what the file holds, not by bytes alone: libcst's tree costs about
+# 3 KB per token, so 80,000 tokens (the largest hand-written modules, e.g. a type checker's
+# 450 KB checker) stay near 250 MB in one worker. Counting is one regex pass, before any parse.
+MAX_TOKENS = 80_000
+_TOKEN = re.compile(rb"[A-Za-z_0-9]+|[^\s\w]")
 SMALL_LOOP = 10  # a loop over at most this many literal items is a retry or a fixed set, not bulk
-MAX_NESTING = 300  # syntax-tree depth; real code stays far below, libcst's parser overflows far above
+# Syntax-tree depth. CPython's own parser refuses deeper input before this; long elif chains
+# and string concatenations are deep but ordinary, so the walk below runs on a thread whose
+# stack and recursion limit are sized for this bound instead of the interpreter's defaults.
+MAX_NESTING = 4000
+_STACK_BYTES = 512 * 1024 * 1024
+_RECURSION_LIMIT = 50 * MAX_NESTING
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
@@ -110,7 +124,26 @@ def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], O
 
 
 def extract(source: bytes) -> FileFacts:
-    """Parse one file and return its facts; a file that cannot be analysed says why in `error`."""
+    """Parse one file and return its facts; a file that cannot be analysed says why in `error`.
+
+    Runs on a thread with a large stack and a high recursion limit (both restored after), so
+    deep but valid code is analysed rather than reported.
+    """
+    out: List[FileFacts] = []
+    old_stack = threading.stack_size(_STACK_BYTES)
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
+    try:
+        worker = threading.Thread(target=lambda: out.append(_extract_all(source)), name="whowaits-facts")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(old_stack)
+        sys.setrecursionlimit(old_limit)
+    return out[0] if out else FileFacts(error="internal error (facts thread ended early); please report it")
+
+
+def _extract_all(source: bytes) -> FileFacts:
     facts = _extract(source)
     if facts.error is None or b"\x00" in source:
         return facts
@@ -127,13 +160,16 @@ def _extract(source: bytes) -> FileFacts:
     problem = decode_problem(source)
     if problem is not None:
         return FileFacts(error=problem)
+    tokens = len(_TOKEN.findall(source))
+    if tokens > MAX_TOKENS:
+        return FileFacts(error=f"too much code to analyse in one file ({tokens:,} tokens; the limit is {MAX_TOKENS:,})")
     nesting, tree, cpython_error = _checked_tree(source)
     if nesting is not None:
         return FileFacts(error=nesting)
     import libcst as cst  # imported here so warm, fully cached runs never load libcst
 
     try:
-        module = cst.parse_module(source)
+        module = _parse(source, tree is not None)
     except cst.ParserSyntaxError as exc:
         # CPython's message and line are the ones people know; libcst's is the fallback for
         # syntax newer than the running interpreter.
@@ -142,10 +178,6 @@ def _extract(source: bytes) -> FileFacts:
         return FileFacts(error="too deeply nested to parse")
     except Exception as exc:  # libcst's native parser has other failure modes on odd input
         return FileFacts(error=f"cannot parse: {type(exc).__name__}: {exc}".splitlines()[0])
-    # The walk recurses once or twice per syntax level; `_checked_tree` bounds the depth, so a
-    # higher limit only lets long (but legitimate) expression chains through.
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 4000))
     try:
         # The decoded source, not `module.code`: that would be a whole code generation pass.
         return _facts_of(module, source.decode(module.encoding, errors="replace"), tree)
@@ -157,8 +189,25 @@ def _extract(source: bytes) -> FileFacts:
             error=f"internal error ({type(exc).__name__} at {os.path.basename(where.filename)}:"
             f"{where.lineno}); please report it"
         )
-    finally:
-        sys.setrecursionlimit(limit)
+
+
+_CONTINUATION_AT_EOF = re.compile(rb"\\(?=\r?\n?[ \t\f\r\n]*\Z)")
+
+
+def _parse(source: bytes, cpython_accepts: bool) -> "libcst.Module":
+    """libcst's parse; where CPython accepts the file and libcst does not, retry once with a
+    line continuation before the end of the file (a no-op CPython allows) turned into a space."""
+    import libcst as cst
+
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError:
+        if not cpython_accepts:
+            raise
+        fixed = _CONTINUATION_AT_EOF.sub(b" ", source)
+        if fixed == source:
+            raise
+        return cst.parse_module(fixed)
 
 
 def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "Optional[Tuple[object, bool]]":
@@ -176,6 +225,25 @@ def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "
         if isinstance(target, Ext):
             return target, parallel
     return None
+
+
+def _first_argument(info: "object", evaluator: "object", code_for: "object") -> str:
+    """Source of a call's first positional argument (or its `file=` / `file_id=` keyword), or of
+    the value a local name passed there was assigned: `files.content(fid)` after
+    `fid = batch.output_file_id` reads a batch's output."""
+    import libcst as cst
+
+    args = info.node.args  # type: ignore[attr-defined]
+    chosen = next((a.value for a in args if a.keyword is None and not a.star), None)
+    if chosen is None:
+        chosen = next((a.value for a in args if a.keyword is not None and a.keyword.value in ("file", "file_id")), None)
+    if chosen is None:
+        return ""
+    if isinstance(chosen, cst.Name):
+        bindings = evaluator.lookup(chosen.value, info.scope) or []  # type: ignore[attr-defined]
+        if len(bindings) == 1 and bindings[0].kind == "assign" and isinstance(bindings[0].node, cst.Attribute):
+            return code_for(bindings[0].node)  # type: ignore[operator,no-any-return]
+    return code_for(chosen)  # type: ignore[operator,no-any-return]
 
 
 def _param_target(info: "object", evaluator: "object") -> Optional[str]:
@@ -231,7 +299,8 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
     from whowaits.facts.entrypoints import ProgramReader, prompted_calls
     from whowaits.suppress import parse_suppressions
-    from whowaits.facts.exports import module_exports
+    from whowaits.facts.exports import module_constants, module_exports
+    from whowaits.facts.batchflow import BatchFlow
     from whowaits.facts.lifecycle import LifecycleReader
     from whowaits.facts.requests import CodeFor, RequestReader
     from whowaits.facts.scopes import ModuleIndex, child_nodes
@@ -332,7 +401,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             if count is None or count > SMALL_LOOP:
                 kind = "gather" if method.startswith("a") else "executor"
                 extra_loops = (LoopFact(kind, code_for.span(info.node), -1, True),)
-        first_arg = next((code_for(a.value) for a in info.node.args if a.keyword is None and not a.star), "")
+        first_arg = _first_argument(info, evaluator, code_for)
         targets = [t for t in targets if t.startswith("@param:") or sdk_root(t) is None or classify(t, request, first_arg) is not None]
         if not targets:
             continue
@@ -360,6 +429,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             calls.append((info, raw))
 
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
+    flow = BatchFlow(index, evaluator, code_for, calls)  # type: ignore[arg-type]
     program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, decorator_lines if matched else None, prompted)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(
@@ -375,8 +445,11 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         mocks=program.mocks(),
         calls=tuple(raw for _, raw in calls),
         exports=module_exports(index, evaluator),
+        constants=module_constants(index, evaluator),
         polls=lifecycle.polls(),
         result_reads=lifecycle.result_reads(),
+        batch_reads=flow.facts(),
+        position_joins=lifecycle.position_joins(),
         retries=lifecycle.retries(),
         submits=lifecycle.submits(),
     )

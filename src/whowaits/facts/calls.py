@@ -11,6 +11,7 @@ import re
 from typing import Any, List, Optional, Tuple
 
 from whowaits.core import Operation, RequestFacts
+from whowaits.knowledge.batches import BATCH_LIFECYCLES
 from whowaits.knowledge.libraries import CALL_THROUGH
 from whowaits.knowledge.patterns import compile_globs
 from whowaits.knowledge.sdk import (
@@ -112,13 +113,18 @@ def classify(target: str, request: RequestFacts, first_arg: str) -> Optional[Ope
     condition = CONDITIONAL_METHODS.get((provider, method))
     if condition == "purpose=batch" and request.purpose != "batch":
         return None
-    if condition == "batch-output-file" and not any(
-        key in first_arg for key in ("output_file_id", "error_file_id")
-    ):
+    if condition == "batch-output-file" and not _batch_output(provider, first_arg):
         return None
     if kind == "sync" and request.stream:
         kind = "stream"
     return Operation(provider, client, kind, method, batch_supported)
+
+
+def _batch_output(provider: str, argument: str) -> bool:
+    """Whether a file argument names a batch's output (`batch.output_file_id`, `job.dest.file_name`)."""
+    record = BATCH_LIFECYCLES.get(provider)
+    fields = record.output_fields + record.error_fields if record is not None else ()
+    return any(re.search(rf"\b{re.escape(field)}\b", argument) for field in fields)
 
 
 def may_be_site(target: str) -> bool:

@@ -7,10 +7,12 @@ exported prefix.
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from whowaits.facts.scopes import ClassInfo, ModuleIndex
-from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Value, best
+from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, best
+
+_MAX_CONSTANT = 120
 
 
 def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str, str], ...]:
@@ -39,6 +41,36 @@ def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str,
         elif isinstance(value, ClsV):
             add_class(f"{name}()", value.cls)
             add_class(name, value.cls)
+        elif isinstance(value, Inst):
+            add_class(name, value.cls)
+    return tuple(sorted(out.items()))
+
+
+def module_constants(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str, str], ...]:
+    """Module-level names and class attributes bound to one literal string (`MODEL = "..."`,
+    `class Settings: model = "..."`, `settings = Settings()`), keyed like `module_exports`, so
+    another module's `model=config.MODEL` resolves to the model it names."""
+    out: Dict[str, str] = {}
+
+    def short(value: Value) -> Optional[str]:  # model ids, not prompts or SQL: keep the facts small
+        if isinstance(value, Lit) and isinstance(value.value, str) and len(value.value) <= _MAX_CONSTANT:
+            return value.value
+        return None
+
+    def add_class(prefix: str, cls: ClassInfo) -> None:
+        for attr in cls.attrs:
+            text = short(evaluator.class_member(cls, attr, set()))
+            if text is not None:
+                out[f"{prefix}.{attr}"] = text
+
+    for name, bindings in index.module_scope.bindings.items():
+        value = best(evaluator.binding_value(b) for b in bindings)
+        text = short(value)
+        if text is not None:
+            out[name] = text
+        elif isinstance(value, ClsV):
+            add_class(name, value.cls)
+            add_class(f"{name}()", value.cls)
         elif isinstance(value, Inst):
             add_class(name, value.cls)
     return tuple(sorted(out.items()))

@@ -11,12 +11,13 @@ from typing import Dict, List, Optional, Set, Tuple
 
 import libcst as cst
 
-from whowaits.core import PollLoopFact, RawCall, ResultReadFact, RetryFact, SubmitUse
+from whowaits.core import PollLoopFact, PositionJoinFact, RawCall, ResultReadFact, RetryFact, SubmitUse
+from whowaits.facts.batchflow import call_role
 from whowaits.facts.requests import CodeFor
-from whowaits.facts.scopes import CallInfo, ModuleIndex, _name_targets, child_nodes
+from whowaits.facts.scopes import CallInfo, ForInfo, ModuleIndex, Scope, _name_targets, child_nodes
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import RETRY_DECORATORS, RETRY_ITERATORS, SLEEP_FUNCTIONS
-from whowaits.knowledge.limits import RESULT_TYPES
+from whowaits.knowledge.batches import BATCH_LIFECYCLES
 
 
 class LifecycleReader:
@@ -44,11 +45,7 @@ class LifecycleReader:
         for info in self.index.calls:
             if not info.loops or self._path(info) not in SLEEP_FUNCTIONS:
                 continue
-            seconds: Optional[float] = None
-            if info.node.args:
-                value = self.ev.eval(info.node.args[0].value, info.scope)
-                if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
-                    seconds = float(value.value)
+            seconds = self._fixed_seconds(info.node.args[0].value, info.scope) if info.node.args else None
             sleeps_by_loop.setdefault(info.loops[-1], []).append(
                 (self.code_for.span(info.node), seconds, self.code_for(info.node))
             )
@@ -60,6 +57,20 @@ class LifecycleReader:
                 deadline = self._deadline(loop.node, [seconds for _, seconds, _ in sleeps], loop.scope)
                 out.append(PollLoopFact(self.code_for.span(loop.node), inside, tuple(sleeps), deadline))  # type: ignore[arg-type]
         return tuple(out)
+
+    def _fixed_seconds(self, node: cst.BaseExpression, scope: Scope) -> Optional[float]:
+        """A sleep's literal seconds; None for a name that is also bound to anything else
+        (`delay = 5` then `delay = min(delay * 2, 300)` is a backoff, not a fixed interval)."""
+        if isinstance(node, cst.Name):
+            bindings = self.ev.lookup(node.value, scope) or []
+            values = {self.ev.eval(b.node, b.scope) if b.kind == "assign" and b.node is not None else None
+                      for b in bindings}
+            if len(values) != 1:
+                return None
+        value = self.ev.eval(node, scope)
+        if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+            return float(value.value)
+        return None
 
     def _deadline(self, node: cst.CSTNode, sleeps: List[Optional[float]], scope: object) -> Optional[float]:
         """When a poll loop gives up: attempts x sleep for `for _ in range(N)`, or the literal a
@@ -144,6 +155,90 @@ class LifecycleReader:
                 return None
             expr, scope = bindings[0].node, bindings[0].scope  # type: ignore[assignment]
         return None
+
+    # -- results joined by position -------------------------------------------------------
+
+    def position_joins(self) -> Tuple[PositionJoinFact, ...]:
+        """`zip(items, results)`, `items[i]` in `for i, r in enumerate(results)` (or the other
+        way round, or over `range(len(...))`): results matched with inputs by position."""
+        results = {id(info.node): raw.call_id for info, raw in self.calls if call_role(raw.target) == "results"}
+        if not results:
+            return ()
+        derived = _Derived(self, results)
+        out: List[PositionJoinFact] = []
+        for info in self.index.calls:
+            func = info.node.func
+            if not (isinstance(func, cst.Name) and func.value == "zip" and self.ev.lookup("zip", info.scope) is None):
+                continue
+            args = [a.value for a in info.node.args if a.keyword is None and not a.star]
+            origins = [derived.origin(a, info.scope) for a in args]
+            found = [o for o in origins if o is not None]
+            others = [a for a, o in zip(args, origins) if o is None]
+            if found and others and not any(_counter(a) for a in others) and not self._ids_compared(info.node, info.scope):
+                out.append(PositionJoinFact(found[0], self.code_for.span(info.node), self.code_for(info.node)))
+        for loop in self.index.fors:
+            joined = self._indexed_join(loop, derived)
+            if joined is not None:
+                call_id, node = joined
+                out.append(PositionJoinFact(call_id, self.code_for.span(node), self.code_for(node)))
+        return tuple(out)
+
+    def _indexed_join(self, loop: ForInfo, derived: "_Derived") -> Optional[Tuple[int, cst.CSTNode]]:
+        it = loop.iter
+        if not (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.args):
+            return None
+        iterated: Optional[cst.BaseExpression] = None
+        index: Optional[str] = None
+        element: Optional[str] = None
+        target = loop.target
+        if it.func.value == "enumerate" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+            first, second = target.elements[0].value, target.elements[1].value
+            if isinstance(first, cst.Name):
+                iterated, index = it.args[0].value, first.value
+                element = second.value if isinstance(second, cst.Name) else None
+        elif it.func.value == "range" and len(it.args) == 1 and isinstance(target, cst.Name):
+            inner = it.args[0].value
+            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "len" and inner.args:
+                iterated, index = inner.args[0].value, target.value
+        if iterated is None or index is None or self.ev.lookup(it.func.value, loop.scope) is not None:
+            return None
+        iterated_origin = derived.origin(iterated, loop.scope)
+        if self._ids_compared(loop.body, loop.scope):
+            return None
+        written = _assigned_subscripts(loop.body)
+        for sub in _subscripts_by(loop.body, index):
+            root = _root_name(sub.value)
+            if root is not None and root == element:
+                continue
+            if id(sub) in written and self._fresh_container(sub.value, loop.scope):
+                continue  # `answers[i] = ...` fills a list of its own in result order: not a join yet
+            origin = derived.origin(sub.value, loop.scope)
+            if iterated_origin is not None and origin is None:
+                return iterated_origin, sub
+            if iterated_origin is None and origin is not None:
+                return origin, sub
+        return None
+
+    def _fresh_container(self, node: cst.BaseExpression, scope: Scope) -> bool:
+        """A name bound only to an empty or placeholder list or dict made here (`[None] * n`)."""
+        if not isinstance(node, cst.Name):
+            return False
+        bindings = self.ev.lookup(node.value, scope) or []
+        return bool(bindings) and all(b.kind == "assign" and _placeholder(b.node) for b in bindings)
+
+    def _ids_compared(self, node: cst.CSTNode, scope: Scope) -> bool:
+        """A comparison of custom_ids near the join: the code checks the pairing."""
+        loop_body: cst.CSTNode = node
+        for loop in self.index.fors:
+            if isinstance(loop.node, cst.For) and loop.iter is node:
+                loop_body = loop.body
+        stack: List[cst.CSTNode] = [loop_body]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Comparison) and any(_names_custom_id(n) for n in child_nodes(current)):
+                return True
+            stack.extend(child_nodes(current))
+        return False
 
     # -- retries ---------------------------------------------------------------------------
 
@@ -235,6 +330,10 @@ def _has_exit(statements: "Tuple[cst.BaseStatement, ...] | List[cst.BaseStatemen
     return False
 
 
+# `result.type` values an Anthropic batch result can have; anything else never matches.
+RESULT_TYPES = BATCH_LIFECYCLES["anthropic"].result_types
+
+
 class _ResultScan(cst.CSTVisitor):
     """Within a results loop: `.result.message` reads and `.result.type` checks."""
 
@@ -318,3 +417,132 @@ def _string_literals(node: cst.BaseExpression) -> List[Tuple[cst.CSTNode, str]]:
             out.extend(_string_literals(el.value))
         return out
     return []
+
+
+_TEXT_ATTRIBUTES = frozenset({"text", "content"})
+# Methods that turn a results download into its lines, in the order the file has them.
+_LINE_METHODS = frozenset({"read", "decode", "strip", "rstrip", "lstrip", "split", "splitlines", "iter_lines", "readlines"})
+
+
+class _Derived:
+    """Which results call a collection comes from, keeping its order: the results themselves,
+    a downloaded output file's lines, a list or comprehension over them, a list appended to in
+    a loop over them."""
+
+    def __init__(self, reader: LifecycleReader, results: Dict[int, int]) -> None:
+        self.reader = reader
+        self.results = results
+
+    def origin(self, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> Optional[int]:
+        if depth > 8:
+            return None
+        while isinstance(node, cst.Await):
+            node = node.expression
+        if isinstance(node, cst.Call):
+            if id(node) in self.results:
+                return self.results[id(node)]
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in _LINE_METHODS:
+                return self.origin(func.value, scope, depth + 1)
+            if isinstance(func, cst.Name) and func.value in ("list", "tuple", "iter", "sorted") and len(node.args) == 1:
+                return self.origin(node.args[0].value, scope, depth + 1)
+            return None
+        if isinstance(node, cst.Attribute) and node.attr.value in _TEXT_ATTRIBUTES:
+            return self.origin(node.value, scope, depth + 1)
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice):
+            return self.origin(node.value, scope, depth + 1)
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+            return self.origin(node.for_in.iter, scope, depth + 1)
+        if isinstance(node, cst.Name):
+            return self._name_origin(node.value, scope, depth)
+        return None
+
+    def _name_origin(self, name: str, scope: Scope, depth: int) -> Optional[int]:
+        ev = self.reader.ev
+        bindings = ev.lookup(name, scope) or []
+        for binding in bindings:
+            if binding.kind in ("assign", "with") and binding.node is not None:
+                found = self.origin(binding.node, binding.scope, depth + 1)  # type: ignore[arg-type]
+                if found is not None:
+                    return found
+        owner = bindings[0].scope if bindings else scope
+        for value, loops, is_extend in owner.appends.get(name, []):
+            if is_extend:
+                found = self.origin(value, owner, depth + 1)
+                if found is not None:
+                    return found
+            for loop_id in loops:
+                node = self.reader.index.loops[loop_id].node
+                if isinstance(node, cst.For):
+                    found = self.origin(node.iter, owner, depth + 1)
+                    if found is not None:
+                        return found
+        return None
+
+
+def _counter(node: cst.BaseExpression) -> bool:
+    """`range(...)` / `itertools.count()`: numbering, not a collection of inputs."""
+    if not isinstance(node, cst.Call):
+        return False
+    func = node.func
+    name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+    return name in ("range", "count")
+
+
+def _subscripts_by(body: cst.CSTNode, index: str) -> List[cst.Subscript]:
+    """`x[i]` and `df.loc[i, "col"]` in a loop body, in source order."""
+    out: List[cst.Subscript] = []
+    stack: List[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(node, cst.Subscript) and node.slice and isinstance(node.slice[0].slice, cst.Index):
+            value = node.slice[0].slice.value
+            if isinstance(value, cst.Name) and value.value == index:
+                out.append(node)
+        stack.extend(reversed(child_nodes(node)))
+    return out
+
+
+def _assigned_subscripts(body: cst.CSTNode) -> Set[int]:
+    """Ids of subscripts that are a whole assignment target (`out[i] = ...`)."""
+    out: Set[int] = set()
+    stack: List[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Assign):
+            out.update(id(t.target) for t in node.targets if isinstance(t.target, cst.Subscript))
+        stack.extend(child_nodes(node))
+    return out
+
+
+def _placeholder(node: Optional[cst.CSTNode]) -> bool:
+    """`[]`, `{}`, `[None] * n`, `list()`, `dict()`: a container with nothing of the inputs yet."""
+    if isinstance(node, (cst.List, cst.Dict)) and not node.elements:
+        return True
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        return isinstance(node.left, cst.List) and all(
+            isinstance(e.value, (cst.Name, cst.SimpleString, cst.Integer)) for e in node.left.elements
+        ) and not any(isinstance(e.value, cst.Name) and e.value.value not in ("None", "True", "False")
+                      for e in node.left.elements)
+    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+            and node.func.value in ("list", "dict") and not node.args)
+
+
+def _root_name(node: cst.BaseExpression) -> Optional[str]:
+    while isinstance(node, (cst.Attribute, cst.Subscript, cst.Call)):
+        node = node.func if isinstance(node, cst.Call) else node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _names_custom_id(node: cst.CSTNode) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Attribute) and current.attr.value == "custom_id":
+            return True
+        if isinstance(current, cst.SimpleString) and current.evaluated_value == "custom_id":
+            return True
+        stack.extend(child_nodes(current))
+    return False

@@ -35,6 +35,11 @@ _MAPPING_CONSTRUCTORS = {
 # Calls whose result is as unique as their arguments (they add no uniqueness of their own).
 _PURE_FUNCTIONS = {"str", "int", "repr", "format", "hex", "abs", "len"}
 _MAX_DEPTH = 8
+# Request keys that carry prompt text, across the providers' request shapes.
+_PROMPT_KEYS = ("system", "messages", "prompt", "input", "instructions", "contents")
+# Keys of a message or content block whose value is text the model reads.
+_TEXT_KEYS = ("content", "text", "parts")
+_MAX_UNKNOWN = 4
 
 
 @dataclass
@@ -85,6 +90,15 @@ class RequestReader:
         tools = "tools" in items and not (
             isinstance(items["tools"][0], cst.Name) and items["tools"][0].value == "None"
         )
+        model_ref = None
+        if "model" in items and not isinstance(model, str):
+            value = self.ev.eval(*items["model"])
+            model_ref = value.path if isinstance(value, Ext) else None
+        prompt_chars: Optional[int] = None
+        unknown: List[str] = []
+        for key in _PROMPT_KEYS:
+            if key in items:
+                prompt_chars = (prompt_chars or 0) + self.text_size(*items[key], 0, unknown)
         return RequestFacts(
             model=model if isinstance(model, str) else None,
             stream=stream if isinstance(stream, bool) else None,
@@ -96,6 +110,9 @@ class RequestReader:
             purpose=purpose if isinstance(purpose, str) else None,
             base_url=next((url for url in (self.url(*items[k]) for k in sorted(ENDPOINT_KEYWORDS) if k in items) if url), None),
             span_of=tuple((key, self.code_for.span(expr)) for key, (expr, _) in items.items()),
+            model_ref=model_ref,
+            prompt_chars=prompt_chars,
+            prompt_unknown=tuple(unknown[:_MAX_UNKNOWN]),
         )
 
     def url(self, expr: cst.BaseExpression, scope: Scope) -> Optional[str]:
@@ -103,6 +120,54 @@ class RequestReader:
         from whowaits.facts.calls import literal_url
 
         return literal_url(expr, self.ev, scope)
+
+    def text_size(self, expr: cst.BaseExpression, scope: Scope, depth: int, unknown: List[str]) -> int:
+        """Characters of literal prompt text in an expression (strings, f-string text, message
+        lists and dicts, names bound once); the source of every part it cannot size goes to
+        `unknown`, so a cost estimate can say what it leaves out."""
+
+        def missing(node: cst.BaseExpression) -> int:
+            text = " ".join(self.code_for(node).split())
+            text = text if len(text) <= 40 else text[:37] + "..."
+            if text not in unknown:
+                unknown.append(text)
+            return 0
+
+        if depth > _MAX_DEPTH:
+            return missing(expr)
+        if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
+            value = expr.evaluated_value
+            return len(value) if isinstance(value, (str, bytes)) else missing(expr)
+        if isinstance(expr, cst.FormattedString):
+            size = 0
+            for part in expr.parts:
+                if isinstance(part, cst.FormattedStringText):
+                    size += len(part.value)
+                else:
+                    size += self.text_size(part.expression, scope, depth + 1, unknown)
+            return size
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            return sum(self.text_size(el.value, scope, depth + 1, unknown) for el in expr.elements)
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+            return self.text_size(expr.left, scope, depth + 1, unknown) + self.text_size(expr.right, scope, depth + 1, unknown)
+        if isinstance(expr, (cst.Dict, cst.Call)) and not _is_format_call(expr):
+            found = self.mapping_items(expr, scope, depth + 1)
+            if found is None:
+                return missing(expr)
+            items, _ = found
+            return sum(self.text_size(*items[key], depth + 1, unknown) for key in _TEXT_KEYS if key in items)
+        if isinstance(expr, cst.Call):  # "...".format(...)
+            template = expr.func.value  # type: ignore[attr-defined]
+            size = sum(len(lit) for lit, _, _, _ in string.Formatter().parse(template.evaluated_value))
+            return size + sum(self.text_size(arg.value, scope, depth + 1, unknown) for arg in expr.args)
+        if isinstance(expr, cst.Name):
+            value = self.ev.eval(expr, scope)
+            if isinstance(value, Lit) and isinstance(value.value, str):
+                return len(value.value)
+            resolved, resolved_scope = self._single_assignment(expr, scope)
+            if resolved is not expr:
+                return self.text_size(resolved, resolved_scope, depth + 1, unknown)
+        return missing(expr)
 
     def _betas(self, items: Items) -> Tuple[str, ...]:
         betas: List[str] = []
@@ -474,6 +539,17 @@ def _is_unbounded(reader: RequestReader, expr: cst.BaseExpression, scope: Scope,
         if len(bindings) == 1 and bindings[0].kind in ("assign", "with") and bindings[0].node is not None:
             return _is_unbounded(reader, bindings[0].node, bindings[0].scope, depth + 1)  # type: ignore[arg-type]
     return False
+
+
+def _is_format_call(expr: cst.BaseExpression) -> bool:
+    """`"template {x}".format(...)` with a plain string template."""
+    return (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value == "format"
+        and isinstance(expr.func.value, cst.SimpleString)
+        and isinstance(expr.func.value.evaluated_value, str)
+    )
 
 
 def _times(a: Optional[int], b: Optional[int]) -> Optional[int]:

@@ -14,6 +14,7 @@ from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
+from whowaits.knowledge.batches import ALL_STATUSES, STATUS_FIELDS
 
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
@@ -603,17 +604,14 @@ def _is_main_test(test: cst.BaseExpression) -> bool:
     return names == ["__name__"] and strings == ["__main__"]
 
 
-_STATUS_WORDS = {"ended", "completed", "succeeded", "in_progress", "failed", "expired"}
-
-
 def _is_status_test(test: cst.BaseExpression) -> bool:
-    """A condition that reads a batch's status: `processing_status`, `.status`, or "ended"."""
+    """A condition that reads a batch's status: a provider's status field, or a status value."""
     stack: List[cst.CSTNode] = [test]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Attribute) and node.attr.value in ("processing_status", "status"):
+        if isinstance(node, cst.Attribute) and node.attr.value in STATUS_FIELDS:
             return True
-        if isinstance(node, cst.SimpleString) and node.evaluated_value in _STATUS_WORDS:
+        if isinstance(node, cst.SimpleString) and node.evaluated_value in ALL_STATUSES:
             return True
         stack.extend(child_nodes(node))
     return False

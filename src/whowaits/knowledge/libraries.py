@@ -67,3 +67,13 @@ CALL_THROUGH: Tuple[Tuple[str, int, bool], ...] = (
     ("concurrent.futures.*Executor().submit", 0, False),
     ("concurrent.futures.*Executor().map", 0, True),
 )
+
+# Methods of plain values (collections, strings, files, loggers): a batch handed to one of these
+# is stored or printed, never waited for.
+VALUE_METHODS: FrozenSet[str] = frozenset(
+    {
+        "append", "add", "extend", "update", "get", "setdefault", "pop", "format", "join", "split",
+        "strip", "lower", "upper", "write", "writelines", "info", "debug", "warning", "error",
+        "exception", "critical", "log",
+    }
+)

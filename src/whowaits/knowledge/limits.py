@@ -13,11 +13,15 @@ CUSTOM_ID_PATTERN: Pattern[str] = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 CUSTOM_ID_ALLOWED_CHAR: Pattern[str] = re.compile(r"[a-zA-Z0-9_-]")
 CUSTOM_ID_MAX_LEN = 64
 
-# `result.type` values a batch result can have; anything else never matches.
-RESULT_TYPES: FrozenSet[str] = frozenset({"succeeded", "errored", "canceled", "expired"})
-
 # Beta headers that only work on the Batch API.
 BATCH_ONLY_BETAS: FrozenSet[str] = frozenset({"output-300k-2026-03-24"})
 
 # Default minimum seconds between polls of one batch.
 DEFAULT_POLL_INTERVAL_MIN = 30.0
+
+# Values people compare `result.type` with, and the value the API uses for what they meant.
+RESULT_TYPE_FIXES: Dict[str, str] = {
+    "error": "errored", "errors": "errored", "failed": "errored", "failure": "errored",
+    "success": "succeeded", "successful": "succeeded", "succeed": "succeeded",
+    "cancelled": "canceled", "expire": "expired",
+}

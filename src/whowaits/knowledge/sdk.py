@@ -241,6 +241,8 @@ METHODS: Dict[str, Dict[str, str]] = {
         "batches.list": "batch_poll",
         "batches.cancel": "batch_cancel",
         "batches.delete": "batch_delete",
+        # Only a batch operation under the argument conditions in CONDITIONAL_METHODS.
+        "files.download": "batch_results",
     },
 }
 
@@ -285,6 +287,7 @@ CONDITIONAL_METHODS: Dict[Tuple[str, str], str] = {
     ("openai", "files.create"): "purpose=batch",
     ("openai", "files.content"): "batch-output-file",
     ("openai", "files.retrieve_content"): "batch-output-file",
+    ("google", "files.download"): "batch-output-file",
 }
 
 # Operation kinds that generate text synchronously (the Batch API could carry them).

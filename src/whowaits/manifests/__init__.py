@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Dict, List, Optional, Tuple
 
 from whowaits.core import ManifestEntry
+from whowaits.discover import inside
 from whowaits.manifests import ci_other, github, gitlab, hooks, schedulers, serverless
 from whowaits.manifests.commands import console_scripts_from_pyproject, console_scripts_from_text, make_targets
 from whowaits.manifests.yamlload import YamlError
@@ -83,14 +84,17 @@ def read_all(root: str, relpaths: List[str]) -> Manifests:
     out = Manifests()
 
     def read(relpath: str) -> Optional[str]:
-        full = os.path.join(root, relpath)
+        """A file of the tree as text, at most `MAX_MANIFEST_BYTES`; None outside the root
+        (a composite action at `./../../x` or a symlink out) or unreadable."""
+        full = os.path.normpath(os.path.join(root, relpath))
+        if not inside(root, full):
+            return None
         try:
-            if os.path.getsize(full) > MAX_MANIFEST_BYTES:
-                return None
             with open(full, "rb") as fh:
-                return fh.read().decode("utf-8", errors="replace")
+                data = fh.read(MAX_MANIFEST_BYTES + 1)
         except OSError:
             return None
+        return None if len(data) > MAX_MANIFEST_BYTES else data.decode("utf-8", errors="replace")
 
     for relpath in sorted(relpaths):
         kind = manifest_kind(relpath)
@@ -101,7 +105,7 @@ def read_all(root: str, relpaths: List[str]) -> Manifests:
             if not os.path.exists(os.path.join(root, relpath)) or os.path.islink(os.path.join(root, relpath)):
                 out.problems.append((relpath, "manifest not analyzed: broken symlink or unreadable file"))
             else:
-                out.problems.append((relpath, "manifest not analyzed: cannot read it (or larger than 2 MB)"))
+                out.problems.append((relpath, f"manifest not analyzed: cannot read it, or larger than {MAX_MANIFEST_BYTES // 1024 // 1024} MB"))
             continue
         try:
             out.entries.extend(_read_one(kind, relpath, text, read, out))

@@ -3,6 +3,11 @@
 Scalars come back as `LStr` (a str that knows its line), mappings as `LDict` (a dict that knows
 each key's line), sequences as `LList`. Every scalar stays a string: YAML 1.1 would otherwise
 turn GitHub's `on:` key into `True`.
+
+Manifests come from the scanned tree, so reading one is bounded: aliases are expanded into at
+most `MAX_NODES` nodes in all (a kilobyte of nested aliases would otherwise grow into
+gigabytes) and `<<` merge keys nest at most `MAX_MERGE_DEPTH` deep. Over a bound, the file is a
+one-line `YamlError` and the run goes on.
 """
 
 from __future__ import annotations
@@ -29,17 +34,33 @@ class LList(list):
 
 
 class YamlError(Exception):
-    """The file is not YAML; the message says where."""
+    """The file is not YAML (or is over a bound); the message says where or which."""
 
 
-def _convert(node: yaml.Node) -> Any:
+MAX_NODES = 200_000  # far above any real workflow; a YAML bomb passes it in microseconds
+MAX_MERGE_DEPTH = 16
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Budget:
+    """How many more nodes the conversion may build, and how deep merges nest now."""
+
+    def __init__(self) -> None:
+        self.nodes = MAX_NODES
+        self.merges = 0
+
+
+def _convert(node: yaml.Node, budget: _Budget) -> Any:
+    budget.nodes -= 1
+    if budget.nodes < 0:
+        raise YamlError(f"too large once aliases are expanded (over {MAX_NODES:,} nodes)")
     line = node.start_mark.line + 1
     if isinstance(node, yaml.ScalarNode):
         out = LStr(node.value)
         out.line = line
         return out
     if isinstance(node, yaml.SequenceNode):
-        seq = LList(_convert(child) for child in node.value)
+        seq = LList(_convert(child, budget) for child in node.value)
         seq.line = line
         return seq
     if isinstance(node, yaml.MappingNode):
@@ -50,14 +71,18 @@ def _convert(node: yaml.Node) -> Any:
             if not isinstance(key_node, yaml.ScalarNode):
                 continue
             if key_node.value == "<<":  # merge keys: copy the referenced mapping's entries
-                merged = _convert(value_node)
+                budget.merges += 1
+                if budget.merges > MAX_MERGE_DEPTH:
+                    raise YamlError(f"merge keys (<<) nested more than {MAX_MERGE_DEPTH} deep")
+                merged = _convert(value_node, budget)
+                budget.merges -= 1
                 for item in merged if isinstance(merged, list) else [merged]:
                     if isinstance(item, LDict):
                         for k, v in item.items():
                             mapping.setdefault(k, v)
                             mapping.key_lines.setdefault(k, item.line_of(k))
                 continue
-            mapping[key_node.value] = _convert(value_node)
+            mapping[key_node.value] = _convert(value_node, budget)
             mapping.key_lines[key_node.value] = key_node.start_mark.line + 1
         return mapping
     return None
@@ -66,7 +91,8 @@ def _convert(node: yaml.Node) -> Any:
 def load_documents(text: str) -> List[Any]:
     """Every document of a YAML stream, line-aware."""
     try:
-        return [_convert(node) for node in yaml.compose_all(text, Loader=yaml.SafeLoader) if node is not None]
+        budget = _Budget()
+        return [_convert(node, budget) for node in yaml.compose_all(text, Loader=_LOADER) if node is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

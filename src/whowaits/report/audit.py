@@ -1,24 +1,92 @@
-"""`whowaits audit` as a terminal table: every call site, its operation, context and findings."""
+"""`whowaits audit` as a terminal table: every call site, its operation, context and findings;
+and what every audit format shares: which sites could move to batch and what that saves."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 from whowaits.core import CallSite, Finding
-from whowaits.knowledge.sdk import COMPATIBLE
+from whowaits.cost import usd
 from whowaits.pipeline import RunResult
 
 
+def movable(sites: Sequence[CallSite]) -> List[CallSite]:
+    """Synchronous generation where every context is latency-tolerant: it could be a batch."""
+    return [s for s in sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream") and s.op.batch_supported]
+
+
+@dataclass(frozen=True)
+class Savings:
+    """The cost and batch saving of some sites, per 1,000 calls of each; unpriced ones counted."""
+
+    sites: Tuple[CallSite, ...]
+
+    @property
+    def priced(self) -> List[CallSite]:
+        return [s for s in self.sites if s.cost is not None and s.cost.saving_per_1k_calls is not None]
+
+    @property
+    def unpriced(self) -> int:
+        return len(self.sites) - len(self.priced)
+
+    @property
+    def usd(self) -> float:
+        return sum(s.cost.usd_per_1k_calls or 0.0 for s in self.priced if s.cost is not None)
+
+    @property
+    def saving(self) -> float:
+        return sum(s.cost.saving_per_1k_calls or 0.0 for s in self.priced if s.cost is not None)
+
+    def summary(self) -> str:
+        """"2 priced sites: about $27 per 1,000 calls of each, batch saves about $13; 1 unpriced"."""
+        parts = []
+        if self.priced:
+            parts.append(f"{_n(len(self.priced), 'priced site')}: about {usd(self.usd)} per 1,000 calls of each site, "
+                         f"batch saves about {usd(self.saving)}")
+        if self.unpriced:
+            parts.append(f"{self.unpriced} without a price (model, max_tokens or price unknown)")
+        return "; ".join(parts) or "none"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def savings_by_entry(sites: Sequence[CallSite]) -> List[Tuple[str, str, Savings]]:
+    """Per entry point (with its context kind), the movable sites it reaches and their savings."""
+    groups: Dict[Tuple[str, str], List[CallSite]] = {}
+    for site in movable(sites):
+        for ctx in site.contexts:
+            members = groups.setdefault((ctx.entry, ctx.kind), [])
+            if site not in members:
+                members.append(site)
+    ranked = sorted(groups.items(), key=lambda item: (-Savings(tuple(item[1])).saving, item[0]))
+    return [(entry, kind, Savings(tuple(members))) for (entry, kind), members in ranked]
+
+
+def cost_cell(site: CallSite) -> str:
+    """`$1.52 / $0.76` (cost / batch saving per 1,000 calls), `?` when unknown, `-` when unpriced."""
+    if site.cost is None:
+        return "-"
+    if site.cost.usd_per_1k_calls is None or site.cost.saving_per_1k_calls is None:
+        return "?"
+    return f"{usd(site.cost.usd_per_1k_calls)} / {usd(site.cost.saving_per_1k_calls)}"
+
+
+def findings_at(site: CallSite, findings: Sequence[Finding]) -> List[Finding]:
+    """The findings about a site: at its line, or about a part of its request."""
+    return [
+        f for f in findings
+        if (f.path, f.line) == (site.path, site.line)
+        or (f.evidence and (f.evidence[0].path, f.evidence[0].line) == (site.path, site.line))
+    ]
+
+
 def site_findings(site: CallSite, findings: List[Finding]) -> List[str]:
-    """Codes of the findings about a site: at its line, or about a part of its request."""
-    codes = set()
-    for f in findings:
-        if f.path == site.path and f.line == site.line:
-            codes.add(f.code)
-        elif f.evidence and (f.evidence[0].path, f.evidence[0].line) == (site.path, site.line):
-            codes.add(f.code)
-    return sorted(codes)
+    """Codes of the findings about a site."""
+    return sorted({f.code for f in findings_at(site, findings)})
 
 
 def contexts_cell(site: CallSite) -> str:
@@ -46,7 +114,7 @@ def manifest_groups(result: RunResult) -> List[Tuple[str, str, List[CallSite]]]:
 
 
 def render_table(result: RunResult) -> str:
-    header = ("LOCATION", "OPERATION", "METHOD", "FUNCTION", "VERDICT", "CONTEXTS", "FINDINGS")
+    header = ("LOCATION", "OPERATION", "METHOD", "FUNCTION", "VERDICT", "CONTEXTS", "$/1K (BATCH SAVES)", "FINDINGS")
     rows = [header]
     for s in result.sites:
         rows.append(
@@ -57,6 +125,7 @@ def render_table(result: RunResult) -> str:
                 s.call.function,
                 s.verdict,
                 contexts_cell(s),
+                cost_cell(s),
                 ",".join(site_findings(s, result.findings)) or "-",
             )
         )
@@ -84,16 +153,14 @@ def render_table(result: RunResult) -> str:
         lines.append("")
         lines.append("Python commands in CI, cron and deploy files that reach no analysed LLM code:")
         lines.extend(f"  {path}:{line}: {command}" for path, line, command in unresolved)
-    movable = movable_sites(result.sites)
-    if movable:
-        lines.append(
-            f"{len(movable)} synchronous site{'s' if len(movable) != 1 else ''} where nobody waits could "
-            "move to the Batch API at 50% of their token cost"
-        )
+    candidates = Savings(tuple(movable(result.sites)))
+    if candidates.sites:
+        lines.append("")
+        lines.append(f"Could move to the Batch API ({_n(len(candidates.sites), 'synchronous site')} nobody waits on, "
+                     f"50% of their token cost): {candidates.summary()}")
+        for entry, kind, group in savings_by_entry(result.sites):
+            lines.append(f"  {entry} [{kind}]: {group.summary()}")
+        if candidates.priced:
+            lines.append(f"Prices per 1,000 calls from the table of {candidates.priced[0].cost.price_date}; "  # type: ignore[union-attr]
+                         "input counts literal prompt text (chars / 4), output the literal max_tokens.")
     return "\n".join(lines) + "\n"
-
-
-def movable_sites(sites: Sequence[CallSite]) -> List[CallSite]:
-    """Synchronous generation where every context is latency-tolerant, on a provider's own API
-    (an OpenAI-compatible server has no Batch API to move to)."""
-    return [s for s in sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream") and s.op.provider != COMPATIBLE]

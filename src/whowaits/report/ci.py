@@ -4,12 +4,14 @@ Quality JSON and JUnit XML. Each is a pure function of the run result and the ru
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from typing import Any, Dict, List
 from xml.sax.saxutils import escape, quoteattr
 
 from whowaits import __version__
 from whowaits.core import Finding, RuleMeta
 from whowaits.pipeline import RunResult
+from whowaits.report.json_out import cost_dict
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
@@ -18,7 +20,7 @@ _GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
 def _location(path: str, line: int, col: int = 1, message: str = "") -> Dict[str, Any]:
     out: Dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": path, "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": {"uri": quote(path), "uriBaseId": "%SRCROOT%"},
             "region": {"startLine": max(line, 1), "startColumn": max(col, 1)},
         }
     }
@@ -49,6 +51,7 @@ def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
     codes = sorted({f.code for f in result.findings} | set(catalog))
     index = {code: i for i, code in enumerate(codes)}
     results = []
+    costs = {(s.path, s.line): s.cost for s in result.sites if s.cost is not None}
     for f in result.findings:
         entry: Dict[str, Any] = {
             "ruleId": f.code,
@@ -58,6 +61,8 @@ def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
             "locations": [_location(f.path, f.line, f.col)],
             "partialFingerprints": {"whowaits/v1": f.fingerprint},
         }
+        if (f.path, f.line) in costs:  # the site's cost and batch saving per 1,000 calls
+            entry["properties"] = {"cost": cost_dict(costs[(f.path, f.line)])}
         if f.evidence:
             entry["relatedLocations"] = [
                 dict(_location(step.path, step.line, 1, step.note), id=i) for i, step in enumerate(f.evidence)
@@ -66,6 +71,8 @@ def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
                 "message": {"text": "who waits: the path from the entry point to the call"},
                 "threadFlows": [{"locations": [{"location": _location(s.path, s.line, 1, s.note)} for s in f.evidence]}],
             }]
+        if f.fix is not None:
+            entry["fixes"] = [_sarif_fix(f)]
         results.append(entry)
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -79,6 +86,23 @@ def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
         }],
     }
     return json.dumps(doc, indent=2) + "\n"
+
+
+def _sarif_fix(f: Finding) -> Dict[str, Any]:
+    """A SARIF `fix`: its description says whether it is safe; one replacement per edit."""
+    assert f.fix is not None
+    return {
+        "description": {"text": f"{f.fix.message} ({f.fix.applicability} fix)"},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+            "replacements": [
+                {"deletedRegion": {"startLine": e.line, "startColumn": e.col, "endLine": e.end_line, "endColumn": e.end_col},
+                 "insertedContent": {"text": e.content}}
+                for e in f.fix.edits
+            ],
+        }],
+        "properties": {"applicability": f.fix.applicability},
+    }
 
 
 def _escape_property(text: str) -> str:

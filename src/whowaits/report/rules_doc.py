@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import List, Sequence
+import re
+import textwrap
+from typing import List, Sequence, Tuple
 
 from whowaits.catalog import markdown_table
 from whowaits.core import RuleMeta
@@ -19,20 +21,39 @@ def _conditions(rule: RuleMeta) -> List[str]:
     return lines
 
 
+_URL = re.compile(r"\(?(https://\S+?)\)?(?=[\s;,]|[.)]?$)")
+
+
+def provider_fact(rule: RuleMeta) -> Tuple[str, str, List[str]]:
+    """The fact a rule encodes, split into its heading, its text and the public docs it cites."""
+    links = _URL.findall(rule.seed)
+    text = " ".join(_URL.sub("", rule.seed).split()).rstrip(" (;,")
+    text = re.sub(r"\s+([.;,)])", r"\1", text)
+    return ("Provider fact" if links else "Note"), text, links
+
+
+def _wrapped(text: str) -> List[str]:
+    return textwrap.wrap(text, width=96, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False) or [""]
+
+
 def text(rule: RuleMeta) -> str:
-    out = [f"{rule.code} {rule.name} ({rule.severity})", "", rule.summary, ""]
+    """What, why, how to fix, bad and good examples and the provider fact with its docs."""
+    out = [f"{rule.code} {rule.name} ({rule.severity})", "", "What"] + _wrapped(rule.summary) + [""]
     if rule.rationale:
-        out += ["Why", f"  {rule.rationale}", ""]
+        out += ["Why"] + _wrapped(rule.rationale) + [""]
     if rule.fix:
-        out += ["How to fix", f"  {rule.fix}", ""]
+        out += ["How to fix"] + _wrapped(rule.fix) + [""]
+    if rule.autofix:
+        out += [f"Automatic fix: {rule.autofix.safety}"] + _wrapped(rule.autofix.why) + [""]
     if rule.bad:
         out += ["Bad"] + [f"  {line}" for line in rule.bad.splitlines()] + [""]
     if rule.good:
         out += ["Good"] + [f"  {line}" for line in rule.good.splitlines()] + [""]
+    if rule.seed:
+        heading, fact, links = provider_fact(rule)
+        out += [heading] + _wrapped(fact) + [f"  Docs: {link}" for link in links] + [""]
     if rule.policy:
         out += ["Matches (policy rule)"] + [f"  {line}" for line in _conditions(rule)] + [""]
-    if rule.seed:
-        out += ["Provider fact", f"  {rule.seed}", ""]
     if not rule.builtin:
         out += [f"Defined in {rule.source}", ""]
     return "\n".join(out)
@@ -50,8 +71,11 @@ def markdown(rules: Sequence[RuleMeta]) -> str:
             out += ["Good:", "", "```python", rule.good, "```", ""]
         if rule.fix:
             out += ["**How to fix.** " + rule.fix, ""]
+        if rule.autofix:
+            out += [f"**Automatic fix: {rule.autofix.safety}.** {rule.autofix.why}", ""]
         if rule.policy:
             out += ["**Matches** (a policy rule over site facts): " + "; ".join(_conditions(rule)), ""]
         if rule.seed:
-            out += ["**Provider fact.** " + rule.seed, ""]
+            heading, fact, links = provider_fact(rule)
+            out += [f"**{heading}.** {fact}" + "".join(f" [Docs]({link})" for link in links), ""]
     return "\n".join(out)

@@ -1,0 +1,835 @@
+"""Which statuses a batch can be in where its results are read, path by path.
+
+A small abstract interpreter over each function's statements. From a create or retrieve of a
+batch, it follows the status checks the code makes on the way to a results read (`if`, `while`,
+early `return` / `continue` / `break`, `match`, helpers of the same module that wait) and keeps,
+per batch, the set of statuses that can still reach each point. A read that an `in_progress`
+batch can reach is a read before the batch ended.
+
+Statuses are every provider's values at once (the provider of a batch is only known once the
+project index has resolved its client); the checks intersect with the provider's record.
+Precision comes first: a check the interpreter cannot read, a loop that can end for another
+reason than the batch's status, or a helper of another module the batch is handed to makes the
+batch's status unknown, and an unknown status is never reported.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, replace
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+
+import libcst as cst
+
+from whowaits.core import BatchReadFact, RawCall, Span
+from whowaits.facts.requests import CodeFor
+from whowaits.facts.scopes import COMPREHENSIONS, CallInfo, FuncInfo, ModuleIndex, Scope, child_nodes
+from whowaits.facts.values import Evaluator, Ext, FuncV
+from whowaits.knowledge.batches import (
+    ALL_STATUSES,
+    ENDED_FLAGS,
+    ENDED_STATUSES,
+    ID_FIELDS,
+    OUTPUT_FIELDS,
+    OUTPUT_STATUSES,
+    RUNNING_STATUSES,
+    STATUS_FIELDS,
+)
+from whowaits.knowledge.libraries import VALUE_METHODS
+from whowaits.knowledge.sdk import METHODS, PASSTHROUGH_SEGMENTS, SDK_MODULES
+
+UNKNOWN = "?"  # a status the interpreter could not follow; it keeps a read from being reported
+_MAX_ROUNDS = 3  # loop bodies are re-run until the loop-head state settles, at most this often
+_MAX_STEPS = 20_000  # statements interpreted per function before giving up on it
+_HARMLESS_ROOTS: FrozenSet[str] = frozenset(getattr(sys, "stdlib_module_names", ())) | {
+    root.split(".")[0] for root in SDK_MODULES
+}
+_ID_KEYWORDS = ("batch_id", "message_batch_id", "name", "jobIdentifier", "id")
+_FILE_KEYWORDS = ("file", "file_id")
+
+
+def _batch_methods(kinds: Sequence[str]) -> Tuple[str, ...]:
+    """Method paths of every provider whose operation is one of `kinds`, longest first."""
+    found = {m for table in METHODS.values() for m, kind in table.items() if kind in kinds}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+_CREATES = _batch_methods(("batch_submit",))
+_RETRIEVES = tuple(m for m in _batch_methods(("batch_poll",)) if not m.rsplit(".", 1)[-1].startswith("list"))
+_RESULTS = _batch_methods(("batch_results",))
+
+
+def call_role(target: str) -> Optional[str]:
+    """"create", "retrieve" or "results" for a candidate call's value path, by its method tail."""
+    path = target.rsplit(":", 1)[-1] if target.startswith("@param:") else target
+    clean = ".".join(s for s in path.split(".") if s not in PASSTHROUGH_SEGMENTS)
+    for role, methods in (("results", _RESULTS), ("create", _CREATES), ("retrieve", _RETRIEVES)):
+        if any(clean == m or clean.endswith("." + m) for m in methods):
+            return role
+    return None
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """What is known about one batch at a point of the function."""
+
+    statuses: FrozenSet[str]
+    origins: FrozenSet[int] = frozenset()  # call ids of the creates / retrieves it comes from
+    checks: FrozenSet[int] = frozenset()  # lines of the status checks passed
+    from_param: bool = False  # the batch came in as a parameter: its history is the caller's
+
+    def join(self, other: "KeyState") -> "KeyState":
+        return KeyState(
+            self.statuses | other.statuses,
+            self.origins | other.origins,
+            self.checks | other.checks,
+            self.from_param or other.from_param,
+        )
+
+
+State = Dict[str, KeyState]
+
+
+def _join(states: Iterable[Optional[State]]) -> Optional[State]:
+    out: Optional[State] = None
+    for state in states:
+        if state is None:
+            continue
+        if out is None:
+            out = dict(state)
+            continue
+        for key, value in state.items():
+            out[key] = out[key].join(value) if key in out else value
+    return out
+
+
+@dataclass
+class _Summary:
+    """A helper's effect on its caller's batches: statuses at its normal exits, per parameter
+    position, and the state of the batch it returns."""
+
+    params: Dict[int, KeyState]
+    returned: Optional[KeyState]
+    # Parameter position -> (node, call id) of a results read the helper makes without checking the
+    # batch itself: whether it can run before the batch ended is up to each caller.
+    reads: Dict[int, Tuple[cst.CSTNode, int]]
+
+
+@dataclass
+class _Loop:
+    breaks: List[State]
+    continues: List[State]
+
+
+class _Budget(Exception):
+    """A function too large to interpret within `_MAX_STEPS`."""
+
+
+class BatchFlow:
+    """Runs the interpreter over every function of a module and collects the reads."""
+
+    def __init__(
+        self,
+        index: ModuleIndex,
+        evaluator: Evaluator,
+        code_for: CodeFor,
+        calls: Sequence[Tuple[CallInfo, RawCall]],
+    ) -> None:
+        self.index = index
+        self.ev = evaluator
+        self.code_for = code_for
+        self.calls: Dict[int, Tuple[CallInfo, RawCall, Optional[str]]] = {}
+        for info, raw in calls:
+            self.calls.setdefault(id(info.node), (info, raw, call_role(raw.target)))
+        self.call_scope = {id(info.node): info.scope for info in index.calls}
+        self.summaries: Dict[int, Optional[_Summary]] = {}
+        self.reads: Dict[int, Tuple[Span, int, Optional[KeyState]]] = {}
+
+    # -- entry ---------------------------------------------------------------------------------
+
+    def facts(self) -> Tuple[BatchReadFact, ...]:
+        if not any(role is not None for _, _, role in self.calls.values()):
+            return ()
+        bodies: List[Tuple[Scope, Sequence[cst.CSTNode]]] = [(self.index.module_scope, self.code_for.module.body)]
+        bodies += [(f.scope, f.node.body.body) for f in self.index.functions if isinstance(f.node, cst.FunctionDef)]
+        for scope, statements in bodies:
+            try:
+                _Run(self, scope).body(statements)
+            except _Budget:
+                continue
+        out = []
+        for span, call_id, state in sorted(self.reads.values(), key=lambda r: (r[0].line, r[0].col)):
+            if state is None or not state.origins or state.from_param or UNKNOWN in state.statuses:
+                continue
+            out.append(BatchReadFact(span, call_id, tuple(sorted(state.statuses)), tuple(sorted(state.origins)),
+                                     tuple(sorted(state.checks))))
+        return tuple(out)
+
+    def summary(self, func: FuncInfo) -> Optional[_Summary]:
+        func_key = id(func.node)
+        if func_key in self.summaries:
+            return self.summaries[func_key]
+        self.summaries[func_key] = None  # recursion: no summary
+        if not isinstance(func.node, cst.FunctionDef):
+            return None
+        params = func.node.params
+        names = [p.name.value for p in list(params.posonly_params) + list(params.params)]
+        run = _Run(self, func.scope, summarising=True)
+        run.prepare(func.node.body.body)
+        initial: State = {}
+        for name in names:
+            initial[run.rep(name)] = KeyState(ALL_STATUSES, from_param=True)
+        try:
+            end = run.body(func.node.body.body, initial)
+        except _Budget:
+            return None
+        exits = _join([end, *(s for s, _ in run.returns)])
+        effects: Dict[int, KeyState] = {}
+        if exits is not None:
+            for i, name in enumerate(names):
+                effect = exits.get(run.rep(name))
+                if effect is not None and effect.statuses != ALL_STATUSES:
+                    effects[i] = effect
+        returned: Optional[KeyState] = None
+        for exit_state, returned_key in run.returns:
+            if returned_key is not None and returned_key in exit_state:
+                found = exit_state[returned_key]
+                returned = found if returned is None else returned.join(found)
+        reads: Dict[int, Tuple[cst.CSTNode, int]] = {}
+        for i, name in enumerate(names):
+            for node, call_id, read_key, read_state in run.param_reads:
+                as_handed = read_state.get(read_key)
+                if (read_key == run.rep(name) and as_handed is not None and as_handed.from_param
+                        and as_handed.statuses == ALL_STATUSES):
+                    reads.setdefault(i, (node, call_id))
+        result = _Summary(effects, returned, reads) if effects or returned is not None or reads else None
+        self.summaries[func_key] = result
+        return result
+
+
+class _Run:
+    """One interpretation of one function (or of the module's top level)."""
+
+    def __init__(self, flow: BatchFlow, scope: Scope, summarising: bool = False) -> None:
+        self.flow = flow
+        self.scope = scope
+        self.summarising = summarising
+        self.loops: List[_Loop] = []
+        self.returns: List[Tuple[State, Optional[str]]] = []
+        self.param_reads: List[Tuple[cst.CSTNode, int, str, State]] = []  # reads seen while summarising
+        self.steps = 0
+        self.parent: Dict[str, str] = {}
+        self.status_alias: Dict[str, str] = {}
+        self.output_alias: Dict[str, str] = {}
+        self._prepared = False
+
+    # -- keys --------------------------------------------------------------------------------
+
+    def rep(self, key: str) -> str:
+        while key in self.parent:
+            key = self.parent[key]
+        return key
+
+    def _union(self, a: Optional[str], b: Optional[str]) -> None:
+        if a is None or b is None:
+            return
+        ra, rb = self.rep(a), self.rep(b)
+        if ra != rb:
+            self.parent[rb] = ra
+
+    def key_of(self, node: cst.BaseExpression, depth: int = 0) -> Optional[str]:
+        """The batch an expression names: `batch`, `batch.id`, a name bound to `batch.id`."""
+        while isinstance(node, cst.Await):
+            node = node.expression
+        if depth > 6:
+            return None
+        if isinstance(node, cst.Attribute) and node.attr.value in ID_FIELDS:
+            return self.key_of(node.value, depth + 1)
+        if isinstance(node, cst.Subscript) and _string_index(node) in ID_FIELDS:
+            return self.key_of(node.value, depth + 1)
+        if isinstance(node, cst.Name):
+            bindings = self.flow.ev.lookup(node.value, self.scope) or []
+            if len(bindings) == 1 and bindings[0].kind == "assign" and bindings[0].node is not None:
+                value = bindings[0].node
+                if (isinstance(value, cst.Attribute) and value.attr.value in ID_FIELDS) or (
+                    isinstance(value, cst.Subscript) and _string_index(value) in ID_FIELDS
+                ):
+                    return self.key_of(value, depth + 1)  # type: ignore[arg-type]
+            return self.rep(node.value)
+        if isinstance(node, (cst.Attribute, cst.Subscript)) and _plain_chain(node):
+            return self.rep(self.flow.code_for(node))
+        return None
+
+    def _id_argument(self, call: cst.Call) -> Optional[cst.BaseExpression]:
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        if positional:
+            return positional[0].value
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in _ID_KEYWORDS + _FILE_KEYWORDS:
+                return arg.value
+        return None
+
+    def status_key(self, node: cst.BaseExpression) -> Optional[str]:
+        """The batch whose status an expression reads: `b.processing_status`, `job.state.name`."""
+        if isinstance(node, cst.Attribute) and node.attr.value in ("name", "value"):
+            inner = self.status_key(node.value)
+            if inner is not None:
+                return inner
+        base: Optional[cst.BaseExpression] = None
+        if isinstance(node, cst.Attribute) and node.attr.value in STATUS_FIELDS:
+            base = node.value
+        elif isinstance(node, cst.Subscript) and _string_index(node) in STATUS_FIELDS:
+            base = node.value
+        elif isinstance(node, cst.Name) and node.value in self.status_alias:
+            return self.rep(self.status_alias[node.value])
+        if base is None:
+            return None
+        while isinstance(base, cst.Await):
+            base = base.expression
+        if isinstance(base, cst.Call):
+            role = self._role(base)
+            argument = self._id_argument(base)
+            return self.key_of(argument) if role == "retrieve" and argument is not None else None
+        return self.key_of(base)
+
+    def output_key(self, node: cst.BaseExpression) -> Optional[str]:
+        """The batch an output expression belongs to: `b.output_file_id`, `job.dest.file_name`."""
+        if isinstance(node, cst.Name) and node.value in self.output_alias:
+            return self.rep(self.output_alias[node.value])
+        current = node
+        while isinstance(current, (cst.Attribute, cst.Subscript)):
+            if isinstance(current, cst.Attribute) and current.attr.value in OUTPUT_FIELDS:
+                return self.key_of(current.value)
+            current = current.value
+        return None
+
+    def _ended_flag_key(self, node: cst.BaseExpression) -> Optional[str]:
+        if isinstance(node, cst.Attribute) and node.attr.value in ENDED_FLAGS:
+            return self.key_of(node.value)
+        return None
+
+    def _role(self, call: cst.Call) -> Optional[str]:
+        found = self.flow.calls.get(id(call))
+        return found[2] if found else None
+
+    def prepare(self, statements: Sequence[cst.CSTNode]) -> None:
+        """Aliases, flow-insensitively: `b = retrieve(batch_id)` makes `b` and `batch_id` one batch;
+        `status = b.processing_status` and `fid = b.output_file_id` name its status and output."""
+        if self._prepared:
+            return
+        self._prepared = True
+        stack: List[cst.CSTNode] = list(statements)
+        assigns: List[cst.Assign] = []
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                continue
+            if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                assigns.append(node)
+            stack.extend(child_nodes(node))
+        for node in assigns:
+            name = node.targets[0].target.value  # type: ignore[attr-defined]
+            value = node.value
+            while isinstance(value, cst.Await):
+                value = value.expression
+            if isinstance(value, cst.Call) and self._role(value) == "retrieve":
+                argument = self._id_argument(value)
+                if argument is not None:
+                    self._union(name, self.key_of(argument))
+        for node in assigns:
+            name = node.targets[0].target.value  # type: ignore[attr-defined]
+            status = self.status_key(node.value)
+            if status is not None:
+                self.status_alias[name] = status
+                continue
+            output = self.output_key(node.value)
+            if output is not None:
+                self.output_alias[name] = output
+
+    # -- statements --------------------------------------------------------------------------
+
+    def body(self, statements: Sequence[cst.CSTNode], state: Optional[State] = None) -> Optional[State]:
+        self.prepare(statements)
+        current: Optional[State] = {} if state is None else state
+        for stmt in statements:
+            if current is None:
+                return None
+            current = self.statement(stmt, current)
+        return current
+
+    def statement(self, stmt: cst.CSTNode, state: State) -> Optional[State]:
+        self.steps += 1
+        if self.steps > _MAX_STEPS:
+            raise _Budget()
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            return state
+        if isinstance(stmt, cst.SimpleStatementLine):
+            current: Optional[State] = state
+            for small in stmt.body:
+                if current is None:
+                    return None
+                current = self.small(small, current)
+            return current
+        if isinstance(stmt, cst.If):
+            yes, no = self.test(stmt.test, state)
+            out_yes = self.body(stmt.body.body, yes)
+            if stmt.orelse is None:
+                return _join([out_yes, no])
+            if isinstance(stmt.orelse, cst.If):
+                return _join([out_yes, self.statement(stmt.orelse, no)])
+            return _join([out_yes, self.body(stmt.orelse.body.body, no)])
+        if isinstance(stmt, cst.While):
+            return self.loop(stmt, state)
+        if isinstance(stmt, cst.For):
+            state = self.expression(stmt.iter, state)
+            self.iteration_read(stmt.iter, state)
+            return self.loop(stmt, self.unbind(stmt.target, state))
+        if isinstance(stmt, cst.With):
+            for item in stmt.items:
+                state = self.expression(item.item, state)
+            return self.body(stmt.body.body, state)
+        if isinstance(stmt, (cst.Try, cst.TryStar)):
+            return self.try_(stmt, state)
+        if isinstance(stmt, cst.Match):
+            return self.match(stmt, state)
+        return self.expression(stmt, state)
+
+    def small(self, node: cst.BaseSmallStatement, state: State) -> Optional[State]:
+        if isinstance(node, cst.Return):
+            state = self.expression(node.value, state) if node.value is not None else state
+            key = self.key_of(node.value) if node.value is not None else None
+            self.returns.append((state, key))
+            return None
+        if isinstance(node, cst.Raise):
+            return None
+        if isinstance(node, cst.Break):
+            if self.loops:
+                self.loops[-1].breaks.append(state)
+            return None
+        if isinstance(node, cst.Continue):
+            if self.loops:
+                self.loops[-1].continues.append(state)
+            return None
+        if isinstance(node, cst.Assign):
+            state = self.expression(node.value, state)
+            for target in node.targets:
+                state = self.assign(target.target, node.value, state)
+            return state
+        if isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            value = node.value
+            state = self.expression(value, state) if value is not None else state
+            return self.unbind(node.target, state)
+        return self.expression(node, state)
+
+    def assign(self, target: cst.BaseExpression, value: cst.BaseExpression, state: State) -> State:
+        """`b = create(...)` / `b = retrieve(id)` start a batch's history; `b = wait(id)` takes
+        a helper's; binding anything else to a batch's name forgets what was known about it."""
+        if not isinstance(target, cst.Name):
+            return self.unbind(target, state)
+        name = target.value
+        if self.key_of(target) != self.rep(name):
+            return state  # `batch_id = batch.id`: another name for a batch, not a new one
+        inner = value
+        while isinstance(inner, cst.Await):
+            inner = inner.expression
+        if isinstance(inner, cst.Call):
+            role = self._role(inner)
+            found = self.flow.calls.get(id(inner))
+            if role in ("create", "retrieve") and found is not None:
+                statuses = RUNNING_STATUSES if role == "create" else ALL_STATUSES
+                state = dict(state)
+                state[self.rep(name)] = KeyState(statuses, frozenset({found[1].call_id}))
+                return state
+            summary = self._local_summary(inner)
+            if summary is not None and summary.returned is not None:
+                state = dict(state)
+                state[self.rep(name)] = summary.returned
+                return state
+        return self.unbind(target, state)
+
+    def unbind(self, target: cst.BaseExpression, state: State) -> State:
+        names = [n for n in _target_names(target)]
+        keys = {self.rep(n) for n in names if self.key_of(cst.Name(n)) == self.rep(n)}
+        if not keys & set(state):
+            return state
+        return {k: v for k, v in state.items() if k not in keys}
+
+    def loop(self, node: "cst.While | cst.For", entry: State) -> Optional[State]:
+        is_while = isinstance(node, cst.While)
+        forever = is_while and _always_true(node.test)  # type: ignore[union-attr]
+        head = entry
+        frame = _Loop([], [])
+        for _ in range(_MAX_ROUNDS):
+            frame = _Loop([], [])
+            self.loops.append(frame)
+            try:
+                inside = self.test(node.test, head)[0] if is_while else head  # type: ignore[union-attr]
+                out = self.body(node.body.body, inside)
+            finally:
+                self.loops.pop()
+            new_head = _join([entry, out, *frame.continues]) or {}
+            if new_head == head:
+                break
+            head = new_head
+        if is_while:
+            exit_state: Optional[State] = None if forever else self.test(node.test, head)[1]  # type: ignore[union-attr]
+            status_test = not forever and self._mentions_status(node.test)  # type: ignore[union-attr]
+        else:
+            exit_state, status_test = head, False
+        if exit_state is not None and not status_test:
+            # The loop can end for another reason than the batch's status (a count, a clock, a
+            # flag): what it saw of a batch it polled is not known at the exit.
+            exit_state = {k: (replace(v, statuses=v.statuses | {UNKNOWN}) if entry.get(k) != v else v)
+                          for k, v in exit_state.items()}
+        if node.orelse is not None and exit_state is not None:
+            exit_state = self.body(node.orelse.body.body, exit_state)
+        return _join([exit_state, *frame.breaks])
+
+    def try_(self, node: "cst.Try | cst.TryStar", state: State) -> Optional[State]:
+        out = self.body(node.body.body, state)
+        # An exception can come from any statement of the body: start handlers from both ends.
+        start = _join([state, out]) or {}
+        outs = [self.body(handler.body.body, start) for handler in node.handlers]
+        if node.orelse is not None and out is not None:
+            out = self.body(node.orelse.body.body, out)
+        joined = _join([out] + outs)
+        if node.finalbody is not None:
+            final = self.body(node.finalbody.body.body, joined if joined is not None else start)
+            return final if joined is not None else None
+        return joined
+
+    def match(self, node: cst.Match, state: State) -> Optional[State]:
+        state = self.expression(node.subject, state)
+        key = self.status_key(node.subject)
+        remaining = state
+        outs: List[Optional[State]] = []
+        for case in node.cases:
+            values = _pattern_strings(case.pattern) if key is not None else None
+            if key is not None and values is not None and case.guard is None:
+                line = self.flow.code_for.span(case).line
+                outs.append(self.body(case.body.body, _filter(remaining, key, values, line)))
+                remaining = _filter(remaining, key, ALL_STATUSES - values, line)
+            else:
+                outs.append(self.body(case.body.body, _poison(remaining, key) if key else remaining))
+        if not any(isinstance(c.pattern, cst.MatchAs) and c.pattern.pattern is None for c in node.cases):
+            outs.append(remaining)
+        return _join(outs)
+
+    # -- expressions -------------------------------------------------------------------------
+
+    def expression(self, node: Optional[cst.CSTNode], state: State) -> State:
+        """Reads, creates / retrieves and helper calls inside an expression, innermost first."""
+        if node is None:
+            return state
+        for call in _calls_in(node):
+            state = self.call(call, state)
+        for comp in _comprehension_iters(node):
+            self.iteration_read(comp, state)
+        return state
+
+    def call(self, call: cst.Call, state: State) -> State:
+        found = self.flow.calls.get(id(call))
+        role = found[2] if found else None
+        if found is not None and role == "results":
+            argument = self._id_argument(call)
+            if argument is not None:
+                key = self.output_key(argument) or self.key_of(argument)
+                self.record(call, found[1].call_id, key, state)
+            return state
+        if found is not None and role == "retrieve":
+            argument = self._id_argument(call)
+            key = self.key_of(argument) if argument is not None else None
+            if key is not None:
+                state = dict(state)
+                state[self.rep(key)] = KeyState(ALL_STATUSES, frozenset({found[1].call_id}))
+            return state
+        if found is not None:
+            return state
+        keys = {k for k in (self._argument_keys(call)) if k in state}
+        if not keys:
+            return state
+        summary = self._local_summary(call)
+        if summary is not None:
+            state = dict(state)
+            offset = 1 if self._bound_method(call) else 0
+            positional = [a for a in call.args if a.keyword is None and not a.star]
+            for i, arg in enumerate(positional):
+                key = self.key_of(arg.value)
+                read = summary.reads.get(i + offset)
+                if key is not None and read is not None:
+                    # The helper reads this batch's results as it is handed over: the read happens here.
+                    self.record(call, read[1], key, state)
+                effect = summary.params.get(i + offset)
+                if key is not None and key in state and effect is not None:
+                    before = state[key]
+                    state[key] = KeyState(effect.statuses, before.origins | effect.origins,
+                                          before.checks | effect.checks, before.from_param)
+            return state
+        if self._harmless(call):
+            return state
+        return _poison_keys(state, keys)
+
+    def _argument_keys(self, call: cst.Call) -> Set[str]:
+        keys: Set[str] = set()
+        for arg in call.args:
+            for node in [arg.value] + _names_and_chains(arg.value):
+                key = self.key_of(node) if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript)) else None
+                if key is not None:
+                    keys.add(key)
+                out = self.output_key(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+                if out is not None:
+                    keys.add(out)
+        return keys
+
+    def _callee(self, call: cst.Call) -> object:
+        return self.flow.ev.eval(call.func, self.flow.call_scope.get(id(call), self.scope))
+
+    def _local_summary(self, call: cst.Call) -> Optional[_Summary]:
+        callee = self._callee(call)
+        if isinstance(callee, FuncV):
+            return self.flow.summary(callee.func)
+        return None
+
+    def _bound_method(self, call: cst.Call) -> bool:
+        callee = self._callee(call)
+        return isinstance(callee, FuncV) and callee.func.cls is not None and isinstance(call.func, cst.Attribute)
+
+    def _harmless(self, call: cst.Call) -> bool:
+        """Calls that cannot wait for a batch: builtins, the standard library, the SDKs."""
+        callee = self._callee(call)
+        if isinstance(callee, Ext):
+            return callee.path.split(".")[0] in _HARMLESS_ROOTS
+        if callee is None and isinstance(call.func, cst.Name):
+            return self.flow.ev.lookup(call.func.value, self.scope) is None
+        if callee is None and isinstance(call.func, cst.Attribute):
+            # A method of a value (`text.split()`, `ids.append(batch.id)`): not a helper.
+            return call.func.attr.value in VALUE_METHODS
+        return False
+
+    def iteration_read(self, iterable: cst.BaseExpression, state: State) -> None:
+        """Iterating a results attribute (`job.dest.inlined_responses`) reads the results."""
+        key = self.output_key(iterable) if isinstance(iterable, (cst.Attribute, cst.Subscript)) else None
+        if key is not None:
+            self.record(iterable, -1, key, state)
+
+    def record(self, node: cst.CSTNode, call_id: int, key: Optional[str], state: State) -> None:
+        if self.summarising:
+            if key is not None:
+                self.param_reads.append((node, call_id, self.rep(key), state))
+            return
+        found = state.get(self.rep(key)) if key is not None else None
+        previous = self.flow.reads.get(id(node))
+        if previous is not None:
+            found = previous[2].join(found) if previous[2] is not None and found is not None else (previous[2] or found)
+        self.flow.reads[id(node)] = (self.flow.code_for.span(node), call_id, found)
+
+    # -- tests -------------------------------------------------------------------------------
+
+    def test(self, node: cst.BaseExpression, state: State) -> Tuple[State, State]:
+        """The states where a condition is true and where it is false."""
+        state = self.expression(node, state)
+        return self._condition(node, state)
+
+    def _condition(self, node: cst.BaseExpression, state: State) -> Tuple[State, State]:
+        line = self.flow.code_for.span(node).line
+        if isinstance(node, cst.BooleanOperation):
+            left_yes, left_no = self._condition(node.left, state)
+            if isinstance(node.operator, cst.And):
+                right_yes, right_no = self._condition(node.right, left_yes)
+                return right_yes, _join([left_no, right_no]) or {}
+            right_yes, right_no = self._condition(node.right, left_no)
+            return _join([left_yes, right_yes]) or {}, right_no
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            yes, no = self._condition(node.expression, state)
+            return no, yes
+        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+            found = self._comparison(node)
+            if found is not None:
+                key, values = found
+                if key in state:
+                    return _filter(state, key, values, line), _filter(state, key, ALL_STATUSES - values, line)
+                return state, state
+        for truthy, values in ((self.output_key, OUTPUT_STATUSES), (self._ended_flag_key, ENDED_STATUSES)):
+            flagged = truthy(node) if isinstance(node, (cst.Attribute, cst.Name)) else None
+            if flagged is not None:
+                return _filter(state, flagged, values, line), _filter(state, flagged, ALL_STATUSES - values, line)
+        touched = {k for k in self._mentioned_keys(node) if k in state}
+        if touched:
+            poisoned = _poison_keys(state, touched)
+            return poisoned, poisoned
+        return state, state
+
+    def _comparison(self, node: cst.Comparison) -> Optional[Tuple[str, FrozenSet[str]]]:
+        """(batch, statuses for which it is true) of `status == "x"`, `status in (...)`,
+        `output_file_id is not None`."""
+        left, target = node.left, node.comparisons[0]
+        op, right = target.operator, target.comparator
+        for side, other in ((left, right), (right, left)):
+            out = self.output_key(side) if isinstance(side, (cst.Attribute, cst.Name)) else None
+            if out is not None and isinstance(other, cst.Name) and other.value == "None":
+                if isinstance(op, cst.IsNot) or isinstance(op, cst.NotEqual):
+                    return out, OUTPUT_STATUSES
+                if isinstance(op, (cst.Is, cst.Equal)):
+                    return out, ALL_STATUSES - OUTPUT_STATUSES
+            key = self.status_key(side)
+            if key is None:
+                continue
+            values = self._status_values(other)
+            if values is None:
+                return None
+            if isinstance(op, (cst.Equal, cst.In, cst.Is)):
+                return key, values
+            if isinstance(op, (cst.NotEqual, cst.NotIn, cst.IsNot)):
+                return key, ALL_STATUSES - values
+            return None
+        return None
+
+    def _status_values(self, node: cst.BaseExpression, depth: int = 0) -> Optional[FrozenSet[str]]:
+        """The status values a literal, a collection of them or a constant naming one spells."""
+        if depth > 4:
+            return None
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            value = node.evaluated_value
+            return frozenset({value}) & ALL_STATUSES if isinstance(value, str) else None
+        if isinstance(node, cst.Attribute) and node.attr.value in ALL_STATUSES:
+            return frozenset({node.attr.value})  # `JobState.JOB_STATE_SUCCEEDED`
+        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+            out: Set[str] = set()
+            for element in node.elements:
+                inner = self._status_values(element.value, depth + 1)
+                if inner is None:
+                    return None
+                out |= inner
+            return frozenset(out)
+        if (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+                and node.func.value in ("set", "frozenset", "tuple", "list") and len(node.args) == 1):
+            return self._status_values(node.args[0].value, depth + 1)
+        if isinstance(node, cst.Name):
+            bindings = self.flow.ev.lookup(node.value, self.scope) or []
+            if len(bindings) == 1 and bindings[0].kind == "assign" and bindings[0].node is not None:
+                return self._status_values(bindings[0].node, depth + 1)  # type: ignore[arg-type]
+        return None
+
+    def _mentioned_keys(self, node: cst.CSTNode) -> Set[str]:
+        keys: Set[str] = set()
+        for part in [node] + _names_and_chains(node):
+            if isinstance(part, (cst.Attribute, cst.Subscript)):
+                base = part.value
+                key = self.key_of(base) if isinstance(base, (cst.Name, cst.Attribute, cst.Subscript)) else None
+                if key is not None:
+                    keys.add(key)
+            if isinstance(part, cst.Name):
+                for aliases in (self.status_alias, self.output_alias):
+                    if part.value in aliases:
+                        keys.add(self.rep(aliases[part.value]))
+            status = self.status_key(part) if isinstance(part, (cst.Attribute, cst.Subscript)) else None
+            if status is not None:
+                keys.add(status)
+        return keys
+
+    def _mentions_status(self, node: cst.CSTNode) -> bool:
+        """A loop test that reads a batch's status or output (so the loop ends on it)."""
+        for part in [node] + _names_and_chains(node):
+            if isinstance(part, (cst.Attribute, cst.Subscript, cst.Name)) and (
+                self.status_key(part) is not None
+                or (not isinstance(part, cst.Subscript) and (self.output_key(part) or self._ended_flag_key(part)))
+            ):
+                return True
+        return False
+
+
+def _filter(state: State, key: str, values: FrozenSet[str], line: int) -> State:
+    if key not in state:
+        return state
+    old = state[key]
+    out = dict(state)
+    out[key] = KeyState((old.statuses & values) | (old.statuses & {UNKNOWN}), old.origins, old.checks | {line},
+                        old.from_param)
+    return out
+
+
+def _poison(state: State, key: Optional[str]) -> State:
+    return _poison_keys(state, {key}) if key is not None else state
+
+
+def _poison_keys(state: State, keys: Set[str]) -> State:
+    out = dict(state)
+    for key in keys:
+        if key in out:
+            out[key] = replace(out[key], statuses=out[key].statuses | {UNKNOWN})
+    return out
+
+
+def _string_index(node: cst.Subscript) -> Optional[str]:
+    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+        return None
+    value = node.slice[0].slice.value
+    if isinstance(value, cst.SimpleString):
+        text = value.evaluated_value
+        return text if isinstance(text, str) else None
+    return None
+
+
+def _plain_chain(node: cst.BaseExpression) -> bool:
+    """`self.batch_id`, `st.session_state["batch_id"]`: names, attributes and literal keys only."""
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Subscript) and _string_index(node) is None:
+            return False
+        node = node.value
+    return isinstance(node, cst.Name)
+
+
+def _always_true(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.Name):
+        return node.value == "True"
+    return isinstance(node, cst.Integer) and node.evaluated_value != 0
+
+
+def _target_names(target: cst.BaseExpression) -> List[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for el in target.elements for n in _target_names(el.value)]
+    return []
+
+
+def _pattern_strings(pattern: cst.MatchPattern) -> Optional[FrozenSet[str]]:
+    if isinstance(pattern, cst.MatchValue) and isinstance(pattern.value, cst.SimpleString):
+        value = pattern.value.evaluated_value
+        return frozenset({value}) if isinstance(value, str) else None
+    if isinstance(pattern, cst.MatchOr):
+        out: Set[str] = set()
+        for element in pattern.patterns:
+            inner = _pattern_strings(element.pattern)
+            if inner is None:
+                return None
+            out |= inner
+        return frozenset(out)
+    return None
+
+
+def _walk(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """Sub-expressions of an expression, not entering functions, lambdas or class bodies."""
+    out: List[cst.CSTNode] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        if isinstance(current, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+            continue
+        stack.extend(reversed(child_nodes(current)))
+    return out
+
+
+def _calls_in(node: cst.CSTNode) -> List[cst.Call]:
+    """Calls in evaluation order: arguments and receivers before the call that uses them."""
+    calls = [n for n in _walk(node) if isinstance(n, cst.Call)]
+    return list(reversed(calls))
+
+
+def _comprehension_iters(node: cst.CSTNode) -> List[cst.BaseExpression]:
+    return [n.for_in.iter for n in _walk(node) if isinstance(n, COMPREHENSIONS)]  # type: ignore[attr-defined]
+
+
+def _names_and_chains(node: cst.CSTNode) -> List[cst.CSTNode]:
+    return [n for n in _walk(node) if isinstance(n, (cst.Name, cst.Attribute, cst.Subscript))]

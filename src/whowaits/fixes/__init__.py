@@ -1,0 +1,203 @@
+"""Fixes with ruff's contract: every finding says whether a fix exists and whether it is safe;
+`check --fix` applies the safe ones, `--unsafe-fixes` adds those that change behaviour, `--diff`
+prints what would change and writes nothing.
+
+A fix is a libcst rewrite (formatting and comments kept) reduced to one text edit. The chosen
+edits are applied together, the project is analysed again with the new contents, and a fix
+whose finding is still there, or whose file gained a finding, is dropped and reported. Files
+are written only after every check passed, all of them or (on a write error) none.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from whowaits.core import Finding, FixInfo, RuleMeta
+from whowaits.fixes.cst_edit import Located, apply_edits, edit_between, line_starts, parse
+from whowaits.fixes.fixers import FIXERS, Target, policy_template
+from whowaits.pipeline import RunResult
+
+Reanalyze = Callable[[Dict[str, bytes]], RunResult]
+
+
+@dataclass
+class Source:
+    """A file as read, decoded the way libcst parsed it."""
+
+    data: bytes
+    text: str
+    encoding: str
+    located: Optional[Located]
+
+
+@dataclass
+class Outcome:
+    """What `--fix` / `--diff` did: new contents, the fixes kept, the ones dropped and why."""
+
+    contents: Dict[str, bytes] = field(default_factory=dict)  # relpath -> fixed bytes
+    applied: List[Finding] = field(default_factory=list)
+    dropped: List[Tuple[Finding, str]] = field(default_factory=list)
+    after: Optional[RunResult] = None
+    originals: Dict[str, bytes] = field(default_factory=dict)
+
+
+def _load(root: str, path: str, stdin: Optional[Tuple[str, bytes]]) -> Optional[Source]:
+    data: Optional[bytes] = None
+    if stdin is not None and os.path.relpath(os.path.abspath(stdin[0]), root).replace(os.sep, "/") == path:
+        data = stdin[1]
+    else:
+        try:
+            with open(os.path.join(root, path), "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return None
+    module = parse(data)
+    if module is None:
+        return None
+    return Source(data, module.code, module.encoding, Located(module))
+
+
+def offer(result: RunResult, catalog: Dict[str, RuleMeta], poll_interval_min: float,
+          stdin: Optional[Tuple[str, bytes]] = None) -> RunResult:
+    """The run's findings, each with the fix its rule offers at that place (if any)."""
+    sources: Dict[str, Optional[Source]] = {}
+    findings = []
+    for finding in result.findings:
+        rule = catalog.get(finding.code)
+        fix_fn = FIXERS.get(finding.code) or (policy_template if rule is not None and rule.policy else None)
+        if rule is None or rule.autofix is None or rule.autofix.safety == "none" or fix_fn is None:
+            findings.append(finding)
+            continue
+        if finding.path not in sources:
+            sources[finding.path] = _load(result.root, finding.path, stdin)
+        source = sources[finding.path]
+        fix = None
+        if source is not None and source.located is not None:
+            try:
+                rewrite = fix_fn(Target(finding, source.located, poll_interval_min, rule.autofix))
+            except Exception:  # a fixer that cannot handle an odd shape offers no fix; it must not stop the lint
+                rewrite = None
+            if rewrite is not None:
+                change = edit_between(source.text, rewrite[1].code)
+                if change is not None:
+                    fix = FixInfo(rule.autofix.safety, rewrite[0], (change[2],))
+        findings.append(replace(finding, fix=fix) if fix else finding)
+    return replace(result, findings=findings)
+
+
+def wanted(finding: Finding, unsafe: bool) -> bool:
+    return finding.fix is not None and (finding.fix.applicability == "safe" or unsafe)
+
+
+def _offsets(text: str, finding: Finding) -> Tuple[int, int, str]:
+    assert finding.fix is not None
+    edit = finding.fix.edits[0]
+    starts = line_starts(text)
+    return starts[edit.line - 1] + edit.col - 1, starts[edit.end_line - 1] + edit.end_col - 1, edit.content
+
+
+def _compose(originals: Dict[str, str], fixes: Sequence[Finding]) -> Tuple[Dict[str, str], List[Finding], List[Finding]]:
+    """Apply non-overlapping edits per file; overlapping ones wait for the next run."""
+    by_path: Dict[str, List[Tuple[int, int, str, Finding]]] = {}
+    for finding in fixes:
+        start, end, content = _offsets(originals[finding.path], finding)
+        by_path.setdefault(finding.path, []).append((start, end, content, finding))
+    texts: Dict[str, str] = {}
+    used: List[Finding] = []
+    conflicts: List[Finding] = []
+    for path, edits in by_path.items():
+        chosen: List[Tuple[int, int, str]] = []
+        last_end = -1
+        for start, end, content, finding in sorted(edits, key=lambda e: (e[0], e[1])):
+            if start < last_end or (start == last_end and chosen and chosen[-1][0] == start):
+                conflicts.append(finding)
+                continue
+            chosen.append((start, end, content))
+            used.append(finding)
+            last_end = end
+        texts[path] = apply_edits(originals[path], chosen)
+    return texts, used, conflicts
+
+
+def _problems(before: RunResult, after: RunResult, fixes: Sequence[Finding]) -> Dict[str, str]:
+    """fingerprint -> why, for fixes whose finding survived or whose file gained a finding.
+
+    Findings are counted per file and code: fingerprints of identical findings are numbered in
+    order, so after one of two is fixed the other takes over the first one's fingerprint."""
+    fixed = Counter((f.path, f.code) for f in fixes)
+    changed = {f.path for f in fixes}
+    was = Counter((f.path, f.code) for f in before.findings if f.path in changed)
+    now = Counter((f.path, f.code) for f in after.findings if f.path in changed)
+    out: Dict[str, str] = {}
+    for finding in fixes:
+        key = (finding.path, finding.code)
+        if now[key] > was[key] - fixed[key]:
+            out[finding.fingerprint] = "the finding is still reported after the fix"
+            continue
+        gained = sorted(code for (path, code), n in now.items()
+                        if path == finding.path and n > was[(path, code)] - fixed[(path, code)])
+        if gained:
+            out[finding.fingerprint] = f"the fixed file gains a {gained[0]} finding"
+    return out
+
+
+def plan(result: RunResult, unsafe: bool, reanalyze: Reanalyze) -> Outcome:
+    """Choose, compose and verify the fixes; writes nothing."""
+    candidates = [f for f in result.findings if wanted(f, unsafe)]
+    outcome = Outcome()
+    if not candidates:
+        return outcome
+    sources = {path: _load(result.root, path, None) for path in {f.path for f in candidates}}
+    originals = {p: s.text for p, s in sources.items() if s is not None}
+    encodings = {p: s.encoding for p, s in sources.items() if s is not None}
+    candidates = [f for f in candidates if f.path in originals]
+
+    def attempt(fixes: Sequence[Finding]) -> Tuple[Dict[str, str], List[Finding], Dict[str, str], RunResult]:
+        texts, used, _ = _compose(originals, fixes)
+        after = reanalyze({p: t.encode(encodings[p]) for p, t in texts.items()})
+        return texts, used, _problems(result, after, used), after
+
+    texts, used, problems, after = attempt(candidates)
+    if problems:  # find the culprits one by one, then keep the others together
+        alone = {f.fingerprint: attempt([f])[2] for f in used}
+        good = [f for f in used if not alone[f.fingerprint]]
+        outcome.dropped = [(f, next(iter(alone[f.fingerprint].values()))) for f in used if alone[f.fingerprint]]
+        texts, used, problems, after = attempt(good)
+        if problems:
+            outcome.dropped += [(f, "it conflicts with another fix in the same file") for f in used]
+            return outcome
+    changed = {f.path for f in used}
+    outcome.contents = {p: texts[p].encode(encodings[p]) for p in changed}
+    outcome.originals = {p: sources[p].data for p in changed if sources[p] is not None}  # type: ignore[union-attr]
+    outcome.applied = used
+    outcome.after = after
+    return outcome
+
+
+def write(root: str, contents: Dict[str, bytes], originals: Dict[str, bytes]) -> None:
+    """Write every changed file, or (when one write fails) restore the ones already written."""
+    written: List[str] = []
+    try:
+        for path, data in sorted(contents.items()):
+            with open(os.path.join(root, path), "wb") as fh:
+                fh.write(data)
+            written.append(path)
+    except OSError:
+        for path in written:
+            with open(os.path.join(root, path), "wb") as fh:
+                fh.write(originals[path])
+        raise
+
+
+def diff(contents: Dict[str, bytes], originals: Dict[str, bytes]) -> str:
+    """A unified diff of every changed file, as `ruff --diff` prints it."""
+    out: List[str] = []
+    for path, data in sorted(contents.items()):
+        old = originals[path].decode("utf-8", "replace").splitlines(keepends=True)
+        new = data.decode("utf-8", "replace").splitlines(keepends=True)
+        out.extend(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
+    return "".join(line if line.endswith("\n") else line + "\n" for line in out)

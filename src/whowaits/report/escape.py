@@ -1,0 +1,55 @@
+"""Names and text from the scanned tree, made safe to print in any output format.
+
+File names may hold bytes that are not UTF-8 (carried through the run as `os.fsdecode`'s
+surrogate escapes), newlines that would start a forged finding line or workflow command, ESC
+sequences that repaint a terminal and bidirectional overrides that reorder what a reviewer
+reads. The run keeps names exactly as they are (files are read and matched by them); every
+output shows them through `printable`, so one escaping rule holds for all formats.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8
+        return f"\\x{code - 0xDC00:02x}"
+    if ch in _NAMED:
+        return _NAMED[ch]
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with control, format (bidi) and undecodable characters as backslash escapes."""
+    if text.isprintable() and not any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        return text
+    return "".join(
+        _escape(ch) if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch != " " else ch
+        for ch in text
+    )
+
+
+def printable_tree(value: T) -> T:
+    """A copy of a result object (dataclasses, tuples, lists) with every string `printable`."""
+    return _walk(value)  # type: ignore[no-any-return]
+
+
+def _walk(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, tuple):
+        return tuple(_walk(v) for v in value)
+    if isinstance(value, list):
+        return [_walk(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _walk(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)
+    return value
