@@ -381,7 +381,7 @@ class ProgramReader:
     # -- loops driven by a person or by tool turns -----------------------------------------
 
     def loop_flags(self) -> Tuple[LoopFlags, ...]:
-        interactive_loops = set()
+        interactive_loops: Set[int] = set()
         for info in self.index.calls:
             if not info.loops:
                 continue
