@@ -46,6 +46,23 @@ def test_prefilter_follows_imports_of_sdk_modules() -> None:
     assert prefilter(contents) == {"pkg/llm.py", "pkg/service.py", "pkg/api.py", "tools/relative.py"}
 
 
+def test_prefilter_follows_helpers_the_selected_files_import() -> None:
+    contents = {
+        "evals/model.py": b"import anthropic\nfrom . import parallel\n",
+        "evals/run.py": b"from evals.model import Model\nfrom evals.qa import QA\n",
+        "evals/qa.py": b"from .common import (\n    map_all,\n)\n",
+        "evals/common.py": b"from multiprocessing.pool import ThreadPool\nimport util\n",
+        "evals/parallel.py": b"",
+        "util.py": b"",
+        "tests/conftest.py": b"import pytest\n",
+        "docs/unrelated.py": b"import json\n",
+    }
+    assert prefilter(contents) == {
+        "evals/model.py", "evals/run.py", "evals/qa.py", "evals/common.py", "evals/parallel.py", "util.py",
+        "tests/conftest.py",
+    }
+
+
 def test_find_root(tmp_path) -> None:
     _tree(tmp_path, {"proj/pyproject.toml": "", "proj/src/pkg/mod.py": ""})
     assert find_root([str(tmp_path / "proj" / "src" / "pkg" / "mod.py")]) == str(tmp_path / "proj")

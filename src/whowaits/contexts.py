@@ -128,15 +128,88 @@ class CallGraph:
                 self.functions[(path, fn.qualname)] = fn
             for cls in f.classes:
                 self.classes[(path, cls.qualname)] = cls
-        self.edges: Dict[FuncKey, List[Tuple[CallEdge, FuncKey]]] = {}
+        self._methods: Dict[FuncKey, Dict[str, FuncKey]] = {}
+        for key, fn in self.functions.items():
+            if fn.class_name:
+                self._methods.setdefault((key[0], fn.class_name), {})[key[1].rsplit(".", 1)[-1]] = key
+        self._subclasses: Optional[Dict[FuncKey, List[FuncKey]]] = None
+        # Runners of a parameter: (function, position) -> the fan-out it applies to what callers pass.
+        runs_param: Dict[Tuple[FuncKey, int], CallEdge] = {}
         for path, f in facts.items():
             for edge in f.edges:
-                if edge.through and self.resolve_function(edge.through, path) is None:
-                    continue  # a callback handed to library code: the registration table decides
-                for callee in self._edge_targets(edge.target, path):
-                    self.edges.setdefault((path, edge.caller), []).append((edge, callee))
+                if edge.target.startswith("@arg:") and edge.fanout:
+                    runs_param.setdefault(((path, edge.caller), int(edge.target[5:])), edge)
+        self.edges: Dict[FuncKey, List[Tuple[CallEdge, FuncKey]]] = {}
+        self._incoming: Optional[Dict[FuncKey, List[Tuple[str, CallEdge]]]] = None
+        on_params: List[Tuple[str, CallEdge]] = []
+        for path, f in facts.items():
+            for edge in f.edges:
+                if edge.target.startswith("@param:"):
+                    on_params.append((path, edge))
+                if edge.target.startswith(("@arg:", "@param:")):
+                    continue
+                if edge.through:
+                    helper = self.resolve_function(edge.through, path)
+                    if helper is None:
+                        continue  # a callback handed to library code: the registration table decides
+                    runner = runs_param.get((helper, edge.through_arg))
+                    if runner is not None and not edge.fanout:
+                        edge = replace(edge, fanout=runner.fanout)
+                for callee, certain in self._edge_targets(edge.target, path):
+                    hop = edge if certain or not edge.certain else replace(edge, certain=False)
+                    self.edges.setdefault((path, edge.caller), []).append((hop, callee))
+        self._fill_parameters(on_params)
 
-    def _edge_targets(self, target: str, path: str) -> List[FuncKey]:
+    def _fill_parameters(self, on_params: List[Tuple[str, CallEdge]]) -> None:
+        """Methods called on parameters reach what the callers pass (`llm.reply()` with
+        `handle(AsyncClaude())` in another module). Each filled-in edge can pass parameters on,
+        so this repeats a few rounds."""
+        known = {(caller, edge.line, callee) for caller, edges in self.edges.items() for edge, callee in edges}
+        for _ in range(4):
+            self._incoming = None
+            added = False
+            for path, edge in on_params:
+                _, function, index, rest = edge.target.split(":", 3)
+                for value, caller_path, _line in self.passed((path, function), int(index)):
+                    for callee, _certain in self.dispatch(f"{value}.{rest}", caller_path):
+                        key = ((path, edge.caller), edge.line, callee)
+                        if key not in known:
+                            known.add(key)
+                            self.edges.setdefault(key[0], []).append((replace(edge, certain=False), callee))
+                            added = True
+            if not added:
+                break
+        self._incoming = None
+
+    def passed(self, key: FuncKey, position: int, depth: int = 0) -> List[Tuple[str, str, int]]:
+        """What the project's callers pass for a function's parameter at `position` (counting
+        `self`), as (value path, the caller's file, line); parameters handed on are followed."""
+        if self._incoming is None:
+            self._incoming = {}
+            for caller, edges in self.edges.items():
+                for edge, callee in edges:
+                    if edge.args:
+                        self._incoming.setdefault(callee, []).append((caller[0], edge))
+        fn = self.functions.get(key)
+        offset = 1 if fn is not None and fn.class_name and fn.params[:1] in (("self",), ("cls",)) else 0
+        out: List[Tuple[str, str, int]] = []
+        for caller_path, edge in self._incoming.get(key, []):
+            at = position - offset
+            if at < 0 or at >= len(edge.args) or not edge.args[at]:
+                continue
+            value = edge.args[at]
+            if value.startswith("local-inst:"):
+                value = f"{module_name(caller_path)}.{value[len('local-inst:'):]}()"
+            if value.startswith("@param:"):
+                _, function, index = value.split(":")
+                if depth < 3:
+                    out.extend(self.passed((caller_path, function), int(index), depth + 1))
+                continue
+            if (value, caller_path, edge.line) not in out:
+                out.append((value, caller_path, edge.line))
+        return out
+
+    def _edge_targets(self, target: str, path: str) -> List[Tuple[FuncKey, bool]]:
         if target.startswith(("script:", "module:")):  # a subprocess running project code
             kind, _, name = target.partition(":")
             if kind == "module":
@@ -146,9 +219,89 @@ class CallGraph:
                 relpath = next((c for c in candidates if c in self.facts), None)
             if relpath is None:
                 return []
-            return [(relpath, "<module>")] + ([(relpath, "<main>")] if self.facts[relpath].main_line else [])
-        callee = self.resolve_function(target, path)
-        return [callee] if callee is not None else []
+            keys = [(relpath, "<module>")] + ([(relpath, "<main>")] if self.facts[relpath].main_line else [])
+            return [(k, True) for k in keys]
+        return self.dispatch(target, path)
+
+    # -- dynamic dispatch ------------------------------------------------------------------
+
+    def dispatch(self, ref: str, path: str) -> List[Tuple[FuncKey, bool]]:
+        """The project functions a call may run, each with whether it certainly does.
+
+        A function is certain; so are `Cls(...)` (its `__init__`), calling an instance (its
+        `__call__`) and a method found through the class's project bases. Overrides in
+        subclasses, and implementations of a `Protocol`, are possible: the receiver may be
+        any of them (`sampler: SamplerBase`, `backend: LLMBackend`).
+        """
+        callee = self.resolve_function(ref, path)
+        if callee is not None:
+            fn = self.functions[callee]
+            out = [(callee, True)]
+            if fn.class_name:
+                method = callee[1].rsplit(".", 1)[-1]
+                out += [(k, False) for k in self.implementations((callee[0], fn.class_name), method) if k != callee]
+            return out
+        instance = ref.endswith("()")
+        cls = self.resolve_class(ref[:-2] if instance else ref, path)
+        method = "__call__" if instance else "__init__"
+        if cls is None:
+            owner, _, method = ref.rpartition(".")
+            if not owner.endswith("()"):
+                return []
+            cls, instance = self.resolve_class(owner[:-2], path), True
+            if cls is None:
+                return []
+        found = self.method_of(cls, method)
+        out = [(k, True) for k in found]
+        if instance:
+            out += [(k, False) for k in self.implementations(cls, method) if k not in found]
+        return out
+
+    def method_of(self, cls: FuncKey, method: str, seen: Optional[Set[FuncKey]] = None) -> List[FuncKey]:
+        """The methods a name (or a glob: `run_*`) finds on a class, through its project bases."""
+        seen = seen if seen is not None else set()
+        if cls in seen:
+            return []
+        seen.add(cls)
+        own = self._methods.get(cls, {})
+        found = [k for name, k in sorted(own.items()) if fnmatch.fnmatchcase(name, method)]
+        if found or cls not in self.classes:
+            return found
+        for base in self.classes[cls].bases:
+            parent = self.resolve_class(base, cls[0])
+            if parent is not None:
+                found = self.method_of(parent, method, seen)
+                if found:
+                    return found
+        return []
+
+    def implementations(self, cls: FuncKey, method: str) -> List[FuncKey]:
+        """Methods that may run for `method` on a receiver typed `cls`: overrides in project
+        subclasses, and for a `Protocol`, the method of every project class that has all of
+        the protocol's methods."""
+        if self._subclasses is None:
+            self._subclasses = {}
+            for key, fact in sorted(self.classes.items()):
+                for base in fact.bases:
+                    parent = self.resolve_class(base, key[0])
+                    if parent is not None and parent != key:
+                        self._subclasses.setdefault(parent, []).append(key)
+        out: List[FuncKey] = []
+        todo, seen = list(self._subclasses.get(cls, [])), {cls}
+        while todo:
+            sub = todo.pop(0)
+            if sub in seen:
+                continue
+            seen.add(sub)
+            out.extend(k for name, k in sorted(self._methods.get(sub, {}).items()) if fnmatch.fnmatchcase(name, method))
+            todo.extend(self._subclasses.get(sub, []))
+        if any(b.rsplit(".", 1)[-1] == "Protocol" and b.split(".")[0] in ("typing", "typing_extensions")
+               for b in self.external_bases(cls)):
+            wanted = set(self._methods.get(cls, {}))
+            for other, methods in sorted(self._methods.items()):
+                if other not in seen and wanted and wanted <= set(methods):
+                    out.extend(k for name, k in sorted(methods.items()) if fnmatch.fnmatchcase(name, method))
+        return out
 
     # -- name resolution -------------------------------------------------------------------
 
@@ -196,11 +349,6 @@ class CallGraph:
         argument each project caller passes: one site per caller-provided SDK client."""
         from whowaits.facts.calls import classify
 
-        incoming: Dict[FuncKey, List[Tuple[str, CallEdge]]] = {}
-        for caller, edges in self.edges.items():
-            for edge, callee in edges:
-                if edge.args:
-                    incoming.setdefault(callee, []).append((caller[0], edge))
         out: List[CallSite] = []
         for path, f in sorted(self.facts.items()):
             for call in f.calls:
@@ -208,18 +356,12 @@ class CallGraph:
                     continue
                 _, function, index, rest = call.target.split(":", 3)
                 seen = set()
-                for caller_path, edge in incoming.get((path, function), []):
-                    position = int(index)
-                    if position >= len(edge.args) or not edge.args[position]:
-                        continue
-                    value = edge.args[position]
-                    if value.startswith("local-inst:"):
-                        value = f"{module_name(caller_path)}.{value[len('local-inst:'):]}()"
+                for value, caller_path, line in self.passed((path, function), int(index)):
                     resolved = self.index.resolve(f"{value}.{rest}", caller_path)
                     op = classify(resolved, call.request, call.first_arg)
                     if op is not None and resolved not in seen:
                         seen.add(resolved)
-                        out.append(CallSite(path, replace(call, target=resolved, via=f"{call.via} (from {caller_path}:{edge.line})"), op))
+                        out.append(CallSite(path, replace(call, target=resolved, via=f"{call.via} (from {caller_path}:{line})"), op))
         return out
 
     def callers_of(self, key: FuncKey) -> List[Tuple[FuncKey, int]]:
@@ -293,7 +435,7 @@ class CallGraph:
             out.extend(self._decorator_entries(key, fn))
             if fn.class_name:
                 out.extend(self._method_entries(key, fn))
-            elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test") and not self.facts[path].mocks:
+            elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test") and not self.mocked(path):
                 out.append(Entry(key, "ci_premerge", True, "pytest test", fn.line, from_test=True))
             # The handler-shape guess only where no deploy manifest says which events run it.
             if fn.qualname in SERVERLESS_HANDLERS and fn.params[:2] == ("event", "context") and key not in self._started_elsewhere:
@@ -320,7 +462,7 @@ class CallGraph:
         method = fn.qualname.split(".")[-1]
         cls_key = (key[0], fn.class_name)
         bases = self.external_bases(cls_key)
-        mocked = self.facts[key[0]].mocks
+        mocked = self.mocked(key[0])
         for base in bases:
             for pattern, methods, kind, name in _BASES:
                 if kind == "ci_premerge" and mocked:
@@ -330,6 +472,20 @@ class CallGraph:
                     return
         if _is_test_file(key[0]) and method.startswith("test") and fn.class_name.split(".")[-1].startswith("Test") and not mocked:
             yield Entry(key, "ci_premerge", True, "pytest test", fn.line, from_test=True)
+
+    def mocked(self, path: str) -> bool:
+        """Whether the tests of a file fake the API: the file does, or a `conftest.py` in its
+        folder or above does (fixtures there replace the client for every test below)."""
+        if self.facts[path].mocks:
+            return True
+        folder = posixpath.dirname(path)
+        while True:
+            conftest = posixpath.join(folder, "conftest.py") if folder else "conftest.py"
+            if conftest in self.facts and self.facts[conftest].mocks:
+                return True
+            if not folder:
+                return False
+            folder = posixpath.dirname(folder)
 
     def imported_files(self) -> Set[str]:
         """Files some other analysed file imports (so their top level is not a script)."""
@@ -397,7 +553,8 @@ class CallGraph:
 def _is_test_file(path: str) -> bool:
     name = os.path.basename(path)
     parts = path.split("/")[:-1]
-    return name.startswith("test_") or name.endswith("_test.py") or "tests" in parts or "test" in parts
+    return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+            or "tests" in parts or "test" in parts)
 
 
 def _bulk(loops: Iterable[LoopFact], path: str, excluded: Set[Tuple[str, int]]) -> Tuple[str, bool]:
@@ -424,11 +581,14 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     declared = {entry.key for entry in entries if entry.kind == "declared"}
 
     for entry in entries:
-        queue = deque([(entry.key, entry.start, "", False, False)])
-        seen: Set[Tuple[FuncKey, bool, bool]] = {(entry.key, False, False)}
-        reached: Set[Tuple[int, bool, bool]] = set()
+        # State per hop: the per-item fact so far, whether it fans out, whether a `while` loop
+        # is on the way, whether every hop is certain, and whether a size-gated router chose
+        # this path for a small group (then nothing below it is bulk).
+        queue = deque([(entry.key, entry.start, "", False, False, True, False)])
+        seen: Set[Tuple[FuncKey, bool, bool, bool, bool]] = {(entry.key, False, False, True, False)}
+        reached: Set[Tuple[int, bool, bool, bool]] = set()
         while queue:
-            key, chain, bulk, fan, looped = queue.popleft()
+            key, chain, bulk, fan, looped, certain, gated = queue.popleft()
             loop_filter = entry.loop_id if key == entry.key else None
             region = entry.region if key == entry.key else None
             prompted_only = entry.prompted and key == entry.key
@@ -442,13 +602,15 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 own, own_fan = _bulk(site.call.loops, site.path, excluded)
                 per_item, fanout = (bulk, fan) if bulk else (own, own_fan)
-                if (i, bool(per_item), fanout) in reached:
+                if gated or site.call.size_gated:
+                    per_item, fanout = "", False
+                if (i, bool(per_item), fanout, certain) in reached:
                     continue
-                reached.add((i, bool(per_item), fanout))
+                reached.add((i, bool(per_item), fanout, certain))
                 step = EvidenceStep(site.path, site.line, f"calls {site.op.method}")
                 contexts[i].append(
                     ContextFact(entry.kind, entry.blocking, entry.label, chain + (step,), per_item, fanout, looped,
-                                entry.period_hours, entry.deadline_hours, entry.from_test)
+                                entry.period_hours, entry.deadline_hours, entry.from_test, certain)
                 )
             for edge, callee in graph.edges.get(key, []):
                 if loop_filter is not None and loop_filter not in {l.loop_id for l in edge.loops}:
@@ -467,27 +629,36 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     how = f"fanned out via {edge.fanout}" if parallel else "per item via map()"
                     own, own_fan = f"{how} at {key[0]}:{edge.line}", parallel
                 next_bulk, next_fan = (bulk, fan) if bulk else (own, own_fan)
-                state = (callee, bool(next_bulk), next_fan)
+                next_certain, next_gated = certain and edge.certain, gated or edge.size_gated
+                if next_gated:
+                    next_bulk, next_fan = "", False
+                state = (callee, bool(next_bulk), next_fan, next_certain, next_gated)
                 if state in seen:
                     continue
                 seen.add(state)
-                note = f"calls {callee[1]}" + (f" ({own})" if own else "")
+                note = f"calls {callee[1]}" + (f" ({own})" if own else "") + ("" if edge.certain else " (may dispatch here)")
                 hop = EvidenceStep(key[0], edge.line, note)
                 # The loop an entry point is (an input or tool loop) is not polling on its own.
                 own_loops = [l for l in edge.loops if l.kind == "while" and not (key == entry.key and l.loop_id == entry.loop_id)]
-                queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops)))
+                queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops), next_certain,
+                              next_gated))
 
     out = []
     for site, found in zip(sites, contexts):
         # One context per entry and way of reaching the site (once, per item, fanned out),
         # preferring a per-item chain over a plain one.
-        best: Dict[Tuple[str, bool], ContextFact] = {}
+        # A possible (dispatched) chain is kept beside a certain one only when it says more.
+        best: Dict[Tuple[str, bool, bool], ContextFact] = {}
         for ctx in found:
-            key = (ctx.entry, ctx.fanout)
+            key = (ctx.entry, ctx.fanout, ctx.certain)
             if key not in best or (ctx.per_item and not best[key].per_item):
                 best[key] = ctx
+        for (entry_label, fanout, certain), ctx in list(best.items()):
+            sure = best.get((entry_label, fanout, True))
+            if not certain and sure is not None and (sure.per_item or not ctx.per_item):
+                del best[(entry_label, fanout, certain)]
         if site.op.kind == "tool_runner":
-            best[("tool_runner", False)] = ContextFact(
+            best[("tool_runner", False, True)] = ContextFact(
                 "tool_loop", True, f"{site.path}:{site.line} tool_runner (agent loop by construction)",
                 (EvidenceStep(site.path, site.line, "tool_runner runs a tool loop"),),
             )

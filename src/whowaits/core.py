@@ -130,6 +130,7 @@ class RawCall:
     first_arg: str  # source text of the first positional argument ("" when none)
     status_guarded: bool = False  # runs only after a batch status check passed
     ui_region: int = 0  # line of the enclosing UI-event branch (`if st.button(...)`), 0 if none
+    size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
     prompted: bool = False  # an argument carries what a person typed at `input()` in this function
 
 
@@ -244,6 +245,9 @@ class CallEdge:
     ui_region: int = 0  # line of the enclosing UI-event branch, 0 if none
     through: str = ""  # for a function passed as an argument: the function it is passed to
     args: Tuple[str, ...] = ()  # value paths of positional arguments ("" unknown, `local-inst:Q` an instance)
+    through_arg: int = -1  # position of the function among the arguments of `through`
+    certain: bool = True  # False for dynamic dispatch (a registry, getattr): the call may run it
+    size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
     detached: bool = False  # the callee is started on its own thread: only a person waiting past it follows
     prompted: bool = False  # an argument carries what a person typed at `input()` in the caller
 
@@ -368,6 +372,7 @@ class ContextFact:
     period_hours: Optional[float] = None  # how often the entry runs, for scheduled contexts
     deadline_hours: Optional[float] = None  # how long the runner lets it run, when declared
     from_test: bool = False  # the entry is a test function: tests fake the API more often than not
+    certain: bool = True  # every hop is a certain call; errors (WW1xx) need certain paths
 
 
 @dataclass(frozen=True)
@@ -429,12 +434,15 @@ class CallSite:
     cost: Optional[CostEstimate] = None
 
     @property
-    def verdict(self) -> str:
+    def deciding_contexts(self) -> Tuple["ContextFact", ...]:
         """Who waits in production decides: tests only count when nothing else reaches the site."""
+        return tuple(c for c in self.contexts if not c.from_test) or self.contexts
+
+    @property
+    def verdict(self) -> str:
         if not self.contexts:
             return "unknown"
-        real = [c for c in self.contexts if not c.from_test] or list(self.contexts)
-        return "blocking" if any(c.blocking for c in real) else "tolerant"
+        return "blocking" if any(c.blocking for c in self.deciding_contexts) else "tolerant"
 
     @property
     def line(self) -> int:

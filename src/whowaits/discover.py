@@ -207,13 +207,51 @@ def module_stem(relpath: str) -> str:
     return stem
 
 
-def prefilter(contents: Dict[str, bytes]) -> Set[str]:
-    """Files that mention an LLM SDK, plus files that import those modules (to a fixpoint).
+_IMPORT_LINE = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import[ \t]+\(?([\w., \t]*)|import[ \t]+([\w., \t]+))", re.MULTILINE
+)
 
-    The import check is a text match on the module's last name, so it over-includes rather
-    than misses; the parse decides.
+
+def imported_stems(data: bytes) -> Set[str]:
+    """Last names of the modules (and members, which may be modules) a file's imports name."""
+    out: Set[str] = set()
+    for match in _IMPORT_LINE.finditer(data):
+        module, names, plain = match.groups()
+        words = []
+        if plain is not None:
+            words = [w.split()[0] for w in plain.split(b",") if w.strip()]
+        else:
+            words = [module] + [w.split()[0] for w in names.split(b",") if w.strip()]
+        out.update(w.rstrip(b".").rsplit(b".", 1)[-1].decode("ascii", "replace") for w in words if w.strip(b"."))
+    return out
+
+
+def prefilter(contents: Dict[str, bytes]) -> Set[str]:
+    """Files that mention an LLM SDK, plus files that import those modules (to a fixpoint),
+    plus the project modules all of those import.
+
+    Callers lead to entry points; callees matter too: a helper module that never mentions an
+    SDK (`common.map_parallel(fn, items)` over a thread pool) still decides whether a call
+    runs once per item. The import check is a text match on the module's last name, so it
+    over-includes rather than misses; the parse decides.
     """
-    selected = {path for path, data in contents.items() if SDK_MENTION.search(data)}
+    selected = _importers({path for path, data in contents.items() if SDK_MENTION.search(data)}, contents)
+    selected |= {path for path in contents if path.rsplit("/", 1)[-1] == "conftest.py"}  # fixtures that fake the API
+    by_stem: Dict[str, List[str]] = {}
+    for path in contents:
+        by_stem.setdefault(module_stem(path), []).append(path)
+    frontier = set(selected)
+    for _ in range(6):  # callees of callees: `common.map_parallel` wraps `pool.imap`
+        stems = set().union(*(imported_stems(contents[p]) for p in frontier)) if frontier else set()
+        frontier = {p for stem in stems for p in by_stem.get(stem, ()) if p not in selected}
+        if not frontier:
+            break
+        selected |= frontier
+    return selected
+
+
+def _importers(selected: Set[str], contents: Dict[str, bytes]) -> Set[str]:
+    """`selected` and the files that import or run one of them, to a fixpoint."""
     frontier = set(selected)
     for _ in range(6):
         stems = {s for s in (module_stem(p) for p in frontier) if s.isidentifier()} - {"__init__"}

@@ -8,7 +8,7 @@ survives unrelated edits (it hashes what was found and where in the code, not li
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from whowaits.core import EvidenceStep, Finding, Project, RuleMeta, Span
@@ -80,7 +80,7 @@ def findings_from_hits(
 ) -> List[Finding]:
     """Order hits, name them from the catalog, apply severity overrides and fingerprint them."""
     severities = severities or {}
-    ordered = sorted(set(hits), key=lambda h: (h.path, h.span.line, h.span.col, h.code, h.message))
+    ordered = _one_per_problem(sorted(set(hits), key=lambda h: (h.path, h.span.line, h.span.col, h.code, h.message)))
     seen: Dict[str, int] = {}
     findings = []
     for hit in ordered:
@@ -102,3 +102,18 @@ def findings_from_hits(
             )
         )
     return findings
+
+
+def _one_per_problem(hits: List[Hit]) -> List[Hit]:
+    """One finding per problem: the same code at the same place, reached by several evidence
+    chains (two submits sharing one request builder), is one hit carrying every chain."""
+    merged: Dict[Tuple[str, str, int, int], Hit] = {}
+    for hit in hits:
+        key = (hit.code, hit.path, hit.span.line, hit.span.col)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = hit
+        else:
+            extra = tuple(step for step in hit.evidence if step not in first.evidence)
+            merged[key] = replace(first, evidence=first.evidence + extra)
+    return list(merged.values())

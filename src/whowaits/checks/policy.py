@@ -23,6 +23,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Sequence, Tuple
 
 from whowaits.checks.sitefacts import FIELD_VALUES, FIELDS, MESSAGE_FIELDS, SiteFacts, site_facts
@@ -183,8 +184,14 @@ def run_policies(project: Project, rules: Sequence[RuleMeta]) -> Iterator["Hit"]
     if not rules:
         return
     all_facts = site_facts(project)
+    # Errors need certain evidence: they see only contexts reached through certain calls,
+    # never through a registry, getattr or an override the receiver may dispatch to.
+    certain_facts = all_facts
+    if any(rule.severity == "error" for rule in rules) and any(not c.certain for s in project.sites for c in s.contexts):
+        sites = tuple(replace(s, contexts=tuple(c for c in s.contexts if c.certain)) for s in project.sites)
+        certain_facts = site_facts(Project(project.root, sites, project.facts, project.poll_interval_min))
     for rule in rules:
-        for facts in all_facts:
+        for facts in certain_facts if rule.severity == "error" else all_facts:
             found = evaluate(rule, facts)
             if found is None:
                 continue

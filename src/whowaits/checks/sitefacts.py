@@ -149,8 +149,12 @@ def site_facts(project: Project) -> List[SiteFacts]:
         deadlines = [c.deadline_hours for c in timed]
         loop_deadlines = [d / 3600 for d in poll_deadlines.get((site.path, call.call_id), [])]
         deadlines += loop_deadlines
-        sequential = next((c for c in site.contexts if c.per_item and not c.fanout), None)
-        parallel = next((c for c in site.contexts if c.per_item and c.fanout), None)
+        # Who waits in production decides (tests only when nothing else reaches the site): the
+        # per-item facts and the kinds a message names come from those contexts, so a message
+        # about a tolerant path never names a test's blocking context.
+        deciding = site.deciding_contexts
+        sequential = next((c for c in deciding if c.per_item and not c.fanout), None)
+        parallel = next((c for c in deciding if c.per_item and c.fanout), None)
         values: Dict[str, Any] = {
             "path": site.path,
             "line": site.line,
@@ -188,7 +192,7 @@ def site_facts(project: Project) -> List[SiteFacts]:
             "schedule_period": _duration(min(periods)) if periods else "",
             "schedule_entry": min(scheduled, key=lambda c: c.period_hours).entry if scheduled else "",
             "poll_deadline": _duration(min(deadlines)) if deadlines else "",
-            "context_kinds": ", ".join(sorted({c.kind.replace("_", " ") for c in site.contexts})) or "none",
+            "context_kinds": ", ".join(sorted({c.kind.replace("_", " ") for c in deciding})) or "none",
             "batch_api": _API.get(site.op.provider, "Batch API"),
             "batch_limit": MAX_BATCH_REQUESTS.get(site.op.provider),
             "batch_unbounded_source": batch.unbounded if batch else None,

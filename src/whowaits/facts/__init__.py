@@ -28,6 +28,7 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_TOKENS = 80_000
 _TOKEN = re.compile(rb"[A-Za-z_0-9]+|[^\s\w]")
 SMALL_LOOP = 10  # a loop over at most this many literal items is a retry or a fixed set, not bulk
+SMALL_GATE = 50  # `if len(xs) < N:` with N up to this (or not literal) routes small groups on purpose
 # Syntax-tree depth. CPython's own parser refuses deeper input before this; long elif chains
 # and string concatenations are deep but ordinary, so the walk below runs on a thread whose
 # stack and recursion limit are sized for this bound instead of the interpreter's defaults.
@@ -305,7 +306,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     from whowaits.facts.requests import CodeFor, RequestReader
     from whowaits.facts.scopes import ModuleIndex, child_nodes
     from whowaits.knowledge.frameworks import UI_SCRIPT_MODULES
-    from whowaits.facts.values import Evaluator, Ext
+    from whowaits.facts.values import Evaluator, Ext, Lit
     from whowaits.knowledge.libraries import FANOUT_FUNCTIONS, FANOUT_METHODS
     from whowaits.knowledge.sdk import FANOUT_OPERATIONS
 
@@ -339,8 +340,11 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             if not fanout and isinstance(func, cst.Name) and func.value in ("map", "filter") and evaluator.lookup(func.value, info.scope) is None:
                 kind = "map"
         bounded = False
-        if isinstance(info.node, cst.For):
-            count = reader.iteration_count(info.node.iter, info.scope)
+        iterable = info.node.iter if isinstance(info.node, cst.For) else None
+        if isinstance(info.node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
+            iterable = info.node.for_in.iter
+        if iterable is not None:
+            count = reader.iteration_count(iterable, info.scope)
             bounded = count is not None and count <= SMALL_LOOP
         result = None if kind == "lambda-map" else LoopFact(kind, code_for.span(info.node), loop_id, fanout, bounded)
         loop_cache[loop_id] = result
@@ -360,6 +364,15 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 if isinstance(value, Ext) and value.path.split(".")[0] in UI_SCRIPT_MODULES:
                     return code_for.span(branch).line
         return 0
+
+    def size_gated(info: "object") -> bool:
+        """On the small side of a size-gated router: sync for a few items is the right choice
+        there (the other side batches); a literal threshold must be small."""
+        for threshold in info.size_gates:  # type: ignore[attr-defined]
+            value = evaluator.eval(threshold, info.scope)  # type: ignore[attr-defined]
+            if not (isinstance(value, Lit) and isinstance(value.value, (int, float)) and value.value > SMALL_GATE):
+                return True
+        return False
 
     module_url = _module_base_url(index, evaluator)
     prompted = prompted_calls(index, evaluator)
@@ -424,13 +437,15 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 first_arg=first_arg,
                 status_guarded=info.guarded,
                 ui_region=ui_region(info),
+                size_gated=size_gated(info),
                 prompted=id(info.node) in prompted,
             )
             calls.append((info, raw))
 
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
     flow = BatchFlow(index, evaluator, code_for, calls)  # type: ignore[arg-type]
-    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, decorator_lines if matched else None, prompted)
+    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated,
+                            decorator_lines if matched else None, prompted)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(
         functions=program.functions(),

@@ -7,6 +7,7 @@ matching the registration table; `whowaits.contexts` does the rest across the pr
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
@@ -67,6 +68,7 @@ class ProgramReader:
         text: str,
         loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
         ui_region: Callable[[CallInfo], int],
+        size_gated: Callable[[CallInfo], bool],
         decorator_lines: Optional[Dict[int, List[int]]] = None,
         prompted: Optional[Set[int]] = None,
     ) -> None:
@@ -76,6 +78,7 @@ class ProgramReader:
         self.code_for = code_for
         self.loops_of = loops_of
         self.ui_region = ui_region
+        self.size_gated = size_gated
         self.decorator_lines = decorator_lines
         self.pragmas: Dict[int, Tuple[str, str]] = {}
         for number, line in enumerate(text.splitlines(), start=1):
@@ -200,33 +203,34 @@ class ProgramReader:
             region = self.ui_region(info)
             line = 0
             callee = ""
-            if isinstance(value, FuncV):
+            runs = self._call_refs(info, value)
+            if runs:
                 line = self.call_line(info)
-                callee = "local:" + value.func.qualname
-                edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region, args=self._arg_paths(info),
-                                      prompted=id(info.node) in self.prompted))
-            elif isinstance(value, Ext) and sdk_root(value.path) is None:
-                root = value.path.lstrip(".").split(".")[0]
-                if root not in _EXTERNAL_ROOTS:
-                    line = self.call_line(info)
-                    callee = value.path
-                    edges.append(CallEdge(info.caller, callee, line, loops, ui_region=region, args=self._arg_paths(info),
-                                      prompted=id(info.node) in self.prompted))
+                callee = runs[0][0]
+                args = self._arg_paths(info)
+                gated = self.size_gated(info)
+                prompted = id(info.node) in self.prompted
+                for target, certain in runs:
+                    edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, certain=certain,
+                                          size_gated=gated, prompted=prompted))
             if callee:
                 # Functions handed to a project function (`run_tracked("x", job)`) are most
-                # likely called by it: an edge, kept only if the callee is project code.
-                for arg in info.node.args:
-                    if isinstance(arg.value, (cst.Name, cst.Attribute)) and not arg.star:
-                        passed = self.ev.eval(arg.value, info.scope)
+                # likely called by it: an edge, kept only if the callee is project code. The
+                # position lets a helper that maps its parameter over items say so.
+                positional = [a for a in info.node.args if a.keyword is None and not a.star]
+                for given in info.node.args:
+                    if isinstance(given.value, (cst.Name, cst.Attribute)) and not given.star:
+                        passed = self.ev.eval(given.value, info.scope)
                         if isinstance(passed, FuncV):
+                            position = next((i for i, a in enumerate(positional) if a is given), -1)
                             edges.append(CallEdge(info.caller, "local:" + passed.func.qualname, line, loops,
-                                                  ui_region=region, through=callee))
+                                                  ui_region=region, through=callee, through_arg=position))
             if isinstance(value, Ext) and value.path in _SUBPROCESS and info.node.args:
                 for target in self._subprocess_targets(info):
                     edges.append(CallEdge(info.caller, target, line or self.call_line(info), loops, ui_region=region))
             func = info.node.func
             if isinstance(func, cst.Name) and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
-                for ref in self._function_refs(info.node.args[0].value, info):
+                for ref in self._function_refs(info.node.args[0].value, info) or self._param_ref(info.node.args[0].value, info):
                     edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="map"))
             if not isinstance(value, Ext):
                 continue
@@ -240,7 +244,13 @@ class ProgramReader:
                 line = line or self.call_line(info)
                 period = self._call_period(info.node, info.scope) if kind == "scheduled" else None
                 detached = kind == "background" and bool(_DETACHED.match(path))
-                for ref in (ref for arg in args for ref in self._function_refs(arg, info)):
+                refs: List[str] = []
+                for arg in args:
+                    found = self._function_refs(arg, info)
+                    if kind in ("", "submit"):
+                        found = found or self._param_ref(arg, info)
+                    refs.extend(found)
+                for ref in refs:
                     if kind in ("call", "submit"):
                         if not ref.startswith("class:"):
                             parallel = kind == "submit" and any(not l.bounded for l in loops)
@@ -260,6 +270,88 @@ class ProgramReader:
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
 
+    def _param_ref(self, expr: cst.BaseExpression, info: CallInfo) -> List[str]:
+        """`@arg:N` when a runner is handed the N-th parameter of a plain function
+        (`def map_parallel(fn, items): pool.imap(fn, items)`): the function callers pass there
+        runs the way this runner runs it, which the call graph applies across modules."""
+        if not isinstance(expr, cst.Name):
+            return []
+        bindings = self.ev.lookup(expr.value, info.scope) or []
+        if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
+            return []
+        func = bindings[0].scope.func
+        if func is None or func.cls is not None or func.qualname != info.caller:
+            return []
+        return [f"@arg:{bindings[0].index}"]
+
+    def _call_refs(self, info: CallInfo, value: Value) -> List[Tuple[str, bool]]:
+        """What a call may run, as references the call graph resolves, each with whether it is
+        certain: a function, a class (its `__init__`), an instance (`local:C()`: its
+        `__call__`), an imported path; else, with less certainty, each value of a registry or
+        loop the callee comes from (`BACKENDS[name]()`, `for h in HANDLERS: h(x)`) and each
+        method `getattr(obj, f"run_{x}")` can name."""
+        if isinstance(value, FuncV):
+            return [("local:" + value.func.qualname, True)]
+        if isinstance(value, ClsV):
+            return [("local:" + value.cls.qualname, True)]
+        if isinstance(value, Inst):
+            return [("local:" + value.cls.qualname + "()", True)]
+        if isinstance(value, Ext):
+            if sdk_root(value.path) is None and value.path.lstrip(".").split(".")[0] not in _EXTERNAL_ROOTS:
+                return [(value.path, True)]
+            if value.path.startswith(_ANY_TYPES):  # `model: Any`: as good as untyped
+                return [(ref, False) for ref in self._param_method(info.node.func, info)]
+            return []
+        if value is not None:
+            return []
+        func = info.node.func
+        candidates = self._getattr_refs(func, info) if isinstance(func, cst.Call) else []
+        if not candidates:
+            for alt in self.ev.alternatives(func, info.scope, limit=32):
+                ref = self._call_refs(info, alt) if alt is not None else []
+                candidates.extend(r for r, _ in ref)
+        if not candidates:
+            candidates = self._param_method(func, info)
+        return [(ref, False) for ref in dict.fromkeys(candidates)]
+
+    def _param_method(self, func: cst.BaseExpression, info: CallInfo) -> List[str]:
+        """`@param:F:N:method` for a method called on the N-th parameter of F, untyped or `Any`
+        (`def handle(self, llm): llm.reply()`, closures included): the call graph fills it in
+        from what F's callers pass, in any module."""
+        chain: List[str] = []
+        node = func
+        while isinstance(node, cst.Attribute):
+            chain.append(node.attr.value)
+            node = node.value
+        if not isinstance(node, cst.Name) or not chain:
+            return []
+        bindings = self.ev.lookup(node.value, info.scope) or []
+        if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
+            return []
+        owner = bindings[0].scope.func
+        if owner is None or bindings[0].scope.kind != "function":
+            return []
+        return [f"@param:{owner.qualname}:{bindings[0].index}:{'.'.join(reversed(chain))}"]
+
+    def _getattr_refs(self, call: cst.Call, info: CallInfo) -> List[str]:
+        """`getattr(obj, f"run_{x}")`: every method of obj's class the name pattern matches."""
+        name = call.func
+        if not (isinstance(name, cst.Name) and name.value == "getattr" and self.ev.lookup("getattr", info.scope) is None):
+            return []
+        args = [a.value for a in call.args if a.keyword is None]
+        if len(args) < 2:
+            return []
+        pattern = _name_pattern(args[1])
+        if pattern is None:
+            return []
+        owner = self.ev.eval(args[0], info.scope)
+        if isinstance(owner, (Inst, ClsV)):
+            methods = owner.cls.methods
+            return ["local:" + m.qualname for n, m in sorted(methods.items()) if fnmatch.fnmatchcase(n, pattern)]
+        if isinstance(owner, Ext) and sdk_root(owner.path) is None:
+            return [f"{owner.path}.{pattern}"]
+        return []
+
     def _arg_paths(self, info: CallInfo) -> Tuple[str, ...]:
         """Positional arguments as value paths, for parameters filled in across modules."""
         out = []
@@ -272,7 +364,9 @@ class ProgramReader:
             elif isinstance(value, Inst):
                 out.append("local-inst:" + value.cls.qualname)
             else:
-                out.append("")
+                # A parameter handed on (`helper(llm)` inside `def run(llm)`): what run's callers pass.
+                forwarded = self._param_method(cst.Attribute(arg.value, cst.Name("x")), info) if isinstance(arg.value, cst.Name) else []
+                out.append(forwarded[0].rsplit(":", 1)[0] if forwarded else "")
         while out and not out[-1]:
             out.pop()
         return tuple(out)
@@ -405,8 +499,9 @@ class ProgramReader:
         return False
 
     def mocks(self) -> bool:
-        """Whether the module fakes things in tests: imports a mocking library or takes a
-        `mocker` / `monkeypatch` fixture. Its tests then do not call the real API."""
+        """Whether the module fakes things in tests: imports a mocking library, takes a
+        `mocker` / `monkeypatch` fixture, or points the SDK at a local server. Its tests then
+        do not call the real API."""
         imported = {target.split(".")[0] if not target.startswith("unittest") else target for target in self.index.imported}
         if imported & MOCK_MODULES or any(t.startswith("unittest.mock") for t in self.index.imported):
             return True
@@ -414,6 +509,32 @@ class ProgramReader:
             params = func.node.params  # type: ignore[union-attr]
             if any(p.name.value in MOCK_FIXTURES for p in list(params.params) + list(params.kwonly_params)):
                 return True
+        return self._local_server()
+
+    def _local_server(self) -> bool:
+        """`openai.base_url = "http://localhost:8000/v1/"`, `OpenAI(base_url="http://127.0.0.1...")`
+        or `os.environ["OPENAI_BASE_URL"] = "http://localhost..."`: the API is a local server."""
+        for statement in self.index.statements:
+            if not isinstance(statement, cst.Assign) or not _is_local_url(self._text(statement.value, self.index.module_scope)):
+                continue
+            for target in statement.targets:
+                node = target.target
+                if isinstance(node, cst.Attribute) and node.attr.value in _BASE_URL_NAMES:
+                    owner = self.ev.eval(node.value, self.index.module_scope)
+                    if isinstance(owner, Ext) and sdk_root(owner.path) is not None:
+                        return True
+                if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+                    owner = self.ev.eval(node.value, self.index.module_scope)
+                    key = self._text(node.slice[0].slice.value, self.index.module_scope) or ""
+                    if isinstance(owner, Ext) and owner.path == "os.environ" and key.upper().endswith(("BASE_URL", "API_BASE")):
+                        return True
+        for info in self.index.calls:
+            value = self.ev.eval(info.node.func, info.scope)
+            if not (isinstance(value, Ext) and sdk_root(value.path) is not None):
+                continue
+            for arg in info.node.args:
+                if arg.keyword is not None and arg.keyword.value in _BASE_URL_NAMES and _is_local_url(self._text(arg.value, info.scope)):
+                    return True
         return False
 
     def main_line(self) -> int:
@@ -450,6 +571,41 @@ def _last_segment(value: Value) -> str:
         path = value.path
         return "CronTrigger.from_crontab" if path.endswith("CronTrigger.from_crontab") else path.rsplit(".", 1)[-1]
     return ""
+
+
+_ANY_TYPES = ("typing.Any()", "typing_extensions.Any()", "object()")
+_BASE_URL_NAMES = frozenset({"base_url", "api_base"})
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "host.docker.internal"})
+
+
+def _is_local_url(url: Optional[str]) -> bool:
+    """A literal URL of a server on this machine (or its container host)."""
+    if not url:
+        return False
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(url if "//" in url else "//" + url).hostname or ""
+    except ValueError:
+        return False
+    return host in _LOCAL_HOSTS or host.endswith(".localhost")
+
+
+def _name_pattern(node: cst.BaseExpression) -> Optional[str]:
+    """A glob for the names an f-string or concatenation spells (`f"run_{x}"` -> `run_*`);
+    None when no fixed part is visible, so nothing is matched blindly."""
+    parts: List[str] = []
+    if isinstance(node, cst.FormattedString):
+        for part in node.parts:
+            parts.append(part.value if isinstance(part, cst.FormattedStringText) else "*")
+    elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        for side in (node.left, node.right):
+            text = side.evaluated_value if isinstance(side, cst.SimpleString) else None
+            parts.append(text if isinstance(text, str) else "*")
+    else:
+        return None
+    pattern = "".join(parts)
+    return pattern if pattern.strip("*") and re.fullmatch(r"[\w*]+", pattern) else None
 
 
 def _arguments(call: cst.Call, index: int, keywords: str) -> List[cst.BaseExpression]:

@@ -45,7 +45,9 @@ class LifecycleReader:
         for info in self.index.calls:
             if not info.loops or self._path(info) not in SLEEP_FUNCTIONS:
                 continue
-            seconds = self._fixed_seconds(info.node.args[0].value, info.scope) if info.node.args else None
+            seconds: Optional[float] = None
+            if info.node.args and not self._changes_in_loop(info.node.args[0].value, info):
+                seconds = self._fixed_seconds(info.node.args[0].value, info.scope)
             sleeps_by_loop.setdefault(info.loops[-1], []).append(
                 (self.code_for.span(info.node), seconds, self.code_for(info.node))
             )
@@ -71,6 +73,15 @@ class LifecycleReader:
         if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
             return float(value.value)
         return None
+
+    def _changes_in_loop(self, arg: cst.BaseExpression, info: CallInfo) -> bool:
+        """A sleep on a name the loop rebinds (`delay = min(delay * 2, cap)`) is a backoff, not
+        a fixed interval: its first value says nothing about how often the loop polls."""
+        if not isinstance(arg, cst.Name):
+            return False
+        loop = info.loops[-1]
+        return any(loop in b.loops and not isinstance(self.ev.binding_value(b), Lit)
+                   for b in self.ev.lookup(arg.value, info.scope) or [])
 
     def _deadline(self, node: cst.CSTNode, sleeps: List[Optional[float]], scope: object) -> Optional[float]:
         """When a poll loop gives up: attempts x sleep for `for _ in range(N)`, or the literal a

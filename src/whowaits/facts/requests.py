@@ -50,11 +50,17 @@ class _Template:
     count: Optional[int]
 
 
+
+# Builtins whose result has as many items as their (first) argument: zip has the fewest.
+_SAME_LENGTH = frozenset({"enumerate", "sorted", "reversed", "list", "tuple", "set", "zip"})
+
+
 class RequestReader:
     """Reads request facts for one module; shares the module's evaluator and positions."""
 
     def __init__(self, index: ModuleIndex, evaluator: Evaluator, code_for: "CodeFor") -> None:
         self.index = index
+        self._grown: Optional[Set[str]] = None
         self.ev = evaluator
         self.code_for = code_for
         self.loop_of_node = {id(info.node): loop_id for loop_id, info in index.loops.items()}
@@ -115,12 +121,6 @@ class RequestReader:
             prompt_unknown=tuple(unknown[:_MAX_UNKNOWN]),
         )
 
-    def url(self, expr: cst.BaseExpression, scope: Scope) -> Optional[str]:
-        """A URL whose scheme and host are literal (the path may be computed), else None."""
-        from whowaits.facts.calls import literal_url
-
-        return literal_url(expr, self.ev, scope)
-
     def text_size(self, expr: cst.BaseExpression, scope: Scope, depth: int, unknown: List[str]) -> int:
         """Characters of literal prompt text in an expression (strings, f-string text, message
         lists and dicts, names bound once); the source of every part it cannot size goes to
@@ -168,6 +168,12 @@ class RequestReader:
             if resolved is not expr:
                 return self.text_size(resolved, resolved_scope, depth + 1, unknown)
         return missing(expr)
+
+    def url(self, expr: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        """A URL whose scheme and host are literal (the path may be computed), else None."""
+        from whowaits.facts.calls import literal_url
+
+        return literal_url(expr, self.ev, scope)
 
     def _betas(self, items: Items) -> Tuple[str, ...]:
         betas: List[str] = []
@@ -367,8 +373,35 @@ class RequestReader:
                 out.append(_Template(value, owner, loops, loop_count))
         return out
 
-    def iteration_count(self, iterable: cst.BaseExpression, scope: Scope) -> Optional[int]:
-        """Literal iteration counts: `range(N)`, `range(a, b)`, literal lists and `xs[:N]`."""
+    def iteration_count(self, iterable: cst.BaseExpression, scope: Scope, depth: int = 0) -> Optional[int]:
+        """Literal iteration counts (an upper bound): `range(N)`, `range(a, b)`, literal lists,
+        tuples and dicts, `xs[:N]`, names bound only to one of those and never grown
+        (`TONES = ["a", "b", "c"]`), and what wraps or rebuilds one: `.items()`, `enumerate`,
+        `sorted`, `zip`, a comprehension over one."""
+        if depth > 6:
+            return None
+        if isinstance(iterable, cst.Name):
+            return self._name_count(iterable.value, scope, depth)
+        if isinstance(iterable, cst.Dict):
+            if all(isinstance(el, cst.DictElement) for el in iterable.elements):
+                return len(iterable.elements)
+            return None
+        if isinstance(iterable, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            clause = iterable.for_in
+            if clause.inner_for_in is None and not clause.ifs:
+                return self.iteration_count(clause.iter, scope, depth + 1)
+            return None
+        if isinstance(iterable, cst.Call) and not any(a.star for a in iterable.args):
+            func = iterable.func
+            if isinstance(func, cst.Attribute) and func.attr.value in ("items", "values", "keys") and not iterable.args:
+                return self.iteration_count(func.value, scope, depth + 1)
+            if (isinstance(func, cst.Name) and func.value in _SAME_LENGTH and iterable.args
+                    and self.ev.lookup(func.value, scope) is None):
+                counts = [self.iteration_count(a.value, scope, depth + 1) for a in iterable.args if a.keyword is None]
+                known = [c for c in counts if c is not None]
+                if func.value == "zip" and known:
+                    return min(known)
+                return counts[0] if counts else None
         if isinstance(iterable, cst.Subscript) and len(iterable.slice) == 1:
             index = iterable.slice[0].slice
             if isinstance(index, cst.Slice) and index.lower is None and index.upper is not None and index.step is None:
@@ -392,6 +425,28 @@ class RequestReader:
                 ints = [v.value for v in values]  # type: ignore[union-attr]
                 return max(0, ints[-1] - (ints[0] if len(ints) == 2 else 0))  # type: ignore[operator]
         return None
+
+    def _grown_names(self) -> Set[str]:
+        """Names appended to, extended or augmented anywhere in the module (any scope)."""
+        if self._grown is None:
+            scopes = [self.index.module_scope] + [f.scope for f in self.index.functions] + [c.scope for c in self.index.classes]
+            self._grown = {name for sc in scopes for name in sc.appends}
+        return self._grown
+
+    def _name_count(self, name: str, scope: Scope, depth: int) -> Optional[int]:
+        """A name bound only to countable collections, never appended to, extended or augmented."""
+        bindings = self.ev.lookup(name, scope)
+        if not bindings or name in self._grown_names():
+            return None
+        counts = []
+        for binding in bindings:
+            if binding.kind != "assign" or binding.node is None:
+                return None
+            count = self.iteration_count(binding.node, binding.scope, depth + 1)  # type: ignore[arg-type]
+            if count is None:
+                return None
+            counts.append(count)
+        return max(counts)
 
     def _request(self, template: _Template) -> BatchRequestFacts:
         repeated = bool(template.loops)

@@ -53,7 +53,7 @@ class Binding:
     target: str = ""  # import path, or a parameter's name
     func: Optional[FuncInfo] = None
     cls: Optional[ClassInfo] = None
-    index: int = -1  # position inside a tuple unpacking, or a parameter's position
+    index: int = -1  # position inside a tuple unpacking (loop targets too), or a parameter's position
     annotation: Optional[cst.BaseExpression] = None
     loops: Tuple[int, ...] = ()
 
@@ -104,6 +104,8 @@ class CallInfo:
     guarded: bool = False  # only runs once a status check passed (`if batch.processing_status == ...`)
     branches: Tuple[cst.If, ...] = ()  # enclosing `if` statements in the same function, outermost first
     stmt: int = -1  # ordinal of the statement the call is in
+    # Thresholds of enclosing size gates: the call is on the small side of `if len(xs) < N:`.
+    size_gates: Tuple[cst.BaseExpression, ...] = ()
 
     @property
     def caller(self) -> str:
@@ -219,6 +221,7 @@ class ModuleIndex:
         self.elifs: Set[int] = set()  # ids of `If` nodes that are `elif` clauses
         self._guard = 0
         self._branches: List[List[cst.If]] = [[]]  # one stack per function
+        self._gates: List[List[cst.BaseExpression]] = [[]]  # thresholds of size gates, per function
         self.dicts: List[Tuple[cst.Dict, str, int]] = []  # dict literals: function, statement
         self.imported: List[str] = []  # every module (or module member) an import statement names
         # `name.attr = value` on a plain name (`openai.base_url = ...`), with the scope it is in.
@@ -329,6 +332,7 @@ class ModuleIndex:
         self._loop_stack.append([])
         self._try_stack.append([])
         self._branches.append([])
+        self._gates.append([])
         guard, self._guard = self._guard, 0
         self.walk(node.body)
         self._guard = guard
@@ -336,6 +340,7 @@ class ModuleIndex:
         self._loop_stack.pop()
         self._try_stack.pop()
         self._branches.pop()
+        self._gates.pop()
 
     def _bind_params(
         self, params: cst.Parameters, scope: Scope, cls: Optional[ClassInfo], info: FuncInfo
@@ -474,8 +479,8 @@ class ModuleIndex:
         # The iterable is evaluated once, before the loop: only the target and body repeat.
         self.walk(node.iter)
         self._push_loop(node, "for")
-        for name, _ in _name_targets(node.target):
-            self.scope.bind(name, Binding("loop", self.scope, node=node.iter, loops=self.current_loops()))
+        for name, position in _name_targets(node.target):
+            self.scope.bind(name, Binding("loop", self.scope, node=node.iter, index=position, loops=self.current_loops()))
         self.fors.append(ForInfo(node, node.target, node.iter, node.body, self.scope))
         self.walk(node.target)
         self.walk(node.body)
@@ -498,8 +503,8 @@ class ModuleIndex:
         self._push_loop(node, "comprehension", self._arg_parent.get(id(node)))
         first = True
         while isinstance(clause, cst.CompFor):
-            for name, _ in _name_targets(clause.target):
-                self.scope.bind(name, Binding("loop", self.scope, node=clause.iter,
+            for name, position in _name_targets(clause.target):
+                self.scope.bind(name, Binding("loop", self.scope, node=clause.iter, index=position,
                                               loops=self.current_loops()))
             self.fors.append(ForInfo(node, clause.target, clause.iter, node, self.scope))
             if not first:
@@ -530,16 +535,24 @@ class ModuleIndex:
         if isinstance(node.orelse, cst.If):
             self.elifs.add(id(node.orelse))
         self._guard += guard
+        gate = size_gate(node.test)
         self._branches[-1].append(node)
-        self.walk(node.body)
+        self._walk_gated(node.body, gate[0] if gate is not None and gate[1] else None)
         self._branches[-1].pop()
         if main:
             self._in_main = False
         if node.orelse is not None:
             self._branches[-1].append(node)
-            self.walk(node.orelse)
+            self._walk_gated(node.orelse, gate[0] if gate is not None and not gate[1] else None)
             self._branches[-1].pop()
         self._guard -= guard
+
+    def _walk_gated(self, node: cst.CSTNode, threshold: Optional[cst.BaseExpression]) -> None:
+        if threshold is not None:
+            self._gates[-1].append(threshold)
+        self.walk(node)
+        if threshold is not None:
+            self._gates[-1].pop()
 
     def _block(self, node: "cst.IndentedBlock | cst.Module") -> None:
         """Statements after `if <status check>: return ...` only run once the check passed."""
@@ -571,7 +584,7 @@ class ModuleIndex:
         self.calls.append(
             CallInfo(node, self.scope, self.current_loops(), tuple(self._try_stack[-1]),
                      self._in_main and self.scope.kind == "module", self._guard > 0,
-                     tuple(self._branches[-1]), self.stmt)
+                     tuple(self._branches[-1]), self.stmt, tuple(self._gates[-1]))
         )
         func = node.func
         if (
@@ -602,6 +615,26 @@ def _is_main_test(test: cst.BaseExpression) -> bool:
     names = [s.value for s in sides if isinstance(s, cst.Name)]
     strings = [s.evaluated_value for s in sides if isinstance(s, cst.SimpleString)]
     return names == ["__name__"] and strings == ["__main__"]
+
+
+def size_gate(test: cst.BaseExpression) -> Optional[Tuple[cst.BaseExpression, bool]]:
+    """`len(xs) < N` (or `<=`, or `N > len(xs)`...): the threshold, and True when the `if`
+    body is the small side (False when the `else` is: `if len(xs) >= N: batch else: ...`)."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    target = test.comparisons[0]
+    op, left, right = target.operator, test.left, target.comparator
+
+    def is_len(node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "len"
+
+    less = isinstance(op, (cst.LessThan, cst.LessThanEqual))
+    more = isinstance(op, (cst.GreaterThan, cst.GreaterThanEqual))
+    if is_len(left) and not is_len(right) and (less or more):
+        return right, less
+    if is_len(right) and not is_len(left) and (less or more):
+        return left, more
+    return None
 
 
 def _is_status_test(test: cst.BaseExpression) -> bool:

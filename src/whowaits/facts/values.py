@@ -57,6 +57,7 @@ _BUILTINS = frozenset(dir(builtins))
 PIPE_PREFIXES = tuple(m + "." for m in PIPE_COMPOSED)
 _PROPERTY_DECORATORS = {"property", "cached_property"}
 _MAX_DEPTH = 40
+_REGISTRY = 32  # how many values of a registry dispatch follows
 
 
 def best(values: Iterable[Value]) -> Value:
@@ -264,31 +265,91 @@ class Evaluator:
                 return Lit(-inner.value)
         return None
 
-    def alternatives(self, node: cst.CSTNode, scope: Scope, depth: int = 0) -> List[Value]:
+    def alternatives(self, node: cst.CSTNode, scope: Scope, depth: int = 0, limit: int = 4) -> List[Value]:
         """Every object a receiver chain may be, when a name is bound to different clients in
-        different branches (`client = OpenAI() if x else Anthropic()`). At most a few; the
-        first is what `eval` returns."""
+        different branches (`client = OpenAI() if x else Anthropic()`). At most `limit`; the
+        first is what `eval` returns.
+
+        With a higher limit (dispatch), names bound by a loop over a registry and subscripts
+        of one (`BACKENDS[name]()`) are each value the registry holds."""
         if depth > 8:
             return [self.eval(node, scope)]
         if isinstance(node, cst.Name):
             bindings = self.lookup(node.value, scope) or []
-            found = [v for v in (self.binding_value(b) for b in bindings) if v is not None and not isinstance(v, Lit)]
-            return _distinct(found) or [self.eval(node, scope)]
+            found = []
+            for b in bindings:
+                if b.kind == "loop" and limit > 4 and b.node is not None:
+                    found.extend(self.iterated(b.node, b.index, b.scope, depth + 1))
+                else:
+                    found.append(self.binding_value(b))
+            found = [v for v in found if v is not None and not isinstance(v, Lit)]
+            return _distinct(found, limit) or [self.eval(node, scope)]
         if isinstance(node, cst.Attribute):
-            return _distinct([self.member(base, node.attr.value) for base in self.alternatives(node.value, scope, depth + 1)])
+            return _distinct([self.member(base, node.attr.value)
+                              for base in self.alternatives(node.value, scope, depth + 1, limit)], limit)
         if isinstance(node, cst.Call):
             found: List[Value] = []
-            for f in self.alternatives(node.func, scope, depth + 1):
+            for f in self.alternatives(node.func, scope, depth + 1, limit):
                 if isinstance(f, FuncV):  # a factory that returns different clients on different paths
                     found.extend(self.eval(ret, f.func.scope) for ret in f.func.returns)
                 else:
                     found.append(self.call_value(f, node, scope))
-            return _distinct(found)
+            return _distinct(found, limit)
         if isinstance(node, cst.Await):
-            return self.alternatives(node.expression, scope, depth + 1)
+            return self.alternatives(node.expression, scope, depth + 1, limit)
         if isinstance(node, cst.IfExp):
-            return _distinct(self.alternatives(node.body, scope, depth + 1) + self.alternatives(node.orelse, scope, depth + 1))
+            return _distinct(self.alternatives(node.body, scope, depth + 1, limit)
+                             + self.alternatives(node.orelse, scope, depth + 1, limit), limit)
+        if isinstance(node, cst.Subscript) and limit > 4:
+            return _distinct(self.held(node.value, scope, depth + 1), limit)
         return [self.eval(node, scope)]
+
+    def held(self, node: cst.CSTNode, scope: Scope, depth: int = 0) -> List[Value]:
+        """The values a registry holds: a dict's values, a list's or tuple's elements, what a
+        comprehension builds, through names bound to one and factories returning one."""
+        if depth > 8:
+            return []
+        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+            return [v for el in node.elements if not isinstance(el, cst.StarredElement)
+                    for v in self.alternatives(el.value, scope, depth + 1, _REGISTRY)]
+        if isinstance(node, cst.Dict):
+            return [v for el in node.elements if isinstance(el, cst.DictElement)
+                    for v in self.alternatives(el.value, scope, depth + 1, _REGISTRY)]
+        if isinstance(node, cst.DictComp):
+            return self.alternatives(node.value, scope, depth + 1, _REGISTRY)
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            return self.alternatives(node.elt, scope, depth + 1, _REGISTRY)
+        if isinstance(node, cst.Name):
+            out: List[Value] = []
+            for b in self.lookup(node.value, scope) or []:
+                if b.kind == "assign" and b.node is not None:
+                    out.extend(self.held(b.node, b.scope, depth + 1))
+            return out
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in ("values", "copy") and not node.args:
+                return self.held(func.value, scope, depth + 1)
+            target = self.eval(func, scope)
+            if isinstance(target, FuncV):
+                return [v for ret in target.func.returns for v in self.held(ret, target.func.scope, depth + 1)]
+        return []
+
+    def iterated(self, node: cst.CSTNode, index: int, scope: Scope, depth: int = 0) -> List[Value]:
+        """What a loop target gets from iterating `node`: the values of `reg.values()`, the
+        second element of `reg.items()`, the elements of a list or tuple (not a dict's keys)."""
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
+            attr = node.func.attr.value
+            if attr == "items":
+                return self.held(node.func.value, scope, depth) if index == 1 else []
+            if attr == "values" and index == -1:
+                return self.held(node.func.value, scope, depth)
+        if index != -1 or isinstance(node, (cst.Dict, cst.DictComp)):
+            return []
+        if isinstance(node, cst.Name) and any(
+            b.kind == "assign" and isinstance(b.node, (cst.Dict, cst.DictComp)) for b in self.lookup(node.value, scope) or []
+        ):
+            return []  # iterating a dict gives its keys
+        return self.held(node, scope, depth)
 
     def member(self, base: Value, attr: str) -> Value:
         if isinstance(base, Ext):
@@ -345,9 +406,9 @@ class Evaluator:
         return best(self.eval(expr, func.scope) for expr in func.returns)
 
 
-def _distinct(values: List[Value]) -> List[Value]:
+def _distinct(values: List[Value], limit: int = 4) -> List[Value]:
     out: List[Value] = []
     for value in values:
         if value is not None and not any(value == other or value is other for other in out):
             out.append(value)
-    return out[:4]
+    return out[:limit]

@@ -9,12 +9,15 @@ from typing import Dict, List, Sequence, Tuple
 
 from whowaits.core import CallSite, Finding
 from whowaits.cost import usd
+from whowaits.knowledge.sdk import COMPATIBLE
 from whowaits.pipeline import RunResult
 
 
 def movable(sites: Sequence[CallSite]) -> List[CallSite]:
-    """Synchronous generation where every context is latency-tolerant: it could be a batch."""
-    return [s for s in sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream") and s.op.batch_supported]
+    """Synchronous generation where every context is latency-tolerant, on a provider's own API
+    with a Batch API (an OpenAI-compatible server has none to move to): it could be a batch."""
+    return [s for s in sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream") and s.op.batch_supported
+            and s.op.provider != COMPATIBLE]
 
 
 @dataclass(frozen=True)
@@ -164,3 +167,4 @@ def render_table(result: RunResult) -> str:
             lines.append(f"Prices per 1,000 calls from the table of {candidates.priced[0].cost.price_date}; "  # type: ignore[union-attr]
                          "input counts literal prompt text (chars / 4), output the literal max_tokens.")
     return "\n".join(lines) + "\n"
+
