@@ -56,7 +56,8 @@ def test_extract_reasons() -> None:
     assert extract(b"import anthropic\x00").error == "file contains NUL bytes"
     assert extract(b"import anthropic\n# \xe9\n").error == "not valid utf-8 (line 2)"
     assert extract(b"# coding: klingon\nimport anthropic\n").error == "unknown source encoding 'klingon'"
-    assert extract(b"import anthropic\ndef f(:\n").error.startswith("syntax error at line 2")
+    broken = extract(b"import anthropic\ndef f(:\n")
+    assert broken.error == "syntax error at line 2, column 7: invalid syntax" and (broken.error_line, broken.error_col) == (2, 7)
     assert extract(GOOD).error is None
 
 

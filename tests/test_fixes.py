@@ -109,7 +109,7 @@ def test_fix_applicability_in_text_json_and_sarif(tmp_path) -> None:
     text = CliRunner().invoke(main, ["check", root, "--no-cache", "--no-show-evidence"]).output
     assert "[*]" not in text and "No fixes available (2 hidden fixes can be enabled with the `--unsafe-fixes` option)." in text
     text = CliRunner().invoke(main, ["check", root, "--no-cache", "--unsafe-fixes", "--no-show-evidence"]).output
-    assert text.count("WW401 [*]") == 2 and "[*] 2 fixable with the `--fix` option." in text
+    assert text.count("warning[WW401] [*]") == 2 and "[*] 2 fixable with the `--fix` option." in text
     doc = json.loads(CliRunner().invoke(main, ["check", root, "--no-cache", "--output-format", "json"]).output)
     fixes = [f["fix"] for f in doc["findings"]]
     assert [f and (f["safe"], f["applicability"]) for f in fixes] == [(False, "unsafe"), (False, "unsafe"), None]

@@ -4,6 +4,8 @@ On the line a finding or call site is reported on:
 - `# expect: WW301` (several codes comma-separated, repeats allowed) lists the findings (in any
   file of the case, so a workflow YAML can expect its own WW000);
 - `# site: batch_submit` lists the call sites found there, by operation kind.
+A case meant to be read as a real project (the README's example) keeps them beside it instead,
+in `<case>.expected.json`: `{"findings": {"path:line": ["WW302"]}, "sites": {"path:line": ["sync"]}}`.
 A case passes when the findings are exactly the ones written down (a missing finding and an
 unexpected one both fail) and, in cases that annotate sites at all, so are the sites: a case
 about resolution lists every site, a case about a rule may list none. Adding a case is adding
@@ -12,6 +14,7 @@ a file.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -44,6 +47,14 @@ def cases() -> List[str]:
 def expectations(case_dir: str, files: List[str]) -> Tuple[Counter, Counter]:
     findings: Counter = Counter()
     sites: Counter = Counter()
+    beside = case_dir.rstrip(os.sep) + ".expected.json"
+    if os.path.isfile(beside):
+        with open(beside, encoding="utf-8") as fh:
+            doc = json.load(fh)
+        for table, counter in (("findings", findings), ("sites", sites)):
+            for place, values in doc[table].items():
+                path, _, line = place.rpartition(":")
+                counter.update((path, int(line), value) for value in values)
     for path in files:
         rel = os.path.relpath(path, case_dir).replace(os.sep, "/")
         with open(path, "rb") as fh:
@@ -96,3 +107,16 @@ def test_every_rule_has_a_positive_and_a_near_miss(catalog) -> None:
         assert code in expected_codes, f"{code} has no fixture that triggers it"
         if code != "WW000":
             assert f"{code.lower()}_ok.py" in rule_files, f"{code} has no near-miss fixture"
+
+
+def test_the_readme_example_reads_as_a_real_project() -> None:
+    """A newcomer reads fixtures/projects/example as the example: its code carries no test
+    markup; its expectations live beside it and are checked like any case's."""
+    example = os.path.join(FIXTURES, "projects", "example")
+    for folder, _, names in os.walk(example):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as fh:
+                text = fh.read()
+            assert not EXPECT.search(text) and not SITE.search(text), os.path.join(folder, name)
+    findings, sites = expectations(example, [])
+    assert sum(findings.values()) == 6 and sum(sites.values()) == 5

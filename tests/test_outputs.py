@@ -45,18 +45,35 @@ def test_sarif_is_valid_against_the_2_1_0_schema() -> None:
     assert len(ww101["relatedLocations"]) == len(flow)
 
 
-def test_github_gitlab_and_junit_formats() -> None:
-    github = invoke("check", EXAMPLE, "--no-cache", "--output-format", "github").output.splitlines()
+def test_github_gitlab_and_junit_formats(tmp_path) -> None:
+    project = tmp_path / "example"
+    shutil.copytree(EXAMPLE, project)
+    github = invoke("check", str(project), "--no-cache", "--output-format", "github").output.splitlines()
     assert github[0].startswith("::error file=supportdesk/nightly.py,line=15,col=30,title=WW302 custom-id-invalid::")
     assert all(line.startswith("::") for line in github)
-    gitlab = json.loads(invoke("check", EXAMPLE, "--no-cache", "--output-format", "gitlab").output)
+    gitlab = json.loads(invoke("check", str(project), "--no-cache", "--output-format", "gitlab").output)
     assert {(i["check_name"].split()[0], i["severity"], i["location"]["lines"]["begin"]) for i in gitlab} == {
         ("WW302", "major", 15), ("WW101", "major", 28), ("WW404", "minor", 28), ("WW403", "minor", 34),
         ("WW401", "minor", 40), ("WW201", "minor", 6)}
     assert len({i["fingerprint"] for i in gitlab}) == 6
-    junit = ET.fromstring(invoke("check", EXAMPLE, "--no-cache", "--output-format", "junit").output)
-    assert junit.get("failures") == "6"
+    junit = ET.fromstring(invoke("check", str(project), "--no-cache", "--output-format", "junit").output)
+    assert junit.get("failures") == "6" and junit.get("tests") == "6"
     assert [f.get("type") for f in junit.iter("failure")] == ["WW302", "WW101", "WW404", "WW403", "WW401", "WW201"]
+
+
+def test_junit_has_one_test_case_per_finding() -> None:
+    """Viewers show one failure per test case: two findings on one file are two cases."""
+    junit = ET.fromstring(invoke("check", EXAMPLE, "--no-cache", "--output-format", "junit").output)
+    suites = {s.get("name"): s for s in junit.iter("testsuite")}
+    nightly = suites["fixtures/projects/example/supportdesk/nightly.py"]
+    cases = list(nightly.iter("testcase"))
+    assert nightly.get("tests") == "5" and len(cases) == 5
+    assert all(len(list(case.iter("failure"))) == 1 for case in cases)
+    assert cases[1].get("name") == "WW101 batch-awaited-in-blocking-path at fixtures/projects/example/supportdesk/nightly.py:28:12"
+    assert cases[1].get("line") == "28"
+    clean = ET.fromstring(invoke("check", os.path.join(FIXTURES, "rules", "ww104_ok.py"), "--no-cache",
+                                 "--output-format", "junit").output)
+    assert [(c.get("name"), list(c)) for c in clean.iter("testcase")] == [("whowaits", [])]
 
 
 def _git(root: str, *args: str) -> str:
@@ -70,7 +87,7 @@ def test_baseline_round_trip_survives_unrelated_edits(tmp_path) -> None:
     written = invoke("baseline", "write", baseline, str(root), "--no-cache")
     assert written.output.strip() == f"Recorded 6 findings in {baseline}."
     assert invoke("check", str(root), "--no-cache", "--baseline", baseline).output.startswith(
-        "All clear: 5 LLM call sites in 5 files, no findings (6 more in the baseline).")
+        "All clear: 5 LLM call sites in 3 files, no findings (6 more in the baseline).")
     nightly = root / "supportdesk" / "nightly.py"
     text = nightly.read_text()
     # Unrelated edits: lines added above every finding.
@@ -83,7 +100,7 @@ def test_baseline_round_trip_survives_unrelated_edits(tmp_path) -> None:
     ))
     again = invoke("check", str(root), "--no-cache", "--baseline", baseline, "-q", "--no-show-evidence")
     assert again.exit_code == 1
-    assert [line.split()[1] for line in again.output.splitlines()] == ["WW301"]
+    assert [line.split()[1] for line in again.output.splitlines()] == ["error[WW301]"]
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     bad = CliRunner().invoke(main, ["check", str(root), "--baseline", str(broken)])
@@ -99,8 +116,10 @@ def test_changed_since_reports_only_changed_lines(tmp_path) -> None:
     assert invoke("check", str(root), "--no-cache", "--changed-since", "HEAD").exit_code == 0
     nightly = root / "supportdesk" / "nightly.py"
     nightly.write_text(nightly.read_text().replace("time.sleep(10)", "time.sleep(5)"))
-    changed = invoke("check", str(root), "--no-cache", "--changed-since", "HEAD", "-q", "--no-show-evidence")
-    assert [line.split()[:2] for line in changed.output.splitlines()] == [["supportdesk/nightly.py:34:9:", "WW403"]]
+    changed = invoke("check", str(root), "--no-cache", "--changed-since", "HEAD", "--no-show-evidence")
+    lines = changed.output.splitlines()
+    assert [line.split()[:2] for line in lines if line.startswith("/")] == [[f"{root}/supportdesk/nightly.py:34:9:", "warning[WW403]"]]
+    assert "Found 1 finding (1 warning) (5 more outside the changed lines): 5 LLM call sites in 3 files." in lines
     bad = CliRunner().invoke(main, ["check", str(root), "--changed-since", "no-such-ref"])
     assert bad.exit_code == 2 and "--changed-since no-such-ref" in bad.output
 
@@ -196,3 +215,76 @@ def test_html_report_groups_contexts_links_findings_and_lists_manifests() -> Non
     many = invoke("audit", os.path.join(FIXTURES, "contexts", "schedulers"), "--no-cache", "--format", "html").output
     groups = re.findall(r'<summary><span class="(?:blocking|tolerant)">([a-z ]+)</span>( &times;\d+)?</summary>', many)
     assert groups and all(kind for kind, _ in groups)
+
+
+def test_ci_paths_are_relative_to_the_repository_root(tmp_path) -> None:
+    """In a monorepo the project root (services/api) is not where CI resolves paths."""
+    repo = tmp_path / "repo"
+    api = repo / "services" / "api"
+    shutil.copytree(EXAMPLE, api)
+    _git(str(repo), "init", "-q")
+    nightly = api / "supportdesk" / "nightly.py"
+    nightly.write_text(nightly.read_text().replace(
+        "time.sleep(10)", "time.sleep(10)  # whowaits: ignore[WW403] -- a person watches this one"))
+    github = invoke("check", str(api), "--no-cache", "--output-format", "github").output.splitlines()
+    assert github[0].startswith("::error file=services/api/supportdesk/nightly.py,line=15,col=30,")
+    assert "%0A  -> services/api/supportdesk/web.py:20: entry: digest_now" in github[1]
+    gitlab = json.loads(invoke("check", str(api), "--no-cache", "--output-format", "gitlab").output)
+    assert {i["location"]["path"] for i in gitlab} == {"services/api/supportdesk/nightly.py", "services/api/supportdesk/triage.py"}
+    junit = ET.fromstring(invoke("check", str(api), "--no-cache", "--output-format", "junit").output)
+    assert [s.get("name") for s in junit.iter("testsuite")] == [
+        "services/api/supportdesk/nightly.py", "services/api/supportdesk/triage.py"]
+
+    text = invoke("check", str(api), "--no-cache", "--output-format", "sarif").output
+    assert str(tmp_path) not in text  # no absolute path of this machine
+    run = json.loads(text)["runs"][0]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"description": {"text": "The root of the repository."}}}
+    results = run["results"]
+    first = results[0]["locations"][0]["physicalLocation"]
+    assert first["artifactLocation"] == {"uri": "services/api/supportdesk/nightly.py", "uriBaseId": "%SRCROOT%"}
+    assert first["region"] == {"startLine": 15, "startColumn": 30, "endLine": 15, "endColumn": 51}  # f"ticket:{ticket.id}"
+    for result in results:
+        for location in result["locations"]:
+            region = location["physicalLocation"]["region"]
+            assert region["endLine"] >= region["startLine"] and "endColumn" in region
+        for location in result.get("relatedLocations", []):
+            assert location["physicalLocation"]["region"]["endLine"] == location["physicalLocation"]["region"]["startLine"]
+    suppressed = [r for r in results if "suppressions" in r]
+    assert [(r["ruleId"], r["suppressions"]) for r in suppressed] == [
+        ("WW403", [{"kind": "inSource", "justification": "a person watches this one"}])]
+    assert len(results) == 6
+
+
+class _Distribution:
+    """What importlib.metadata tells about an installed whowaits: PEP 610 data and Project-URLs."""
+
+    def __init__(self, direct_url: str = "", project_urls: tuple = ()) -> None:
+        import email.message
+
+        self.direct_url = direct_url
+        self.metadata = email.message.Message()
+        for url in project_urls:
+            self.metadata["Project-URL"] = url
+
+    def read_text(self, name: str):
+        return self.direct_url or None if name == "direct_url.json" else None
+
+
+@pytest.mark.parametrize("dist, base", [
+    (_Distribution('{"url": "https://git.example/acme/whowaits.git", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}'),
+     "https://git.example/acme/whowaits/blob/abc123/rules/"),
+    (_Distribution(project_urls=("Homepage, https://acme.example", "Repository, https://git.example/acme/whowaits")),
+     "https://git.example/acme/whowaits/blob/main/rules/"),
+    (_Distribution('{"url": "file:///home/me/whowaits", "dir_info": {"editable": true}}'), None),
+])
+def test_sarif_rules_link_to_their_docs_in_the_repository(monkeypatch, dist, base) -> None:
+    """helpUri points at the rule's file in the repository whowaits was installed from; with no
+    web address known (a local folder), there is no link rather than a made-up one."""
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: dist)
+    rules = json.loads(invoke("check", FLASK, "--no-cache", "--output-format", "sarif").output)["runs"][0]["tool"]["driver"]["rules"]
+    if base is None:
+        assert all("helpUri" not in r for r in rules)
+    else:
+        assert all(r["helpUri"] == f"{base}{r['id']}.toml" for r in rules)

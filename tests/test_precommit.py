@@ -1,4 +1,5 @@
-"""The pre-commit hook, for real: install it from this checkout into a new repository and commit."""
+"""The pre-commit hook, for real: the README's snippet installs it from this checkout into a new
+repository, and commits are refused or accepted."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-from conftest import REPO
+from conftest import committed_checkout, readme_snippet
 
 BAD = '''\
 import time
@@ -36,20 +35,11 @@ GOOD = BAD.replace(
 )
 
 
-def _head() -> str:
-    try:
-        proc = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
-        listed = subprocess.run(["git", "ls-tree", "HEAD", ".pre-commit-hooks.yaml"], cwd=REPO,
-                                capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-    return proc.stdout.strip() if listed.stdout.strip() else ""
-
-
-def test_precommit_hook_refuses_a_misrouted_batch_and_passes_a_fix(tmp_path) -> None:
-    head = _head()
-    if not head:
-        pytest.skip("this checkout has no committed .pre-commit-hooks.yaml to install the hook from")
+def test_readme_precommit_snippet_refuses_a_misrouted_batch_and_passes_a_fix(tmp_path) -> None:
+    """The README's `.pre-commit-config.yaml`, as written, with `<repo-url>` a clone of this checkout."""
+    text, snippet = readme_snippet("repos")
+    assert snippet["repos"][0]["repo"] == "<repo-url>" and snippet["repos"][0]["rev"] == "main"
+    upstream = committed_checkout(str(tmp_path / "whowaits"))
     repo = tmp_path / "project"
     repo.mkdir()
     env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
@@ -60,9 +50,7 @@ def test_precommit_hook_refuses_a_misrouted_batch_and_passes_a_fix(tmp_path) -> 
 
     run("git", "init", "-q")
     (repo / "pyproject.toml").write_text("[project]\nname = 'demo'\nversion = '0'\n")
-    (repo / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {REPO}\n    rev: {head}\n    hooks:\n      - id: whowaits\n"
-    )
+    (repo / ".pre-commit-config.yaml").write_text(text.replace("<repo-url>", upstream))
     assert run(sys.executable, "-m", "pre_commit", "install").returncode == 0
     run("git", "add", "pyproject.toml", ".pre-commit-config.yaml")
     assert run("git", "commit", "-qm", "setup").returncode == 0
@@ -71,7 +59,7 @@ def test_precommit_hook_refuses_a_misrouted_batch_and_passes_a_fix(tmp_path) -> 
     run("git", "add", "api.py")
     refused = run("git", "commit", "-qm", "add a handler that waits for a batch")
     assert refused.returncode != 0, refused.stdout + refused.stderr
-    assert "WW101" in refused.stdout + refused.stderr
+    assert "error[WW101]" in refused.stdout + refused.stderr
 
     (repo / "api.py").write_text(GOOD)
     run("git", "add", "api.py")

@@ -17,6 +17,7 @@ from typing import Dict, List, Sequence, Set, Tuple
 
 from whowaits import __version__
 from whowaits.core import Finding
+from whowaits.pipeline import keep_in_scope
 
 BASELINE_VERSION = 1
 
@@ -142,5 +143,10 @@ def _relative(top: str, root: str, name: str) -> str:
     return os.path.relpath(os.path.join(top, name), root).replace(os.sep, "/")
 
 
-def on_changed_lines(findings: Sequence[Finding], changed: Dict[str, Set[int]]) -> List[Finding]:
-    return [f for f in findings if f.path in changed and (-1 in changed[f.path] or f.line in changed[f.path])]
+def on_changed_lines(findings: Sequence[Finding], changed: Dict[str, Set[int]], ref: str) -> List[Finding]:
+    """Findings with a changed line in their place or evidence chain (a new route in one file can
+    cause a finding in another), each saying which changed line brought it in."""
+    def contains(path: str, line: int) -> bool:
+        return path in changed and (-1 in changed[path] or line in changed[path])
+
+    return keep_in_scope(findings, contains, f"changed since {ref}")

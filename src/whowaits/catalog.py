@@ -6,9 +6,10 @@ live in one reviewed file, shipped inside the wheel and printed by `whowaits rul
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from whowaits.core import SEVERITIES, AutofixMeta, RuleMeta
 
@@ -140,3 +141,32 @@ def markdown_table(rules: Dict[str, RuleMeta]) -> str:
         summary = rule.summary.replace("|", "\\|")
         lines.append(f"| {rule.code} | `{rule.name}` | {rule.severity} | {summary} |")
     return "\n".join(lines) + "\n"
+
+
+def rules_web_base(distribution: str = "whowaits") -> Optional[str]:
+    """Where the built-in rule files can be read on the web: `<repository>/blob/<ref>/rules/`.
+
+    The repository is the git URL whowaits was installed from (`pip install git+https://...`,
+    recorded by pip as PEP 610 `direct_url.json`), at the installed commit; or else the
+    `Repository` URL of the package metadata (`[project.urls]`), on `main`. None when whowaits
+    was installed from a local folder with neither: no link is better than a wrong one.
+    """
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+    try:
+        direct = json.loads(dist.read_text("direct_url.json") or "{}")
+    except ValueError:
+        direct = {}
+    vcs = direct.get("vcs_info") if isinstance(direct, dict) else None
+    url = str(direct.get("url", "")) if isinstance(direct, dict) else ""
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git" and url.startswith("https://"):
+        return f"{url.removesuffix('.git').rstrip('/')}/blob/{vcs.get('commit_id') or 'main'}/rules/"
+    for entry in dist.metadata.get_all("Project-URL") or []:
+        label, _, link = entry.partition(",")
+        if label.strip().lower() in ("repository", "source") and link.strip().startswith("https://"):
+            return f"{link.strip().rstrip('/')}/blob/main/rules/"
+    return None

@@ -19,6 +19,7 @@ from whowaits.config import ConfigError, Settings, check_codes, describe, load_r
 from whowaits.core import SEVERITIES, RuleMeta, severity_rank
 from whowaits.pipeline import Options, RunResult, analyze
 from whowaits.report.escape import printable, printable_tree
+from whowaits.writes import WriteError, replace_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -132,7 +133,8 @@ def main() -> None:
     """whowaits: who is waiting on each LLM call? A static routing linter for Claude API usage."""
 
 
-FORMATS = ["text", "json", "sarif", "github", "gitlab", "junit"]
+CI_FORMATS = ("sarif", "github", "gitlab", "junit")  # paths relative to the repository root
+FORMATS = ["text", "json", *CI_FORMATS]
 
 
 @main.command()
@@ -157,33 +159,44 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
           fix: bool, unsafe_fixes: bool, diff: bool, **cli: Any) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     if stdin_filename:
-        cli["stdin"] = (stdin_filename, click.get_binary_stream("stdin").read())
+        cli["stdin"] = (stdin_filename, sys.stdin.buffer.read())
         paths = (stdin_filename,)
         if add_noqa:
             _fail("--add-noqa cannot edit stdin")
     if show_settings:
-        settings, _ = _settings(_check_paths(paths), cli)
-        click.echo("\n".join(describe(settings)))
+        settings, catalog = _settings(_check_paths(paths), cli)
+        click.echo("\n".join(describe(settings, catalog)))
         return
     result, settings, catalog = _run(paths, cli, interactive=output_format == "text" and not quiet and not output_file)
     if add_noqa:
         from whowaits.suppress import NoqaError, add_noqa as write_noqa
 
         try:
-            changed, unplaced = write_noqa(result.root, result.findings)
+            # Only findings located in what was checked: one a file list brought in from another
+            # file is that file's to suppress.
+            changed, unplaced = write_noqa(result.root, [f for f in result.findings if f.brought_in_by is None])
         except NoqaError as exc:
             _fail(str(exc))
         click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
         for where in unplaced:
             click.echo(f"{printable(where)}: no line of the expression can hold a comment; suppress it by hand", err=True)
         return
+    if result.checked_nothing:
+        click.echo("whowaits: warning: no Python, CI, cron or deploy file in the paths given: nothing was checked", err=True)
     result = _fixes(result, paths, cli, settings, catalog, fix or diff, unsafe_fixes, diff)
-    result = _printable(_narrow(result, baseline_file, changed_since))
+    result = _narrow(result, baseline_file, changed_since)
+    from whowaits.report.locations import relative_to, repository_root
+
+    if output_format in CI_FORMATS:
+        result = relative_to(result, repository_root(result.root))
+    elif output_format == "text":
+        result = relative_to(result, os.getcwd())
+    result = _printable(result)
     if output_format == "json":
         from whowaits.report import json_out
 
         text = json_out.render(result)
-    elif output_format in ("sarif", "github", "gitlab", "junit"):
+    elif output_format in CI_FORMATS:
         from whowaits.report import ci
 
         text = ci.sarif(result, catalog) if output_format == "sarif" else getattr(ci, output_format)(result)
@@ -202,7 +215,8 @@ def _printable(result: RunResult) -> RunResult:
     """The result as every output format may show it: names and code text escaped."""
     from dataclasses import replace
 
-    return replace(result, findings=printable_tree(result.findings), sites=printable_tree(result.sites))
+    return replace(result, findings=printable_tree(result.findings), sites=printable_tree(result.sites),
+                   suppressed=printable_tree(result.suppressed))
 
 
 def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], settings: Settings,
@@ -225,8 +239,8 @@ def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], setting
         click.echo(fixes.diff(outcome.contents, outcome.originals), nl=False)
         sys.exit(EXIT_FINDINGS if outcome.contents else EXIT_CLEAN)
     try:
-        fixes.write(result.root, outcome.contents, outcome.originals)
-    except OSError as exc:
+        replace_files(result.root, outcome.contents)
+    except WriteError as exc:
         _fail(f"cannot write fixes: {exc}")
     click.echo(f"Fixed {len(outcome.applied)} finding{'' if len(outcome.applied) == 1 else 's'}.", err=True)
     return fixes.offer(outcome.after, catalog, settings.poll_interval_min) if outcome.after else result
@@ -238,15 +252,18 @@ def _narrow(result: RunResult, baseline_file: Optional[str], changed_since: Opti
 
     from whowaits import baseline
 
-    findings, hidden = result.findings, 0
+    findings, suppressed, hidden, unchanged = result.findings, result.suppressed, 0, 0
     try:
         if baseline_file:
             findings, hidden = baseline.subtract(findings, baseline.load(baseline_file))
         if changed_since:
-            findings = baseline.on_changed_lines(findings, baseline.changed_lines(result.root, changed_since))
+            lines = baseline.changed_lines(result.root, changed_since)
+            changed = baseline.on_changed_lines(findings, lines, changed_since)
+            findings, unchanged = changed, len(findings) - len(changed)
+            suppressed = baseline.on_changed_lines(suppressed, lines, changed_since)
     except baseline.BaselineError as exc:
         _fail(str(exc))
-    return replace(result, findings=list(findings), baselined=hidden)
+    return replace(result, findings=list(findings), suppressed=suppressed, baselined=hidden, unchanged=unchanged)
 
 
 @main.group("baseline")
@@ -255,12 +272,19 @@ def baseline_group() -> None:
 
 
 @baseline_group.command("write")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=click.Path())
 @common_options
-def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str], **cli: Any) -> None:
-    """Write every current finding under PATHS to FILE (use it with `check --baseline FILE`)."""
+def baseline_write(file: Optional[str], paths: Tuple[str, ...], output_file: Optional[str], **cli: Any) -> None:
+    """Write every current finding under PATHS to FILE or `-o FILE` (use it with `check --baseline FILE`)."""
     from whowaits import baseline
 
+    if output_file:  # `-o FILE` names the baseline, so every argument is a path
+        paths, file = ((file,) if file else ()) + paths, output_file
+    if not file:
+        _fail("baseline write needs the file to write: `whowaits baseline write FILE [PATHS]` or `-o FILE`")
+    assert file is not None
+    if os.path.isdir(file):
+        _fail(f"{file}: is a folder; the baseline is a file (`whowaits baseline write FILE [PATHS]`)")
     result, _, _ = _run(paths, cli)
     try:
         baseline.write(file, result.findings)
@@ -271,7 +295,8 @@ def baseline_write(file: str, paths: Tuple[str, ...], output_file: Optional[str]
 
 @main.command()
 @common_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]), default="table", show_default=True)
+@click.option("--format", "--output-format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]),
+              default="table", show_default=True, help="Report format (`--output-format` as for `check`).")
 def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
     """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
     result, _, catalog = _run(paths, cli, interactive=not output_file)
@@ -344,7 +369,10 @@ def migrate(targets: Tuple[str, ...], every: bool, write: bool, **cli: Any) -> N
     for m in report.migrations:
         click.echo(f"whowaits: {m.site.path}:{m.site.line}: " + (f"not migrated: {m.refused}" if m.refused else m.summary), err=True)
     if write:
-        fixes.write(result.root, report.contents, report.originals)
+        try:
+            replace_files(result.root, report.contents)
+        except WriteError as exc:
+            _fail(f"cannot write the migration: {exc}")
     else:
         click.echo(fixes.diff(report.contents, report.originals), nl=False)
     sys.exit(EXIT_FINDINGS if any(m.refused for m in report.migrations) else EXIT_CLEAN)
@@ -363,9 +391,9 @@ def _read(path: str) -> Optional[bytes]:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 def show_config(paths: Tuple[str, ...], **cli: Any) -> None:
-    """Print the resolved settings and where each one came from."""
-    settings, _ = _settings(_check_paths(paths), cli)
-    click.echo("\n".join(describe(settings)))
+    """Print the resolved settings, where each one came from, and the rules in force."""
+    settings, catalog = _settings(_check_paths(paths), cli)
+    click.echo("\n".join(describe(settings, catalog)))
 
 
 @main.command()

@@ -256,18 +256,29 @@ def check_codes(settings: Settings, known: Sequence[str]) -> None:
             raise ConfigError(f"{settings.source_of('severity')}: `severity` names unknown rule code `{code}`")
 
 
-def describe(settings: Settings) -> List[str]:
-    """`name = value   # source` lines for `whowaits config`."""
+def describe(settings: Settings, catalog: Dict[str, RuleMeta]) -> List[str]:
+    """`name = value   # source` lines for `whowaits config`, then the rules in force with their
+    severity (an empty `select = []` means every rule, which nobody can read off it)."""
+    from whowaits.checks import selected
+
     lines = [f"# configuration file: {settings.config_file or 'none (defaults)'}"]
     for f in fields(Settings):
         if f.name in ("config_file", "sources"):
             continue
         value = getattr(settings, f.name)
+        if f.name == "select" and not value:
+            lines.append(f"{'select':<18} = {'(every rule)':<40} # {settings.source_of(f.name)}")
+            continue
         if f.name in ("per_file_ignores", "severity"):
             value = {k: (list(v) if isinstance(v, tuple) else v) for k, v in value}
         elif isinstance(value, tuple):
             value = list(value)
         lines.append(f"{f.name.replace('_', '-'):<18} = {value!r:<40} # {settings.source_of(f.name)}")
+    severities = dict(settings.severity)
+    in_force = [r for code, r in sorted(catalog.items()) if selected(code, settings.selected, settings.ignore)]
+    lines.append("")
+    lines.append(f"# rules in force ({len(in_force)} of {len(catalog)})")
+    lines.extend(f"{r.code:<8} {r.name:<38} {severities.get(r.code, r.severity)}" for r in in_force)
     return lines
 
 

@@ -7,8 +7,8 @@ the content-hash cache stores and what worker processes send back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from dataclasses import dataclass, replace
+from typing import Callable, Dict, Optional, Tuple
 
 SEVERITIES: Tuple[str, ...] = ("info", "warning", "error")
 
@@ -332,6 +332,10 @@ class FileFacts:
     suppressions: Tuple[SuppressionFact, ...] = ()
     mocks: bool = False  # uses mocking tools (unittest.mock, pytest-mock, respx...): tests fake the API
     error: Optional[str] = None
+    # Where the file stops parsing, as CPython reports it (1-based line and column); 0 when
+    # the file was not analysed for another reason (encoding, size, nesting).
+    error_line: int = 0
+    error_col: int = 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -533,7 +537,28 @@ class Finding:
     message: str
     evidence: Tuple[EvidenceStep, ...] = ()
     fingerprint: str = ""
+    end_line: int = 0  # where the reported expression ends (0: not known)
+    end_col: int = 0
+    # Why a finding outside the files checked or the changed lines is reported: the step of its
+    # evidence chain that is in scope, noting why (`changed since HEAD`); None when it is its own.
+    brought_in_by: Optional[EvidenceStep] = None
+    justification: str = ""  # for a suppressed finding: the reason its suppression comment gives
     fix: Optional[FixInfo] = None  # set by the fix engine when a fix exists
+
+    def in_scope(self, contains: Callable[[str, int], bool], why: str) -> Optional[Finding]:
+        """This finding when its place or a step of its evidence chain is in scope.
+
+        `contains(path, line)` says what is in scope (the files checked, the changed lines). A
+        change in another file (a new route that calls a batch job) can cause a finding far from
+        it, so the finding counts when any step of its chain is in scope; it is still reported
+        at its own place, with the step that brought it in and `why` that step counts.
+        """
+        if contains(self.path, self.line):
+            return self
+        for step in self.evidence:
+            if contains(step.path, step.line):
+                return replace(self, brought_in_by=EvidenceStep(step.path, step.line, why))
+        return None
 
 
 @dataclass

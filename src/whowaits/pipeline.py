@@ -53,6 +53,14 @@ class RunResult:
     report_paths: Optional[List[str]] = field(default=None)
     graph: Optional[CallGraph] = field(default=None)
     baselined: int = 0  # findings hidden because the baseline has them
+    unchanged: int = 0  # findings hidden by --changed-since: nothing of their evidence changed
+    suppressed: List[Finding] = field(default_factory=list)  # silenced by a comment in the code
+
+    @property
+    def checked_nothing(self) -> bool:
+        """Nothing to check was in the paths given: no Python file (`check README.md`) or, in a
+        file list, no CI, cron or deploy file either."""
+        return self.report_paths == [] or self.files_scanned == 0
 
 
 @dataclass
@@ -62,6 +70,7 @@ class Analysis:
     sites: Tuple[CallSite, ...]
     findings: List[Finding]
     graph: CallGraph
+    suppressed: List[Finding] = field(default_factory=list)  # silenced by a comment in the code
 
 
 def analyze_sources(
@@ -82,15 +91,22 @@ def analyze_sources(
     sites = tuple(replace(site, cost=estimate(site, prices)) for site in sites)
     project = Project(root, sites, facts, settings.poll_interval_min)
     hits = list(run_checks(project, catalog, settings.selected, settings.ignore))
-    problems = [(path, f"file not analyzed: {f.error}") for path, f in facts.items() if f.error is not None]
+    problems = [(path, f"file not analyzed: {f.error}") for path, f in facts.items() if f.error is not None and not f.error_line]
     problems += manifests.problems
     if selected("WW000", settings.selected, settings.ignore):
         hits += [Hit("WW000", path, Span(1, 1, 1, 1), reason, reason) for path, reason in problems]
+    if selected("WW001", settings.selected, settings.ignore):  # at CPython's position, as ruff does
+        hits += [Hit("WW001", path, Span(f.error_line, f.error_col, f.error_line, f.error_col),
+                     f"file does not parse ({f.error}): whowaits cannot see the LLM calls in it", "syntax")
+                 for path, f in facts.items() if f.error_line]
     suppressions = {path: f.suppressions for path, f in facts.items() if f.suppressions}
-    hits = apply_suppressions(hits, suppressions, catalog, settings.selected, settings.ignore)
+    hits, silenced = apply_suppressions(hits, suppressions, catalog, settings.selected, settings.ignore)
     hits = [h for h in hits if not _ignored_for_file(h, settings, root)]
     findings = findings_from_hits(hits, catalog, dict(settings.severity))
-    return Analysis(sites, findings, graph)
+    suppressed = findings_from_hits(
+        silenced, catalog, dict(settings.severity), {hit: sup.reason for hit, sup in silenced.items()}
+    )
+    return Analysis(sites, findings, graph, suppressed)
 
 
 def _ignored_for_file(hit: Hit, settings: Settings, root: str) -> bool:
@@ -147,18 +163,22 @@ def analyze(
     """Lint the given files or folders.
 
     Folders are the analysis scope. When only files are given (pre-commit passes the staged
-    files), the whole project is analysed so cross-module facts stay right, and findings are
-    reported for the given files only.
+    files), the whole project is analysed so cross-module facts stay right, and the findings
+    whose place or evidence chain is in the given files are reported.
     """
     root = os.path.abspath(root) if root else find_root(paths)
     report_paths: Optional[List[str]] = None
     scope = list(paths)
     if options.project_scope and paths and all(os.path.isfile(p) for p in paths):
-        report_paths = sorted(os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in paths)
+        # Python files and the manifests that run them (a workflow is in evidence chains) are
+        # checked; a README in the list is not. Stdin is, whatever its name.
+        given = [(p, os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/")) for p in paths]
+        report_paths = sorted(rel for p, rel in given if rel.endswith(".py") or manifest_kind(rel) is not None
+                              or (options.stdin is not None and p == options.stdin[0]))
         scope = [root]
     files, unreadable = walk(root, scope, options.settings.all_excludes)
     for path in report_paths or []:
-        if path not in {f.relpath for f in files}:
+        if path.endswith(".py") and path not in {f.relpath for f in files}:
             files.extend(walk(root, [os.path.join(root, path)])[0])
     contents: Dict[str, bytes] = {}
     read_errors: Dict[str, FileFacts] = {u.relpath: FileFacts(error=u.reason) for u in unreadable}
@@ -183,9 +203,21 @@ def analyze(
     manifests.problems += [(u.relpath, f"manifest not analyzed: {u.reason}") for u in manifest_unreadable
                            if u.relpath not in read_errors]
     analysis = analyze_sources(dict(sorted(facts.items())), catalog, options, root, manifests)
-    sites, findings = analysis.sites, analysis.findings
+    sites, findings, suppressed = analysis.sites, analysis.findings, analysis.suppressed
     if report_paths is not None:
         keep = set(report_paths)
-        findings = [f for f in findings if f.path in keep]
-        sites = tuple(s for s in sites if s.path in keep)
-    return RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths, analysis.graph)
+
+        def in_files(path: str, line: int) -> bool:
+            return path in keep
+
+        findings = keep_in_scope(findings, in_files, "in the files checked")
+        suppressed = keep_in_scope(suppressed, in_files, "in the files checked")
+        sites = tuple(s for s in sites if s.path in keep or any(
+            step.path in keep for c in s.contexts for step in c.evidence))
+    return RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths,
+                     analysis.graph, suppressed=suppressed)
+
+
+def keep_in_scope(findings: Sequence[Finding], contains: Callable[[str, int], bool], why: str) -> List[Finding]:
+    """The findings whose place or evidence chain is in scope (see `Finding.in_scope`)."""
+    return [kept for kept in (f.in_scope(contains, why) for f in findings) if kept is not None]

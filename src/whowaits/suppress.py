@@ -16,10 +16,12 @@ from typing import Dict, Iterable, List, Sequence, Set, Tuple
 
 from whowaits.checks import Hit, selected
 from whowaits.core import Finding, Span, SuppressionFact
+from whowaits.writes import WriteError, replace_files
 
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*whowaits:\s*ignore(?P<file>-file)?(?:\[(?P<codes>[^\]]*)\])?(?:\s*--\s*(?P<reason>.*))?")
 _CODE = re.compile(r"[A-Za-z]+[0-9]+")
+OWN_PREFIX = "WW"  # the built-in rules' codes; policy rules use their own prefixes
 
 
 def comments(text: str) -> List[Tuple[int, int, str]]:
@@ -58,10 +60,12 @@ def apply(
     known_codes: Iterable[str],
     select: Sequence[str],
     ignore: Sequence[str],
-) -> List[Hit]:
-    """The hits no comment suppresses, plus a WW901 hit for each unused suppression."""
+) -> Tuple[List[Hit], Dict[Hit, SuppressionFact]]:
+    """The hits no comment suppresses, plus a WW901 hit for each unused suppression; and the
+    suppressed hits with the comment that silenced each (SARIF reports them as suppressed)."""
     used: Dict[Tuple[str, int], Set[str]] = defaultdict(set)
     kept: List[Hit] = []
+    silenced: Dict[Hit, SuppressionFact] = {}
     for hit in hits:
         own, extent = _lines(hit)
         matched = None
@@ -78,13 +82,22 @@ def apply(
             kept.append(hit)
         else:
             used[(hit.path, matched.line)].add(hit.code)
+            silenced[hit] = matched
     if not selected("WW901", select, ignore):
-        return kept
+        return kept, silenced
     known = set(known_codes)
     for path, sups in sorted(suppressions.items()):
         for sup in sups:
             fired = used.get((path, sup.line), set())
             span = Span(sup.line, sup.col, sup.line, sup.col)
+            unknown = _unknown_codes(sup, known)
+            if unknown:
+                kept.append(Hit(
+                    "WW901", path, span,
+                    f"invalid suppression: {', '.join(unknown)} {'is not a rule code' if len(unknown) == 1 else 'are not rule codes'}"
+                    " (see `whowaits rule`); it silences nothing: fix the code or remove it",
+                    f"{sup.kind}|unknown|{','.join(unknown)}",
+                ))
             if not sup.codes:
                 if not fired and sup.kind != "noqa":  # a bare noqa may belong to another linter
                     what = "`# whowaits: ignore-file`" if sup.kind == "ignore-file" else "`# whowaits: ignore`"
@@ -100,7 +113,19 @@ def apply(
                         f"{sup.kind}|{','.join(stale)}",
                     )
                 )
-    return kept
+    return kept, silenced
+
+
+def _unknown_codes(sup: SuppressionFact, known: Set[str]) -> List[str]:
+    """Codes of a suppression that name no rule: a typo (`# noqa: WW999`) silences nothing.
+
+    In `# whowaits: ignore[...]` every code is ours; a `# noqa` is shared with other linters
+    (`# noqa: E501, WW302`), so only codes in whowaits' own `WW` namespace count there.
+    """
+    return [
+        code for code in sup.codes
+        if (sup.kind != "noqa" or code.startswith(OWN_PREFIX)) and not any(k.startswith(code) for k in known)
+    ]
 
 
 def _lines(hit: Hit) -> Tuple[Set[int], Set[int]]:
@@ -130,7 +155,7 @@ def add_noqa(root: str, findings: Sequence[Finding]) -> Tuple[int, List[str]]:
         if f.code in ("WW000", "WW901") or not f.path.endswith(".py"):
             continue
         by_file[f.path][(f.line, f.col)].add(f.code)
-    edits: List[Tuple[str, bytes]] = []
+    edits: Dict[str, bytes] = {}
     unplaced: List[str] = []
     changed = 0
     for path, places in sorted(by_file.items()):
@@ -162,28 +187,14 @@ def add_noqa(root: str, findings: Sequence[Finding]) -> Tuple[int, List[str]]:
         new = "".join(physical)
         if new != text:
             try:
-                edits.append((full, new.encode(encoding)))
+                edits[path] = new.encode(encoding)
             except UnicodeEncodeError as exc:
                 raise NoqaError(f"{path}: cannot write the comment in {encoding}; no file was changed") from exc
-    for full, data in edits:
-        _write_atomic(full, data)
-    return changed, unplaced
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    """Replace a file's content in one step, keeping its permissions."""
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".{name}.whowaits-{os.getpid()}.tmp")
-    mode = os.stat(path).st_mode & 0o7777
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        replace_files(root, edits)
+    except WriteError as exc:
+        raise NoqaError(str(exc)) from exc
+    return changed, unplaced
 
 
 def _tokens(text: str) -> List[tokenize.TokenInfo]:

@@ -81,7 +81,7 @@ GOOD = (
     "    for row in open('rows.txt'):\n"
     "        client.messages.create(model='m', max_tokens=5, messages=[{'role': 'user', 'content': row}])\n"
 )
-GOOD_FINDING = "good.py:5:9: WW201"
+GOOD_FINDING = "good.py:5:9: warning[WW201]"
 
 
 def make_project(tmp_path):

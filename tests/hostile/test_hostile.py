@@ -123,7 +123,7 @@ def test_yaml_bombs_are_bounded(project, name, text) -> None:
     run = whowaits(["check", ".", "--no-cache", "--no-show-evidence"], cwd=str(project), timeout=60)
     assert run.rc == 0 and GOOD_FINDING in run.out
     problem = [line for line in run.out.splitlines() if line.startswith(f".github/workflows/{name}")]
-    assert len(problem) == 1 and "WW000 manifest not analyzed: too large once aliases are expanded" in problem[0]
+    assert len(problem) == 1 and "warning[WW000] manifest not analyzed: too large once aliases are expanded" in problem[0]
     assert run.peak_mib < PEAK_RSS_BUDGET_MIB
 
 
@@ -161,7 +161,7 @@ def test_symlinked_file_outside_the_root_is_not_read(project, tmp_path) -> None:
     (tmp_path / "elsewhere.py").write_text(GOOD)
     os.symlink(tmp_path / "elsewhere.py", project / "link.py")
     run = whowaits(["check", ".", "--no-cache", "--no-show-evidence"], cwd=str(project))
-    assert "link.py:1:1: WW000 file not analyzed: symlink to a file outside the project root" in run.out
+    assert "link.py:1:1: warning[WW000] file not analyzed: symlink to a file outside the project root" in run.out
     assert "link.py:5" not in run.out and GOOD_FINDING in run.out
 
 
@@ -190,9 +190,9 @@ def test_hostile_file_names(project, fmt) -> None:
     assert run.rc == 0, run.err
     assert "\x1b" not in run.out and "\u202e" not in run.out and "WW999 forged\n" not in run.out
     if fmt == "text":
-        findings = [line for line in run.out.splitlines() if ": WW" in line and not line.startswith(" ")]
+        findings = [line for line in run.out.splitlines() if ": warning[WW" in line and not line.startswith(" ")]
         assert len(findings) == 4 and not any(line.startswith("x.py:1:1") for line in findings)
-        assert "caf\\xe9.py:5:9: WW201" in run.out and "evil\\nx.py:1:1: WW999 forged\\x1b[31m.py:5:9: WW201" in run.out
+        assert "caf\\xe9.py:5:9: warning[WW201]" in run.out and "evil\\nx.py:1:1: WW999 forged\\x1b[31m.py:5:9: warning[WW201]" in run.out
     elif fmt in ("json", "sarif", "gitlab"):
         json.loads(run.out)
     elif fmt == "junit":
@@ -213,7 +213,7 @@ def test_big_ordinary_file_is_skipped_with_bounded_memory(project) -> None:
     (project / "big.py").write_text("".join(body))
     run = whowaits(["check", ".", "--no-cache", "--jobs", "2", "--no-show-evidence"], cwd=str(project), timeout=60)
     assert run.rc == 0 and GOOD_FINDING in run.out
-    assert "big.py:1:1: WW000 file not analyzed: too much code to analyse in one file" in run.out
+    assert "big.py:1:1: warning[WW000] file not analyzed: too much code to analyse in one file" in run.out
     assert run.peak_mib < PEAK_RSS_BUDGET_MIB
 
 

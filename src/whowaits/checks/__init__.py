@@ -76,10 +76,16 @@ def run_checks(
 
 
 def findings_from_hits(
-    hits: Iterable[Hit], catalog: Dict[str, RuleMeta], severities: Optional[Dict[str, str]] = None
+    hits: Iterable[Hit],
+    catalog: Dict[str, RuleMeta],
+    severities: Optional[Dict[str, str]] = None,
+    justifications: Optional[Dict[Hit, str]] = None,
 ) -> List[Finding]:
-    """Order hits, name them from the catalog, apply severity overrides and fingerprint them."""
+    """Order hits, name them from the catalog, apply severity overrides and fingerprint them
+    (`justifications`: the reasons of the comments that suppressed them, for suppressed hits)."""
     severities = severities or {}
+    # By place, since one problem reached by several chains becomes one merged hit.
+    reasons = {(h.code, h.path, h.span.line, h.span.col): why for h, why in (justifications or {}).items()}
     ordered = _one_per_problem(sorted(set(hits), key=lambda h: (h.path, h.span.line, h.span.col, h.code, h.message)))
     seen: Dict[str, int] = {}
     findings = []
@@ -99,6 +105,9 @@ def findings_from_hits(
                 message=hit.message,
                 evidence=hit.evidence,
                 fingerprint=fingerprint,
+                end_line=hit.span.end_line,
+                end_col=hit.span.end_col,
+                justification=reasons.get((hit.code, hit.path, hit.span.line, hit.span.col), ""),
             )
         )
     return findings

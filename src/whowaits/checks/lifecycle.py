@@ -21,6 +21,7 @@ from whowaits.core import BatchReadFact, CallSite, EvidenceStep, Project
 from whowaits.knowledge.batches import BATCH_LIFECYCLES, BatchLifecycle
 
 _WAITS = ("batch_poll", "batch_results")
+_JOBS = ("batch_submit", "batch_poll")  # calls that return a batch job object
 
 
 def _sites(project: Project, path: str, call_ids, kinds) -> List[CallSite]:
@@ -60,6 +61,18 @@ def _result_types_unchecked(project: Project) -> Iterator[Hit]:
     for path, facts in sorted(project.facts.items()):
         for read in facts.result_reads:
             site = project.site_for(path, read.call_id)
+            record = BATCH_LIFECYCLES.get(site.op.provider) if site is not None else None
+            if site is not None and record is not None and record.result_fields and site.op.kind in _JOBS:
+                if read.message_uses and not read.type_checked:
+                    value, failure = record.result_fields
+                    yield Hit(
+                        "WW401", path, read.message_uses[0],
+                        f"a batch result's `.{value}` is used without checking `.{failure}`: a request that failed "
+                        f"has an `{failure}` and no `{value}`, so this raises on the first failure; skip or "
+                        "collect the failed ones for a follow-up batch",
+                        f"{site.call.function}|{value}", (EvidenceStep(path, site.line, f"batch job from {site.op.method}"),),
+                    )
+                continue
             if site is None or site.op.kind != "batch_results" or site.op.provider != "anthropic":
                 continue
             step = EvidenceStep(path, site.line, f"results of {site.op.method}")

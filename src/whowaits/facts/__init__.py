@@ -95,9 +95,9 @@ def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], 
     return lines, decorators, columns
 
 
-def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], Optional[str]]:
+def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], Optional[FileFacts]]:
     """(problem, tree, syntax error): CPython's parse of the file, or why it is too deep to
-    analyse, and CPython's syntax error message when it has one.
+    analyse, and CPython's syntax error (message, line and column) when it has one.
 
     Input deep enough to overflow libcst's native parser crashes the process rather than
     raising, so CPython's parser, which turns it into a clean RecursionError or SyntaxError at a
@@ -109,10 +109,9 @@ def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], O
     except (RecursionError, MemoryError):
         return "too deeply nested to parse", None, None
     except SyntaxError as exc:
-        message = f"syntax error at line {exc.lineno}: {exc.msg}"
         if "too many" in str(exc.msg):  # nested parentheses, indentation levels
-            return message, None, None
-        return None, None, message
+            return f"syntax error at line {exc.lineno}: {exc.msg}", None, None
+        return None, None, _syntax_error(exc.msg, exc.lineno or 1, exc.offset or 1)
     except ValueError:  # source with characters the tokenizer refuses
         return None, None, None
     stack: List[Tuple[ast.AST, int]] = [(tree, 1)]
@@ -122,6 +121,10 @@ def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], O
             return f"too deeply nested to analyse (more than {MAX_NESTING} levels)", None, None
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return None, tree, None
+
+
+def _syntax_error(message: str, line: int, col: int) -> FileFacts:
+    return FileFacts(error=f"syntax error at line {line}, column {col}: {message}", error_line=line, error_col=col)
 
 
 def extract(source: bytes) -> FileFacts:
@@ -174,7 +177,7 @@ def _extract(source: bytes) -> FileFacts:
     except cst.ParserSyntaxError as exc:
         # CPython's message and line are the ones people know; libcst's is the fallback for
         # syntax newer than the running interpreter.
-        return FileFacts(error=cpython_error or f"syntax error at line {exc.raw_line}: {exc.message}")
+        return cpython_error or _syntax_error(exc.message, exc.raw_line, exc.raw_column + 1)
     except RecursionError:
         return FileFacts(error="too deeply nested to parse")
     except Exception as exc:  # libcst's native parser has other failure modes on odd input

@@ -35,7 +35,7 @@ from whowaits.knowledge.batches import (
     RUNNING_STATUSES,
     STATUS_FIELDS,
 )
-from whowaits.knowledge.libraries import VALUE_METHODS
+from whowaits.knowledge.libraries import NO_RETURN_FUNCTIONS, VALUE_METHODS
 from whowaits.knowledge.sdk import METHODS, PASSTHROUGH_SEGMENTS, SDK_MODULES
 
 UNKNOWN = "?"  # a status the interpreter could not follow; it keeps a read from being reported
@@ -106,7 +106,7 @@ def _join(states: Iterable[Optional[State]]) -> Optional[State]:
 @dataclass
 class _Summary:
     """A helper's effect on its caller's batches: statuses at its normal exits, per parameter
-    position, and the state of the batch it returns."""
+    position (none: it leaves them as they were), and the state of the batch it returns."""
 
     params: Dict[int, KeyState]
     returned: Optional[KeyState]
@@ -143,6 +143,7 @@ class BatchFlow:
             self.calls.setdefault(id(info.node), (info, raw, call_role(raw.target)))
         self.call_scope = {id(info.node): info.scope for info in index.calls}
         self.summaries: Dict[int, Optional[_Summary]] = {}
+        self.waiting: Dict[int, bool] = {}
         self.reads: Dict[int, Tuple[Span, int, Optional[KeyState]]] = {}
 
     # -- entry ---------------------------------------------------------------------------------
@@ -164,6 +165,24 @@ class BatchFlow:
             out.append(BatchReadFact(span, call_id, tuple(sorted(state.statuses)), tuple(sorted(state.origins)),
                                      tuple(sorted(state.checks))))
         return tuple(out)
+
+    def may_wait(self, func: FuncInfo, depth: int = 0) -> bool:
+        """Whether a function of the module reads a batch's status, itself or through its helpers."""
+        key = id(func.node)
+        if key in self.waiting:
+            return self.waiting[key]
+        if depth > 3:
+            return True
+        self.waiting[key] = False  # recursion
+        found = any(role == "retrieve" and _inside(info.scope, func.scope) for info, _, role in self.calls.values())
+        for info in self.index.calls:
+            if found:
+                break
+            if _inside(info.scope, func.scope):
+                callee = self.ev.eval(info.node.func, info.scope)
+                found = isinstance(callee, FuncV) and callee.func is not func and self.may_wait(callee.func, depth + 1)
+        self.waiting[key] = found
+        return found
 
     def summary(self, func: FuncInfo) -> Optional[_Summary]:
         func_key = id(func.node)
@@ -202,7 +221,7 @@ class BatchFlow:
                 if (read_key == run.rep(name) and as_handed is not None and as_handed.from_param
                         and as_handed.statuses == ALL_STATUSES):
                     reads.setdefault(i, (node, call_id))
-        result = _Summary(effects, returned, reads) if effects or returned is not None or reads else None
+        result = _Summary(effects, returned, reads)
         self.summaries[func_key] = result
         return result
 
@@ -402,6 +421,11 @@ class _Run:
             return None
         if isinstance(node, cst.Raise):
             return None
+        if isinstance(node, cst.Assert):
+            return self.test(node.test, state)[0]
+        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) and self._no_return(node.value):
+            self.expression(node, state)
+            return None
         if isinstance(node, cst.Break):
             if self.loops:
                 self.loops[-1].breaks.append(state)
@@ -518,13 +542,43 @@ class _Run:
     # -- expressions -------------------------------------------------------------------------
 
     def expression(self, node: Optional[cst.CSTNode], state: State) -> State:
-        """Reads, creates / retrieves and helper calls inside an expression, innermost first."""
-        if node is None:
+        """Reads, creates / retrieves and helper calls inside an expression, in evaluation order;
+        the parts of `a if t else b`, `t and a` and `[a for x in xs if t]` only under their test."""
+        if node is None or isinstance(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
             return state
-        for call in _calls_in(node):
-            state = self.call(call, state)
-        for comp in _comprehension_iters(node):
-            self.iteration_read(comp, state)
+        if isinstance(node, cst.IfExp):
+            state = self.expression(node.test, state)
+            yes, no = self._condition(node.test, state)
+            self.expression(node.body, yes)
+            self.expression(node.orelse, no)
+            return state
+        if isinstance(node, cst.BooleanOperation):
+            state = self.expression(node.left, state)
+            yes, no = self._condition(node.left, state)
+            self.expression(node.right, yes if isinstance(node.operator, cst.And) else no)
+            return state
+        if isinstance(node, COMPREHENSIONS):
+            return self._comprehension(node, state)  # type: ignore[arg-type]
+        for child in child_nodes(node):
+            state = self.expression(child, state)
+        if isinstance(node, cst.Call):
+            state = self.call(node, state)
+        return state
+
+    def _comprehension(self, node: "cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp", state: State) -> State:
+        clause: Optional[cst.CompFor] = node.for_in
+        inner = state
+        while clause is not None:
+            inner = self.expression(clause.iter, inner)
+            self.iteration_read(clause.iter, inner)
+            inner = self.unbind(clause.target, inner)
+            for condition in clause.ifs:
+                inner = self.expression(condition.test, inner)
+                inner = self._condition(condition.test, inner)[0]
+            clause = clause.inner_for_in
+        parts = (node.key, node.value) if isinstance(node, cst.DictComp) else (node.elt,)
+        for part in parts:
+            self.expression(part, inner)
         return state
 
     def call(self, call: cst.Call, state: State) -> State:
@@ -543,8 +597,16 @@ class _Run:
                 state = dict(state)
                 state[self.rep(key)] = KeyState(ALL_STATUSES, frozenset({found[1].call_id}))
             return state
-        if found is not None:
+        if found is not None or not state:
             return state
+        callee = self._callee(call)
+        if isinstance(callee, FuncV) and self.flow.may_wait(callee.func):
+            # A helper of the module that polls may wait for a batch it reaches through `self` or
+            # a global; what it leaves known about the caller's batches is what it is handed.
+            summary = self.flow.summary(callee.func)
+            handed = {k for k in self._argument_keys(call) if k in state}
+            if summary is None or not handed:
+                return _poison_keys(state, set(state))
         keys = {k for k in (self._argument_keys(call)) if k in state}
         if not keys:
             return state
@@ -593,6 +655,14 @@ class _Run:
     def _bound_method(self, call: cst.Call) -> bool:
         callee = self._callee(call)
         return isinstance(callee, FuncV) and callee.func.cls is not None and isinstance(call.func, cst.Attribute)
+
+    def _no_return(self, call: cst.Call) -> bool:
+        """`sys.exit(...)`, `st.stop()`, `parser.error(...)`: the path ends here."""
+        callee = self._callee(call)
+        if isinstance(callee, Ext):
+            return callee.path in NO_RETURN_FUNCTIONS
+        return (callee is None and isinstance(call.func, cst.Name) and call.func.value in NO_RETURN_FUNCTIONS
+                and self.flow.ev.lookup(call.func.value, self.scope) is None)
 
     def _harmless(self, call: cst.Call) -> bool:
         """Calls that cannot wait for a batch: builtins, the standard library, the SDKs."""
@@ -665,12 +735,13 @@ class _Run:
         left, target = node.left, node.comparisons[0]
         op, right = target.operator, target.comparator
         for side, other in ((left, right), (right, left)):
-            out = self.output_key(side) if isinstance(side, (cst.Attribute, cst.Name)) else None
-            if out is not None and isinstance(other, cst.Name) and other.value == "None":
-                if isinstance(op, cst.IsNot) or isinstance(op, cst.NotEqual):
-                    return out, OUTPUT_STATUSES
-                if isinstance(op, (cst.Is, cst.Equal)):
-                    return out, ALL_STATUSES - OUTPUT_STATUSES
+            for set_key, when_set in ((self.output_key, OUTPUT_STATUSES), (self._ended_flag_key, ENDED_STATUSES)):
+                found = set_key(side) if isinstance(side, (cst.Attribute, cst.Name)) else None
+                if found is not None and isinstance(other, cst.Name) and other.value == "None":
+                    if isinstance(op, (cst.IsNot, cst.NotEqual)):
+                        return found, when_set
+                    if isinstance(op, (cst.Is, cst.Equal)):
+                        return found, ALL_STATUSES - when_set
             key = self.status_key(side)
             if key is None:
                 continue
@@ -719,6 +790,7 @@ class _Run:
                 if key is not None:
                     keys.add(key)
             if isinstance(part, cst.Name):
+                keys.add(self.key_of(part) or part.value)  # a batch handed to a predicate
                 for aliases in (self.status_alias, self.output_alias):
                     if part.value in aliases:
                         keys.add(self.rep(aliases[part.value]))
@@ -736,6 +808,14 @@ class _Run:
             ):
                 return True
         return False
+
+
+def _inside(scope: Optional[Scope], owner: Scope) -> bool:
+    while scope is not None:
+        if scope is owner:
+            return True
+        scope = scope.parent
+    return False
 
 
 def _filter(state: State, key: str, values: FrozenSet[str], line: int) -> State:
@@ -819,16 +899,6 @@ def _walk(node: cst.CSTNode) -> List[cst.CSTNode]:
             continue
         stack.extend(reversed(child_nodes(current)))
     return out
-
-
-def _calls_in(node: cst.CSTNode) -> List[cst.Call]:
-    """Calls in evaluation order: arguments and receivers before the call that uses them."""
-    calls = [n for n in _walk(node) if isinstance(n, cst.Call)]
-    return list(reversed(calls))
-
-
-def _comprehension_iters(node: cst.CSTNode) -> List[cst.BaseExpression]:
-    return [n.for_in.iter for n in _walk(node) if isinstance(n, COMPREHENSIONS)]  # type: ignore[attr-defined]
 
 
 def _names_and_chains(node: cst.CSTNode) -> List[cst.CSTNode]:

@@ -17,7 +17,7 @@ from whowaits.facts.requests import CodeFor
 from whowaits.facts.scopes import CallInfo, ForInfo, ModuleIndex, Scope, _name_targets, child_nodes
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import RETRY_DECORATORS, RETRY_ITERATORS, SLEEP_FUNCTIONS
-from whowaits.knowledge.batches import BATCH_LIFECYCLES
+from whowaits.knowledge.batches import BATCH_LIFECYCLES, OUTPUT_FIELDS, RESULT_FIELDS
 
 
 class LifecycleReader:
@@ -61,14 +61,7 @@ class LifecycleReader:
         return tuple(out)
 
     def _fixed_seconds(self, node: cst.BaseExpression, scope: Scope) -> Optional[float]:
-        """A sleep's literal seconds; None for a name that is also bound to anything else
-        (`delay = 5` then `delay = min(delay * 2, 300)` is a backoff, not a fixed interval)."""
-        if isinstance(node, cst.Name):
-            bindings = self.ev.lookup(node.value, scope) or []
-            values = {self.ev.eval(b.node, b.scope) if b.kind == "assign" and b.node is not None else None
-                      for b in bindings}
-            if len(values) != 1:
-                return None
+        """A sleep's literal seconds (through constants), or None."""
         value = self.ev.eval(node, scope)
         if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
             return float(value.value)
@@ -117,16 +110,15 @@ class LifecycleReader:
     def _calls_in_loop(self, loop_id: int) -> Set[int]:
         """Candidate calls in a loop, and in local helpers the loop calls (two levels deep)."""
         found = {raw.call_id for info, raw in self.calls if loop_id in info.loops}
-        scopes = {id(info.scope) for info in self.index.calls if loop_id in info.loops}
+        frontier = [info for info in self.index.calls if loop_id in info.loops]
         for _ in range(2):
             helpers = set()
-            for info in self.index.calls:
-                if id(info.scope) in scopes or loop_id in info.loops:
-                    target = self.ev.eval(info.node.func, info.scope)
-                    if isinstance(target, FuncV):
-                        helpers.add(id(target.func.scope))
+            for info in frontier:
+                target = self.ev.eval(info.node.func, info.scope)
+                if isinstance(target, FuncV):
+                    helpers.add(id(target.func.scope))
             found |= {raw.call_id for info, raw in self.calls if id(info.scope) in helpers}
-            scopes = helpers
+            frontier = [info for info in self.index.calls if id(info.scope) in helpers]
         return found
 
     # -- results iterations ----------------------------------------------------------------
@@ -134,13 +126,18 @@ class LifecycleReader:
     def result_reads(self) -> Tuple[ResultReadFact, ...]:
         out = []
         for loop in self.index.fors:
-            call_id = self._iterated_call(loop.iter, loop.scope)
-            if call_id is None:
-                continue
             targets = {name for name, _ in _name_targets(loop.target)}
+            call_id = self._iterated_call(loop.iter, loop.scope)
+            scan: "_ResultScan | _InlineScan"
+            if call_id is not None:
+                scan = _ResultScan(targets)
+            else:
+                call_id = self._job_of_inline_results(loop.iter, loop.scope)
+                if call_id is None:
+                    continue
+                scan = _InlineScan(targets)
             if not targets:
                 continue
-            scan = _ResultScan(targets)
             loop.body.visit(scan)
             out.append(
                 ResultReadFact(
@@ -152,6 +149,15 @@ class LifecycleReader:
                 )
             )
         return tuple(out)
+
+    def _job_of_inline_results(self, expr: cst.BaseExpression, scope: Scope) -> Optional[int]:
+        """`job.dest.inlined_responses` with `job` bound to a batch create or get: that call."""
+        node = expr
+        while isinstance(node, cst.Attribute):
+            if node.attr.value in OUTPUT_FIELDS:
+                return self._iterated_call(node.value, scope)
+            node = node.value  # type: ignore[assignment]
+        return None
 
     def _iterated_call(self, expr: cst.BaseExpression, scope: object) -> Optional[int]:
         for _ in range(4):
@@ -185,6 +191,8 @@ class LifecycleReader:
             origins = [derived.origin(a, info.scope) for a in args]
             found = [o for o in origins if o is not None]
             others = [a for a, o in zip(args, origins) if o is None]
+            if any(derived.mentions(a, info.scope) for a in others):
+                continue  # `zip(results, parse_all(results))`: both sides come from the results
             if found and others and not any(_counter(a) for a in others) and not self._ids_compared(info.node, info.scope):
                 out.append(PositionJoinFact(found[0], self.code_for.span(info.node), self.code_for(info.node)))
         for loop in self.index.fors:
@@ -224,7 +232,7 @@ class LifecycleReader:
             if id(sub) in written and self._fresh_container(sub.value, loop.scope):
                 continue  # `answers[i] = ...` fills a list of its own in result order: not a join yet
             origin = derived.origin(sub.value, loop.scope)
-            if iterated_origin is not None and origin is None:
+            if iterated_origin is not None and origin is None and not derived.mentions(sub.value, loop.scope):
                 return iterated_origin, sub
             if iterated_origin is None and origin is not None:
                 return origin, sub
@@ -418,6 +426,57 @@ class _ResultScan(cst.CSTVisitor):
             self.checked = True
 
 
+class _InlineScan(cst.CSTVisitor):
+    """Within a loop over inline results (a Gemini job's `dest.inlined_responses`): reads of
+    `<target>.response.<...>`, and whether a test looks at `<target>.error` or `<target>.response`
+    first (a failed request has an error and no response)."""
+
+    def __init__(self, targets: Set[str]) -> None:
+        super().__init__()
+        self.targets = targets
+        self.message_uses: List[cst.CSTNode] = []
+        self.checked = False
+        self.bad_literals: List[Tuple[cst.CSTNode, str]] = []
+        self.fields = {field for pair in RESULT_FIELDS for field in pair}
+        self.values = {pair[0] for pair in RESULT_FIELDS}
+
+    def _field(self, node: cst.CSTNode) -> Optional[str]:
+        if (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
+                and node.value.value in self.targets and node.attr.value in self.fields):
+            return node.attr.value
+        return None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if self._field(node.value) in self.values:
+            self.message_uses.append(node)
+
+    def _test(self, test: Optional[cst.CSTNode]) -> None:
+        stack = [test] if test is not None else []
+        while stack:
+            current = stack.pop()
+            if self._field(current) is not None:
+                self.checked = True
+            stack.extend(child_nodes(current))
+
+    def visit_If(self, node: cst.If) -> None:
+        self._test(node.test)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._test(node.test)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._test(node.test)
+
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        self._test(node.left)
+
+    def visit_CompIf(self, node: cst.CompIf) -> None:
+        self._test(node.test)
+
+
 def _string_literals(node: cst.BaseExpression) -> List[Tuple[cst.CSTNode, str]]:
     if isinstance(node, cst.SimpleString):
         value = node.evaluated_value
@@ -467,6 +526,25 @@ class _Derived:
         if isinstance(node, cst.Name):
             return self._name_origin(node.value, scope, depth)
         return None
+
+    def mentions(self, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> bool:
+        """Whether anything in an expression (or in what a name in it was assigned) comes from
+        the results, in any order: then pairing it with the results is not matching inputs."""
+        if depth > 3:
+            return True
+        stack: List[cst.CSTNode] = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.BaseExpression) and self.origin(current, scope) is not None:
+                return True
+            if isinstance(current, cst.Name):
+                for binding in self.reader.ev.lookup(current.value, scope) or []:
+                    value = binding.node
+                    if binding.kind in ("assign", "with") and value is not None and value is not node:
+                        if self.mentions(value, binding.scope, depth + 1):  # type: ignore[arg-type]
+                            return True
+            stack.extend(child_nodes(current))
+        return False
 
     def _name_origin(self, name: str, scope: Scope, depth: int) -> Optional[int]:
         ev = self.reader.ev

@@ -178,21 +178,6 @@ def plan(result: RunResult, unsafe: bool, reanalyze: Reanalyze) -> Outcome:
     return outcome
 
 
-def write(root: str, contents: Dict[str, bytes], originals: Dict[str, bytes]) -> None:
-    """Write every changed file, or (when one write fails) restore the ones already written."""
-    written: List[str] = []
-    try:
-        for path, data in sorted(contents.items()):
-            with open(os.path.join(root, path), "wb") as fh:
-                fh.write(data)
-            written.append(path)
-    except OSError:
-        for path in written:
-            with open(os.path.join(root, path), "wb") as fh:
-                fh.write(originals[path])
-        raise
-
-
 def diff(contents: Dict[str, bytes], originals: Dict[str, bytes]) -> str:
     """A unified diff of every changed file, as `ruff --diff` prints it."""
     out: List[str] = []

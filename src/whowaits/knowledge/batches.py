@@ -22,10 +22,11 @@ class BatchLifecycle:
     ready: FrozenSet[str]  # ended, with results
     partial: FrozenSet[str]  # ended; results only for the requests that finished (maybe none)
     empty: FrozenSet[str]  # ended without any results
-    ended_flags: Tuple[str, ...] = ()  # boolean attributes that are true once the batch ended
+    ended_flags: Tuple[str, ...] = ()  # attributes that are truthy only once the batch ended
     output_fields: Tuple[str, ...] = ()  # attributes set only once there are results to read
     error_fields: Tuple[str, ...] = ()  # attributes naming the file of failed requests
     result_types: FrozenSet[str] = frozenset()  # the type each result carries, when it carries one
+    result_fields: Tuple[str, ...] = ()  # (value, failure) attributes of each inline result, when it has them
     ordered_results: bool = False  # results come back in the order of the requests
     docs: str = ""
 
@@ -48,7 +49,8 @@ BATCH_LIFECYCLES: Dict[str, BatchLifecycle] = {
             ready=frozenset({"ended"}),
             partial=frozenset(),
             empty=frozenset(),
-            # `results_url` stays null until processing has ended.
+            # `ended_at` and `results_url` stay null until processing has ended.
+            ended_flags=("ended_at",),
             output_fields=("results_url",),
             result_types=frozenset({"succeeded", "errored", "canceled", "expired"}),
             docs="api-facts 1: processing_status; results() raises until it is ended; results in any order",
@@ -78,6 +80,8 @@ BATCH_LIFECYCLES: Dict[str, BatchLifecycle] = {
             empty=frozenset({"JOB_STATE_FAILED"}),
             ended_flags=("done",),
             output_fields=("dest",),
+            # Each inlined response has `response` or `error`.
+            result_fields=("response", "error"),
             # Inlined responses and the responses file follow the order of the requests.
             ordered_results=True,
             docs="google-genai JobState and BatchJob.done; BatchJobDestination keeps the request order",
@@ -106,3 +110,5 @@ ENDED_FLAGS: FrozenSet[str] = frozenset(f for r in BATCH_LIFECYCLES.values() for
 OUTPUT_FIELDS: FrozenSet[str] = frozenset(f for r in BATCH_LIFECYCLES.values() for f in r.output_fields)
 # Attributes that name a batch (`batch.id`, a Gemini job's `name`) rather than describe it.
 ID_FIELDS: FrozenSet[str] = frozenset({"id", "name"})
+# (value, failure) attribute pairs of inline results.
+RESULT_FIELDS: FrozenSet[Tuple[str, ...]] = frozenset(r.result_fields for r in BATCH_LIFECYCLES.values() if r.result_fields)

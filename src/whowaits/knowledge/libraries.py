@@ -77,3 +77,11 @@ VALUE_METHODS: FrozenSet[str] = frozenset(
         "exception", "critical", "log",
     }
 )
+
+# Calls that never return to the next statement (they exit, stop the page or abort the request).
+NO_RETURN_FUNCTIONS: FrozenSet[str] = frozenset(
+    {
+        "sys.exit", "os._exit", "exit", "quit", "streamlit.stop", "flask.abort", "fastapi.HTTPException",
+        "argparse.ArgumentParser().error", "pytest.fail", "pytest.skip", "typer.Exit", "click.Abort",
+    }
+)

@@ -4,11 +4,12 @@ Quality JSON and JUnit XML. Each is a pure function of the run result and the ru
 from __future__ import annotations
 
 import json
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import quote
-from typing import Any, Dict, List
 from xml.sax.saxutils import escape, quoteattr
 
 from whowaits import __version__
+from whowaits.catalog import rules_web_base
 from whowaits.core import Finding, RuleMeta
 from whowaits.pipeline import RunResult
 from whowaits.report.json_out import cost_dict
@@ -17,11 +18,16 @@ _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 _GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
 
 
-def _location(path: str, line: int, col: int = 1, message: str = "") -> Dict[str, Any]:
+def _location(path: str, line: int, col: int = 1, message: str = "", end: Tuple[int, int] = (0, 0)) -> Dict[str, Any]:
+    """A SARIF location; without a known end (evidence steps) the region is the whole line:
+    SARIF reads an `endLine` without `endColumn` as "to the end of that line"."""
+    region = {"startLine": max(line, 1), "startColumn": max(col, 1), "endLine": max(end[0], line, 1)}
+    if end[0]:
+        region["endColumn"] = max(end[1], 1) if end[0] > line else max(end[1], col, 1)
     out: Dict[str, Any] = {
         "physicalLocation": {
             "artifactLocation": {"uri": quote(path), "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": max(line, 1), "startColumn": max(col, 1)},
+            "region": region,
         }
     }
     if message:
@@ -29,14 +35,14 @@ def _location(path: str, line: int, col: int = 1, message: str = "") -> Dict[str
     return out
 
 
-def _rule(meta: RuleMeta) -> Dict[str, Any]:
+def _rule(meta: RuleMeta, docs: Optional[str]) -> Dict[str, Any]:
     help_text = "\n\n".join(p for p in (meta.rationale, "How to fix: " + meta.fix if meta.fix else "") if p)
     markdown = f"{meta.rationale}\n\n**How to fix.** {meta.fix}" if meta.fix else meta.rationale
     if meta.bad:
         markdown += f"\n\nBad:\n\n```python\n{meta.bad}\n```"
     if meta.good:
         markdown += f"\n\nGood:\n\n```python\n{meta.good}\n```"
-    return {
+    rule: Dict[str, Any] = {
         "id": meta.code,
         "name": meta.name,
         "shortDescription": {"text": meta.summary},
@@ -45,22 +51,28 @@ def _rule(meta: RuleMeta) -> Dict[str, Any]:
         "defaultConfiguration": {"level": _SARIF_LEVEL[meta.severity]},
         "properties": {"tags": ["whowaits", "llm-routing"], "precision": "high"},
     }
+    if docs and meta.builtin:  # a team's own policy rule is documented in its own repository
+        rule["helpUri"] = f"{docs}{meta.code}.toml"
+    return rule
 
 
 def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
-    codes = sorted({f.code for f in result.findings} | set(catalog))
+    codes = sorted({f.code for f in result.findings + result.suppressed} | set(catalog))
     index = {code: i for i, code in enumerate(codes)}
+    docs = rules_web_base()
     results = []
     costs = {(s.path, s.line): s.cost for s in result.sites if s.cost is not None}
-    for f in result.findings:
+    for f, silenced in [(f, False) for f in result.findings] + [(f, True) for f in result.suppressed]:
         entry: Dict[str, Any] = {
             "ruleId": f.code,
             "ruleIndex": index[f.code],
             "level": _SARIF_LEVEL[f.severity],
             "message": {"text": f.message},
-            "locations": [_location(f.path, f.line, f.col)],
+            "locations": [_location(f.path, f.line, f.col, end=(f.end_line, f.end_col))],
             "partialFingerprints": {"whowaits/v1": f.fingerprint},
         }
+        if silenced:  # by a comment in the code: code scanning shows it as dismissed
+            entry["suppressions"] = [dict({"kind": "inSource"}, **({"justification": f.justification} if f.justification else {}))]
         if (f.path, f.line) in costs:  # the site's cost and batch saving per 1,000 calls
             entry["properties"] = {"cost": cost_dict(costs[(f.path, f.line)])}
         if f.evidence:
@@ -79,8 +91,9 @@ def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "whowaits", "version": __version__, "semanticVersion": __version__,
-                                "rules": [_rule(catalog[c]) for c in codes if c in catalog]}},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": "file://" + result.root.rstrip("/") + "/"}},
+                                "rules": [_rule(catalog[c], docs) for c in codes if c in catalog]}},
+            # Paths are relative to the repository root; no absolute path of this machine.
+            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The root of the repository."}}},
             "columnKind": "unicodeCodePoints",
             "results": results,
         }],
@@ -119,6 +132,9 @@ def github(result: RunResult) -> str:
     for f in result.findings:
         kind = {"error": "error", "warning": "warning", "info": "notice"}[f.severity]
         chain = "".join(f"\n  -> {s.path}:{s.line}: {s.note}" for s in f.evidence)
+        if f.brought_in_by is not None:  # the annotation may land outside the pull request's diff
+            step = f.brought_in_by
+            chain = f"\n  reported because its evidence passes through {step.path}:{step.line}, {step.note}" + chain
         lines.append(
             f"::{kind} file={_escape_property(f.path)},line={f.line},col={f.col},"
             f"title={_escape_property(f.code + ' ' + f.name)}::{_escape_data(f.message + chain)}"
@@ -142,30 +158,35 @@ def gitlab(result: RunResult) -> str:
 
 
 def junit(result: RunResult) -> str:
-    """JUnit XML: one test case per analysed file with findings, one failure per finding."""
+    """JUnit XML in ruff's shape: a test suite per file with findings, a test case per finding
+    (viewers show one failure per test case), and one passing case when there is nothing."""
     by_file: Dict[str, List[Finding]] = {}
     for f in result.findings:
         by_file.setdefault(f.path, []).append(f)
-    cases = []
+    suites = []
     for path, findings in sorted(by_file.items()):
-        failures = "".join(
+        cases = "".join(
+            f"\n    <testcase name={quoteattr(f'{f.code} {f.name} at {f.path}:{f.line}:{f.col}')} "
+            f"classname={quoteattr(path)} file={quoteattr(path)} line=\"{f.line}\">"
             f"<failure type={quoteattr(f.code)} message={quoteattr(f.code + ' ' + f.message)}>"
-            f"{escape(_text_block(f))}</failure>"
+            f"{escape(_text_block(f))}</failure></testcase>"
             for f in findings
         )
-        cases.append(f'    <testcase classname="whowaits" name={quoteattr(path)}>{failures}</testcase>')
-    if not cases:
-        cases.append('    <testcase classname="whowaits" name="whowaits"/>')
+        suites.append(f'  <testsuite name={quoteattr(path)} tests="{len(findings)}" failures="{len(findings)}" '
+                      f'errors="0">{cases}\n  </testsuite>')
+    if not suites:
+        suites.append('  <testsuite name="whowaits" tests="1" failures="0" errors="0">\n'
+                      '    <testcase classname="whowaits" name="whowaits"/>\n  </testsuite>')
+    total = max(len(result.findings), 1)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<testsuites name="whowaits" tests="{len(cases)}" failures="{len(result.findings)}">\n'
-        f'  <testsuite name="whowaits" tests="{len(cases)}" failures="{len(result.findings)}" errors="0">\n'
-        + "\n".join(cases)
-        + "\n  </testsuite>\n</testsuites>\n"
+        f'<testsuites name="whowaits" tests="{total}" failures="{len(result.findings)}" errors="0">\n'
+        + "\n".join(suites)
+        + "\n</testsuites>\n"
     )
 
 
 def _text_block(f: Finding) -> str:
-    lines = [f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}"]
+    lines = [f"{f.path}:{f.line}:{f.col}: {f.severity}[{f.code}] {f.message}"]
     lines.extend(f"  -> {s.path}:{s.line}: {s.note}" for s in f.evidence)
     return "\n".join(lines)

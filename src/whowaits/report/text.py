@@ -1,4 +1,10 @@
-"""ruff-style text output: `path:line:col: CODE message`, evidence indented, then a summary."""
+"""ruff-style text output: `path:line:col: error[CODE] message`, evidence indented, then a summary
+and the fix hint.
+
+The severity is printed with the code, so errors and warnings differ without colour.
+`--statistics` prints one line per rule with its count instead of the findings, most frequent
+first, as ruff does.
+"""
 
 from __future__ import annotations
 
@@ -23,21 +29,27 @@ def render(result: RunResult, color: bool = False, show_evidence: bool = True, s
     def style(text: str, **kw: object) -> str:
         return click.style(text, **kw) if color else text  # type: ignore[arg-type]
 
-    for f in result.findings:
-        where = style(f"{f.path}:{f.line}:{f.col}:", bold=True)
-        code = style(f.code, fg="red" if f.severity == "error" else "yellow", bold=True)
-        mark = " [*]" if f.fix and (f.fix.applicability == "safe" or unsafe_fixes) else ""
-        lines.append(f"{where} {code}{mark} {f.message}")
-        if show_evidence:
-            for step in f.evidence:
-                lines.append(style(f"    -> {step.path}:{step.line}: {step.note}", dim=True))
-    if statistics and result.findings:
-        lines.append("")
-        for (code, name), count in sorted(Counter((f.code, f.name) for f in result.findings).items()):
-            lines.append(f"{count:5d}  {code}  {name}")
+    if statistics:
+        counts = Counter((f.code, f.name) for f in result.findings)
+        for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            lines.append(f"{count:5d}\t{code}\t{name}")
+    else:
+        for f in result.findings:
+            where = style(f"{f.path}:{f.line}:{f.col}:", bold=True)
+            code = style(f"{f.severity}[{f.code}]", fg="red" if f.severity == "error" else "yellow", bold=True)
+            mark = " [*]" if f.fix and (f.fix.applicability == "safe" or unsafe_fixes) else ""
+            lines.append(f"{where} {code}{mark} {f.message}")
+            if f.brought_in_by is not None:
+                step = f.brought_in_by
+                lines.append(style(f"    note: reported because its evidence passes through {step.path}:{step.line}, "
+                                   f"{step.note}", fg="cyan"))
+            if show_evidence:
+                for ev in f.evidence:
+                    lines.append(style(f"    -> {ev.path}:{ev.line}: {ev.note}", dim=True))
     if summary:
         lines.append(_summary(result.findings, result))
-        lines += _fix_hint(result.findings, unsafe_fixes)
+        if not statistics:
+            lines += _fix_hint(result.findings, unsafe_fixes)
     return "".join(line + "\n" for line in lines)
 
 
@@ -54,11 +66,18 @@ def _fix_hint(findings: List[Finding], unsafe_fixes: bool) -> List[str]:
 
 
 def _summary(findings: List[Finding], result: RunResult) -> str:
-    sites = _plural(len(result.sites), "LLM call site")
-    files = _plural(result.files_scanned, "file")
-    baselined = f" ({result.baselined} more in the baseline)" if result.baselined else ""
+    if not findings and result.checked_nothing:
+        return "Nothing checked: no Python, CI, cron or deploy file in the paths given."
+    site_files = len({s.path for s in result.sites})
+    where = f"{_plural(len(result.sites), 'LLM call site')} in {_plural(site_files, 'file')}"
+    hidden = []
+    if result.baselined:
+        hidden.append(f"{result.baselined} more in the baseline")
+    if result.unchanged:
+        hidden.append(f"{result.unchanged} more outside the changed lines")
+    more = f" ({'; '.join(hidden)})" if hidden else ""
     if not findings:
-        return f"All clear: {sites} in {files}, no findings{baselined}."
+        return f"All clear: {where}, no findings{more}."
     counts = Counter(f.severity for f in findings)
     parts = [_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s]]
-    return f"Found {_plural(len(findings), 'finding')} ({', '.join(parts)}){baselined}: {sites} in {files}."
+    return f"Found {_plural(len(findings), 'finding')} ({', '.join(parts)}){more}: {where}."

@@ -1,0 +1,57 @@
+"""Where reported paths start from: the project root is right for the analysis, not for readers.
+
+As ruff does, text output is relative to the working folder (so terminals and editors can open
+`path:line:col`), while what CI systems read (GitHub annotations, SARIF, GitLab Code Quality,
+JUnit) is relative to the repository root, which is where those systems resolve paths: in a
+monorepo the project root (`services/api/`) is not it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import List, Tuple
+
+from whowaits.core import EvidenceStep, Finding
+from whowaits.pipeline import RunResult
+
+
+def repository_root(root: str) -> str:
+    """The git top level holding `root` (the nearest folder with `.git`), else `root` itself."""
+    probe = os.path.abspath(root)
+    while True:
+        if os.path.exists(os.path.join(probe, ".git")):
+            return probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return os.path.abspath(root)
+        probe = parent
+
+
+def relative_to(result: RunResult, base: str) -> RunResult:
+    """The result with every finding, site and evidence path relative to `base`, `/`-separated;
+    a path outside `base` stays absolute (ruff's rule for text output)."""
+    base = os.path.abspath(base)
+    if base == os.path.abspath(result.root):
+        return result
+
+    def move(path: str) -> str:
+        full = os.path.normpath(os.path.join(result.root, path))
+        inside = full == base or full.startswith(base.rstrip(os.sep) + os.sep)
+        return (os.path.relpath(full, base) if inside else full).replace(os.sep, "/")
+
+    def steps(chain: Tuple[EvidenceStep, ...]) -> Tuple[EvidenceStep, ...]:
+        return tuple(replace(e, path=move(e.path)) for e in chain)
+
+    def moved(findings: List[Finding]) -> List[Finding]:
+        return [
+            replace(f, path=move(f.path), evidence=steps(f.evidence),
+                    brought_in_by=f.brought_in_by and replace(f.brought_in_by, path=move(f.brought_in_by.path)))
+            for f in findings
+        ]
+
+    sites = tuple(
+        replace(s, path=move(s.path), contexts=tuple(replace(c, evidence=steps(c.evidence)) for c in s.contexts))
+        for s in result.sites
+    )
+    return replace(result, findings=moved(result.findings), suppressed=moved(result.suppressed), sites=sites)
