@@ -550,6 +550,15 @@ class CallGraph:
         return [key] if key is not None else []
 
 
+def _waits_across(entry: Entry, key: FuncKey) -> bool:
+    """Whether the person an entry answers waits for a thread started at `key`: only when the
+    callback itself starts it (a button's command, a bot handler, an input loop), not a thread
+    started further down (a monitor a constructor launches) or by a whole script's top level."""
+    if entry.kind not in PERSON_WAITS_ACROSS_THREADS or key != entry.key:
+        return False
+    return key[1] not in ("<module>", "<main>") or bool(entry.region)
+
+
 def _is_test_file(path: str) -> bool:
     name = os.path.basename(path)
     parts = path.split("/")[:-1]
@@ -621,8 +630,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 if prompted_only and not edge.prompted:
                     continue
-                if edge.detached and entry.kind not in PERSON_WAITS_ACROSS_THREADS:
-                    continue  # a thread started from a request handler or a job: nobody waits on it
+                if edge.detached and not _waits_across(entry, key):
+                    continue  # a thread started from a request handler, a job or a constructor
                 if callee in declared and callee != entry.key:
                     continue  # a pragma on the callee wins over what flows into it
                 own, own_fan = _bulk(edge.loops, key[0], excluded)
