@@ -550,6 +550,15 @@ class CallGraph:
         return [key] if key is not None else []
 
 
+def _waits_across(entry: Entry, key: FuncKey) -> bool:
+    """Whether the person an entry answers waits for a thread started at `key`: only when the
+    callback itself starts it (a button's command, a bot handler, an input loop), not a thread
+    started further down (a monitor a constructor launches) or by a whole script's top level."""
+    if entry.kind not in PERSON_WAITS_ACROSS_THREADS or key != entry.key:
+        return False
+    return key[1] not in ("<module>", "<main>") or bool(entry.region)
+
+
 def _is_test_file(path: str) -> bool:
     name = os.path.basename(path)
     parts = path.split("/")[:-1]
@@ -584,11 +593,13 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
         # State per hop: the per-item fact so far, whether it fans out, whether a `while` loop
         # is on the way, whether every hop is certain, and whether a size-gated router chose
         # this path for a small group (then nothing below it is bulk).
-        queue = deque([(entry.key, entry.start, "", False, False, True, False)])
-        seen: Set[Tuple[FuncKey, bool, bool, bool, bool]] = {(entry.key, False, False, True, False)}
-        reached: Set[Tuple[int, bool, bool, bool]] = set()
+        # The thread too: a wait on a thread started along the way does not hold up the path
+        # that started it, so WW101 pairs a submit only with waits on its own thread.
+        queue = deque([(entry.key, entry.start, "", False, False, True, False, "")])
+        seen: Set[Tuple[FuncKey, bool, bool, bool, bool, str]] = {(entry.key, False, False, True, False, "")}
+        reached: Set[Tuple[int, bool, bool, bool, str]] = set()
         while queue:
-            key, chain, bulk, fan, looped, certain, gated = queue.popleft()
+            key, chain, bulk, fan, looped, certain, gated, thread = queue.popleft()
             loop_filter = entry.loop_id if key == entry.key else None
             region = entry.region if key == entry.key else None
             prompted_only = entry.prompted and key == entry.key
@@ -604,13 +615,13 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 per_item, fanout = (bulk, fan) if bulk else (own, own_fan)
                 if gated or site.call.size_gated:
                     per_item, fanout = "", False
-                if (i, bool(per_item), fanout, certain) in reached:
+                if (i, bool(per_item), fanout, certain, thread) in reached:
                     continue
-                reached.add((i, bool(per_item), fanout, certain))
+                reached.add((i, bool(per_item), fanout, certain, thread))
                 step = EvidenceStep(site.path, site.line, f"calls {site.op.method}")
                 contexts[i].append(
                     ContextFact(entry.kind, entry.blocking, entry.label, chain + (step,), per_item, fanout, looped,
-                                entry.period_hours, entry.deadline_hours, entry.from_test, certain)
+                                entry.period_hours, entry.deadline_hours, entry.from_test, certain, thread)
                 )
             for edge, callee in graph.edges.get(key, []):
                 if loop_filter is not None and loop_filter not in {l.loop_id for l in edge.loops}:
@@ -619,8 +630,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 if prompted_only and not edge.prompted:
                     continue
-                if edge.detached and entry.kind not in PERSON_WAITS_ACROSS_THREADS:
-                    continue  # a thread started from a request handler or a job: nobody waits on it
+                if edge.detached and not _waits_across(entry, key):
+                    continue  # a thread started from a request handler, a job or a constructor
                 if callee in declared and callee != entry.key:
                     continue  # a pragma on the callee wins over what flows into it
                 own, own_fan = _bulk(edge.loops, key[0], excluded)
@@ -632,7 +643,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 next_certain, next_gated = certain and edge.certain, gated or edge.size_gated
                 if next_gated:
                     next_bulk, next_fan = "", False
-                state = (callee, bool(next_bulk), next_fan, next_certain, next_gated)
+                next_thread = f"{callee[0]}:{callee[1]}" if edge.detached else thread
+                state = (callee, bool(next_bulk), next_fan, next_certain, next_gated, next_thread)
                 if state in seen:
                     continue
                 seen.add(state)
@@ -641,24 +653,24 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 # The loop an entry point is (an input or tool loop) is not polling on its own.
                 own_loops = [l for l in edge.loops if l.kind == "while" and not (key == entry.key and l.loop_id == entry.loop_id)]
                 queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops), next_certain,
-                              next_gated))
+                              next_gated, next_thread))
 
     out = []
     for site, found in zip(sites, contexts):
         # One context per entry and way of reaching the site (once, per item, fanned out),
         # preferring a per-item chain over a plain one.
         # A possible (dispatched) chain is kept beside a certain one only when it says more.
-        best: Dict[Tuple[str, bool, bool], ContextFact] = {}
+        best: Dict[Tuple[str, bool, bool, str], ContextFact] = {}
         for ctx in found:
-            key = (ctx.entry, ctx.fanout, ctx.certain)
+            key = (ctx.entry, ctx.fanout, ctx.certain, ctx.thread)
             if key not in best or (ctx.per_item and not best[key].per_item):
                 best[key] = ctx
-        for (entry_label, fanout, certain), ctx in list(best.items()):
-            sure = best.get((entry_label, fanout, True))
+        for (entry_label, fanout, certain, thread), ctx in list(best.items()):
+            sure = best.get((entry_label, fanout, True, thread))
             if not certain and sure is not None and (sure.per_item or not ctx.per_item):
-                del best[(entry_label, fanout, certain)]
+                del best[(entry_label, fanout, certain, thread)]
         if site.op.kind == "tool_runner":
-            best[("tool_runner", False, True)] = ContextFact(
+            best[("tool_runner", False, True, "")] = ContextFact(
                 "tool_loop", True, f"{site.path}:{site.line} tool_runner (agent loop by construction)",
                 (EvidenceStep(site.path, site.line, "tool_runner runs a tool loop"),),
             )

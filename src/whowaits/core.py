@@ -379,6 +379,7 @@ class ContextFact:
     deadline_hours: Optional[float] = None  # how long the runner lets it run, when declared
     from_test: bool = False  # the entry is a test function: tests fake the API more often than not
     certain: bool = True  # every hop is a certain call; errors (WW1xx) need certain paths
+    thread: str = ""  # the function a thread started on the way runs ("" = the entry's own thread)
 
 
 @dataclass(frozen=True)

@@ -93,15 +93,16 @@ def _polls_in_loop(site: CallSite, poll_calls: Set[Tuple[str, int]]) -> bool:
     return (site.path, site.call.call_id) in poll_calls or any(l.kind == "while" for l in site.call.loops)
 
 
-def _waits_by_entry(project: Project, poll_calls: Set[Tuple[str, int]]) -> Dict[str, List[CallSite]]:
-    """Per entry point, the sites where that path sits until a batch ends."""
-    out: Dict[str, List[CallSite]] = {}
+def _waits_by_entry(project: Project, poll_calls: Set[Tuple[str, int]]) -> Dict[Tuple[str, str], List[CallSite]]:
+    """Per entry point and thread, the sites where that path sits until a batch ends (a wait
+    on a thread the path started holds up that thread, not the path)."""
+    out: Dict[Tuple[str, str], List[CallSite]] = {}
     for site in project.sites:
         for ctx in site.contexts:
             if site.op.kind == "batch_results" and not site.call.status_guarded:
-                out.setdefault(ctx.entry, []).append(site)
+                out.setdefault((ctx.entry, ctx.thread), []).append(site)
             elif site.op.kind == "batch_poll" and (_polls_in_loop(site, poll_calls) or ctx.looped):
-                out.setdefault(ctx.entry, []).append(site)
+                out.setdefault((ctx.entry, ctx.thread), []).append(site)
     return out
 
 
@@ -220,7 +221,7 @@ def site_facts(project: Project) -> List[SiteFacts]:
             evidence.setdefault("per_item", parallel.evidence)
         if site.op.kind == "batch_submit":
             for ctx in site.contexts:
-                wait = next((w for w in waits.get(ctx.entry, []) if w is not site), None)
+                wait = next((w for w in waits.get((ctx.entry, ctx.thread), []) if w is not site), None)
                 if ctx.blocking and not ctx.from_test and wait is not None:
                     values["awaited_blocking"] = True
                     values["awaited_who"] = _who(ctx)

@@ -500,7 +500,7 @@ class ProgramReader:
     # -- loops driven by a person or by tool turns -----------------------------------------
 
     def loop_flags(self) -> Tuple[LoopFlags, ...]:
-        interactive_loops = set()
+        interactive_loops: Set[int] = set()
         for info in self.index.calls:
             if not info.loops:
                 continue
@@ -659,16 +659,17 @@ def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
     the person is waiting for the answer to what they typed."""
     tainted: Dict[int, Set[str]] = {}
     scopes: Dict[int, Scope] = {}
+    inputs: Dict[int, Set[int]] = {}  # scope -> ids of the input calls in it
     for info in index.calls:
-        if not reads_input(info, ev):
-            continue
-        scope = info.scope
+        if reads_input(info, ev):
+            scopes[id(info.scope)] = info.scope
+            inputs.setdefault(id(info.scope), set()).add(id(info.node))
+    for key, scope in scopes.items():
         values = [(name, b.node) for name, bound in scope.bindings.items() for b in bound if b.node is not None]
         values += [(name, value) for name, added in scope.appends.items() for value, _, _ in added]
         for name, value in values:
-            if _contains(value, info.node):
-                tainted.setdefault(id(scope), set()).add(name)
-                scopes[id(scope)] = scope
+            if _node_ids(value) & inputs[key]:
+                tainted.setdefault(key, set()).add(name)
     for key, names in tainted.items():
         by_name, appends = scopes[key].bindings, scopes[key].appends
         for _ in range(6):  # a few assignment (or `messages.append(...)`) hops, then stop
@@ -699,14 +700,15 @@ def _names(node: cst.CSTNode) -> Set[str]:
     return found
 
 
-def _contains(node: cst.CSTNode, target: cst.CSTNode) -> bool:
+def _node_ids(node: cst.CSTNode) -> Set[int]:
+    """Ids of a node and everything under it."""
+    found: Set[int] = set()
     stack = [node]
     while stack:
         current = stack.pop()
-        if current is target:
-            return True
+        found.add(id(current))
         stack.extend(child_nodes(current))
-    return False
+    return found
 
 
 def _mentions(node: cst.CSTNode, text: str) -> bool:
