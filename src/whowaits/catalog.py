@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from whowaits.core import SEVERITIES, AutofixMeta, RuleMeta
+from whowaits.core import SEVERITIES, AutofixMeta, PolicyAlternative, RuleMeta
 
 DOCS = ("summary", "rationale", "fix", "seed")
 REQUIRED = ("code", "name", "severity")
@@ -57,7 +57,7 @@ def load_rule(path: str, builtin: bool = True) -> RuleMeta:
     for key in DOCS + ("bad", "good", "message"):
         if key in data and not isinstance(data[key], str):
             raise CatalogError(f"{path}: field `{key}` must be a string")
-    policy = ()
+    policy: Tuple[PolicyAlternative, ...] = ()
     if "when" in data:
         try:
             policy = compile_when(data["when"], data.get("message", ""))

@@ -421,11 +421,11 @@ def rule(code: Optional[str], show_all: bool, fmt: str, **cli: Any) -> None:
             for meta in rules:
                 click.echo(f"{meta.code}  {meta.name:<38} {meta.severity:<8} {meta.summary}")
         return
-    meta = catalog.get(code.upper())
-    if meta is None:
+    found = catalog.get(code.upper())
+    if found is None:
         _fail(f"unknown rule `{code}` (see `whowaits rule`)")
-    assert meta is not None
-    click.echo(rules_doc.markdown([meta]) if fmt == "markdown" else rules_doc.text(meta), nl=False)
+    assert found is not None
+    click.echo(rules_doc.markdown([found]) if fmt == "markdown" else rules_doc.text(found), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

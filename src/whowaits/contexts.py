@@ -412,7 +412,7 @@ class CallGraph:
             relpath = self.index.file_for_module(module.strip())
             key = (relpath, function.strip()) if relpath else None
             if key in self.functions:
-                out.append(Entry(key, "offline_script", False, f"console script {name}", self.functions[key].line))  # type: ignore[index]
+                out.append(Entry(key, "offline_script", False, f"console script {name}", self.functions[key].line))
         return out
 
     def entries(self) -> List[Entry]:
@@ -539,7 +539,7 @@ class CallGraph:
             module, _, name = dotted.rpartition(".")
             target = self.index.file_for_module(module) if module else None
             key = (target, name) if target else None
-            return [key] if key in self.functions else []  # type: ignore[list-item]
+            return [key] if key in self.functions else []
         if ref.startswith("class:"):
             cls = self.resolve_class(ref[6:], path)
             if cls is None:
@@ -605,7 +605,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
             prompted_only = entry.prompted and key == entry.key
             for i in by_function.get(key, []):
                 site = sites[i]
-                if loop_filter is not None and loop_filter not in {l.loop_id for l in site.call.loops}:
+                if loop_filter is not None and loop_filter not in {item.loop_id for item in site.call.loops}:
                     continue
                 if prompted_only and not site.call.prompted:
                     continue
@@ -624,7 +624,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                                 entry.period_hours, entry.deadline_hours, entry.from_test, certain, thread)
                 )
             for edge, callee in graph.edges.get(key, []):
-                if loop_filter is not None and loop_filter not in {l.loop_id for l in edge.loops}:
+                if loop_filter is not None and loop_filter not in {item.loop_id for item in edge.loops}:
                     continue
                 if region is not None and edge.ui_region != region:
                     continue
@@ -651,7 +651,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 note = f"calls {callee[1]}" + (f" ({own})" if own else "") + ("" if edge.certain else " (may dispatch here)")
                 hop = EvidenceStep(key[0], edge.line, note)
                 # The loop an entry point is (an input or tool loop) is not polling on its own.
-                own_loops = [l for l in edge.loops if l.kind == "while" and not (key == entry.key and l.loop_id == entry.loop_id)]
+                own_loops = [item for item in edge.loops if item.kind == "while" and not (key == entry.key and item.loop_id == entry.loop_id)]
                 queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops), next_certain,
                               next_gated, next_thread))
 
@@ -662,9 +662,9 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
         # A possible (dispatched) chain is kept beside a certain one only when it says more.
         best: Dict[Tuple[str, bool, bool, str], ContextFact] = {}
         for ctx in found:
-            key = (ctx.entry, ctx.fanout, ctx.certain, ctx.thread)
-            if key not in best or (ctx.per_item and not best[key].per_item):
-                best[key] = ctx
+            slot = (ctx.entry, ctx.fanout, ctx.certain, ctx.thread)
+            if slot not in best or (ctx.per_item and not best[slot].per_item):
+                best[slot] = ctx
         for (entry_label, fanout, certain, thread), ctx in list(best.items()):
             sure = best.get((entry_label, fanout, True, thread))
             if not certain and sure is not None and (sure.per_item or not ctx.per_item):

@@ -138,15 +138,15 @@ def compute_facts(
             todo.append((path, key))
     jobs = options.jobs or os.cpu_count() or 1
     results: List[FileFacts] = []
-    data = [contents[p] for p, _ in todo]
+    sources = [contents[p] for p, _ in todo]
     if jobs > 1 and len(todo) >= _PARALLEL_THRESHOLD:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(extract, data, chunksize=4):
+            for result in pool.map(extract, sources, chunksize=4):
                 results.append(result)
                 if options.progress:
                     options.progress(len(results), len(todo))
     else:
-        for item in data:
+        for item in sources:
             results.append(extract(item))
             if options.progress:
                 options.progress(len(results), len(todo))

@@ -128,7 +128,7 @@ def _resubmit_reason(use, site: CallSite, submits, waits) -> Optional[tuple]:
     for loop in site.call.loops:
         if loop.kind not in ("for", "while") or loop.loop_id in use.reassigned_in_loops:
             continue
-        inside = [w for w in same_function_waits if any(l.loop_id == loop.loop_id for l in w.call.loops)]
+        inside = [w for w in same_function_waits if any(item.loop_id == loop.loop_id for item in w.call.loops)]
         if inside:
             return inside[0], f"on every pass of the loop on line {loop.span.line}"
     return None

@@ -90,7 +90,7 @@ def sent_requests(site: CallSite) -> List[RequestFacts]:
 def _polls_in_loop(site: CallSite, poll_calls: Set[Tuple[str, int]]) -> bool:
     """Polling: in a `while` loop, or in a loop that sleeps between calls (a retry-until-ended
     loop, helpers included). A `for` over batch ids retrieving each once is not polling."""
-    return (site.path, site.call.call_id) in poll_calls or any(l.kind == "while" for l in site.call.loops)
+    return (site.path, site.call.call_id) in poll_calls or any(item.kind == "while" for item in site.call.loops)
 
 
 def _waits_by_entry(project: Project, poll_calls: Set[Tuple[str, int]]) -> Dict[Tuple[str, str], List[CallSite]]:
@@ -124,6 +124,14 @@ def _duration(hours: float) -> str:
     return unit(round(hours, 1), "hour") if hours < 48 else unit(round(hours / 24, 1), "day")
 
 
+def _period(ctx: ContextFact) -> float:
+    return ctx.period_hours if ctx.period_hours is not None else float("inf")
+
+
+def _deadline(ctx: ContextFact) -> float:
+    return ctx.deadline_hours if ctx.deadline_hours is not None else float("inf")
+
+
 def _who(ctx: ContextFact) -> str:
     return f"{ctx.kind.replace('_', ' ')} {ctx.entry}"
 
@@ -145,9 +153,9 @@ def site_facts(project: Project) -> List[SiteFacts]:
         models = sorted({r.model for r in requests if r.model})
         max_tokens = [r.max_tokens for r in requests if r.max_tokens is not None]
         scheduled = [c for c in site.contexts if c.kind == "scheduled" and c.period_hours]
-        periods = [c.period_hours for c in scheduled]
+        periods = [c.period_hours for c in scheduled if c.period_hours is not None]
         timed = [c for c in site.contexts if c.deadline_hours]
-        deadlines = [c.deadline_hours for c in timed]
+        deadlines = [c.deadline_hours for c in timed if c.deadline_hours is not None]
         loop_deadlines = [d / 3600 for d in poll_deadlines.get((site.path, call.call_id), [])]
         deadlines += loop_deadlines
         # Who waits in production decides (tests only when nothing else reaches the site): the
@@ -156,6 +164,7 @@ def site_facts(project: Project) -> List[SiteFacts]:
         deciding = site.deciding_contexts
         sequential = next((c for c in deciding if c.per_item and not c.fanout), None)
         parallel = next((c for c in deciding if c.per_item and c.fanout), None)
+        chosen = sequential or parallel
         values: Dict[str, Any] = {
             "path": site.path,
             "line": site.line,
@@ -191,13 +200,13 @@ def site_facts(project: Project) -> List[SiteFacts]:
             # text for messages
             "cost": describe(site.cost),
             "schedule_period": _duration(min(periods)) if periods else "",
-            "schedule_entry": min(scheduled, key=lambda c: c.period_hours).entry if scheduled else "",
+            "schedule_entry": min(scheduled, key=_period).entry if scheduled else "",
             "poll_deadline": _duration(min(deadlines)) if deadlines else "",
             "context_kinds": ", ".join(sorted({c.kind.replace("_", " ") for c in deciding})) or "none",
             "batch_api": _API.get(site.op.provider, "Batch API"),
             "batch_limit": MAX_BATCH_REQUESTS.get(site.op.provider),
             "batch_unbounded_source": batch.unbounded if batch else None,
-            "per_item_where": (sequential or parallel).per_item if (sequential or parallel) else "",
+            "per_item_where": chosen.per_item if chosen else "",
             "sequential_where": sequential.per_item if sequential else "",
             "sequential_entry": sequential.entry if sequential else "",
             "fanout_where": parallel.per_item if parallel else "",
@@ -205,13 +214,13 @@ def site_facts(project: Project) -> List[SiteFacts]:
         }
         evidence: Dict[str, Tuple[EvidenceStep, ...]] = {}
         if scheduled:
-            evidence["schedule_period_hours"] = min(scheduled, key=lambda c: c.period_hours).evidence
+            evidence["schedule_period_hours"] = min(scheduled, key=_period).evidence
         if deadlines:
             if min(deadlines) in loop_deadlines:
                 values["deadline_source"] = "its poll loop"
                 evidence["poll_deadline_hours"] = (EvidenceStep(site.path, site.line, "polls in a bounded loop"),)
             else:
-                owner = min(timed, key=lambda c: c.deadline_hours)  # type: ignore[arg-type]
+                owner = min(timed, key=_deadline)
                 values["deadline_source"] = f"the job's timeout, {owner.entry}"
                 evidence["poll_deadline_hours"] = owner.evidence
         if sequential is not None:

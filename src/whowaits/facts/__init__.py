@@ -14,12 +14,14 @@ import sys
 import threading
 import traceback
 from dataclasses import replace
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from whowaits.core import FileFacts, LoopFact, RawCall
 
 if TYPE_CHECKING:
     import libcst
+
+    from whowaits.facts.values import Ext as ExtValue
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # Work per file is bounded by what the file holds, not by bytes alone: libcst's tree costs about
@@ -45,8 +47,8 @@ def decode_problem(source: bytes) -> Optional[str]:
     if b"\x00" in source:
         return "file contains NUL bytes"
     encoding = "utf-8"
-    for line in source.splitlines()[:2]:
-        match = _CODING.match(line)
+    for first_line in source.splitlines()[:2]:
+        match = _CODING.match(first_line)
         if match:
             encoding = match.group(1).decode("ascii", "replace")
             break
@@ -214,7 +216,7 @@ def _parse(source: bytes, cpython_accepts: bool) -> "libcst.Module":
         return cst.parse_module(fixed)
 
 
-def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "Optional[Tuple[object, bool]]":
+def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "Optional[Tuple[ExtValue, bool]]":
     """`asyncio.to_thread(client.messages.create, ...)`: the SDK method passed to a runner."""
     from whowaits.facts.calls import call_through
     from whowaits.facts.values import Ext
@@ -231,7 +233,7 @@ def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "
     return None
 
 
-def _first_argument(info: "object", evaluator: "object", code_for: "object") -> str:
+def _first_argument(info: "object", evaluator: "object", code_for: "Callable[[libcst.CSTNode], str]") -> str:
     """Source of a call's first positional argument (or its `file=` / `file_id=` keyword), or of
     the value a local name passed there was assigned: `files.content(fid)` after
     `fid = batch.output_file_id` reads a batch's output."""
@@ -246,8 +248,8 @@ def _first_argument(info: "object", evaluator: "object", code_for: "object") -> 
     if isinstance(chosen, cst.Name):
         bindings = evaluator.lookup(chosen.value, info.scope) or []  # type: ignore[attr-defined]
         if len(bindings) == 1 and bindings[0].kind == "assign" and isinstance(bindings[0].node, cst.Attribute):
-            return code_for(bindings[0].node)  # type: ignore[operator,no-any-return]
-    return code_for(chosen)  # type: ignore[operator,no-any-return]
+            return code_for(bindings[0].node)
+    return code_for(chosen)
 
 
 def _param_target(info: "object", evaluator: "object") -> Optional[str]:
@@ -433,7 +435,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 span=code_for.span(info.node),
                 function=info.caller,
                 is_async=bool(func.func is not None and func.func.is_async),
-                via=code_for(receiver),  # type: ignore[arg-type]
+                via=code_for(receiver),
                 request=request,
                 batch=batch,
                 loops=loops_of(info.loops) + extra_loops,

@@ -273,7 +273,7 @@ class _Run:
                 if (isinstance(value, cst.Attribute) and value.attr.value in ID_FIELDS) or (
                     isinstance(value, cst.Subscript) and _string_index(value) in ID_FIELDS
                 ):
-                    return self.key_of(value, depth + 1)  # type: ignore[arg-type]
+                    return self.key_of(value, depth + 1)
             return self.rep(node.value)
         if isinstance(node, (cst.Attribute, cst.Subscript)) and _plain_chain(node):
             return self.rep(self.flow.code_for(node))
@@ -558,7 +558,7 @@ class _Run:
             self.expression(node.right, yes if isinstance(node.operator, cst.And) else no)
             return state
         if isinstance(node, COMPREHENSIONS):
-            return self._comprehension(node, state)  # type: ignore[arg-type]
+            return self._comprehension(node, state)
         for child in child_nodes(node):
             state = self.expression(child, state)
         if isinstance(node, cst.Call):

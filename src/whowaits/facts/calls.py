@@ -187,13 +187,13 @@ def _url_text(node: Any, evaluator: Any, scope: Any, unknown: str = "X") -> Opti
 
     value = evaluator.eval(node, scope)
     if isinstance(getattr(value, "value", None), str):
-        return value.value  # type: ignore[no-any-return]
+        return value.value
     if isinstance(node, cst.FormattedString):
         parts = []
         for part in node.parts:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(part.value)
-            else:
+            elif isinstance(part, cst.FormattedStringExpression):
                 inner = evaluator.eval(part.expression, scope)
                 parts.append(inner.value if isinstance(getattr(inner, "value", None), str) else unknown)
         return "".join(parts)

@@ -108,7 +108,7 @@ class ProgramReader:
             assert isinstance(node, cst.FunctionDef)
             def_line = self.line(node)
             ordinal = self.index.ordinal_of(node)
-            known_decorators = (self.decorator_lines or {}).get(ordinal) if self.decorator_lines is not None else None
+            known_decorators = self.decorator_lines.get(ordinal) if self.decorator_lines is not None and ordinal is not None else None
             decorators = []
             first = def_line
             for position, dec in enumerate(node.decorators):
@@ -120,7 +120,7 @@ class ProgramReader:
                 else:
                     dec_line = self.code_for.span(dec).line
                 first = min(first, dec_line)
-                period = self._call_period(expr, func.scope.parent) if isinstance(expr, cst.Call) else None  # type: ignore[arg-type]
+                period = self._call_period(expr, func.scope.parent) if isinstance(expr, cst.Call) else None
                 path = self._ref(self.ev.eval(callee, func.scope.parent)) or self._group_command(callee, func.scope.parent)  # type: ignore[arg-type]
                 decorators.append(DecoratorFact(path, keywords, dec_line, period))
             params = node.params
@@ -241,14 +241,14 @@ class ProgramReader:
             for pattern, index, keyword, kind, name in _REGISTRATIONS:
                 if not pattern.match(path):
                     continue
-                args = _arguments(info.node, index, keyword)
-                if not args:
+                handed = _arguments(info.node, index, keyword)
+                if not handed:
                     continue
                 line = line or self.call_line(info)
                 period = self._call_period(info.node, info.scope) if kind == "scheduled" else None
                 detached = kind == "background" and bool(_DETACHED.match(path))
                 refs: List[str] = []
-                for arg in args:
+                for arg in handed:
                     found = self._function_refs(arg, info)
                     if kind in ("", "submit"):
                         found = found or self._param_ref(arg, info)
@@ -256,7 +256,7 @@ class ProgramReader:
                 for ref in refs:
                     if kind in ("call", "submit"):
                         if not ref.startswith("class:"):
-                            parallel = kind == "submit" and any(not l.bounded for l in loops)
+                            parallel = kind == "submit" and any(not item.bounded for item in loops)
                             edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else ""))
                     elif kind:
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
@@ -531,7 +531,7 @@ class ProgramReader:
         if imported & MOCK_MODULES or any(t.startswith("unittest.mock") for t in self.index.imported):
             return True
         for func in self.index.functions:
-            params = func.node.params  # type: ignore[union-attr]
+            params = func.node.params
             if any(p.name.value in MOCK_FIXTURES for p in list(params.params) + list(params.kwonly_params)):
                 return True
         return self._local_server()

@@ -7,7 +7,7 @@ another module creates is still seen.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -156,7 +156,7 @@ class LifecycleReader:
         while isinstance(node, cst.Attribute):
             if node.attr.value in OUTPUT_FIELDS:
                 return self._iterated_call(node.value, scope)
-            node = node.value  # type: ignore[assignment]
+            node = node.value
         return None
 
     def _iterated_call(self, expr: cst.BaseExpression, scope: object) -> Optional[int]:
@@ -287,9 +287,9 @@ class LifecycleReader:
                     if loops[-1] not in seen_loops:
                         by_loop.setdefault(loops[-1], []).append(raw.call_id)
                     break
-        for loop_id, ids in sorted(by_loop.items()):
+        for loop_id, call_ids in sorted(by_loop.items()):
             node = self.index.loops[loop_id].node
-            out.append(RetryFact("loop", self.code_for.span(node), "a hand-written retry loop", tuple(ids)))
+            out.append(RetryFact("loop", self.code_for.span(node), "a hand-written retry loop", tuple(call_ids)))
         return tuple(out)
 
     def _is_retry_loop(self, loop_id: int) -> bool:
@@ -332,7 +332,7 @@ def retries_one_call(node: cst.CSTNode, evaluator: Evaluator, scope: object) -> 
     it = node.iter
     if not (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"):
         return False
-    return any(isinstance(stmt, cst.Try) and _is_retry_try(stmt) for stmt in node.body.body)  # type: ignore[attr-defined]
+    return any(isinstance(stmt, cst.Try) and _is_retry_try(stmt) for stmt in node.body.body)
 
 
 def _is_retry_try(node: cst.Try) -> bool:
@@ -349,7 +349,7 @@ def _is_retry_try(node: cst.Try) -> bool:
     return False
 
 
-def _has_exit(statements: "Tuple[cst.BaseStatement, ...] | List[cst.BaseStatement]") -> bool:
+def _has_exit(statements: "Sequence[Union[cst.BaseStatement, cst.BaseSmallStatement]]") -> bool:
     for stmt in statements:
         if isinstance(stmt, cst.SimpleStatementLine):
             if any(isinstance(s, (cst.Break, cst.Return)) for s in stmt.body):

@@ -86,7 +86,7 @@ class RequestReader:
             value = self.ev.eval(expr, scope)
             return value.value if isinstance(value, Lit) else None
 
-        model, stream, max_tokens, purpose = lit("model"), lit("stream"), lit("max_tokens"), lit("purpose")
+        model, stream, max_tokens, purpose, speed = lit("model"), lit("stream"), lit("max_tokens"), lit("purpose"), lit("speed")
         tool_choice = lit("tool_choice")
         if tool_choice is None and "tool_choice" in items:
             choice = self.mapping_items(*items["tool_choice"], 0)
@@ -115,7 +115,7 @@ class RequestReader:
             tools=tools,
             tool_choice=tool_choice if isinstance(tool_choice, str) else None,
             max_tokens=max_tokens if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) else None,
-            speed=lit("speed") if isinstance(lit("speed"), str) else None,
+            speed=speed if isinstance(speed, str) else None,
             betas=self._betas(items),
             purpose=purpose if isinstance(purpose, str) else None,
             base_url=next((url for url in (self.url(*items[k]) for k in sorted(ENDPOINT_KEYWORDS) if k in items) if url), None),
@@ -141,14 +141,14 @@ class RequestReader:
         if depth > _MAX_DEPTH:
             return missing(expr)
         if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
-            value = expr.evaluated_value
-            return len(value) if isinstance(value, (str, bytes)) else missing(expr)
+            text = expr.evaluated_value
+            return len(text) if isinstance(text, (str, bytes)) else missing(expr)
         if isinstance(expr, cst.FormattedString):
             size = 0
             for part in expr.parts:
                 if isinstance(part, cst.FormattedStringText):
                     size += len(part.value)
-                else:
+                elif isinstance(part, cst.FormattedStringExpression):
                     size += self.text_size(part.expression, scope, depth + 1, unknown)
             return size
         if isinstance(expr, (cst.List, cst.Tuple)):
@@ -353,7 +353,7 @@ class RequestReader:
         for binding in owner.bindings[name]:
             if binding.kind == "param":
                 return None
-            if binding.kind != "assign" or binding.node is None:
+            if binding.kind != "assign" or not isinstance(binding.node, cst.BaseExpression):
                 continue
             inner = self._templates(binding.node, binding.scope, (), depth + 1, state, count)
             if inner is None:
@@ -426,9 +426,9 @@ class RequestReader:
             and 1 <= len(iterable.args) <= 2
         ):
             values = [self.ev.eval(arg.value, scope) for arg in iterable.args]
-            if all(isinstance(v, Lit) and isinstance(v.value, int) for v in values):
-                ints = [v.value for v in values]  # type: ignore[union-attr]
-                return max(0, ints[-1] - (ints[0] if len(ints) == 2 else 0))  # type: ignore[operator]
+            ints = [v.value for v in values if isinstance(v, Lit) and isinstance(v.value, int) and not isinstance(v.value, bool)]
+            if len(ints) == len(values):
+                return max(0, ints[-1] - (ints[0] if len(ints) == 2 else 0))
         return None
 
     def _grown_names(self) -> Set[str]:
@@ -506,12 +506,10 @@ class RequestReader:
         if isinstance(expr, cst.FormattedString):
             return [p.value for p in expr.parts if isinstance(p, cst.FormattedStringText)]
         if isinstance(expr, cst.ConcatenatedString):
-            left = self._literal_parts(expr.left, scope) or []
-            right = self._literal_parts(expr.right, scope) or []
-            return left + right
+            return (self._literal_parts(expr.left, scope) or []) + (self._literal_parts(expr.right, scope) or [])
         if isinstance(expr, cst.SimpleString):
-            value = expr.evaluated_value
-            return [value] if isinstance(value, str) else []
+            text = expr.evaluated_value
+            return [text] if isinstance(text, str) else []
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
             left = self._literal_parts(expr.left, scope)
             right = self._literal_parts(expr.right, scope)
@@ -548,7 +546,7 @@ class RequestReader:
             bindings = self.ev.lookup(name, scope) or []
             if any(loops & set(b.loops) for b in bindings):
                 return True
-            loop_scopes = {id(self.index.loops[l].scope) for l in loops}
+            loop_scopes = {id(self.index.loops[item].scope) for item in loops}
             if any(b.kind == "param" and id(b.scope) not in loop_scopes for b in bindings):
                 return None  # a helper's parameter is whatever each per-item call passes
             single = [b for b in bindings if b.kind == "assign" and b.node is not None]
@@ -739,7 +737,7 @@ class CodeFor:
             return col + (block if shifted else 0) + 1
 
         # An `elif` clause prints as `if` on its own: two characters short on its first line.
-        elif_shift = 2 if id(self.index.statements[ordinal]) in self.index.elifs else 0  # type: ignore[union-attr]
+        elif_shift = 2 if id(self.index.statements[ordinal]) in self.index.elifs else 0
         # The indentation of the block the statement is in (not its column: `if x: stmt`).
         start = self.source_lines[first + offset - 1] if 0 < first + offset <= len(self.source_lines) else ""
         block = len(start) - len(start.lstrip(" \t"))

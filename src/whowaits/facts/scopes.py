@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
-from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Union
 
 import libcst as cst
 
@@ -159,7 +159,7 @@ def child_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
     names = _FIELDS.get(type(node))
     if names is None:
         names = _FIELDS[type(node)] = tuple(
-            f.name for f in fields(node) if not _TRIVIA.search(f.name)  # type: ignore[arg-type]
+            f.name for f in fields(node) if not _TRIVIA.search(f.name)
         )
     out: List[cst.CSTNode] = []
     for name in names:
@@ -186,7 +186,7 @@ class ModuleIndex:
         self._try_stack: List[List[Tuple[cst.Try, Tuple[int, ...]]]] = [[]]
         self._arg_parent: Dict[int, cst.Call] = {}
         self._next_loop = 0
-        self._handlers = {
+        self._handlers: Dict[type, Callable[[Any], None]] = {
             cst.ClassDef: self._class,
             cst.FunctionDef: self._function,
             cst.Lambda: self._lambda,

@@ -276,7 +276,7 @@ class Evaluator:
             return [self.eval(node, scope)]
         if isinstance(node, cst.Name):
             bindings = self.lookup(node.value, scope) or []
-            found = []
+            found: List[Value] = []
             for b in bindings:
                 if b.kind == "loop" and limit > 4 and b.node is not None:
                     found.extend(self.iterated(b.node, b.index, b.scope, depth + 1))
@@ -290,7 +290,7 @@ class Evaluator:
             return _distinct([self.member(base, node.attr.value)
                               for base in self.alternatives(node.value, scope, depth + 1, limit)], limit)
         if isinstance(node, cst.Call):
-            found: List[Value] = []
+            found = []
             for f in self.alternatives(node.func, scope, depth + 1, limit):
                 if isinstance(f, FuncV):  # a factory that returns different clients on different paths
                     found.extend(self.eval(ret, f.func.scope) for ret in f.func.returns)

@@ -140,7 +140,7 @@ def _step_commands(
             out.append((text, line_of(run), folder, step.get("if")))
         uses = step.get("uses")
         if isinstance(uses, str) and uses.startswith("./") and depth < 3:
-            out.extend((c, l, f, step.get("if")) for c, l, f, _ in _local_action(uses, read, depth))
+            out.extend((c, item, f, step.get("if")) for c, item, f, _ in _local_action(uses, read, depth))
     return out
 
 
@@ -161,7 +161,7 @@ def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -
             dockerfile = read(posixpath.normpath(posixpath.join(base, image)))
             found = container_command(dockerfile) if dockerfile else None
             return [(found[0], found[1], "" if where == "." else base, None)] if found else []
-        return [(_ACTION_PATH.sub(where, c), l, f, i) for c, l, f, i in _step_commands(as_list(get(runs, "steps")), None, read, depth + 1)]
+        return [(_ACTION_PATH.sub(where, c), item, f, i) for c, item, f, i in _step_commands(as_list(get(runs, "steps")), None, read, depth + 1)]
     return []
 
 

@@ -41,11 +41,11 @@ def read_tox(path: str, text: str) -> List[ManifestEntry]:
         if not section.startswith("testenv"):
             continue
         commands = parser[section].get("commands", "")
-        header = next((n for n, l in enumerate(lines, 1) if l.strip() == f"[{section}]"), 1)
+        header = next((n for n, item in enumerate(lines, 1) if item.strip() == f"[{section}]"), 1)
         for command in commands.splitlines():
             command = command.strip()
             if command:
-                line = next((n for n, l in enumerate(lines, 1) if command in l and n >= header), header)
+                line = next((n for n, item in enumerate(lines, 1) if command in item and n >= header), header)
                 out.append(ManifestEntry(path, header, "ci_premerge", f"tox [{section}]", command, line))
     return out
 

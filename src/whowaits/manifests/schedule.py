@@ -39,13 +39,15 @@ def _field(text: str, low: int, high: int) -> Optional[Set[int]]:
             start, end = low, high
         elif "-" in part:
             a, b = part.split("-", 1)
-            start, end = _number(a), _number(b)
-            if start is None or end is None:
+            first, last = _number(a), _number(b)
+            if first is None or last is None:
                 return None
+            start, end = first, last
         else:
-            start = _number(part)
-            if start is None:
+            single = _number(part)
+            if single is None:
                 return None
+            start = single
             end = high if step > 1 else start
         if start < low or end > high + 1:  # allow 7 for Sunday
             return None

@@ -105,7 +105,7 @@ def read_systemd_timer(path: str, text: str, read: Callable[[str], Optional[str]
     command = values.get("ExecStart", "").lstrip("-@+!")
     if not command:
         return []
-    line = next((n for n, l in enumerate(service.splitlines(), 1) if l.strip().startswith("ExecStart")), 1)
+    line = next((n for n, item in enumerate(service.splitlines(), 1) if item.strip().startswith("ExecStart")), 1)
     trigger = f"systemd timer {timer.get('OnCalendar') or timer.get('OnUnitActiveSec')}"
     cwd = values.get("WorkingDirectory", "")
     return [ManifestEntry(service_path, line, "scheduled", trigger, command, line, "" if cwd.startswith("/") else cwd, period)]

@@ -39,7 +39,7 @@ def printable(text: str) -> str:
 
 def printable_tree(value: T) -> T:
     """A copy of a result object (dataclasses, tuples, lists) with every string `printable`."""
-    return _walk(value)  # type: ignore[no-any-return]
+    return _walk(value)
 
 
 def _walk(value: Any) -> Any:

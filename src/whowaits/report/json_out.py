@@ -74,7 +74,7 @@ def site_dict(site: CallSite, findings: List[Finding]) -> Dict[str, Any]:
         ],
         "verdict": site.verdict,
         "request": _request(call.request),
-        "loops": [{"kind": l.kind, "line": l.span.line, "fanout": l.fanout} for l in call.loops],
+        "loops": [{"kind": item.kind, "line": item.span.line, "fanout": item.fanout} for item in call.loops],
         "findings": [f.code for f in findings if f.path == site.path and f.line == site.line],
         "cost": cost_dict(site.cost),
     }
