@@ -276,3 +276,17 @@ def test_no_click_api_deprecated_for_click_9() -> None:
         assert "WW101" in result.output
         for args in (["check", "--help"], ["audit", "--help"], ["baseline", "write", "--help"], ["config", EXAMPLE]):
             assert CliRunner().invoke(main, args).exception is None
+
+
+def test_checking_a_folder_reports_nothing_from_outside_it(tmp_path) -> None:
+    """Manifests are read from the whole project (a root workflow may run the folder's code),
+    but a broken manifest elsewhere is not the folder's finding."""
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "bad.yml").write_text("on: [push\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "ok.py").write_text("import anthropic\nanthropic.Anthropic().messages.create(model='m', max_tokens=1, messages=[])\n")
+    inside = CliRunner().invoke(main, ["check", str(tmp_path / "app"), "--no-cache", "--output-format", "json"])
+    assert [f["code"] for f in json.loads(inside.output)["findings"]] == []
+    whole = CliRunner().invoke(main, ["check", str(tmp_path), "--no-cache", "--output-format", "json"])
+    assert [f["code"] for f in json.loads(whole.output)["findings"]] == ["WW000"]

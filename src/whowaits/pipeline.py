@@ -214,6 +214,17 @@ def analyze(
         suppressed = keep_in_scope(suppressed, in_files, "in the files checked")
         sites = tuple(s for s in sites if s.path in keep or any(
             step.path in keep for c in s.contexts for step in c.evidence))
+    else:
+        # Folders: manifests are read from the whole root (a root workflow may run code in the
+        # folder), but what is found outside the folders is reported only through its chain.
+        folders = [os.path.relpath(os.path.abspath(p), root).replace(os.sep, "/") for p in scope]
+        if "." not in folders:
+
+            def in_folders(path: str, line: int) -> bool:
+                return any(path == f or path.startswith(f + "/") for f in folders)
+
+            findings = keep_in_scope(findings, in_folders, "in the folders checked")
+            suppressed = keep_in_scope(suppressed, in_folders, "in the folders checked")
     return RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths,
                      analysis.graph, suppressed=suppressed)
 
