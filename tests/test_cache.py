@@ -1,0 +1,35 @@
+"""The cache serves what it stored: a warm run parses nothing, and entries round-trip exactly."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import FIXTURES
+from whowaits import pipeline
+from whowaits.cache import FactsCache, content_key, dumps, loads
+from whowaits.facts import extract
+
+
+def test_a_warm_run_parses_nothing(tmp_path, monkeypatch) -> None:
+    source = open(os.path.join(FIXTURES, "projects", "example", "supportdesk", "nightly.py"), "rb").read()
+    contents = {"a.py": source, "b.py": source + b"\n# another file\n"}
+    options = pipeline.Options(jobs=1)
+    cold = pipeline.compute_facts(contents, str(tmp_path), options)
+
+    def no_parse(data: bytes):
+        raise AssertionError("a cached file was parsed again")
+
+    monkeypatch.setattr(pipeline, "extract", no_parse)
+    assert pipeline.compute_facts(contents, str(tmp_path), options) == cold
+
+
+@pytest.mark.parametrize("name", ["rules/ww301_bad.py", "rules/ww401_bad.py", "projects/example/supportdesk/web.py"])
+def test_entries_round_trip(tmp_path, name) -> None:
+    data = open(os.path.join(FIXTURES, name), "rb").read()
+    facts = extract(data)
+    assert loads(dumps(facts)) == facts
+    cache = FactsCache(str(tmp_path))
+    cache.put(content_key(data), facts)
+    assert cache.get(content_key(data)) == facts
