@@ -259,7 +259,8 @@ def project_meta(root: str) -> Tuple[str, str]:
             name = declared.strip()
     commit = ""
     try:
-        proc = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=30)
+        proc = subprocess.run(["git", "-c", "core.fsmonitor=false", "rev-parse", "--short", "HEAD"], cwd=root,
+                              capture_output=True, encoding="utf-8", errors="replace", timeout=30)
         if proc.returncode == 0:
             commit = proc.stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
