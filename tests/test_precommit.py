@@ -65,3 +65,43 @@ def test_readme_precommit_snippet_refuses_a_misrouted_batch_and_passes_a_fix(tmp
     run("git", "add", "api.py")
     accepted = run("git", "commit", "-qm", "answer with the batch id")
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+    # A commit that only changes a workflow is checked too: moving the nightly digest to
+    # pull_request makes a pre-merge check wait on a batch, reported in the script it runs.
+    (repo / "digest.py").write_text(DIGEST)
+    workflow = repo / ".github" / "workflows" / "digest.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(WORKFLOW.format(trigger="schedule:\n    - cron: '0 3 * * *'"))
+    run("git", "add", "digest.py", ".github")
+    nightly = run("git", "commit", "-qm", "nightly digest")
+    assert nightly.returncode == 0, nightly.stdout + nightly.stderr
+    workflow.write_text(WORKFLOW.format(trigger="pull_request:"))
+    run("git", "add", ".github")
+    premerge = run("git", "commit", "-qm", "run the digest on every pull request")
+    assert premerge.returncode != 0, premerge.stdout + premerge.stderr
+    assert "digest.py" in premerge.stdout and "error[WW101]" in premerge.stdout
+
+
+DIGEST = '''\
+import time
+
+import anthropic
+
+client = anthropic.Anthropic()
+
+if __name__ == "__main__":
+    batch = client.messages.batches.create(requests=[{"custom_id": "d", "params": {}}])
+    while client.messages.batches.retrieve(batch.id).processing_status != "ended":
+        time.sleep(60)
+'''
+
+WORKFLOW = """\
+on:
+  {trigger}
+jobs:
+  digest:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: python digest.py
+"""
