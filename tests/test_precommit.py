@@ -79,7 +79,8 @@ def test_readme_precommit_snippet_refuses_a_misrouted_batch_and_passes_a_fix(tmp
     run("git", "add", ".github")
     premerge = run("git", "commit", "-qm", "run the digest on every pull request")
     assert premerge.returncode != 0, premerge.stdout + premerge.stderr
-    assert "digest.py" in premerge.stdout and "error[WW101]" in premerge.stdout
+    output = premerge.stdout + premerge.stderr
+    assert "digest.py" in output and "error[WW101]" in output
 
 
 DIGEST = '''\
