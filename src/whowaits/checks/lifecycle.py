@@ -36,24 +36,19 @@ def _sites(project: Project, path: str, call_ids, kinds) -> List[CallSite]:
 @check("WW401")
 def results_unchecked(project: Project) -> Iterator[Hit]:
     yield from _result_types_unchecked(project)
-    for path, facts in sorted(project.facts.items()):
-        for read in facts.batch_reads:
-            found = _read_lifecycle(project, path, read)
-            if found is None:
-                continue
-            record, origin, what = found
-            empty = sorted(set(read.statuses) & record.empty)
-            if set(read.statuses) & record.running or not empty or not record.output_fields:
-                continue
-            field = record.output_fields[0]
-            yield Hit(
-                "WW401", path, read.span,
-                f"{what} is read on a path where the batch may have ended {_either(empty)} "
-                f"(`{record.status_fields[0]}` is not narrowed to {_either(sorted(record.ready))}): such a "
-                f"batch has no `{field}`, so the read fails; check `{field}` (or the status) first and report the "
-                "batch's errors",
-                f"{origin.call.function}|{what}|empty", _read_evidence(project, path, read, origin),
-            )
+    for path, read, (record, origin, what) in _lifecycle_reads(project):
+        empty = sorted(set(read.statuses) & record.empty)
+        if set(read.statuses) & record.running or not empty or not record.output_fields:
+            continue
+        field = record.output_fields[0]
+        yield Hit(
+            "WW401", path, read.span,
+            f"{what} is read on a path where the batch may have ended {_either(empty)} "
+            f"(`{record.status_fields[0]}` is not narrowed to {_either(sorted(record.ready))}): such a "
+            f"batch has no `{field}`, so the read fails; check `{field}` (or the status) first and report the "
+            "batch's errors",
+            f"{origin.call.function}|{what}|empty", _read_evidence(project, path, read, origin),
+        )
 
 
 def _result_types_unchecked(project: Project) -> Iterator[Hit]:
@@ -170,11 +165,20 @@ def immediate_retry_on_batch(project: Project) -> Iterator[Hit]:
                 )
 
 
+def _lifecycle_reads(project: Project) -> Iterator[Tuple[str, BatchReadFact, Tuple[BatchLifecycle, CallSite, str]]]:
+    """Every read of a batch's output whose provider record and origin are known (WW401, WW405)."""
+    for path, facts in sorted(project.facts.items()):
+        for read in facts.batch_reads:
+            found = _read_lifecycle(project, path, read)
+            if found is not None:
+                yield path, read, found
+
+
 def _read_lifecycle(project: Project, path: str, read: BatchReadFact) -> Optional[Tuple[BatchLifecycle, CallSite, str]]:
     """The provider record of a read's batch, the create / retrieve its state comes from, and what
     is read; None unless the origins and the read agree on one provider with a batch lifecycle."""
     origins = [project.site_for(path, call_id) for call_id in read.origins]
-    sites = [s for s in origins if s is not None and s.op.kind in ("batch_submit", "batch_poll")]
+    sites = [s for s in origins if s is not None and s.op.kind in _JOBS]
     if not sites:
         return None
     providers = {s.op.provider for s in sites}
@@ -208,30 +212,25 @@ def _read_evidence(project: Project, path: str, read: BatchReadFact, origin: Cal
 
 @check("WW405")
 def results_before_end(project: Project) -> Iterator[Hit]:
-    for path, facts in sorted(project.facts.items()):
-        for read in facts.batch_reads:
-            found = _read_lifecycle(project, path, read)
-            if found is None:
-                continue
-            record, origin, what = found
-            running = sorted(set(read.statuses) & record.running)
-            if not running:
-                continue
-            field, ready = record.status_fields[0], _either(sorted(record.ready))
-            if read.checks:
-                why = f"the status check{'s' if len(read.checks) > 1 else ''} on line {', '.join(map(str, read.checks))} let {_either(running)} through"
-            elif origin.op.kind == "batch_submit":
-                why = f"the batch was submitted on line {origin.line} and nothing waits for it to end"
-            else:
-                why = f"the status read on line {origin.line} is never checked"
-            missing = (f"`{record.output_fields[0]}` is None" if not what.startswith("the output of")
-                       else "the SDK raises")
-            yield Hit(
-                "WW405", path, read.span,
-                f"{what} is read while the batch can still be running: {why}; until `{field}` is {ready} there are "
-                f"no results ({missing}), so read them only on a path that has seen it {ready}",
-                f"{origin.call.function}|{what}|running", _read_evidence(project, path, read, origin),
-            )
+    for path, read, (record, origin, what) in _lifecycle_reads(project):
+        running = sorted(set(read.statuses) & record.running)
+        if not running:
+            continue
+        field, ready = record.status_fields[0], _either(sorted(record.ready))
+        if read.checks:
+            why = f"the status check{'s' if len(read.checks) > 1 else ''} on line {', '.join(map(str, read.checks))} let {_either(running)} through"
+        elif origin.op.kind == "batch_submit":
+            why = f"the batch was submitted on line {origin.line} and nothing waits for it to end"
+        else:
+            why = f"the status read on line {origin.line} is never checked"
+        missing = (f"`{record.output_fields[0]}` is None" if not what.startswith("the output of")
+                   else "the SDK raises")
+        yield Hit(
+            "WW405", path, read.span,
+            f"{what} is read while the batch can still be running: {why}; until `{field}` is {ready} there are "
+            f"no results ({missing}), so read them only on a path that has seen it {ready}",
+            f"{origin.call.function}|{what}|running", _read_evidence(project, path, read, origin),
+        )
 
 
 @check("WW406")
