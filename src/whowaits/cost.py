@@ -14,10 +14,9 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Tuple
 
 from whowaits.core import CallSite, CostEstimate, ModelPrice, PriceTable
+from whowaits.knowledge.sdk import GENERATION_KINDS
 
 BUILTIN_PRICES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "knowledge", "prices.toml")
-# Operations that generate tokens synchronously: what the Batch API could run instead.
-PRICED_OPERATIONS = ("sync", "stream")
 CHARS_PER_TOKEN = 4
 _PRICE_FIELDS = ("input", "output", "batch_input", "batch_output")
 _MODEL_KEYS = {"provider", "name", "ids", "source", "cache_read"} | set(_PRICE_FIELDS)
@@ -99,8 +98,8 @@ def price_for(table: PriceTable, model: str) -> Optional[ModelPrice]:
 
 def estimate(site: CallSite, table: PriceTable) -> Optional[CostEstimate]:
     """The cost of 1,000 calls of a synchronous generation site; None for other operations and
-    for providers without a Batch API (an OpenAI-compatible server)."""
-    if site.op.kind not in PRICED_OPERATIONS or not site.op.batch_supported or site.op.provider == "compatible":
+    for clients without a Batch API (an OpenAI-compatible server has no batch support)."""
+    if site.op.kind not in GENERATION_KINDS or not site.op.batch_supported:
         return None
     request = site.call.request
     unknown: List[str] = []

@@ -9,15 +9,15 @@ from typing import Dict, List, Sequence, Tuple
 
 from whowaits.core import CallSite, Finding
 from whowaits.cost import usd
-from whowaits.knowledge.sdk import COMPATIBLE
+from whowaits.knowledge.sdk import GENERATION_KINDS
 from whowaits.pipeline import RunResult
 
 
 def movable(sites: Sequence[CallSite]) -> List[CallSite]:
     """Synchronous generation where every context is latency-tolerant, on a provider's own API
-    with a Batch API (an OpenAI-compatible server has none to move to): it could be a batch."""
-    return [s for s in sites if s.verdict == "tolerant" and s.op.kind in ("sync", "stream") and s.op.batch_supported
-            and s.op.provider != COMPATIBLE]
+    with a Batch API (an OpenAI-compatible server has none: `classify` gives it no batch
+    support): it could be a batch."""
+    return [s for s in sites if s.verdict == "tolerant" and s.op.kind in GENERATION_KINDS and s.op.batch_supported]
 
 
 @dataclass(frozen=True)
