@@ -65,13 +65,18 @@ def find_root(paths: Sequence[str]) -> str:
         current = os.path.abspath(given)
         folders.append(current if os.path.isdir(current) else os.path.dirname(current))
     start = os.path.commonpath(folders)
-    probe = start
+    return nearest_holding(start, ROOT_MARKERS) or start
+
+
+def nearest_holding(start: str, markers: Sequence[str]) -> Optional[str]:
+    """The nearest folder at or above `start` that holds one of `markers`, or None."""
+    probe = os.path.abspath(start)
     while True:
-        if any(os.path.exists(os.path.join(probe, marker)) for marker in ROOT_MARKERS):
+        if any(os.path.exists(os.path.join(probe, marker)) for marker in markers):
             return probe
         parent = os.path.dirname(probe)
         if parent == probe:
-            return start
+            return None
         probe = parent
 
 

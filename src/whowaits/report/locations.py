@@ -13,19 +13,13 @@ from dataclasses import replace
 from typing import List, Tuple
 
 from whowaits.core import EvidenceStep, Finding
+from whowaits.discover import nearest_holding
 from whowaits.pipeline import RunResult
 
 
 def repository_root(root: str) -> str:
     """The git top level holding `root` (the nearest folder with `.git`), else `root` itself."""
-    probe = os.path.abspath(root)
-    while True:
-        if os.path.exists(os.path.join(probe, ".git")):
-            return probe
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            return os.path.abspath(root)
-        probe = parent
+    return nearest_holding(root, (".git",)) or os.path.abspath(root)
 
 
 def relative_to(result: RunResult, base: str) -> RunResult:
