@@ -18,6 +18,7 @@ from whowaits.catalog import CatalogError
 from whowaits.config import ConfigError, Settings, check_codes, describe, load_rules, resolve_settings
 from whowaits.core import SEVERITIES, RuleMeta, severity_rank
 from whowaits.pipeline import Options, RunResult, analyze
+from whowaits.report import plural
 from whowaits.report.escape import printable, printable_tree
 from whowaits.writes import WriteError, replace_files
 
@@ -177,7 +178,7 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
             changed, unplaced = write_noqa(result.root, [f for f in result.findings if f.brought_in_by is None])
         except NoqaError as exc:
             _fail(str(exc))
-        click.echo(f"Added noqa comments to {changed} line{'' if changed == 1 else 's'}.")
+        click.echo(f"Added noqa comments to {plural(changed, 'line')}.")
         for where in unplaced:
             click.echo(f"{printable(where)}: no line of the expression can hold a comment; suppress it by hand", err=True)
         return
@@ -244,7 +245,7 @@ def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], setting
         replace_files(result.root, outcome.contents)
     except WriteError as exc:
         _fail(f"cannot write fixes: {exc}")
-    click.echo(f"Fixed {len(outcome.applied)} finding{'' if len(outcome.applied) == 1 else 's'}.", err=True)
+    click.echo(f"Fixed {plural(len(outcome.applied), 'finding')}.", err=True)
     return fixes.offer(outcome.after, catalog, settings.poll_interval_min) if outcome.after else result
 
 
@@ -292,7 +293,7 @@ def baseline_write(file: Optional[str], paths: Tuple[str, ...], output_file: Opt
         baseline.write(file, result.findings)
     except baseline.BaselineError as exc:
         _fail(str(exc))
-    click.echo(f"Recorded {len(result.findings)} finding{'' if len(result.findings) == 1 else 's'} in {file}.")
+    click.echo(f"Recorded {plural(len(result.findings), 'finding')} in {file}.")
 
 
 @main.command()

@@ -11,6 +11,7 @@ from whowaits.core import CallSite, Finding
 from whowaits.cost import usd
 from whowaits.knowledge.sdk import GENERATION_KINDS
 from whowaits.pipeline import RunResult
+from whowaits.report import plural
 
 
 def movable(sites: Sequence[CallSite]) -> List[CallSite]:
@@ -46,15 +47,11 @@ class Savings:
         """"2 priced sites: about $27 per 1,000 calls of each, batch saves about $13; 1 unpriced"."""
         parts = []
         if self.priced:
-            parts.append(f"{_n(len(self.priced), 'priced site')}: about {usd(self.usd)} per 1,000 calls of each site, "
+            parts.append(f"{plural(len(self.priced), 'priced site')}: about {usd(self.usd)} per 1,000 calls of each site, "
                          f"batch saves about {usd(self.saving)}")
         if self.unpriced:
             parts.append(f"{self.unpriced} without a price (model, max_tokens or price unknown)")
         return "; ".join(parts) or "none"
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def savings_by_entry(sites: Sequence[CallSite]) -> List[Tuple[str, str, Savings]]:
@@ -140,7 +137,7 @@ def render_table(result: RunResult) -> str:
     by_op = Counter(s.op.kind for s in result.sites)
     by_verdict = Counter(s.verdict for s in result.sites)
     lines.append(
-        f"{len(result.sites)} call sites in {files} file{'' if files == 1 else 's'}; "
+        f"{len(result.sites)} call sites in {plural(files, 'file')}; "
         + ", ".join(f"{k}: {v}" for k, v in sorted(by_op.items()))
     )
     lines.append("verdicts: " + (", ".join(f"{k}: {v}" for k, v in sorted(by_verdict.items())) or "none"))
@@ -159,7 +156,7 @@ def render_table(result: RunResult) -> str:
     candidates = Savings(tuple(movable(result.sites)))
     if candidates.sites:
         lines.append("")
-        lines.append(f"Could move to the Batch API ({_n(len(candidates.sites), 'synchronous site')} nobody waits on, "
+        lines.append(f"Could move to the Batch API ({plural(len(candidates.sites), 'synchronous site')} nobody waits on, "
                      f"50% of their token cost): {candidates.summary()}")
         for entry, kind, group in savings_by_entry(result.sites):
             lines.append(f"  {entry} [{kind}]: {group.summary()}")

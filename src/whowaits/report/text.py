@@ -15,10 +15,7 @@ import click
 
 from whowaits.core import Finding
 from whowaits.pipeline import RunResult
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+from whowaits.report import plural
 
 
 def render(result: RunResult, color: bool = False, show_evidence: bool = True, statistics: bool = False,
@@ -69,7 +66,7 @@ def _summary(findings: List[Finding], result: RunResult) -> str:
     if not findings and result.checked_nothing:
         return "Nothing checked: no Python, CI, cron or deploy file in the paths given."
     site_files = len({s.path for s in result.sites})
-    where = f"{_plural(len(result.sites), 'LLM call site')} in {_plural(site_files, 'file')}"
+    where = f"{plural(len(result.sites), 'LLM call site')} in {plural(site_files, 'file')}"
     hidden = []
     if result.baselined:
         hidden.append(f"{result.baselined} more in the baseline")
@@ -79,5 +76,5 @@ def _summary(findings: List[Finding], result: RunResult) -> str:
     if not findings:
         return f"All clear: {where}, no findings{more}."
     counts = Counter(f.severity for f in findings)
-    parts = [_plural(counts[s], s) for s in ("error", "warning", "info") if counts[s]]
-    return f"Found {_plural(len(findings), 'finding')} ({', '.join(parts)}){more}: {where}."
+    parts = [plural(counts[s], s) for s in ("error", "warning", "info") if counts[s]]
+    return f"Found {plural(len(findings), 'finding')} ({', '.join(parts)}){more}: {where}."
