@@ -8,7 +8,7 @@ the content-hash cache stores and what worker processes send back.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, ClassVar, Dict, FrozenSet, Optional, Tuple
 
 SEVERITIES: Tuple[str, ...] = ("info", "warning", "error")
 
@@ -49,13 +49,18 @@ class RequestFacts:
     betas: Tuple[str, ...] = ()
     purpose: Optional[str] = None  # OpenAI files.create(purpose=...)
     base_url: Optional[str] = None  # the server named by the call (`api_base=`) or its module (`openai.base_url = ...`)
-    span_of: Tuple[Tuple[str, Span], ...] = ()  # where each present key was written
+    span_of: Tuple[Tuple[str, Span], ...] = ()  # where each key of SPANNED_KEYS present was written
     model_ref: Optional[str] = None  # value path of a model named in another module (`.config.MODEL`)
     model_env: Optional[str] = None  # the model is this environment variable's default (`os.getenv("M", "...")`)
     prompt_chars: Optional[int] = None  # characters of literal prompt text; None: no prompt visible
     prompt_unknown: Tuple[str, ...] = ()  # source of prompt parts whose size is not literal
 
+    # The keys a finding can point at (WW104's sync-only options); only these get a span, since
+    # positions are the costliest part of reading a request.
+    SPANNED_KEYS: ClassVar[FrozenSet[str]] = frozenset({"stream", "speed", "max_tokens"})
+
     def key_span(self, key: str) -> Optional[Span]:
+        assert key in self.SPANNED_KEYS, f"{key!r} has no span: add it to RequestFacts.SPANNED_KEYS"
         for name, span in self.span_of:
             if name == key:
                 return span

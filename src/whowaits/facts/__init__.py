@@ -127,7 +127,12 @@ def _checked_tree(source: bytes, tokens: int) -> Tuple[Optional[str], Optional[a
         node, depth = stack.pop()
         if depth > MAX_NESTING:
             return f"too deeply nested to analyse (more than {MAX_NESTING} levels)", None, None
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        for name in node._fields:  # ast.iter_child_nodes, without its generator per node
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                stack.append((value, depth + 1))
+            elif type(value) is list:
+                stack.extend((item, depth + 1) for item in value if isinstance(item, ast.AST))
     return None, tree, None
 
 

@@ -119,7 +119,8 @@ class RequestReader:
             betas=self._betas(items),
             purpose=purpose if isinstance(purpose, str) else None,
             base_url=next((url for url in (self.url(*items[k]) for k in sorted(ENDPOINT_KEYWORDS) if k in items) if url), None),
-            span_of=tuple((key, self.code_for.span(expr)) for key, (expr, _) in items.items()),
+            span_of=tuple((key, self.code_for.span(expr)) for key, (expr, _) in items.items()
+                          if key in RequestFacts.SPANNED_KEYS),
             model_ref=model_ref,
             model_env=model_env,
             prompt_chars=prompt_chars,

@@ -248,7 +248,7 @@ class ModuleIndex:
         return ordinal if ordinal is not None and self.statements[ordinal] is statement else None
 
     def walk(self, node: cst.CSTNode) -> None:
-        if isinstance(node, _COMPOUND):
+        if _is_compound(type(node)):
             self._statement(node)
         self.statement_at[id(node)] = self.stmt
         handler = self._handlers.get(type(node))
@@ -615,6 +615,15 @@ class ModuleIndex:
 _COMPOUND = (
     cst.FunctionDef, cst.ClassDef, cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match,
 )
+_COMPOUND_TYPES: Dict[type, bool] = {}
+
+
+def _is_compound(kind: type) -> bool:
+    """`issubclass(kind, _COMPOUND)`, remembered per type (see `_is_node`)."""
+    known = _COMPOUND_TYPES.get(kind)
+    if known is None:
+        known = _COMPOUND_TYPES[kind] = issubclass(kind, _COMPOUND)
+    return known
 
 
 def _is_main_test(test: cst.BaseExpression) -> bool:
