@@ -18,7 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from whowaits.core import Finding, FixInfo, RuleMeta
 from whowaits.fixes.cst_edit import Located, apply_edits, edit_between, line_starts, parse
-from whowaits.fixes.fixers import FIXERS, Target, policy_template
+from whowaits.fixes.fixers import FIXERS, Fixer, Target, policy_template
 from whowaits.pipeline import RunResult
 from whowaits.report.escape import printable
 
@@ -63,6 +63,12 @@ def _load(root: str, path: str, stdin: Optional[Tuple[str, bytes]]) -> Optional[
     return Source(data, module.code, module.encoding, Located(module))
 
 
+def _fixer_of(rule: RuleMeta) -> Optional[Fixer]:
+    """A built-in rule's fixer, registered under its name; a policy rule's keyword template."""
+    found = FIXERS.get(rule.name) if rule.builtin else None
+    return found or (policy_template if rule.policy else None)
+
+
 def offer(result: RunResult, catalog: Dict[str, RuleMeta], poll_interval_min: float,
           stdin: Optional[Tuple[str, bytes]] = None) -> RunResult:
     """The run's findings, each with the fix its rule offers at that place (if any)."""
@@ -70,7 +76,7 @@ def offer(result: RunResult, catalog: Dict[str, RuleMeta], poll_interval_min: fl
     findings = []
     for finding in result.findings:
         rule = catalog.get(finding.code)
-        fix_fn = FIXERS.get(finding.code) or (policy_template if rule is not None and rule.policy else None)
+        fix_fn = _fixer_of(rule) if rule is not None else None
         if rule is None or rule.autofix is None or rule.autofix.safety == "none" or fix_fn is None:
             findings.append(finding)
             continue
