@@ -113,7 +113,7 @@ def findings_from_hits(
     severities = severities or {}
     # By place, since one problem reached by several chains becomes one merged hit.
     reasons = {(h.code, h.path, h.span.line, h.span.col): why for h, why in (justifications or {}).items()}
-    ordered = _one_per_problem(sorted(set(hits), key=lambda h: (h.path, h.span.line, h.span.col, h.code, h.message)))
+    ordered = _one_per_problem(sorted(set(hits), key=_place_then_content))
     seen: Dict[str, int] = {}
     findings = []
     for hit in ordered:
@@ -138,6 +138,15 @@ def findings_from_hits(
             )
         )
     return findings
+
+
+def _place_then_content(hit: Hit) -> Tuple[object, ...]:
+    """By place, then by everything else a hit holds: two hits of one problem reached by
+    different chains (merged into one finding) come in the same order on every run, so the
+    merged evidence and the fingerprint do not depend on the order of a set."""
+    spans = [(s.line, s.col, s.end_line, s.end_col) for s in (hit.span, hit.extent) if s is not None]
+    return (hit.path, hit.span.line, hit.span.col, hit.code, hit.message, hit.anchor,
+            [(e.path, e.line, e.note) for e in hit.evidence], spans, hit.extent is None)
 
 
 def _one_per_problem(hits: List[Hit]) -> List[Hit]:
