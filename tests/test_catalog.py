@@ -122,6 +122,7 @@ POLICY = 'code = "ACME001"\nname = "x"\nseverity = "error"\nmessage = "m"\n'
     [
         (POLICY, "field `when` is required"),
         (POLICY + "[when]\nmodle = \"x\"\n", "unknown field `when.modle`"),
+        (POLICY + "[when]\ncost = \"x\"\n", "unknown field `when.cost`"),  # text for messages only
         (POLICY + "[when]\nstream = \"yes\"\n", "`when.stream` must be true or false"),
         (POLICY + "[when]\nbatch_count = \"lots\"\n", '`when.batch_count` must be a number or a comparison like "<24"'),
         (POLICY + "[when]\nmodel = 3\n", "`when.model` must be a string or a list of strings"),
