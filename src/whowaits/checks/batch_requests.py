@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Dict, Iterator
 
-from whowaits.checks import Hit, check
+from whowaits.checks import Found, check
 from whowaits.core import CallSite, EvidenceStep, Project
 from whowaits.knowledge.limits import CUSTOM_ID_ALLOWED_CHAR, CUSTOM_ID_MAX_LEN, CUSTOM_ID_PATTERN
 
@@ -27,8 +27,8 @@ def _step(site: CallSite) -> EvidenceStep:
     return EvidenceStep(site.path, site.line, f"submitted by {site.op.method} in {site.call.function}")
 
 
-@check("WW301")
-def custom_id_not_unique(project: Project) -> Iterator[Hit]:
+@check("custom-id-not-unique")
+def custom_id_not_unique(project: Project) -> Iterator[Found]:
     for site in _submits(project):
         literals: Dict[str, int] = {}
         for request in site.call.batch.requests:  # type: ignore[union-attr]
@@ -37,24 +37,24 @@ def custom_id_not_unique(project: Project) -> Iterator[Hit]:
                 continue
             anchor = f"{site.call.function}|{cid.source}"
             if request.repeated and cid.kind == "literal":
-                yield Hit(
-                    "WW301", site.path, cid.span,
+                yield Found(
+                    site.path, cid.span,
                     f"custom_id `{cid.source}` is the same for every request built in this loop: "
                     "ids must be unique within a batch or results cannot be joined back; "
                     "build it from the item (e.g. its primary key or index)",
                     anchor, (_step(site),), site.call.span,
                 )
             elif request.repeated and cid.varies is False:
-                yield Hit(
-                    "WW301", site.path, cid.span,
+                yield Found(
+                    site.path, cid.span,
                     f"custom_id `{cid.source}` does not change from one item to the next, so every "
                     "request in the batch gets the same id; build it from the item (its key or index)",
                     anchor, (_step(site),), site.call.span,
                 )
             elif not request.repeated and cid.literal is not None:
                 if cid.literal in literals:
-                    yield Hit(
-                        "WW301", site.path, cid.span,
+                    yield Found(
+                        site.path, cid.span,
                         f"custom_id `{cid.source}` is used twice in this batch (first on line "
                         f"{literals[cid.literal]}): results are joined back by custom_id, which must be unique",
                         anchor, (_step(site),), site.call.span,
@@ -63,8 +63,8 @@ def custom_id_not_unique(project: Project) -> Iterator[Hit]:
                     literals[cid.literal] = cid.span.line
 
 
-@check("WW302")
-def custom_id_invalid(project: Project) -> Iterator[Hit]:
+@check("custom-id-invalid")
+def custom_id_invalid(project: Project) -> Iterator[Found]:
     for site in _submits(project):
         for request in site.call.batch.requests:  # type: ignore[union-attr]
             cid = request.custom_id
@@ -73,12 +73,12 @@ def custom_id_invalid(project: Project) -> Iterator[Hit]:
             anchor = f"{site.call.function}|{cid.source}"
             if cid.kind == "literal" and cid.literal is not None:
                 if not CUSTOM_ID_PATTERN.match(cid.literal):
-                    yield Hit("WW302", site.path, cid.span, _invalid_message(cid.source, cid.literal), anchor, (_step(site),), site.call.span)
+                    yield Found(site.path, cid.span, _invalid_message(cid.source, cid.literal), anchor, (_step(site),), site.call.span)
                 continue
             fixed = "".join(cid.literal_parts)
             bad = sorted({ch for ch in fixed if not CUSTOM_ID_ALLOWED_CHAR.match(ch)})
             if bad or len(fixed) > CUSTOM_ID_MAX_LEN:
-                yield Hit("WW302", site.path, cid.span, _invalid_message(cid.source, fixed, partial=True), anchor, (_step(site),), site.call.span)
+                yield Found(site.path, cid.span, _invalid_message(cid.source, fixed, partial=True), anchor, (_step(site),), site.call.span)
 
 
 def _invalid_message(source: str, text: str, partial: bool = False) -> str:
@@ -98,13 +98,13 @@ def _invalid_message(source: str, text: str, partial: bool = False) -> str:
     )
 
 
-@check("WW304")
-def batch_missing_custom_id(project: Project) -> Iterator[Hit]:
+@check("batch-missing-custom-id")
+def batch_missing_custom_id(project: Project) -> Iterator[Found]:
     for site in _submits(project):
         for position, request in enumerate(site.call.batch.requests):  # type: ignore[union-attr]
             if request.has_custom_id is False:
-                yield Hit(
-                    "WW304", site.path, request.span,
+                yield Found(
+                    site.path, request.span,
                     "batch request has no custom_id: results come back in any order and are matched "
                     "to requests only by custom_id; add a unique id built from the item",
                     f"{site.call.function}|request-{position}",

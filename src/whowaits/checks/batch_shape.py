@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from whowaits.checks import Hit, check
+from whowaits.checks import Found, check
 from whowaits.core import CallSite, EvidenceStep, Project
 from whowaits.knowledge.limits import BATCH_ONLY_BETAS
 from whowaits.knowledge.sdk import BATCH_KINDS, COMPATIBLE, GENERATION_KINDS
@@ -19,8 +19,8 @@ def _site_step(site: CallSite) -> EvidenceStep:
     return EvidenceStep(site.path, site.line, f"{site.op.method} in {site.call.function}")
 
 
-@check("WW104")
-def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
+@check("batch-with-sync-only-feature")
+def batch_with_sync_only_feature(project: Project) -> Iterator[Found]:
     for site in project.sites:
         if site.op.kind != "batch_submit" or site.call.batch is None:
             continue
@@ -37,8 +37,7 @@ def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
                 problems.append(("max_tokens", "`max_tokens: 0`", "set the output budget the request needs (use messages.count_tokens to count input tokens)"))
             for key, what, fix in problems:
                 span = params.key_span(key) or request.span
-                yield Hit(
-                    "WW104",
+                yield Found(
                     site.path,
                     span,
                     f"batch request asks for {what}, which the Message Batches API rejects: the "
@@ -49,15 +48,14 @@ def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
                 )
 
 
-@check("WW106")
-def batch_only_feature_on_sync(project: Project) -> Iterator[Hit]:
+@check("batch-only-feature-on-sync")
+def batch_only_feature_on_sync(project: Project) -> Iterator[Found]:
     for site in project.sites:
         if site.op.kind not in GENERATION_KINDS:
             continue
         for beta in site.call.request.betas:
             if beta in BATCH_ONLY_BETAS:
-                yield Hit(
-                    "WW106",
+                yield Found(
                     site.path,
                     site.call.span,
                     f"beta `{beta}` is only honoured by the Message Batches API; on "
@@ -67,8 +65,8 @@ def batch_only_feature_on_sync(project: Project) -> Iterator[Hit]:
                 )
 
 
-@check("WW107")
-def batch_on_unsupported_client(project: Project) -> Iterator[Hit]:
+@check("batch-on-unsupported-client")
+def batch_on_unsupported_client(project: Project) -> Iterator[Found]:
     for site in project.sites:
         # An OpenAI-compatible server gets no batch advice: what it serves is its own business.
         if site.op.kind in BATCH_KINDS and not site.op.batch_supported and site.op.provider != COMPATIBLE:
@@ -78,8 +76,7 @@ def batch_on_unsupported_client(project: Project) -> Iterator[Hit]:
                 "Vertex AI": "Vertex AI batch prediction",
                 "Foundry": "the platform's own batch deployment",
             }[platform]
-            yield Hit(
-                "WW107",
+            yield Found(
                 site.path,
                 site.call.span,
                 f"`{site.op.method}` on `{site.op.client}`: the SDK has no Message Batches API for "
