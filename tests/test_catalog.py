@@ -19,7 +19,7 @@ def test_every_check_has_a_rule_file_and_back(catalog) -> None:
     _load_builtin_checks()
     # WW000 and WW001 come from the facts stage, WW901 from the suppression stage, policy rules from data.
     policies = {code for code, rule in catalog.items() if rule.policy}
-    assert {"WW101", "WW201", "WW303"} <= policies
+    assert {"WW101", "WW201"} <= policies
     assert not set(CHECKS) & policies
     assert set(CHECKS) | policies | {"WW000", "WW001", "WW901"} == set(catalog)
 

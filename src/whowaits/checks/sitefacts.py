@@ -14,6 +14,7 @@ from whowaits.core import CallSite, ContextFact, EvidenceStep, Project, RequestF
 from whowaits.cost import describe
 from whowaits.knowledge.frameworks import BLOCKING_KINDS
 from whowaits.knowledge.limits import MAX_BATCH_REQUESTS
+from whowaits.knowledge.providers import batch_api
 from whowaits.knowledge.sdk import BATCH_KINDS, GENERATION_KINDS, METHODS
 
 # field -> type: "str" (glob-matched), "list" (any element glob-matched), "bool", "number".
@@ -66,9 +67,6 @@ MESSAGE_FIELDS: FrozenSet[str] = frozenset({
     "sequential_entry", "fanout_where", "fanout_entry", "awaited_who", "awaited_how", "wait_who",
     "matched_entry", "matched_kind", "cost",
 })
-
-_API = {"anthropic": "Message Batches API", "openai": "Batch API", "google": "Batch API",
-        "bedrock": "Bedrock batch inference (create_model_invocation_job)"}
 
 
 @dataclass
@@ -203,7 +201,7 @@ def site_facts(project: Project) -> List[SiteFacts]:
             "schedule_entry": min(scheduled, key=_period).entry if scheduled else "",
             "poll_deadline": _duration(min(deadlines)) if deadlines else "",
             "context_kinds": ", ".join(sorted({c.kind.replace("_", " ") for c in deciding})) or "none",
-            "batch_api": _API.get(site.op.provider, "Batch API"),
+            "batch_api": batch_api(site.op.provider),
             "batch_limit": MAX_BATCH_REQUESTS.get(site.op.provider),
             "batch_unbounded_source": batch.unbounded if batch else None,
             "per_item_where": chosen.per_item if chosen else "",
