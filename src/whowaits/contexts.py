@@ -43,9 +43,9 @@ from whowaits.knowledge.patterns import compile_globs
 
 FuncKey = Tuple[str, str]  # (relpath, qualified name | <module> | <main>)
 
-_DECORATORS = [(compile_globs(p), kind, name) for p, kind, name in DECORATORS]
+_DECORATORS = [(compile_globs(p), ContextKind(kind), name) for p, kind, name in DECORATORS]
 _KEYWORD_DECORATORS = [(compile_globs(p), kw, name) for p, kw, name in SCHEDULE_KEYWORD_DECORATORS]
-_BASES = [(compile_globs(p), methods, kind, name) for p, methods, kind, name in BASE_CLASSES]
+_BASES = [(compile_globs(p), methods, ContextKind(kind), name) for p, methods, kind, name in BASE_CLASSES]
 _PARALLEL = "parallel"
 
 
@@ -54,7 +54,7 @@ class Entry:
     """A place execution starts, the context kind it gives, and why whowaits thinks so."""
 
     key: FuncKey
-    kind: str
+    kind: ContextKind
     blocking: bool
     why: str  # "Flask route", "pragma: context=tolerant -- nightly"
     line: int
@@ -402,7 +402,8 @@ class CallGraph:
                 )
                 # One entry per command: steps of a job are separate runs for the routing rules.
                 where = f"{m.path}:{m.line} {m.trigger}, run at line {m.command_line}"
-                out.append(Entry(key, m.kind, BLOCKING_KINDS[m.kind], m.trigger, line or 1, origin=origin,
+                kind = ContextKind(m.kind)
+                out.append(Entry(key, kind, BLOCKING_KINDS[kind], m.trigger, line or 1, origin=origin,
                                  where=where, period_hours=m.period_hours, deadline_hours=m.deadline_hours,
                                  from_test=how.startswith("pytest collects")))
         return out
@@ -520,7 +521,8 @@ class CallGraph:
         for reg in f.registrations:
             for target in self._registration_targets(reg.target, path):
                 fn = self.functions[target]
-                yield Entry(target, reg.kind, BLOCKING_KINDS[reg.kind], f"{reg.name} at {path}:{reg.line}", fn.line,
+                kind = ContextKind(reg.kind)
+                yield Entry(target, kind, BLOCKING_KINDS[kind], f"{reg.name} at {path}:{reg.line}", fn.line,
                             period_hours=reg.period_hours)
         prompted = {c.function: c.span.line for c in f.calls if c.prompted}
         for edge in f.edges:

@@ -305,7 +305,7 @@ class CallEdge:
 class RegistrationFact:
     """A function handed to a framework or scheduler: `path("x/", view)`, `add_task(fn)`."""
 
-    kind: str  # context kind
+    kind: str  # a ContextKind's text (cached facts hold plain text)
     name: str  # what registered it, for people
     target: str  # `local:Qual`, `class:` + class ref, a value path, or `task:` + dotted name
     line: int
@@ -407,7 +407,7 @@ class Operation:
 
     provider: str
     client: str
-    kind: str  # sync | stream | tool_runner | count_tokens | batch_upload | batch_submit | ...
+    kind: str  # an OperationKind (the facts stage may still hand its text, which compares equal)
     method: str
     batch_supported: bool
 
@@ -416,7 +416,7 @@ class Operation:
 class ContextFact:
     """One reason a site runs: a context kind reached from an entry point, with evidence."""
 
-    kind: str
+    kind: ContextKind
     blocking: bool
     entry: str
     evidence: Tuple["EvidenceStep", ...] = ()

@@ -14,7 +14,7 @@ from whowaits.core import ContextKind
 
 # Context kinds and whether someone waits on them (SPEC section 3). `declared` has no row: a
 # pragma or the configuration says whether someone waits.
-BLOCKING_KINDS: Dict[str, bool] = {
+BLOCKING_KINDS: Dict[ContextKind, bool] = {
     ContextKind.HTTP_HANDLER: True,
     ContextKind.BOT_HANDLER: True,
     ContextKind.INTERACTIVE_UI: True,
