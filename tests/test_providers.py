@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Set, Tuple
 
-from conftest import FIXTURES, run
+from conftest import FIXTURES, REPO, run
 from test_fixtures import SITE, cases, expectations
 from whowaits.config import resolve_settings
 from whowaits.core import ContextKind, OperationKind
@@ -84,3 +85,10 @@ def test_kinds_are_text_in_every_output() -> None:
     assert (str(kind), f"{kind}", "%s" % kind, json.dumps([kind])) == ("batch_submit",) * 3 + ('["batch_submit"]',)
     assert kind == "batch_submit" and "batch_submit" in {kind} and {"batch_submit": 1}[kind] == 1
     assert set(BLOCKING_KINDS) == set(ContextKind) - {ContextKind.DECLARED}
+
+
+def test_the_readme_lists_every_operation_kind() -> None:
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as fh:
+        listed = re.search(r"Operation kinds: (.*?)\.\n", fh.read(), re.S)
+    assert listed is not None
+    assert re.findall(r"`(\w+)`", listed.group(1)) == [kind.value for kind in OperationKind]

@@ -12,8 +12,6 @@ from typing import Dict, FrozenSet, Tuple
 
 from whowaits.knowledge.providers import PROVIDERS, BatchLifecycle
 
-__all__ = ["BATCH_LIFECYCLES", "BatchLifecycle"]
-
 BATCH_LIFECYCLES: Dict[str, BatchLifecycle] = {p.name: p.lifecycle for p in PROVIDERS.values() if p.lifecycle}
 
 # Every status any provider's batch can be in, and the fields that hold one: what a status

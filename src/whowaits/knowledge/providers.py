@@ -449,11 +449,6 @@ LITELLM = Provider(
 PROVIDERS: Dict[str, Provider] = {p.name: p for p in (ANTHROPIC, OPENAI, LITELLM, GOOGLE, BEDROCK)}
 
 
-def provider(name: str) -> Optional[Provider]:
-    """The record of a provider named in an operation (None for `compatible` servers)."""
-    return PROVIDERS.get(name)
-
-
 def batch_api(name: str) -> str:
     """What a message calls the provider's batch API."""
     record = PROVIDERS.get(name)
