@@ -612,6 +612,21 @@ class Finding:
         return None
 
 
+@dataclass(frozen=True)
+class RunRecord:
+    """A whole run's outcome as the run cache keeps it: what `check` reports when nothing it
+    read has changed (see `pipeline.analyze`). `inputs` fingerprints everything the run read."""
+
+    inputs: str
+    sites: Tuple[CallSite, ...]
+    findings: Tuple[Finding, ...]
+    suppressed: Tuple[Finding, ...]
+    files_scanned: int
+    files_parsed: int
+    report_paths: Optional[Tuple[str, ...]] = None
+    also_read: Tuple[str, ...] = ()  # files read beside the ones walked (a composite action)
+
+
 @dataclass
 class Project:
     """The project index handed to the checks: every site and every file's facts."""

@@ -138,8 +138,11 @@ def walk(
     problems: List[Unreadable] = []
     root = os.path.abspath(root)
 
+    prefix = os.path.join(root, "")
+
     def rel(path: str) -> str:
-        relpath = os.path.relpath(path, root)
+        # os.walk joins onto the absolute root, so the common case is a prefix to cut.
+        relpath = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, root)
         return relpath.replace(os.sep, "/")
 
     def excluded(relpath: str, name: str) -> bool:
@@ -185,7 +188,7 @@ def walk(
                 decision: Optional[bool] = None
                 for base, rules in ignores.items():
                     if path.startswith(base + os.sep):
-                        sub = os.path.relpath(path, base).replace(os.sep, "/")
+                        sub = path[len(base) + 1:].replace(os.sep, "/")
                         verdict = rules.decide(sub, is_dir)
                         if verdict is not None:
                             decision = verdict
@@ -290,18 +293,20 @@ def _importers(selected: Set[str], contents: Dict[str, bytes]) -> Set[str]:
     # Modules that name a model in a constant (`MODEL = "claude-..."`, or as the default of an
     # environment variable): a call elsewhere that passes `model=config.MODEL` is priced with it.
     # They add no importers of their own.
-    constants = _model_constant()
-    selected |= {path for path, data in contents.items() if constants.search(data)}
+    named, constant = _model_constant()
+    selected |= {path for path, data in contents.items() if named.search(data) and constant.search(data)}
     return selected
 
 
 @lru_cache(maxsize=1)
-def _model_constant() -> "re.Pattern[bytes]":
+def _model_constant() -> "Tuple[re.Pattern[bytes], re.Pattern[bytes]]":
+    """(a model id's prefix anywhere, a model id as a constant's value): the first is a plain
+    alternation that rejects nearly every file before the line-anchored second one runs."""
     from whowaits.cost import model_prefixes
 
     prefixes = b"|".join(re.escape(p.encode()) for p in model_prefixes())
     literal = rb"""[rRbBuU]?["'](?:""" + prefixes + rb")"
-    return re.compile(
+    return re.compile(rb"""["'](?:""" + prefixes + rb")"), re.compile(
         rb"^[ \t]*[A-Za-z_][\w.]*[ \t]*(?::[^=\n]+)?=[ \t]*" + literal
         + rb"""|(?:getenv|environ\.get|environ\.setdefault)\(\s*["'][^"'\n]*["']\s*,\s*""" + literal,
         re.MULTILINE,
