@@ -8,8 +8,8 @@ import pytest
 
 from conftest import FIXTURES
 from whowaits import pipeline
-from whowaits.cache import FactsCache, content_key, dumps, loads
-from whowaits.core import ContextKind, FileFacts, RegistrationFact
+from whowaits.cache import FactsCache, content_key, decode, dumps, encode, loads
+from whowaits.core import ContextFact, ContextKind, FileFacts, RegistrationFact
 from whowaits.facts import extract
 
 
@@ -45,3 +45,7 @@ def test_kinds_are_stored_as_their_text() -> None:
     back = loads(data)
     assert back == facts and back.registrations[0].kind == ContextKind.SCHEDULED
     assert dumps(back) == data
+    # A field typed with the enum (the run cache's contexts) comes back as the member itself.
+    context = ContextFact(ContextKind.HTTP_HANDLER, True, "app.py:3 index (Flask route)")
+    assert encode(context)["kind"] == "http_handler"
+    assert decode(ContextFact, encode(context)).kind is ContextKind.HTTP_HANDLER
