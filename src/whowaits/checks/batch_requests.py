@@ -72,19 +72,17 @@ def custom_id_not_unique(project: Project) -> Iterator[Hit]:
 @check("WW302")
 def custom_id_invalid(project: Project) -> Iterator[Hit]:
     for site, rule in _submits(project):
-        pattern, allowed = re.compile(rule.pattern), re.compile(rule.allowed)
         for request in site.call.batch.requests:  # type: ignore[union-attr]
             cid = request.custom_id
             if cid is None or cid.kind == "expr":
                 continue
             anchor = f"{site.call.function}|{cid.source}"
             if cid.kind == "literal" and cid.literal is not None:
-                if not pattern.match(cid.literal):
+                if not re.match(rule.pattern, cid.literal):
                     yield Hit("WW302", site.path, cid.span, _invalid_message(rule, cid.source, cid.literal), anchor, (_step(site),), site.call.span)
                 continue
             fixed = "".join(cid.literal_parts)
-            bad = sorted({ch for ch in fixed if not allowed.match(ch)})
-            if bad or len(fixed) > rule.max_len:
+            if any(not re.match(rule.allowed, ch) for ch in fixed) or len(fixed) > rule.max_len:
                 yield Hit("WW302", site.path, cid.span, _invalid_message(rule, cid.source, fixed, partial=True), anchor, (_step(site),), site.call.span)
 
 
