@@ -8,9 +8,57 @@ the content-hash cache stores and what worker processes send back.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Callable, ClassVar, Dict, FrozenSet, Optional, Tuple
 
 SEVERITIES: Tuple[str, ...] = ("info", "warning", "error")
+
+
+class TextEnum(str, Enum):
+    """A closed set of names that still is plain text: a member equals, hashes and sorts like
+    its value, so tables keyed by text, `==` against the strings older facts carry and the
+    JSON cache keep working, and `str()` / f-strings print the value, not `Kind.NAME`."""
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, spec: str) -> str:
+        return str.__format__(str.__str__(self), spec)
+
+
+class OperationKind(TextEnum):
+    """What an LLM API call does (the provider records map each SDK method to one)."""
+
+    SYNC = "sync"  # one synchronous generation
+    STREAM = "stream"  # one generation, streamed
+    TOOL_RUNNER = "tool_runner"  # an SDK-run tool loop: an agent by construction
+    COUNT_TOKENS = "count_tokens"  # no generation
+    BATCH_UPLOAD = "batch_upload"  # the input file of a batch
+    BATCH_SUBMIT = "batch_submit"
+    BATCH_POLL = "batch_poll"  # a status read (retrieve, list)
+    BATCH_RESULTS = "batch_results"
+    BATCH_CANCEL = "batch_cancel"
+    BATCH_DELETE = "batch_delete"
+
+
+class ContextKind(TextEnum):
+    """Who runs the code a call site is reached from (SPEC section 3); whether someone waits
+    on each kind is knowledge (`knowledge.frameworks.BLOCKING_KINDS`)."""
+
+    HTTP_HANDLER = "http_handler"
+    BOT_HANDLER = "bot_handler"
+    INTERACTIVE_UI = "interactive_ui"
+    INTERACTIVE_CLI = "interactive_cli"
+    CI_PREMERGE = "ci_premerge"
+    CI_COMMENT = "ci_comment"  # a CI run answering a person: issue_comment, pull_request_review (a /command)
+    TOOL_LOOP = "tool_loop"
+    AGENT_TOOL = "agent_tool"  # an MCP server's tool, prompt or resource: the calling agent waits on it
+    SCHEDULED = "scheduled"
+    BACKGROUND = "background"
+    OFFLINE_SCRIPT = "offline_script"
+    CI_MANUAL = "ci_manual"  # a CI run started by hand (workflow_dispatch), usually beside a schedule
+    CI_EVENT = "ci_event"  # a CI run started by a repository event nobody sits on: release, workflow_run
+    DECLARED = "declared"  # a pragma or the configuration says who waits
 
 
 def severity_rank(severity: str) -> int:
@@ -262,7 +310,7 @@ class CallEdge:
 class RegistrationFact:
     """A function handed to a framework or scheduler: `path("x/", view)`, `add_task(fn)`."""
 
-    kind: str  # context kind
+    kind: str  # a ContextKind's text (cached facts hold plain text)
     name: str  # what registered it, for people
     target: str  # `local:Qual`, `class:` + class ref, a value path, or `task:` + dotted name
     line: int
@@ -364,7 +412,7 @@ class Operation:
 
     provider: str
     client: str
-    kind: str  # sync | stream | tool_runner | count_tokens | batch_upload | batch_submit | ...
+    kind: str  # an OperationKind (the facts stage may still hand its text, which compares equal)
     method: str
     batch_supported: bool
 
@@ -373,7 +421,7 @@ class Operation:
 class ContextFact:
     """One reason a site runs: a context kind reached from an entry point, with evidence."""
 
-    kind: str
+    kind: ContextKind
     blocking: bool
     entry: str
     evidence: Tuple["EvidenceStep", ...] = ()

@@ -14,7 +14,8 @@ from functools import lru_cache
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from whowaits.core import SourceFile
-from whowaits.knowledge.sdk import CLIENT_CLASSES, METHOD_TAILS, SDK_MODULES
+from whowaits.knowledge.providers import PROVIDERS
+from whowaits.knowledge.sdk import METHOD_TAILS
 
 # Folders nobody wants linted (the same spirit as ruff's defaults).
 DEFAULT_EXCLUDES: Tuple[str, ...] = (
@@ -28,13 +29,17 @@ ROOT_MARKERS: Tuple[str, ...] = ("pyproject.toml", "whowaits.toml", "setup.py", 
 
 def _sdk_mention() -> "re.Pattern[bytes]":
     """An SDK named, or an SDK-shaped method called on any receiver (a client passed in as a
-    parameter), derived from the SDK tables: each SDK module's own name (its last part for a
-    namespace package: `google.genai` -> `genai`), the services of clients that carry one
-    (`boto3.client("bedrock-runtime")`), and the last two parts of every dotted method path."""
+    parameter), derived from the provider records: each SDK module's own name (its last part
+    for a namespace package: `google.genai` -> `genai`), the services of clients that carry one
+    (`boto3.client("bedrock-runtime")`), the host of each provider's HTTP endpoints, and the
+    last two parts of every dotted method path."""
     words: Set[str] = set()
-    for module in SDK_MODULES:
-        services = [cls[cls.index("[") + 1 : -1] for root, cls in CLIENT_CLASSES if root == module and "[" in cls]
-        words |= set(services) if services else {module.split(".")[-1]}
+    for provider in PROVIDERS.values():
+        for module in provider.modules:
+            services = {c.service for c in provider.clients if c.module == module and c.service}
+            words |= services or {module.split(".")[-1]}
+        if any(c.endpoints for c in provider.clients):
+            words.add(provider.hosts[0])
     shapes = {".".join(tail.split(".")[-2:]) for tail in METHOD_TAILS if "." in tail and "(" not in tail}
     return re.compile(
         rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(words)) + rb")\b"

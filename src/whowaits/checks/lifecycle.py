@@ -17,11 +17,11 @@ from __future__ import annotations
 from typing import Iterator, List, Optional, Tuple
 
 from whowaits.checks import Found, check
-from whowaits.core import BatchReadFact, CallSite, EvidenceStep, Project
+from whowaits.core import BatchReadFact, CallSite, EvidenceStep, OperationKind, Project
 from whowaits.knowledge.batches import BATCH_LIFECYCLES, BatchLifecycle
 
-_WAITS = ("batch_poll", "batch_results")
-_JOBS = ("batch_submit", "batch_poll")  # calls that return a batch job object
+_WAITS = (OperationKind.BATCH_POLL, OperationKind.BATCH_RESULTS)
+_JOBS = (OperationKind.BATCH_SUBMIT, OperationKind.BATCH_POLL)  # calls that return a batch job object
 
 
 def _sites(project: Project, path: str, call_ids, kinds) -> List[CallSite]:
@@ -52,7 +52,6 @@ def results_unchecked(project: Project) -> Iterator[Found]:
 
 
 def _result_types_unchecked(project: Project) -> Iterator[Found]:
-    valid = ", ".join(sorted(BATCH_LIFECYCLES["anthropic"].result_types))
     for path, facts in sorted(project.facts.items()):
         for read in facts.result_reads:
             site = project.site_for(path, read.call_id)
@@ -68,8 +67,10 @@ def _result_types_unchecked(project: Project) -> Iterator[Found]:
                         f"{site.call.function}|{value}", (EvidenceStep(path, site.line, f"batch job from {site.op.method}"),),
                     )
                 continue
-            if site is None or site.op.kind != "batch_results" or site.op.provider != "anthropic":
+            # Results that carry a type (`result.type`: Anthropic's) are checked against it.
+            if site is None or site.op.kind != OperationKind.BATCH_RESULTS or record is None or not record.result_types:
                 continue
+            valid = ", ".join(sorted(record.result_types))
             step = EvidenceStep(path, site.line, f"results of {site.op.method}")
             for span, literal in read.bad_literals:
                 yield Found(
@@ -93,7 +94,7 @@ def _result_types_unchecked(project: Project) -> Iterator[Found]:
 def resubmit_whole_batch(project: Project) -> Iterator[Found]:
     for path, facts in sorted(project.facts.items()):
         submits = [(u, project.site_for(path, u.call_id)) for u in facts.submits]
-        submits = [(u, s) for u, s in submits if s is not None and s.op.kind == "batch_submit"]
+        submits = [(u, s) for u, s in submits if s is not None and s.op.kind == OperationKind.BATCH_SUBMIT]
         waits = [s for s in project.sites if s.path == path and s.op.kind in _WAITS]
         for use, site in submits:
             assert site is not None
@@ -134,7 +135,7 @@ def poll_interval_too_short(project: Project) -> Iterator[Found]:
     minimum = project.poll_interval_min
     for path, facts in sorted(project.facts.items()):
         for poll in facts.polls:
-            polled = _sites(project, path, poll.call_ids, ("batch_poll",))
+            polled = _sites(project, path, poll.call_ids, (OperationKind.BATCH_POLL,))
             if not polled:
                 continue
             for span, seconds, source in poll.sleeps:
@@ -153,7 +154,7 @@ def poll_interval_too_short(project: Project) -> Iterator[Found]:
 def immediate_retry_on_batch(project: Project) -> Iterator[Found]:
     for path, facts in sorted(project.facts.items()):
         for retry in facts.retries:
-            for site in _sites(project, path, retry.call_ids, ("batch_submit", "batch_results")):
+            for site in _sites(project, path, retry.call_ids, (OperationKind.BATCH_SUBMIT, OperationKind.BATCH_RESULTS)):
                 yield Found(
                     path, site.call.span,
                     f"`{site.op.method}` is retried immediately by {retry.describe} (line "
@@ -185,7 +186,7 @@ def _read_lifecycle(project: Project, path: str, read: BatchReadFact) -> Optiona
     what = ""
     if read.call_id >= 0:
         site = project.site_for(path, read.call_id)
-        if site is None or site.op.kind != "batch_results":
+        if site is None or site.op.kind != OperationKind.BATCH_RESULTS:
             return None
         providers.add(site.op.provider)
         what = "the output file" if site.op.method.startswith("files.") else f"the output of `{site.op.method}`"
@@ -201,7 +202,7 @@ def _either(values: List[str]) -> str:
 
 
 def _read_evidence(project: Project, path: str, read: BatchReadFact, origin: CallSite) -> Tuple[EvidenceStep, ...]:
-    verb = "submitted" if origin.op.kind == "batch_submit" else "status read"
+    verb = "submitted" if origin.op.kind == OperationKind.BATCH_SUBMIT else "status read"
     steps = [EvidenceStep(path, origin.line, f"batch {verb} here ({origin.op.method})")]
     steps += [EvidenceStep(path, line, "status checked here") for line in read.checks]
     site = project.site_for(path, read.call_id) if read.call_id >= 0 else None
@@ -219,7 +220,7 @@ def results_before_end(project: Project) -> Iterator[Found]:
         field, ready = record.status_fields[0], _either(sorted(record.ready))
         if read.checks:
             why = f"the status check{'s' if len(read.checks) > 1 else ''} on line {', '.join(map(str, read.checks))} let {_either(running)} through"
-        elif origin.op.kind == "batch_submit":
+        elif origin.op.kind == OperationKind.BATCH_SUBMIT:
             why = f"the batch was submitted on line {origin.line} and nothing waits for it to end"
         else:
             why = f"the status read on line {origin.line} is never checked"
@@ -238,7 +239,7 @@ def results_joined_by_position(project: Project) -> Iterator[Found]:
     for path, facts in sorted(project.facts.items()):
         for join in facts.position_joins:
             site = project.site_for(path, join.call_id)
-            if site is None or site.op.kind != "batch_results":
+            if site is None or site.op.kind != OperationKind.BATCH_RESULTS:
                 continue
             record = BATCH_LIFECYCLES.get(site.op.provider)
             if record is None or record.ordered_results:

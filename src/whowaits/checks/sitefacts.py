@@ -19,10 +19,8 @@ from whowaits.core import CallSite, ContextFact, EvidenceStep, Project, RequestF
 from whowaits.cost import describe
 from whowaits.knowledge.frameworks import BLOCKING_KINDS
 from whowaits.knowledge.limits import MAX_BATCH_REQUESTS
+from whowaits.knowledge.providers import batch_api
 from whowaits.knowledge.sdk import BATCH_KINDS, GENERATION_KINDS, METHODS
-
-_API = {"anthropic": "Message Batches API", "openai": "Batch API", "google": "Batch API",
-        "bedrock": "Bedrock batch inference (create_model_invocation_job)"}
 
 
 class Kind(str, Enum):
@@ -520,7 +518,7 @@ def _context_kinds(site: CallSite, project: ProjectView) -> str:
 @prop("batch_api", Kind.TEXT)
 def _batch_api(site: CallSite, project: ProjectView) -> str:
     """The name of the provider's batch API (`Message Batches API`)."""
-    return _API.get(site.op.provider, "Batch API")
+    return batch_api(site.op.provider)
 
 
 @prop("batch_limit", Kind.TEXT, thousands=True)
