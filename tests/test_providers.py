@@ -96,9 +96,8 @@ def test_the_readme_lists_every_operation_kind() -> None:
 
 
 # Where a provider's name may be written besides its record: the migration runners are code
-# templates per provider (a provider gets `whowaits migrate` support by adding one), and the
-# facts stage still names Anthropic's result types until its rewrite reads them from the record.
-_NAMED_ELSEWHERE = ("knowledge/providers.py", "migrate/", "facts/lifecycle.py")
+# templates per provider (a provider gets `whowaits migrate` support by adding one).
+_NAMED_ELSEWHERE = ("knowledge/providers.py", "migrate/")
 
 
 def test_no_provider_is_named_outside_its_record() -> None:

@@ -364,8 +364,10 @@ def _has_exit(statements: "Sequence[Union[cst.BaseStatement, cst.BaseSmallStatem
     return False
 
 
-# `result.type` values an Anthropic batch result can have; anything else never matches.
-RESULT_TYPES = BATCH_LIFECYCLES["anthropic"].result_types
+# `result.type` values a batch result can have, for the providers whose results carry one;
+# anything else never matches. (Which provider a results loop reads is known only after the
+# index resolves the call, so the literal is checked against all of them.)
+RESULT_TYPES = frozenset(t for record in BATCH_LIFECYCLES.values() for t in record.result_types)
 
 
 class _ResultScan(cst.CSTVisitor):
