@@ -15,7 +15,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 
 from whowaits.core import SourceFile
 from whowaits.knowledge.providers import PROVIDERS
-from whowaits.knowledge.sdk import METHOD_TAILS
+from whowaits.knowledge.sdk import METHOD_TAILS, SDK_MODULES
 
 # Folders nobody wants linted (the same spirit as ruff's defaults).
 DEFAULT_EXCLUDES: Tuple[str, ...] = (
@@ -247,20 +247,50 @@ def prefilter(contents: Dict[str, bytes]) -> Set[str]:
     SDK (`common.map_parallel(fn, items)` over a thread pool) still decides whether a call
     runs once per item. The import check is a text match on the module's last name, so it
     over-includes rather than misses; the parse decides.
+
+    The SDK's own source, when the tree holds it (the SDK's repository, a vendored copy), is
+    left out: see `sdk_package_files`.
     """
-    selected = _importers({path for path, data in contents.items() if SDK_MENTION.search(data)}, contents)
-    selected |= {path for path in contents if path.rsplit("/", 1)[-1] == "conftest.py"}  # fixtures that fake the API
+    sdk_own = sdk_package_files(contents)
+    project = {path: data for path, data in contents.items() if path not in sdk_own}
+    selected = _importers({path for path, data in project.items() if SDK_MENTION.search(data)}, project)
+    selected |= {path for path in project if path.rsplit("/", 1)[-1] == "conftest.py"}  # fixtures that fake the API
     by_stem: Dict[str, List[str]] = {}
-    for path in contents:
+    for path in project:
         by_stem.setdefault(module_stem(path), []).append(path)
     frontier = set(selected)
     for _ in range(6):  # callees of callees: `common.map_parallel` wraps `pool.imap`
-        stems = set().union(*(imported_stems(contents[p]) for p in frontier)) if frontier else set()
+        stems = set().union(*(imported_stems(project[p]) for p in frontier)) if frontier else set()
         frontier = {p for stem in stems for p in by_stem.get(stem, ()) if p not in selected}
         if not frontier:
             break
         selected |= frontier
     return selected
+
+
+def sdk_package_files(contents: Dict[str, bytes]) -> Set[str]:
+    """Files of a top-level package named like an SDK module (`anthropic/`, `google/genai/`).
+
+    Such a package shadows the SDK (a project that holds one cannot import the real SDK under
+    that name), so it is the SDK itself: its calls are the provider's plumbing, its API is what
+    the provider records describe, and following its internals would only cost time. A folder
+    of that name inside a project package (`app/providers/openai/`) is the project's own.
+    """
+    out: Set[str] = set()
+    for path in contents:
+        folders = path.split("/")[:-1]
+        for root in SDK_PACKAGE_PATHS:
+            for i in range(len(folders) - len(root) + 1):
+                if tuple(folders[i:i + len(root)]) != root:
+                    continue
+                parent = "/".join(folders[:i])
+                package = "/".join(folders[:i + len(root)])
+                if (parent + "/__init__.py").lstrip("/") not in contents and package + "/__init__.py" in contents:
+                    out.add(path)
+    return out
+
+
+SDK_PACKAGE_PATHS: Tuple[Tuple[str, ...], ...] = tuple(tuple(m.split(".")) for m in SDK_MODULES)
 
 
 def _importers(selected: Set[str], contents: Dict[str, bytes]) -> Set[str]:
