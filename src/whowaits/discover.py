@@ -97,7 +97,9 @@ class _GitIgnore:
 
     def __init__(self, base: str, lines: Iterable[str]) -> None:
         self.base = base
-        self.rules: List[Tuple[str, bool, bool, bool]] = []  # pattern, negate, dir_only, anchored
+        # (pattern's matcher, matcher of what follows a leading `**/`, negate, dir_only, anchored):
+        # compiled once, since every file of the folder is tested against every rule.
+        self.rules: List[Tuple[Matcher, Optional[Matcher], bool, bool, bool]] = []
         for raw in lines:
             line = raw.rstrip("\n").rstrip()
             if not line or line.startswith("#"):
@@ -110,21 +112,27 @@ class _GitIgnore:
             anchored = "/" in line.rstrip("/")
             line = line.lstrip("/")
             if line:
-                self.rules.append((line, negate, dir_only, anchored))
+                tail = _glob(line[3:]) if line.startswith("**/") else None
+                self.rules.append((_glob(line), tail, negate, dir_only, anchored))
 
     def decide(self, relpath: str, is_dir: bool) -> Optional[bool]:
         """True = ignored, False = re-included, None = no rule matched."""
         result: Optional[bool] = None
         name = relpath.rsplit("/", 1)[-1]
-        for pattern, negate, dir_only, anchored in self.rules:
+        for matches, tail, negate, dir_only, anchored in self.rules:
             if dir_only and not is_dir:
                 continue
-            subject = relpath if anchored else name
-            if fnmatch.fnmatchcase(subject, pattern) or (
-                pattern.startswith("**/") and fnmatch.fnmatchcase(name, pattern[3:])
-            ):
+            if matches(relpath if anchored else name) or (tail is not None and tail(name)):
                 result = not negate
         return result
+
+
+Matcher = Callable[[str], Optional["re.Match[str]"]]
+
+
+def _glob(pattern: str) -> Matcher:
+    """`fnmatch.fnmatchcase(subject, pattern)` as one compiled regex's match."""
+    return re.compile(fnmatch.translate(pattern)).match
 
 
 def walk(
