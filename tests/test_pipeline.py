@@ -11,6 +11,7 @@ from conftest import FIXTURES
 from whowaits.catalog import load_catalog
 from whowaits.pipeline import Options, analyze
 from whowaits.report import json_out
+from whowaits.report.output import Report
 
 
 def _copy_fixtures(tmp_path) -> str:
@@ -21,7 +22,8 @@ def _copy_fixtures(tmp_path) -> str:
 
 
 def _json(root: str, **options) -> str:
-    return json_out.render(analyze([root], load_catalog(), Options(**options)))
+    catalog = load_catalog()
+    return json_out.render(Report(analyze([root], catalog, Options(**options)), catalog))
 
 
 def test_same_bytes_whatever_jobs(tmp_path) -> None:
