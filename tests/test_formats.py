@@ -1,5 +1,6 @@
 """The output-format registry: every registered format renders the fixtures' result, every format
-module is registered, and the CLI's `--output-format` choices, default and help are the registry."""
+module is registered, the CLI's `--output-format` choices, default and help are the registry and
+the README lists it; `rule --format` is its own small registry, `rules_doc.FORMATS`."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 import whowaits.report
-from conftest import FIXTURES, run
+from conftest import FIXTURES, REPO, run
 from whowaits.cli import main
 from whowaits.pipeline import RunResult
+from whowaits.report import rules_doc
 from whowaits.report.formats import COMMANDS, formats, render
 from whowaits.report.output import OutputFormat, Report
 
@@ -73,3 +75,25 @@ def test_cli_choices_default_and_help_are_the_registry(command: str) -> None:
     refused = CliRunner().invoke(main, [command, "--output-format", "nope", FIXTURES])
     assert refused.exit_code == 2
     assert ", ".join(repr(n) for n in names) in refused.output
+
+
+def test_readme_lists_every_format_in_registry_order() -> None:
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as fh:
+        readme = fh.read()
+    check_row = re.search(r"^\| `--output-format FORMAT` \| (.*) \|$", readme, re.MULTILINE)
+    assert check_row is not None
+    assert re.findall(r"`(\w+)`", check_row.group(1)) == [fmt.name for fmt in COMMANDS["check"]]
+    audit_list = re.search(r"`--format ([\w|]+)` \(also spelled `--output-format`\)", readme)
+    assert audit_list is not None
+    assert audit_list.group(1).split("|") == [fmt.name for fmt in COMMANDS["audit"]]
+
+
+def test_rule_doc_formats_are_the_cli_choices(catalog) -> None:
+    [option] = [p for p in main.commands["rule"].params if "--format" in p.opts]
+    assert list(option.type.choices) == list(rules_doc.FORMATS)  # type: ignore[attr-defined]
+    rules = list(catalog.values())
+    for name, doc in rules_doc.FORMATS.items():
+        every = CliRunner().invoke(main, ["rule", "--all", "--format", name]).output
+        assert every == doc.render(rules) and all(rule.code in every for rule in rules)
+        listed = CliRunner().invoke(main, ["rule", "--format", name]).output
+        assert listed == (every if doc.reference else rules_doc.listing(rules))

@@ -18,7 +18,7 @@ from whowaits.catalog import CatalogError
 from whowaits.config import ConfigError, Settings, check_codes, describe, load_rules, resolve_settings
 from whowaits.core import SEVERITIES, RuleMeta, severity_rank
 from whowaits.pipeline import Options, RunResult, analyze
-from whowaits.report import plural
+from whowaits.report import plural, rules_doc
 from whowaits.report.escape import printable
 from whowaits.report.formats import formats, help_text, render
 from whowaits.report.output import Report
@@ -367,29 +367,23 @@ def show_config(paths: Tuple[str, ...], **cli: Any) -> None:
 @main.command()
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Document every rule (the default without CODE).")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(rules_doc.FORMATS)), default=next(iter(rules_doc.FORMATS)),
+              show_default=True)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 def rule(code: Optional[str], show_all: bool, fmt: str, **cli: Any) -> None:
     """Show the documentation of rule CODE, or of every rule (including rule-paths policies)."""
-    from whowaits.report import rules_doc
-
+    doc = rules_doc.FORMATS[fmt]
     _, catalog = _settings(["."], cli)
     if code is None or show_all:
         rules = list(catalog.values())
-        if fmt == "markdown":
-            click.echo(rules_doc.markdown(rules), nl=False)
-        elif show_all:
-            click.echo("\n".join(rules_doc.text(r) for r in rules), nl=False)
-        else:
-            for meta in rules:
-                click.echo(f"{meta.code}  {meta.name:<38} {meta.severity:<8} {meta.summary}")
+        click.echo(doc.render(rules) if show_all or doc.reference else rules_doc.listing(rules), nl=False)
         return
     found = catalog.get(code.upper())
     if found is None:
         _fail(f"unknown rule `{code}` (see `whowaits rule`)")
     assert found is not None
-    click.echo(rules_doc.markdown([found]) if fmt == "markdown" else rules_doc.text(found), nl=False)
+    click.echo(doc.render([found]), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover
