@@ -8,7 +8,8 @@ import pytest
 
 from conftest import FIXTURES
 from whowaits import pipeline
-from whowaits.cache import FactsCache, content_key, dumps, loads
+from whowaits.cache import FactsCache, content_key, decode, dumps, encode, loads
+from whowaits.core import ContextFact, ContextKind, FileFacts, RegistrationFact
 from whowaits.facts import extract
 
 
@@ -33,3 +34,18 @@ def test_entries_round_trip(tmp_path, name) -> None:
     cache = FactsCache(str(tmp_path))
     cache.put(content_key(data), facts)
     assert cache.get(content_key(data)) == facts
+
+
+def test_kinds_are_stored_as_their_text() -> None:
+    """A kind in a cached fact is a str enum member: it is stored as its text and reads back
+    equal to the member, so a warm run sees what a cold one did."""
+    facts = FileFacts(registrations=(RegistrationFact(ContextKind.SCHEDULED, "every", "local:job", 3, "<module>", 24.0),))
+    data = dumps(facts)
+    assert b'"kind":"scheduled"' in data
+    back = loads(data)
+    assert back == facts and back.registrations[0].kind == ContextKind.SCHEDULED
+    assert dumps(back) == data
+    # A field typed with the enum (the run cache's contexts) comes back as the member itself.
+    context = ContextFact(ContextKind.HTTP_HANDLER, True, "app.py:3 index (Flask route)")
+    assert encode(context)["kind"] == "http_handler"
+    assert decode(ContextFact, encode(context)).kind is ContextKind.HTTP_HANDLER

@@ -9,19 +9,53 @@ import pytest
 
 from conftest import REPO
 from whowaits.catalog import CatalogError, load_catalog, load_rule, markdown_table
-from whowaits.checks import CHECKS, _load_builtin_checks
+from whowaits.checks import CHECKS, check, checks_by_code
 from whowaits.facts import extract
 from whowaits.pipeline import Options, analyze_sources
 from whowaits.report import rules_doc
 
 
-def test_every_check_has_a_rule_file_and_back(catalog) -> None:
-    _load_builtin_checks()
-    # WW000 and WW001 come from the facts stage, WW901 from the suppression stage, policy rules from data.
-    policies = {code for code, rule in catalog.items() if rule.policy}
-    assert {"WW101", "WW201", "WW303"} <= policies
-    assert not set(CHECKS) & policies
-    assert set(CHECKS) | policies | {"WW000", "WW001", "WW901"} == set(catalog)
+# Rules reported by a stage of the pipeline rather than by a check or a policy: files that cannot
+# be read or parsed (the facts stage) and unused suppressions (the suppression stage).
+STAGE_RULES = {"file-not-analyzed", "invalid-syntax", "unused-suppression"}
+
+
+def test_every_rule_has_one_check_and_every_check_a_rule(catalog) -> None:
+    """Each built-in rule is reported by exactly one of: its `[when]` table, the check
+    registered under its name, or a stage; and each check and fixer names a rule."""
+    by_code = checks_by_code(catalog)
+    for code, rule in catalog.items():
+        ways = [rule.policy != (), code in by_code, rule.name in STAGE_RULES]
+        assert ways.count(True) == 1, (code, ways)
+    assert {"WW101", "WW201"} <= {code for code, rule in catalog.items() if rule.policy}
+
+
+def test_checks_and_fixers_are_found_by_rule_name(catalog) -> None:
+    from whowaits.fixes.fixers import FIXERS
+
+    names = {rule.name: rule for rule in catalog.values()}
+    for name in FIXERS:
+        rule = names.get(name)
+        assert rule is not None and not rule.policy, f"fixer for `{name}`, which names no built-in check"
+        assert rule.autofix is not None and rule.autofix.safety != "none", f"`{name}` has a fixer but offers no fix"
+    offered = {r.name for r in catalog.values() if not r.policy and r.autofix and r.autofix.safety != "none"}
+    assert offered <= set(FIXERS), sorted(offered - set(FIXERS))
+    with pytest.raises(ValueError, match="two checks"):
+        check("custom-id-invalid")(lambda project: iter(()))
+    CHECKS["no-such-rule"] = lambda project: iter(())
+    try:
+        with pytest.raises(ValueError, match="check for `no-such-rule`, which names no rule"):
+            checks_by_code(catalog)
+    finally:
+        del CHECKS["no-such-rule"]
+
+
+def test_builtin_rule_files_are_named_after_their_code(tmp_path) -> None:
+    source = os.path.join(REPO, "rules", "WW403.toml")
+    with open(source, encoding="utf-8") as fh:
+        (tmp_path / "WW499.toml").write_text(fh.read())
+    with pytest.raises(CatalogError, match="WW499.toml: the file of rule WW403 must be named WW403.toml"):
+        load_catalog(str(tmp_path))
 
 
 def test_readme_rule_table_is_generated_from_rules(catalog) -> None:
@@ -88,6 +122,7 @@ POLICY = 'code = "ACME001"\nname = "x"\nseverity = "error"\nmessage = "m"\n'
     [
         (POLICY, "field `when` is required"),
         (POLICY + "[when]\nmodle = \"x\"\n", "unknown field `when.modle`"),
+        (POLICY + "[when]\ncost = \"x\"\n", "unknown field `when.cost`"),  # text for messages only
         (POLICY + "[when]\nstream = \"yes\"\n", "`when.stream` must be true or false"),
         (POLICY + "[when]\nbatch_count = \"lots\"\n", '`when.batch_count` must be a number or a comparison like "<24"'),
         (POLICY + "[when]\nmodel = 3\n", "`when.model` must be a string or a list of strings"),
@@ -155,16 +190,35 @@ def test_rule_docs_speak_to_users(code: str, catalog) -> None:
         assert f"  Docs: {links[0]}" in shown and links[0] not in fact
 
 
-def test_every_site_fact_a_message_can_name_is_declared() -> None:
-    """Placeholder validation rejects names outside FIELDS and MESSAGE_FIELDS, so every key the
-    site facts carry must be declared there (or a rule using it would be refused)."""
+def test_every_site_property_computes_what_it_declares() -> None:
+    """Each registered site property is documented and computes, on real fixture sites, a value
+    of its declared kind within its declared values; and a message may name every one of them
+    (placeholders are validated against the same registry)."""
     from conftest import FIXTURES, run
-    from whowaits.checks.sitefacts import FIELDS, MESSAGE_FIELDS, site_facts
+    from whowaits.checks.policy import compile_when
+    from whowaits.checks.sitefacts import PROPERTIES, Kind, site_facts
     from whowaits.core import Project
 
-    keys = set()
+    seen = {name: set() for name in PROPERTIES}
     for case in ("projects/example", "manifests/github", "rules"):
         result = run([os.path.join(FIXTURES, case)], root=os.path.join(FIXTURES, case))
         for facts in site_facts(Project(result.root, result.sites, {}, 30.0)):
-            keys.update(k for k in facts.values if ":" not in k)
-    assert keys and keys <= set(FIELDS) | MESSAGE_FIELDS, sorted(keys - set(FIELDS) - MESSAGE_FIELDS)
+            for name, prop in PROPERTIES.items():
+                value = facts.value(name)
+                items = value if prop.kind is Kind.LIST else [value]
+                assert prop.kind is not Kind.LIST or isinstance(value, list), (name, value)
+                if prop.kind in (Kind.STR, Kind.LIST):
+                    assert all(isinstance(item, str) for item in items), (name, value)
+                elif prop.kind is Kind.BOOL:
+                    assert isinstance(value, bool), (name, value)
+                elif prop.kind is Kind.NUMBER:
+                    assert value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)), (name, value)
+                if prop.values is not None:
+                    assert set(items) <= prop.values, (name, value)
+                seen[name].update(map(repr, items))
+    assert all(prop.doc for prop in PROPERTIES.values()), [n for n, p in PROPERTIES.items() if not p.doc]
+    # Every boolean property is seen both true and false somewhere in these fixtures.
+    flat = [name for name, prop in PROPERTIES.items() if prop.kind is Kind.BOOL and len(seen[name]) < 2]
+    assert not flat, flat
+    message = " ".join(f"{{{name}}}" for name in PROPERTIES) + " {matched_entry} {matched_kind}"
+    assert compile_when({"model": "*"}, message)[0].message == message

@@ -135,7 +135,7 @@ def test_a_fix_that_leaves_its_finding_is_dropped(tmp_path, monkeypatch) -> None
         return "touch", module.with_changes(footer=list(module.footer) + [
             fixers.cst.EmptyLine(comment=fixers.cst.Comment("# touched"))])
 
-    monkeypatch.setitem(fixers.FIXERS, "WW403", useless)
+    monkeypatch.setitem(fixers.FIXERS, "poll-interval-too-short", useless)
     root = _copy_case("ww403_poll_sleep.py", str(tmp_path / "case"))
     outcome = CliRunner().invoke(main, ["check", root, "--fix", "--no-cache"])
     assert "WW403 dropped: the finding is still reported after the fix" in outcome.output
@@ -170,7 +170,7 @@ def test_a_fix_that_brings_a_new_finding_is_dropped(tmp_path, monkeypatch) -> No
         code += '\n\ndef more():\n    client.messages.batches.create(requests=[{"custom_id": "a b", "params": {}}])\n'
         return "careless", fixers.cst.parse_module(code)
 
-    monkeypatch.setitem(fixers.FIXERS, "WW403", careless)
+    monkeypatch.setitem(fixers.FIXERS, "poll-interval-too-short", careless)
     root = _copy_case("ww403_poll_sleep.py", str(tmp_path / "case"))
     outcome = CliRunner().invoke(main, ["check", root, "--fix", "--no-cache"])
     assert "WW403 dropped: the fixed file gains a WW302 finding" in outcome.output

@@ -56,3 +56,26 @@ def test_warm_run_does_not_import_libcst(tmp_path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_merged_findings_do_not_depend_on_the_hash_seed(tmp_path) -> None:
+    """One problem reached by two chains is one finding whose evidence order and fingerprint
+    are the same on every run (hits are deduplicated through a set, whose order varies with
+    the string hash seed)."""
+    root = tmp_path / "tree"
+    root.mkdir()
+    shutil.copy(os.path.join(FIXTURES, "rules", "ww302_shared_builder.py"), root)
+    code = (
+        "from whowaits.catalog import load_catalog\n"
+        "from whowaits.pipeline import Options, analyze\n"
+        "from whowaits.report import json_out\n"
+        "from whowaits.report.output import Report\n"
+        "catalog = load_catalog()\n"
+        f"print(json_out.render(Report(analyze([{str(root)!r}], catalog, Options(jobs=1, use_cache=False)), catalog)))\n"
+    )
+    outputs = set()
+    for seed in range(4):
+        env = dict(os.environ, PYTHONHASHSEED=str(seed))
+        outputs.add(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout)
+    assert len(outputs) == 1
+    assert '"note": "submitted by messages.batches.create in backfill"' in outputs.pop()

@@ -16,20 +16,21 @@ symlink: a tree that plants `.whowaits_cache -> ~/.ssh` gets no cache, not a wri
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import hashlib
 import json
 import os
 import stat
 import typing
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from whowaits import __version__, core
-from whowaits.core import FileFacts
+from whowaits.core import FileFacts, RunRecord
 
 CACHE_DIR = ".whowaits_cache"
 # Bumped when the JSON layout itself changes (the dataclass fields are covered by the code hash).
-SCHEMA = 1
+SCHEMA = 2
 # Facts of one file as JSON stay far below this; anything bigger was not written by us.
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file marks a cache directory created by whowaits.\n"
@@ -42,7 +43,7 @@ class Invalid(ValueError):
 
 @functools.lru_cache(maxsize=None)
 def code_hash() -> str:
-    """A hash of every Python file of the installed whowaits package.
+    """A hash of every Python and TOML file (code and knowledge tables) of the installed package.
 
     Knowledge tables and the facts code change what a file's facts are without changing the
     version string during development; hashing the package's own source catches both.
@@ -52,7 +53,7 @@ def code_hash() -> str:
     for folder, dirs, files in os.walk(package):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
-            if name.endswith(".py"):
+            if name.endswith((".py", ".toml")):
                 path = os.path.join(folder, name)
                 digest.update(os.path.relpath(path, package).encode() + b"\0")
                 with open(path, "rb") as fh:
@@ -75,89 +76,152 @@ def content_key(data: bytes) -> str:
 
 
 def encode(value: Any) -> Any:
-    """A dataclass tree as JSON values: dataclasses become objects, tuples lists."""
+    """A dataclass tree as JSON values: dataclasses become objects (without the fields that hold
+    their default, which most facts do), tuples lists, enums their values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: encode(item) for name, default in _defaults(type(value))
+                if (item := getattr(value, name)) is not default and item != default}
     if isinstance(value, (tuple, list)):
         return [encode(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
     return value
 
 
+_REQUIRED = object()  # the default of a field that has none
+
+
 @functools.lru_cache(maxsize=None)
-def _hints(cls: type) -> Dict[str, Any]:
-    return typing.get_type_hints(cls, vars(core))
+def _defaults(cls: type) -> Tuple[Tuple[str, Any], ...]:
+    return tuple((f.name, f.default if f.default is not dataclasses.MISSING else _REQUIRED)
+                 for f in dataclasses.fields(cls))
 
 
 def decode(annotation: Any, value: Any) -> Any:
     """Rebuild `value` as `annotation` says, or raise `Invalid`: nothing but core's dataclasses,
-    tuples and JSON scalars can come out, whatever the input."""
+    its enums, tuples and JSON scalars can come out, whatever the input."""
+    return _decoder(annotation)(value)
+
+
+Decoder = Callable[[Any], Any]
+
+
+@functools.lru_cache(maxsize=None)
+def _decoder(annotation: Any) -> Decoder:
+    """One checking function per annotation, built once: a warm run decodes every file's facts,
+    and walking `typing` objects per value cost more than reading the JSON."""
     origin = typing.get_origin(annotation)
-    if annotation is Any:
-        raise Invalid("untyped field")
-    if origin is typing.Union:
-        for option in typing.get_args(annotation):
+    if origin is typing.Union or (_UnionType is not None and origin is _UnionType):
+        options = typing.get_args(annotation)
+        if len(options) == 2 and type(None) in options:  # Optional[X]: the common case, one test
+            inner = _decoder(next(o for o in options if o is not type(None)))
+            return lambda value: None if value is None else inner(value)
+        return _first_of(tuple(_decoder(o) for o in options), annotation)
+    if origin is tuple:
+        return _tuple(typing.get_args(annotation))
+    if annotation is type(None):
+        return _expect(lambda v: v is None, "null")
+    if annotation is bool:
+        return _expect(lambda v: v is True or v is False, "a boolean")
+    if annotation is int:
+        return _expect(lambda v: type(v) is int, "an integer")
+    if annotation is float:
+        def number(value: Any) -> float:
+            if type(value) is not float and type(value) is not int:
+                raise Invalid("expected a number")
+            return float(value)
+        return number
+    if annotation is str:
+        return _expect(lambda v: type(v) is str, "a string")
+    if isinstance(annotation, type) and annotation.__module__ == core.__name__:
+        if issubclass(annotation, enum.Enum):
+            members = {m.value: m for m in annotation}
+
+            def member(value: Any) -> Any:
+                try:
+                    return members[value]
+                except (KeyError, TypeError):
+                    raise Invalid(f"{value!r:.40} is not a {annotation.__name__}") from None
+            return member
+        if dataclasses.is_dataclass(annotation):
+            return _dataclass(annotation)
+    def unsupported(value: Any) -> Any:
+        raise Invalid(f"unsupported type {annotation!r}")
+    return unsupported
+
+
+_UnionType = getattr(__import__("types"), "UnionType", None)  # `X | None` annotations (3.10+)
+
+
+def _expect(test: Callable[[Any], bool], what: str) -> Decoder:
+    def check(value: Any) -> Any:
+        if not test(value):
+            raise Invalid(f"expected {what}")
+        return value
+    return check
+
+
+def _first_of(options: Tuple[Decoder, ...], annotation: Any) -> Decoder:
+    def first(value: Any) -> Any:
+        for option in options:
             try:
-                return decode(option, value)
+                return option(value)
             except Invalid:
                 continue
         raise Invalid(f"{value!r:.40} matches no option of {annotation}")
-    if origin is tuple:
-        args = typing.get_args(annotation)
-        if not isinstance(value, list):
-            raise Invalid("expected a list")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(decode(args[0], v) for v in value)
-        if len(args) != len(value):
-            raise Invalid("wrong tuple length")
-        return tuple(decode(a, v) for a, v in zip(args, value))
-    if annotation is type(None):
-        if value is not None:
-            raise Invalid("expected null")
-        return None
-    if annotation is bool:
-        if not isinstance(value, bool):
-            raise Invalid("expected a boolean")
-        return value
-    if annotation is int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise Invalid("expected an integer")
-        return value
-    if annotation is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise Invalid("expected a number")
-        return float(value)
-    if annotation is str:
-        if not isinstance(value, str):
-            raise Invalid("expected a string")
-        return value
-    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation) and annotation.__module__ == core.__name__:
-        if not isinstance(value, dict):
+    return first
+
+
+def _tuple(args: Tuple[Any, ...]) -> Decoder:
+    if len(args) == 2 and args[1] is Ellipsis:
+        item = _decoder(args[0])
+
+        def items(value: Any) -> Any:
+            if type(value) is not list:
+                raise Invalid("expected a list")
+            return tuple([item(v) for v in value])
+        return items
+    parts = tuple(_decoder(a) for a in args)
+
+    def fixed(value: Any) -> Any:
+        if type(value) is not list or len(value) != len(parts):
+            raise Invalid("expected a list of the tuple's length")
+        return tuple([part(v) for part, v in zip(parts, value)])
+    return fixed
+
+
+def _dataclass(cls: type) -> Decoder:
+    fields: Dict[str, Decoder] = {}  # filled on first use: dataclasses may refer to each other
+
+    def build(value: Any) -> Any:
+        if type(value) is not dict:
             raise Invalid("expected an object")
-        hints = _hints(annotation)
-        fields = {f.name for f in dataclasses.fields(annotation)}
-        if set(value) - fields:
-            raise Invalid(f"unknown fields for {annotation.__name__}")
-        kwargs = {name: decode(hints[name], item) for name, item in value.items()}
+        if not fields:
+            hints = typing.get_type_hints(cls, vars(core))
+            fields.update((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
         try:
-            return annotation(**kwargs)
+            kwargs = {name: fields[name](item) for name, item in value.items()}
+        except KeyError:
+            raise Invalid(f"unknown fields for {cls.__name__}") from None
+        try:
+            return cls(**kwargs)
         except TypeError as exc:  # a required field is missing
             raise Invalid(str(exc)) from exc
-    raise Invalid(f"unsupported type {annotation!r}")
+    return build
 
 
-def dumps(facts: FileFacts) -> bytes:
-    return json.dumps(encode(facts), separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
+def dumps(value: object) -> bytes:
+    return json.dumps(encode(value), separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode("ascii")
 
 
-def loads(data: bytes) -> FileFacts:
-    """Facts from a cache entry's bytes; `Invalid` for anything that is not exactly that."""
+def loads(data: bytes, kind: type = FileFacts) -> object:
+    """A `kind` (facts, a run record) from a cache entry's bytes; `Invalid` for anything that is
+    not exactly that."""
     try:
         raw = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise Invalid(f"not JSON: {exc}") from exc
-    facts = decode(FileFacts, raw)
-    assert isinstance(facts, FileFacts)
-    return facts
+    return decode(kind, raw)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -213,10 +277,29 @@ class FactsCache:
         return shard, os.path.join(shard, key + ".json")
 
     def get(self, key: str) -> Optional[FileFacts]:
-        if self._disabled:
-            return None
-        shard, path = self._entry(key)
-        if not _real_dir(shard):
+        facts = self._read(*self._entry(key), FileFacts)
+        assert facts is None or isinstance(facts, FileFacts)
+        return facts
+
+    def put(self, key: str, facts: FileFacts) -> None:
+        self._write(*self._entry(key), facts)
+
+    def get_run(self, scope: str) -> Optional[RunRecord]:
+        """The last run of this scope (paths, settings, rules); its `inputs` say what it read."""
+        record = self._read(*self._run_entry(scope), RunRecord)
+        assert record is None or isinstance(record, RunRecord)
+        return record
+
+    def put_run(self, scope: str, record: RunRecord) -> None:
+        """One entry per scope, replaced by each run: the folder does not grow with edits."""
+        self._write(*self._run_entry(scope), record)
+
+    def _run_entry(self, scope: str) -> Tuple[str, str]:
+        folder = os.path.join(self.dir, "runs")
+        return folder, os.path.join(folder, scope + ".json")
+
+    def _read(self, folder: str, path: str, kind: type) -> Optional[object]:
+        if self._disabled or not _real_dir(folder):
             return None
         try:
             fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
@@ -235,30 +318,29 @@ class FactsCache:
             if fd >= 0:
                 os.close(fd)
         try:
-            return loads(data)
+            return loads(data, kind)
         except (Invalid, RecursionError):
             return None
 
-    def put(self, key: str, facts: FileFacts) -> None:
+    def _write(self, folder: str, path: str, value: object) -> None:
         if self._disabled:
             return
         try:
             if not self._prepare():
                 return
-            shard, path = self._entry(key)
-            if os.path.lexists(shard):
-                if not _real_dir(shard):
+            if os.path.lexists(folder):
+                if not _real_dir(folder):
                     return
             else:
                 try:
-                    os.mkdir(shard, 0o755)
+                    os.mkdir(folder, 0o755)
                 except FileExistsError:
-                    if not _real_dir(shard):
+                    if not _real_dir(folder):
                         return
-            tmp = os.path.join(shard, f".{key}.{os.getpid()}.tmp")
+            tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
             with os.fdopen(fd, "wb") as fh:
-                fh.write(dumps(facts))
+                fh.write(dumps(value))
             os.replace(tmp, path)
         except (OSError, ValueError):
             pass  # a read-only checkout still gets its findings, only slower next time

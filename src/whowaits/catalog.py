@@ -1,7 +1,9 @@
 """The rule catalog: one TOML file per rule under `rules/`, loaded at run time.
 
 The catalog is data so that a rule's documentation, severity and the provider fact it encodes
-live in one reviewed file, shipped inside the wheel and printed by `whowaits rule CODE`.
+live in one reviewed file, shipped inside the wheel and printed by `whowaits rule CODE`. A rule's
+code is written there only (as its file name and its `code`): its check, if it has one, is
+registered under the rule's name (`whowaits.checks.check`), as is its fixer.
 """
 
 from __future__ import annotations
@@ -118,6 +120,8 @@ def load_catalog(directory: str = "", rule_paths: Sequence[str] = ()) -> Dict[st
     rules: Dict[str, RuleMeta] = {}
     for filename in _rule_files(directory or builtin_rules_dir()):
         rule = load_rule(filename)
+        if os.path.basename(filename) != f"{rule.code}.toml":  # the code's one other place
+            raise CatalogError(f"{filename}: the file of rule {rule.code} must be named {rule.code}.toml")
         if rule.code in rules:
             raise CatalogError(f"{rule.source}: code {rule.code} is already defined in {rules[rule.code].source}")
         rules[rule.code] = rule

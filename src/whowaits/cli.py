@@ -104,13 +104,14 @@ def _progress(done: int, total: int) -> None:
 
 
 def _run(
-    paths: Sequence[str], cli: Dict[str, Any], interactive: bool = False
+    paths: Sequence[str], cli: Dict[str, Any], interactive: bool = False, offer_fixes: bool = False
 ) -> Tuple[RunResult, Settings, Dict[str, RuleMeta]]:
     stdin = cli.get("stdin")
     paths = _check_paths(paths, stdin[0] if stdin else None)
     settings, catalog = _settings(paths, cli)
     progress = _progress if interactive and sys.stderr.isatty() else None
-    options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"), progress=progress, stdin=stdin)
+    options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"), progress=progress, stdin=stdin,
+                      offer_fixes=offer_fixes)
     try:
         return analyze(paths, catalog, options), settings, catalog
     except Exception:  # an internal error must still exit 2 with something a bug report can use
@@ -173,7 +174,8 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         click.echo("\n".join(describe(settings, catalog)))
         return
     fmt = formats("check")[output_format]
-    result, settings, catalog = _run(paths, cli, interactive=fmt.progress and not quiet and not output_file)
+    result, settings, catalog = _run(paths, cli, interactive=fmt.progress and not quiet and not output_file,
+                                     offer_fixes=True)
     if add_noqa:
         from whowaits.suppress import NoqaError, add_noqa as write_noqa
 
@@ -201,14 +203,13 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
 
 def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], settings: Settings,
            catalog: Dict[str, RuleMeta], apply: bool, unsafe: bool, diff: bool) -> RunResult:
-    """Offer a fix on each finding; with --fix / --diff apply them (see whowaits.fixes)."""
+    """With --fix / --diff apply the fixes the run offered (see whowaits.fixes)."""
+    if not apply:
+        return result
     from dataclasses import replace
 
     from whowaits import fixes
 
-    result = fixes.offer(result, catalog, settings.poll_interval_min, cli.get("stdin"))
-    if not apply:
-        return result
     if cli.get("stdin"):
         _fail("--fix and --diff cannot edit stdin")
     options = Options(settings, jobs=cli.get("jobs"), use_cache=not cli.get("no_cache"))

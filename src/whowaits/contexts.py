@@ -20,10 +20,12 @@ from whowaits.core import (
     CallSite,
     ClassFact,
     ContextFact,
+    ContextKind,
     EvidenceStep,
     FileFacts,
     FunctionFact,
     LoopFact,
+    OperationKind,
 )
 from whowaits.index import ProjectIndex, module_name
 from whowaits.manifests import Manifests
@@ -41,9 +43,9 @@ from whowaits.knowledge.patterns import compile_globs
 
 FuncKey = Tuple[str, str]  # (relpath, qualified name | <module> | <main>)
 
-_DECORATORS = [(compile_globs(p), kind, name) for p, kind, name in DECORATORS]
+_DECORATORS = [(compile_globs(p), ContextKind(kind), name) for p, kind, name in DECORATORS]
 _KEYWORD_DECORATORS = [(compile_globs(p), kw, name) for p, kw, name in SCHEDULE_KEYWORD_DECORATORS]
-_BASES = [(compile_globs(p), methods, kind, name) for p, methods, kind, name in BASE_CLASSES]
+_BASES = [(compile_globs(p), methods, ContextKind(kind), name) for p, methods, kind, name in BASE_CLASSES]
 _PARALLEL = "parallel"
 
 
@@ -52,7 +54,7 @@ class Entry:
     """A place execution starts, the context kind it gives, and why whowaits thinks so."""
 
     key: FuncKey
-    kind: str
+    kind: ContextKind
     blocking: bool
     why: str  # "Flask route", "pragma: context=tolerant -- nightly"
     line: int
@@ -400,7 +402,8 @@ class CallGraph:
                 )
                 # One entry per command: steps of a job are separate runs for the routing rules.
                 where = f"{m.path}:{m.line} {m.trigger}, run at line {m.command_line}"
-                out.append(Entry(key, m.kind, BLOCKING_KINDS[m.kind], m.trigger, line or 1, origin=origin,
+                kind = ContextKind(m.kind)
+                out.append(Entry(key, kind, BLOCKING_KINDS[kind], m.trigger, line or 1, origin=origin,
                                  where=where, period_hours=m.period_hours, deadline_hours=m.deadline_hours,
                                  from_test=how.startswith("pytest collects")))
         return out
@@ -412,7 +415,7 @@ class CallGraph:
             relpath = self.index.file_for_module(module.strip())
             key = (relpath, function.strip()) if relpath else None
             if key in self.functions:
-                out.append(Entry(key, "offline_script", False, f"console script {name}", self.functions[key].line))
+                out.append(Entry(key, ContextKind.OFFLINE_SCRIPT, False, f"console script {name}", self.functions[key].line))
         return out
 
     def entries(self) -> List[Entry]:
@@ -426,20 +429,20 @@ class CallGraph:
             if fn.pragma is not None:
                 kind, reason = fn.pragma
                 why = f"pragma: context={kind}" + (f" -- {reason}" if reason else "")
-                out.append(Entry(key, "declared", kind == "blocking", why, fn.line))
+                out.append(Entry(key, ContextKind.DECLARED, kind == "blocking", why, fn.line))
                 continue
             declared = self.overrides.match(path, module_name(path), fn, lambda p, _path=path: self.index.resolve(p, _path))
             if declared is not None:
-                out.append(Entry(key, "declared", declared[0], declared[1], fn.line))
+                out.append(Entry(key, ContextKind.DECLARED, declared[0], declared[1], fn.line))
                 continue
             out.extend(self._decorator_entries(key, fn))
             if fn.class_name:
                 out.extend(self._method_entries(key, fn))
             elif _is_test_file(path) and fn.qualname.split(".")[-1].startswith("test") and not self.mocked(path):
-                out.append(Entry(key, "ci_premerge", True, "pytest test", fn.line, from_test=True))
+                out.append(Entry(key, ContextKind.CI_PREMERGE, True, "pytest test", fn.line, from_test=True))
             # The handler-shape guess only where no deploy manifest says which events run it.
             if fn.qualname in SERVERLESS_HANDLERS and fn.params[:2] == ("event", "context") and key not in self._started_elsewhere:
-                out.append(Entry(key, "http_handler", True, "serverless handler", fn.line))
+                out.append(Entry(key, ContextKind.HTTP_HANDLER, True, "serverless handler", fn.line))
         for path, f in sorted(self.facts.items()):
             out.extend(self._file_entries(path, f))
         return out
@@ -451,12 +454,12 @@ class CallGraph:
             resolved = self.index.resolve(dec.path, key[0])
             for pattern, kind, name in _DECORATORS:
                 if pattern.match(resolved):
-                    period = dec.period_hours if kind == "scheduled" else None
+                    period = dec.period_hours if kind == ContextKind.SCHEDULED else None
                     yield Entry(key, kind, BLOCKING_KINDS[kind], name, dec.line, period_hours=period)
                     break
             for pattern, keyword, name in _KEYWORD_DECORATORS:
                 if pattern.match(resolved) and keyword in dec.keywords:
-                    yield Entry(key, "scheduled", False, name, dec.line, period_hours=dec.period_hours)
+                    yield Entry(key, ContextKind.SCHEDULED, False, name, dec.line, period_hours=dec.period_hours)
 
     def _method_entries(self, key: FuncKey, fn: FunctionFact) -> Iterable[Entry]:
         method = fn.qualname.split(".")[-1]
@@ -465,13 +468,13 @@ class CallGraph:
         mocked = self.mocked(key[0])
         for base in bases:
             for pattern, methods, kind, name in _BASES:
-                if kind == "ci_premerge" and mocked:
+                if kind == ContextKind.CI_PREMERGE and mocked:
                     continue
                 if pattern.match(base) and any(fnmatch.fnmatchcase(method, m) for m in methods):
-                    yield Entry(key, kind, BLOCKING_KINDS[kind], name, fn.line, from_test=kind == "ci_premerge")
+                    yield Entry(key, kind, BLOCKING_KINDS[kind], name, fn.line, from_test=kind == ContextKind.CI_PREMERGE)
                     return
         if _is_test_file(key[0]) and method.startswith("test") and fn.class_name.split(".")[-1].startswith("Test") and not mocked:
-            yield Entry(key, "ci_premerge", True, "pytest test", fn.line, from_test=True)
+            yield Entry(key, ContextKind.CI_PREMERGE, True, "pytest test", fn.line, from_test=True)
 
     def mocked(self, path: str) -> bool:
         """Whether the tests of a file fake the API: the file does, or a `conftest.py` in its
@@ -501,24 +504,25 @@ class CallGraph:
         declared = self.overrides.match(path, module_name(path), None, None)
         if declared is not None:
             for key in ((path, "<main>"), (path, "<module>")):
-                yield Entry(key, "declared", declared[0], declared[1], f.main_line or 1)
+                yield Entry(key, ContextKind.DECLARED, declared[0], declared[1], f.main_line or 1)
             return
         if f.main_line and (path, "<main>") not in self._started_elsewhere:
-            yield Entry((path, "<main>"), "offline_script", False, "`if __name__ == \"__main__\"` script", f.main_line)
+            yield Entry((path, "<main>"), ContextKind.OFFLINE_SCRIPT, False, "`if __name__ == \"__main__\"` script", f.main_line)
         if f.ui_script:
             # Each widget branch runs in its own rerun: a separate interaction, a separate entry.
             regions = {c.ui_region for c in f.calls if c.function == "<module>"}
             regions |= {e.ui_region for e in f.edges if e.caller == "<module>"}
             for region in sorted(regions) or [0]:
                 why = f"Streamlit script, widget at line {region}" if region else "Streamlit script"
-                yield Entry((path, "<module>"), "interactive_ui", True, why, region or 1, region=region)
+                yield Entry((path, "<module>"), ContextKind.INTERACTIVE_UI, True, why, region or 1, region=region)
         elif (path not in self._imported and not _is_test_file(path) and not path.endswith("__init__.py")
               and (path, "<module>") not in self._started_elsewhere):
-            yield Entry((path, "<module>"), "offline_script", False, "top-level code of a script no module imports", 1)
+            yield Entry((path, "<module>"), ContextKind.OFFLINE_SCRIPT, False, "top-level code of a script no module imports", 1)
         for reg in f.registrations:
             for target in self._registration_targets(reg.target, path):
                 fn = self.functions[target]
-                yield Entry(target, reg.kind, BLOCKING_KINDS[reg.kind], f"{reg.name} at {path}:{reg.line}", fn.line,
+                kind = ContextKind(reg.kind)
+                yield Entry(target, kind, BLOCKING_KINDS[kind], f"{reg.name} at {path}:{reg.line}", fn.line,
                             period_hours=reg.period_hours)
         prompted = {c.function: c.span.line for c in f.calls if c.prompted}
         for edge in f.edges:
@@ -526,12 +530,12 @@ class CallGraph:
                 prompted.setdefault(edge.caller, edge.line)
         for function, line in sorted(prompted.items()):
             if function in ("<module>", "<main>") or (path, function) in self.functions:
-                yield Entry((path, function), "interactive_cli", True, "answers what a person typed at input()", line, prompted=True)
+                yield Entry((path, function), ContextKind.INTERACTIVE_CLI, True, "answers what a person typed at input()", line, prompted=True)
         for flags in f.loop_flags:
             if flags.tool_use:
-                yield Entry((path, flags.function), "tool_loop", True, "tool-use loop", flags.line, flags.loop_id)
+                yield Entry((path, flags.function), ContextKind.TOOL_LOOP, True, "tool-use loop", flags.line, flags.loop_id)
             elif flags.interactive:
-                yield Entry((path, flags.function), "interactive_cli", True, "loop reading input()", flags.line, flags.loop_id)
+                yield Entry((path, flags.function), ContextKind.INTERACTIVE_CLI, True, "loop reading input()", flags.line, flags.loop_id)
 
     def _registration_targets(self, ref: str, path: str) -> List[FuncKey]:
         if ref.startswith("task:"):
@@ -587,7 +591,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
         by_function.setdefault((site.path, site.call.function), []).append(i)
     contexts: List[List[ContextFact]] = [[] for _ in sites]
     entries = graph.entries()
-    declared = {entry.key for entry in entries if entry.kind == "declared"}
+    declared = {entry.key for entry in entries if entry.kind == ContextKind.DECLARED}
 
     for entry in entries:
         # State per hop: the per-item fact so far, whether it fans out, whether a `while` loop
@@ -669,9 +673,9 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
             sure = best.get((entry_label, fanout, True, thread))
             if not certain and sure is not None and (sure.per_item or not ctx.per_item):
                 del best[(entry_label, fanout, certain, thread)]
-        if site.op.kind == "tool_runner":
+        if site.op.kind == OperationKind.TOOL_RUNNER:
             best[("tool_runner", False, True, "")] = ContextFact(
-                "tool_loop", True, f"{site.path}:{site.line} tool_runner (agent loop by construction)",
+                ContextKind.TOOL_LOOP, True, f"{site.path}:{site.line} tool_runner (agent loop by construction)",
                 (EvidenceStep(site.path, site.line, "tool_runner runs a tool loop"),),
             )
         out.append(replace(site, contexts=tuple(sorted(best.values(), key=lambda c: (c.entry, c.kind)))))

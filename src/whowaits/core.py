@@ -8,9 +8,57 @@ the content-hash cache stores and what worker processes send back.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, Optional, Tuple
+from enum import Enum
+from typing import Callable, ClassVar, Dict, FrozenSet, Optional, Tuple
 
 SEVERITIES: Tuple[str, ...] = ("info", "warning", "error")
+
+
+class TextEnum(str, Enum):
+    """A closed set of names that still is plain text: a member equals, hashes and sorts like
+    its value, so tables keyed by text, `==` against the strings older facts carry and the
+    JSON cache keep working, and `str()` / f-strings print the value, not `Kind.NAME`."""
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+    def __format__(self, spec: str) -> str:
+        return str.__format__(str.__str__(self), spec)
+
+
+class OperationKind(TextEnum):
+    """What an LLM API call does (the provider records map each SDK method to one)."""
+
+    SYNC = "sync"  # one synchronous generation
+    STREAM = "stream"  # one generation, streamed
+    TOOL_RUNNER = "tool_runner"  # an SDK-run tool loop: an agent by construction
+    COUNT_TOKENS = "count_tokens"  # no generation
+    BATCH_UPLOAD = "batch_upload"  # the input file of a batch
+    BATCH_SUBMIT = "batch_submit"
+    BATCH_POLL = "batch_poll"  # a status read (retrieve, list)
+    BATCH_RESULTS = "batch_results"
+    BATCH_CANCEL = "batch_cancel"
+    BATCH_DELETE = "batch_delete"
+
+
+class ContextKind(TextEnum):
+    """Who runs the code a call site is reached from (SPEC section 3); whether someone waits
+    on each kind is knowledge (`knowledge.frameworks.BLOCKING_KINDS`)."""
+
+    HTTP_HANDLER = "http_handler"
+    BOT_HANDLER = "bot_handler"
+    INTERACTIVE_UI = "interactive_ui"
+    INTERACTIVE_CLI = "interactive_cli"
+    CI_PREMERGE = "ci_premerge"
+    CI_COMMENT = "ci_comment"  # a CI run answering a person: issue_comment, pull_request_review (a /command)
+    TOOL_LOOP = "tool_loop"
+    AGENT_TOOL = "agent_tool"  # an MCP server's tool, prompt or resource: the calling agent waits on it
+    SCHEDULED = "scheduled"
+    BACKGROUND = "background"
+    OFFLINE_SCRIPT = "offline_script"
+    CI_MANUAL = "ci_manual"  # a CI run started by hand (workflow_dispatch), usually beside a schedule
+    CI_EVENT = "ci_event"  # a CI run started by a repository event nobody sits on: release, workflow_run
+    DECLARED = "declared"  # a pragma or the configuration says who waits
 
 
 def severity_rank(severity: str) -> int:
@@ -49,13 +97,18 @@ class RequestFacts:
     betas: Tuple[str, ...] = ()
     purpose: Optional[str] = None  # OpenAI files.create(purpose=...)
     base_url: Optional[str] = None  # the server named by the call (`api_base=`) or its module (`openai.base_url = ...`)
-    span_of: Tuple[Tuple[str, Span], ...] = ()  # where each present key was written
+    span_of: Tuple[Tuple[str, Span], ...] = ()  # where each key of SPANNED_KEYS present was written
     model_ref: Optional[str] = None  # value path of a model named in another module (`.config.MODEL`)
     model_env: Optional[str] = None  # the model is this environment variable's default (`os.getenv("M", "...")`)
     prompt_chars: Optional[int] = None  # characters of literal prompt text; None: no prompt visible
     prompt_unknown: Tuple[str, ...] = ()  # source of prompt parts whose size is not literal
 
+    # The keys a finding can point at (WW104's sync-only options); only these get a span, since
+    # positions are the costliest part of reading a request.
+    SPANNED_KEYS: ClassVar[FrozenSet[str]] = frozenset({"stream", "speed", "max_tokens"})
+
     def key_span(self, key: str) -> Optional[Span]:
+        assert key in self.SPANNED_KEYS, f"{key!r} has no span: add it to RequestFacts.SPANNED_KEYS"
         for name, span in self.span_of:
             if name == key:
                 return span
@@ -257,7 +310,7 @@ class CallEdge:
 class RegistrationFact:
     """A function handed to a framework or scheduler: `path("x/", view)`, `add_task(fn)`."""
 
-    kind: str  # context kind
+    kind: str  # a ContextKind's text (cached facts hold plain text)
     name: str  # what registered it, for people
     target: str  # `local:Qual`, `class:` + class ref, a value path, or `task:` + dotted name
     line: int
@@ -359,7 +412,7 @@ class Operation:
 
     provider: str
     client: str
-    kind: str  # sync | stream | tool_runner | count_tokens | batch_upload | batch_submit | ...
+    kind: str  # an OperationKind (the facts stage may still hand its text, which compares equal)
     method: str
     batch_supported: bool
 
@@ -368,7 +421,7 @@ class Operation:
 class ContextFact:
     """One reason a site runs: a context kind reached from an entry point, with evidence."""
 
-    kind: str
+    kind: ContextKind
     blocking: bool
     entry: str
     evidence: Tuple["EvidenceStep", ...] = ()
@@ -562,6 +615,21 @@ class Finding:
             if contains(step.path, step.line):
                 return replace(self, brought_in_by=EvidenceStep(step.path, step.line, why))
         return None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A whole run's outcome as the run cache keeps it: what `check` reports when nothing it
+    read has changed (see `pipeline.analyze`). `inputs` fingerprints everything the run read."""
+
+    inputs: str
+    sites: Tuple[CallSite, ...]
+    findings: Tuple[Finding, ...]
+    suppressed: Tuple[Finding, ...]
+    files_scanned: int
+    files_parsed: int
+    report_paths: Optional[Tuple[str, ...]] = None
+    also_read: Tuple[str, ...] = ()  # files read beside the ones walked (a composite action)
 
 
 @dataclass

@@ -14,7 +14,8 @@ from functools import lru_cache
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from whowaits.core import SourceFile
-from whowaits.knowledge.sdk import CLIENT_CLASSES, METHOD_TAILS, SDK_MODULES
+from whowaits.knowledge.providers import PROVIDERS
+from whowaits.knowledge.sdk import METHOD_TAILS
 
 # Folders nobody wants linted (the same spirit as ruff's defaults).
 DEFAULT_EXCLUDES: Tuple[str, ...] = (
@@ -28,13 +29,17 @@ ROOT_MARKERS: Tuple[str, ...] = ("pyproject.toml", "whowaits.toml", "setup.py", 
 
 def _sdk_mention() -> "re.Pattern[bytes]":
     """An SDK named, or an SDK-shaped method called on any receiver (a client passed in as a
-    parameter), derived from the SDK tables: each SDK module's own name (its last part for a
-    namespace package: `google.genai` -> `genai`), the services of clients that carry one
-    (`boto3.client("bedrock-runtime")`), and the last two parts of every dotted method path."""
+    parameter), derived from the provider records: each SDK module's own name (its last part
+    for a namespace package: `google.genai` -> `genai`), the services of clients that carry one
+    (`boto3.client("bedrock-runtime")`), the host of each provider's HTTP endpoints, and the
+    last two parts of every dotted method path."""
     words: Set[str] = set()
-    for module in SDK_MODULES:
-        services = [cls[cls.index("[") + 1 : -1] for root, cls in CLIENT_CLASSES if root == module and "[" in cls]
-        words |= set(services) if services else {module.split(".")[-1]}
+    for provider in PROVIDERS.values():
+        for module in provider.modules:
+            services = {c.service for c in provider.clients if c.module == module and c.service}
+            words |= services or {module.split(".")[-1]}
+        if any(c.endpoints for c in provider.clients):
+            words.add(provider.hosts[0])
     shapes = {".".join(tail.split(".")[-2:]) for tail in METHOD_TAILS if "." in tail and "(" not in tail}
     return re.compile(
         rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(words)) + rb")\b"
@@ -133,8 +138,11 @@ def walk(
     problems: List[Unreadable] = []
     root = os.path.abspath(root)
 
+    prefix = os.path.join(root, "")
+
     def rel(path: str) -> str:
-        relpath = os.path.relpath(path, root)
+        # os.walk joins onto the absolute root, so the common case is a prefix to cut.
+        relpath = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, root)
         return relpath.replace(os.sep, "/")
 
     def excluded(relpath: str, name: str) -> bool:
@@ -180,7 +188,7 @@ def walk(
                 decision: Optional[bool] = None
                 for base, rules in ignores.items():
                     if path.startswith(base + os.sep):
-                        sub = os.path.relpath(path, base).replace(os.sep, "/")
+                        sub = path[len(base) + 1:].replace(os.sep, "/")
                         verdict = rules.decide(sub, is_dir)
                         if verdict is not None:
                             decision = verdict
@@ -285,18 +293,20 @@ def _importers(selected: Set[str], contents: Dict[str, bytes]) -> Set[str]:
     # Modules that name a model in a constant (`MODEL = "claude-..."`, or as the default of an
     # environment variable): a call elsewhere that passes `model=config.MODEL` is priced with it.
     # They add no importers of their own.
-    constants = _model_constant()
-    selected |= {path for path, data in contents.items() if constants.search(data)}
+    named, constant = _model_constant()
+    selected |= {path for path, data in contents.items() if named.search(data) and constant.search(data)}
     return selected
 
 
 @lru_cache(maxsize=1)
-def _model_constant() -> "re.Pattern[bytes]":
+def _model_constant() -> "Tuple[re.Pattern[bytes], re.Pattern[bytes]]":
+    """(a model id's prefix anywhere, a model id as a constant's value): the first is a plain
+    alternation that rejects nearly every file before the line-anchored second one runs."""
     from whowaits.cost import model_prefixes
 
     prefixes = b"|".join(re.escape(p.encode()) for p in model_prefixes())
     literal = rb"""[rRbBuU]?["'](?:""" + prefixes + rb")"
-    return re.compile(
+    return re.compile(rb"""["'](?:""" + prefixes + rb")"), re.compile(
         rb"^[ \t]*[A-Za-z_][\w.]*[ \t]*(?::[^=\n]+)?=[ \t]*" + literal
         + rb"""|(?:getenv|environ\.get|environ\.setdefault)\(\s*["'][^"'\n]*["']\s*,\s*""" + literal,
         re.MULTILINE,

@@ -7,6 +7,7 @@ system, the cache and the worker processes around it. The CLI only formats what 
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -16,9 +17,9 @@ from whowaits.cache import FactsCache, content_key
 from whowaits.checks import Hit, findings_from_hits, run_checks, selected
 from whowaits.config import Settings
 from whowaits.cost import estimate, price_table
-from whowaits.core import CallSite, FileFacts, Finding, Project, RuleMeta, Span
+from whowaits.core import CallSite, FileFacts, Finding, Project, RuleMeta, RunRecord, SourceFile, Span
 from whowaits.contexts import CallGraph, ContextOverrides, infer as infer_contexts
-from whowaits.discover import find_root, prefilter, walk
+from whowaits.discover import Unreadable, find_root, prefilter, walk
 from whowaits.facts import extract
 from whowaits.index import build_sites
 from whowaits.manifests import Manifests, manifest_kind, read_all
@@ -41,6 +42,9 @@ class Options:
     progress: Optional[Callable[[int, int], None]] = None  # (files parsed, files to parse)
     stdin: Optional[Tuple[str, bytes]] = None  # (path, content): an editor's unsaved buffer
     contents: Dict[str, bytes] = field(default_factory=dict)  # relpath -> content to analyse instead (fixes being checked)
+    # `check`: offer each finding's fix, and reuse the last run's outcome when nothing it read
+    # has changed (the run cache; the call graph is then not rebuilt, so `graph` is None).
+    offer_fixes: bool = False
 
 
 @dataclass
@@ -180,6 +184,20 @@ def analyze(
     for path in report_paths or []:
         if path.endswith(".py") and path not in {f.relpath for f in files}:
             files.extend(walk(root, [os.path.join(root, path)])[0])
+    manifest_files, manifest_unreadable = walk(
+        root, [root], options.settings.all_excludes, accept=lambda relpath: manifest_kind(relpath) is not None
+    )
+    walked = files + manifest_files
+    run_cache: Optional[Tuple[FactsCache, str]] = None
+    if options.offer_fixes and options.use_cache and options.stdin is None and not options.contents:
+        cache = FactsCache(root)
+        scope_key = run_scope(root, paths, catalog, options)
+        record = cache.get_run(scope_key)
+        if record is not None and record.inputs == run_inputs(root, walked, record.also_read, unreadable + manifest_unreadable):
+            return RunResult(root, record.sites, list(record.findings), record.files_scanned, record.files_parsed,
+                             None if record.report_paths is None else list(record.report_paths),
+                             suppressed=list(record.suppressed))
+        run_cache = (cache, scope_key)
     contents: Dict[str, bytes] = {}
     read_errors: Dict[str, FileFacts] = {u.relpath: FileFacts(error=u.reason) for u in unreadable}
     for source in files:
@@ -196,9 +214,6 @@ def analyze(
     wanted = prefilter(contents)
     facts = compute_facts({p: contents[p] for p in wanted}, root, options)
     facts.update(read_errors)
-    manifest_files, manifest_unreadable = walk(
-        root, [root], options.settings.all_excludes, accept=lambda relpath: manifest_kind(relpath) is not None
-    )
     manifests = read_all(root, [m.relpath for m in manifest_files])
     manifests.problems += [(u.relpath, f"manifest not analyzed: {u.reason}") for u in manifest_unreadable
                            if u.relpath not in read_errors]
@@ -225,8 +240,49 @@ def analyze(
 
             findings = keep_in_scope(findings, in_folders, "in the folders checked")
             suppressed = keep_in_scope(suppressed, in_folders, "in the folders checked")
-    return RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths,
-                     analysis.graph, suppressed=suppressed)
+    result = RunResult(root, sites, findings, len(contents) + len(read_errors), len(wanted), report_paths,
+                       analysis.graph, suppressed=suppressed)
+    if options.offer_fixes:
+        from whowaits.fixes import offer
+
+        result = offer(result, catalog, options.settings.poll_interval_min, options.stdin)
+    if run_cache is not None:
+        cache, scope_key = run_cache
+        also_read = tuple(sorted(set(manifests.read) - {f.relpath for f in walked}))
+        inputs = run_inputs(root, walked, also_read, unreadable + manifest_unreadable)
+        cache.put_run(scope_key, RunRecord(inputs, result.sites, tuple(result.findings), tuple(result.suppressed),
+                                           result.files_scanned, result.files_parsed,
+                                           None if report_paths is None else tuple(report_paths), also_read))
+    return result
+
+
+def run_scope(root: str, paths: Sequence[str], catalog: Dict[str, RuleMeta], options: Options) -> str:
+    """What names a run for the run cache: the paths given, the settings and the rules in force
+    (hashed by value; whowaits' own code names the cache folder)."""
+    digest = hashlib.sha256()
+    for part in (root, repr(sorted(os.path.relpath(os.path.abspath(p), root) for p in paths)),
+                 repr(options.project_scope), repr(options.settings), repr(sorted(catalog.items()))):
+        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def run_inputs(root: str, walked: Sequence[SourceFile], also_read: Sequence[str], unreadable: Sequence[Unreadable]) -> str:
+    """What a run read, as a hash: every Python and manifest file found, and each other file a
+    manifest reader opened, by size, nanosecond modification time and inode, and what could not
+    be read. Like ruff's cache, a file counts as unchanged while those are; the facts cache
+    below stays keyed by content."""
+    digest = hashlib.sha256()
+    entries = [(f.relpath, f.abspath) for f in walked] + [(rel, os.path.join(root, rel)) for rel in also_read]
+    for relpath, abspath in sorted(entries):
+        try:
+            info = os.stat(abspath)
+            line = f"{relpath}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}\0"
+        except OSError:
+            line = f"{relpath}\0missing\0"
+        digest.update(line.encode("utf-8", "surrogateescape"))
+    for problem in sorted(unreadable, key=lambda u: u.relpath):
+        digest.update(f"{problem.relpath}\0{problem.reason}\0".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 def keep_in_scope(findings: Sequence[Finding], contains: Callable[[str, int], bool], why: str) -> List[Finding]:

@@ -1,13 +1,19 @@
-"""The rule engine: checks register under their code and yield hits over the project index.
+"""The rule engine: checks register under the name of their rule and yield what they found.
 
-A check holds the knowledge of its rule (which facts matter, what to say); the engine adds
-the catalog's name and severity, orders the findings and gives each a fingerprint that
-survives unrelated edits (it hashes what was found and where in the code, not line numbers).
+A rule is its TOML file under `rules/` (code, name, severity, documentation, examples, fix
+safety and, for a policy rule, its `[when]` conditions and message) plus, unless it is a policy
+rule, the check function registered under its name in a module of this package, which holds
+the knowledge of the rule (which facts matter, what to say). The engine joins the two by name,
+so a code is written only in its rule file; it adds the catalog's code, name and severity,
+orders the findings and gives each a fingerprint that survives unrelated edits (it hashes what
+was found and where in the code, not line numbers).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
+import pkgutil
 from dataclasses import dataclass, replace
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
@@ -15,10 +21,9 @@ from whowaits.core import EvidenceStep, Finding, Project, RuleMeta, Span
 
 
 @dataclass(frozen=True)
-class Hit:
-    """What a check found: the code, the place, the message and the evidence."""
+class Found:
+    """What a check found: the place, the message and the evidence; the engine names the rule."""
 
-    code: str
     path: str
     span: Span
     message: str
@@ -27,23 +32,49 @@ class Hit:
     extent: Optional[Span] = None  # the call the finding belongs to: a suppression on any of its lines counts
 
 
-CheckFn = Callable[[Project], Iterator[Hit]]
-CHECKS: Dict[str, CheckFn] = {}
+@dataclass(frozen=True)
+class Hit:
+    """A finding of one rule, by code, before the catalog names it and orders it."""
+
+    code: str
+    path: str
+    span: Span
+    message: str
+    anchor: str
+    evidence: Tuple[EvidenceStep, ...] = ()
+    extent: Optional[Span] = None
 
 
-def check(*codes: str) -> Callable[[CheckFn], CheckFn]:
-    """Register a check function for the codes it can report."""
+CheckFn = Callable[[Project], Iterator[Found]]
+CHECKS: Dict[str, CheckFn] = {}  # rule name -> its check
+
+
+def check(name: str) -> Callable[[CheckFn], CheckFn]:
+    """Register the check of the rule named `name` (the `name` of its file under `rules/`)."""
 
     def register(fn: CheckFn) -> CheckFn:
-        for code in codes:
-            CHECKS[code] = fn
+        if name in CHECKS:
+            raise ValueError(f"rule `{name}` has two checks")
+        CHECKS[name] = fn
         return fn
 
     return register
 
 
 def _load_builtin_checks() -> None:
-    from whowaits.checks import batch_requests, batch_shape, lifecycle  # noqa: F401  (registration)
+    """Import every module of this package, so that each registers its checks."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+def checks_by_code(catalog: Dict[str, RuleMeta]) -> Dict[str, CheckFn]:
+    """Each built-in check under the code of the rule it is named after."""
+    _load_builtin_checks()
+    codes = {rule.name: code for code, rule in catalog.items() if rule.builtin}
+    unknown = sorted(set(CHECKS) - set(codes))
+    if unknown:
+        raise ValueError(f"check for `{unknown[0]}`, which names no rule under rules/")
+    return {codes[name]: fn for name, fn in CHECKS.items()}
 
 
 def selected(code: str, select: Sequence[str], ignore: Sequence[str]) -> bool:
@@ -60,14 +91,10 @@ def run_checks(
     select: Sequence[str] = ("WW",),
     ignore: Sequence[str] = (),
 ) -> List[Hit]:
-    _load_builtin_checks()
-    functions: List[CheckFn] = []
-    for code, fn in sorted(CHECKS.items()):
-        if selected(code, select, ignore) and fn not in functions:
-            functions.append(fn)
     hits: List[Hit] = []
-    for fn in functions:
-        hits.extend(h for h in fn(project) if selected(h.code, select, ignore))
+    for code, fn in sorted(checks_by_code(catalog).items()):
+        if selected(code, select, ignore):
+            hits.extend(Hit(code, f.path, f.span, f.message, f.anchor, f.evidence, f.extent) for f in fn(project))
     from whowaits.checks.policy import run_policies
 
     policies = [r for r in catalog.values() if r.policy and selected(r.code, select, ignore)]
@@ -86,7 +113,7 @@ def findings_from_hits(
     severities = severities or {}
     # By place, since one problem reached by several chains becomes one merged hit.
     reasons = {(h.code, h.path, h.span.line, h.span.col): why for h, why in (justifications or {}).items()}
-    ordered = _one_per_problem(sorted(set(hits), key=lambda h: (h.path, h.span.line, h.span.col, h.code, h.message)))
+    ordered = _one_per_problem(sorted(set(hits), key=_place_then_content))
     seen: Dict[str, int] = {}
     findings = []
     for hit in ordered:
@@ -111,6 +138,15 @@ def findings_from_hits(
             )
         )
     return findings
+
+
+def _place_then_content(hit: Hit) -> Tuple[object, ...]:
+    """By place, then by everything else a hit holds: two hits of one problem reached by
+    different chains (merged into one finding) come in the same order on every run, so the
+    merged evidence and the fingerprint do not depend on the order of a set."""
+    spans = [(s.line, s.col, s.end_line, s.end_col) for s in (hit.span, hit.extent) if s is not None]
+    return (hit.path, hit.span.line, hit.span.col, hit.code, hit.message, hit.anchor,
+            [(e.path, e.line, e.note) for e in hit.evidence], spans, hit.extent is None)
 
 
 def _one_per_problem(hits: List[Hit]) -> List[Hit]:

@@ -2,16 +2,18 @@
 
 WW104: streaming, fast mode (`speed`) and `max_tokens: 0` are rejected inside a batch.
 WW106: the 300k-output beta header works only on the Batch API, not on `messages.create`.
-WW107: Bedrock, Vertex and Foundry clients have no Message Batches API (the call raises).
+WW107: clients whose provider record says they have no batch API (Anthropic on Bedrock, Vertex
+and Foundry): the call raises.
 """
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Tuple
 
-from whowaits.checks import Hit, check
-from whowaits.core import CallSite, EvidenceStep, Project
+from whowaits.checks import Found, check
+from whowaits.core import CallSite, EvidenceStep, OperationKind, Project
 from whowaits.knowledge.limits import BATCH_ONLY_BETAS
+from whowaits.knowledge.providers import PROVIDERS, batch_api
 from whowaits.knowledge.sdk import BATCH_KINDS, COMPATIBLE, GENERATION_KINDS
 
 
@@ -19,10 +21,10 @@ def _site_step(site: CallSite) -> EvidenceStep:
     return EvidenceStep(site.path, site.line, f"{site.op.method} in {site.call.function}")
 
 
-@check("WW104")
-def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
+@check("batch-with-sync-only-feature")
+def batch_with_sync_only_feature(project: Project) -> Iterator[Found]:
     for site in project.sites:
-        if site.op.kind != "batch_submit" or site.call.batch is None:
+        if site.op.kind != OperationKind.BATCH_SUBMIT or site.call.batch is None:
             continue
         for request in site.call.batch.requests:
             params = request.params
@@ -37,8 +39,7 @@ def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
                 problems.append(("max_tokens", "`max_tokens: 0`", "set the output budget the request needs (use messages.count_tokens to count input tokens)"))
             for key, what, fix in problems:
                 span = params.key_span(key) or request.span
-                yield Hit(
-                    "WW104",
+                yield Found(
                     site.path,
                     span,
                     f"batch request asks for {what}, which the Message Batches API rejects: the "
@@ -49,15 +50,14 @@ def batch_with_sync_only_feature(project: Project) -> Iterator[Hit]:
                 )
 
 
-@check("WW106")
-def batch_only_feature_on_sync(project: Project) -> Iterator[Hit]:
+@check("batch-only-feature-on-sync")
+def batch_only_feature_on_sync(project: Project) -> Iterator[Found]:
     for site in project.sites:
         if site.op.kind not in GENERATION_KINDS:
             continue
         for beta in site.call.request.betas:
             if beta in BATCH_ONLY_BETAS:
-                yield Hit(
-                    "WW106",
+                yield Found(
                     site.path,
                     site.call.span,
                     f"beta `{beta}` is only honoured by the Message Batches API; on "
@@ -67,22 +67,24 @@ def batch_only_feature_on_sync(project: Project) -> Iterator[Hit]:
                 )
 
 
-@check("WW107")
-def batch_on_unsupported_client(project: Project) -> Iterator[Hit]:
+@check("batch-on-unsupported-client")
+def batch_on_unsupported_client(project: Project) -> Iterator[Found]:
     for site in project.sites:
         # An OpenAI-compatible server gets no batch advice: what it serves is its own business.
         if site.op.kind in BATCH_KINDS and not site.op.batch_supported and site.op.provider != COMPATIBLE:
-            platform = "Bedrock" if "Bedrock" in site.op.client else "Vertex AI" if "Vertex" in site.op.client else "Foundry"
-            native = {
-                "Bedrock": "Bedrock batch inference (`create_model_invocation_job` on boto3's `bedrock` client)",
-                "Vertex AI": "Vertex AI batch prediction",
-                "Foundry": "the platform's own batch deployment",
-            }[platform]
-            yield Hit(
-                "WW107",
-                site.path,
+            platform, native = _no_batch(site)
+            yield Found(                site.path,
                 site.call.span,
-                f"`{site.op.method}` on `{site.op.client}`: the SDK has no Message Batches API for "
+                f"`{site.op.method}` on `{site.op.client}`: the SDK has no {batch_api(site.op.provider)} for "
                 f"{platform} and this call raises at run time; use {native} instead",
                 anchor=f"{site.call.function}|{site.op.method}",
             )
+
+
+def _no_batch(site: CallSite) -> Tuple[str, str]:
+    """The platform of a client without the batch API, and what to use there instead (its record)."""
+    record = PROVIDERS.get(site.op.provider)
+    for client in record.clients if record is not None else ():
+        if client.canonical == site.op.client and not client.batch:
+            return client.no_batch
+    return "this platform", "the platform's own batch API"

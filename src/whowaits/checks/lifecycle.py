@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional, Tuple
 
-from whowaits.checks import Hit, check
-from whowaits.core import BatchReadFact, CallSite, EvidenceStep, Project
+from whowaits.checks import Found, check
+from whowaits.core import BatchReadFact, CallSite, EvidenceStep, OperationKind, Project
 from whowaits.knowledge.batches import BATCH_LIFECYCLES, BatchLifecycle
 
-_WAITS = ("batch_poll", "batch_results")
-_JOBS = ("batch_submit", "batch_poll")  # calls that return a batch job object
+_WAITS = (OperationKind.BATCH_POLL, OperationKind.BATCH_RESULTS)
+_JOBS = (OperationKind.BATCH_SUBMIT, OperationKind.BATCH_POLL)  # calls that return a batch job object
 
 
 def _sites(project: Project, path: str, call_ids, kinds) -> List[CallSite]:
@@ -33,16 +33,16 @@ def _sites(project: Project, path: str, call_ids, kinds) -> List[CallSite]:
     return out
 
 
-@check("WW401")
-def results_unchecked(project: Project) -> Iterator[Hit]:
+@check("results-type-unchecked")
+def results_unchecked(project: Project) -> Iterator[Found]:
     yield from _result_types_unchecked(project)
     for path, read, (record, origin, what) in _lifecycle_reads(project):
         empty = sorted(set(read.statuses) & record.empty)
         if set(read.statuses) & record.running or not empty or not record.output_fields:
             continue
         field = record.output_fields[0]
-        yield Hit(
-            "WW401", path, read.span,
+        yield Found(
+            path, read.span,
             f"{what} is read on a path where the batch may have ended {_either(empty)} "
             f"(`{record.status_fields[0]}` is not narrowed to {_either(sorted(record.ready))}): such a "
             f"batch has no `{field}`, so the read fails; check `{field}` (or the status) first and report the "
@@ -51,8 +51,7 @@ def results_unchecked(project: Project) -> Iterator[Hit]:
         )
 
 
-def _result_types_unchecked(project: Project) -> Iterator[Hit]:
-    valid = ", ".join(sorted(BATCH_LIFECYCLES["anthropic"].result_types))
+def _result_types_unchecked(project: Project) -> Iterator[Found]:
     for path, facts in sorted(project.facts.items()):
         for read in facts.result_reads:
             site = project.site_for(path, read.call_id)
@@ -60,28 +59,30 @@ def _result_types_unchecked(project: Project) -> Iterator[Hit]:
             if site is not None and record is not None and record.result_fields and site.op.kind in _JOBS:
                 if read.message_uses and not read.type_checked:
                     value, failure = record.result_fields
-                    yield Hit(
-                        "WW401", path, read.message_uses[0],
+                    yield Found(
+                        path, read.message_uses[0],
                         f"a batch result's `.{value}` is used without checking `.{failure}`: a request that failed "
                         f"has an `{failure}` and no `{value}`, so this raises on the first failure; skip or "
                         "collect the failed ones for a follow-up batch",
                         f"{site.call.function}|{value}", (EvidenceStep(path, site.line, f"batch job from {site.op.method}"),),
                     )
                 continue
-            if site is None or site.op.kind != "batch_results" or site.op.provider != "anthropic":
+            # Results that carry a type (`result.type`: Anthropic's) are checked against it.
+            if site is None or site.op.kind != OperationKind.BATCH_RESULTS or record is None or not record.result_types:
                 continue
+            valid = ", ".join(sorted(record.result_types))
             step = EvidenceStep(path, site.line, f"results of {site.op.method}")
             for span, literal in read.bad_literals:
-                yield Hit(
-                    "WW401", path, span,
+                yield Found(
+                    path, span,
                     f"`result.type` is compared with {literal!r}, a value the API never returns "
                     f"(it is one of {valid}), so this branch never matches and failures slip "
                     "through: compare with \"succeeded\" / \"errored\"",
                     f"{site.call.function}|{literal}", (step,),
                 )
             if read.message_uses and not read.type_checked:
-                yield Hit(
-                    "WW401", path, read.message_uses[0],
+                yield Found(
+                    path, read.message_uses[0],
                     "batch result's `.result.message` is read without checking `result.type`: "
                     "errored, canceled and expired results have no message, so this raises or drops "
                     "them silently; branch on `result.type == \"succeeded\"` and collect the others for a retry batch",
@@ -89,11 +90,11 @@ def _result_types_unchecked(project: Project) -> Iterator[Hit]:
                 )
 
 
-@check("WW402")
-def resubmit_whole_batch(project: Project) -> Iterator[Hit]:
+@check("resubmit-whole-batch")
+def resubmit_whole_batch(project: Project) -> Iterator[Found]:
     for path, facts in sorted(project.facts.items()):
         submits = [(u, project.site_for(path, u.call_id)) for u in facts.submits]
-        submits = [(u, s) for u, s in submits if s is not None and s.op.kind == "batch_submit"]
+        submits = [(u, s) for u, s in submits if s is not None and s.op.kind == OperationKind.BATCH_SUBMIT]
         waits = [s for s in project.sites if s.path == path and s.op.kind in _WAITS]
         for use, site in submits:
             assert site is not None
@@ -101,8 +102,8 @@ def resubmit_whole_batch(project: Project) -> Iterator[Hit]:
             if reason is None:
                 continue
             wait, note = reason
-            yield Hit(
-                "WW402", path, site.call.span,
+            yield Found(
+                path, site.call.span,
                 f"the full request list `{use.collection.rsplit(':', 1)[1]}` is submitted again {note}: "
                 "results that succeeded are paid for twice and the retry waits up to another 24 h; "
                 "resubmit only the custom_ids whose result was errored or expired",
@@ -129,18 +130,18 @@ def _resubmit_reason(use, site: CallSite, submits, waits) -> Optional[tuple]:
     return None
 
 
-@check("WW403")
-def poll_interval_too_short(project: Project) -> Iterator[Hit]:
+@check("poll-interval-too-short")
+def poll_interval_too_short(project: Project) -> Iterator[Found]:
     minimum = project.poll_interval_min
     for path, facts in sorted(project.facts.items()):
         for poll in facts.polls:
-            polled = _sites(project, path, poll.call_ids, ("batch_poll",))
+            polled = _sites(project, path, poll.call_ids, (OperationKind.BATCH_POLL,))
             if not polled:
                 continue
             for span, seconds, source in poll.sleeps:
                 if seconds is not None and seconds < minimum:
-                    yield Hit(
-                        "WW403", path, span,
+                    yield Found(
+                        path, span,
                         f"batch poll loop sleeps {seconds:g} s between status checks (`{source}`); a batch "
                         f"takes minutes to hours, so poll every {minimum:g} s or more (or check from a "
                         "scheduled job) instead of spending requests and rate limit on status calls",
@@ -149,13 +150,13 @@ def poll_interval_too_short(project: Project) -> Iterator[Hit]:
                     )
 
 
-@check("WW404")
-def immediate_retry_on_batch(project: Project) -> Iterator[Hit]:
+@check("immediate-retry-on-batch")
+def immediate_retry_on_batch(project: Project) -> Iterator[Found]:
     for path, facts in sorted(project.facts.items()):
         for retry in facts.retries:
-            for site in _sites(project, path, retry.call_ids, ("batch_submit", "batch_results")):
-                yield Hit(
-                    "WW404", path, site.call.span,
+            for site in _sites(project, path, retry.call_ids, (OperationKind.BATCH_SUBMIT, OperationKind.BATCH_RESULTS)):
+                yield Found(
+                    path, site.call.span,
                     f"`{site.op.method}` is retried immediately by {retry.describe} (line "
                     f"{retry.span.line}): a failed batch or results download is not a transient error "
                     "the way a sync call's is; read the failed results and submit only those in a "
@@ -185,7 +186,7 @@ def _read_lifecycle(project: Project, path: str, read: BatchReadFact) -> Optiona
     what = ""
     if read.call_id >= 0:
         site = project.site_for(path, read.call_id)
-        if site is None or site.op.kind != "batch_results":
+        if site is None or site.op.kind != OperationKind.BATCH_RESULTS:
             return None
         providers.add(site.op.provider)
         what = "the output file" if site.op.method.startswith("files.") else f"the output of `{site.op.method}`"
@@ -201,7 +202,7 @@ def _either(values: List[str]) -> str:
 
 
 def _read_evidence(project: Project, path: str, read: BatchReadFact, origin: CallSite) -> Tuple[EvidenceStep, ...]:
-    verb = "submitted" if origin.op.kind == "batch_submit" else "status read"
+    verb = "submitted" if origin.op.kind == OperationKind.BATCH_SUBMIT else "status read"
     steps = [EvidenceStep(path, origin.line, f"batch {verb} here ({origin.op.method})")]
     steps += [EvidenceStep(path, line, "status checked here") for line in read.checks]
     site = project.site_for(path, read.call_id) if read.call_id >= 0 else None
@@ -210,8 +211,8 @@ def _read_evidence(project: Project, path: str, read: BatchReadFact, origin: Cal
     return tuple(steps)
 
 
-@check("WW405")
-def results_before_end(project: Project) -> Iterator[Hit]:
+@check("results-before-end")
+def results_before_end(project: Project) -> Iterator[Found]:
     for path, read, (record, origin, what) in _lifecycle_reads(project):
         running = sorted(set(read.statuses) & record.running)
         if not running:
@@ -219,32 +220,32 @@ def results_before_end(project: Project) -> Iterator[Hit]:
         field, ready = record.status_fields[0], _either(sorted(record.ready))
         if read.checks:
             why = f"the status check{'s' if len(read.checks) > 1 else ''} on line {', '.join(map(str, read.checks))} let {_either(running)} through"
-        elif origin.op.kind == "batch_submit":
+        elif origin.op.kind == OperationKind.BATCH_SUBMIT:
             why = f"the batch was submitted on line {origin.line} and nothing waits for it to end"
         else:
             why = f"the status read on line {origin.line} is never checked"
         missing = (f"`{record.output_fields[0]}` is None" if not what.startswith("the output of")
                    else "the SDK raises")
-        yield Hit(
-            "WW405", path, read.span,
+        yield Found(
+            path, read.span,
             f"{what} is read while the batch can still be running: {why}; until `{field}` is {ready} there are "
             f"no results ({missing}), so read them only on a path that has seen it {ready}",
             f"{origin.call.function}|{what}|running", _read_evidence(project, path, read, origin),
         )
 
 
-@check("WW406")
-def results_joined_by_position(project: Project) -> Iterator[Hit]:
+@check("results-joined-by-position")
+def results_joined_by_position(project: Project) -> Iterator[Found]:
     for path, facts in sorted(project.facts.items()):
         for join in facts.position_joins:
             site = project.site_for(path, join.call_id)
-            if site is None or site.op.kind != "batch_results":
+            if site is None or site.op.kind != OperationKind.BATCH_RESULTS:
                 continue
             record = BATCH_LIFECYCLES.get(site.op.provider)
             if record is None or record.ordered_results:
                 continue
-            yield Hit(
-                "WW406", path, join.span,
+            yield Found(
+                path, join.span,
                 f"batch results are matched to their inputs by position (`{join.how}`): results come back in any "
                 "order, not in the order of the requests, so answers land on the wrong items without any error; key "
                 "the results by `custom_id` and look each input up by its id",

@@ -26,13 +26,16 @@ import string
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Optional, Sequence, Tuple
 
-from whowaits.checks.sitefacts import FIELD_VALUES, FIELDS, MESSAGE_FIELDS, SiteFacts, site_facts
+from whowaits.checks.sitefacts import FIELD_VALUES, FIELDS, MESSAGE_FIELDS, PROPERTIES, Kind, SiteFacts, site_facts
 from whowaits.core import EvidenceStep, PolicyAlternative as Alternative, Project, RuleMeta
 
 if TYPE_CHECKING:  # the engine imports this module; import its Hit type only for checkers
     from whowaits.checks import Hit
 
 _COMPARISON = re.compile(r"^\s*(<=|>=|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$")
+# Text a message may name besides the site properties: the context a `context` condition matched.
+_MATCHED_ENTRY, _MATCHED_KIND = "matched_entry", "matched_kind"
+_PLACEHOLDERS = frozenset(FIELDS) | MESSAGE_FIELDS | {_MATCHED_ENTRY, _MATCHED_KIND}
 
 
 class PolicyError(Exception):
@@ -67,14 +70,14 @@ def compile_when(raw: Any, default_message: str) -> Tuple[Alternative, ...]:
     return tuple(alternatives)
 
 
-def _validate(field: str, kind: str, value: Any) -> None:
+def _validate(field: str, kind: Kind, value: Any) -> None:
     values = value if isinstance(value, list) else [value]
     for v in values:
-        if kind in ("str", "list") and not isinstance(v, str):
+        if kind in (Kind.STR, Kind.LIST) and not isinstance(v, str):
             raise PolicyError(f"`when.{field}` must be a string or a list of strings")
-        if kind == "bool" and (isinstance(value, list) or not isinstance(v, bool)):
+        if kind is Kind.BOOL and (isinstance(value, list) or not isinstance(v, bool)):
             raise PolicyError(f"`when.{field}` must be true or false")
-        if kind == "number":
+        if kind is Kind.NUMBER:
             if isinstance(v, bool) or not (isinstance(v, (int, float)) or (isinstance(v, str) and _COMPARISON.match(v))):
                 raise PolicyError(f'`when.{field}` must be a number or a comparison like "<24"')
         known = FIELD_VALUES.get(field)
@@ -88,10 +91,10 @@ def _validate_message(message: str) -> None:
     except ValueError as exc:
         raise PolicyError(f"`message` is not a valid template: {exc}") from exc
     for name in names:
-        if not re.match(r"^[a-z_]+$", name):
+        if not re.match(r"^[a-z_][a-z0-9_]*$", name):
             raise PolicyError(f"`message` placeholder `{{{name}}}` must be a plain field name")
-        if name not in FIELDS and name not in MESSAGE_FIELDS:
-            raise PolicyError(f"`message` placeholder `{{{name}}}` names no site fact (known: {', '.join(sorted(set(FIELDS) | MESSAGE_FIELDS))})")
+        if name not in _PLACEHOLDERS:
+            raise PolicyError(f"`message` placeholder `{{{name}}}` names no site fact (known: {', '.join(sorted(_PLACEHOLDERS))})")
 
 
 def _glob(item: Any, wants: Sequence[str]) -> bool:
@@ -107,12 +110,12 @@ def _glob(item: Any, wants: Sequence[str]) -> bool:
 
 def _matches(field: str, want: Any, facts: SiteFacts) -> Tuple[bool, Optional[int]]:
     """Whether a condition holds; for a list field, also which item matched."""
-    have = facts.values.get(field)
+    have = facts.value(field)
     kind = FIELDS[field]
     wants = want if isinstance(want, list) else [want]
-    if kind == "bool":
+    if kind is Kind.BOOL:
         return have is want, None
-    if kind == "number":
+    if kind is Kind.NUMBER:
         if have is None:
             return False, None
         for w in wants:
@@ -123,7 +126,7 @@ def _matches(field: str, want: Any, facts: SiteFacts) -> Tuple[bool, Optional[in
             elif have == w:
                 return True, None
         return False, None
-    if kind == "list":
+    if kind is Kind.LIST:
         for i, item in enumerate(have or []):
             if _glob(item, wants):
                 return True, i
@@ -137,9 +140,25 @@ def _compare(a: float, op: str, b: float) -> bool:
     return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b}[op]
 
 
-class _Values(dict):
-    def __missing__(self, key: str) -> str:
-        return "?"
+class _Message(Dict[str, Any]):
+    """What a message's placeholders name, computed when the message names it: a list property
+    shows the item a condition matched (else all of them), what does not apply shows "?"."""
+
+    def __init__(self, facts: SiteFacts, matched: Dict[str, int]) -> None:
+        super().__init__()
+        self.facts = facts
+        self.matched = matched
+
+    def __missing__(self, key: str) -> Any:
+        prop = PROPERTIES.get(key)
+        value = self.facts.value(key) if prop is not None else None
+        if value is None:
+            return "?"
+        if isinstance(value, list):
+            return str(value[self.matched[key]]) if key in self.matched else ", ".join(map(str, value))
+        if prop is not None and prop.thousands and isinstance(value, int):
+            return f"{value:,}"
+        return value
 
 
 def evaluate(rule: RuleMeta, facts: SiteFacts) -> Optional[Tuple[str, Tuple[EvidenceStep, ...]]]:
@@ -156,24 +175,19 @@ def evaluate(rule: RuleMeta, facts: SiteFacts) -> Optional[Tuple[str, Tuple[Evid
                 matched[field] = index
         if not ok:
             continue
-        values = _Values({k: v for k, v in facts.values.items() if v is not None})
-        for field, value in list(values.items()):
-            if isinstance(value, list):  # the item a condition matched, else all of them
-                values[field] = str(value[matched[field]]) if field in matched else ", ".join(map(str, value))
-        matched_context = matched.get("context")
+        values = _Message(facts, matched)
         evidence: Tuple[EvidenceStep, ...] = ()
         for field, _ in alternative.conditions:
-            if field in facts.evidence:
-                evidence = facts.evidence[field]
+            steps = facts.evidence(field)
+            if steps is not None:
+                evidence = steps
                 break
+        matched_context = matched.get("context")
         if matched_context is not None:
             ctx = facts.site.contexts[matched_context]
-            values["matched_entry"] = ctx.entry
-            values["matched_kind"] = ctx.kind.replace("_", " ")
+            values[_MATCHED_ENTRY] = ctx.entry
+            values[_MATCHED_KIND] = ctx.kind.replace("_", " ")
             evidence = evidence or ctx.evidence
-        for key in ("batch_count", "batch_limit"):
-            if isinstance(values.get(key), int):
-                values[key] = f"{values[key]:,}"
         return alternative.message.format_map(values), evidence
     return None
 

@@ -97,7 +97,7 @@ def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], 
     return lines, decorators, columns
 
 
-def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], Optional[FileFacts]]:
+def _checked_tree(source: bytes, tokens: int) -> Tuple[Optional[str], Optional[ast.Module], Optional[FileFacts]]:
     """(problem, tree, syntax error): CPython's parse of the file, or why it is too deep to
     analyse, and CPython's syntax error (message, line and column) when it has one.
 
@@ -105,6 +105,10 @@ def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], O
     raising, so CPython's parser, which turns it into a clean RecursionError or SyntaxError at a
     fraction of libcst's cost, is the gate. Other syntax errors are left to libcst, which also
     reads syntax newer than the running interpreter. The tree also gives statement lines.
+
+    Each level of a syntax tree costs at least one token, bar the expression context leaf and
+    the module and statement wrappers, so a file with few tokens cannot be too deep and skips
+    the walk that measures depth.
     """
     try:
         tree = ast.parse(source)
@@ -116,12 +120,19 @@ def _checked_tree(source: bytes) -> Tuple[Optional[str], Optional[ast.Module], O
         return None, None, _syntax_error(exc.msg, exc.lineno or 1, exc.offset or 1)
     except ValueError:  # source with characters the tokenizer refuses
         return None, None, None
+    if 2 * tokens + 16 < MAX_NESTING:
+        return None, tree, None
     stack: List[Tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
             return f"too deeply nested to analyse (more than {MAX_NESTING} levels)", None, None
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        for name in node._fields:  # ast.iter_child_nodes, without its generator per node
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                stack.append((value, depth + 1))
+            elif type(value) is list:
+                stack.extend((item, depth + 1) for item in value if isinstance(item, ast.AST))
     return None, tree, None
 
 
@@ -169,7 +180,7 @@ def _extract(source: bytes) -> FileFacts:
     tokens = len(_TOKEN.findall(source))
     if tokens > MAX_TOKENS:
         return FileFacts(error=f"too much code to analyse in one file ({tokens:,} tokens; the limit is {MAX_TOKENS:,})")
-    nesting, tree, cpython_error = _checked_tree(source)
+    nesting, tree, cpython_error = _checked_tree(source, tokens)
     if nesting is not None:
         return FileFacts(error=nesting)
     import libcst as cst  # imported here so warm, fully cached runs never load libcst

@@ -23,7 +23,7 @@ import libcst as cst
 
 from whowaits.core import BatchReadFact, RawCall, Span
 from whowaits.facts.requests import CodeFor
-from whowaits.facts.scopes import COMPREHENSIONS, CallInfo, FuncInfo, ModuleIndex, Scope, child_nodes
+from whowaits.facts.scopes import CallInfo, child_nodes, COMPREHENSIONS, FuncInfo, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV
 from whowaits.knowledge.batches import (
     ALL_STATUSES,
@@ -760,7 +760,7 @@ class _Run:
         if depth > 4:
             return None
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            value = node.evaluated_value
+            value = literal(node)
             return frozenset({value}) & ALL_STATUSES if isinstance(value, str) else None
         if isinstance(node, cst.Attribute) and node.attr.value in ALL_STATUSES:
             return frozenset({node.attr.value})  # `JobState.JOB_STATE_SUCCEEDED`
@@ -845,7 +845,7 @@ def _string_index(node: cst.Subscript) -> Optional[str]:
         return None
     value = node.slice[0].slice.value
     if isinstance(value, cst.SimpleString):
-        text = value.evaluated_value
+        text = literal(value)
         return text if isinstance(text, str) else None
     return None
 
@@ -862,7 +862,7 @@ def _plain_chain(node: cst.BaseExpression) -> bool:
 def _always_true(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.Name):
         return node.value == "True"
-    return isinstance(node, cst.Integer) and node.evaluated_value != 0
+    return isinstance(node, cst.Integer) and literal(node) != 0
 
 
 def _target_names(target: cst.BaseExpression) -> List[str]:
@@ -875,7 +875,7 @@ def _target_names(target: cst.BaseExpression) -> List[str]:
 
 def _pattern_strings(pattern: cst.MatchPattern) -> Optional[FrozenSet[str]]:
     if isinstance(pattern, cst.MatchValue) and isinstance(pattern.value, cst.SimpleString):
-        value = pattern.value.evaluated_value
+        value = literal(pattern.value)
         return frozenset({value}) if isinstance(value, str) else None
     if isinstance(pattern, cst.MatchOr):
         out: Set[str] = set()

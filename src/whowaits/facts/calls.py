@@ -6,6 +6,8 @@ candidate calls, and the project index uses it again once cross-module prefixes 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import fnmatch
 import re
 from typing import Any, List, Optional, Tuple
@@ -37,8 +39,10 @@ from whowaits.knowledge.sdk import (
 COMPATIBLE_TAG = f"[{COMPATIBLE}]"  # marks a client class constructed with a non-official base_url
 
 
+@lru_cache(maxsize=1 << 16)
 def sdk_root(path: str) -> Optional[str]:
-    """The SDK module a value path starts in, if any (`google.genai.Client()` -> `google.genai`)."""
+    """The SDK module a value path starts in, if any (`google.genai.Client()` -> `google.genai`).
+    Cached: every evaluated call asks, and a module has few distinct paths."""
     for root in SDK_MODULES:
         if path == root or path.startswith(root + "."):
             return root

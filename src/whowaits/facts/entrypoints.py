@@ -25,7 +25,7 @@ from whowaits.core import (
 )
 from whowaits.facts.calls import sdk_root
 from whowaits.facts.requests import CodeFor
-from whowaits.facts.scopes import CallInfo, ModuleIndex, Scope, child_nodes
+from whowaits.facts.scopes import CallInfo, child_nodes, literal, ModuleIndex, Scope
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value
 from whowaits.knowledge.frameworks import (
     DETACHED_STARTS,
@@ -428,14 +428,15 @@ class ProgramReader:
             keys: Dict[str, cst.BaseExpression] = {}
             for el in node.elements:
                 if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString):
-                    key = el.key.evaluated_value
+                    key = literal(el.key)
                     if isinstance(key, str):
                         keys[key] = el.value
             task = keys.get("task")
-            if "schedule" in keys and isinstance(task, cst.SimpleString) and isinstance(task.evaluated_value, str):
+            name = literal(task) if isinstance(task, cst.SimpleString) else None
+            if "schedule" in keys and isinstance(name, str):
                 period = self.schedule_hours(keys["schedule"], self.index.module_scope)
-                out.append(RegistrationFact("scheduled", "Celery beat schedule", "task:" + task.evaluated_value,
-                                            self.code_for.statement_line(ordinal, task), caller, period))
+                out.append(RegistrationFact("scheduled", "Celery beat schedule", "task:" + name,
+                                            self.code_for.statement_line(ordinal, keys["task"]), caller, period))
         return tuple(out)
 
     # -- schedules in code -----------------------------------------------------------------
@@ -625,7 +626,7 @@ def _name_pattern(node: cst.BaseExpression) -> Optional[str]:
             parts.append(part.value if isinstance(part, cst.FormattedStringText) else "*")
     elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
         for side in (node.left, node.right):
-            text = side.evaluated_value if isinstance(side, cst.SimpleString) else None
+            text = literal(side) if isinstance(side, cst.SimpleString) else None
             parts.append(text if isinstance(text, str) else "*")
     else:
         return None
@@ -716,7 +717,7 @@ def _mentions(node: cst.CSTNode, text: str) -> bool:
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.SimpleString) and current.evaluated_value == text:
+        if isinstance(current, cst.SimpleString) and literal(current) == text:
             return True
         if isinstance(current, (cst.FunctionDef, cst.ClassDef)) and current is not node:
             continue

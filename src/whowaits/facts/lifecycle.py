@@ -14,7 +14,7 @@ import libcst as cst
 from whowaits.core import PollLoopFact, PositionJoinFact, RawCall, ResultReadFact, RetryFact, SubmitUse
 from whowaits.facts.batchflow import call_role
 from whowaits.facts.requests import CodeFor
-from whowaits.facts.scopes import CallInfo, ForInfo, ModuleIndex, Scope, _name_targets, child_nodes
+from whowaits.facts.scopes import _name_targets, CallInfo, child_nodes, ForInfo, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import RETRY_DECORATORS, RETRY_ITERATORS, SLEEP_FUNCTIONS
 from whowaits.knowledge.batches import BATCH_LIFECYCLES, OUTPUT_FIELDS, RESULT_FIELDS
@@ -98,7 +98,7 @@ class LifecycleReader:
                     if isinstance(value, Ext) and value.path in ("time.time", "time.monotonic", "time.perf_counter"):
                         clock = True
                 if isinstance(current, (cst.Integer, cst.Float)):
-                    limit = float(current.evaluated_value)
+                    limit = float(literal(current))
                 elif isinstance(current, cst.Name):
                     value = self.ev.eval(current, scope)  # type: ignore[arg-type]
                     if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
@@ -364,8 +364,10 @@ def _has_exit(statements: "Sequence[Union[cst.BaseStatement, cst.BaseSmallStatem
     return False
 
 
-# `result.type` values an Anthropic batch result can have; anything else never matches.
-RESULT_TYPES = BATCH_LIFECYCLES["anthropic"].result_types
+# `result.type` values a batch result can have, for the providers whose results carry one;
+# anything else never matches. (Which provider a results loop reads is known only after the
+# index resolves the call, so the literal is checked against all of them.)
+RESULT_TYPES = frozenset(t for record in BATCH_LIFECYCLES.values() for t in record.result_types)
 
 
 class _ResultScan(cst.CSTVisitor):
@@ -416,9 +418,9 @@ class _ResultScan(cst.CSTVisitor):
             return
         self.checked = True
         for side in sides:
-            for literal in _string_literals(side):
-                if literal[1] not in RESULT_TYPES:
-                    self.bad_literals.append(literal)
+            for found in _string_literals(side):
+                if found[1] not in RESULT_TYPES:
+                    self.bad_literals.append(found)
 
     def visit_Match(self, node: cst.Match) -> None:
         if self._is_type(node.subject) or self._is_result(node.subject):
@@ -494,7 +496,7 @@ class _InlineScan(cst.CSTVisitor):
 
 def _string_literals(node: cst.BaseExpression) -> List[Tuple[cst.CSTNode, str]]:
     if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
+        value = literal(node)
         return [(node, value)] if isinstance(value, str) else []
     if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
         out = []
@@ -646,7 +648,7 @@ def _names_custom_id(node: cst.CSTNode) -> bool:
         current = stack.pop()
         if isinstance(current, cst.Attribute) and current.attr.value == "custom_id":
             return True
-        if isinstance(current, cst.SimpleString) and current.evaluated_value == "custom_id":
+        if isinstance(current, cst.SimpleString) and literal(current) == "custom_id":
             return True
         stack.extend(child_nodes(current))
     return False

@@ -16,7 +16,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from whowaits.core import BatchInput, BatchRequestFacts, CustomIdFact, RequestFacts, Span
-from whowaits.facts.scopes import ModuleIndex, Scope
+from whowaits.facts.scopes import literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import UNBOUNDED_FUNCTIONS, UNBOUNDED_METHODS
 from whowaits.knowledge.sdk import ENDPOINT_KEYWORDS
@@ -119,7 +119,8 @@ class RequestReader:
             betas=self._betas(items),
             purpose=purpose if isinstance(purpose, str) else None,
             base_url=next((url for url in (self.url(*items[k]) for k in sorted(ENDPOINT_KEYWORDS) if k in items) if url), None),
-            span_of=tuple((key, self.code_for.span(expr)) for key, (expr, _) in items.items()),
+            span_of=tuple((key, self.code_for.span(expr)) for key, (expr, _) in items.items()
+                          if key in RequestFacts.SPANNED_KEYS),
             model_ref=model_ref,
             model_env=model_env,
             prompt_chars=prompt_chars,
@@ -141,7 +142,7 @@ class RequestReader:
         if depth > _MAX_DEPTH:
             return missing(expr)
         if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
-            text = expr.evaluated_value
+            text = literal(expr)
             return len(text) if isinstance(text, (str, bytes)) else missing(expr)
         if isinstance(expr, cst.FormattedString):
             size = 0
@@ -163,7 +164,7 @@ class RequestReader:
             return sum(self.text_size(*items[key], depth + 1, unknown) for key in _TEXT_KEYS if key in items)
         if isinstance(expr, cst.Call):  # "...".format(...)
             template = expr.func.value  # type: ignore[attr-defined]
-            size = sum(len(lit) for lit, _, _, _ in string.Formatter().parse(template.evaluated_value))
+            size = sum(len(lit) for lit, _, _, _ in string.Formatter().parse(literal(template)))
             return size + sum(self.text_size(arg.value, scope, depth + 1, unknown) for arg in expr.args)
         if isinstance(expr, cst.Name):
             value = self.ev.eval(expr, scope)
@@ -508,7 +509,7 @@ class RequestReader:
         if isinstance(expr, cst.ConcatenatedString):
             return (self._literal_parts(expr.left, scope) or []) + (self._literal_parts(expr.right, scope) or [])
         if isinstance(expr, cst.SimpleString):
-            text = expr.evaluated_value
+            text = literal(expr)
             return [text] if isinstance(text, str) else []
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
             left = self._literal_parts(expr.left, scope)
@@ -522,7 +523,7 @@ class RequestReader:
             and expr.func.attr.value == "format"
             and isinstance(expr.func.value, cst.SimpleString)
         ):
-            text = expr.func.value.evaluated_value
+            text = literal(expr.func.value)
             if isinstance(text, str):
                 return [lit for lit, _, _, _ in string.Formatter().parse(text) if lit]
         if isinstance(expr, cst.Name):
@@ -606,7 +607,7 @@ def _is_format_call(expr: cst.BaseExpression) -> bool:
         and isinstance(expr.func, cst.Attribute)
         and expr.func.attr.value == "format"
         and isinstance(expr.func.value, cst.SimpleString)
-        and isinstance(expr.func.value.evaluated_value, str)
+        and isinstance(literal(expr.func.value), str)
     )
 
 

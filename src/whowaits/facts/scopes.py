@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Union, overload
 
 import libcst as cst
 
@@ -164,11 +164,24 @@ def child_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
     out: List[cst.CSTNode] = []
     for name in names:
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        kind = type(value)
+        if kind is list or kind is tuple:
+            out.extend(v for v in value if _is_node(type(v)))
+        elif _is_node(kind):
             out.append(value)
-        elif isinstance(value, (list, tuple)):
-            out.extend(v for v in value if isinstance(v, cst.CSTNode))
     return out
+
+
+_NODE_TYPES: Dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    """`issubclass(kind, CSTNode)`, remembered: CSTNode is an ABC, whose checks run in Python,
+    and the walk asks for every field of every node."""
+    known = _NODE_TYPES.get(kind)
+    if known is None:
+        known = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
+    return known
 
 
 class ModuleIndex:
@@ -235,7 +248,7 @@ class ModuleIndex:
         return ordinal if ordinal is not None and self.statements[ordinal] is statement else None
 
     def walk(self, node: cst.CSTNode) -> None:
-        if isinstance(node, _COMPOUND):
+        if _is_compound(type(node)):
             self._statement(node)
         self.statement_at[id(node)] = self.stmt
         handler = self._handlers.get(type(node))
@@ -602,6 +615,15 @@ class ModuleIndex:
 _COMPOUND = (
     cst.FunctionDef, cst.ClassDef, cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match,
 )
+_COMPOUND_TYPES: Dict[type, bool] = {}
+
+
+def _is_compound(kind: type) -> bool:
+    """`issubclass(kind, _COMPOUND)`, remembered per type (see `_is_node`)."""
+    known = _COMPOUND_TYPES.get(kind)
+    if known is None:
+        known = _COMPOUND_TYPES[kind] = issubclass(kind, _COMPOUND)
+    return known
 
 
 def _is_main_test(test: cst.BaseExpression) -> bool:
@@ -613,7 +635,7 @@ def _is_main_test(test: cst.BaseExpression) -> bool:
         return False
     sides = [test.left, target.comparator]
     names = [s.value for s in sides if isinstance(s, cst.Name)]
-    strings = [s.evaluated_value for s in sides if isinstance(s, cst.SimpleString)]
+    strings = [literal(s) for s in sides if isinstance(s, cst.SimpleString)]
     return names == ["__name__"] and strings == ["__main__"]
 
 
@@ -644,7 +666,7 @@ def _is_status_test(test: cst.BaseExpression) -> bool:
         node = stack.pop()
         if isinstance(node, cst.Attribute) and node.attr.value in STATUS_FIELDS:
             return True
-        if isinstance(node, cst.SimpleString) and node.evaluated_value in ALL_STATUSES:
+        if isinstance(node, cst.SimpleString) and literal(node) in ALL_STATUSES:
             return True
         stack.extend(child_nodes(node))
     return False
@@ -672,3 +694,27 @@ def decorator_name(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Call):
         node = node.func
     return _dotted(node).split(".")[-1]
+
+
+@overload
+def literal(node: cst.Integer) -> int: ...
+@overload
+def literal(node: cst.Float) -> float: ...
+@overload
+def literal(node: cst.SimpleString) -> Union[str, bytes]: ...
+@overload
+def literal(node: cst.ConcatenatedString) -> Union[str, bytes, None]: ...
+@overload
+def literal(node: Union[cst.SimpleString, cst.ConcatenatedString]) -> Union[str, bytes, None]: ...
+@overload
+def literal(node: Union[cst.Integer, cst.Float]) -> Union[int, float]: ...
+def literal(node: Union[cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float]) -> object:
+    """A literal's value, as libcst's `evaluated_value` gives it, without its `ast.literal_eval`
+    (a compile per string) for the common plain, unescaped string and decimal integer."""
+    if isinstance(node, cst.SimpleString) and node.prefix.lower() in ("", "u", "r"):
+        inner = node.raw_value
+        if "\r" not in inner and ("\\" not in inner or node.prefix.lower() == "r"):
+            return inner
+    elif isinstance(node, cst.Integer) and node.value.isdigit() and (node.value == "0" or node.value[0] != "0"):
+        return int(node.value)
+    return node.evaluated_value

@@ -20,7 +20,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name
+from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name, literal
 from whowaits.facts.calls import client_endpoint_tag
 from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, ENV_LOOKUPS, MODEL_WRAPPERS, PIPE_COMPOSED
 
@@ -83,6 +83,9 @@ class Evaluator:
         self.module_scope = module_scope
         self.calls = calls
         self._cache: Dict[Tuple[int, int], Value] = {}
+        # `alternatives` by (node, scope, depth, limit): receivers bound in many branches fan
+        # out through every binding, and without it a module re-walks the same chains per call.
+        self._alternatives: Dict[Tuple[int, int, int, int], List[Value]] = {}
         self._active: Set[Tuple[int, int]] = set()
         self._callers: Optional[Dict[int, List[CallInfo]]] = None
 
@@ -186,13 +189,14 @@ class Evaluator:
             self._callers = callers
             # Values computed while the map was incomplete may say "unknown" wrongly.
             self._cache.clear()
+            self._alternatives.clear()
         return self._callers.get(id(func), [])
 
     def annotation_value(self, node: cst.BaseExpression, scope: Scope) -> Value:
         """An instance of the annotated type: `Anthropic`, `Optional[Anthropic]`, `X | None`."""
         if isinstance(node, cst.SimpleString):
             try:
-                node = cst.parse_expression(str(node.evaluated_value))
+                node = cst.parse_expression(str(literal(node)))
             except Exception:  # a string annotation that is not an expression
                 return None
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
@@ -255,10 +259,10 @@ class Evaluator:
                 if isinstance(side, Ext) and side.path.startswith(PIPE_PREFIXES):
                     return side
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            value = node.evaluated_value
+            value = literal(node)
             return Lit(value) if isinstance(value, str) else None
         if isinstance(node, (cst.Integer, cst.Float)):
-            return Lit(node.evaluated_value)
+            return Lit(literal(node))
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
             inner = self.eval(node.expression, scope)
             if isinstance(inner, Lit) and isinstance(inner.value, (int, float)):
@@ -272,6 +276,13 @@ class Evaluator:
 
         With a higher limit (dispatch), names bound by a loop over a registry and subscripts
         of one (`BACKENDS[name]()`) are each value the registry holds."""
+        key = (id(node), id(scope), depth, limit)
+        found = self._alternatives.get(key)
+        if found is None:
+            found = self._alternatives[key] = self._alternatives_of(node, scope, depth, limit)
+        return list(found)
+
+    def _alternatives_of(self, node: cst.CSTNode, scope: Scope, depth: int, limit: int) -> List[Value]:
         if depth > 8:
             return [self.eval(node, scope)]
         if isinstance(node, cst.Name):

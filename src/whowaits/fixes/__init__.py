@@ -14,13 +14,16 @@ import difflib
 import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from whowaits.core import Finding, FixInfo, RuleMeta
-from whowaits.fixes.cst_edit import Located, apply_edits, edit_between, line_starts, parse
-from whowaits.fixes.fixers import FIXERS, Target, policy_template
+from whowaits.fixes.text_edit import apply_edits, line_starts
 from whowaits.pipeline import RunResult
 from whowaits.report.escape import printable
+
+if TYPE_CHECKING:
+    from whowaits.fixes.cst_edit import Located
+    from whowaits.fixes.fixers import Fixer
 
 Reanalyze = Callable[[Dict[str, bytes]], RunResult]
 MAX_ALONE = 20  # fixes checked one by one (one analysis each) when checking them together failed
@@ -33,7 +36,7 @@ class Source:
     data: bytes
     text: str
     encoding: str
-    located: Optional[Located]
+    located: Optional["Located"]
 
 
 @dataclass
@@ -48,6 +51,8 @@ class Outcome:
 
 
 def _load(root: str, path: str, stdin: Optional[Tuple[str, bytes]]) -> Optional[Source]:
+    from whowaits.fixes.cst_edit import Located, parse
+
     data: Optional[bytes] = None
     if stdin is not None and os.path.relpath(os.path.abspath(stdin[0]), root).replace(os.sep, "/") == path:
         data = stdin[1]
@@ -63,14 +68,30 @@ def _load(root: str, path: str, stdin: Optional[Tuple[str, bytes]]) -> Optional[
     return Source(data, module.code, module.encoding, Located(module))
 
 
+def _fixer_of(rule: RuleMeta) -> Optional["Fixer"]:
+    """A built-in rule's fixer, registered under its name; a policy rule's keyword template."""
+    from whowaits.fixes.fixers import FIXERS, policy_template
+
+    found = FIXERS.get(rule.name) if rule.builtin else None
+    return found or (policy_template if rule.policy else None)
+
+
 def offer(result: RunResult, catalog: Dict[str, RuleMeta], poll_interval_min: float,
           stdin: Optional[Tuple[str, bytes]] = None) -> RunResult:
-    """The run's findings, each with the fix its rule offers at that place (if any)."""
+    """The run's findings, each with the fix its rule offers at that place (if any).
+
+    libcst is loaded only when a finding's rule has a fix: most runs have none to offer."""
+    if not any((rule := catalog.get(f.code)) is not None and rule.autofix is not None and rule.autofix.safety != "none"
+               for f in result.findings):
+        return result
+    from whowaits.fixes.text_edit import edit_between
+    from whowaits.fixes.fixers import Target
+
     sources: Dict[str, Optional[Source]] = {}
     findings = []
     for finding in result.findings:
         rule = catalog.get(finding.code)
-        fix_fn = FIXERS.get(finding.code) or (policy_template if rule is not None and rule.policy else None)
+        fix_fn = _fixer_of(rule) if rule is not None else None
         if rule is None or rule.autofix is None or rule.autofix.safety == "none" or fix_fn is None:
             findings.append(finding)
             continue

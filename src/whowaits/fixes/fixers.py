@@ -31,12 +31,14 @@ class Target:
 
 Rewrite = Tuple[str, cst.Module]  # (what the fix does, the rewritten module)
 Fixer = Callable[[Target], Optional[Rewrite]]
-FIXERS: Dict[str, Fixer] = {}
+FIXERS: Dict[str, Fixer] = {}  # built-in rule name -> its fixer
 
 
-def fixer(code: str) -> Callable[[Fixer], Fixer]:
+def fixer(name: str) -> Callable[[Fixer], Fixer]:
+    """Register the fixer of the built-in rule named `name`; its `[autofix]` table says how safe it is."""
+
     def register(fn: Fixer) -> Fixer:
-        FIXERS[code] = fn
+        FIXERS[name] = fn
         return fn
 
     return register
@@ -46,10 +48,10 @@ def _call_at(t: Target) -> Optional[cst.Call]:
     return t.located.at(t.finding.line, t.finding.col, cst.Call)
 
 
-# -- WW401 --------------------------------------------------------------------------------
+# -- results-type-unchecked ---------------------------------------------------------------
 
 
-@fixer("WW401")
+@fixer("results-type-unchecked")
 def result_type(t: Target) -> Optional[Rewrite]:
     loc = t.located
     literal = loc.at(t.finding.line, t.finding.col, cst.SimpleString)
@@ -99,10 +101,10 @@ def _guard_results_loop(t: Target) -> Optional[Rewrite]:
     )
 
 
-# -- WW403 --------------------------------------------------------------------------------
+# -- poll-interval-too-short --------------------------------------------------------------
 
 
-@fixer("WW403")
+@fixer("poll-interval-too-short")
 def poll_sleep(t: Target) -> Optional[Rewrite]:
     call = _call_at(t)
     if call is None or not call.args or call.args[0].keyword is not None:
@@ -114,12 +116,12 @@ def poll_sleep(t: Target) -> Optional[Rewrite]:
     return f"sleep {seconds} s between polls", t.located.replace(call, new_call)
 
 
-# -- WW104 --------------------------------------------------------------------------------
+# -- batch-with-sync-only-feature ---------------------------------------------------------
 
 _SYNC_ONLY_KEYS = ("stream", "speed")
 
 
-@fixer("WW104")
+@fixer("batch-with-sync-only-feature")
 def batch_sync_only_key(t: Target) -> Optional[Rewrite]:
     loc = t.located
     for node in loc.starting_at(t.finding.line, t.finding.col):
@@ -136,10 +138,10 @@ def batch_sync_only_key(t: Target) -> Optional[Rewrite]:
     return None
 
 
-# -- WW106 --------------------------------------------------------------------------------
+# -- batch-only-feature-on-sync -----------------------------------------------------------
 
 
-@fixer("WW106")
+@fixer("batch-only-feature-on-sync")
 def batch_only_beta(t: Target) -> Optional[Rewrite]:
     call = _call_at(t)
     if call is None:
@@ -185,7 +187,7 @@ def _without_beta_header(headers: cst.Dict) -> Optional[cst.Dict]:
     return headers
 
 
-# -- WW302 --------------------------------------------------------------------------------
+# -- custom-id-invalid --------------------------------------------------------------------
 
 _INVALID = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -197,7 +199,7 @@ def _sanitise(text: str, keep_fields: bool = False) -> str:
     return "".join(p if p.startswith("{") and p.endswith("}") else _INVALID.sub("-", p) for p in parts)
 
 
-@fixer("WW302")
+@fixer("custom-id-invalid")
 def custom_id_chars(t: Target) -> Optional[Rewrite]:
     loc = t.located
     node = loc.at(t.finding.line, t.finding.col, (cst.SimpleString, cst.FormattedString, cst.BinaryOperation, cst.Call))
@@ -239,13 +241,13 @@ def _sanitised(node: cst.CSTNode) -> Optional[cst.CSTNode]:
     return None
 
 
-# -- WW304 --------------------------------------------------------------------------------
+# -- batch-missing-custom-id --------------------------------------------------------------
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)
 
 
-@fixer("WW304")
+@fixer("batch-missing-custom-id")
 def add_custom_id(t: Target) -> Optional[Rewrite]:
     loc = t.located
     request = loc.at(t.finding.line, t.finding.col, cst.Dict)

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 from typing import Dict, FrozenSet, Tuple
 
-# Context kinds and whether someone waits on them (SPEC section 3).
-BLOCKING_KINDS: Dict[str, bool] = {
-    "http_handler": True,
-    "bot_handler": True,
-    "interactive_ui": True,
-    "interactive_cli": True,
-    "ci_premerge": True,
-    "ci_comment": True,  # a CI run answering a person: issue_comment, pull_request_review (a /command)
-    "tool_loop": True,
-    "agent_tool": True,  # an MCP server's tool, prompt or resource: the calling agent waits on it
-    "scheduled": False,
-    "background": False,
-    "offline_script": False,
-    "ci_manual": False,  # a CI run started by hand (workflow_dispatch), usually beside a schedule
-    "ci_event": False,  # a CI run started by a repository event nobody sits on: release, workflow_run
+from whowaits.core import ContextKind
+
+# Context kinds and whether someone waits on them (SPEC section 3). `declared` has no row: a
+# pragma or the configuration says whether someone waits.
+BLOCKING_KINDS: Dict[ContextKind, bool] = {
+    ContextKind.HTTP_HANDLER: True,
+    ContextKind.BOT_HANDLER: True,
+    ContextKind.INTERACTIVE_UI: True,
+    ContextKind.INTERACTIVE_CLI: True,
+    ContextKind.CI_PREMERGE: True,
+    ContextKind.CI_COMMENT: True,
+    ContextKind.TOOL_LOOP: True,
+    ContextKind.AGENT_TOOL: True,
+    ContextKind.SCHEDULED: False,
+    ContextKind.BACKGROUND: False,
+    ContextKind.OFFLINE_SCRIPT: False,
+    ContextKind.CI_MANUAL: False,
+    ContextKind.CI_EVENT: False,
 }
 
 # Slack Bolt apps and assistants (`from slack_bolt import App`, `slack_bolt.async_app.AsyncApp`).

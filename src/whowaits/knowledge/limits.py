@@ -1,17 +1,17 @@
-"""Provider limits and enumerations the rules encode, in one place (see shared api-facts.md)."""
+"""Limits and enumerations the rules encode; the per-provider ones are derived from the
+provider records (`knowledge.providers`), the rest are whowaits' own defaults."""
 
 from __future__ import annotations
 
-import re
-from typing import Dict, FrozenSet, Pattern
+from typing import Dict, FrozenSet
 
-# Requests per batch (Anthropic: 100,000 and 256 MB; OpenAI: 50,000 per input file).
-MAX_BATCH_REQUESTS: Dict[str, int] = {"anthropic": 100_000, "openai": 50_000}
+from whowaits.knowledge.providers import PROVIDERS
 
-# custom_id: 1-64 characters of letters, digits, `_` and `-`.
-CUSTOM_ID_PATTERN: Pattern[str] = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-CUSTOM_ID_ALLOWED_CHAR: Pattern[str] = re.compile(r"[a-zA-Z0-9_-]")
-CUSTOM_ID_MAX_LEN = 64
+# Requests per batch, for the providers that state a limit.
+MAX_BATCH_REQUESTS: Dict[str, int] = {p.name: p.limits.max_requests for p in PROVIDERS.values() if p.limits}
+
+# The longest custom_id every provider accepts (what the fixers shorten ids to).
+CUSTOM_ID_MAX_LEN: int = min(p.custom_id.max_len for p in PROVIDERS.values() if p.custom_id)
 
 # Beta headers that only work on the Batch API.
 BATCH_ONLY_BETAS: FrozenSet[str] = frozenset({"output-300k-2026-03-24"})

@@ -78,6 +78,7 @@ class Manifests:
     problems: List[Tuple[str, str]] = field(default_factory=list)  # (path, reason)
     console_scripts: Dict[str, str] = field(default_factory=dict)  # name -> "module:function"
     makefiles: Dict[str, Dict[str, Tuple[int, str]]] = field(default_factory=dict)  # folder -> targets
+    read: List[str] = field(default_factory=list)  # every file opened, as the run cache must know
 
 
 def read_all(root: str, relpaths: List[str]) -> Manifests:
@@ -89,6 +90,7 @@ def read_all(root: str, relpaths: List[str]) -> Manifests:
         full = os.path.normpath(os.path.join(root, relpath))
         if not inside(root, full):
             return None
+        out.read.append(os.path.relpath(full, root).replace(os.sep, "/"))
         try:
             with open(full, "rb") as fh:
                 data = fh.read(MAX_MANIFEST_BYTES + 1)

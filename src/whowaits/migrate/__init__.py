@@ -26,8 +26,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 import libcst as cst
 
-from whowaits.core import CallSite, ContextFact
+from whowaits.core import CallSite, ContextFact, OperationKind
 from whowaits.fixes.cst_edit import Located, parse
+from whowaits.knowledge.providers import batch_api
 from whowaits.migrate.runners import RUNNERS, runner_source
 from whowaits.pipeline import RunResult
 
@@ -263,7 +264,7 @@ def _unit(loc: Located, site: CallSite, body: Sequence[cst.BaseStatement], line:
     if call is None:
         raise Refused("the call is not where the analysis put it (file changed?)")
     method = site.op.method
-    if site.op.kind == "stream" or site.call.request.stream or any(a.keyword and a.keyword.value == "stream" for a in call.args):
+    if site.op.kind == OperationKind.STREAM or site.call.request.stream or any(a.keyword and a.keyword.value == "stream" for a in call.args):
         raise Refused("the call streams: someone reads tokens as they arrive, which a batch cannot give")
     if (site.op.provider, method) not in SUPPORTED or not site.op.batch_supported or site.op.client == "HTTP API":
         raise Refused(f"`{method}` on {site.op.client} has no batch equivalent migrate writes "
@@ -502,7 +503,7 @@ def _helper(sources: Sources, site: CallSite, ctx: ContextFact, hop: Tuple[str, 
                              leading_lines=[cst.EmptyLine(indent=False)])
     pairs = _runner_call(runner, unit, cst.Name("items"), cst.Name("request"), _deadline(ctx))
     result = _fill(cst.parse_statement(f"return [finish(item, {answer}) for item, {answer} in PAIRS]\n"), "PAIRS", pairs)
-    doc = cst.parse_statement(f'"""`{qualname}` for every item, through the {_api(site)}.\n\n'
+    doc = cst.parse_statement(f'"""`{qualname}` for every item, through the {batch_api(site.op.provider)}.\n\n'
                               f'    Written by `whowaits migrate`: the same answers in the same order,'
                               f' at batch prices.\n    """\n')
     bind: List[cst.BaseStatement] = []
@@ -537,10 +538,6 @@ def _function_named(loc: Located, name: str) -> cst.FunctionDef:
             or params.star_kwarg or params.posonly_params:
         raise Refused(f"`{name}` takes `*args`, keyword-only or no parameters; migrate helpers of plain parameters")
     return helper
-
-
-def _api(site: CallSite) -> str:
-    return "Message Batches API" if site.op.provider == "anthropic" else "Batch API"
 
 
 def _walk(node: cst.CSTNode) -> List[cst.CSTNode]:

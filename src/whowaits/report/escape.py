@@ -10,8 +10,10 @@ output shows them through `printable`, so one escaping rule holds for all format
 from __future__ import annotations
 
 import dataclasses
+import functools
+import re
 import unicodedata
-from typing import Any, TypeVar
+from typing import Any, Tuple, TypeVar
 
 T = TypeVar("T")
 
@@ -29,7 +31,7 @@ def _escape(ch: str) -> str:
 
 def printable(text: str) -> str:
     """`text` with control, format (bidi) and undecodable characters as backslash escapes."""
-    if text.isprintable() and not any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+    if text.isprintable() and (text.isascii() or not _SURROGATE.search(text)):
         return text
     return "".join(
         _escape(ch) if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch != " " else ch
@@ -37,8 +39,12 @@ def printable(text: str) -> str:
     )
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def printable_tree(value: T) -> T:
-    """A copy of a result object (dataclasses, tuples, lists) with every string `printable`."""
+    """A copy of a result object (dataclasses, tuples, lists) with every string `printable`;
+    the parts that need no escaping (nearly all) are the same objects."""
     return _walk(value)
 
 
@@ -46,10 +52,21 @@ def _walk(value: Any) -> Any:
     if isinstance(value, str):
         return printable(value)
     if isinstance(value, tuple):
-        return tuple(_walk(v) for v in value)
+        items = tuple(_walk(v) for v in value)
+        return value if all(a is b for a, b in zip(items, value)) else items
     if isinstance(value, list):
         return [_walk(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {f.name: _walk(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
-        return dataclasses.replace(value, **changes)
+        changes = {}
+        for name in _init_fields(type(value)):
+            old = getattr(value, name)
+            new = _walk(old)
+            if new is not old:
+                changes[name] = new
+        return dataclasses.replace(value, **changes) if changes else value
     return value
+
+
+@functools.lru_cache(maxsize=None)
+def _init_fields(cls: type) -> Tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)

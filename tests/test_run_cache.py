@@ -1,0 +1,123 @@
+"""The run cache: a re-run over an unchanged tree reports what the last run reported, byte for
+byte, without analysing; anything the run read or was told that changes makes it analyse again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import FIXTURES
+from whowaits import pipeline
+from whowaits.cli import main
+
+EXAMPLE = os.path.join(FIXTURES, "projects", "example")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    root = tmp_path / "example"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".whowaits_cache"))
+    monkeypatch.chdir(root)
+    return root
+
+
+def check(*args: str) -> str:
+    return CliRunner().invoke(main, ["check", ".", "--exit-zero", *args], catch_exceptions=False).output
+
+
+def analyses(monkeypatch) -> list:
+    """Counts the runs that analysed sources (a run served from the run cache does not)."""
+    calls: list = []
+    real = pipeline.analyze_sources
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "analyze_sources", counted)
+    return calls
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_warm_and_cold_runs_give_identical_bytes(project, monkeypatch, fmt) -> None:
+    cold = check("--no-cache", "--output-format", fmt)
+    first = check("--output-format", fmt)
+    calls = analyses(monkeypatch)
+    warm = check("--output-format", fmt)
+    assert calls == []  # served from the run cache
+    assert cold == first == warm
+    assert "WW302" in warm
+
+
+def test_an_edited_file_is_analysed_again(project, monkeypatch) -> None:
+    before = json.loads(check("--output-format", "json"))
+    nightly = project / "supportdesk" / "nightly.py"
+    nightly.write_text(nightly.read_text() + "# a comment: the findings stay, the file changed\n")
+    calls = analyses(monkeypatch)
+    after = json.loads(check("--output-format", "json"))
+    assert calls == [1]
+    assert after["summary"] == before["summary"]
+    os.remove(nightly)
+    gone = json.loads(check("--output-format", "json"))
+    assert calls == [1, 1]
+    assert not any(f["path"].endswith("nightly.py") for f in gone["findings"])
+
+
+def test_settings_and_paths_name_their_own_run(project, monkeypatch) -> None:
+    everything = check("--output-format", "json")
+    ignored = check("--output-format", "json", "--ignore", "WW302")
+    assert "WW302" in everything and "WW302" not in ignored
+    one_file = CliRunner().invoke(main, ["check", "supportdesk/web.py", "--exit-zero", "--output-format", "json"]).output
+    calls = analyses(monkeypatch)
+    assert check("--output-format", "json") == everything
+    assert check("--output-format", "json", "--ignore", "WW302") == ignored
+    again = CliRunner().invoke(main, ["check", "supportdesk/web.py", "--exit-zero", "--output-format", "json"]).output
+    assert again == one_file
+    assert calls == []
+
+
+def test_a_new_file_and_a_new_manifest_count(project, monkeypatch) -> None:
+    check()
+    calls = analyses(monkeypatch)
+    (project / "supportdesk" / "extra.py").write_text("X = 1\n")
+    check()
+    workflows = project / ".github" / "workflows"
+    workflows.mkdir(parents=True, exist_ok=True)
+    (workflows / "hourly.yml").write_text("on:\n  schedule:\n    - cron: '0 3 * * *'\njobs:\n  run:\n"
+                                           "    runs-on: ubuntu-latest\n    steps:\n"
+                                           "      - run: python -m supportdesk.nightly\n")
+    check()
+    assert calls == [1, 1]
+
+
+def test_files_a_manifest_reader_opened_are_part_of_the_inputs(project) -> None:
+    walked = pipeline.walk(str(project), [str(project)])[0]
+    action = project / "action" / "action.yml"
+    action.parent.mkdir()
+    action.write_text("runs:\n  using: composite\n")
+    before = pipeline.run_inputs(str(project), walked, ["action/action.yml"], [])
+    assert pipeline.run_inputs(str(project), walked, [], []) != before
+    action.write_text("runs:\n  using: composite\n  steps: []\n")
+    assert pipeline.run_inputs(str(project), walked, ["action/action.yml"], []) != before
+
+
+def test_a_planted_or_stale_run_entry_is_a_miss(project, monkeypatch) -> None:
+    expected = check("--output-format", "json")
+    runs = [os.path.join(d, f) for d, _, files in os.walk(project / ".whowaits_cache") if d.endswith("runs") for f in files]
+    assert len(runs) == 1
+    with open(runs[0]) as fh:
+        entry = json.load(fh)
+    entry["inputs"] = "0" * 64  # what another tree state read
+    entry["findings"] = []
+    with open(runs[0], "w") as fh:
+        json.dump(entry, fh)
+    calls = analyses(monkeypatch)
+    assert check("--output-format", "json") == expected
+    with open(runs[0], "w") as fh:
+        fh.write('{"inputs": 1, "sites": "not a tuple"}')
+    assert check("--output-format", "json") == expected
+    assert calls == [1, 1]
