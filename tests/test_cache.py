@@ -7,7 +7,7 @@ import os
 import pytest
 
 from conftest import FIXTURES
-from whowaits import pipeline
+from whowaits import facts as facts_module, pipeline
 from whowaits.cache import FactsCache, content_key, decode, dumps, encode, loads
 from whowaits.core import ContextFact, ContextKind, FileFacts, RegistrationFact
 from whowaits.facts import extract
@@ -22,7 +22,7 @@ def test_a_warm_run_parses_nothing(tmp_path, monkeypatch) -> None:
     def no_parse(data: bytes):
         raise AssertionError("a cached file was parsed again")
 
-    monkeypatch.setattr(pipeline, "extract", no_parse)
+    monkeypatch.setattr(facts_module, "extract", no_parse)
     assert pipeline.compute_facts(contents, str(tmp_path), options) == cold
 
 

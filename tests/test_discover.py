@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from whowaits.discover import find_root, prefilter, walk
+from whowaits.discover import find_root, prefilter, sdk_package_files, walk
 
 
 def _tree(root, files) -> None:
@@ -61,6 +61,29 @@ def test_prefilter_follows_helpers_the_selected_files_import() -> None:
         "evals/model.py", "evals/run.py", "evals/qa.py", "evals/common.py", "evals/parallel.py", "util.py",
         "tests/conftest.py",
     }
+
+
+def test_the_sdk_own_source_is_not_followed() -> None:
+    """A top-level package named like an SDK is that SDK (the SDK's repository, a vendored
+    copy): its modules are neither parsed nor followed. A folder of that name inside a project
+    package, and a namespace SDK's package under its namespace, are judged as usual."""
+    contents = {
+        "src/anthropic/__init__.py": b"from ._client import Anthropic\n",
+        "src/anthropic/_client.py": b"import anthropic\nclass Anthropic:\n    def create(self): self.messages.create()\n",
+        "src/anthropic/_models.py": b"import pydantic\n",
+        "vendor/google/genai/__init__.py": b"from .client import Client\n",
+        "vendor/google/genai/client.py": b"import google.genai\n",
+        "tests/test_client.py": b"import anthropic\nanthropic.Anthropic().messages.create()\n",
+        "app/__init__.py": b"",
+        "app/providers/__init__.py": b"",
+        "app/providers/anthropic/__init__.py": b"import anthropic\nclient = anthropic.Anthropic()\n",
+        "app/main.py": b"from app.providers.anthropic import client\n",
+    }
+    assert sdk_package_files(contents) == {
+        "src/anthropic/__init__.py", "src/anthropic/_client.py", "src/anthropic/_models.py",
+        "vendor/google/genai/__init__.py", "vendor/google/genai/client.py",
+    }
+    assert prefilter(contents) == {"tests/test_client.py", "app/providers/anthropic/__init__.py", "app/main.py"}
 
 
 def test_find_root(tmp_path) -> None:

@@ -15,7 +15,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 
 from whowaits.core import SourceFile
 from whowaits.knowledge.providers import PROVIDERS
-from whowaits.knowledge.sdk import METHOD_TAILS
+from whowaits.knowledge.sdk import METHOD_TAILS, SDK_MODULES
 
 # Folders nobody wants linted (the same spirit as ruff's defaults).
 DEFAULT_EXCLUDES: Tuple[str, ...] = (
@@ -97,7 +97,9 @@ class _GitIgnore:
 
     def __init__(self, base: str, lines: Iterable[str]) -> None:
         self.base = base
-        self.rules: List[Tuple[str, bool, bool, bool]] = []  # pattern, negate, dir_only, anchored
+        # (pattern's matcher, matcher of what follows a leading `**/`, negate, dir_only, anchored):
+        # compiled once, since every file of the folder is tested against every rule.
+        self.rules: List[Tuple[Matcher, Optional[Matcher], bool, bool, bool]] = []
         for raw in lines:
             line = raw.rstrip("\n").rstrip()
             if not line or line.startswith("#"):
@@ -110,21 +112,27 @@ class _GitIgnore:
             anchored = "/" in line.rstrip("/")
             line = line.lstrip("/")
             if line:
-                self.rules.append((line, negate, dir_only, anchored))
+                tail = _glob(line[3:]) if line.startswith("**/") else None
+                self.rules.append((_glob(line), tail, negate, dir_only, anchored))
 
     def decide(self, relpath: str, is_dir: bool) -> Optional[bool]:
         """True = ignored, False = re-included, None = no rule matched."""
         result: Optional[bool] = None
         name = relpath.rsplit("/", 1)[-1]
-        for pattern, negate, dir_only, anchored in self.rules:
+        for matches, tail, negate, dir_only, anchored in self.rules:
             if dir_only and not is_dir:
                 continue
-            subject = relpath if anchored else name
-            if fnmatch.fnmatchcase(subject, pattern) or (
-                pattern.startswith("**/") and fnmatch.fnmatchcase(name, pattern[3:])
-            ):
+            if matches(relpath if anchored else name) or (tail is not None and tail(name)):
                 result = not negate
         return result
+
+
+Matcher = Callable[[str], Optional["re.Match[str]"]]
+
+
+def _glob(pattern: str) -> Matcher:
+    """`fnmatch.fnmatchcase(subject, pattern)` as one compiled regex's match."""
+    return re.compile(fnmatch.translate(pattern)).match
 
 
 def walk(
@@ -247,20 +255,50 @@ def prefilter(contents: Dict[str, bytes]) -> Set[str]:
     SDK (`common.map_parallel(fn, items)` over a thread pool) still decides whether a call
     runs once per item. The import check is a text match on the module's last name, so it
     over-includes rather than misses; the parse decides.
+
+    The SDK's own source, when the tree holds it (the SDK's repository, a vendored copy), is
+    left out: see `sdk_package_files`.
     """
-    selected = _importers({path for path, data in contents.items() if SDK_MENTION.search(data)}, contents)
-    selected |= {path for path in contents if path.rsplit("/", 1)[-1] == "conftest.py"}  # fixtures that fake the API
+    sdk_own = sdk_package_files(contents)
+    project = {path: data for path, data in contents.items() if path not in sdk_own}
+    selected = _importers({path for path, data in project.items() if SDK_MENTION.search(data)}, project)
+    selected |= {path for path in project if path.rsplit("/", 1)[-1] == "conftest.py"}  # fixtures that fake the API
     by_stem: Dict[str, List[str]] = {}
-    for path in contents:
+    for path in project:
         by_stem.setdefault(module_stem(path), []).append(path)
     frontier = set(selected)
     for _ in range(6):  # callees of callees: `common.map_parallel` wraps `pool.imap`
-        stems = set().union(*(imported_stems(contents[p]) for p in frontier)) if frontier else set()
+        stems = set().union(*(imported_stems(project[p]) for p in frontier)) if frontier else set()
         frontier = {p for stem in stems for p in by_stem.get(stem, ()) if p not in selected}
         if not frontier:
             break
         selected |= frontier
     return selected
+
+
+def sdk_package_files(contents: Dict[str, bytes]) -> Set[str]:
+    """Files of a top-level package named like an SDK module (`anthropic/`, `google/genai/`).
+
+    Such a package shadows the SDK (a project that holds one cannot import the real SDK under
+    that name), so it is the SDK itself: its calls are the provider's plumbing, its API is what
+    the provider records describe, and following its internals would only cost time. A folder
+    of that name inside a project package (`app/providers/openai/`) is the project's own.
+    """
+    out: Set[str] = set()
+    for path in contents:
+        folders = path.split("/")[:-1]
+        for root in SDK_PACKAGE_PATHS:
+            for i in range(len(folders) - len(root) + 1):
+                if tuple(folders[i:i + len(root)]) != root:
+                    continue
+                parent = "/".join(folders[:i])
+                package = "/".join(folders[:i + len(root)])
+                if (parent + "/__init__.py").lstrip("/") not in contents and package + "/__init__.py" in contents:
+                    out.add(path)
+    return out
+
+
+SDK_PACKAGE_PATHS: Tuple[Tuple[str, ...], ...] = tuple(tuple(m.split(".")) for m in SDK_MODULES)
 
 
 def _importers(selected: Set[str], contents: Dict[str, bytes]) -> Set[str]:

@@ -9,21 +9,20 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from whowaits.cache import FactsCache, content_key
-from whowaits.checks import Hit, findings_from_hits, run_checks, selected
 from whowaits.config import Settings
-from whowaits.cost import estimate, price_table
-from whowaits.core import CallSite, FileFacts, Finding, Project, RuleMeta, RunRecord, SourceFile, Span
-from whowaits.contexts import CallGraph, ContextOverrides, infer as infer_contexts
+from whowaits.core import CallSite, FileFacts, Finding, RuleMeta, RunRecord, SourceFile
 from whowaits.discover import Unreadable, find_root, prefilter, walk
-from whowaits.facts import extract
-from whowaits.index import build_sites
-from whowaits.manifests import Manifests, manifest_kind, read_all
-from whowaits.suppress import apply as apply_suppressions
+from whowaits.manifests import Manifests, manifest_kind
+
+# The analysis stages are imported where they run: a re-run served from the run cache walks
+# the tree and decodes one record, and loads none of them.
+if TYPE_CHECKING:
+    from whowaits.checks import Hit
+    from whowaits.contexts import CallGraph
 
 # Below this many files to parse, worker start-up costs more than it saves.
 _PARALLEL_THRESHOLD = 16
@@ -87,6 +86,13 @@ def analyze_sources(
     """Sites, contexts and findings for a set of per-file facts and manifests: no I/O."""
     settings = options.settings
     manifests = manifests or Manifests()
+    from whowaits.checks import Hit, findings_from_hits, run_checks, selected
+    from whowaits.contexts import CallGraph, ContextOverrides, infer as infer_contexts
+    from whowaits.core import Project, Span
+    from whowaits.cost import estimate, price_table
+    from whowaits.index import build_sites
+    from whowaits.suppress import apply as apply_suppressions
+
     index, sites = build_sites(facts)
     graph = CallGraph(facts, index, ContextOverrides(settings.blocking, settings.tolerant), manifests)
     sites = tuple(sorted(sites + tuple(graph.param_sites()), key=lambda s: (s.path, s.line, s.col, s.call.call_id)))
@@ -140,10 +146,14 @@ def compute_facts(
             facts[path] = cached
         else:
             todo.append((path, key))
+    from whowaits.facts import extract
+
     jobs = options.jobs or os.cpu_count() or 1
     results: List[FileFacts] = []
     sources = [contents[p] for p, _ in todo]
     if jobs > 1 and len(todo) >= _PARALLEL_THRESHOLD:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for result in pool.map(extract, sources, chunksize=4):
                 results.append(result)
@@ -180,13 +190,19 @@ def analyze(
         report_paths = sorted(rel for p, rel in given if rel.endswith(".py") or manifest_kind(rel) is not None
                               or (options.stdin is not None and p == options.stdin[0]))
         scope = [root]
-    files, unreadable = walk(root, scope, options.settings.all_excludes)
+    excludes = options.settings.all_excludes
+    if [os.path.abspath(p) for p in scope] == [root]:  # one walk finds both kinds of file
+        found, problems = walk(root, [root], excludes, accept=lambda rel: rel.endswith(".py") or manifest_kind(rel) is not None)
+        files = [f for f in found if f.relpath.endswith(".py")]
+        unreadable = [u for u in problems if u.relpath.endswith(".py") or manifest_kind(u.relpath) is None]
+        manifest_files = [f for f in found if manifest_kind(f.relpath) is not None]
+        manifest_unreadable = [u for u in problems if manifest_kind(u.relpath) is not None]
+    else:
+        files, unreadable = walk(root, scope, excludes)
+        manifest_files, manifest_unreadable = walk(root, [root], excludes, accept=lambda rel: manifest_kind(rel) is not None)
     for path in report_paths or []:
         if path.endswith(".py") and path not in {f.relpath for f in files}:
             files.extend(walk(root, [os.path.join(root, path)])[0])
-    manifest_files, manifest_unreadable = walk(
-        root, [root], options.settings.all_excludes, accept=lambda relpath: manifest_kind(relpath) is not None
-    )
     walked = files + manifest_files
     run_cache: Optional[Tuple[FactsCache, str]] = None
     if options.offer_fixes and options.use_cache and options.stdin is None and not options.contents:
@@ -214,6 +230,8 @@ def analyze(
     wanted = prefilter(contents)
     facts = compute_facts({p: contents[p] for p in wanted}, root, options)
     facts.update(read_errors)
+    from whowaits.manifests import read_all
+
     manifests = read_all(root, [m.relpath for m in manifest_files])
     manifests.problems += [(u.relpath, f"manifest not analyzed: {u.reason}") for u in manifest_unreadable
                            if u.relpath not in read_errors]

@@ -8,6 +8,7 @@ keys and templated values are simply not understood, never guessed.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import sys
@@ -16,9 +17,6 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 from whowaits.core import ManifestEntry
 from whowaits.discover import inside
-from whowaits.manifests import ci_other, github, gitlab, hooks, schedulers, serverless
-from whowaits.manifests.commands import console_scripts_from_pyproject, console_scripts_from_text, make_targets
-from whowaits.manifests.yamlload import YamlError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -82,6 +80,9 @@ class Manifests:
 
 
 def read_all(root: str, relpaths: List[str]) -> Manifests:
+    from whowaits.manifests import serverless
+    from whowaits.manifests.yamlload import YamlError
+
     out = Manifests()
 
     def read(relpath: str) -> Optional[str]:
@@ -121,29 +122,38 @@ def read_all(root: str, relpaths: List[str]) -> Manifests:
 
 
 # kind -> reader(path, text, read): the formats whose files become manifest entries.
-_READERS: Dict[str, Callable[[str, str, Callable[[str], Optional[str]]], List[ManifestEntry]]] = {
-    "github": github.read_workflow,
-    "gitlab": lambda path, text, read: gitlab.read_gitlab(path, text),
-    "circleci": lambda path, text, read: ci_other.read_circleci(path, text),
-    "azure": lambda path, text, read: ci_other.read_azure(path, text),
-    "buildkite": lambda path, text, read: ci_other.read_buildkite(path, text),
-    "precommit": lambda path, text, read: hooks.read_precommit(path, text),
-    "tox": lambda path, text, read: hooks.read_tox(path, text),
-    "nox": lambda path, text, read: hooks.read_nox(path, text),
-    "crontab": lambda path, text, read: schedulers.read_crontab(path, text),
-    "procfile": lambda path, text, read: schedulers.read_procfile(path, text),
-    "systemd": schedulers.read_systemd_timer,
-    "yaml": lambda path, text, read: (schedulers.read_kubernetes(path, text) if "CronJob" in text else [])
-    + (serverless.read_cloudformation(path, text) if serverless.is_cloudformation(text) else []),
-    "action": github.read_action,
-    "serverless": lambda path, text, read: serverless.read_serverless(path, text),
-    "azure_function": lambda path, text, read: serverless.read_azure_function(path, text, read),
-    "shell": lambda path, text, read: [],
-}
+@functools.lru_cache(maxsize=1)
+def _readers() -> Dict[str, Callable[[str, str, Callable[[str], Optional[str]]], List[ManifestEntry]]]:
+    """The readers by kind, imported on first use: a run served from the run cache only needs
+    `manifest_kind`, and the readers pull in YAML and the command parsers."""
+    from whowaits.manifests import ci_other, github, gitlab, hooks, schedulers, serverless
+
+    return {
+        "github": github.read_workflow,
+        "gitlab": lambda path, text, read: gitlab.read_gitlab(path, text),
+        "circleci": lambda path, text, read: ci_other.read_circleci(path, text),
+        "azure": lambda path, text, read: ci_other.read_azure(path, text),
+        "buildkite": lambda path, text, read: ci_other.read_buildkite(path, text),
+        "precommit": lambda path, text, read: hooks.read_precommit(path, text),
+        "tox": lambda path, text, read: hooks.read_tox(path, text),
+        "nox": lambda path, text, read: hooks.read_nox(path, text),
+        "crontab": lambda path, text, read: schedulers.read_crontab(path, text),
+        "procfile": lambda path, text, read: schedulers.read_procfile(path, text),
+        "systemd": schedulers.read_systemd_timer,
+        "yaml": lambda path, text, read: (schedulers.read_kubernetes(path, text) if "CronJob" in text else [])
+        + (serverless.read_cloudformation(path, text) if serverless.is_cloudformation(text) else []),
+        "action": github.read_action,
+        "serverless": lambda path, text, read: serverless.read_serverless(path, text),
+        "azure_function": lambda path, text, read: serverless.read_azure_function(path, text, read),
+        "shell": lambda path, text, read: [],
+    }
 
 
 def _read_one(kind: str, path: str, text: str, read: Callable[[str], Optional[str]], out: Manifests) -> List[ManifestEntry]:
-    if kind in _READERS:
+    from whowaits.manifests.commands import console_scripts_from_pyproject, console_scripts_from_text, make_targets
+
+    readers = _readers()
+    if kind in readers:
         # CI files run commands from their repository's top folder, which may be a sub-folder
         # of the analysed root (several repositories side by side).
         base = path.split(".github/")[0].rstrip("/") if kind == "github" else (
@@ -151,7 +161,7 @@ def _read_one(kind: str, path: str, text: str, read: Callable[[str], Optional[st
         if kind == "circleci":
             base = posixpath.dirname(base)
         scoped = (lambda rel: read(posixpath.join(base, rel))) if base else read
-        entries = _READERS[kind](path, text, scoped)
+        entries = readers[kind](path, text, scoped)
         if base:
             entries = [replace(e, cwd=posixpath.normpath(posixpath.join(base, e.cwd))) for e in entries]
         return entries

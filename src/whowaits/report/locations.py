@@ -10,6 +10,7 @@ monorepo the project root (`services/api/`) is not it. Each output format names 
 from __future__ import annotations
 
 import enum
+import functools
 import os
 from dataclasses import replace
 from typing import List, Tuple
@@ -48,6 +49,7 @@ def relative_to(result: RunResult, base: str) -> RunResult:
     if base == os.path.abspath(result.root):
         return result
 
+    @functools.lru_cache(maxsize=None)  # evidence chains name the same few files many times
     def move(path: str) -> str:
         full = os.path.normpath(os.path.join(result.root, path))
         inside = full == base or full.startswith(base.rstrip(os.sep) + os.sep)
