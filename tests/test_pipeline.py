@@ -11,6 +11,7 @@ from conftest import FIXTURES
 from whowaits.catalog import load_catalog
 from whowaits.pipeline import Options, analyze
 from whowaits.report import json_out
+from whowaits.report.output import Report
 
 
 def _copy_fixtures(tmp_path) -> str:
@@ -21,7 +22,8 @@ def _copy_fixtures(tmp_path) -> str:
 
 
 def _json(root: str, **options) -> str:
-    return json_out.render(analyze([root], load_catalog(), Options(**options)))
+    catalog = load_catalog()
+    return json_out.render(Report(analyze([root], catalog, Options(**options)), catalog))
 
 
 def test_same_bytes_whatever_jobs(tmp_path) -> None:
@@ -67,7 +69,9 @@ def test_merged_findings_do_not_depend_on_the_hash_seed(tmp_path) -> None:
         "from whowaits.catalog import load_catalog\n"
         "from whowaits.pipeline import Options, analyze\n"
         "from whowaits.report import json_out\n"
-        f"print(json_out.render(analyze([{str(root)!r}], load_catalog(), Options(jobs=1, use_cache=False))))\n"
+        "from whowaits.report.output import Report\n"
+        "catalog = load_catalog()\n"
+        f"print(json_out.render(Report(analyze([{str(root)!r}], catalog, Options(jobs=1, use_cache=False)), catalog)))\n"
     )
     outputs = set()
     for seed in range(4):

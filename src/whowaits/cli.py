@@ -18,8 +18,10 @@ from whowaits.catalog import CatalogError
 from whowaits.config import ConfigError, Settings, check_codes, describe, load_rules, resolve_settings
 from whowaits.core import SEVERITIES, RuleMeta, severity_rank
 from whowaits.pipeline import Options, RunResult, analyze
-from whowaits.report import plural
-from whowaits.report.escape import printable, printable_tree
+from whowaits.report import plural, rules_doc
+from whowaits.report.escape import printable
+from whowaits.report.formats import formats, help_text, render
+from whowaits.report.output import Report
 from whowaits.writes import WriteError, replace_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -118,6 +120,12 @@ def _run(
         sys.exit(EXIT_ERROR)
 
 
+def _format_option(command: str, *decls: str) -> Callable:
+    """The report format option of `command`, from the registry: choices, default (the first), help."""
+    names = list(formats(command))
+    return click.option(*decls, type=click.Choice(names), default=names[0], show_default=True, help=help_text(command))
+
+
 def _emit(text: str, output_file: Optional[str]) -> None:
     if output_file:
         try:
@@ -135,13 +143,9 @@ def main() -> None:
     """whowaits: who is waiting on each LLM call? A static routing linter for Claude API usage."""
 
 
-CI_FORMATS = ("sarif", "github", "gitlab", "junit")  # paths relative to the repository root
-FORMATS = ["text", "json", *CI_FORMATS]
-
-
 @main.command()
 @common_options
-@click.option("--output-format", type=click.Choice(FORMATS), default="text", show_default=True)
+@_format_option("check", "--output-format")
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), help="Report only findings not recorded in this baseline.")
 @click.option("--changed-since", help="Report only findings on lines changed since this git ref.")
 @click.option("--fail-on", type=click.Choice(list(SEVERITIES)), help="Lowest severity that makes the exit code 1 (default: error).")
@@ -169,7 +173,8 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         settings, catalog = _settings(_check_paths(paths), cli)
         click.echo("\n".join(describe(settings, catalog)))
         return
-    result, settings, catalog = _run(paths, cli, interactive=output_format == "text" and not quiet and not output_file,
+    fmt = formats("check")[output_format]
+    result, settings, catalog = _run(paths, cli, interactive=fmt.progress and not quiet and not output_file,
                                      offer_fixes=True)
     if add_noqa:
         from whowaits.suppress import NoqaError, add_noqa as write_noqa
@@ -188,40 +193,12 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         click.echo("whowaits: warning: no Python, CI, cron or deploy file in the paths given: nothing was checked", err=True)
     result = _fixes(result, paths, cli, settings, catalog, fix or diff, unsafe_fixes, diff)
     result = _narrow(result, baseline_file, changed_since)
-    from whowaits.report.locations import relative_to, repository_root
-
-    if output_format in CI_FORMATS:
-        result = relative_to(result, repository_root(result.root))
-    elif output_format == "text":
-        result = relative_to(result, os.getcwd())
-    result = _printable(result)
-    if output_format == "json":
-        from whowaits.report import json_out
-
-        text = json_out.render(result)
-    elif output_format in CI_FORMATS:
-        from whowaits.report import ci
-
-        text = ci.sarif(result, catalog) if output_format == "sarif" else getattr(ci, output_format)(result)
-    else:
-        from whowaits.report import text as text_report
-
-        color = output_file is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        text = text_report.render(result, color=color, show_evidence=show_evidence, statistics=statistics,
-                                  unsafe_fixes=unsafe_fixes, summary=not quiet)
-    _emit(text, output_file)
+    color = output_file is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    report = Report(result, catalog, color=color, show_evidence=show_evidence, statistics=statistics,
+                    unsafe_fixes=unsafe_fixes, summary=not quiet)
+    _emit(render(fmt, report), output_file)
     failing = [f for f in result.findings if severity_rank(f.severity) >= severity_rank(settings.fail_on)]
     sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
-
-
-def _printable(result: RunResult) -> RunResult:
-    """The result as every output format may show it: names and code text escaped."""
-    from dataclasses import replace
-
-    # a fix's edits are code to insert, exact: JSON and SARIF encode them, text does not show them
-    findings = [replace(shown, fix=f.fix) for shown, f in zip(printable_tree(result.findings), result.findings)]
-    return replace(result, findings=findings, sites=printable_tree(result.sites),
-                   suppressed=printable_tree(result.suppressed))
 
 
 def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], settings: Settings,
@@ -299,25 +276,11 @@ def baseline_write(file: Optional[str], paths: Tuple[str, ...], output_file: Opt
 
 @main.command()
 @common_options
-@click.option("--format", "--output-format", "fmt", type=click.Choice(["table", "json", "markdown", "csv", "html"]),
-              default="table", show_default=True, help="Report format (`--output-format` as for `check`).")
-def audit(paths: Tuple[str, ...], output_file: Optional[str], fmt: str, **cli: Any) -> None:
+@_format_option("audit", "--format", "--output-format", "output_format")
+def audit(paths: Tuple[str, ...], output_file: Optional[str], output_format: str, **cli: Any) -> None:
     """Inventory every LLM call site under PATHS: operation, verdict, contexts, findings."""
     result, _, catalog = _run(paths, cli, interactive=not output_file)
-    result = _printable(result)
-    if fmt == "json":
-        from whowaits.report import json_out
-
-        text = json_out.render(result)
-    elif fmt == "table":
-        from whowaits.report import audit as audit_report
-
-        text = audit_report.render_table(result)
-    else:
-        from whowaits.report import portfolio
-
-        text = portfolio.to_html(result, catalog) if fmt == "html" else portfolio.RENDERERS[fmt](result)
-    _emit(text, output_file)
+    _emit(render(formats("audit")[output_format], Report(result, catalog)), output_file)
 
 
 @main.command()
@@ -405,29 +368,23 @@ def show_config(paths: Tuple[str, ...], **cli: Any) -> None:
 @main.command()
 @click.argument("code", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Document every rule (the default without CODE).")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(list(rules_doc.FORMATS)), default=next(iter(rules_doc.FORMATS)),
+              show_default=True)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Use this configuration file.")
 @click.option("--isolated", is_flag=True, help="Ignore every configuration file.")
 def rule(code: Optional[str], show_all: bool, fmt: str, **cli: Any) -> None:
     """Show the documentation of rule CODE, or of every rule (including rule-paths policies)."""
-    from whowaits.report import rules_doc
-
+    doc = rules_doc.FORMATS[fmt]
     _, catalog = _settings(["."], cli)
     if code is None or show_all:
         rules = list(catalog.values())
-        if fmt == "markdown":
-            click.echo(rules_doc.markdown(rules), nl=False)
-        elif show_all:
-            click.echo("\n".join(rules_doc.text(r) for r in rules), nl=False)
-        else:
-            for meta in rules:
-                click.echo(f"{meta.code}  {meta.name:<38} {meta.severity:<8} {meta.summary}")
+        click.echo(doc.render(rules) if show_all or doc.reference else rules_doc.listing(rules), nl=False)
         return
     found = catalog.get(code.upper())
     if found is None:
         _fail(f"unknown rule `{code}` (see `whowaits rule`)")
     assert found is not None
-    click.echo(rules_doc.markdown([found]) if fmt == "markdown" else rules_doc.text(found), nl=False)
+    click.echo(doc.render([found]), nl=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,5 @@
-"""Output formats: one module per format, each turning a run result into text."""
+"""Output formats: one module per format, each ending in its `FORMAT` record (the interface is
+`output.OutputFormat`), all registered in `formats.COMMANDS`; and what several formats share."""
 
 
 def plural(count: int, noun: str) -> str:

@@ -10,6 +10,7 @@ from whowaits import __version__
 from whowaits.core import CallSite, CostEstimate, EvidenceStep, Finding, FixInfo, RequestFacts
 from whowaits.pipeline import RunResult
 from whowaits.report.audit import Savings, movable, savings_by_entry
+from whowaits.report.output import OutputFormat, Report
 
 JSON_VERSION = 1
 
@@ -155,7 +156,8 @@ def summary(result: RunResult) -> Dict[str, Any]:
     }
 
 
-def render(result: RunResult) -> str:
+def render(report: Report) -> str:
+    result = report.result
     doc = {
         "version": JSON_VERSION,
         "tool": {"name": "whowaits", "version": __version__},
@@ -164,3 +166,6 @@ def render(result: RunResult) -> str:
         "summary": summary(result),
     }
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"
+
+
+FORMAT = OutputFormat("json", "the versioned document of sites, findings and summary", render)

@@ -3,11 +3,13 @@
 As ruff does, text output is relative to the working folder (so terminals and editors can open
 `path:line:col`), while what CI systems read (GitHub annotations, SARIF, GitLab Code Quality,
 JUnit) is relative to the repository root, which is where those systems resolve paths: in a
-monorepo the project root (`services/api/`) is not it.
+monorepo the project root (`services/api/`) is not it. Each output format names its base
+(`PathBase`); the JSON document and the audit reports keep the project root (SPEC section 5).
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import os
 from dataclasses import replace
@@ -16,6 +18,23 @@ from typing import List, Tuple
 from whowaits.core import EvidenceStep, Finding
 from whowaits.discover import nearest_holding
 from whowaits.pipeline import RunResult
+
+
+class PathBase(enum.Enum):
+    """The folder an output format's paths are relative to."""
+
+    PROJECT = "project"  # as the run gives them
+    WORKING_FOLDER = "working folder"
+    REPOSITORY = "repository"
+
+
+def rebase(result: RunResult, base: PathBase) -> RunResult:
+    """The result with its paths relative to `base`."""
+    if base is PathBase.WORKING_FOLDER:
+        return relative_to(result, os.getcwd())
+    if base is PathBase.REPOSITORY:
+        return relative_to(result, repository_root(result.root))
+    return result
 
 
 def repository_root(root: str) -> str:

@@ -1,10 +1,12 @@
-"""Rule documentation from the catalog: terminal text and the markdown reference."""
+"""Rule documentation from the catalog: terminal text and the markdown reference, the formats
+of `whowaits rule --format` (`FORMATS`), and the one-line-per-rule listing."""
 
 from __future__ import annotations
 
 import re
 import textwrap
-from typing import List, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Sequence, Tuple
 
 from whowaits.catalog import markdown_table
 from whowaits.core import RuleMeta
@@ -79,3 +81,27 @@ def markdown(rules: Sequence[RuleMeta]) -> str:
             heading, fact, links = provider_fact(rule)
             out += [f"**{heading}.** {fact}" + "".join(f" [Docs]({link})" for link in links), ""]
     return "\n".join(out)
+
+
+def listing(rules: Sequence[RuleMeta]) -> str:
+    """One line per rule: code, name, severity and summary."""
+    return "".join(f"{rule.code}  {rule.name:<38} {rule.severity:<8} {rule.summary}\n" for rule in rules)
+
+
+@dataclass(frozen=True)
+class DocFormat:
+    """A `whowaits rule --format`: documents the rules given."""
+
+    name: str
+    render: Callable[[Sequence[RuleMeta]], str]
+    # Without a CODE, documents every rule (a reference page) instead of `listing` them.
+    reference: bool
+
+
+FORMATS: Dict[str, DocFormat] = {
+    fmt.name: fmt
+    for fmt in (
+        DocFormat("text", lambda rules: "\n".join(text(r) for r in rules), reference=False),
+        DocFormat("markdown", markdown, reference=True),
+    )
+}

@@ -16,17 +16,19 @@ import click
 from whowaits.core import Finding
 from whowaits.pipeline import RunResult
 from whowaits.report import plural
+from whowaits.report.locations import PathBase
+from whowaits.report.output import OutputFormat, Report
 
 
-def render(result: RunResult, color: bool = False, show_evidence: bool = True, statistics: bool = False,
-           unsafe_fixes: bool = False, summary: bool = True) -> str:
+def render(report: Report) -> str:
     """Findings (`[*]` marks a fix `--fix` would apply), then the summary and the fix hint."""
+    result, unsafe_fixes = report.result, report.unsafe_fixes
     lines: List[str] = []
 
     def style(text: str, **kw: object) -> str:
-        return click.style(text, **kw) if color else text  # type: ignore[arg-type]
+        return click.style(text, **kw) if report.color else text  # type: ignore[arg-type]
 
-    if statistics:
+    if report.statistics:
         counts = Counter((f.code, f.name) for f in result.findings)
         for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
             lines.append(f"{count:5d}\t{code}\t{name}")
@@ -40,14 +42,18 @@ def render(result: RunResult, color: bool = False, show_evidence: bool = True, s
                 step = f.brought_in_by
                 lines.append(style(f"    note: reported because its evidence passes through {step.path}:{step.line}, "
                                    f"{step.note}", fg="cyan"))
-            if show_evidence:
+            if report.show_evidence:
                 for ev in f.evidence:
                     lines.append(style(f"    -> {ev.path}:{ev.line}: {ev.note}", dim=True))
-    if summary:
+    if report.summary:
         lines.append(_summary(result.findings, result))
-        if not statistics:
+        if not report.statistics:
             lines += _fix_hint(result.findings, unsafe_fixes)
     return "".join(line + "\n" for line in lines)
+
+
+FORMAT = OutputFormat("text", "ruff-style lines, paths relative to the working folder", render,
+                      paths=PathBase.WORKING_FOLDER, progress=True)
 
 
 def _fix_hint(findings: List[Finding], unsafe_fixes: bool) -> List[str]:

@@ -1,21 +1,20 @@
-"""Formats CI systems read: SARIF 2.1.0 (code scanning), GitHub workflow commands, GitLab Code
-Quality JSON and JUnit XML. Each is a pure function of the run result and the rule catalog."""
+"""SARIF 2.1.0, what code scanning reads: rule metadata, the evidence chain as related locations
+and a code flow, fingerprints, fixes, and findings suppressed in the code as dismissed."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import quote
-from xml.sax.saxutils import escape, quoteattr
 
 from whowaits import __version__
 from whowaits.catalog import rules_web_base
 from whowaits.core import Finding, RuleMeta
-from whowaits.pipeline import RunResult
 from whowaits.report.json_out import cost_dict
+from whowaits.report.locations import PathBase
+from whowaits.report.output import OutputFormat, Report
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
-_GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
 
 
 def _location(path: str, line: int, col: int = 1, message: str = "", end: Tuple[int, int] = (0, 0)) -> Dict[str, Any]:
@@ -56,7 +55,8 @@ def _rule(meta: RuleMeta, docs: Optional[str]) -> Dict[str, Any]:
     return rule
 
 
-def sarif(result: RunResult, catalog: Dict[str, RuleMeta]) -> str:
+def render(report: Report) -> str:
+    result, catalog = report.result, report.catalog
     codes = sorted({f.code for f in result.findings + result.suppressed} | set(catalog))
     index = {code: i for i, code in enumerate(codes)}
     docs = rules_web_base()
@@ -118,75 +118,4 @@ def _sarif_fix(f: Finding) -> Dict[str, Any]:
     }
 
 
-def _escape_property(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def github(result: RunResult) -> str:
-    """GitHub Actions workflow commands: one annotation per finding."""
-    lines = []
-    for f in result.findings:
-        kind = {"error": "error", "warning": "warning", "info": "notice"}[f.severity]
-        chain = "".join(f"\n  -> {s.path}:{s.line}: {s.note}" for s in f.evidence)
-        if f.brought_in_by is not None:  # the annotation may land outside the pull request's diff
-            step = f.brought_in_by
-            chain = f"\n  reported because its evidence passes through {step.path}:{step.line}, {step.note}" + chain
-        lines.append(
-            f"::{kind} file={_escape_property(f.path)},line={f.line},col={f.col},"
-            f"title={_escape_property(f.code + ' ' + f.name)}::{_escape_data(f.message + chain)}"
-        )
-    return "".join(line + "\n" for line in lines)
-
-
-def gitlab(result: RunResult) -> str:
-    """GitLab Code Quality report (a JSON array of issues)."""
-    issues = [
-        {
-            "description": f"{f.code} {f.message}",
-            "check_name": f"{f.code} {f.name}",
-            "fingerprint": f.fingerprint,
-            "severity": _GITLAB_SEVERITY[f.severity],
-            "location": {"path": f.path, "lines": {"begin": f.line}},
-        }
-        for f in result.findings
-    ]
-    return json.dumps(issues, indent=2) + "\n"
-
-
-def junit(result: RunResult) -> str:
-    """JUnit XML in ruff's shape: a test suite per file with findings, a test case per finding
-    (viewers show one failure per test case), and one passing case when there is nothing."""
-    by_file: Dict[str, List[Finding]] = {}
-    for f in result.findings:
-        by_file.setdefault(f.path, []).append(f)
-    suites = []
-    for path, findings in sorted(by_file.items()):
-        cases = "".join(
-            f"\n    <testcase name={quoteattr(f'{f.code} {f.name} at {f.path}:{f.line}:{f.col}')} "
-            f"classname={quoteattr(path)} file={quoteattr(path)} line=\"{f.line}\">"
-            f"<failure type={quoteattr(f.code)} message={quoteattr(f.code + ' ' + f.message)}>"
-            f"{escape(_text_block(f))}</failure></testcase>"
-            for f in findings
-        )
-        suites.append(f'  <testsuite name={quoteattr(path)} tests="{len(findings)}" failures="{len(findings)}" '
-                      f'errors="0">{cases}\n  </testsuite>')
-    if not suites:
-        suites.append('  <testsuite name="whowaits" tests="1" failures="0" errors="0">\n'
-                      '    <testcase classname="whowaits" name="whowaits"/>\n  </testsuite>')
-    total = max(len(result.findings), 1)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<testsuites name="whowaits" tests="{total}" failures="{len(result.findings)}" errors="0">\n'
-        + "\n".join(suites)
-        + "\n</testsuites>\n"
-    )
-
-
-def _text_block(f: Finding) -> str:
-    lines = [f"{f.path}:{f.line}:{f.col}: {f.severity}[{f.code}] {f.message}"]
-    lines.extend(f"  -> {s.path}:{s.line}: {s.note}" for s in f.evidence)
-    return "\n".join(lines)
+FORMAT = OutputFormat("sarif", "2.1.0, for code scanning", render, paths=PathBase.REPOSITORY)

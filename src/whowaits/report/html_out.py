@@ -1,28 +1,27 @@
-"""The audit as a portfolio: markdown, CSV and one self-contained HTML page.
+"""The audit as one self-contained HTML page.
 
-The portfolio answers what a lead asks: how many LLM call sites per provider, operation and
+The page answers what a lead asks: how many LLM call sites per provider, operation and
 verdict; which synchronous sites nobody waits on (they could move to the Batch API at 50% of
 their token cost); and, site by site, who waits and why whowaits thinks so.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import subprocess
 from collections import Counter
 from datetime import datetime, timezone
 from html import escape
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 from whowaits import __version__
 from whowaits.core import CallSite, ContextFact, RuleMeta
 from whowaits.cost import describe, usd
 from whowaits.pipeline import RunResult
 from whowaits.report.audit import (
-    Savings, contexts_cell, cost_cell, findings_at, manifest_groups, movable, savings_by_entry, site_findings,
+    Savings, cost_cell, findings_at, manifest_groups, movable, savings_by_entry, site_counts, site_findings,
 )
+from whowaits.report.output import OutputFormat, Report
 
 VERDICTS = ("blocking", "tolerant", "unknown")
 MODES = ("sync", "batch", "other")
@@ -36,84 +35,6 @@ def mode(site: CallSite) -> str:
     if site.op.kind.startswith("batch_"):
         return "batch"
     return "other"
-
-
-def _counts(result: RunResult) -> Dict[str, Counter]:
-    return {
-        "provider": Counter(s.op.provider for s in result.sites),
-        "operation": Counter(s.op.kind for s in result.sites),
-        "verdict": Counter(s.verdict for s in result.sites),
-    }
-
-
-def _row(site: CallSite, result: RunResult) -> Tuple[str, ...]:
-    return (
-        f"{site.path}:{site.line}",
-        site.op.provider,
-        site.op.kind,
-        site.op.method,
-        site.call.function,
-        site.verdict,
-        contexts_cell(site),
-        ",".join(site_findings(site, result.findings)),
-    )
-
-
-HEADER = ("location", "provider", "operation", "method", "function", "verdict", "contexts", "findings")
-COST_HEADER = ("model", "usd_per_1k_calls", "batch_saving_usd_per_1k_calls", "cost_unknown")
-
-
-def _cost_row(site: CallSite) -> Tuple[str, ...]:
-    cost = site.cost
-    if cost is None:
-        return ("", "", "", "")
-    amounts = [cost.usd_per_1k_calls, cost.saving_per_1k_calls]
-    return (cost.model or "", *("" if a is None else f"{a:.6f}".rstrip("0").rstrip(".") for a in amounts), " ".join(cost.unknown))
-
-
-def to_csv(result: RunResult) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADER + COST_HEADER)
-    for site in result.sites:
-        writer.writerow(_row(site, result) + _cost_row(site))
-    return out.getvalue()
-
-
-def to_markdown(result: RunResult) -> str:
-    counts = _counts(result)
-    lines = ["# whowaits audit", "", f"{len(result.sites)} LLM call sites in {result.files_scanned} files.", ""]
-    for title, key in (("Provider", "provider"), ("Operation", "operation"), ("Verdict", "verdict")):
-        lines += [f"| {title} | Sites |", "| --- | ---: |"]
-        lines += [f"| {name} | {count} |" for name, count in sorted(counts[key].items())]
-        lines.append("")
-    candidates = movable(result.sites)
-    lines.append(f"## Could move to the Batch API ({len(candidates)})")
-    lines.append("")
-    if candidates:
-        lines.append("Synchronous calls nobody waits on: the Batch API would save 50% of their token cost. "
-                     f"Total: {Savings(tuple(candidates)).summary()}.")
-        lines.append("")
-        lines += [f"- `{s.path}:{s.line}` {s.op.method} in `{s.call.function}` ({contexts_cell(s)}): {_money(s)}" for s in candidates]
-        lines += ["", "| Entry point | Kind | Could move to batch |", "| --- | --- | --- |"]
-        lines += [f"| {_md(entry)} | {kind} | {_md(group.summary())} |" for entry, kind, group in savings_by_entry(result.sites)]
-    else:
-        lines.append("None: every synchronous call has someone waiting on it, or nobody knows who does.")
-    header = HEADER[:-1] + ("$/1k (batch saves)", HEADER[-1])
-    lines += ["", "## Call sites", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for site in result.sites:
-        cells = _row(site, result)
-        lines.append("| " + " | ".join(_md(cell) or "-" for cell in cells[:-1] + (cost_cell(site), cells[-1])) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _md(cell: str) -> str:
-    return cell.replace("|", "\\|")
-
-
-def _money(site: CallSite) -> str:
-    """A movable site's cost and saving per 1,000 calls, or why it is unknown."""
-    return describe(site.cost, per="calls") or "not priced"
 
 
 def _chart(result: RunResult) -> str:
@@ -364,13 +285,13 @@ def _manifests_html(result: RunResult) -> str:
     return out
 
 
-def _rules_html(result: RunResult, catalog: Optional[Dict[str, RuleMeta]]) -> str:
+def _rules_html(result: RunResult, catalog: Mapping[str, RuleMeta]) -> str:
     codes = sorted({f.code for f in result.findings})
     if not codes:
         return '<p class="muted">No findings.</p>'
     out = []
     for code in codes:
-        meta = (catalog or {}).get(code)
+        meta = catalog.get(code)
         name = meta.name if meta else next(f.name for f in result.findings if f.code == code)
         body = ""
         if meta is not None:
@@ -381,8 +302,9 @@ def _rules_html(result: RunResult, catalog: Optional[Dict[str, RuleMeta]]) -> st
     return "".join(out)
 
 
-def to_html(result: RunResult, catalog: Optional[Dict[str, RuleMeta]] = None) -> str:
-    counts = _counts(result)
+def render(report: Report) -> str:
+    result, catalog = report.result, report.catalog
+    counts = site_counts(result)
     candidates = Savings(tuple(movable(result.sites)))
     name, commit = project_meta(result.root)
     cards = "".join(
@@ -457,4 +379,4 @@ def to_html(result: RunResult, catalog: Optional[Dict[str, RuleMeta]] = None) ->
 """
 
 
-RENDERERS = {"markdown": to_markdown, "csv": to_csv, "html": to_html}
+FORMAT = OutputFormat("html", "one self-contained page", render)
