@@ -121,3 +121,12 @@ def test_a_planted_or_stale_run_entry_is_a_miss(project, monkeypatch) -> None:
         fh.write('{"inputs": 1, "sites": "not a tuple"}')
     assert check("--output-format", "json") == expected
     assert calls == [1, 1]
+
+
+def test_a_user_price_table_names_the_run(tmp_path) -> None:
+    prices = tmp_path / "prices.toml"
+    prices.write_text("date = '2026-01-01'\n")
+    options = pipeline.Options(pipeline.Settings(prices=str(prices)))
+    before = pipeline.run_scope(str(tmp_path), [str(tmp_path)], {}, options)
+    prices.write_text("date = '2026-02-01'\n")
+    assert pipeline.run_scope(str(tmp_path), [str(tmp_path)], {}, options) != before

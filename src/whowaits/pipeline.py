@@ -275,12 +275,18 @@ def analyze(
 
 
 def run_scope(root: str, paths: Sequence[str], catalog: Dict[str, RuleMeta], options: Options) -> str:
-    """What names a run for the run cache: the paths given, the settings and the rules in force
-    (hashed by value; whowaits' own code names the cache folder)."""
+    """What names a run for the run cache: the paths given, the settings, the rules and the price
+    table in force (hashed by value; whowaits' own code names the cache folder)."""
     digest = hashlib.sha256()
     for part in (root, repr(sorted(os.path.relpath(os.path.abspath(p), root) for p in paths)),
                  repr(options.project_scope), repr(options.settings), repr(sorted(catalog.items()))):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    if options.settings.prices:  # a user's price table: the settings hold only its path
+        try:
+            with open(options.settings.prices, "rb") as fh:
+                digest.update(fh.read(1 << 20))
+        except OSError:
+            digest.update(b"unreadable")
     return digest.hexdigest()[:32]
 
 
