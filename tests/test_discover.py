@@ -64,26 +64,29 @@ def test_prefilter_follows_helpers_the_selected_files_import() -> None:
 
 
 def test_the_sdk_own_source_is_not_followed() -> None:
-    """A top-level package named like an SDK is that SDK (the SDK's repository, a vendored
-    copy): its modules are neither parsed nor followed. A folder of that name inside a project
-    package, and a namespace SDK's package under its namespace, are judged as usual."""
+    """A top-level package named like an SDK that defines its client class is that SDK (the
+    SDK's repository, a vendored copy): its modules are neither parsed nor followed. A folder of
+    that name inside a project package, or one that only uses the SDK, is judged as usual."""
     contents = {
         "src/anthropic/__init__.py": b"from ._client import Anthropic\n",
         "src/anthropic/_client.py": b"import anthropic\nclass Anthropic:\n    def create(self): self.messages.create()\n",
         "src/anthropic/_models.py": b"import pydantic\n",
         "vendor/google/genai/__init__.py": b"from .client import Client\n",
-        "vendor/google/genai/client.py": b"import google.genai\n",
+        "vendor/google/genai/client.py": b"import google.genai\nclass Client:\n    pass\n",
         "tests/test_client.py": b"import anthropic\nanthropic.Anthropic().messages.create()\n",
         "app/__init__.py": b"",
         "app/providers/__init__.py": b"",
         "app/providers/anthropic/__init__.py": b"import anthropic\nclient = anthropic.Anthropic()\n",
         "app/main.py": b"from app.providers.anthropic import client\n",
+        "examples/openai/__init__.py": b"",
+        "examples/openai/chat.py": b"import openai\nopenai.OpenAI().chat.completions.create()\n",
     }
     assert sdk_package_files(contents) == {
         "src/anthropic/__init__.py", "src/anthropic/_client.py", "src/anthropic/_models.py",
         "vendor/google/genai/__init__.py", "vendor/google/genai/client.py",
     }
-    assert prefilter(contents) == {"tests/test_client.py", "app/providers/anthropic/__init__.py", "app/main.py"}
+    assert prefilter(contents) == {"tests/test_client.py", "app/providers/anthropic/__init__.py", "app/main.py",
+                                   "examples/openai/chat.py", "examples/openai/__init__.py"}
 
 
 def test_find_root(tmp_path) -> None:

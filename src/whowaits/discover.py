@@ -15,7 +15,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 
 from whowaits.core import SourceFile
 from whowaits.knowledge.providers import PROVIDERS
-from whowaits.knowledge.sdk import METHOD_TAILS, SDK_MODULES
+from whowaits.knowledge.sdk import CLIENT_CLASSES, METHOD_TAILS, SDK_MODULES
 
 # Folders nobody wants linted (the same spirit as ruff's defaults).
 DEFAULT_EXCLUDES: Tuple[str, ...] = (
@@ -292,14 +292,16 @@ def prefilter(contents: Dict[str, bytes]) -> Set[str]:
 
 
 def sdk_package_files(contents: Dict[str, bytes]) -> Set[str]:
-    """Files of a top-level package named like an SDK module (`anthropic/`, `google/genai/`).
+    """Files of an SDK's own source in the tree (the SDK's repository, a vendored copy).
 
-    Such a package shadows the SDK (a project that holds one cannot import the real SDK under
-    that name), so it is the SDK itself: its calls are the provider's plumbing, its API is what
-    the provider records describe, and following its internals would only cost time. A folder
-    of that name inside a project package (`app/providers/openai/`) is the project's own.
+    That is a top-level package named like an SDK module (`anthropic/`, `google/genai/`) that
+    defines one of the SDK's client classes (`class Anthropic`): such a package shadows the SDK
+    and is it. Its calls are the provider's plumbing, its API is what the provider records
+    describe, and following its internals would only cost time. A folder of that name inside a
+    project package (`app/providers/openai/`), or one that only uses the SDK (an examples
+    folder), is the project's own.
     """
-    out: Set[str] = set()
+    packages: Dict[str, List[str]] = {}  # package folder -> its files
     for path in contents:
         folders = path.split("/")[:-1]
         for root in SDK_PACKAGE_PATHS:
@@ -309,11 +311,23 @@ def sdk_package_files(contents: Dict[str, bytes]) -> Set[str]:
                 parent = "/".join(folders[:i])
                 package = "/".join(folders[:i + len(root)])
                 if (parent + "/__init__.py").lstrip("/") not in contents and package + "/__init__.py" in contents:
-                    out.add(path)
+                    packages.setdefault(package, []).append(path)
+    out: Set[str] = set()
+    for package, files in packages.items():
+        defines = next((pattern for root, pattern in _CLIENT_DEFINITIONS.items() if package.split("/")[-len(root):] == list(root)), None)
+        if defines is not None and any(defines.search(contents[f]) for f in files):
+            out.update(files)
     return out
 
 
 SDK_PACKAGE_PATHS: Tuple[Tuple[str, ...], ...] = tuple(tuple(m.split(".")) for m in SDK_MODULES)
+# SDK module path -> `class <one of its client classes>`, from the provider records.
+_CLIENT_DEFINITIONS: Dict[Tuple[str, ...], "re.Pattern[bytes]"] = {
+    tuple(module.split(".")): re.compile(
+        rb"^[ \t]*class[ \t]+(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b", re.MULTILINE)
+    for module in SDK_MODULES
+    if (names := {name for root, name in CLIENT_CLASSES if root == module and name.isidentifier()})
+}
 
 
 def _importers(selected: Set[str], contents: Dict[str, bytes]) -> Set[str]:
