@@ -6,10 +6,9 @@ candidate calls, and the project index uses it again once cross-module prefixes 
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import fnmatch
 import re
+from functools import lru_cache
 from typing import Any, List, Optional, Tuple
 
 from whowaits.core import Operation, RequestFacts

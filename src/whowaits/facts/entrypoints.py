@@ -25,7 +25,7 @@ from whowaits.core import (
 )
 from whowaits.facts.calls import sdk_root
 from whowaits.facts.requests import CodeFor
-from whowaits.facts.scopes import CallInfo, child_nodes, literal, ModuleIndex, Scope
+from whowaits.facts.scopes import CallInfo, child_nodes, descendants, literal, ModuleIndex, Scope
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value
 from whowaits.knowledge.frameworks import (
     DETACHED_STARTS,
@@ -691,25 +691,12 @@ def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
 
 def _names(node: cst.CSTNode) -> Set[str]:
     """The plain names an expression reads."""
-    found: Set[str] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            found.add(current.value)
-        stack.extend(child_nodes(current))
-    return found
+    return {current.value for current in descendants(node) if isinstance(current, cst.Name)}
 
 
 def _node_ids(node: cst.CSTNode) -> Set[int]:
     """Ids of a node and everything under it."""
-    found: Set[int] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        found.add(id(current))
-        stack.extend(child_nodes(current))
-    return found
+    return {id(current) for current in descendants(node)}
 
 
 def _mentions(node: cst.CSTNode, text: str) -> bool:

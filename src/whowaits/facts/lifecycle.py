@@ -14,7 +14,7 @@ import libcst as cst
 from whowaits.core import PollLoopFact, PositionJoinFact, RawCall, ResultReadFact, RetryFact, SubmitUse
 from whowaits.facts.batchflow import call_role
 from whowaits.facts.requests import CodeFor
-from whowaits.facts.scopes import _name_targets, CallInfo, child_nodes, ForInfo, literal, ModuleIndex, Scope
+from whowaits.facts.scopes import _name_targets, CallInfo, child_nodes, descendants, ForInfo, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import RETRY_DECORATORS, RETRY_ITERATORS, SLEEP_FUNCTIONS
 from whowaits.knowledge.batches import BATCH_LIFECYCLES, OUTPUT_FIELDS, RESULT_FIELDS
@@ -251,13 +251,8 @@ class LifecycleReader:
         for loop in self.index.fors:
             if isinstance(loop.node, cst.For) and loop.iter is node:
                 loop_body = loop.body
-        stack: List[cst.CSTNode] = [loop_body]
-        while stack:
-            current = stack.pop()
-            if isinstance(current, cst.Comparison) and any(_names_custom_id(n) for n in child_nodes(current)):
-                return True
-            stack.extend(child_nodes(current))
-        return False
+        return any(isinstance(current, cst.Comparison) and any(_names_custom_id(n) for n in child_nodes(current))
+                   for current in descendants(loop_body))
 
     # -- retries ---------------------------------------------------------------------------
 
@@ -471,12 +466,8 @@ class _InlineScan(cst.CSTVisitor):
             self.message_uses.append(node)
 
     def _test(self, test: Optional[cst.CSTNode]) -> None:
-        stack = [test] if test is not None else []
-        while stack:
-            current = stack.pop()
-            if self._field(current) is not None:
-                self.checked = True
-            stack.extend(child_nodes(current))
+        if test is not None and any(self._field(current) is not None for current in descendants(test)):
+            self.checked = True
 
     def visit_If(self, node: cst.If) -> None:
         self._test(node.test)
@@ -613,14 +604,8 @@ def _subscripts_by(body: cst.CSTNode, index: str) -> List[cst.Subscript]:
 
 def _assigned_subscripts(body: cst.CSTNode) -> Set[int]:
     """Ids of subscripts that are a whole assignment target (`out[i] = ...`)."""
-    out: Set[int] = set()
-    stack: List[cst.CSTNode] = [body]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Assign):
-            out.update(id(t.target) for t in node.targets if isinstance(t.target, cst.Subscript))
-        stack.extend(child_nodes(node))
-    return out
+    return {id(t.target) for node in descendants(body) if isinstance(node, cst.Assign)
+            for t in node.targets if isinstance(t.target, cst.Subscript)}
 
 
 def _placeholder(node: Optional[cst.CSTNode]) -> bool:
@@ -643,12 +628,8 @@ def _root_name(node: cst.BaseExpression) -> Optional[str]:
 
 
 def _names_custom_id(node: cst.CSTNode) -> bool:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Attribute) and current.attr.value == "custom_id":
-            return True
-        if isinstance(current, cst.SimpleString) and literal(current) == "custom_id":
-            return True
-        stack.extend(child_nodes(current))
-    return False
+    return any(
+        (isinstance(current, cst.Attribute) and current.attr.value == "custom_id")
+        or (isinstance(current, cst.SimpleString) and literal(current) == "custom_id")
+        for current in descendants(node)
+    )

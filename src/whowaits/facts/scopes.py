@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union, overload
 
 import libcst as cst
 
@@ -172,16 +172,31 @@ def child_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
     return out
 
 
-_NODE_TYPES: Dict[type, bool] = {}
+def _subclass_test(bases: Union[type, Tuple[type, ...]]) -> Callable[[type], bool]:
+    """`issubclass(kind, bases)`, remembered per type: libcst's node classes are ABCs, whose
+    checks run in Python, and the walk asks for every field of every node."""
+    known: Dict[type, bool] = {}
+
+    def test(kind: type) -> bool:
+        found = known.get(kind)
+        if found is None:
+            found = known[kind] = issubclass(kind, bases)
+        return found
+
+    return test
 
 
-def _is_node(kind: type) -> bool:
-    """`issubclass(kind, CSTNode)`, remembered: CSTNode is an ABC, whose checks run in Python,
-    and the walk asks for every field of every node."""
-    known = _NODE_TYPES.get(kind)
-    if known is None:
-        known = _NODE_TYPES[kind] = issubclass(kind, cst.CSTNode)
-    return known
+_is_node = _subclass_test(cst.CSTNode)
+
+
+def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node` and every node under it (nested functions and classes included), in no
+    particular order: for questions about a whole subtree (does it name X? collect every Y)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(child_nodes(current))
 
 
 class ModuleIndex:
@@ -615,15 +630,7 @@ class ModuleIndex:
 _COMPOUND = (
     cst.FunctionDef, cst.ClassDef, cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match,
 )
-_COMPOUND_TYPES: Dict[type, bool] = {}
-
-
-def _is_compound(kind: type) -> bool:
-    """`issubclass(kind, _COMPOUND)`, remembered per type (see `_is_node`)."""
-    known = _COMPOUND_TYPES.get(kind)
-    if known is None:
-        known = _COMPOUND_TYPES[kind] = issubclass(kind, _COMPOUND)
-    return known
+_is_compound = _subclass_test(_COMPOUND)
 
 
 def _is_main_test(test: cst.BaseExpression) -> bool:
@@ -661,15 +668,11 @@ def size_gate(test: cst.BaseExpression) -> Optional[Tuple[cst.BaseExpression, bo
 
 def _is_status_test(test: cst.BaseExpression) -> bool:
     """A condition that reads a batch's status: a provider's status field, or a status value."""
-    stack: List[cst.CSTNode] = [test]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Attribute) and node.attr.value in STATUS_FIELDS:
-            return True
-        if isinstance(node, cst.SimpleString) and literal(node) in ALL_STATUSES:
-            return True
-        stack.extend(child_nodes(node))
-    return False
+    return any(
+        (isinstance(node, cst.Attribute) and node.attr.value in STATUS_FIELDS)
+        or (isinstance(node, cst.SimpleString) and literal(node) in ALL_STATUSES)
+        for node in descendants(test)
+    )
 
 
 def _ends_flow(body: cst.BaseSuite) -> bool:
