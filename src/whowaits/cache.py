@@ -241,6 +241,18 @@ def _real_dir(path: str) -> bool:
         return False
 
 
+def _made_real_dir(folder: str) -> bool:
+    """`folder` is a real folder, made if missing: a symlink found there, or planted between
+    the check and the mkdir, is refused rather than written through."""
+    if os.path.lexists(folder):
+        return _real_dir(folder)
+    try:
+        os.mkdir(folder, 0o755)
+    except FileExistsError:
+        return _real_dir(folder)
+    return True
+
+
 class FactsCache:
     """Reads and writes one generation folder; every failure is a miss or a skipped write."""
 
@@ -259,15 +271,12 @@ class FactsCache:
         if os.path.islink(self.root) or not _real_dir(self.root):
             return False
         for folder in (self.top, self.dir):
-            if os.path.lexists(folder):
+            if create:
+                if not _made_real_dir(folder):
+                    return False
+            elif os.path.lexists(folder):
                 if not _real_dir(folder):
                     return False
-            elif create:
-                try:
-                    os.mkdir(folder, 0o755)
-                except FileExistsError:
-                    if not _real_dir(folder):
-                        return False
             elif not missing_ok:
                 return False
         return True
@@ -326,17 +335,8 @@ class FactsCache:
         if self._disabled:
             return
         try:
-            if not self._prepare():
+            if not self._prepare() or not _made_real_dir(folder):
                 return
-            if os.path.lexists(folder):
-                if not _real_dir(folder):
-                    return
-            else:
-                try:
-                    os.mkdir(folder, 0o755)
-                except FileExistsError:
-                    if not _real_dir(folder):
-                        return
             tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
             with os.fdopen(fd, "wb") as fh:

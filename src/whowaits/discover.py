@@ -301,27 +301,26 @@ def sdk_package_files(contents: Dict[str, bytes]) -> Set[str]:
     project package (`app/providers/openai/`), or one that only uses the SDK (an examples
     folder), is the project's own.
     """
-    packages: Dict[str, List[str]] = {}  # package folder -> its files
+    packages: Dict[str, Tuple["re.Pattern[bytes]", List[str]]] = {}  # folder -> (its client classes, its files)
     for path in contents:
         folders = path.split("/")[:-1]
-        for root in SDK_PACKAGE_PATHS:
+        for root, defines in _CLIENT_DEFINITIONS.items():
             for i in range(len(folders) - len(root) + 1):
                 if tuple(folders[i:i + len(root)]) != root:
                     continue
                 parent = "/".join(folders[:i])
                 package = "/".join(folders[:i + len(root)])
                 if (parent + "/__init__.py").lstrip("/") not in contents and package + "/__init__.py" in contents:
-                    packages.setdefault(package, []).append(path)
+                    packages.setdefault(package, (defines, []))[1].append(path)
     out: Set[str] = set()
-    for package, files in packages.items():
-        defines = next((pattern for root, pattern in _CLIENT_DEFINITIONS.items() if package.split("/")[-len(root):] == list(root)), None)
-        if defines is not None and any(defines.search(contents[f]) for f in files):
+    for defines, files in packages.values():
+        if any(defines.search(contents[f]) for f in files):
             out.update(files)
     return out
 
 
-SDK_PACKAGE_PATHS: Tuple[Tuple[str, ...], ...] = tuple(tuple(m.split(".")) for m in SDK_MODULES)
-# SDK module path -> `class <one of its client classes>`, from the provider records.
+# SDK module path (`("google", "genai")`) -> `class <one of its client classes>`, from the
+# provider records; an SDK without a client class of its own (boto3's are services) has none.
 _CLIENT_DEFINITIONS: Dict[Tuple[str, ...], "re.Pattern[bytes]"] = {
     tuple(module.split(".")): re.compile(
         rb"^[ \t]*class[ \t]+(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b", re.MULTILINE)
