@@ -65,7 +65,8 @@ def _load(root: str, path: str, stdin: Optional[Tuple[str, bytes]]) -> Optional[
     module = parse(data)
     if module is None:
         return None
-    return Source(data, module.code, module.encoding, Located(module))
+    located = Located(module)
+    return Source(data, located.text, module.encoding, located)
 
 
 def _fixer_of(rule: RuleMeta) -> Optional["Fixer"]:
@@ -105,7 +106,7 @@ def offer(result: RunResult, catalog: Dict[str, RuleMeta], poll_interval_min: fl
             except Exception:  # a fixer that cannot handle an odd shape offers no fix; it must not stop the lint
                 rewrite = None
             if rewrite is not None:
-                change = edit_between(source.text, rewrite[1].code)
+                change = edit_between(source.text, source.located.code_of(rewrite[1]))
                 if change is not None:
                     fix = FixInfo(rule.autofix.safety, rewrite[0], (change[2],))
         findings.append(replace(finding, fix=fix) if fix else finding)

@@ -79,7 +79,7 @@ def _guard_results_loop(t: Target) -> Optional[Rewrite]:
             return None
     if loop is None or not isinstance(loop.target, cst.Name) or not isinstance(loop.body, cst.IndentedBlock):
         return None
-    block = loc.parents.get(loop)
+    block = loc.parent(loop)
     if not isinstance(block, (cst.IndentedBlock, cst.Module)):
         return None
     entry = loop.target.value
@@ -125,14 +125,14 @@ _SYNC_ONLY_KEYS = ("stream", "speed")
 def batch_sync_only_key(t: Target) -> Optional[Rewrite]:
     loc = t.located
     for node in loc.starting_at(t.finding.line, t.finding.col):
-        parent = loc.parents.get(node)
+        parent = loc.parent(node)
         if isinstance(parent, cst.DictElement) and parent.value is node:
             key = string_value(parent.key)
-            holder = loc.parents.get(parent)
+            holder = loc.parent(parent)
             if key in _SYNC_ONLY_KEYS and isinstance(holder, cst.Dict):
                 return f"drop `{key}` from the batch params", loc.replace(holder, remove_items(holder, [parent]))
         if isinstance(parent, cst.Arg) and parent.value is node and parent.keyword is not None:
-            holder = loc.parents.get(parent)
+            holder = loc.parent(parent)
             if parent.keyword.value in _SYNC_ONLY_KEYS and isinstance(holder, cst.Call):
                 return f"drop `{parent.keyword.value}` from the batch params", loc.replace(holder, remove_items(holder, [parent]))
     return None
@@ -260,7 +260,8 @@ def add_custom_id(t: Target) -> Optional[Rewrite]:
         if isinstance(node, (cst.For, cst.While) + _COMPREHENSIONS):
             loops.append(node)
     if not loops:
-        holder = loc.parents.get(loc.parents.get(request))  # type: ignore[arg-type]
+        element = loc.parent(request)
+        holder = loc.parent(element) if element is not None else None
         if not isinstance(holder, (cst.List, cst.Tuple)):
             return None
         position = next(i for i, e in enumerate(holder.elements) if e.value is request)
