@@ -94,8 +94,10 @@ def test_replace_and_code_of_give_libcsts_code(name: str, data: bytes) -> None:
     positions, _ = _whole(module)
     loc = Located(module)
     names = [n for n in positions if isinstance(n, cst.Name)]
-    for old in names[:3] + names[-3:] + list(module.body[-1:]):
-        new = cst.Name("renamed") if isinstance(old, cst.Name) else cst.parse_statement("pass\n")
+    calls = [n for n in positions if isinstance(n, cst.Call)]
+    for old in names[:3] + names[-3:] + calls[:1] + calls[-1:] + list(module.body[-1:]):
+        new = (cst.Name("renamed") if isinstance(old, cst.Name) else cst.Call(cst.Name("other")) if isinstance(old, cst.Call)
+               else cst.parse_statement("pass\n"))
         next(loc.starting_at(positions[old].start.line, positions[old].start.column + 1))  # locate its statement
         assert loc.code_of(loc.replace(old, new)) == module.deep_replace(old, new).code
     if module.body:

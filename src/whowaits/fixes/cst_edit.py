@@ -129,17 +129,16 @@ class Located:
         return name in self._names
 
     def replace(self, old: cst.CSTNode, new: cst.CSTNode) -> cst.Module:
-        """The module with `old` replaced by `new`: only the top-level statement holding `old`
-        is rebuilt (libcst's `deep_replace` on the module rebuilds every node)."""
-        if old is self.module:
-            return cast(cst.Module, new)
-        top = old
-        while (above := self.parent(top)) is not self.module:
-            if above is None:  # not in this module
+        """The module with `old` replaced by `new`. Only `old`'s ancestors are rebuilt: libcst's
+        `deep_replace` rebuilds every node of the module, and the code comes out the same."""
+        child, rebuilt = old, new
+        while child is not self.module:
+            parent = self.parent(child)
+            if parent is None:  # not a node of this module
                 return self.module.deep_replace(old, new)  # type: ignore[arg-type]
-            top = above
-        rebuilt = new if top is old else top.deep_replace(old, new)
-        return self.module.with_changes(body=tuple(rebuilt if s is top else s for s in self.module.body))
+            rebuilt = _with_child(parent, child, rebuilt)
+            child = parent
+        return cast(cst.Module, rebuilt)
 
     def code_of(self, module: cst.Module) -> str:
         """The code of a module made from this one (`replace`, `with_changes(body=...)`): the
@@ -171,16 +170,20 @@ _FIELDS: Dict[type, Tuple[str, ...]] = {}
 _IS_NODE: Dict[type, bool] = {}
 
 
+def _field_names(node: cst.CSTNode) -> Tuple[str, ...]:
+    names = _FIELDS.get(type(node))
+    if names is None:
+        names = _FIELDS[type(node)] = tuple(f.name for f in fields(node))
+    return names
+
+
 def _edges(root: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, cst.CSTNode]]:
     """(parent, child) for every node under `root`, read from the nodes' dataclass fields: the
     same pairs as libcst's ParentNodeProvider, whose visitor rebuilds every node it passes."""
     stack = [root]
     while stack:
         node = stack.pop()
-        names = _FIELDS.get(type(node))
-        if names is None:
-            names = _FIELDS[type(node)] = tuple(f.name for f in fields(node))
-        for name in names:
+        for name in _field_names(node):
             value = getattr(node, name)
             for child in value if type(value) in (tuple, list) else (value,):
                 kind = type(child)
@@ -190,6 +193,17 @@ def _edges(root: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, cst.CSTNode]]:
                 if is_node:
                     yield node, child
                     stack.append(child)
+
+
+def _with_child(parent: cst.CSTNode, old: cst.CSTNode, new: cst.CSTNode) -> cst.CSTNode:
+    """`parent` with its child `old` (by identity) replaced by `new`."""
+    for name in _field_names(parent):
+        value = getattr(parent, name)
+        if value is old:
+            return parent.with_changes(**{name: new})
+        if type(value) in (tuple, list) and any(item is old for item in value):
+            return parent.with_changes(**{name: tuple(new if item is old else item for item in value)})
+    raise ValueError(f"{type(old).__name__} is not a child of {type(parent).__name__}")
 
 
 def without(elements: Sequence[N], drop: Sequence[cst.CSTNode]) -> Tuple[N, ...]:
