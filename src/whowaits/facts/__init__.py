@@ -263,27 +263,6 @@ def _first_argument(info: "object", evaluator: "object", code_for: "Callable[[li
     return code_for(chosen)
 
 
-def _param_target(info: "object", evaluator: "object") -> Optional[ParamRef]:
-    """The target of a call on an attribute chain rooted at a plain function's unannotated
-    parameter (`cog.client.messages.create` -> rest `client.messages.create`)."""
-    import libcst as cst
-
-    chain: List[str] = []
-    node = info.node.func  # type: ignore[attr-defined]
-    while isinstance(node, cst.Attribute):
-        chain.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name) or not chain:
-        return None
-    bindings = evaluator.lookup(node.value, info.scope) or []  # type: ignore[attr-defined]
-    if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
-        return None
-    func = bindings[0].scope.func
-    if func is None or func.cls is not None or bindings[0].scope.kind != "function":
-        return None
-    return ParamRef(func.qualname, bindings[0].index, ".".join(reversed(chain)))
-
-
 def _module_client(target: str) -> bool:
     """A call through an SDK module used as its own client (`openai.ChatCompletion.create`)."""
     from whowaits.facts.calls import sdk_root
@@ -314,7 +293,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     import libcst as cst
 
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
-    from whowaits.facts.entrypoints import ProgramReader, prompted_calls
+    from whowaits.facts.entrypoints import ProgramReader, param_call, prompted_calls
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_constants, module_exports
     from whowaits.facts.batchflow import BatchFlow
@@ -413,7 +392,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         if value is None and through is None:
             # `def call(client, ...): client.messages.create(...)` with callers in other modules:
             # the project index fills the parameter in from each caller's argument.
-            param = _param_target(info, evaluator)
+            param = param_call(info.node.func, evaluator, info.scope, plain=True)
             targets = [param] if param else []
         targets = [t for t in targets if may_be_site("param." + t.rest if isinstance(t, ParamRef) else t)]
         if not targets:

@@ -364,25 +364,8 @@ class ProgramReader:
         """A `ParamRef` for a method called on the N-th parameter of F, untyped or `Any`
         (`def handle(self, llm): llm.reply()`, closures included): the call graph fills it in
         from what F's callers pass, in any module."""
-        chain: List[str] = []
-        node = func
-        while isinstance(node, cst.Attribute):
-            chain.append(node.attr.value)
-            node = node.value
-        if not isinstance(node, cst.Name) or not chain:
-            return []
-        param = self._param(node, info)
-        return [replace(param, rest=".".join(reversed(chain)))] if param is not None else []
-
-    def _param(self, name: cst.Name, info: CallInfo) -> Optional[ParamRef]:
-        """The parameter of the enclosing function (or an outer one) a name is bound to only."""
-        bindings = self.ev.lookup(name.value, info.scope) or []
-        if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
-            return None
-        owner = bindings[0].scope.func
-        if owner is None or bindings[0].scope.kind != "function":
-            return None
-        return ParamRef(owner.qualname, bindings[0].index)
+        param = param_call(func, self.ev, info.scope)
+        return [param] if param is not None else []
 
     def _getattr_refs(self, call: cst.Call, info: CallInfo) -> List[ValueRef]:
         """`getattr(obj, f"run_{x}")`: every method of obj's class the name pattern matches."""
@@ -416,7 +399,7 @@ class ProgramReader:
                 out.append(LocalInstance(value.cls.qualname))
             else:
                 # A parameter handed on (`helper(llm)` inside `def run(llm)`): what run's callers pass.
-                forwarded = self._param(arg.value, info) if isinstance(arg.value, cst.Name) else None
+                forwarded = param_of(arg.value, self.ev, info.scope) if isinstance(arg.value, cst.Name) else None
                 out.append(forwarded or "")
         while out and not out[-1]:
             out.pop()
@@ -616,6 +599,32 @@ def _every_hours(call: cst.Call, reader: "ProgramReader") -> Optional[float]:
                 return None
             node = node.func
     return None
+
+
+def param_of(name: cst.Name, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
+    """The parameter of the enclosing function (or an outer one) that is a name's only binding;
+    with `plain`, only a plain function's (not a method's)."""
+    bindings = evaluator.lookup(name.value, scope) or []
+    if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
+        return None
+    owner = bindings[0].scope.func
+    if owner is None or bindings[0].scope.kind != "function" or (plain and owner.cls is not None):
+        return None
+    return ParamRef(owner.qualname, bindings[0].index)
+
+
+def param_call(func: cst.BaseExpression, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
+    """A call on an attribute chain rooted at a parameter (see `param_of`), its `rest` the
+    chain (`cog.client.messages.create` -> `client.messages.create`)."""
+    chain: List[str] = []
+    node = func
+    while isinstance(node, cst.Attribute):
+        chain.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name) or not chain:
+        return None
+    param = param_of(node, evaluator, scope, plain)
+    return replace(param, rest=".".join(reversed(chain))) if param is not None else None
 
 
 def _last_segment(value: Value) -> str:
