@@ -152,6 +152,7 @@ class CallGraph:
             if fn.class_name:
                 self._methods.setdefault((key[0], fn.class_name), {})[key[1].rsplit(".", 1)[-1]] = key
         self._subclasses: Optional[Dict[FuncKey, List[FuncKey]]] = None
+        self._members: Dict[Tuple[ValueRef, str, bool], Optional[FuncKey]] = {}
         # Runners of a parameter: (function, position) -> the fan-out it applies to what callers pass.
         runs_param: Dict[Tuple[FuncKey, int], CallEdge] = {}
         for path, f in facts.items():
@@ -329,6 +330,15 @@ class CallGraph:
     # -- name resolution -------------------------------------------------------------------
 
     def _project_member(self, ref: ValueRef, path: str, table: Dict[FuncKey, object]) -> Optional[FuncKey]:
+        """The function or class (`table`) of the project a reference names, if any. Remembered:
+        the tables and the index are complete before the first question, and the same names
+        are asked for from every edge and every dispatch."""
+        key = (ref, path, table is self.functions)
+        if key not in self._members:
+            self._members[key] = self._find_member(ref, path, table)
+        return self._members[key]
+
+    def _find_member(self, ref: ValueRef, path: str, table: Dict[FuncKey, object]) -> Optional[FuncKey]:
         if isinstance(ref, LocalRef):
             key = (path, ref.qualname)
             return key if key in table else None
