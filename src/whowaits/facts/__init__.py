@@ -14,9 +14,9 @@ import sys
 import threading
 import traceback
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from whowaits.core import FileFacts, LoopFact, RawCall
+from whowaits.core import FileFacts, LoopFact, ParamRef, RawCall
 
 if TYPE_CHECKING:
     import libcst
@@ -74,12 +74,14 @@ if sys.version_info >= (3, 10):
     _BODIES[ast.Match] = ("cases",)  # type: ignore[attr-defined]
 
 
-def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], List[int]]:
+def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], List[int], List[ast.AST]]:
     """Line of every statement in source order (the order whowaits' libcst walk numbers them),
-    the decorator lines of each decorated statement by ordinal, and each statement's column."""
+    the decorator lines of each decorated statement by ordinal, each statement's column, and
+    the statements themselves."""
     lines: List[int] = []
     decorators: Dict[int, List[int]] = {}
     columns: List[int] = []
+    nodes: List[ast.AST] = []
 
     def visit(body: Sequence[ast.AST]) -> None:
         for stmt in body:
@@ -90,11 +92,12 @@ def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], 
                 decorators[len(lines)] = [d.lineno for d in stmt.decorator_list]  # type: ignore[attr-defined]
             lines.append(stmt.lineno)  # type: ignore[attr-defined]
             columns.append(stmt.col_offset)  # type: ignore[attr-defined]
+            nodes.append(stmt)
             for name in _BODIES.get(type(stmt), ()):
                 visit(getattr(stmt, name))
 
     visit(tree.body)
-    return lines, decorators, columns
+    return lines, decorators, columns, nodes
 
 
 def _checked_tree(source: bytes, tokens: int) -> Tuple[Optional[str], Optional[ast.Module], Optional[FileFacts]]:
@@ -217,14 +220,42 @@ def _parse(source: bytes, cpython_accepts: bool) -> "libcst.Module":
     import libcst as cst
 
     try:
-        return cst.parse_module(source)
+        return _parse_unvalidated(source)
     except cst.ParserSyntaxError:
         if not cpython_accepts:
             raise
         fixed = _CONTINUATION_AT_EOF.sub(b" ", source)
         if fixed == source:
             raise
-        return cst.parse_module(fixed)
+        return _parse_unvalidated(fixed)
+
+
+def _skip_validation(node: object) -> None:
+    """Stands in for `CSTNode.__post_init__` while libcst's own parser builds a tree."""
+
+
+def _parse_unvalidated(source: bytes) -> "libcst.Module":
+    """`libcst.parse_module` without libcst re-checking every node it builds.
+
+    Each node's constructor runs `CSTNode.__post_init__` -> `_validate()` (are the parentheses
+    balanced, is this name an identifier...), which is for trees assembled by hand: a tree from
+    libcst's own parser is valid by construction, and the checks are a third of the parse (about
+    1.2 million of them for 3 MB of source). The hook is switched off only for the parse; the
+    facts stage runs it on its own thread while the calling thread waits, and the trees whowaits
+    builds for fixes are validated as usual. Should libcst move the hook, this costs the saving,
+    not correctness.
+    """
+    import libcst as cst
+    from libcst._nodes.base import CSTNode
+
+    validate = CSTNode.__dict__.get("__post_init__")
+    if validate is None:
+        return cst.parse_module(source)
+    setattr(CSTNode, "__post_init__", _skip_validation)
+    try:
+        return cst.parse_module(source)
+    finally:
+        setattr(CSTNode, "__post_init__", validate)
 
 
 def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "Optional[Tuple[ExtValue, bool]]":
@@ -263,27 +294,6 @@ def _first_argument(info: "object", evaluator: "object", code_for: "Callable[[li
     return code_for(chosen)
 
 
-def _param_target(info: "object", evaluator: "object") -> Optional[str]:
-    """`@param:function:index:rest` for a call on an attribute chain rooted at a plain
-    function's unannotated parameter (`cog.client.messages.create` -> rest `client.messages.create`)."""
-    import libcst as cst
-
-    chain: List[str] = []
-    node = info.node.func  # type: ignore[attr-defined]
-    while isinstance(node, cst.Attribute):
-        chain.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name) or not chain:
-        return None
-    bindings = evaluator.lookup(node.value, info.scope) or []  # type: ignore[attr-defined]
-    if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
-        return None
-    func = bindings[0].scope.func
-    if func is None or func.cls is not None or bindings[0].scope.kind != "function":
-        return None
-    return f"@param:{func.qualname}:{bindings[0].index}:{'.'.join(reversed(chain))}"
-
-
 def _module_client(target: str) -> bool:
     """A call through an SDK module used as its own client (`openai.ChatCompletion.create`)."""
     from whowaits.facts.calls import sdk_root
@@ -314,7 +324,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     import libcst as cst
 
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
-    from whowaits.facts.entrypoints import ProgramReader, prompted_calls
+    from whowaits.facts.entrypoints import ProgramReader, param_call, prompted_calls
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_constants, module_exports
     from whowaits.facts.batchflow import BatchFlow
@@ -329,10 +339,10 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     index = ModuleIndex()
     index.walk(module)  # type: ignore[arg-type]
     evaluator = Evaluator(index.module_scope, index.calls)
-    lines, decorator_lines, columns = statement_lines(tree) if tree is not None else ([], {}, [])
+    lines, decorator_lines, columns, statements = statement_lines(tree) if tree is not None else ([], {}, [], [])
     matched = tree is not None and len(lines) == index.statement_count
     code_for = CodeFor(module, lines if matched else None, columns if matched else None, index,  # type: ignore[arg-type]
-                       text.splitlines())
+                       text.splitlines(), statements if matched else None, text)
     reader = RequestReader(index, evaluator, code_for)
 
     loop_cache: Dict[int, Optional[LoopFact]] = {}
@@ -397,7 +407,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         value = evaluator.eval(info.node.func, info.scope)
         through = _called_through(info, value, evaluator) if isinstance(value, Ext) else None
         extra_loops: Tuple[LoopFact, ...] = ()
-        targets: List[str] = []
+        targets: List[Union[str, ParamRef]] = []
         if through is not None:
             value, parallel = through
             if parallel:
@@ -409,18 +419,18 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         elif isinstance(value, Ext):
             # A receiver bound to different clients in different branches is each of them.
             targets = [v.path for v in evaluator.alternatives(info.node.func, info.scope) if isinstance(v, Ext)]
-            targets = targets if value.path in targets else [value.path] + targets
+            targets = targets if value.path in targets else [value.path, *targets]
         if value is None and through is None:
             # `def call(client, ...): client.messages.create(...)` with callers in other modules:
             # the project index fills the parameter in from each caller's argument.
-            param = _param_target(info, evaluator)
+            param = param_call(info.node.func, evaluator, info.scope, plain=True)
             targets = [param] if param else []
-        targets = [t for t in targets if may_be_site("param." + t.rsplit(":", 1)[-1] if t.startswith("@param:") else t)]
+        targets = [t for t in targets if may_be_site("param." + t.rest if isinstance(t, ParamRef) else t)]
         if not targets:
             continue
         items = reader.call_items(info.node, info.scope)
         request = reader.request_facts(items)
-        if module_url and request.base_url is None and any(_module_client(t) for t in targets):
+        if module_url and request.base_url is None and any(isinstance(t, str) and _module_client(t) for t in targets):
             request = replace(request, base_url=module_url)
         method = info.node.func.attr.value if isinstance(info.node.func, cst.Attribute) else ""
         if method in FANOUT_OPERATIONS and not extra_loops:
@@ -431,7 +441,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 kind = "gather" if method.startswith("a") else "executor"
                 extra_loops = (LoopFact(kind, code_for.span(info.node), -1, True),)
         first_arg = _first_argument(info, evaluator, code_for)
-        targets = [t for t in targets if t.startswith("@param:") or sdk_root(t) is None or classify(t, request, first_arg) is not None]
+        targets = [t for t in targets if isinstance(t, ParamRef) or sdk_root(t) is None or classify(t, request, first_arg) is not None]
         if not targets:
             continue
         func = info.scope
