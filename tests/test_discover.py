@@ -21,17 +21,20 @@ def test_gitignore_default_excludes_and_negation(tmp_path) -> None:
         "pkg/top_only.py": "", ".venv/lib/site.py": "", "node_modules/a.py": "", "build/b.py": "",
         "pkg/.gitignore": "local.py\n", "pkg/local.py": "", "pkg/mod.py": "", "notes.txt": "",
     })
-    files, problems = walk(str(tmp_path), [str(tmp_path)])
+    files, problems, watched = walk(str(tmp_path), [str(tmp_path)])
     assert [f.relpath for f in files] == ["app.py", "keep_pb2.py", "pkg/mod.py", "pkg/top_only.py"]
     assert problems == []
+    # What the outcome depends on: the folders listed (not the excluded or ignored ones) and
+    # the ignore files read.
+    assert watched == [".", ".gitignore", "pkg", "pkg/.gitignore"]
 
 
 def test_exclude_patterns_and_explicit_files(tmp_path) -> None:
     _tree(tmp_path, {"migrations/0001.py": "", "app.py": "", "vendor/lib.py": ""})
-    files, _ = walk(str(tmp_path), [str(tmp_path)], excludes=["migrations/", "vendor"])
+    files = walk(str(tmp_path), [str(tmp_path)], excludes=["migrations/", "vendor"]).files
     assert [f.relpath for f in files] == ["app.py"]
     # A file named on the command line is analysed even inside an excluded folder.
-    files, _ = walk(str(tmp_path), [str(tmp_path / "vendor" / "lib.py")], excludes=["vendor"])
+    files = walk(str(tmp_path), [str(tmp_path / "vendor" / "lib.py")], excludes=["vendor"]).files
     assert [f.relpath for f in files] == ["vendor/lib.py"]
 
 
