@@ -407,30 +407,38 @@ def _client_definitions() -> "Dict[Tuple[str, ...], re.Pattern[bytes]]":
     }
 
 
+# A line that imports (`import a.b as c`, `from .a.b import c, d`), and how a file names another
+# it runs as a process: `subprocess.run([sys.executable, "jobs/step.py"])`, `python -m jobs.step`.
+_IMPORT_STATEMENT = re.compile(rb"^[^\S\n]*(?:from[^\S\n]+[\w.]+[^\S\n]+import\b|import[^\S\n]+)[^\n]*", re.MULTILINE)
+_RUN_SCRIPT = re.compile(rb"""["'/\\]([\w\x80-\xff]+)\.py\b""")
+_RUN_MODULE = re.compile(rb"""-m\s*["',\s]+([\w\x80-\xff.]+)""")
+_WORD = re.compile(rb"[\w\x80-\xff]+")  # a module name's bytes: UTF-8 letters count
+
+
+def _import_words(data: bytes) -> Set[bytes]:
+    """Every word on a file's import lines, and the module and script names it runs: a module is
+    imported or run by the file when its stem is one of them (a text match, so it over-includes:
+    `import x as llm` names `llm` too; the parse decides)."""
+    words: Set[bytes] = set()
+    for line in _IMPORT_STATEMENT.findall(data):
+        words.update(_WORD.findall(line))
+    words.update(_RUN_SCRIPT.findall(data))
+    for dotted in _RUN_MODULE.findall(data):
+        words.update(dotted.split(b"."))
+    return words
+
+
 def _importers(selected: Set[str], contents: Dict[str, bytes]) -> Set[str]:
     """`selected` and the files that import or run one of them, to a fixpoint."""
+    words: Dict[str, Set[bytes]] = {}
     frontier = set(selected)
     for _ in range(6):
-        stems = {s for s in (module_stem(p) for p in frontier) if s.isidentifier()} - {"__init__"}
+        stems = {s.encode() for s in (module_stem(p) for p in frontier) if s.isidentifier()} - {b"__init__"}
         if not stems:
             break
-        names = b"|".join(re.escape(s.encode()) for s in sorted(stems))
-        # Files that run one as a process: `subprocess.run([sys.executable, "jobs/step.py"])`.
-        runs = re.compile(rb"""["'/\\](?:""" + names + rb")\.py\b|-m\s*[\"',\s]+[\w.]*\b(?:" + names + rb")\b")
-        pattern = re.compile(
-            rb"^\s*(?:from\s+[\w.]*\b(?:"
-            + b"|".join(re.escape(s.encode()) for s in sorted(stems))
-            + rb")\b[\w.]*\s+import|import\s+[^\n]*\b(?:"
-            + b"|".join(re.escape(s.encode()) for s in sorted(stems))
-            + rb")\b|from\s+[\w.]+\s+import\s[^\n]*\b(?:"
-            + b"|".join(re.escape(s.encode()) for s in sorted(stems))
-            + rb")\b)",
-            re.MULTILINE,
-        )
-        frontier = {
-            path for path, data in contents.items()
-            if path not in selected and (pattern.search(data) or runs.search(data))
-        }
+        if not words:
+            words = {path: _import_words(data) for path, data in contents.items() if path not in selected}
+        frontier = {path for path, named in words.items() if path not in selected and not stems.isdisjoint(named)}
         if not frontier:
             break
         selected |= frontier

@@ -150,12 +150,15 @@ def compute_facts(
 
     jobs = options.jobs or os.cpu_count() or 1
     results: List[FileFacts] = []
+    parallel = jobs > 1 and len(todo) >= _PARALLEL_THRESHOLD
+    if parallel:  # largest first, so no worker ends on one big file while the others are idle
+        todo.sort(key=lambda item: -len(contents[item[0]]))
     sources = [contents[p] for p, _ in todo]
-    if jobs > 1 and len(todo) >= _PARALLEL_THRESHOLD:
+    if parallel:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(extract, sources, chunksize=4):
+            for result in pool.map(extract, sources, chunksize=2):
                 results.append(result)
                 if options.progress:
                     options.progress(len(results), len(todo))

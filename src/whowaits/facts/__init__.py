@@ -74,12 +74,14 @@ if sys.version_info >= (3, 10):
     _BODIES[ast.Match] = ("cases",)  # type: ignore[attr-defined]
 
 
-def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], List[int]]:
+def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], List[int], List[ast.AST]]:
     """Line of every statement in source order (the order whowaits' libcst walk numbers them),
-    the decorator lines of each decorated statement by ordinal, and each statement's column."""
+    the decorator lines of each decorated statement by ordinal, each statement's column, and
+    the statements themselves."""
     lines: List[int] = []
     decorators: Dict[int, List[int]] = {}
     columns: List[int] = []
+    nodes: List[ast.AST] = []
 
     def visit(body: Sequence[ast.AST]) -> None:
         for stmt in body:
@@ -90,11 +92,12 @@ def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], 
                 decorators[len(lines)] = [d.lineno for d in stmt.decorator_list]  # type: ignore[attr-defined]
             lines.append(stmt.lineno)  # type: ignore[attr-defined]
             columns.append(stmt.col_offset)  # type: ignore[attr-defined]
+            nodes.append(stmt)
             for name in _BODIES.get(type(stmt), ()):
                 visit(getattr(stmt, name))
 
     visit(tree.body)
-    return lines, decorators, columns
+    return lines, decorators, columns, nodes
 
 
 def _checked_tree(source: bytes, tokens: int) -> Tuple[Optional[str], Optional[ast.Module], Optional[FileFacts]]:
@@ -217,14 +220,42 @@ def _parse(source: bytes, cpython_accepts: bool) -> "libcst.Module":
     import libcst as cst
 
     try:
-        return cst.parse_module(source)
+        return _parse_unvalidated(source)
     except cst.ParserSyntaxError:
         if not cpython_accepts:
             raise
         fixed = _CONTINUATION_AT_EOF.sub(b" ", source)
         if fixed == source:
             raise
-        return cst.parse_module(fixed)
+        return _parse_unvalidated(fixed)
+
+
+def _skip_validation(node: object) -> None:
+    """Stands in for `CSTNode.__post_init__` while libcst's own parser builds a tree."""
+
+
+def _parse_unvalidated(source: bytes) -> "libcst.Module":
+    """`libcst.parse_module` without libcst re-checking every node it builds.
+
+    Each node's constructor runs `CSTNode.__post_init__` -> `_validate()` (are the parentheses
+    balanced, is this name an identifier...), which is for trees assembled by hand: a tree from
+    libcst's own parser is valid by construction, and the checks are a third of the parse (about
+    1.2 million of them for 3 MB of source). The hook is switched off only for the parse; the
+    facts stage runs it on its own thread while the calling thread waits, and the trees whowaits
+    builds for fixes are validated as usual. Should libcst move the hook, this costs the saving,
+    not correctness.
+    """
+    import libcst as cst
+    from libcst._nodes.base import CSTNode
+
+    validate = CSTNode.__dict__.get("__post_init__")
+    if validate is None:
+        return cst.parse_module(source)
+    setattr(CSTNode, "__post_init__", _skip_validation)
+    try:
+        return cst.parse_module(source)
+    finally:
+        setattr(CSTNode, "__post_init__", validate)
 
 
 def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "Optional[Tuple[ExtValue, bool]]":
@@ -329,10 +360,10 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     index = ModuleIndex()
     index.walk(module)  # type: ignore[arg-type]
     evaluator = Evaluator(index.module_scope, index.calls)
-    lines, decorator_lines, columns = statement_lines(tree) if tree is not None else ([], {}, [])
+    lines, decorator_lines, columns, statements = statement_lines(tree) if tree is not None else ([], {}, [], [])
     matched = tree is not None and len(lines) == index.statement_count
     code_for = CodeFor(module, lines if matched else None, columns if matched else None, index,  # type: ignore[arg-type]
-                       text.splitlines())
+                       text.splitlines(), statements if matched else None, text)
     reader = RequestReader(index, evaluator, code_for)
 
     loop_cache: Dict[int, Optional[LoopFact]] = {}

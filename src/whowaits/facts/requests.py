@@ -8,6 +8,8 @@ once per item of a loop or comprehension is `repeated`.
 
 from __future__ import annotations
 
+import ast
+import re
 import string
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
@@ -16,7 +18,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from whowaits.core import BatchInput, BatchRequestFacts, CustomIdFact, RequestFacts, Span
-from whowaits.facts.scopes import literal, ModuleIndex, Scope
+from whowaits.facts.scopes import _subclass_test, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import UNBOUNDED_FUNCTIONS, UNBOUNDED_METHODS
 from whowaits.knowledge.sdk import ENDPOINT_KEYWORDS
@@ -657,14 +659,85 @@ def _header_only(stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
     return None
 
 
+# Expression kinds both trees have one node for, as (`ast` class, libcst class); literals are
+# `ast.Constant`s told apart by their value (`True` is a Name to libcst). Within one statement,
+# the k-th node of a kind in source order is the same expression in both trees, so `ast`'s
+# position is its span; a kind the trees count differently in a statement (`a and b and c` is one
+# `ast` node and two libcst nodes; `"a" "b"` one and two) is left to generation. Generator
+# expressions are not paired: `ast`'s span takes a call's parentheses as the expression's own.
+_PAIRED: Dict[type, type] = {
+    ast.Call: cst.Call, ast.Compare: cst.Comparison, ast.Attribute: cst.Attribute, ast.Subscript: cst.Subscript,
+    ast.ListComp: cst.ListComp, ast.SetComp: cst.SetComp, ast.DictComp: cst.DictComp, ast.Lambda: cst.Lambda,
+    ast.UnaryOp: cst.UnaryOperation, ast.BinOp: cst.BinaryOperation, ast.IfExp: cst.IfExp, ast.Await: cst.Await,
+    ast.Dict: cst.Dict, ast.List: cst.List, ast.Name: cst.Name,
+}
+_PAIRED_CONSTANTS: Dict[type, type] = {
+    int: cst.Integer, float: cst.Float, str: cst.SimpleString, bytes: cst.SimpleString, bool: cst.Name, type(None): cst.Name,
+}
+# libcst Names that are not expressions (`ast` holds them as plain text): by parent, the fields.
+_DECLARED_NAMES: Dict[type, Tuple[str, ...]] = {
+    cst.Attribute: ("attr",), cst.Arg: ("keyword",), cst.FunctionDef: ("name",), cst.ClassDef: ("name",),
+    cst.Param: ("name",), cst.ImportAlias: ("name",), cst.NameItem: ("name",), cst.MatchAs: ("name",),
+    cst.MatchStar: ("name",), cst.MatchKeywordElement: ("key",), cst.MatchMapping: ("rest",),
+}
+_PAIRED_KINDS = frozenset(_PAIRED.values()) | frozenset(_PAIRED_CONSTANTS.values())
+# Where a statement's own expressions stop: nested statements are numbered on their own, and
+# positions inside f-strings differ between Python versions.
+_is_cst_boundary = _subclass_test((cst.BaseStatement, cst.BaseSmallStatement, cst.FormattedString))
+_LINE_BREAK = re.compile("\r\n|\r|\n")  # what `ast` counts lines by (not str.splitlines)
+
+
+def _paired_kind(node: ast.AST) -> Optional[type]:
+    kind = _PAIRED.get(type(node))
+    if kind is None and isinstance(node, ast.Constant):
+        kind = _PAIRED_CONSTANTS.get(type(node.value))
+    return kind
+
+
+def _own_ast_nodes(statement: ast.AST) -> Dict[type, List[ast.AST]]:
+    """A statement's paired expressions (not those of nested statements), by libcst class, in
+    source order: outer before inner where two start at the same place."""
+    groups: Dict[type, List[ast.AST]] = {}
+    stack = list(ast.iter_child_nodes(statement))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.stmt, ast.JoinedStr)):
+            continue
+        kind = _paired_kind(node)
+        if kind is not None:
+            groups.setdefault(kind, []).append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    for nodes in groups.values():
+        nodes.sort(key=lambda n: (n.lineno, n.col_offset, -(n.end_lineno or 0), -(n.end_col_offset or 0)))  # type: ignore[attr-defined]
+    return groups
+
+
+def _own_cst_nodes(statement: cst.CSTNode) -> Dict[type, List[cst.CSTNode]]:
+    """The same for libcst's statement: `children` lists a node's children in source order."""
+    groups: Dict[type, List[cst.CSTNode]] = {}
+    stack = [(child, statement) for child in reversed(statement.children)]
+    while stack:
+        node, parent = stack.pop()
+        kind = type(node)
+        if _is_cst_boundary(kind):
+            continue
+        if kind in _PAIRED_KINDS and not (
+            kind is cst.Name and any(getattr(parent, slot) is node for slot in _DECLARED_NAMES.get(type(parent), ()))
+        ):
+            groups.setdefault(kind, []).append(node)
+        stack.extend((child, node) for child in reversed(node.children))
+    return groups
+
+
 class CodeFor:
     """Source text and spans of nodes, shared by the fact passes of one module.
 
     libcst computes positions with a code generation pass over the whole module, which costs
-    more than parsing. When `ast` gave every statement's line and column, a node's span comes
-    from generating only its own statement (compound statements without their bodies) and
-    shifting it into place; otherwise, and for nodes that fall outside that, the whole module's
-    positions are computed once.
+    more than parsing. CPython's `ast` of the same file has every expression's position, and
+    its statements are matched with libcst's by ordinal: a node of a kind both trees share
+    takes its span from the `ast` node it pairs with. Other nodes come from generating only
+    their own statement (compound statements without their bodies) and shifting it into place;
+    when even that is not possible, the whole module's positions are computed once.
     """
 
     def __init__(
@@ -674,9 +747,15 @@ class CodeFor:
         statement_columns: Optional[Sequence[int]] = None,
         index: Optional[ModuleIndex] = None,
         source_lines: Sequence[str] = (),
+        statement_nodes: Optional[Sequence[ast.AST]] = None,
+        text: str = "",
     ) -> None:
         self.module = module
         self.source_lines = source_lines
+        self.statement_nodes = statement_nodes  # `ast`'s statements by ordinal, when matched
+        self.text = text
+        self._text_lines: Optional[List[str]] = None
+        self._paired: Dict[int, Dict[int, Span]] = {}  # ordinal -> id(libcst node) -> span
         self._positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
         # Lines of statements in source order, from `ast` (much cheaper than positions);
         # None when they could not be matched with libcst's statements.
@@ -717,6 +796,11 @@ class CodeFor:
             # A compound statement (a loop, a def) is only ever cited by where it starts.
             line, col = self.statement_lines[ordinal], self.statement_columns[ordinal]
             return Span(line, col + 1, line, col + 1)
+        paired = self._paired.get(ordinal)
+        if paired is None:
+            paired = self._paired[ordinal] = self._pair(ordinal)
+        if id(node) in paired:
+            return paired[id(node)]
         if ordinal not in self._by_statement:
             self._by_statement[ordinal] = self._generate(ordinal)
         found = self._by_statement[ordinal]
@@ -746,6 +830,30 @@ class CodeFor:
         return Span(rng.start.line + offset, column(rng.start.line, rng.start.column),
                     rng.end.line + offset, column(rng.end.line, rng.end.column))
 
+    def _pair(self, ordinal: int) -> Dict[int, Span]:
+        """Spans from `ast` for the paired nodes of one statement: a kind whose count differs
+        between the trees is left to generation."""
+        if self.statement_nodes is None or self.index is None:
+            return {}
+        theirs = _own_ast_nodes(self.statement_nodes[ordinal])
+        out: Dict[int, Span] = {}
+        for kind, ours in _own_cst_nodes(self.index.statements[ordinal]).items():
+            same = theirs.get(kind, [])
+            if len(same) == len(ours):
+                for node, twin in zip(ours, same):
+                    out[id(node)] = Span(twin.lineno, self._column(twin.lineno, twin.col_offset),  # type: ignore[attr-defined]
+                                         twin.end_lineno, self._column(twin.end_lineno, twin.end_col_offset))  # type: ignore[attr-defined]
+        return out
+
+    def _column(self, line: int, offset: int) -> int:
+        """1-based character column of `ast`'s UTF-8 byte offset on a line."""
+        if self._text_lines is None:
+            self._text_lines = _LINE_BREAK.split(self.text)
+        text = self._text_lines[line - 1] if 0 < line <= len(self._text_lines) else ""
+        if text.isascii():
+            return offset + 1
+        return len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "replace")) + 1
+
     def _generate(self, ordinal: int) -> Optional[Tuple[Mapping[cst.CSTNode, CodeRange], int, int, List[str], int]]:
         stmt = self.index.statements[ordinal]  # type: ignore[union-attr]
         if isinstance(stmt, cst.BaseSmallStatement):
@@ -764,4 +872,5 @@ class CodeFor:
             return None
         first = positions[anchor].start.line  # type: ignore[index]
         offset = self.statement_lines[ordinal] - first  # type: ignore[index]
-        return positions, offset, self.statement_columns[ordinal], module.code.splitlines(), first  # type: ignore[index]
+        indent = self._column(self.statement_lines[ordinal], self.statement_columns[ordinal]) - 1  # type: ignore[index]
+        return positions, offset, indent, module.code.splitlines(), first
