@@ -62,8 +62,9 @@ def _sdk_mention() -> "Tuple[re.Pattern[bytes], Dict[bytes, Tuple[bytes, ...]]]"
     (`boto3.client("bedrock-runtime")`), the host of each provider's HTTP endpoints, and the
     last two parts of every dotted method path.
 
-    Screens: a word, unless it holds another word (`langchain_openai` holds `openai`, a host
-    holds its provider's name); a method shape by its first part (`.messages.`), then itself."""
+    Screens: each word, and each method shape by its first part (`messages.`), then itself;
+    a screen that holds another is left to that one (`langchain_openai` holds `openai`, a host
+    its provider's name, `ChatCompletion.` holds `Completion.`)."""
     from whowaits.knowledge.providers import PROVIDERS
     from whowaits.knowledge.sdk import METHOD_TAILS
 
@@ -79,13 +80,17 @@ def _sdk_mention() -> "Tuple[re.Pattern[bytes], Dict[bytes, Tuple[bytes, ...]]]"
         rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(words)) + rb")\b"
         + rb"|\.(?:" + b"|".join(re.escape(s.encode()) for s in sorted(shapes)) + rb")\b"
     )
-    screens: Dict[bytes, Tuple[bytes, ...]] = {
-        word.encode(): () for word in sorted(words) if not any(other != word and other in word for other in words)
-    }
-    by_first: Dict[bytes, List[bytes]] = {}
+    needs: Dict[bytes, Tuple[bytes, ...]] = {word.encode(): () for word in words}
     for shape in sorted(shapes):
-        by_first.setdefault(f".{shape.split('.')[0]}.".encode(), []).append(f".{shape}".encode())
-    screens.update((first, tuple(longer)) for first, longer in by_first.items())
+        first = f"{shape.split('.')[0]}.".encode()
+        needs[first] = needs.get(first, ()) + (f".{shape}".encode(),)
+    screens: Dict[bytes, Tuple[bytes, ...]] = {}
+    for need in sorted(needs, key=lambda n: (len(n), n)):
+        cover = next((shorter for shorter in screens if shorter in need), None)
+        if cover is None:
+            screens[need] = needs[need]
+        elif screens[cover]:  # bytes holding `cover` pass when they hold what `need` asks for
+            screens[cover] += needs[need] or (need,)
     return pattern, screens
 
 
@@ -376,9 +381,13 @@ def sdk_package_files(contents: Dict[str, bytes]) -> Set[str]:
     folder), is the project's own.
     """
     packages: Dict[str, Tuple["re.Pattern[bytes]", List[str]]] = {}  # folder -> (its client classes, its files)
+    definitions = _client_definitions()
+    first_names = {root[0] for root in definitions}
     for path in contents:
         folders = path.split("/")[:-1]
-        for root, defines in _client_definitions().items():
+        if first_names.isdisjoint(folders):  # nearly every path: no folder named like an SDK
+            continue
+        for root, defines in definitions.items():
             for i in range(len(folders) - len(root) + 1):
                 if tuple(folders[i:i + len(root)]) != root:
                     continue
