@@ -26,7 +26,8 @@ SOURCES = {
     "calls and non-ASCII": 'x = "héllo wörld"; y = f(g(x), "ü", k=h(1))\nz = obj.method(a)[0].other(b=-2)\n',
     "decorators and defaults": (
         "@dec(limit=3)\n@other.thing(call())\ndef fn(a=make(), *, b: int = size(4)) -> ret(5):\n"
-        "    return a\n\nclass C(Base(1), metaclass=meta(2)):\n    attr = value(3)\n"
+        "    return a\n\nclass C(Base(1), metaclass=meta(2)):\n    attr = value(3)\n\n"
+        "@route(path(1))\nasync def handler(req=dep(2), /, *args, key=opt(3), **rest) -> out(4):\n    await call(5)\n"
     ),
     "conditional expressions": "v = f(1) if test(2) else g(3)\nw = [h(i) for i in items(4) if ok(i)]\n",
     "and/or chains": "if a(1) and b(2) and c(3) or (d(4) and e(5)):\n    pass\n",
@@ -90,5 +91,22 @@ def test_most_spans_come_from_ast_without_generating_statements() -> None:
     calls = [node for node in _nodes(module) if isinstance(node, cst.Call)]
     for call in calls:
         code_for.span(call)
-    assert len(calls) == 15
+    assert len(calls) == 21
     assert code_for._by_statement == {} and code_for._positions is None  # nothing was generated
+
+
+def test_source_children_are_libcst_children_in_order() -> None:
+    """`source_children` reads dataclass fields for speed; libcst's `children` is the reference."""
+    from whowaits.facts.requests import source_children
+    from whowaits.facts.scopes import child_nodes
+
+    checked = 0
+    for source in SOURCES.values():
+        for node in _nodes(cst.parse_module(source)):
+            mine = source_children(node)
+            theirs = [child for child in node.children if any(child is m for m in mine)]
+            assert [id(c) for c in mine] == [id(c) for c in theirs], type(node).__name__
+            # the same children as the facts walk reads, only reordered
+            assert sorted(map(id, mine)) == sorted(map(id, child_nodes(node))) or isinstance(node, cst.Slice)
+            checked += 1
+    assert checked > 500
