@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import operator
 import os
 import re
 from dataclasses import dataclass
@@ -191,6 +192,9 @@ def _glob(pattern: str) -> Matcher:
     return re.compile(fnmatch.translate(pattern)).match
 
 
+_NAME = operator.attrgetter("name")
+
+
 def _is_file(entry: "os.DirEntry[str]") -> bool:
     """`os.path.isfile` of the entry's path: an error is a no."""
     try:
@@ -250,7 +254,7 @@ def walk(
         return relpath.replace(os.sep, "/")
 
     def excluded(relpath: str, name: str) -> bool:
-        return name in DEFAULT_EXCLUDES or any(
+        return name in DEFAULT_EXCLUDES or bool(excludes) and any(
             fnmatch.fnmatchcase(relpath, pat.rstrip("/")) or fnmatch.fnmatchcase(name, pat.rstrip("/"))
             or relpath.startswith(pat.rstrip("/") + "/")
             for pat in excludes
@@ -283,7 +287,7 @@ def walk(
             watched.append(folder_rel)
             try:
                 with os.scandir(folder) as listing:
-                    entries = sorted(listing, key=lambda e: e.name)
+                    entries = sorted(listing, key=_NAME)
             except OSError as exc:
                 where = exc.filename if isinstance(exc.filename, str) else folder
                 problems.append(Unreadable(rel(where), f"cannot list folder: {exc.strerror or exc}"))

@@ -228,7 +228,7 @@ def analyze(
     read_errors: Dict[str, FileFacts] = {u.relpath: FileFacts(error=u.reason) for u in unreadable}
     for source in files:
         try:
-            with open(source.abspath, "rb") as fh:
+            with open(source.abspath, "rb", buffering=0) as fh:  # one whole read: no buffer to fill
                 contents[source.relpath] = fh.read()
         except OSError as exc:
             read_errors[source.relpath] = FileFacts(error=f"cannot read: {exc.strerror}")
