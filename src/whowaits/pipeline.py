@@ -312,9 +312,10 @@ def watch(root: str, relpaths: Iterable[str]) -> Dict[str, str]:
     when an entry is added, removed or renamed in it, so the folders a walk listed stand for
     the walk itself (`discover.Walk`)."""
     states: Dict[str, str] = {}
+    prefix = os.path.join(root, "")
     for relpath in relpaths:
         try:
-            info = os.stat(os.path.join(root, relpath))
+            info = os.stat(prefix + relpath)
             states[relpath] = f"{info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}"
         except OSError:
             states[relpath] = "missing"
