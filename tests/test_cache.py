@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import os
+import typing
 
 import pytest
 
 from conftest import FIXTURES
 from whowaits import facts as facts_module, pipeline
-from whowaits.cache import FactsCache, content_key, decode, dumps, encode, loads
-from whowaits.core import ContextFact, ContextKind, FileFacts, RegistrationFact
+from whowaits.cache import FactsCache, Invalid, _tagged, content_key, decode, dumps, encode, loads
+from whowaits.core import (
+    ArgRef,
+    CallEdge,
+    ClassFact,
+    ClassRef,
+    ContextFact,
+    ContextKind,
+    EdgeTarget,
+    FileFacts,
+    LocalInstance,
+    LocalRef,
+    ModuleRef,
+    ParamRef,
+    RegistrationFact,
+    ScriptRef,
+    TaskRef,
+)
 from whowaits.facts import extract
 
 
@@ -39,7 +56,7 @@ def test_entries_round_trip(tmp_path, name) -> None:
 def test_kinds_are_stored_as_their_text() -> None:
     """A kind in a cached fact is a str enum member: it is stored as its text and reads back
     equal to the member, so a warm run sees what a cold one did."""
-    facts = FileFacts(registrations=(RegistrationFact(ContextKind.SCHEDULED, "every", "local:job", 3, "<module>", 24.0),))
+    facts = FileFacts(registrations=(RegistrationFact(ContextKind.SCHEDULED, "every", LocalRef("job"), 3, "<module>", 24.0),))
     data = dumps(facts)
     assert b'"kind":"scheduled"' in data
     back = loads(data)
@@ -49,3 +66,43 @@ def test_kinds_are_stored_as_their_text() -> None:
     context = ContextFact(ContextKind.HTTP_HANDLER, True, "app.py:3 index (Flask route)")
     assert encode(context)["kind"] == "http_handler"
     assert decode(ContextFact, encode(context)).kind is ContextKind.HTTP_HANDLER
+
+
+def test_references_keep_their_kind() -> None:
+    """Where a field may hold several kinds of reference, each names its class: a `LocalRef`
+    and a `LocalInstance` of one name (same fields) read back as what they were."""
+    edges = tuple(CallEdge("main", target, 3, ()) for target in (
+        "pkg.mod.run", LocalRef("Job"), LocalInstance("Job"), ParamRef("handle", 1, "llm.reply"), ArgRef(0),
+        ScriptRef("scripts/x.py"), ModuleRef("pkg.job")))
+    passing = CallEdge("main", LocalRef("step"), 4, (), through=LocalInstance("Runner"), through_arg=0,
+                       args=(LocalInstance("Client"), "", ParamRef("main", 0), "pkg.client"))
+    registrations = tuple(RegistrationFact(ContextKind.HTTP_HANDLER, "route", target, 5, "<module>") for target in (
+        "pkg.views.index", LocalRef("index"), ClassRef(LocalRef("View")), ClassRef("pkg.views.View"), TaskRef("pkg.tasks.nightly")))
+    facts = FileFacts(edges=edges + (passing,), registrations=registrations,
+                      classes=(ClassFact("View", 1, (LocalRef("Base"), "django.views.View")),))
+    data = dumps(facts)
+    assert b'{"@":"LocalInstance","qualname":"Job"}' in data and b'{"@":"LocalRef","qualname":"Job"}' in data
+    assert b'"bases":[{"qualname":"Base"},"django.views.View"]' in data  # one kind of object there: no tag
+    back = loads(data)
+    assert back == facts
+    assert [type(e.target) for e in back.edges] == [type(e.target) for e in facts.edges]
+
+
+@pytest.mark.parametrize("target", [
+    {"qualname": "f"},  # an object without its kind
+    {"@": "Span", "line": 1, "col": 1, "end_line": 1, "end_col": 2},  # a class that is no option there
+    {"@": ["LocalRef"], "qualname": "f"},
+    {"@": "LocalRef", "qualname": "f", "extra": 1},
+    ["local", "f"],
+])
+def test_a_reference_of_no_known_kind_is_refused(target) -> None:
+    with pytest.raises(Invalid):
+        decode(CallEdge, {"caller": "main", "target": target, "line": 1, "loops": []})
+
+
+def test_a_union_of_references_is_only_allowed_where_tags_are_written() -> None:
+    """The encoder tags a field's value or a `Tuple[X, ...]`'s items; a union of several classes
+    nested anywhere else would be decoded expecting tags it never got, so it is refused."""
+    assert _tagged(EdgeTarget) and _tagged(typing.Tuple[EdgeTarget, ...]) and not _tagged(typing.Tuple[str, ...])
+    with pytest.raises(TypeError):
+        _tagged(typing.Optional[typing.Tuple[EdgeTarget, ...]])

@@ -30,7 +30,7 @@ from whowaits.core import FileFacts, RunRecord
 
 CACHE_DIR = ".whowaits_cache"
 # Bumped when the JSON layout itself changes (the dataclass fields are covered by the code hash).
-SCHEMA = 2
+SCHEMA = 3
 # Facts of one file as JSON stay far below this; anything bigger was not written by us.
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file marks a cache directory created by whowaits.\n"
@@ -75,26 +75,63 @@ def content_key(data: bytes) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def encode(value: Any) -> Any:
+def encode(value: Any, tagged: bool = False) -> Any:
     """A dataclass tree as JSON values: dataclasses become objects (without the fields that hold
-    their default, which most facts do), tuples lists, enums their values."""
+    their default, which most facts do), tuples lists, enums their values. With `tagged` (the
+    value sits where a union of several dataclasses is declared) a dataclass also names its
+    class under `KIND`."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {name: encode(item) for name, default in _defaults(type(value))
-                if (item := getattr(value, name)) is not default and item != default}
+        out = {KIND: type(value).__name__} if tagged else {}
+        out.update((name, encode(item, tags)) for name, default, tags in _fields(type(value))
+                   if (item := getattr(value, name)) is not default and item != default)
+        return out
     if isinstance(value, (tuple, list)):
-        return [encode(v) for v in value]
+        return [encode(v, tagged) for v in value]
     if isinstance(value, enum.Enum):
         return value.value
     return value
 
 
 _REQUIRED = object()  # the default of a field that has none
+# The key naming a union member's class (`LocalRef` and `LocalInstance` have the same fields);
+# no field name can be it.
+KIND = "@"
 
 
 @functools.lru_cache(maxsize=None)
-def _defaults(cls: type) -> Tuple[Tuple[str, Any], ...]:
-    return tuple((f.name, f.default if f.default is not dataclasses.MISSING else _REQUIRED)
+def _fields(cls: type) -> Tuple[Tuple[str, Any, bool], ...]:
+    """Each field's name, default, and whether its values (or a tuple's items) are tagged."""
+    hints = typing.get_type_hints(cls, vars(core))
+    return tuple((f.name, f.default if f.default is not dataclasses.MISSING else _REQUIRED, _tagged(hints[f.name]))
                  for f in dataclasses.fields(cls))
+
+
+@functools.lru_cache(maxsize=None)
+def _members(annotation: Any) -> Dict[str, type]:
+    """The dataclasses of a union that has more than one, by class name; else nothing."""
+    origin = typing.get_origin(annotation)
+    if origin is not typing.Union and (_UnionType is None or origin is not _UnionType):
+        return {}
+    classes = {o.__name__: o for o in typing.get_args(annotation) if isinstance(o, type) and dataclasses.is_dataclass(o)}
+    return classes if len(classes) > 1 else {}
+
+
+def _tagged(annotation: Any) -> bool:
+    """Whether a field holds members of a union of several dataclasses, itself or as the items
+    of a `Tuple[X, ...]`: the encoder tags them, the decoder expects the tag. Anywhere else in
+    an annotation such a union is refused, so the two cannot disagree."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return _tagged(args[0])
+    if _members(annotation):
+        return True
+    if any(_holds_members(a) for a in args):
+        raise TypeError(f"the cache cannot tell the dataclasses of {annotation} apart there")
+    return False
+
+
+def _holds_members(annotation: Any) -> bool:
+    return bool(_members(annotation)) or any(_holds_members(a) for a in typing.get_args(annotation))
 
 
 def decode(annotation: Any, value: Any) -> Any:
@@ -116,6 +153,10 @@ def _decoder(annotation: Any) -> Decoder:
         if len(options) == 2 and type(None) in options:  # Optional[X]: the common case, one test
             inner = _decoder(next(o for o in options if o is not type(None)))
             return lambda value: None if value is None else inner(value)
+        classes = _members(annotation)
+        if classes:
+            others = tuple(o for o in options if o not in classes.values())
+            return _tagged_union(classes, _first_of(tuple(_decoder(o) for o in others), annotation))
         return _first_of(tuple(_decoder(o) for o in options), annotation)
     if origin is tuple:
         return _tuple(typing.get_args(annotation))
@@ -170,6 +211,21 @@ def _first_of(options: Tuple[Decoder, ...], annotation: Any) -> Decoder:
                 continue
         raise Invalid(f"{value!r:.40} matches no option of {annotation}")
     return first
+
+
+def _tagged_union(members: Dict[str, type], others: Decoder) -> Decoder:
+    """An object is the member its `KIND` names; any other value is one of the other options."""
+    decoders = {name: _decoder(cls) for name, cls in members.items()}
+
+    def member(value: Any) -> Any:
+        if type(value) is not dict:
+            return others(value)
+        kind = value.get(KIND)
+        decode_kind = decoders.get(kind) if type(kind) is str else None
+        if decode_kind is None:
+            raise Invalid(f"{kind!r:.40} names no option")
+        return decode_kind({name: item for name, item in value.items() if name != KIND})
+    return member
 
 
 def _tuple(args: Tuple[Any, ...]) -> Decoder:

@@ -13,19 +13,30 @@ import os
 import posixpath
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
 
 from whowaits.core import (
+    ArgRef,
     CallEdge,
     CallSite,
     ClassFact,
+    ClassRef,
     ContextFact,
     ContextKind,
+    DecoratorFact,
     EvidenceStep,
     FileFacts,
     FunctionFact,
+    LocalInstance,
+    LocalRef,
     LoopFact,
+    ModuleRef,
     OperationKind,
+    ParamRef,
+    RegisteredRef,
+    ScriptRef,
+    TaskRef,
+    ValueRef,
 )
 from whowaits.index import ProjectIndex, module_name
 from whowaits.manifests import Manifests
@@ -98,7 +109,7 @@ class ContextOverrides:
 def _override_matches(pattern: str, path: str, module: str, fn: Optional[FunctionFact], resolve) -> bool:
     if pattern.startswith("@"):
         return fn is not None and any(
-            d.path and fnmatch.fnmatchcase(resolve(d.path), pattern[1:]) for d in fn.decorators
+            d.path and fnmatch.fnmatchcase(_decorator_name(d, module, resolve), pattern[1:]) for d in fn.decorators
         )
     if "/" in pattern or pattern.endswith(".py"):
         return fnmatch.fnmatchcase(path, pattern)
@@ -107,6 +118,12 @@ def _override_matches(pattern: str, path: str, module: str, fn: Optional[Functio
         mod_glob, _, func_glob = pattern.partition(":")
         return fn is not None and fnmatch.fnmatchcase(module, mod_glob) and fnmatch.fnmatchcase(qualname, func_glob)
     return fn is not None and fnmatch.fnmatchcase(f"{module}.{qualname}", pattern)
+
+
+def _decorator_name(dec: DecoratorFact, module: str, resolve) -> str:
+    """The dotted name a decorator pattern matches: the resolved path of an imported decorator,
+    `module.qualname` for one of the decorated function's own module."""
+    return f"{module}.{dec.path.qualname}" if isinstance(dec.path, LocalRef) else resolve(dec.path)
 
 
 class CallGraph:
@@ -139,30 +156,32 @@ class CallGraph:
         runs_param: Dict[Tuple[FuncKey, int], CallEdge] = {}
         for path, f in facts.items():
             for edge in f.edges:
-                if edge.target.startswith("@arg:") and edge.fanout:
-                    runs_param.setdefault(((path, edge.caller), int(edge.target[5:])), edge)
+                if isinstance(edge.target, ArgRef) and edge.fanout:
+                    runs_param.setdefault(((path, edge.caller), edge.target.index), edge)
         self.edges: Dict[FuncKey, List[Tuple[CallEdge, FuncKey]]] = {}
         self._incoming: Optional[Dict[FuncKey, List[Tuple[str, CallEdge]]]] = None
-        on_params: List[Tuple[str, CallEdge]] = []
+        on_params: List[Tuple[str, CallEdge, ParamRef]] = []
         for path, f in facts.items():
             for edge in f.edges:
-                if edge.target.startswith("@param:"):
-                    on_params.append((path, edge))
-                if edge.target.startswith(("@arg:", "@param:")):
+                target = edge.target
+                if isinstance(target, ParamRef):
+                    on_params.append((path, edge, target))
+                if isinstance(target, (ArgRef, ParamRef)):
                     continue
                 if edge.through:
-                    helper = self.resolve_function(edge.through, path)
+                    through = edge.through
+                    helper = self.resolve_function(through, path) if isinstance(through, (str, LocalRef)) else None
                     if helper is None:
                         continue  # a callback handed to library code: the registration table decides
                     runner = runs_param.get((helper, edge.through_arg))
                     if runner is not None and not edge.fanout:
                         edge = replace(edge, fanout=runner.fanout)
-                for callee, certain in self._edge_targets(edge.target, path):
+                for callee, certain in self._edge_targets(target, path):
                     hop = edge if certain or not edge.certain else replace(edge, certain=False)
                     self.edges.setdefault((path, edge.caller), []).append((hop, callee))
         self._fill_parameters(on_params)
 
-    def _fill_parameters(self, on_params: List[Tuple[str, CallEdge]]) -> None:
+    def _fill_parameters(self, on_params: List[Tuple[str, CallEdge, ParamRef]]) -> None:
         """Methods called on parameters reach what the callers pass (`llm.reply()` with
         `handle(AsyncClaude())` in another module). Each filled-in edge can pass parameters on,
         so this repeats a few rounds."""
@@ -170,10 +189,9 @@ class CallGraph:
         for _ in range(4):
             self._incoming = None
             added = False
-            for path, edge in on_params:
-                _, function, index, rest = edge.target.split(":", 3)
-                for value, caller_path, _line in self.passed((path, function), int(index)):
-                    for callee, _certain in self.dispatch(f"{value}.{rest}", caller_path):
+            for path, edge, param in on_params:
+                for value, caller_path, _line in self.passed((path, param.function), param.index):
+                    for callee, _certain in self.dispatch(f"{value}.{param.rest}", caller_path):
                         key = ((path, edge.caller), edge.line, callee)
                         if key not in known:
                             known.add(key)
@@ -199,24 +217,22 @@ class CallGraph:
             at = position - offset
             if at < 0 or at >= len(edge.args) or not edge.args[at]:
                 continue
-            value = edge.args[at]
-            if value.startswith("local-inst:"):
-                value = f"{module_name(caller_path)}.{value[len('local-inst:'):]}()"
-            if value.startswith("@param:"):
-                _, function, index = value.split(":")
+            arg = edge.args[at]
+            if isinstance(arg, ParamRef):
                 if depth < 3:
-                    out.extend(self.passed((caller_path, function), int(index), depth + 1))
+                    out.extend(self.passed((caller_path, arg.function), arg.index, depth + 1))
                 continue
+            value = f"{module_name(caller_path)}.{arg.qualname}()" if isinstance(arg, LocalInstance) else arg
             if (value, caller_path, edge.line) not in out:
                 out.append((value, caller_path, edge.line))
         return out
 
-    def _edge_targets(self, target: str, path: str) -> List[Tuple[FuncKey, bool]]:
-        if target.startswith(("script:", "module:")):  # a subprocess running project code
-            kind, _, name = target.partition(":")
-            if kind == "module":
-                relpath = self.index.file_for_module(name)
+    def _edge_targets(self, target: Union[ValueRef, LocalInstance, ScriptRef, ModuleRef], path: str) -> List[Tuple[FuncKey, bool]]:
+        if isinstance(target, (ScriptRef, ModuleRef)):  # a subprocess running project code
+            if isinstance(target, ModuleRef):
+                relpath = self.index.file_for_module(target.module)
             else:
+                name = target.path
                 candidates = [posixpath.normpath(name), posixpath.normpath(posixpath.join(posixpath.dirname(path), name))]
                 relpath = next((c for c in candidates if c in self.facts), None)
             if relpath is None:
@@ -227,7 +243,7 @@ class CallGraph:
 
     # -- dynamic dispatch ------------------------------------------------------------------
 
-    def dispatch(self, ref: str, path: str) -> List[Tuple[FuncKey, bool]]:
+    def dispatch(self, ref: Union[ValueRef, LocalInstance], path: str) -> List[Tuple[FuncKey, bool]]:
         """The project functions a call may run, each with whether it certainly does.
 
         A function is certain; so are `Cls(...)` (its `__init__`), calling an instance (its
@@ -235,7 +251,7 @@ class CallGraph:
         subclasses, and implementations of a `Protocol`, are possible: the receiver may be
         any of them (`sampler: SamplerBase`, `backend: LLMBackend`).
         """
-        callee = self.resolve_function(ref, path)
+        callee = None if isinstance(ref, LocalInstance) else self.resolve_function(ref, path)
         if callee is not None:
             fn = self.functions[callee]
             out = [(callee, True)]
@@ -243,10 +259,15 @@ class CallGraph:
                 method = callee[1].rsplit(".", 1)[-1]
                 out += [(k, False) for k in self.implementations((callee[0], fn.class_name), method) if k != callee]
             return out
-        instance = ref.endswith("()")
-        cls = self.resolve_class(ref[:-2] if instance else ref, path)
+        if isinstance(ref, LocalInstance):
+            instance, cls = True, self.resolve_class(LocalRef(ref.qualname), path)
+        else:
+            instance = isinstance(ref, str) and ref.endswith("()")
+            cls = self.resolve_class(ref[:-2] if isinstance(ref, str) and instance else ref, path)
         method = "__call__" if instance else "__init__"
         if cls is None:
+            if not isinstance(ref, str):
+                return []  # a name of this module that is no function or class here
             owner, _, method = ref.rpartition(".")
             if not owner.endswith("()"):
                 return []
@@ -307,9 +328,9 @@ class CallGraph:
 
     # -- name resolution -------------------------------------------------------------------
 
-    def _project_member(self, ref: str, path: str, table: Dict[FuncKey, object]) -> Optional[FuncKey]:
-        if ref.startswith("local:"):
-            key = (path, ref[6:])
+    def _project_member(self, ref: ValueRef, path: str, table: Dict[FuncKey, object]) -> Optional[FuncKey]:
+        if isinstance(ref, LocalRef):
+            key = (path, ref.qualname)
             return key if key in table else None
         resolved = self.index.resolve(ref, path)
         segments = resolved.split(".")
@@ -325,10 +346,10 @@ class CallGraph:
             return key if key in table else None
         return None
 
-    def resolve_function(self, ref: str, path: str) -> Optional[FuncKey]:
+    def resolve_function(self, ref: ValueRef, path: str) -> Optional[FuncKey]:
         return self._project_member(ref, path, self.functions)  # type: ignore[arg-type]
 
-    def resolve_class(self, ref: str, path: str) -> Optional[FuncKey]:
+    def resolve_class(self, ref: ValueRef, path: str) -> Optional[FuncKey]:
         return self._project_member(ref, path, self.classes)  # type: ignore[arg-type]
 
     def external_bases(self, key: FuncKey, seen: Optional[Set[FuncKey]] = None) -> List[str]:
@@ -342,7 +363,7 @@ class CallGraph:
             project = self.resolve_class(base, key[0])
             if project is not None:
                 out.extend(self.external_bases(project, seen))
-            else:
+            elif isinstance(base, str):
                 out.append(self.index.resolve(base, key[0]))
         return out
 
@@ -354,12 +375,12 @@ class CallGraph:
         out: List[CallSite] = []
         for path, f in sorted(self.facts.items()):
             for call in f.calls:
-                if not call.target.startswith("@param:"):
+                param = call.target
+                if not isinstance(param, ParamRef):
                     continue
-                _, function, index, rest = call.target.split(":", 3)
                 seen = set()
-                for value, caller_path, line in self.passed((path, function), int(index)):
-                    resolved = self.index.resolve(f"{value}.{rest}", caller_path)
+                for value, caller_path, line in self.passed((path, param.function), param.index):
+                    resolved = self.index.resolve(f"{value}.{param.rest}", caller_path)
                     op = classify(resolved, call.request, call.first_arg)
                     if op is not None and resolved not in seen:
                         seen.add(resolved)
@@ -449,8 +470,8 @@ class CallGraph:
 
     def _decorator_entries(self, key: FuncKey, fn: FunctionFact) -> Iterable[Entry]:
         for dec in fn.decorators:
-            if not dec.path or dec.path.startswith("local:"):
-                continue
+            if not isinstance(dec.path, str) or not dec.path:
+                continue  # unknown, or a decorator of the same module (no framework's)
             resolved = self.index.resolve(dec.path, key[0])
             for pattern, kind, name in _DECORATORS:
                 if pattern.match(resolved):
@@ -537,15 +558,14 @@ class CallGraph:
             elif flags.interactive:
                 yield Entry((path, flags.function), ContextKind.INTERACTIVE_CLI, True, "loop reading input()", flags.line, flags.loop_id)
 
-    def _registration_targets(self, ref: str, path: str) -> List[FuncKey]:
-        if ref.startswith("task:"):
-            dotted = ref[5:]
-            module, _, name = dotted.rpartition(".")
+    def _registration_targets(self, ref: RegisteredRef, path: str) -> List[FuncKey]:
+        if isinstance(ref, TaskRef):
+            module, _, name = ref.name.rpartition(".")
             target = self.index.file_for_module(module) if module else None
             key = (target, name) if target else None
             return [key] if key in self.functions else []
-        if ref.startswith("class:"):
-            cls = self.resolve_class(ref[6:], path)
+        if isinstance(ref, ClassRef):
+            cls = self.resolve_class(ref.cls, path)
             if cls is None:
                 return []
             verbs = HTTP_METHODS | {f"on_{m}" for m in HTTP_METHODS}

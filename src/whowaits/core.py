@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Callable, ClassVar, Dict, FrozenSet, Optional, Tuple
+from typing import Callable, ClassVar, Dict, FrozenSet, Optional, Tuple, Union
 
 SEVERITIES: Tuple[str, ...] = ("info", "warning", "error")
 
@@ -74,6 +74,104 @@ class Span:
     col: int
     end_line: int
     end_col: int
+
+
+# --------------------------------------------------------------------------------------------
+# References: how a file's facts point at what only the project stage can resolve.
+#
+# A value path (`anthropic.Anthropic().messages.create`, `myapp.llm.client`, relative
+# `.llm.client`) is a plain `str`; every other kind of reference is one of these classes, so
+# the stages share fields, not a text format to parse.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalRef:
+    """A function or class of the same module, by qualified name (`Handler.get`)."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class LocalInstance:
+    """An instance of a class of the same module: called, it runs the class's `__call__`;
+    passed as an argument, it is that instance in the callee."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """The parameter at `index` (counting `self`) of `function`, a function of the same module,
+    and the attribute path used on it (`client.messages.create`; "" for the parameter itself,
+    handed on as an argument). The call graph fills it in from what the function's callers pass."""
+
+    function: str
+    index: int
+    rest: str = ""
+
+
+@dataclass(frozen=True)
+class ArgRef:
+    """The calling function's own parameter at `index`, handed to a runner
+    (`def map_parallel(fn, items): pool.imap(fn, items)`): a function callers pass there runs
+    the way the runner runs it."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class ScriptRef:
+    """A project script run in a subprocess (`python scripts/x.py`), its path as written."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class ModuleRef:
+    """A project module run in a subprocess (`python -m pkg.job`)."""
+
+    module: str
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    """A class handed to a framework that calls its HTTP-verb methods (a class-based view, a
+    resource): an imported class by value path, or a class of the same module."""
+
+    cls: ValueRef
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """A task named by its dotted name (`"app.tasks.nightly"` in a Celery beat schedule)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class CollectionRef:
+    """A local collection by name and the qualified name of the scope that binds it
+    (`<unbound>` when nothing in the module does): a submit of the same one is a resubmit."""
+
+    scope: str
+    name: str
+
+    def render(self) -> str:
+        """The text output uses for it (finding fingerprints): `scope:name`."""
+        return f"{self.scope}:{self.name}"
+
+
+# What a name evaluates to when the call graph may resolve it: a decorator, a base class.
+ValueRef = Union[str, LocalRef]
+# What a call may run.
+CallRef = Union[str, LocalRef, LocalInstance, ParamRef]
+# What a call edge leads to: a call, a runner of the caller's parameter, a subprocess.
+EdgeTarget = Union[CallRef, ArgRef, ScriptRef, ModuleRef]
+# A positional argument the call graph follows into the callee's parameters ("" unknown).
+ArgValue = Union[str, LocalInstance, ParamRef]
+# What a registration hands to a framework or scheduler.
+RegisteredRef = Union[ValueRef, ClassRef, TaskRef]
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,7 +246,7 @@ class BatchInput:
     count: Optional[int]  # total requests when every template's count is literal
     unbounded: Optional[str]  # source text of an unbounded iterable feeding the requests
     chunked: bool  # the requests are sliced, or the submit runs once per chunk
-    collection: Optional[str]  # identity of the local collection submitted (for resubmits)
+    collection: Optional[CollectionRef]  # the local collection submitted (for resubmits)
 
 
 @dataclass(frozen=True)
@@ -169,11 +267,12 @@ class RawCall:
     `target` is a dotted value path where `()` marks a call, e.g.
     `anthropic.Anthropic().messages.batches.create`; a prefix naming another project module
     (`myapp.llm.client.messages.create`, or relative `.llm.client...`) is resolved later by
-    the project index.
+    the project index. A call on a plain function's parameter is a `ParamRef`, filled in by
+    the call graph from what the function's callers pass.
     """
 
     call_id: int
-    target: str
+    target: Union[str, ParamRef]
     span: Span
     function: str
     is_async: bool
@@ -248,15 +347,16 @@ class SubmitUse:
     """A submit whose `requests` is a named local collection, for resubmission checks."""
 
     call_id: int
-    collection: str
+    collection: CollectionRef
     reassigned_in_loops: Tuple[int, ...]  # loop ids inside which the collection is (re)built
 
 
 @dataclass(frozen=True)
 class DecoratorFact:
-    """A decorator: its resolved value path (`fastapi.FastAPI().post`) and keyword names."""
+    """A decorator: its resolved value path (`fastapi.FastAPI().post`) or a decorator of the
+    same module ("" when unknown), and its keyword names."""
 
-    path: str
+    path: ValueRef
     keywords: Tuple[str, ...]
     line: int
     period_hours: Optional[float] = None  # a schedule the decorator declares (`schedule=Cron(...)`)
@@ -279,26 +379,26 @@ class FunctionFact:
 class ClassFact:
     qualname: str
     line: int
-    bases: Tuple[str, ...]  # value paths; `local:Qual` for a class of the same module
+    bases: Tuple[ValueRef, ...]
 
 
 @dataclass(frozen=True)
 class CallEdge:
     """A call from a function to something that may be a project function.
 
-    `target` is `local:Qual` for a function or method of the same module, otherwise a value
-    path the project index resolves. `fanout` names the helper when the function is passed as
-    a value to run once per item in parallel (`executor.map(fn, items)`).
+    `target` is a `LocalRef` for a function or method of the same module, otherwise mostly a
+    value path the project index resolves (see `EdgeTarget`). `fanout` names the helper when
+    the function is passed as a value to run once per item in parallel (`executor.map(fn, items)`).
     """
 
     caller: str  # qualified name, `<module>` or `<main>`
-    target: str
+    target: EdgeTarget
     line: int
     loops: Tuple[LoopFact, ...]
     fanout: str = ""
     ui_region: int = 0  # line of the enclosing UI-event branch, 0 if none
-    through: str = ""  # for a function passed as an argument: the function it is passed to
-    args: Tuple[str, ...] = ()  # value paths of positional arguments ("" unknown, `local-inst:Q` an instance)
+    through: CallRef = ""  # for a function passed as an argument: the function it is passed to
+    args: Tuple[ArgValue, ...] = ()  # positional arguments, for the callee's parameters
     through_arg: int = -1  # position of the function among the arguments of `through`
     certain: bool = True  # False for dynamic dispatch (a registry, getattr): the call may run it
     size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
@@ -312,7 +412,7 @@ class RegistrationFact:
 
     kind: str  # a ContextKind's text (cached facts hold plain text)
     name: str  # what registered it, for people
-    target: str  # `local:Qual`, `class:` + class ref, a value path, or `task:` + dotted name
+    target: RegisteredRef
     line: int
     caller: str
     period_hours: Optional[float] = None  # for schedulers: how often it runs, when literal

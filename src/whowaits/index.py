@@ -131,8 +131,11 @@ def build_sites(facts: Dict[str, FileFacts]) -> Tuple[ProjectIndex, Tuple[CallSi
     sites: List[CallSite] = []
     for relpath in sorted(facts):
         for call in facts[relpath].calls:
+            target = call.target
+            if not isinstance(target, str):
+                continue  # a call on a parameter: the call graph resolves it from the callers
             call = _with_models(call, index, relpath)
-            resolved = index.resolve(call.target, relpath)
+            resolved = index.resolve(target, relpath)
             op = classify(resolved, call.request, call.first_arg)
             if op is not None:
                 sites.append(CallSite(relpath, call, op))

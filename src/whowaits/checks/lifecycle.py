@@ -104,10 +104,10 @@ def resubmit_whole_batch(project: Project) -> Iterator[Found]:
             wait, note = reason
             yield Found(
                 path, site.call.span,
-                f"the full request list `{use.collection.rsplit(':', 1)[1]}` is submitted again {note}: "
+                f"the full request list `{use.collection.name}` is submitted again {note}: "
                 "results that succeeded are paid for twice and the retry waits up to another 24 h; "
                 "resubmit only the custom_ids whose result was errored or expired",
-                f"{site.call.function}|{use.collection}",
+                f"{site.call.function}|{use.collection.render()}",
                 (EvidenceStep(path, wait.line, f"the batch is waited on here ({wait.op.method})"),),
             )
 

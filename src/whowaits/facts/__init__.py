@@ -14,9 +14,9 @@ import sys
 import threading
 import traceback
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from whowaits.core import FileFacts, LoopFact, RawCall
+from whowaits.core import FileFacts, LoopFact, ParamRef, RawCall
 
 if TYPE_CHECKING:
     import libcst
@@ -294,27 +294,6 @@ def _first_argument(info: "object", evaluator: "object", code_for: "Callable[[li
     return code_for(chosen)
 
 
-def _param_target(info: "object", evaluator: "object") -> Optional[str]:
-    """`@param:function:index:rest` for a call on an attribute chain rooted at a plain
-    function's unannotated parameter (`cog.client.messages.create` -> rest `client.messages.create`)."""
-    import libcst as cst
-
-    chain: List[str] = []
-    node = info.node.func  # type: ignore[attr-defined]
-    while isinstance(node, cst.Attribute):
-        chain.append(node.attr.value)
-        node = node.value
-    if not isinstance(node, cst.Name) or not chain:
-        return None
-    bindings = evaluator.lookup(node.value, info.scope) or []  # type: ignore[attr-defined]
-    if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
-        return None
-    func = bindings[0].scope.func
-    if func is None or func.cls is not None or bindings[0].scope.kind != "function":
-        return None
-    return f"@param:{func.qualname}:{bindings[0].index}:{'.'.join(reversed(chain))}"
-
-
 def _module_client(target: str) -> bool:
     """A call through an SDK module used as its own client (`openai.ChatCompletion.create`)."""
     from whowaits.facts.calls import sdk_root
@@ -345,7 +324,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     import libcst as cst
 
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
-    from whowaits.facts.entrypoints import ProgramReader, prompted_calls
+    from whowaits.facts.entrypoints import ProgramReader, param_call, prompted_calls
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_constants, module_exports
     from whowaits.facts.batchflow import BatchFlow
@@ -428,7 +407,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         value = evaluator.eval(info.node.func, info.scope)
         through = _called_through(info, value, evaluator) if isinstance(value, Ext) else None
         extra_loops: Tuple[LoopFact, ...] = ()
-        targets: List[str] = []
+        targets: List[Union[str, ParamRef]] = []
         if through is not None:
             value, parallel = through
             if parallel:
@@ -440,18 +419,18 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
         elif isinstance(value, Ext):
             # A receiver bound to different clients in different branches is each of them.
             targets = [v.path for v in evaluator.alternatives(info.node.func, info.scope) if isinstance(v, Ext)]
-            targets = targets if value.path in targets else [value.path] + targets
+            targets = targets if value.path in targets else [value.path, *targets]
         if value is None and through is None:
             # `def call(client, ...): client.messages.create(...)` with callers in other modules:
             # the project index fills the parameter in from each caller's argument.
-            param = _param_target(info, evaluator)
+            param = param_call(info.node.func, evaluator, info.scope, plain=True)
             targets = [param] if param else []
-        targets = [t for t in targets if may_be_site("param." + t.rsplit(":", 1)[-1] if t.startswith("@param:") else t)]
+        targets = [t for t in targets if may_be_site("param." + t.rest if isinstance(t, ParamRef) else t)]
         if not targets:
             continue
         items = reader.call_items(info.node, info.scope)
         request = reader.request_facts(items)
-        if module_url and request.base_url is None and any(_module_client(t) for t in targets):
+        if module_url and request.base_url is None and any(isinstance(t, str) and _module_client(t) for t in targets):
             request = replace(request, base_url=module_url)
         method = info.node.func.attr.value if isinstance(info.node.func, cst.Attribute) else ""
         if method in FANOUT_OPERATIONS and not extra_loops:
@@ -462,7 +441,7 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 kind = "gather" if method.startswith("a") else "executor"
                 extra_loops = (LoopFact(kind, code_for.span(info.node), -1, True),)
         first_arg = _first_argument(info, evaluator, code_for)
-        targets = [t for t in targets if t.startswith("@param:") or sdk_root(t) is None or classify(t, request, first_arg) is not None]
+        targets = [t for t in targets if isinstance(t, ParamRef) or sdk_root(t) is None or classify(t, request, first_arg) is not None]
         if not targets:
             continue
         func = info.scope

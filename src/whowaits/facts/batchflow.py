@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, replace
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from whowaits.core import BatchReadFact, RawCall, Span
+from whowaits.core import BatchReadFact, ParamRef, RawCall, Span
 from whowaits.facts.requests import CodeFor
 from whowaits.facts.scopes import CallInfo, child_nodes, COMPREHENSIONS, FuncInfo, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV
@@ -59,9 +59,9 @@ _RETRIEVES = tuple(m for m in _batch_methods(("batch_poll",)) if not m.rsplit(".
 _RESULTS = _batch_methods(("batch_results",))
 
 
-def call_role(target: str) -> Optional[str]:
+def call_role(target: Union[str, ParamRef]) -> Optional[str]:
     """"create", "retrieve" or "results" for a candidate call's value path, by its method tail."""
-    path = target.rsplit(":", 1)[-1] if target.startswith("@param:") else target
+    path = target.rest if isinstance(target, ParamRef) else target
     clean = ".".join(s for s in path.split(".") if s not in PASSTHROUGH_SEGMENTS)
     for role, methods in (("results", _RESULTS), ("create", _CREATES), ("retrieve", _RETRIEVES)):
         if any(clean == m or clean.endswith("." + m) for m in methods):

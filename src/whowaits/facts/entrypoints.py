@@ -10,18 +10,30 @@ from __future__ import annotations
 import fnmatch
 import re
 import shlex
-from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+from dataclasses import replace
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
 from whowaits.core import (
+    ArgRef,
+    ArgValue,
     CallEdge,
+    CallRef,
     ClassFact,
+    ClassRef,
     DecoratorFact,
     FunctionFact,
+    LocalInstance,
+    LocalRef,
     LoopFact,
     LoopFlags,
+    ModuleRef,
+    ParamRef,
     RegistrationFact,
+    ScriptRef,
+    TaskRef,
+    ValueRef,
 )
 from whowaits.facts.calls import sdk_root
 from whowaits.facts.requests import CodeFor
@@ -52,6 +64,9 @@ _EXTERNAL_ROOTS = frozenset(
 
 _SUBPROCESS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
                          "subprocess.Popen", "os.system", "asyncio.create_subprocess_exec"})
+
+# What a value handed to a framework or runner refers to: a function, or a class of handlers.
+HandedRef = Union[ValueRef, ClassRef]
 
 _REGISTRATIONS = [(compile_globs(pattern), index, keyword, kind, name)
                   for pattern, index, keyword, kind, name in REGISTRATIONS]
@@ -161,21 +176,23 @@ class ProgramReader:
         return tuple(out)
 
     @staticmethod
-    def _ref(value: Value) -> str:
+    def _ref(value: Value) -> ValueRef:
+        """A value the call graph can resolve: an imported path, or a function or class of
+        this module; "" for anything else."""
         if isinstance(value, Ext):
             return value.path
         if isinstance(value, FuncV):
-            return "local:" + value.func.qualname
+            return LocalRef(value.func.qualname)
         if isinstance(value, ClsV):
-            return "local:" + value.cls.qualname
+            return LocalRef(value.cls.qualname)
         return ""
 
     # -- function references ---------------------------------------------------------------
 
-    def _function_refs(self, expr: cst.BaseExpression, info: CallInfo) -> List[str]:
+    def _function_refs(self, expr: cst.BaseExpression, info: CallInfo) -> List[HandedRef]:
         """What a value passed as a function refers to: functions, or classes of handlers."""
         if isinstance(expr, (cst.List, cst.Tuple)):
-            refs: List[str] = []
+            refs: List[HandedRef] = []
             for el in expr.elements:
                 refs.extend(self._function_refs(el.value, info))
             return refs
@@ -183,14 +200,14 @@ class ProgramReader:
             attr = expr.func.attr.value
             if attr == "as_view":
                 base = self._ref(self.ev.eval(expr.func.value, info.scope))
-                return ["class:" + base] if base else []
+                return [ClassRef(base)] if base else []
             if attr in ("s", "si", "signature"):
                 return self._function_refs(expr.func.value, info)
         value = self.ev.eval(expr, info.scope)
         if isinstance(value, (ClsV, Inst)):
-            return ["class:local:" + value.cls.qualname]
+            return [ClassRef(LocalRef(value.cls.qualname))]
         if isinstance(value, Ext) and value.path.endswith("()"):
-            return ["class:" + value.path[:-2]]  # an instance of an imported resource class
+            return [ClassRef(value.path[:-2])]  # an instance of an imported resource class
         ref = self._ref(value)
         return [ref] if ref else []
 
@@ -204,7 +221,7 @@ class ProgramReader:
             loops = self.loops_of(info.loops)
             region = self.ui_region(info)
             line = 0
-            callee = ""
+            callee: CallRef = ""
             runs = self._call_refs(info, value)
             if runs:
                 line = self.call_line(info)
@@ -225,16 +242,18 @@ class ProgramReader:
                         passed = self.ev.eval(given.value, info.scope)
                         if isinstance(passed, FuncV):
                             position = next((i for i, a in enumerate(positional) if a is given), -1)
-                            edges.append(CallEdge(info.caller, "local:" + passed.func.qualname, line, loops,
+                            edges.append(CallEdge(info.caller, LocalRef(passed.func.qualname), line, loops,
                                                   ui_region=region, through=callee, through_arg=position))
             if isinstance(value, Ext) and value.path in _SUBPROCESS and info.node.args:
-                for target in self._subprocess_targets(info):
-                    edges.append(CallEdge(info.caller, target, line or self.call_line(info), loops, ui_region=region))
+                for script in self._subprocess_targets(info):
+                    edges.append(CallEdge(info.caller, script, line or self.call_line(info), loops, ui_region=region))
             func = info.node.func
             if isinstance(func, cst.Name) and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
                 small = self._maps_few(info, 0)
-                for ref in self._function_refs(info.node.args[0].value, info) or self._param_ref(info.node.args[0].value, info):
-                    edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="" if small else "map"))
+                mapped: Sequence[Union[HandedRef, ArgRef]] = self._function_refs(info.node.args[0].value, info)
+                for ref in mapped or self._param_ref(info.node.args[0].value, info):
+                    if not isinstance(ref, ClassRef):
+                        edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="" if small else "map"))
             if not isinstance(value, Ext):
                 continue
             path = value.path
@@ -247,22 +266,24 @@ class ProgramReader:
                 line = line or self.call_line(info)
                 period = self._call_period(info.node, info.scope) if kind == "scheduled" else None
                 detached = kind == "background" and bool(_DETACHED.match(path))
-                refs: List[str] = []
+                refs: List[Union[HandedRef, ArgRef]] = []
                 for arg in handed:
-                    found = self._function_refs(arg, info)
+                    found: Sequence[Union[HandedRef, ArgRef]] = self._function_refs(arg, info)
                     if kind in ("", "submit"):
                         found = found or self._param_ref(arg, info)
                     refs.extend(found)
+                # A class handed over is a handler the framework calls methods of, never a call edge.
                 for ref in refs:
                     if kind in ("call", "submit"):
-                        if not ref.startswith("class:"):
+                        if not isinstance(ref, ClassRef):
                             parallel = kind == "submit" and any(not item.bounded for item in loops)
                             edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else ""))
                     elif kind:
+                        assert not isinstance(ref, ArgRef)  # only runners ("", "submit") run a parameter
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
-                        if detached and not ref.startswith("class:"):
+                        if detached and not isinstance(ref, ClassRef):
                             edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True))
-                    elif not ref.startswith("class:"):
+                    elif not isinstance(ref, ClassRef):
                         small = index >= 0 and self._maps_few(info, index)
                         edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name))
                 break
@@ -280,8 +301,8 @@ class ProgramReader:
         positional = [a for a in info.node.args if a.keyword is None and not a.star]
         return position + 1 < len(positional) and self.few_items(positional[position + 1].value, info.scope)
 
-    def _param_ref(self, expr: cst.BaseExpression, info: CallInfo) -> List[str]:
-        """`@arg:N` when a runner is handed the N-th parameter of a plain function
+    def _param_ref(self, expr: cst.BaseExpression, info: CallInfo) -> List[ArgRef]:
+        """An `ArgRef` when a runner is handed the N-th parameter of a plain function
         (`def map_parallel(fn, items): pool.imap(fn, items)`): the function callers pass there
         runs the way this runner runs it, which the call graph applies across modules."""
         if not isinstance(expr, cst.Name):
@@ -292,15 +313,15 @@ class ProgramReader:
         func = bindings[0].scope.func
         if func is None or func.cls is not None or func.qualname != info.caller:
             return []
-        return [f"@arg:{bindings[0].index}"]
+        return [ArgRef(bindings[0].index)]
 
-    def _call_refs(self, info: CallInfo, value: Value) -> List[Tuple[str, bool]]:
+    def _call_refs(self, info: CallInfo, value: Value) -> List[Tuple[CallRef, bool]]:
         """What a call may run (see `_target_refs`); a receiver a factory or branches bind to
         different classes (`provider = _get_provider(name)`) may run each, none certainly."""
         refs = self._target_refs(info, value)
         if value is None or not isinstance(info.node.func, cst.Attribute):
             return refs
-        others: List[str] = []
+        others: List[CallRef] = []
         for alt in self.ev.alternatives(info.node.func, info.scope, limit=32):
             if alt is not None and not isinstance(alt, Lit):
                 others.extend(ref for ref, _ in self._target_refs(info, alt))
@@ -309,18 +330,18 @@ class ProgramReader:
             return refs
         return [(ref, False) for ref in dict.fromkeys([r for r, _ in refs] + others)]
 
-    def _target_refs(self, info: CallInfo, value: Value) -> List[Tuple[str, bool]]:
+    def _target_refs(self, info: CallInfo, value: Value) -> List[Tuple[CallRef, bool]]:
         """What a call may run, as references the call graph resolves, each with whether it is
-        certain: a function, a class (its `__init__`), an instance (`local:C()`: its
+        certain: a function, a class (its `__init__`), an instance (a `LocalInstance`: its
         `__call__`), an imported path; else, with less certainty, each value of a registry or
         loop the callee comes from (`BACKENDS[name]()`, `for h in HANDLERS: h(x)`) and each
         method `getattr(obj, f"run_{x}")` can name."""
         if isinstance(value, FuncV):
-            return [("local:" + value.func.qualname, True)]
+            return [(LocalRef(value.func.qualname), True)]
         if isinstance(value, ClsV):
-            return [("local:" + value.cls.qualname, True)]
+            return [(LocalRef(value.cls.qualname), True)]
         if isinstance(value, Inst):
-            return [("local:" + value.cls.qualname + "()", True)]
+            return [(LocalInstance(value.cls.qualname), True)]
         if isinstance(value, Ext):
             if sdk_root(value.path) is None and value.path.lstrip(".").split(".")[0] not in _EXTERNAL_ROOTS:
                 return [(value.path, True)]
@@ -330,35 +351,23 @@ class ProgramReader:
         if value is not None:
             return []
         func = info.node.func
-        candidates = self._getattr_refs(func, info) if isinstance(func, cst.Call) else []
+        candidates: List[CallRef] = list(self._getattr_refs(func, info)) if isinstance(func, cst.Call) else []
         if not candidates:
             for alt in self.ev.alternatives(func, info.scope, limit=32):
                 ref = self._target_refs(info, alt) if alt is not None else []
                 candidates.extend(r for r, _ in ref)
         if not candidates:
-            candidates = self._param_method(func, info)
+            candidates = list(self._param_method(func, info))
         return [(ref, False) for ref in dict.fromkeys(candidates)]
 
-    def _param_method(self, func: cst.BaseExpression, info: CallInfo) -> List[str]:
-        """`@param:F:N:method` for a method called on the N-th parameter of F, untyped or `Any`
+    def _param_method(self, func: cst.BaseExpression, info: CallInfo) -> List[ParamRef]:
+        """A `ParamRef` for a method called on the N-th parameter of F, untyped or `Any`
         (`def handle(self, llm): llm.reply()`, closures included): the call graph fills it in
         from what F's callers pass, in any module."""
-        chain: List[str] = []
-        node = func
-        while isinstance(node, cst.Attribute):
-            chain.append(node.attr.value)
-            node = node.value
-        if not isinstance(node, cst.Name) or not chain:
-            return []
-        bindings = self.ev.lookup(node.value, info.scope) or []
-        if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
-            return []
-        owner = bindings[0].scope.func
-        if owner is None or bindings[0].scope.kind != "function":
-            return []
-        return [f"@param:{owner.qualname}:{bindings[0].index}:{'.'.join(reversed(chain))}"]
+        param = param_call(func, self.ev, info.scope)
+        return [param] if param is not None else []
 
-    def _getattr_refs(self, call: cst.Call, info: CallInfo) -> List[str]:
+    def _getattr_refs(self, call: cst.Call, info: CallInfo) -> List[ValueRef]:
         """`getattr(obj, f"run_{x}")`: every method of obj's class the name pattern matches."""
         name = call.func
         if not (isinstance(name, cst.Name) and name.value == "getattr" and self.ev.lookup("getattr", info.scope) is None):
@@ -372,14 +381,14 @@ class ProgramReader:
         owner = self.ev.eval(args[0], info.scope)
         if isinstance(owner, (Inst, ClsV)):
             methods = owner.cls.methods
-            return ["local:" + m.qualname for n, m in sorted(methods.items()) if fnmatch.fnmatchcase(n, pattern)]
+            return [LocalRef(m.qualname) for n, m in sorted(methods.items()) if fnmatch.fnmatchcase(n, pattern)]
         if isinstance(owner, Ext) and sdk_root(owner.path) is None:
             return [f"{owner.path}.{pattern}"]
         return []
 
-    def _arg_paths(self, info: CallInfo) -> Tuple[str, ...]:
+    def _arg_paths(self, info: CallInfo) -> Tuple[ArgValue, ...]:
         """Positional arguments as value paths, for parameters filled in across modules."""
-        out = []
+        out: List[ArgValue] = []
         for arg in info.node.args:
             if arg.keyword is not None or arg.star:
                 break
@@ -387,16 +396,16 @@ class ProgramReader:
             if isinstance(value, Ext):
                 out.append(value.path)
             elif isinstance(value, Inst):
-                out.append("local-inst:" + value.cls.qualname)
+                out.append(LocalInstance(value.cls.qualname))
             else:
                 # A parameter handed on (`helper(llm)` inside `def run(llm)`): what run's callers pass.
-                forwarded = self._param_method(cst.Attribute(arg.value, cst.Name("x")), info) if isinstance(arg.value, cst.Name) else []
-                out.append(forwarded[0].rsplit(":", 1)[0] if forwarded else "")
+                forwarded = param_of(arg.value, self.ev, info.scope) if isinstance(arg.value, cst.Name) else None
+                out.append(forwarded or "")
         while out and not out[-1]:
             out.pop()
         return tuple(out)
 
-    def _subprocess_targets(self, info: CallInfo) -> List[str]:
+    def _subprocess_targets(self, info: CallInfo) -> List[Union[ScriptRef, ModuleRef]]:
         """`subprocess.run([sys.executable, "scripts/x.py"])`, `os.system("python -m pkg")`."""
         first = info.node.args[0].value
         words: List[str] = []
@@ -413,12 +422,12 @@ class ProgramReader:
         else:
             literal = self._text(first, info.scope)
             text = literal or ""
-        out = []
+        out: List[Union[ScriptRef, ModuleRef]] = []
         for inv in invocations(text):
             if inv.kind == "script":
-                out.append("script:" + inv.target)
+                out.append(ScriptRef(inv.target))
             elif inv.kind == "module":
-                out.append("module:" + inv.target)
+                out.append(ModuleRef(inv.target))
         return out
 
     def _beat_schedules(self) -> Tuple[RegistrationFact, ...]:
@@ -435,7 +444,7 @@ class ProgramReader:
             name = literal(task) if isinstance(task, cst.SimpleString) else None
             if "schedule" in keys and isinstance(name, str):
                 period = self.schedule_hours(keys["schedule"], self.index.module_scope)
-                out.append(RegistrationFact("scheduled", "Celery beat schedule", "task:" + name,
+                out.append(RegistrationFact("scheduled", "Celery beat schedule", TaskRef(name),
                                             self.code_for.statement_line(ordinal, keys["task"]), caller, period))
         return tuple(out)
 
@@ -590,6 +599,32 @@ def _every_hours(call: cst.Call, reader: "ProgramReader") -> Optional[float]:
                 return None
             node = node.func
     return None
+
+
+def param_of(name: cst.Name, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
+    """The parameter of the enclosing function (or an outer one) that is a name's only binding;
+    with `plain`, only a plain function's (not a method's)."""
+    bindings = evaluator.lookup(name.value, scope) or []
+    if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
+        return None
+    owner = bindings[0].scope.func
+    if owner is None or bindings[0].scope.kind != "function" or (plain and owner.cls is not None):
+        return None
+    return ParamRef(owner.qualname, bindings[0].index)
+
+
+def param_call(func: cst.BaseExpression, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
+    """A call on an attribute chain rooted at a parameter (see `param_of`), its `rest` the
+    chain (`cog.client.messages.create` -> `client.messages.create`)."""
+    chain: List[str] = []
+    node = func
+    while isinstance(node, cst.Attribute):
+        chain.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name) or not chain:
+        return None
+    param = param_of(node, evaluator, scope, plain)
+    return replace(param, rest=".".join(reversed(chain))) if param is not None else None
 
 
 def _last_segment(value: Value) -> str:

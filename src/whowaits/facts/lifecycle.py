@@ -303,7 +303,7 @@ class LifecycleReader:
         for info, raw in self.calls:
             if raw.batch is None or raw.batch.collection is None:
                 continue
-            name = raw.batch.collection.rsplit(":", 1)[1]
+            name = raw.batch.collection.name
             bindings = self.ev.lookup(name, info.scope) or []
             owner = bindings[0].scope if bindings else info.scope
             loops: Set[int] = set()

@@ -17,7 +17,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from whowaits.core import BatchInput, BatchRequestFacts, CustomIdFact, RequestFacts, Span
+from whowaits.core import BatchInput, BatchRequestFacts, CollectionRef, CustomIdFact, RequestFacts, Span
 from whowaits.facts.scopes import _subclass_test, child_nodes, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import UNBOUNDED_FUNCTIONS, UNBOUNDED_METHODS
@@ -260,12 +260,12 @@ class RequestReader:
         requests = tuple(self._request(t) for t in templates) if templates is not None else ()
         counts = [t.count for t in templates] if templates else []
         total = sum(counts) if counts and all(c is not None for c in counts) else None  # type: ignore[arg-type]
-        collection = None
+        collection: Optional[CollectionRef] = None
         if isinstance(expr, cst.Name):
             # A name bound nowhere in this module (a star import, a builtin) is still one
             # collection within the module.
             owner = self._binding_scope(expr.value, scope)
-            collection = f"{owner.qualname if owner else '<unbound>'}:{expr.value}"
+            collection = CollectionRef(owner.qualname if owner else "<unbound>", expr.value)
         return BatchInput(
             source=state.source if templates else "unknown",
             requests=requests,
