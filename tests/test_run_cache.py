@@ -198,3 +198,17 @@ def test_a_served_run_loads_no_analysis_stage(project) -> None:
     assert {m for m in loaded if m.startswith("whowaits.manifests.")} == set()
     formats = {f"whowaits.report.{fmt.module}" for fmts in COMMANDS.values() for fmt in fmts}
     assert loaded & formats == {"whowaits.report.text"}
+
+
+def test_an_ignore_file_that_becomes_readable_counts(project, monkeypatch) -> None:
+    """A `.gitignore` that is a broken symlink is read by no walk, yet is watched: when its
+    target appears (outside every folder the walk lists), the next run walks again."""
+    outside = project.parent / "shared-ignore"
+    (project / ".gitignore").symlink_to(outside)
+    before = json.loads(check("--output-format", "json"))
+    assert any(f["path"] == "supportdesk/nightly.py" for f in before["findings"])
+    calls = analyses(monkeypatch)
+    outside.write_text("supportdesk/nightly.py\n")
+    after = json.loads(check("--output-format", "json"))
+    assert calls == [1]
+    assert not any(f["path"] == "supportdesk/nightly.py" for f in after["findings"])

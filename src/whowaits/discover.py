@@ -223,7 +223,7 @@ def _ignored(ignores: Sequence[_GitIgnore], path: str, is_dir: bool) -> bool:
 
 class Walk(NamedTuple):
     """What a walk found, and what its outcome depends on besides those files: `watched` holds
-    the folders it listed and the ignore files it read (relative to the root). A folder's
+    the folders it listed and the ignore files it met (relative to the root). A folder's
     modification time changes when an entry is added, removed or renamed in it, so while none of
     these and none of the files change, walking again would find the same (the run cache
     checks that instead of walking)."""
@@ -294,13 +294,14 @@ def walk(
                 continue
             base = "" if folder_rel == "." else folder_rel + "/"
             gitignore = next((e for e in entries if e.name == ".gitignore"), None)
-            if gitignore is not None and gitignore.is_file():
-                try:
-                    with open(gitignore.path, encoding="utf-8", errors="replace") as fh:
-                        ignores += (_GitIgnore(folder, fh),)
-                    watched.append(base + ".gitignore")
-                except OSError:
-                    pass
+            if gitignore is not None:
+                watched.append(base + ".gitignore")  # also when unreadable: it may become readable
+                if _is_file(gitignore):
+                    try:
+                        with open(gitignore.path, encoding="utf-8", errors="replace") as fh:
+                            ignores += (_GitIgnore(folder, fh),)
+                    except OSError:
+                        pass
             subfolders = []
             for entry in entries:
                 relpath = base + entry.name

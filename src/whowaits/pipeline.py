@@ -18,8 +18,8 @@ from whowaits.core import CallSite, FileFacts, Finding, RuleMeta, RunRecord
 from whowaits.discover import find_root, prefilter, walk
 from whowaits.manifests import Manifests, manifest_kind
 
-# The analysis stages are imported where they run: a re-run served from the run cache walks
-# the tree and decodes one record, and loads none of them.
+# The analysis stages are imported where they run: a re-run served from the run cache stats
+# what the last run listed and read and decodes one record, and loads none of them.
 if TYPE_CHECKING:
     from whowaits.checks import Hit
     from whowaits.contexts import CallGraph
