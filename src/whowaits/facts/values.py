@@ -88,6 +88,12 @@ class Evaluator:
         self._alternatives: Dict[Tuple[int, int, int, int], List[Value]] = {}
         self._active: Set[Tuple[int, int]] = set()
         self._callers: Optional[Dict[int, List[CallInfo]]] = None
+        # `name_value` by (name, scope): a name bound and read many times in one function
+        # otherwise costs its bindings times its reads. An answer is kept only when no
+        # evaluation under it was cut short (a cycle, the depth limit: `_cuts` counts them), so
+        # asking again would give the same answer from the caches.
+        self._names: Dict[Tuple[str, int], Value] = {}
+        self._cuts = 0
 
     # -- names -----------------------------------------------------------------------------
 
@@ -106,6 +112,17 @@ class Evaluator:
         return None
 
     def name_value(self, name: str, scope: Scope) -> Value:
+        key = (name, id(scope))
+        found = self._names.get(key, _NOT_EVALUATED)
+        if found is not _NOT_EVALUATED:
+            return found  # type: ignore[return-value]
+        cuts = self._cuts
+        value = self._name_value(name, scope)
+        if self._cuts == cuts:
+            self._names[key] = value
+        return value
+
+    def _name_value(self, name: str, scope: Scope) -> Value:
         bindings = self.lookup(name, scope)
         if not bindings:
             # `from tkinter import *`: a name nothing binds comes from the one star import.
@@ -190,6 +207,8 @@ class Evaluator:
             # Values computed while the map was incomplete may say "unknown" wrongly.
             self._cache.clear()
             self._alternatives.clear()
+            self._names.clear()
+            self._cuts += 1  # an answer that spans this was partly found without the map
         return self._callers.get(id(func), [])
 
     def annotation_value(self, node: cst.BaseExpression, scope: Scope) -> Value:
@@ -227,6 +246,7 @@ class Evaluator:
         if cached is not _NOT_EVALUATED:
             return cached  # type: ignore[return-value]
         if key in self._active or len(self._active) > _MAX_DEPTH:
+            self._cuts += 1
             return None
         self._active.add(key)
         try:
