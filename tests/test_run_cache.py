@@ -124,7 +124,13 @@ def test_a_planted_or_stale_run_entry_is_a_miss(project, monkeypatch) -> None:
     with open(runs[0], "w") as fh:
         fh.write('{"inputs": 1, "sites": "not a tuple"}')
     assert check("--output-format", "json") == expected
-    assert calls == [1, 1]
+    with open(runs[0]) as fh:
+        entry = json.load(fh)
+    entry["watched"] = ["a\u0000b", "../" * 200 + "etc", "/" + "x" * 5000]  # paths no walk finds
+    with open(runs[0], "w") as fh:
+        json.dump(entry, fh)
+    assert check("--output-format", "json") == expected
+    assert calls == [1, 1, 1]
 
 
 def test_a_user_price_table_names_the_run(tmp_path) -> None:

@@ -317,7 +317,7 @@ def watch(root: str, relpaths: Iterable[str]) -> Dict[str, str]:
         try:
             info = os.stat(prefix + relpath)
             states[relpath] = f"{info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}"
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in a path from a planted run record
             states[relpath] = "missing"
     return states
 
