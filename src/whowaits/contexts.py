@@ -153,6 +153,7 @@ class CallGraph:
                 self._methods.setdefault((key[0], fn.class_name), {})[key[1].rsplit(".", 1)[-1]] = key
         self._subclasses: Optional[Dict[FuncKey, List[FuncKey]]] = None
         self._members: Dict[Tuple[ValueRef, str, bool], Optional[FuncKey]] = {}
+        self._implementations: Dict[Tuple[FuncKey, str], List[FuncKey]] = {}
         # Runners of a parameter: (function, position) -> the fan-out it applies to what callers pass.
         runs_param: Dict[Tuple[FuncKey, int], CallEdge] = {}
         for path, f in facts.items():
@@ -302,7 +303,13 @@ class CallGraph:
     def implementations(self, cls: FuncKey, method: str) -> List[FuncKey]:
         """Methods that may run for `method` on a receiver typed `cls`: overrides in project
         subclasses, and for a `Protocol`, the method of every project class that has all of
-        the protocol's methods."""
+        the protocol's methods. Remembered: every call through a base class asks again."""
+        key = (cls, method)
+        if key not in self._implementations:
+            self._implementations[key] = self._find_implementations(cls, method)
+        return list(self._implementations[key])
+
+    def _find_implementations(self, cls: FuncKey, method: str) -> List[FuncKey]:
         if self._subclasses is None:
             self._subclasses = {}
             for key, fact in sorted(self.classes.items()):
