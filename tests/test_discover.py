@@ -21,17 +21,20 @@ def test_gitignore_default_excludes_and_negation(tmp_path) -> None:
         "pkg/top_only.py": "", ".venv/lib/site.py": "", "node_modules/a.py": "", "build/b.py": "",
         "pkg/.gitignore": "local.py\n", "pkg/local.py": "", "pkg/mod.py": "", "notes.txt": "",
     })
-    files, problems = walk(str(tmp_path), [str(tmp_path)])
+    files, problems, watched = walk(str(tmp_path), [str(tmp_path)])
     assert [f.relpath for f in files] == ["app.py", "keep_pb2.py", "pkg/mod.py", "pkg/top_only.py"]
     assert problems == []
+    # What the outcome depends on: the folders listed (not the excluded or ignored ones) and
+    # the ignore files read.
+    assert watched == [".", ".gitignore", "pkg", "pkg/.gitignore"]
 
 
 def test_exclude_patterns_and_explicit_files(tmp_path) -> None:
     _tree(tmp_path, {"migrations/0001.py": "", "app.py": "", "vendor/lib.py": ""})
-    files, _ = walk(str(tmp_path), [str(tmp_path)], excludes=["migrations/", "vendor"])
+    files = walk(str(tmp_path), [str(tmp_path)], excludes=["migrations/", "vendor"]).files
     assert [f.relpath for f in files] == ["app.py"]
     # A file named on the command line is analysed even inside an excluded folder.
-    files, _ = walk(str(tmp_path), [str(tmp_path / "vendor" / "lib.py")], excludes=["vendor"])
+    files = walk(str(tmp_path), [str(tmp_path / "vendor" / "lib.py")], excludes=["vendor"]).files
     assert [f.relpath for f in files] == ["vendor/lib.py"]
 
 
@@ -98,3 +101,19 @@ def test_find_root(tmp_path) -> None:
     assert find_root([str(tmp_path / "proj" / "src")]) == str(tmp_path / "proj" / "src")
     assert find_root([str(tmp_path / "proj" / "src" / "pkg" / "mod.py")]) == str(tmp_path / "proj" / "src" / "pkg")
     assert find_root([str(tmp_path / "proj" / "src" / "pkg"), str(tmp_path / "proj" / "x.py")]) == str(tmp_path / "proj")
+
+
+def test_the_mention_screens_pass_every_shape_and_word_the_regex_matches() -> None:
+    """The substring screens in front of the SDK-mention regex only skip bytes it cannot match:
+    every method shape and word it knows passes them; a near miss (a shape's first part on a
+    Django-style path) is screened out or rejected by the regex."""
+    from whowaits.discover import SDK_MENTION
+    from whowaits.knowledge.sdk import METHOD_TAILS
+
+    shapes = {".".join(tail.split(".")[-2:]) for tail in METHOD_TAILS if "." in tail and "(" not in tail}
+    assert len(shapes) > 20
+    for shape in shapes:
+        assert SDK_MENTION.search(f"result = client.{shape}(**request)\n".encode()), shape
+    for word in ("anthropic", "openai", "langchain_openai", "bedrock-runtime", "litellm"):
+        assert SDK_MENTION.search(f"x = {word}\n".encode()), word
+    assert SDK_MENTION.search(b"from django.db.models.functions import Lower\nform.files.get('x')\n") is None

@@ -4,10 +4,14 @@ the README lists it; `rule --format` is its own small registry, `rules_doc.FORMA
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
 import os
 import pkgutil
 import re
+import subprocess
+import sys
 from typing import Dict, List
 
 import pytest
@@ -19,7 +23,7 @@ from whowaits.cli import main
 from whowaits.pipeline import RunResult
 from whowaits.report import rules_doc
 from whowaits.report.formats import COMMANDS, formats, render
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 # Each format once, with the commands that offer it (json serves both).
 OFFERED: Dict[str, List[str]] = {}
@@ -51,14 +55,29 @@ def test_every_format_renders_the_fixtures(fixtures_result: RunResult, catalog, 
 
 
 def test_every_format_module_is_registered() -> None:
-    registered = {id(fmt) for fmts in COMMANDS.values() for fmt in fmts}
-    defined = []
+    """A module of `whowaits.report` with a `render(Report)` function is a format: one record
+    names it, and no record names a module that does not render."""
+    registered = {fmt.module for fmts in COMMANDS.values() for fmt in fmts}
+    renderers = set()
     for module in pkgutil.iter_modules(whowaits.report.__path__):
-        fmt = getattr(importlib.import_module(f"whowaits.report.{module.name}"), "FORMAT", None)
-        if isinstance(fmt, OutputFormat):
-            defined.append(fmt.name)
-            assert id(fmt) in registered, f"{module.name}.FORMAT is not in report.formats.COMMANDS"
-    assert len(defined) == len(OFFERED)
+        render_fn = getattr(importlib.import_module(f"whowaits.report.{module.name}"), "render", None)
+        if callable(render_fn) and list(inspect.signature(render_fn).parameters) == ["report"]:
+            renderers.add(module.name)
+    assert renderers == registered
+    assert len(registered) == len(OFFERED)
+
+
+def test_choosing_a_format_imports_only_its_module() -> None:
+    """The CLI's choices and help come from the records: a run loads the one format it prints."""
+    code = (
+        "import sys\n"
+        "import whowaits.cli\n"
+        "print(sorted(m for m in sys.modules if m.startswith('whowaits.report.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(ast.literal_eval(out))
+    formats_modules = {fmt.module for fmts in COMMANDS.values() for fmt in fmts}
+    assert {f"whowaits.report.{m}" for m in formats_modules} & loaded == set()
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -79,3 +79,27 @@ def test_merged_findings_do_not_depend_on_the_hash_seed(tmp_path) -> None:
         outputs.add(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout)
     assert len(outputs) == 1
     assert '"note": "submitted by messages.batches.create in backfill"' in outputs.pop()
+
+
+def test_context_search_follows_only_paths_that_lead_to_a_call(tmp_path) -> None:
+    """Entry points whose calls never reach an LLM call are not searched, and pruning them
+    changes nothing: the site keeps the one context that reaches it."""
+    from whowaits.contexts import _leading_to
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "llm.py").write_text(
+        "import anthropic\nclient = anthropic.Anthropic()\n\n"
+        "def ask(q):\n    return client.messages.create(model='m', max_tokens=5, messages=[q])\n\n"
+        "def helper():\n    return 1\n"
+    )
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask\nfrom llm import ask, helper\napp = Flask(__name__)\n\n"
+        "@app.route('/ask')\ndef route():\n    return ask('q')\n\n"
+        + "".join(f"@app.route('/other{i}')\ndef other{i}():\n    return helper()\n\n" for i in range(20))
+    )
+    result = analyze([str(tmp_path)], load_catalog(), Options(use_cache=False, jobs=1))
+    (site,) = result.sites
+    assert [(c.kind.value, c.entry) for c in site.contexts] == [("http_handler", "app.py:5 route (Flask route)")]
+    assert result.graph is not None
+    leads = _leading_to(result.graph, {(site.path, site.call.function)})
+    assert leads == {("llm.py", "ask"), ("app.py", "route")}

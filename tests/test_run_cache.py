@@ -3,9 +3,12 @@ byte, without analysing; anything the run read or was told that changes makes it
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +16,7 @@ from click.testing import CliRunner
 from conftest import FIXTURES
 from whowaits import pipeline
 from whowaits.cli import main
+from whowaits.report.formats import COMMANDS
 
 EXAMPLE = os.path.join(FIXTURES, "projects", "example")
 
@@ -95,14 +99,14 @@ def test_a_new_file_and_a_new_manifest_count(project, monkeypatch) -> None:
 
 
 def test_files_a_manifest_reader_opened_are_part_of_the_inputs(project) -> None:
-    walked = pipeline.walk(str(project), [str(project)])[0]
+    walked = [f.relpath for f in pipeline.walk(str(project), [str(project)]).files]
     action = project / "action" / "action.yml"
     action.parent.mkdir()
     action.write_text("runs:\n  using: composite\n")
-    before = pipeline.run_inputs(str(project), walked, ["action/action.yml"], [])
-    assert pipeline.run_inputs(str(project), walked, [], []) != before
+    before = pipeline.run_inputs(pipeline.watch(str(project), walked + ["action/action.yml"]))
+    assert pipeline.run_inputs(pipeline.watch(str(project), walked)) != before
     action.write_text("runs:\n  using: composite\n  steps: []\n")
-    assert pipeline.run_inputs(str(project), walked, ["action/action.yml"], []) != before
+    assert pipeline.run_inputs(pipeline.watch(str(project), walked + ["action/action.yml"])) != before
 
 
 def test_a_planted_or_stale_run_entry_is_a_miss(project, monkeypatch) -> None:
@@ -120,7 +124,13 @@ def test_a_planted_or_stale_run_entry_is_a_miss(project, monkeypatch) -> None:
     with open(runs[0], "w") as fh:
         fh.write('{"inputs": 1, "sites": "not a tuple"}')
     assert check("--output-format", "json") == expected
-    assert calls == [1, 1]
+    with open(runs[0]) as fh:
+        entry = json.load(fh)
+    entry["watched"] = ["a\u0000b", "../" * 200 + "etc", "/" + "x" * 5000]  # paths no walk finds
+    with open(runs[0], "w") as fh:
+        json.dump(entry, fh)
+    assert check("--output-format", "json") == expected
+    assert calls == [1, 1, 1]
 
 
 def test_a_user_price_table_names_the_run(tmp_path) -> None:
@@ -130,3 +140,81 @@ def test_a_user_price_table_names_the_run(tmp_path) -> None:
     before = pipeline.run_scope(str(tmp_path), [str(tmp_path)], {}, options)
     prices.write_text("date = '2026-02-01'\n")
     assert pipeline.run_scope(str(tmp_path), [str(tmp_path)], {}, options) != before
+
+
+def test_a_served_run_walks_nothing(project, monkeypatch) -> None:
+    """A re-run stats what the last run listed and read instead of walking the tree."""
+    expected = check("--output-format", "json")
+
+    def no_walk(*args, **kwargs):
+        raise AssertionError("a served run walks nothing")
+
+    monkeypatch.setattr(pipeline, "walk", no_walk)
+    assert check("--output-format", "json") == expected
+
+
+def test_an_ignore_file_counts(project, monkeypatch) -> None:
+    before = json.loads(check("--output-format", "json"))
+    assert any(f["path"] == "supportdesk/nightly.py" for f in before["findings"])
+    calls = analyses(monkeypatch)
+    (project / ".gitignore").write_text("supportdesk/nightly.py\n")
+    after = json.loads(check("--output-format", "json"))
+    assert not any(f["path"] == "supportdesk/nightly.py" for f in after["findings"])
+    (project / ".gitignore").write_text("# nothing ignored\n")
+    again = json.loads(check("--output-format", "json"))
+    assert again["findings"] == before["findings"]
+    assert calls == [1, 1]
+
+
+def test_an_edit_made_while_the_run_reads_is_seen_by_the_next_run(project, monkeypatch) -> None:
+    """The state of the tree is taken before anything is read: a file edited after it was read
+    is not recorded as what the run saw."""
+    nightly = project / "supportdesk" / "nightly.py"
+    real = pipeline.prefilter
+
+    def edit_after_reading(contents):
+        nightly.write_text(nightly.read_text() + "# edited while the run was analysing\n")
+        return real(contents)
+
+    monkeypatch.setattr(pipeline, "prefilter", edit_after_reading)
+    check()
+    monkeypatch.setattr(pipeline, "prefilter", real)
+    calls = analyses(monkeypatch)
+    check()
+    assert calls == [1]
+
+
+def test_a_served_run_loads_no_analysis_stage(project) -> None:
+    """Served from the run cache, `check` imports neither the analysis stages, libcst nor YAML,
+    and of the output formats only the one it prints."""
+    check()
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from whowaits.cli import main\n"
+        "CliRunner().invoke(main, ['check', '.', '--exit-zero'], catch_exceptions=False)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('whowaits', 'libcst', 'yaml'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=project)
+    loaded = set(ast.literal_eval(out.stdout))
+    # (The rule engine's site properties are loaded: the catalog validates policy rules with them.)
+    stages = {"whowaits.contexts", "whowaits.index", "whowaits.facts", "whowaits.fixes", "whowaits.suppress",
+              "whowaits.baseline", "libcst", "yaml"}
+    assert loaded & stages == set()
+    assert {m for m in loaded if m.startswith("whowaits.manifests.")} == set()
+    formats = {f"whowaits.report.{fmt.module}" for fmts in COMMANDS.values() for fmt in fmts}
+    assert loaded & formats == {"whowaits.report.text"}
+
+
+def test_an_ignore_file_that_becomes_readable_counts(project, monkeypatch) -> None:
+    """A `.gitignore` that is a broken symlink is read by no walk, yet is watched: when its
+    target appears (outside every folder the walk lists), the next run walks again."""
+    outside = project.parent / "shared-ignore"
+    (project / ".gitignore").symlink_to(outside)
+    before = json.loads(check("--output-format", "json"))
+    assert any(f["path"] == "supportdesk/nightly.py" for f in before["findings"])
+    calls = analyses(monkeypatch)
+    outside.write_text("supportdesk/nightly.py\n")
+    after = json.loads(check("--output-format", "json"))
+    assert calls == [1]
+    assert not any(f["path"] == "supportdesk/nightly.py" for f in after["findings"])

@@ -391,7 +391,7 @@ class FactsCache:
         if self._disabled:
             return
         try:
-            if not self._prepare() or not _made_real_dir(folder):
+            if not self.prepare() or not _made_real_dir(folder):
                 return
             tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o644)
@@ -401,7 +401,10 @@ class FactsCache:
         except (OSError, ValueError):
             pass  # a read-only checkout still gets its findings, only slower next time
 
-    def _prepare(self) -> bool:
+    def prepare(self) -> bool:
+        """Make the folder chain and its markers; False when the cache cannot be used. Writes do
+        it on their own; a run that will store its record does it first, since creating the
+        folder changes the root's listing, which is one of the run's inputs."""
         if self._ready:
             return True
         if not self._safe_chain(create=True, missing_ok=False):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import click
@@ -115,6 +114,8 @@ def _run(
     try:
         return analyze(paths, catalog, options), settings, catalog
     except Exception:  # an internal error must still exit 2 with something a bug report can use
+        import traceback
+
         click.echo("whowaits: internal error, please report it with this trace:", err=True)
         click.echo(traceback.format_exc(), err=True)
         sys.exit(EXIT_ERROR)
@@ -229,6 +230,8 @@ def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], setting
 
 def _narrow(result: RunResult, baseline_file: Optional[str], changed_since: Optional[str]) -> RunResult:
     """Apply --baseline and --changed-since to the findings (contexts stay whole-project)."""
+    if not baseline_file and not changed_since:
+        return result
     from dataclasses import replace
 
     from whowaits import baseline

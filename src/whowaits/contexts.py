@@ -153,6 +153,7 @@ class CallGraph:
                 self._methods.setdefault((key[0], fn.class_name), {})[key[1].rsplit(".", 1)[-1]] = key
         self._subclasses: Optional[Dict[FuncKey, List[FuncKey]]] = None
         self._members: Dict[Tuple[ValueRef, str, bool], Optional[FuncKey]] = {}
+        self._implementations: Dict[Tuple[FuncKey, str], List[FuncKey]] = {}
         # Runners of a parameter: (function, position) -> the fan-out it applies to what callers pass.
         runs_param: Dict[Tuple[FuncKey, int], CallEdge] = {}
         for path, f in facts.items():
@@ -302,7 +303,13 @@ class CallGraph:
     def implementations(self, cls: FuncKey, method: str) -> List[FuncKey]:
         """Methods that may run for `method` on a receiver typed `cls`: overrides in project
         subclasses, and for a `Protocol`, the method of every project class that has all of
-        the protocol's methods."""
+        the protocol's methods. Remembered: every call through a base class asks again."""
+        key = (cls, method)
+        if key not in self._implementations:
+            self._implementations[key] = self._find_implementations(cls, method)
+        return list(self._implementations[key])
+
+    def _find_implementations(self, cls: FuncKey, method: str) -> List[FuncKey]:
         if self._subclasses is None:
             self._subclasses = {}
             for key, fact in sorted(self.classes.items()):
@@ -612,6 +619,27 @@ def _bulk(loops: Iterable[LoopFact], path: str, excluded: Set[Tuple[str, int]]) 
     return "", False
 
 
+def _leading_to(graph: CallGraph, targets: Set[FuncKey]) -> Set[FuncKey]:
+    """The functions from which some call path reaches one of `targets` (themselves included).
+
+    The search from each entry point only follows these: in a large project most of the call
+    graph (hundreds of tests, scripts and handlers) never leads to an LLM call, and walking it
+    once per entry point was most of the run.
+    """
+    callers: Dict[FuncKey, List[FuncKey]] = {}
+    for caller, edges in graph.edges.items():
+        for _, callee in edges:
+            callers.setdefault(callee, []).append(caller)
+    found = set(targets)
+    todo = list(targets)
+    while todo:
+        for caller in callers.get(todo.pop(), ()):
+            if caller not in found:
+                found.add(caller)
+                todo.append(caller)
+    return found
+
+
 def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]:
     """Attach every context that reaches each site; sites no entry reaches stay `unknown`."""
     facts = graph.facts
@@ -622,8 +650,11 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     contexts: List[List[ContextFact]] = [[] for _ in sites]
     entries = graph.entries()
     declared = {entry.key for entry in entries if entry.kind == ContextKind.DECLARED}
+    leads = _leading_to(graph, set(by_function))
 
     for entry in entries:
+        if entry.key not in leads:
+            continue
         # State per hop: the per-item fact so far, whether it fans out, whether a `while` loop
         # is on the way, whether every hop is certain, and whether a size-gated router chose
         # this path for a small group (then nothing below it is bulk).
@@ -658,6 +689,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                                 entry.period_hours, entry.deadline_hours, entry.from_test, certain, thread)
                 )
             for edge, callee in graph.edges.get(key, []):
+                if callee not in leads:
+                    continue
                 if loop_filter is not None and loop_filter not in {item.loop_id for item in edge.loops}:
                     continue
                 if region is not None and edge.ui_region != region:

@@ -720,7 +720,8 @@ class Finding:
 @dataclass(frozen=True)
 class RunRecord:
     """A whole run's outcome as the run cache keeps it: what `check` reports when nothing it
-    read has changed (see `pipeline.analyze`). `inputs` fingerprints everything the run read."""
+    read has changed (see `pipeline.analyze`). `inputs` fingerprints the state of every path in
+    `watched`: what the run listed and read."""
 
     inputs: str
     sites: Tuple[CallSite, ...]
@@ -729,7 +730,9 @@ class RunRecord:
     files_scanned: int
     files_parsed: int
     report_paths: Optional[Tuple[str, ...]] = None
-    also_read: Tuple[str, ...] = ()  # files read beside the ones walked (a composite action)
+    # Folders listed, ignore files and Python and manifest files found, files a manifest reader
+    # opened (a composite action), relative to the root.
+    watched: Tuple[str, ...] = ()
 
 
 @dataclass

@@ -7,15 +7,14 @@ project files that import those modules (transitively), are parsed at all.
 from __future__ import annotations
 
 import fnmatch
+import functools
+import operator
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 from whowaits.core import SourceFile
-from whowaits.knowledge.providers import PROVIDERS
-from whowaits.knowledge.sdk import CLIENT_CLASSES, METHOD_TAILS, SDK_MODULES
 
 # Folders nobody wants linted (the same spirit as ruff's defaults).
 DEFAULT_EXCLUDES: Tuple[str, ...] = (
@@ -27,30 +26,49 @@ DEFAULT_EXCLUDES: Tuple[str, ...] = (
 ROOT_MARKERS: Tuple[str, ...] = ("pyproject.toml", "whowaits.toml", "setup.py", "setup.cfg", ".git")
 
 
-class _Mention:
-    """A regex over words and method shapes, behind a plain substring test for each: `in` on
-    bytes runs at memory speed, the regex (an alternation with word boundaries, which Python
-    cannot scan for quickly) only on the few files that hold one of them."""
+class _Screened:
+    """A regex run only on bytes that hold one of the substrings each of its matches holds.
 
-    def __init__(self, words: Set[str], shapes: Set[str]) -> None:
-        self.anchors = tuple(sorted({w.encode() for w in words} | {b"." + s.encode() for s in shapes}))
-        self.pattern = re.compile(
-            rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(words)) + rb")\b"
-            + rb"|\.(?:" + b"|".join(re.escape(s.encode()) for s in sorted(shapes)) + rb")\b"
-        )
+    `in` on bytes runs at memory speed, while Python's regex engine scans an alternation with
+    word boundaries at about 20 MB/s; and every file of a tree is scanned once per substring
+    test, so the tests are few (44 would cost more than the whole walk on Django). `screens`
+    maps each substring to test to longer ones a match also holds, tested only in the bytes
+    that pass it (`.messages.` -> `.messages.create`, `.messages.stream`...); an empty tuple
+    means the first substring is enough. Passing the screens never decides anything: the regex
+    does, so a screen only has to be implied by every match.
+
+    Built on first use: a run served from the run cache reads no file, and the tables the
+    regex comes from (the provider records) cost an import."""
+
+    def __init__(self, build: "Callable[[], Tuple[re.Pattern[bytes], Dict[bytes, Tuple[bytes, ...]]]]") -> None:
+        self._build = build
+
+    @functools.cached_property
+    def _parts(self) -> "Tuple[re.Pattern[bytes], Tuple[Tuple[bytes, Tuple[bytes, ...]], ...]]":
+        pattern, screens = self._build()
+        return pattern, tuple(screens.items())
 
     def search(self, data: bytes) -> "Optional[re.Match[bytes]]":
-        if not any(anchor in data for anchor in self.anchors):
-            return None
-        return self.pattern.search(data)
+        pattern, screens = self._parts
+        for first, then in screens:
+            if first in data and (not then or any(longer in data for longer in then)):
+                return pattern.search(data)
+        return None
 
 
-def _sdk_mention() -> _Mention:
+def _sdk_mention() -> "Tuple[re.Pattern[bytes], Dict[bytes, Tuple[bytes, ...]]]":
     """An SDK named, or an SDK-shaped method called on any receiver (a client passed in as a
     parameter), derived from the provider records: each SDK module's own name (its last part
     for a namespace package: `google.genai` -> `genai`), the services of clients that carry one
     (`boto3.client("bedrock-runtime")`), the host of each provider's HTTP endpoints, and the
-    last two parts of every dotted method path."""
+    last two parts of every dotted method path.
+
+    Screens: each word, and each method shape by its first part (`messages.`), then itself;
+    a screen that holds another is left to that one (`langchain_openai` holds `openai`, a host
+    its provider's name, `ChatCompletion.` holds `Completion.`)."""
+    from whowaits.knowledge.providers import PROVIDERS
+    from whowaits.knowledge.sdk import METHOD_TAILS
+
     words: Set[str] = set()
     for provider in PROVIDERS.values():
         for module in provider.modules:
@@ -59,10 +77,25 @@ def _sdk_mention() -> _Mention:
         if any(c.endpoints for c in provider.clients):
             words.add(provider.hosts[0])
     shapes = {".".join(tail.split(".")[-2:]) for tail in METHOD_TAILS if "." in tail and "(" not in tail}
-    return _Mention(words, shapes)
+    pattern = re.compile(
+        rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(words)) + rb")\b"
+        + rb"|\.(?:" + b"|".join(re.escape(s.encode()) for s in sorted(shapes)) + rb")\b"
+    )
+    needs: Dict[bytes, Tuple[bytes, ...]] = {word.encode(): () for word in words}
+    for shape in sorted(shapes):
+        first = f"{shape.split('.')[0]}.".encode()
+        needs[first] = needs.get(first, ()) + (f".{shape}".encode(),)
+    screens: Dict[bytes, Tuple[bytes, ...]] = {}
+    for need in sorted(needs, key=lambda n: (len(n), n)):
+        cover = next((shorter for shorter in screens if shorter in need), None)
+        if cover is None:
+            screens[need] = needs[need]
+        elif screens[cover]:  # bytes holding `cover` pass when they hold what `need` asks for
+            screens[cover] += needs[need] or (need,)
+    return pattern, screens
 
 
-SDK_MENTION = _sdk_mention()
+SDK_MENTION = _Screened(_sdk_mention)
 
 
 @dataclass(frozen=True)
@@ -113,7 +146,7 @@ class _GitIgnore:
     def __init__(self, base: str, lines: Iterable[str]) -> None:
         self.base = base
         # (pattern's matcher, matcher of what follows a leading `**/`, negate, dir_only, anchored):
-        # compiled once, since every file of the folder is tested against every rule.
+        # built once, since every file of the folder is tested against every rule.
         self.rules: List[Tuple[Matcher, Optional[Matcher], bool, bool, bool]] = []
         for raw in lines:
             line = raw.rstrip("\n").rstrip()
@@ -142,12 +175,62 @@ class _GitIgnore:
         return result
 
 
-Matcher = Callable[[str], Optional["re.Match[str]"]]
+Matcher = Callable[[str], object]  # truthy when the subject matches
+
+_WILDCARDS = re.compile(r"[*?\[]")
 
 
 def _glob(pattern: str) -> Matcher:
-    """`fnmatch.fnmatchcase(subject, pattern)` as one compiled regex's match."""
+    """`fnmatch.fnmatchcase(subject, pattern)` as one test. Most lines of an ignore file are a
+    name (`.env`) or a suffix (`*.log`): those are string comparisons, and only the rest costs
+    a regex compiled per run (a tree's ignore files hold hundreds of lines)."""
+    if not _WILDCARDS.search(pattern):
+        return pattern.__eq__
+    suffix = pattern[1:]
+    if pattern.startswith("*") and not _WILDCARDS.search(suffix):
+        return lambda subject: subject.endswith(suffix)
     return re.compile(fnmatch.translate(pattern)).match
+
+
+_NAME = operator.attrgetter("name")
+
+
+def _is_file(entry: "os.DirEntry[str]") -> bool:
+    """`os.path.isfile` of the entry's path: an error is a no."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _is_symlink(entry: "os.DirEntry[str]") -> bool:
+    """`os.path.islink` of the entry's path: an error is a no."""
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
+def _ignored(ignores: Sequence[_GitIgnore], path: str, is_dir: bool) -> bool:
+    """The nearest ignore file with a rule for `path` decides (ignores: outermost first)."""
+    decision: Optional[bool] = None
+    for rules in ignores:
+        verdict = rules.decide(path[len(rules.base) + 1:].replace(os.sep, "/"), is_dir)
+        if verdict is not None:
+            decision = verdict
+    return decision is True
+
+
+class Walk(NamedTuple):
+    """What a walk found, and what its outcome depends on besides those files: `watched` holds
+    the folders it listed and the ignore files it met (relative to the root). A folder's
+    modification time changes when an entry is added, removed or renamed in it, so while none of
+    these and none of the files change, walking again would find the same (the run cache
+    checks that instead of walking)."""
+
+    files: List[SourceFile]
+    problems: List[Unreadable]
+    watched: List[str]
 
 
 def walk(
@@ -155,83 +238,84 @@ def walk(
     paths: Sequence[str],
     excludes: Sequence[str] = (),
     accept: Callable[[str], bool] = lambda relpath: relpath.endswith(".py"),
-) -> Tuple[List[SourceFile], List[Unreadable]]:
-    """Every file `accept`s (by default `.py` files) under `paths`; named files always count."""
+) -> Walk:
+    """Every file `accept`s (by default `.py` files) under `paths`; named files always count.
+
+    Folders are listed with `os.scandir`, whose entries know whether they are files, folders
+    or symlinks without a `stat` each, in sorted order, parents before children."""
     files: Dict[str, SourceFile] = {}
     problems: List[Unreadable] = []
+    watched: List[str] = []
     root = os.path.abspath(root)
-
     prefix = os.path.join(root, "")
 
     def rel(path: str) -> str:
-        # os.walk joins onto the absolute root, so the common case is a prefix to cut.
         relpath = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, root)
         return relpath.replace(os.sep, "/")
 
     def excluded(relpath: str, name: str) -> bool:
-        return name in DEFAULT_EXCLUDES or any(
+        return name in DEFAULT_EXCLUDES or bool(excludes) and any(
             fnmatch.fnmatchcase(relpath, pat.rstrip("/")) or fnmatch.fnmatchcase(name, pat.rstrip("/"))
             or relpath.startswith(pat.rstrip("/") + "/")
             for pat in excludes
         )
 
-    def add(path: str, named: bool = False) -> None:
-        if not os.path.exists(path):
-            problems.append(Unreadable(rel(path), "broken symlink" if os.path.islink(path) else "no such file"))
-        elif not os.path.isfile(path):
-            problems.append(Unreadable(rel(path), "not a regular file"))
+    def add(path: str, relpath: str, named: bool = False, entry: "Optional[os.DirEntry[str]]" = None) -> None:
+        # A listed entry knows whether it is a regular file (through a symlink or not) and a
+        # symlink without a stat of its own.
+        regular, link = (_is_file(entry), _is_symlink(entry)) if entry else (os.path.isfile(path), os.path.islink(path))
+        if not regular and not os.path.exists(path):
+            problems.append(Unreadable(relpath, "broken symlink" if os.path.islink(path) else "no such file"))
+        elif not regular:
+            problems.append(Unreadable(relpath, "not a regular file"))
         elif not os.access(path, os.R_OK):
-            problems.append(Unreadable(rel(path), "permission denied"))
-        elif not named and os.path.islink(path) and not inside(root, path):
-            problems.append(Unreadable(rel(path), "symlink to a file outside the project root"))
+            problems.append(Unreadable(relpath, "permission denied"))
+        elif not named and link and not inside(root, path):
+            problems.append(Unreadable(relpath, "symlink to a file outside the project root"))
         else:
-            files.setdefault(rel(path), SourceFile(os.path.abspath(path), rel(path)))
+            files.setdefault(relpath, SourceFile(path, relpath))
 
     for given in paths:
         given = os.path.abspath(given)
         if not os.path.isdir(given):
-            add(given, named=True)
+            add(given, rel(given), named=True)
             continue
-        ignores: Dict[str, _GitIgnore] = {}
-
-        def unlistable(exc: OSError) -> None:
-            where = exc.filename if isinstance(exc.filename, str) else given
-            problems.append(Unreadable(rel(where), f"cannot list folder: {exc.strerror or exc}"))
-
-        for dirpath, dirnames, filenames in os.walk(given, onerror=unlistable):
-            gi = os.path.join(dirpath, ".gitignore")
-            if os.path.isfile(gi):
+        # (folder, its path from the root, the ignore files that apply in it, nearest last)
+        stack: List[Tuple[str, str, Tuple[_GitIgnore, ...]]] = [(given, rel(given), ())]
+        while stack:
+            folder, folder_rel, ignores = stack.pop()
+            watched.append(folder_rel)
+            try:
+                with os.scandir(folder) as listing:
+                    entries = sorted(listing, key=_NAME)
+            except OSError as exc:
+                where = exc.filename if isinstance(exc.filename, str) else folder
+                problems.append(Unreadable(rel(where), f"cannot list folder: {exc.strerror or exc}"))
+                continue
+            base = "" if folder_rel == "." else folder_rel + "/"
+            gitignore = next((e for e in entries if e.name == ".gitignore"), None)
+            if gitignore is not None:
+                watched.append(base + ".gitignore")  # also when unreadable: it may become readable
+                if _is_file(gitignore):
+                    try:
+                        with open(gitignore.path, encoding="utf-8", errors="replace") as fh:
+                            ignores += (_GitIgnore(folder, fh),)
+                    except OSError:
+                        pass
+            subfolders = []
+            for entry in entries:
+                relpath = base + entry.name
                 try:
-                    with open(gi, encoding="utf-8", errors="replace") as fh:
-                        ignores[dirpath] = _GitIgnore(dirpath, fh)
+                    is_dir = entry.is_dir()
                 except OSError:
-                    pass
-
-            def ignored(path: str, is_dir: bool) -> bool:
-                decision: Optional[bool] = None
-                for base, rules in ignores.items():
-                    if path.startswith(base + os.sep):
-                        sub = path[len(base) + 1:].replace(os.sep, "/")
-                        verdict = rules.decide(sub, is_dir)
-                        if verdict is not None:
-                            decision = verdict
-                return bool(decision)
-
-            kept = []
-            for d in sorted(dirnames):
-                full = os.path.join(dirpath, d)
-                if excluded(rel(full), d) or ignored(full, True) or os.path.islink(full):
-                    continue
-                kept.append(d)
-            dirnames[:] = kept
-            for f in sorted(filenames):
-                full = os.path.join(dirpath, f)
-                if not accept(rel(full)):
-                    continue
-                if excluded(rel(full), f) or ignored(full, False):
-                    continue
-                add(full)
-    return sorted(files.values(), key=lambda s: s.relpath), problems
+                    is_dir = False
+                if is_dir:
+                    if not (excluded(relpath, entry.name) or _ignored(ignores, entry.path, True) or entry.is_symlink()):
+                        subfolders.append((entry.path, relpath, ignores))
+                elif accept(relpath) and not excluded(relpath, entry.name) and not _ignored(ignores, entry.path, False):
+                    add(entry.path, relpath, entry=entry)
+            stack.extend(reversed(subfolders))
+    return Walk(sorted(files.values(), key=lambda s: s.relpath), problems, watched)
 
 
 def module_stem(relpath: str) -> str:
@@ -302,9 +386,13 @@ def sdk_package_files(contents: Dict[str, bytes]) -> Set[str]:
     folder), is the project's own.
     """
     packages: Dict[str, Tuple["re.Pattern[bytes]", List[str]]] = {}  # folder -> (its client classes, its files)
+    definitions = _client_definitions()
+    first_names = {root[0] for root in definitions}
     for path in contents:
         folders = path.split("/")[:-1]
-        for root, defines in _CLIENT_DEFINITIONS.items():
+        if first_names.isdisjoint(folders):  # nearly every path: no folder named like an SDK
+            continue
+        for root, defines in definitions.items():
             for i in range(len(folders) - len(root) + 1):
                 if tuple(folders[i:i + len(root)]) != root:
                     continue
@@ -319,14 +407,18 @@ def sdk_package_files(contents: Dict[str, bytes]) -> Set[str]:
     return out
 
 
-# SDK module path (`("google", "genai")`) -> `class <one of its client classes>`, from the
-# provider records; an SDK without a client class of its own (boto3's are services) has none.
-_CLIENT_DEFINITIONS: Dict[Tuple[str, ...], "re.Pattern[bytes]"] = {
-    tuple(module.split(".")): re.compile(
-        rb"^[ \t]*class[ \t]+(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b", re.MULTILINE)
-    for module in SDK_MODULES
-    if (names := {name for root, name in CLIENT_CLASSES if root == module and name.isidentifier()})
-}
+@functools.lru_cache(maxsize=1)
+def _client_definitions() -> "Dict[Tuple[str, ...], re.Pattern[bytes]]":
+    """SDK module path (`("google", "genai")`) -> `class <one of its client classes>`, from the
+    provider records; an SDK without a client class of its own (boto3's are services) has none."""
+    from whowaits.knowledge.sdk import CLIENT_CLASSES, SDK_MODULES
+
+    return {
+        tuple(module.split(".")): re.compile(
+            rb"^[ \t]*class[ \t]+(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b", re.MULTILINE)
+        for module in SDK_MODULES
+        if (names := {name for root, name in CLIENT_CLASSES if root == module and name.isidentifier()})
+    }
 
 
 # A line that imports (`import a.b as c`, `from .a.b import c, d`), and how a file names another
@@ -372,15 +464,17 @@ def _importers(selected: Set[str], contents: Dict[str, bytes]) -> Set[str]:
     return selected
 
 
-@lru_cache(maxsize=1)
-def _model_constant() -> "Tuple[re.Pattern[bytes], re.Pattern[bytes]]":
-    """(a model id's prefix anywhere, a model id as a constant's value): the first is a plain
-    alternation that rejects nearly every file before the line-anchored second one runs."""
+@functools.lru_cache(maxsize=1)
+def _model_constant() -> "Tuple[_Screened, re.Pattern[bytes]]":
+    """(a model id's prefix quoted anywhere, a model id as a constant's value): the first, behind
+    a substring test per prefix, rejects nearly every file before the line-anchored second one
+    runs."""
     from whowaits.cost import model_prefixes
 
     prefixes = b"|".join(re.escape(p.encode()) for p in model_prefixes())
     literal = rb"""[rRbBuU]?["'](?:""" + prefixes + rb")"
-    return re.compile(rb"""["'](?:""" + prefixes + rb")"), re.compile(
+    quoted = re.compile(rb"""["'](?:""" + prefixes + rb")")
+    return _Screened(lambda: (quoted, {p.encode(): () for p in model_prefixes()})), re.compile(
         rb"^[ \t]*[A-Za-z_][\w.]*[ \t]*(?::[^=\n]+)?=[ \t]*" + literal
         + rb"""|(?:getenv|environ\.get|environ\.setdefault)\(\s*["'][^"'\n]*["']\s*,\s*""" + literal,
         re.MULTILINE,

@@ -10,16 +10,16 @@ import fnmatch
 import hashlib
 import os
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from whowaits.cache import FactsCache, content_key
 from whowaits.config import Settings
-from whowaits.core import CallSite, FileFacts, Finding, RuleMeta, RunRecord, SourceFile
-from whowaits.discover import Unreadable, find_root, prefilter, walk
+from whowaits.core import CallSite, FileFacts, Finding, RuleMeta, RunRecord
+from whowaits.discover import find_root, prefilter, walk
 from whowaits.manifests import Manifests, manifest_kind
 
-# The analysis stages are imported where they run: a re-run served from the run cache walks
-# the tree and decodes one record, and loads none of them.
+# The analysis stages are imported where they run: a re-run served from the run cache stats
+# what the last run listed and read and decodes one record, and loads none of them.
 if TYPE_CHECKING:
     from whowaits.checks import Hit
     from whowaits.contexts import CallGraph
@@ -193,35 +193,42 @@ def analyze(
         report_paths = sorted(rel for p, rel in given if rel.endswith(".py") or manifest_kind(rel) is not None
                               or (options.stdin is not None and p == options.stdin[0]))
         scope = [root]
-    excludes = options.settings.all_excludes
-    if [os.path.abspath(p) for p in scope] == [root]:  # one walk finds both kinds of file
-        found, problems = walk(root, [root], excludes, accept=lambda rel: rel.endswith(".py") or manifest_kind(rel) is not None)
-        files = [f for f in found if f.relpath.endswith(".py")]
-        unreadable = [u for u in problems if u.relpath.endswith(".py") or manifest_kind(u.relpath) is None]
-        manifest_files = [f for f in found if manifest_kind(f.relpath) is not None]
-        manifest_unreadable = [u for u in problems if manifest_kind(u.relpath) is not None]
-    else:
-        files, unreadable = walk(root, scope, excludes)
-        manifest_files, manifest_unreadable = walk(root, [root], excludes, accept=lambda rel: manifest_kind(rel) is not None)
-    for path in report_paths or []:
-        if path.endswith(".py") and path not in {f.relpath for f in files}:
-            files.extend(walk(root, [os.path.join(root, path)])[0])
-    walked = files + manifest_files
     run_cache: Optional[Tuple[FactsCache, str]] = None
     if options.offer_fixes and options.use_cache and options.stdin is None and not options.contents:
         cache = FactsCache(root)
         scope_key = run_scope(root, paths, catalog, options)
         record = cache.get_run(scope_key)
-        if record is not None and record.inputs == run_inputs(root, walked, record.also_read, unreadable + manifest_unreadable):
+        if record is not None and record.inputs == run_inputs(watch(root, record.watched)):
             return RunResult(root, record.sites, list(record.findings), record.files_scanned, record.files_parsed,
                              None if record.report_paths is None else list(record.report_paths),
                              suppressed=list(record.suppressed))
         run_cache = (cache, scope_key)
+        cache.prepare()
+    excludes = options.settings.all_excludes
+    if [os.path.abspath(p) for p in scope] == [root]:  # one walk finds both kinds of file
+        found, problems, watched = walk(root, [root], excludes,
+                                        accept=lambda rel: rel.endswith(".py") or manifest_kind(rel) is not None)
+        files = [f for f in found if f.relpath.endswith(".py")]
+        unreadable = [u for u in problems if u.relpath.endswith(".py") or manifest_kind(u.relpath) is None]
+        manifest_files = [f for f in found if manifest_kind(f.relpath) is not None]
+        manifest_unreadable = [u for u in problems if manifest_kind(u.relpath) is not None]
+    else:
+        files, unreadable, watched = walk(root, scope, excludes)
+        manifest_files, manifest_unreadable, manifest_watched = walk(
+            root, [root], excludes, accept=lambda rel: manifest_kind(rel) is not None)
+        watched = watched + manifest_watched
+    for path in report_paths or []:
+        if path.endswith(".py") and path not in {f.relpath for f in files}:
+            files.extend(walk(root, [os.path.join(root, path)]).files)
+    # What the outcome depends on, taken before anything is read: an edit made while the run
+    # reads and analyses is then a change the next run sees.
+    states = watch(root, [*watched, *(f.relpath for f in files + manifest_files),
+                          *(u.relpath for u in unreadable + manifest_unreadable)]) if run_cache else {}
     contents: Dict[str, bytes] = {}
     read_errors: Dict[str, FileFacts] = {u.relpath: FileFacts(error=u.reason) for u in unreadable}
     for source in files:
         try:
-            with open(source.abspath, "rb") as fh:
+            with open(source.abspath, "rb", buffering=0) as fh:  # one whole read: no buffer to fill
                 contents[source.relpath] = fh.read()
         except OSError as exc:
             read_errors[source.relpath] = FileFacts(error=f"cannot read: {exc.strerror}")
@@ -269,19 +276,21 @@ def analyze(
         result = offer(result, catalog, options.settings.poll_interval_min, options.stdin)
     if run_cache is not None:
         cache, scope_key = run_cache
-        also_read = tuple(sorted(set(manifests.read) - {f.relpath for f in walked}))
-        inputs = run_inputs(root, walked, also_read, unreadable + manifest_unreadable)
-        cache.put_run(scope_key, RunRecord(inputs, result.sites, tuple(result.findings), tuple(result.suppressed),
-                                           result.files_scanned, result.files_parsed,
-                                           None if report_paths is None else tuple(report_paths), also_read))
+        states.update(watch(root, set(manifests.read) - set(states)))  # files a manifest reader opened
+        cache.put_run(scope_key, RunRecord(run_inputs(states), result.sites, tuple(result.findings),
+                                           tuple(result.suppressed), result.files_scanned, result.files_parsed,
+                                           None if report_paths is None else tuple(report_paths),
+                                           tuple(sorted(states))))
     return result
 
 
 def run_scope(root: str, paths: Sequence[str], catalog: Dict[str, RuleMeta], options: Options) -> str:
-    """What names a run for the run cache: the paths given, the settings, the rules and the price
-    table in force (hashed by value; whowaits' own code names the cache folder)."""
+    """What names a run for the run cache: the paths given, the user, the settings, the rules and
+    the price table in force (hashed by value; whowaits' own code names the cache folder)."""
     digest = hashlib.sha256()
-    for part in (root, repr(sorted(os.path.relpath(os.path.abspath(p), root) for p in paths)),
+    # The user counts too: what can be read (the walk's "permission denied") depends on who reads.
+    user = getattr(os, "geteuid", lambda: -1)()
+    for part in (root, repr(sorted(os.path.relpath(os.path.abspath(p), root) for p in paths)), str(user),
                  repr(options.project_scope), repr(options.settings), repr(sorted(catalog.items()))):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     if options.settings.prices:  # a user's price table: the settings hold only its path
@@ -293,22 +302,33 @@ def run_scope(root: str, paths: Sequence[str], catalog: Dict[str, RuleMeta], opt
     return digest.hexdigest()[:32]
 
 
-def run_inputs(root: str, walked: Sequence[SourceFile], also_read: Sequence[str], unreadable: Sequence[Unreadable]) -> str:
-    """What a run read, as a hash: every Python and manifest file found, and each other file a
-    manifest reader opened, by size, nanosecond modification time and inode, and what could not
-    be read. Like ruff's cache, a file counts as unchanged while those are; the facts cache
-    below stays keyed by content."""
-    digest = hashlib.sha256()
-    entries = [(f.relpath, f.abspath) for f in walked] + [(rel, os.path.join(root, rel)) for rel in also_read]
-    for relpath, abspath in sorted(entries):
+def watch(root: str, relpaths: Iterable[str]) -> Dict[str, str]:
+    """The state of each path (relative to the root) as the run cache compares it: size,
+    nanosecond modification and change times, inode; "missing" when it cannot be stat'ed.
+
+    Like ruff's cache, a file counts as unchanged while those are (the facts cache below stays
+    keyed by content). The change time covers what the modification time does not: a file
+    made unreadable, a folder made unlistable. For a folder, the modification time changes
+    when an entry is added, removed or renamed in it, so the folders a walk listed stand for
+    the walk itself (`discover.Walk`)."""
+    states: Dict[str, str] = {}
+    prefix = os.path.join(root, "")
+    for relpath in relpaths:
         try:
-            info = os.stat(abspath)
-            line = f"{relpath}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}\0"
-        except OSError:
-            line = f"{relpath}\0missing\0"
-        digest.update(line.encode("utf-8", "surrogateescape"))
-    for problem in sorted(unreadable, key=lambda u: u.relpath):
-        digest.update(f"{problem.relpath}\0{problem.reason}\0".encode("utf-8", "surrogateescape"))
+            info = os.stat(prefix + relpath)
+            states[relpath] = f"{info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}"
+        except (OSError, ValueError):  # ValueError: a NUL in a path from a planted run record
+            states[relpath] = "missing"
+    return states
+
+
+def run_inputs(states: Dict[str, str]) -> str:
+    """What a run read, as one hash of the states `watch` took: every folder a walk listed and
+    ignore file it read, every Python and manifest file found (or found unreadable), and each
+    other file a manifest reader opened. A re-run stats those paths instead of walking."""
+    digest = hashlib.sha256()
+    for relpath, state in sorted(states.items()):
+        digest.update(f"{relpath}\0{state}\0".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 

@@ -307,7 +307,7 @@ def test_unlistable_folder_is_reported(project, monkeypatch) -> None:
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    files, problems = walk(str(project), [str(project)])
+    files, problems, _ = walk(str(project), [str(project)])
     assert [f.relpath for f in files] == ["good.py"]
     assert [(p.relpath, p.reason) for p in problems] == [("locked", "cannot list folder: Permission denied")]
 

@@ -1,5 +1,5 @@
-"""Output formats: one module per format, each ending in its `FORMAT` record (the interface is
-`output.OutputFormat`), all registered in `formats.COMMANDS`; and what several formats share."""
+"""Output formats: one module per format, each with its `render` function, all registered in
+`formats.COMMANDS` (the record is `output.OutputFormat`); and what several formats share."""
 
 
 def plural(count: int, noun: str) -> str:

@@ -8,7 +8,7 @@ from typing import Tuple
 
 from whowaits.core import CallSite
 from whowaits.report.audit import COLUMNS, site_row
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 COST_COLUMNS = ("model", "usd_per_1k_calls", "batch_saving_usd_per_1k_calls", "cost_unknown")
 
@@ -28,6 +28,3 @@ def render(report: Report) -> str:
     for site in report.result.sites:
         writer.writerow(site_row(site, report.result) + _cost_row(site))
     return out.getvalue()
-
-
-FORMAT = OutputFormat("csv", "a row per call site", render)

@@ -48,25 +48,37 @@ def printable_tree(value: T) -> T:
     return _walk(value)
 
 
+# Values that hold no text: skipped where they are met rather than visited (a run's result
+# is tens of thousands of values, most of them line numbers, flags and `None`).
+_NO_TEXT = frozenset({int, float, bool, type(None)})
+
+
 def _walk(value: Any) -> Any:
-    if isinstance(value, str):
+    kind: type = type(value)
+    if kind is str or isinstance(value, str):
         return printable(value)
-    if isinstance(value, tuple):
-        items = tuple(_walk(v) for v in value)
+    if kind is tuple:
+        items = tuple([item if type(item) in _NO_TEXT else _walk(item) for item in value])
         return value if all(a is b for a, b in zip(items, value)) else items
-    if isinstance(value, list):
+    if kind is list:
         return [_walk(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {}
-        for name in _init_fields(type(value)):
-            old = getattr(value, name)
-            new = _walk(old)
-            if new is not old:
-                changes[name] = new
-        return dataclasses.replace(value, **changes) if changes else value
-    return value
+    names = _init_fields(kind)
+    if not names:
+        return value
+    changes = {}
+    for name in names:
+        old = getattr(value, name)
+        if type(old) in _NO_TEXT:
+            continue
+        new = _walk(old)
+        if new is not old:
+            changes[name] = new
+    return dataclasses.replace(value, **changes) if changes else value
 
 
 @functools.lru_cache(maxsize=None)
 def _init_fields(cls: type) -> Tuple[str, ...]:
+    """The fields `dataclasses.replace` takes; none for anything that is not a dataclass."""
+    if not dataclasses.is_dataclass(cls):
+        return ()
     return tuple(f.name for f in dataclasses.fields(cls) if f.init)

@@ -1,8 +1,9 @@
 """Every output format, per command: the registry the CLI's `--output-format` choices, help and
 dispatch come from. A command's first format is its default.
 
-Adding a format is one module with a `FORMAT` record (see `whowaits.report.output`) and its
-place in `COMMANDS` below.
+Adding a format is one module with a `render(Report) -> str` function and its record (see
+`whowaits.report.output`) in `COMMANDS` below; the module is imported only when its format is
+asked for.
 """
 
 from __future__ import annotations
@@ -11,14 +12,29 @@ from dataclasses import replace
 from typing import Dict, Tuple
 
 from whowaits.pipeline import RunResult
-from whowaits.report import csv_out, github, gitlab, html_out, json_out, junit, markdown, sarif, table, text
 from whowaits.report.escape import printable_tree
-from whowaits.report.locations import rebase
+from whowaits.report.locations import PathBase, rebase
 from whowaits.report.output import OutputFormat, Report
 
+_JSON = OutputFormat("json", "the versioned document of sites, findings and summary", "json_out")
+
 COMMANDS: Dict[str, Tuple[OutputFormat, ...]] = {
-    "check": (text.FORMAT, json_out.FORMAT, sarif.FORMAT, github.FORMAT, gitlab.FORMAT, junit.FORMAT),
-    "audit": (table.FORMAT, json_out.FORMAT, markdown.FORMAT, csv_out.FORMAT, html_out.FORMAT),
+    "check": (
+        OutputFormat("text", "ruff-style lines, paths relative to the working folder", "text",
+                     paths=PathBase.WORKING_FOLDER, progress=True),
+        _JSON,
+        OutputFormat("sarif", "2.1.0, for code scanning", "sarif", paths=PathBase.REPOSITORY),
+        OutputFormat("github", "GitHub Actions annotations", "github", paths=PathBase.REPOSITORY),
+        OutputFormat("gitlab", "GitLab Code Quality JSON", "gitlab", paths=PathBase.REPOSITORY),
+        OutputFormat("junit", "XML, a test case per finding", "junit", paths=PathBase.REPOSITORY),
+    ),
+    "audit": (
+        OutputFormat("table", "every call site, for a terminal", "table"),
+        _JSON,
+        OutputFormat("markdown", "counts, batch savings and every site", "markdown"),
+        OutputFormat("csv", "a row per call site", "csv_out"),
+        OutputFormat("html", "one self-contained page", "html_out"),
+    ),
 }
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from whowaits.report.locations import PathBase
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 
 def _escape_property(text: str) -> str:
@@ -27,6 +26,3 @@ def render(report: Report) -> str:
             f"title={_escape_property(f.code + ' ' + f.name)}::{_escape_data(f.message + chain)}"
         )
     return "".join(line + "\n" for line in lines)
-
-
-FORMAT = OutputFormat("github", "GitHub Actions annotations", render, paths=PathBase.REPOSITORY)

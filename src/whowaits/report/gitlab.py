@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from whowaits.report.locations import PathBase
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 _GITLAB_SEVERITY = {"error": "major", "warning": "minor", "info": "info"}
 
@@ -22,6 +21,3 @@ def render(report: Report) -> str:
         for f in report.result.findings
     ]
     return json.dumps(issues, indent=2) + "\n"
-
-
-FORMAT = OutputFormat("gitlab", "GitLab Code Quality JSON", render, paths=PathBase.REPOSITORY)

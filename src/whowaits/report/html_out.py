@@ -21,7 +21,7 @@ from whowaits.pipeline import RunResult
 from whowaits.report.audit import (
     Savings, cost_cell, findings_at, manifest_groups, movable, savings_by_entry, site_counts, site_findings,
 )
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 VERDICTS = ("blocking", "tolerant", "unknown")
 MODES = ("sync", "batch", "other")
@@ -377,6 +377,3 @@ def render(report: Report) -> str:
 <script>{_SCRIPT}</script>
 </body></html>
 """
-
-
-FORMAT = OutputFormat("html", "one self-contained page", render)

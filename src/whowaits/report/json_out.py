@@ -10,7 +10,7 @@ from whowaits import __version__
 from whowaits.core import CallSite, CostEstimate, EvidenceStep, Finding, FixInfo, RequestFacts
 from whowaits.pipeline import RunResult
 from whowaits.report.audit import Savings, movable, savings_by_entry
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 JSON_VERSION = 1
 
@@ -166,6 +166,3 @@ def render(report: Report) -> str:
         "summary": summary(result),
     }
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"
-
-
-FORMAT = OutputFormat("json", "the versioned document of sites, findings and summary", render)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Dict, List
 
 from whowaits.core import Finding
-from whowaits.report.locations import PathBase
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 
 def render(report: Report) -> str:
@@ -45,6 +44,3 @@ def _text_block(f: Finding) -> str:
     lines = [f"{f.path}:{f.line}:{f.col}: {f.severity}[{f.code}] {f.message}"]
     lines.extend(f"  -> {s.path}:{s.line}: {s.note}" for s in f.evidence)
     return "\n".join(lines)
-
-
-FORMAT = OutputFormat("junit", "XML, a test case per finding", render, paths=PathBase.REPOSITORY)

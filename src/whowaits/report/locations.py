@@ -55,8 +55,12 @@ def relative_to(result: RunResult, base: str) -> RunResult:
         inside = full == base or full.startswith(base.rstrip(os.sep) + os.sep)
         return (os.path.relpath(full, base) if inside else full).replace(os.sep, "/")
 
+    @functools.lru_cache(maxsize=None)  # and the same steps: a site's contexts share their entries
+    def step(e: EvidenceStep) -> EvidenceStep:
+        return replace(e, path=move(e.path))
+
     def steps(chain: Tuple[EvidenceStep, ...]) -> Tuple[EvidenceStep, ...]:
-        return tuple(replace(e, path=move(e.path)) for e in chain)
+        return tuple([step(e) for e in chain])
 
     def moved(findings: List[Finding]) -> List[Finding]:
         return [

@@ -8,7 +8,7 @@ from whowaits.cost import describe
 from whowaits.report.audit import (
     COLUMNS, Savings, contexts_cell, cost_cell, movable, savings_by_entry, site_counts, site_row,
 )
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 
 def render(report: Report) -> str:
@@ -46,6 +46,3 @@ def _md(cell: str) -> str:
 def _money(site: CallSite) -> str:
     """A movable site's cost and saving per 1,000 calls, or why it is unknown."""
     return describe(site.cost, per="calls") or "not priced"
-
-
-FORMAT = OutputFormat("markdown", "counts, batch savings and every site", render)

@@ -1,13 +1,15 @@
 """The one interface every output format implements, and the record each one renders.
 
 A format is a record: its name, a one-line description (the CLI's help), the folder its paths
-are relative to, and a render function with one signature, `Report -> str`. Formats differ only
-in which fields of the `Report` they read; the CLI builds the `Report` from its options and
-never branches on a format's name (the registry is `whowaits.report.formats`).
+are relative to, and the module whose `render` function, with one signature, `Report -> str`,
+writes it. Formats differ only in which fields of the `Report` they read; the CLI builds the
+`Report` from its options and never branches on a format's name (the registry is
+`whowaits.report.formats`).
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -34,11 +36,20 @@ class Report:
 
 @dataclass(frozen=True)
 class OutputFormat:
-    """One output format: `--output-format NAME` renders the run with `render`."""
+    """One output format: `--output-format NAME` renders the run with the `render` function of
+    `whowaits.report.<module>`.
+
+    The record names its module rather than holding the function so that the CLI's choices and
+    help cost no import: a run imports the one format it prints (several pull in the audit
+    tables, `html`, `csv` or `urllib`), not all ten."""
 
     name: str
     description: str
-    render: Callable[[Report], str]
+    module: str
     paths: PathBase = PathBase.PROJECT
     # Read by a person as the run goes: `check` shows its parse progress on a terminal.
     progress: bool = False
+
+    def render(self, report: Report) -> str:
+        writer: Callable[[Report], str] = importlib.import_module(f"whowaits.report.{self.module}").render
+        return writer(report)

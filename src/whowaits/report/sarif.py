@@ -11,8 +11,7 @@ from whowaits import __version__
 from whowaits.catalog import rules_web_base
 from whowaits.core import Finding, RuleMeta
 from whowaits.report.json_out import cost_dict
-from whowaits.report.locations import PathBase
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
@@ -116,6 +115,3 @@ def _sarif_fix(f: Finding) -> Dict[str, Any]:
         }],
         "properties": {"applicability": f.fix.applicability},
     }
-
-
-FORMAT = OutputFormat("sarif", "2.1.0, for code scanning", render, paths=PathBase.REPOSITORY)

@@ -9,7 +9,7 @@ from whowaits.report import plural
 from whowaits.report.audit import (
     Savings, contexts_cell, cost_cell, manifest_groups, movable, savings_by_entry, site_findings,
 )
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 
 def render(report: Report) -> str:
@@ -64,6 +64,3 @@ def render(report: Report) -> str:
             lines.append(f"Prices per 1,000 calls from the table of {candidates.priced[0].cost.price_date}; "  # type: ignore[union-attr]
                          "input counts literal prompt text (chars / 4), output the literal max_tokens.")
     return "\n".join(lines) + "\n"
-
-
-FORMAT = OutputFormat("table", "every call site, for a terminal", render)

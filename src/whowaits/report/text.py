@@ -16,8 +16,7 @@ import click
 from whowaits.core import Finding
 from whowaits.pipeline import RunResult
 from whowaits.report import plural
-from whowaits.report.locations import PathBase
-from whowaits.report.output import OutputFormat, Report
+from whowaits.report.output import Report
 
 
 def render(report: Report) -> str:
@@ -50,10 +49,6 @@ def render(report: Report) -> str:
         if not report.statistics:
             lines += _fix_hint(result.findings, unsafe_fixes)
     return "".join(line + "\n" for line in lines)
-
-
-FORMAT = OutputFormat("text", "ruff-style lines, paths relative to the working folder", render,
-                      paths=PathBase.WORKING_FOLDER, progress=True)
 
 
 def _fix_hint(findings: List[Finding], unsafe_fixes: bool) -> List[str]:
