@@ -103,3 +103,17 @@ def test_context_search_follows_only_paths_that_lead_to_a_call(tmp_path) -> None
     assert result.graph is not None
     leads = _leading_to(result.graph, {(site.path, site.call.function)})
     assert leads == {("llm.py", "ask"), ("app.py", "route")}
+
+
+def test_libcst_validates_again_after_the_facts_parse() -> None:
+    """The facts stage parses without libcst's per-node checks; trees built by hand (fixes,
+    migrations) must still be checked afterwards, also after a file that does not parse."""
+    import libcst as cst
+    import pytest
+
+    from whowaits.facts import extract
+
+    assert extract(b"import anthropic\nx = anthropic.Anthropic()\n").error is None
+    assert extract(b"def broken(:\n").error is not None
+    with pytest.raises(cst.CSTValidationError):
+        cst.Name("not an identifier")

@@ -19,7 +19,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from whowaits.core import Span
 from whowaits.facts import statement_lines
-from whowaits.facts.requests import CodeFor
+from whowaits.facts.positions import CodeFor
 from whowaits.facts.scopes import ModuleIndex
 
 SOURCES = {
@@ -97,7 +97,7 @@ def test_most_spans_come_from_ast_without_generating_statements() -> None:
 
 def test_source_children_are_libcst_children_in_order() -> None:
     """`source_children` reads dataclass fields for speed; libcst's `children` is the reference."""
-    from whowaits.facts.requests import source_children
+    from whowaits.facts.positions import source_children
     from whowaits.facts.scopes import child_nodes
 
     checked = 0

@@ -329,7 +329,8 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     from whowaits.facts.exports import module_constants, module_exports
     from whowaits.facts.batchflow import BatchFlow
     from whowaits.facts.lifecycle import LifecycleReader, retries_one_call
-    from whowaits.facts.requests import CodeFor, RequestReader
+    from whowaits.facts.positions import CodeFor
+    from whowaits.facts.requests import RequestReader
     from whowaits.facts.scopes import ModuleIndex, child_nodes
     from whowaits.knowledge.frameworks import UI_SCRIPT_MODULES
     from whowaits.facts.values import Evaluator, Ext, Lit

@@ -22,7 +22,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tup
 import libcst as cst
 
 from whowaits.core import BatchReadFact, ParamRef, RawCall, Span
-from whowaits.facts.requests import CodeFor
+from whowaits.facts.positions import CodeFor
 from whowaits.facts.scopes import CallInfo, child_nodes, COMPREHENSIONS, FuncInfo, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV
 from whowaits.knowledge.batches import (

@@ -36,7 +36,7 @@ from whowaits.core import (
     ValueRef,
 )
 from whowaits.facts.calls import sdk_root
-from whowaits.facts.requests import CodeFor
+from whowaits.facts.positions import CodeFor
 from whowaits.facts.scopes import CallInfo, child_nodes, descendants, literal, ModuleIndex, Scope
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value
 from whowaits.knowledge.frameworks import (

@@ -13,7 +13,7 @@ import libcst as cst
 
 from whowaits.core import PollLoopFact, PositionJoinFact, RawCall, ResultReadFact, RetryFact, SubmitUse
 from whowaits.facts.batchflow import call_role
-from whowaits.facts.requests import CodeFor
+from whowaits.facts.positions import CodeFor
 from whowaits.facts.scopes import _name_targets, CallInfo, child_nodes, descendants, ForInfo, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import RETRY_DECORATORS, RETRY_ITERATORS, SLEEP_FUNCTIONS

@@ -172,7 +172,7 @@ def child_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
     return out
 
 
-def _subclass_test(bases: Union[type, Tuple[type, ...]]) -> Callable[[type], bool]:
+def subclass_test(bases: Union[type, Tuple[type, ...]]) -> Callable[[type], bool]:
     """`issubclass(kind, bases)`, remembered per type: libcst's node classes are ABCs, whose
     checks run in Python, and the walk asks for every field of every node."""
     known: Dict[type, bool] = {}
@@ -186,7 +186,7 @@ def _subclass_test(bases: Union[type, Tuple[type, ...]]) -> Callable[[type], boo
     return test
 
 
-_is_node = _subclass_test(cst.CSTNode)
+_is_node = subclass_test(cst.CSTNode)
 
 
 def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -630,7 +630,7 @@ class ModuleIndex:
 _COMPOUND = (
     cst.FunctionDef, cst.ClassDef, cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match,
 )
-_is_compound = _subclass_test(_COMPOUND)
+_is_compound = subclass_test(_COMPOUND)
 
 
 def _is_main_test(test: cst.BaseExpression) -> bool:

@@ -1,0 +1,280 @@
+"""Where nodes are in the source: spans and source text for the facts of one module.
+
+libcst, the analyser, computes positions with a code generation pass over the whole module,
+which costs more than parsing it. CPython's `ast` of the same bytes (parsed anyway, as the
+depth gate) has a position on every expression, so spans come from pairing the two trees.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from whowaits.core import Span
+from whowaits.facts.scopes import child_nodes, ModuleIndex, subclass_test
+
+_PASS = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
+
+
+def _header_only(stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
+    """A compound statement with its bodies replaced by `pass`: same header node objects."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef, cst.With)):
+        return stmt.with_changes(body=_PASS, leading_lines=())
+    if isinstance(stmt, (cst.If, cst.For, cst.While)):
+        return stmt.with_changes(body=_PASS, orelse=None, leading_lines=())
+    if isinstance(stmt, (cst.Try, cst.TryStar)):
+        handlers = [h.with_changes(body=_PASS, leading_lines=()) for h in stmt.handlers]
+        final = cst.Finally(body=_PASS) if stmt.finalbody is not None else None
+        return stmt.with_changes(body=_PASS, handlers=handlers, orelse=None, finalbody=final, leading_lines=())
+    return None
+
+
+# Expression kinds both trees have one node for, as (`ast` class, libcst class); literals are
+# `ast.Constant`s told apart by their value (`True` is a Name to libcst). Within one statement,
+# the k-th node of a kind in source order is the same expression in both trees, so `ast`'s
+# position is its span; a kind the trees count differently in a statement (`a and b and c` is one
+# `ast` node and two libcst nodes; `"a" "b"` one and two) is left to generation. Generator
+# expressions are not paired: `ast`'s span takes a call's parentheses as the expression's own.
+_PAIRED: Dict[type, type] = {
+    ast.Call: cst.Call, ast.Compare: cst.Comparison, ast.Attribute: cst.Attribute, ast.Subscript: cst.Subscript,
+    ast.ListComp: cst.ListComp, ast.SetComp: cst.SetComp, ast.DictComp: cst.DictComp, ast.Lambda: cst.Lambda,
+    ast.UnaryOp: cst.UnaryOperation, ast.BinOp: cst.BinaryOperation, ast.IfExp: cst.IfExp, ast.Await: cst.Await,
+    ast.Dict: cst.Dict, ast.List: cst.List, ast.Name: cst.Name,
+}
+_PAIRED_CONSTANTS: Dict[type, type] = {
+    int: cst.Integer, float: cst.Float, str: cst.SimpleString, bytes: cst.SimpleString, bool: cst.Name, type(None): cst.Name,
+}
+# libcst Names that are not expressions (`ast` holds them as plain text): by parent, the fields.
+_DECLARED_NAMES: Dict[type, Tuple[str, ...]] = {
+    cst.Attribute: ("attr",), cst.Arg: ("keyword",), cst.FunctionDef: ("name",), cst.ClassDef: ("name",),
+    cst.Param: ("name",), cst.ImportAlias: ("name",), cst.NameItem: ("name",), cst.MatchAs: ("name",),
+    cst.MatchStar: ("name",), cst.MatchKeywordElement: ("key",), cst.MatchMapping: ("rest",),
+}
+_PAIRED_KINDS = frozenset(_PAIRED.values()) | frozenset(_PAIRED_CONSTANTS.values())
+# Where a statement's own expressions stop: nested statements are numbered on their own, and
+# positions inside f-strings differ between Python versions.
+_is_cst_boundary = subclass_test((cst.BaseStatement, cst.BaseSmallStatement, cst.FormattedString))
+_LINE_BREAK = re.compile("\r\n|\r|\n")  # what `ast` counts lines by (not str.splitlines)
+
+
+def _paired_kind(node: ast.AST) -> Optional[type]:
+    kind = _PAIRED.get(type(node))
+    if kind is None and isinstance(node, ast.Constant):
+        kind = _PAIRED_CONSTANTS.get(type(node.value))
+    return kind
+
+
+def _own_ast_nodes(statement: ast.AST) -> Dict[type, List[ast.AST]]:
+    """A statement's paired expressions (not those of nested statements), by libcst class, in
+    source order: outer before inner where two start at the same place."""
+    groups: Dict[type, List[ast.AST]] = {}
+    stack = list(ast.iter_child_nodes(statement))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.stmt, ast.JoinedStr)):
+            continue
+        kind = _paired_kind(node)
+        if kind is not None:
+            groups.setdefault(kind, []).append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    for nodes in groups.values():
+        nodes.sort(key=lambda n: (n.lineno, n.col_offset, -(n.end_lineno or 0), -(n.end_col_offset or 0)))  # type: ignore[attr-defined]
+    return groups
+
+
+# libcst node classes whose dataclass fields (what `child_nodes` reads) are not in source order,
+# with the fields that hold children, in source order. libcst's own `children` is in source
+# order but runs its visitor machinery for every node, several times slower.
+_SOURCE_ORDER: Dict[type, Tuple[str, ...]] = {
+    cst.FunctionDef: ("decorators", "name", "type_parameters", "params", "returns", "body"),
+    cst.ClassDef: ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
+    cst.IfExp: ("body", "test", "orelse"),
+    cst.ExceptHandler: ("type", "name", "body"),
+    cst.Parameters: ("posonly_params", "posonly_ind", "params", "star_arg", "kwonly_params", "star_kwarg"),
+    cst.Arg: ("keyword", "value"),
+    cst.ImportFrom: ("module", "names"),
+    cst.Slice: ("lower", "upper", "step"),
+}
+
+
+def source_children(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """A node's children in source order."""
+    order = _SOURCE_ORDER.get(type(node))
+    if order is None:
+        return child_nodes(node)
+    out: List[cst.CSTNode] = []
+    for name in order:
+        value = getattr(node, name, None)
+        if isinstance(value, (list, tuple)):
+            out.extend(item for item in value if isinstance(item, cst.CSTNode))
+        elif isinstance(value, cst.CSTNode):
+            out.append(value)
+    return out
+
+
+def _own_cst_nodes(statement: cst.CSTNode) -> Dict[type, List[cst.CSTNode]]:
+    """The same for libcst's statement, in source order."""
+    groups: Dict[type, List[cst.CSTNode]] = {}
+    stack = [(child, statement) for child in reversed(source_children(statement))]
+    while stack:
+        node, parent = stack.pop()
+        kind = type(node)
+        if _is_cst_boundary(kind):
+            continue
+        if kind in _PAIRED_KINDS and not (
+            kind is cst.Name and any(getattr(parent, slot) is node for slot in _DECLARED_NAMES.get(type(parent), ()))
+        ):
+            groups.setdefault(kind, []).append(node)
+        stack.extend((child, node) for child in reversed(source_children(node)))
+    return groups
+
+
+class CodeFor:
+    """Source text and spans of nodes, shared by the fact passes of one module.
+
+    libcst computes positions with a code generation pass over the whole module, which costs
+    more than parsing. CPython's `ast` of the same file has every expression's position, and
+    its statements are matched with libcst's by ordinal: a node of a kind both trees share
+    takes its span from the `ast` node it pairs with. Other nodes come from generating only
+    their own statement (compound statements without their bodies) and shifting it into place;
+    when even that is not possible, the whole module's positions are computed once.
+    """
+
+    def __init__(
+        self,
+        module: cst.Module,
+        statement_lines: Optional[Sequence[int]] = None,
+        statement_columns: Optional[Sequence[int]] = None,
+        index: Optional[ModuleIndex] = None,
+        source_lines: Sequence[str] = (),
+        statement_nodes: Optional[Sequence[ast.AST]] = None,
+        text: str = "",
+    ) -> None:
+        self.module = module
+        self.source_lines = source_lines
+        self.statement_nodes = statement_nodes  # `ast`'s statements by ordinal, when matched
+        self.text = text
+        self._text_lines: Optional[List[str]] = None
+        self._paired: Dict[int, Dict[int, Span]] = {}  # ordinal -> id(libcst node) -> span
+        self._positions: Optional[Mapping[cst.CSTNode, CodeRange]] = None
+        # Lines of statements in source order, from `ast` (much cheaper than positions);
+        # None when they could not be matched with libcst's statements.
+        self.statement_lines = statement_lines
+        self.statement_columns = statement_columns
+        self.index = index
+        self._by_statement: Dict[int, Optional[Tuple[Mapping[cst.CSTNode, CodeRange], int, int, List[str], int]]] = {}
+
+    def statement_line(self, ordinal: int, node: cst.CSTNode) -> int:
+        """The line of the statement a node belongs to: exact for statements, the statement's
+        first line for expressions inside it. Falls back to positions when unavailable."""
+        if self.statement_lines is not None and 0 <= ordinal < len(self.statement_lines):
+            return self.statement_lines[ordinal]
+        return self.span(node).line
+
+    def __call__(self, node: cst.CSTNode) -> str:
+        text = self.module.code_for_node(node)
+        return text if len(text) <= 120 else text[:117] + "..."
+
+    def span(self, node: cst.CSTNode) -> Span:
+        local = self._statement_span(node)
+        if local is not None:
+            return local
+        if self._positions is None:
+            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        rng = self._positions[node]
+        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+    def _statement_span(self, node: cst.CSTNode) -> Optional[Span]:
+        if self.index is None or self.statement_lines is None or self.statement_columns is None:
+            return None
+        ordinal = self.index.statement_at.get(id(node), -1)
+        if ordinal < 0:
+            return None
+        statement = self.index.statements[ordinal]
+        if node is statement and not isinstance(node, cst.BaseSmallStatement):
+            # A compound statement (a loop, a def) is only ever cited by where it starts.
+            line, col = self.statement_lines[ordinal], self.statement_columns[ordinal]
+            return Span(line, col + 1, line, col + 1)
+        paired = self._paired.get(ordinal)
+        if paired is None:
+            paired = self._paired[ordinal] = self._pair(ordinal)
+        if id(node) in paired:
+            return paired[id(node)]
+        if ordinal not in self._by_statement:
+            self._by_statement[ordinal] = self._generate(ordinal)
+        found = self._by_statement[ordinal]
+        if found is None or node not in found[0]:
+            return None
+        positions, offset, indent, code_lines, first = found
+        rng = positions[node]
+
+        def column(line: int, col: int) -> int:
+            # Generated alone, the statement lost its indentation on every line libcst keeps
+            # relative to the block (most lines); a line that is the original minus that
+            # indentation (minus a trailing comment the statement line owns) gets it back.
+            if line == first:  # the statement's own first line: `ast` knows its column
+                return col + indent + 1 + elif_shift
+            generated = code_lines[line - 1] if 0 < line <= len(code_lines) else ""
+            true = line + offset
+            original = self.source_lines[true - 1] if 0 < true <= len(self.source_lines) else ""
+            shifted = original[block:].startswith(generated) and original[:block].strip() == ""
+            return col + (block if shifted else 0) + 1
+
+        # An `elif` clause prints as `if` on its own: two characters short on its first line.
+        elif_shift = 2 if id(self.index.statements[ordinal]) in self.index.elifs else 0
+        # The indentation of the block the statement is in (not its column: `if x: stmt`).
+        start = self.source_lines[first + offset - 1] if 0 < first + offset <= len(self.source_lines) else ""
+        block = len(start) - len(start.lstrip(" \t"))
+
+        return Span(rng.start.line + offset, column(rng.start.line, rng.start.column),
+                    rng.end.line + offset, column(rng.end.line, rng.end.column))
+
+    def _pair(self, ordinal: int) -> Dict[int, Span]:
+        """Spans from `ast` for the paired nodes of one statement: a kind whose count differs
+        between the trees is left to generation."""
+        if self.statement_nodes is None or self.index is None:
+            return {}
+        theirs = _own_ast_nodes(self.statement_nodes[ordinal])
+        out: Dict[int, Span] = {}
+        for kind, ours in _own_cst_nodes(self.index.statements[ordinal]).items():
+            same = theirs.get(kind, [])
+            if len(same) == len(ours):
+                for node, twin in zip(ours, same):
+                    out[id(node)] = Span(twin.lineno, self._column(twin.lineno, twin.col_offset),  # type: ignore[attr-defined]
+                                         twin.end_lineno, self._column(twin.end_lineno, twin.end_col_offset))  # type: ignore[attr-defined]
+        return out
+
+    def _column(self, line: int, offset: int) -> int:
+        """1-based character column of `ast`'s UTF-8 byte offset on a line."""
+        if self._text_lines is None:
+            self._text_lines = _LINE_BREAK.split(self.text)
+        text = self._text_lines[line - 1] if 0 < line <= len(self._text_lines) else ""
+        if text.isascii():
+            return offset + 1
+        return len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "replace")) + 1
+
+    def _generate(self, ordinal: int) -> Optional[Tuple[Mapping[cst.CSTNode, CodeRange], int, int, List[str], int]]:
+        stmt = self.index.statements[ordinal]  # type: ignore[union-attr]
+        if isinstance(stmt, cst.BaseSmallStatement):
+            anchor: Optional[cst.CSTNode] = stmt
+            standalone: Optional[cst.CSTNode] = cst.SimpleStatementLine(body=[stmt])
+        else:
+            anchor = standalone = _header_only(stmt)
+        if standalone is None:
+            return None
+        module = cst.Module(body=[standalone], header=(), footer=(),  # type: ignore[list-item]
+                            default_indent=self.module.default_indent,
+                            default_newline=self.module.default_newline)
+        try:
+            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        except Exception:  # an odd node libcst cannot print alone: use the whole module
+            return None
+        first = positions[anchor].start.line  # type: ignore[index]
+        offset = self.statement_lines[ordinal] - first  # type: ignore[index]
+        indent = self._column(self.statement_lines[ordinal], self.statement_columns[ordinal]) - 1  # type: ignore[index]
+        return positions, offset, indent, module.code.splitlines(), first
