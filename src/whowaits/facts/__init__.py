@@ -239,8 +239,8 @@ def _parse_unvalidated(source: bytes) -> "libcst.Module":
 
     Each node's constructor runs `CSTNode.__post_init__` -> `_validate()` (are the parentheses
     balanced, is this name an identifier...), which is for trees assembled by hand: a tree from
-    libcst's own parser is valid by construction, and the checks are a third of the parse (about
-    1.2 million of them for 3 MB of source). The hook is switched off only for the parse; the
+    libcst's own parser is valid by construction, and the checks are a quarter to a third of the
+    parse (about 1.2 million of them for 3 MB of source). The hook is switched off only for the parse; the
     facts stage runs it on its own thread while the calling thread waits, and the trees whowaits
     builds for fixes are validated as usual. Should libcst move the hook, this costs the saving,
     not correctness.
