@@ -7,10 +7,12 @@ system, the cache and the worker processes around it. The CLI only formats what 
 from __future__ import annotations
 
 import fnmatch
+import gc
 import hashlib
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from whowaits.cache import FactsCache, content_key
 from whowaits.config import Settings
@@ -84,6 +86,33 @@ def analyze_sources(
     manifests: Optional[Manifests] = None,
 ) -> Analysis:
     """Sites, contexts and findings for a set of per-file facts and manifests: no I/O."""
+    with _collector_paused():
+        return _analyze_sources(facts, catalog, options, root, manifests)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector, paused for a stage that allocates many acyclic
+    records while every file's facts are alive (decoding cached facts, the analysis): the
+    collector re-scans all live objects each time enough new ones were allocated, and on a
+    1,100-file framework those scans were a fifth of a one-file check. Not for the facts stage,
+    whose per-file scopes are cyclic garbage the collector must free as it goes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _analyze_sources(
+    facts: Dict[str, FileFacts],
+    catalog: Dict[str, RuleMeta],
+    options: Options,
+    root: str,
+    manifests: Optional[Manifests],
+) -> Analysis:
     settings = options.settings
     manifests = manifests or Manifests()
     from whowaits.checks import Hit, findings_from_hits, run_checks, selected
@@ -139,13 +168,14 @@ def compute_facts(
     cache = FactsCache(root) if options.use_cache else None
     facts: Dict[str, FileFacts] = {}
     todo: List[Tuple[str, str]] = []
-    for path, data in contents.items():
-        key = content_key(data)
-        cached = cache.get(key) if cache is not None else None
-        if cached is not None:
-            facts[path] = cached
-        else:
-            todo.append((path, key))
+    with _collector_paused():
+        for path, data in contents.items():
+            key = content_key(data)
+            cached = cache.get(key) if cache is not None else None
+            if cached is not None:
+                facts[path] = cached
+            else:
+                todo.append((path, key))
     from whowaits.facts import extract
 
     jobs = options.jobs or os.cpu_count() or 1
