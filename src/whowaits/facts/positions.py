@@ -8,14 +8,14 @@ depth gate) has a position on every expression, so spans come from pairing the t
 from __future__ import annotations
 
 import ast
-import re
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from whowaits.core import Span
-from whowaits.facts.scopes import child_nodes, ModuleIndex, subclass_test
+from whowaits.cst_fields import LINE_BREAK, subclass_test
+from whowaits.facts.scopes import child_nodes, ModuleIndex
 
 _PASS = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
 
@@ -58,7 +58,6 @@ _PAIRED_KINDS = frozenset(_PAIRED.values()) | frozenset(_PAIRED_CONSTANTS.values
 # Where a statement's own expressions stop: nested statements are numbered on their own, and
 # positions inside f-strings differ between Python versions.
 _is_cst_boundary = subclass_test((cst.BaseStatement, cst.BaseSmallStatement, cst.FormattedString))
-_LINE_BREAK = re.compile("\r\n|\r|\n")  # what `ast` counts lines by (not str.splitlines)
 
 
 def _paired_kind(node: ast.AST) -> Optional[type]:
@@ -252,7 +251,7 @@ class CodeFor:
     def _column(self, line: int, offset: int) -> int:
         """1-based character column of `ast`'s UTF-8 byte offset on a line."""
         if self._text_lines is None:
-            self._text_lines = _LINE_BREAK.split(self.text)
+            self._text_lines = LINE_BREAK.split(self.text)
         text = self._text_lines[line - 1] if 0 < line <= len(self._text_lines) else ""
         if text.isascii():
             return offset + 1

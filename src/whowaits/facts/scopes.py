@@ -9,11 +9,12 @@ tools built on them; here each scope keeps, per name, the list of things bound t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union, overload
 
 import libcst as cst
 
+from whowaits.cst_fields import field_names, is_node, subclass_test
 from whowaits.knowledge.batches import ALL_STATUSES, STATUS_FIELDS
 
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
@@ -158,35 +159,18 @@ def child_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
     """
     names = _FIELDS.get(type(node))
     if names is None:
-        names = _FIELDS[type(node)] = tuple(
-            f.name for f in fields(node) if not _TRIVIA.search(f.name)
-        )
+        names = _FIELDS[type(node)] = tuple(name for name in field_names(type(node)) if not _TRIVIA.search(name))
     out: List[cst.CSTNode] = []
     for name in names:
         value = getattr(node, name)
         kind = type(value)
         if kind is list or kind is tuple:
-            out.extend(v for v in value if _is_node(type(v)))
-        elif _is_node(kind):
+            out.extend(v for v in value if is_node(type(v)))
+        elif is_node(kind):
             out.append(value)
     return out
 
 
-def subclass_test(bases: Union[type, Tuple[type, ...]]) -> Callable[[type], bool]:
-    """`issubclass(kind, bases)`, remembered per type: libcst's node classes are ABCs, whose
-    checks run in Python, and the walk asks for every field of every node."""
-    known: Dict[type, bool] = {}
-
-    def test(kind: type) -> bool:
-        found = known.get(kind)
-        if found is None:
-            found = known[kind] = issubclass(kind, bases)
-        return found
-
-    return test
-
-
-_is_node = subclass_test(cst.CSTNode)
 
 
 def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import keyword
-import re
 from bisect import bisect_right
-from dataclasses import fields
 from functools import cached_property
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple, Type, TypeVar, Union, cast
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from whowaits.cst_fields import LINE_BREAK, field_names, is_node
 
 
 N = TypeVar("N", bound=cst.CSTNode)
@@ -159,22 +159,8 @@ class Located:
         return code[:-2] if code.endswith("\r\n") else code[:-1]
 
 
-_LINE_BREAK = re.compile(r"\r\n?|\n")  # what libcst's positions count as one line break
-
-
 def _line_breaks(code: str) -> int:
-    return len(_LINE_BREAK.findall(code))
-
-
-_FIELDS: Dict[type, Tuple[str, ...]] = {}
-_IS_NODE: Dict[type, bool] = {}
-
-
-def _field_names(node: cst.CSTNode) -> Tuple[str, ...]:
-    names = _FIELDS.get(type(node))
-    if names is None:
-        names = _FIELDS[type(node)] = tuple(f.name for f in fields(node))
-    return names
+    return len(LINE_BREAK.findall(code))
 
 
 def _edges(root: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, cst.CSTNode]]:
@@ -183,21 +169,17 @@ def _edges(root: cst.CSTNode) -> Iterator[Tuple[cst.CSTNode, cst.CSTNode]]:
     stack = [root]
     while stack:
         node = stack.pop()
-        for name in _field_names(node):
+        for name in field_names(type(node)):
             value = getattr(node, name)
             for child in value if type(value) in (tuple, list) else (value,):
-                kind = type(child)
-                is_node = _IS_NODE.get(kind)
-                if is_node is None:  # libcst's node classes are ABCs: remember the answer per type
-                    is_node = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
-                if is_node:
+                if is_node(type(child)):
                     yield node, child
                     stack.append(child)
 
 
 def _with_child(parent: cst.CSTNode, old: cst.CSTNode, new: cst.CSTNode) -> cst.CSTNode:
     """`parent` with its child `old` (by identity) replaced by `new`."""
-    for name in _field_names(parent):
+    for name in field_names(type(parent)):
         value = getattr(parent, name)
         if value is old:
             return parent.with_changes(**{name: new})
