@@ -247,9 +247,12 @@ def analyze(
         manifest_files, manifest_unreadable, manifest_watched = walk(
             root, [root], excludes, accept=lambda rel: manifest_kind(rel) is not None)
         watched = watched + manifest_watched
+    found_paths = {f.relpath for f in files}
     for path in report_paths or []:
-        if path.endswith(".py") and path not in {f.relpath for f in files}:
-            files.extend(walk(root, [os.path.join(root, path)]).files)
+        if path.endswith(".py") and path not in found_paths:  # a named file the walk skips (ignored, excluded)
+            named = walk(root, [os.path.join(root, path)]).files
+            files.extend(named)
+            found_paths.update(f.relpath for f in named)
     # What the outcome depends on, taken before anything is read: an edit made while the run
     # reads and analyses is then a change the next run sees.
     states = watch(root, [*watched, *(f.relpath for f in files + manifest_files),
