@@ -23,7 +23,7 @@ import libcst as cst
 
 from whowaits.core import BatchReadFact, ParamRef, RawCall, Span
 from whowaits.facts.positions import CodeFor
-from whowaits.facts.scopes import CallInfo, child_nodes, COMPREHENSIONS, FuncInfo, literal, ModuleIndex, Scope
+from whowaits.facts.scopes import CallInfo, child_nodes, COMPREHENSION_KINDS, COMPREHENSIONS, FuncInfo, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV
 from whowaits.knowledge.batches import (
     ALL_STATUSES,
@@ -41,6 +41,8 @@ from whowaits.knowledge.sdk import METHODS, PASSTHROUGH_SEGMENTS, SDK_MODULES
 UNKNOWN = "?"  # a status the interpreter could not follow; it keeps a read from being reported
 _MAX_ROUNDS = 3  # loop bodies are re-run until the loop-head state settles, at most this often
 _MAX_STEPS = 20_000  # statements interpreted per function before giving up on it
+# Nodes whose insides run at another time, by exact class (see `scopes._COMPOUND`).
+_DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 _HARMLESS_ROOTS: FrozenSet[str] = frozenset(getattr(sys, "stdlib_module_names", ())) | {
     root.split(".")[0] for root in SDK_MODULES
 }
@@ -341,9 +343,9 @@ class _Run:
         assigns: List[cst.Assign] = []
         while stack:
             node = stack.pop()
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            if type(node) in _DEFINITIONS:
                 continue
-            if isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            if type(node) is cst.Assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
                 assigns.append(node)
             stack.extend(child_nodes(node))
         for node in assigns:
@@ -544,24 +546,24 @@ class _Run:
     def expression(self, node: Optional[cst.CSTNode], state: State) -> State:
         """Reads, creates / retrieves and helper calls inside an expression, in evaluation order;
         the parts of `a if t else b`, `t and a` and `[a for x in xs if t]` only under their test."""
-        if node is None or isinstance(node, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+        if node is None or type(node) in _DEFINITIONS:
             return state
-        if isinstance(node, cst.IfExp):
+        if type(node) is cst.IfExp:
             state = self.expression(node.test, state)
             yes, no = self._condition(node.test, state)
             self.expression(node.body, yes)
             self.expression(node.orelse, no)
             return state
-        if isinstance(node, cst.BooleanOperation):
+        if type(node) is cst.BooleanOperation:
             state = self.expression(node.left, state)
             yes, no = self._condition(node.left, state)
             self.expression(node.right, yes if isinstance(node.operator, cst.And) else no)
             return state
-        if isinstance(node, COMPREHENSIONS):
+        if type(node) in COMPREHENSION_KINDS and isinstance(node, COMPREHENSIONS):
             return self._comprehension(node, state)
         for child in child_nodes(node):
             state = self.expression(child, state)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             state = self.call(node, state)
         return state
 

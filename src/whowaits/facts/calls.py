@@ -14,7 +14,7 @@ from typing import Any, List, Optional, Tuple
 from whowaits.core import Operation, RequestFacts
 from whowaits.knowledge.batches import BATCH_LIFECYCLES
 from whowaits.knowledge.libraries import CALL_THROUGH
-from whowaits.knowledge.patterns import compile_globs
+from whowaits.knowledge.patterns import GlobTable, compile_globs
 from whowaits.knowledge.sdk import (
     CLASS_LEVEL_CLIENTS,
     CLIENT_CLASSES,
@@ -142,16 +142,14 @@ def may_be_site(target: str) -> bool:
     return any(".".join(segments[-n:]) in METHOD_TAILS for n in range(1, 5) if len(segments) > n)
 
 
-_CALL_THROUGH = [(compile_globs(pattern), position, parallel) for pattern, position, parallel in CALL_THROUGH]
+_CALL_THROUGH = GlobTable((pattern, (position, parallel)) for pattern, position, parallel in CALL_THROUGH)
 
 
 def call_through(wrapper: str) -> Optional[Tuple[int, bool]]:
     """For a runner of functions (`asyncio.to_thread`), where the function argument is and
     whether it runs once per item in parallel (`executor.map`)."""
-    for pattern, position, parallel in _CALL_THROUGH:
-        if pattern.match(wrapper):
-            return position, parallel
-    return None
+    found = _CALL_THROUGH.matching(wrapper)
+    return found[0] if found else None
 
 
 _HTTP_CALLS = compile_globs(*(pattern for pattern, _ in HTTP_CALLS))

@@ -48,7 +48,7 @@ from whowaits.knowledge.frameworks import (
     REGISTRATIONS,
     UI_SCRIPT_MODULES,
 )
-from whowaits.knowledge.patterns import compile_globs
+from whowaits.knowledge.patterns import GlobTable, compile_globs
 from whowaits.manifests.commands import invocations
 from whowaits.manifests.schedule import cron_period_hours, interval_hours
 
@@ -62,14 +62,17 @@ _EXTERNAL_ROOTS = frozenset(
      "textwrap", "traceback", "warnings", "pydantic", "requests", "httpx", "numpy", "pandas"}
 )
 
+# Node classes tested by identity (see `scopes._COMPOUND`).
+_NAMED_KINDS = frozenset({cst.Name, cst.Attribute})
+_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef})
+
 _SUBPROCESS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
                          "subprocess.Popen", "os.system", "asyncio.create_subprocess_exec"})
 
 # What a value handed to a framework or runner refers to: a function, or a class of handlers.
 HandedRef = Union[ValueRef, ClassRef]
 
-_REGISTRATIONS = [(compile_globs(pattern), index, keyword, kind, name)
-                  for pattern, index, keyword, kind, name in REGISTRATIONS]
+_REGISTRATIONS = GlobTable((pattern, (index, keyword, kind, name)) for pattern, index, keyword, kind, name in REGISTRATIONS)
 _INPUTS = compile_globs(*INPUT_FUNCTIONS)
 _DETACHED = compile_globs(*DETACHED_STARTS)
 
@@ -97,6 +100,7 @@ class ProgramReader:
         self.size_gated = size_gated
         self.few_items = few_items
         self.decorator_lines = decorator_lines
+        self.tool_use_text = may_spell(text, TOOL_USE)
         self.pragmas: Dict[int, Tuple[str, str]] = {}
         for number, line in enumerate(text.splitlines(), start=1):
             match = PRAGMA.search(line)
@@ -238,7 +242,7 @@ class ProgramReader:
                 # position lets a helper that maps its parameter over items say so.
                 positional = [a for a in info.node.args if a.keyword is None and not a.star]
                 for given in info.node.args:
-                    if isinstance(given.value, (cst.Name, cst.Attribute)) and not given.star:
+                    if type(given.value) in _NAMED_KINDS and not given.star:
                         passed = self.ev.eval(given.value, info.scope)
                         if isinstance(passed, FuncV):
                             position = next((i for i, a in enumerate(positional) if a is given), -1)
@@ -248,7 +252,7 @@ class ProgramReader:
                 for script in self._subprocess_targets(info):
                     edges.append(CallEdge(info.caller, script, line or self.call_line(info), loops, ui_region=region))
             func = info.node.func
-            if isinstance(func, cst.Name) and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
+            if type(func) is cst.Name and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
                 small = self._maps_few(info, 0)
                 mapped: Sequence[Union[HandedRef, ArgRef]] = self._function_refs(info.node.args[0].value, info)
                 for ref in mapped or self._param_ref(info.node.args[0].value, info):
@@ -257,9 +261,7 @@ class ProgramReader:
             if not isinstance(value, Ext):
                 continue
             path = value.path
-            for pattern, index, keyword, kind, name in _REGISTRATIONS:
-                if not pattern.match(path):
-                    continue
+            for index, keyword, kind, name in _REGISTRATIONS.matching(path):
                 handed = _arguments(info.node, index, keyword)
                 if not handed:
                     continue
@@ -319,7 +321,7 @@ class ProgramReader:
         """What a call may run (see `_target_refs`); a receiver a factory or branches bind to
         different classes (`provider = _get_provider(name)`) may run each, none certainly."""
         refs = self._target_refs(info, value)
-        if value is None or not isinstance(info.node.func, cst.Attribute):
+        if value is None or type(info.node.func) is not cst.Attribute:
             return refs
         others: List[CallRef] = []
         for alt in self.ev.alternatives(info.node.func, info.scope, limit=32):
@@ -351,7 +353,7 @@ class ProgramReader:
         if value is not None:
             return []
         func = info.node.func
-        candidates: List[CallRef] = list(self._getattr_refs(func, info)) if isinstance(func, cst.Call) else []
+        candidates: List[CallRef] = list(self._getattr_refs(func, info)) if type(func) is cst.Call else []
         if not candidates:
             for alt in self.ev.alternatives(func, info.scope, limit=32):
                 ref = self._target_refs(info, alt) if alt is not None else []
@@ -399,7 +401,7 @@ class ProgramReader:
                 out.append(LocalInstance(value.cls.qualname))
             else:
                 # A parameter handed on (`helper(llm)` inside `def run(llm)`): what run's callers pass.
-                forwarded = param_of(arg.value, self.ev, info.scope) if isinstance(arg.value, cst.Name) else None
+                forwarded = param_of(arg.value, self.ev, info.scope) if type(arg.value) is cst.Name else None
                 out.append(forwarded or "")
         while out and not out[-1]:
             out.pop()
@@ -520,7 +522,7 @@ class ProgramReader:
         for loop_id, loop in sorted(self.index.loops.items()):
             if loop.kind not in ("for", "while"):
                 continue
-            tool_use = _mentions(loop.node, "tool_use")
+            tool_use = self.tool_use_text and _mentions(loop.node, TOOL_USE)
             interactive = loop_id in interactive_loops
             if tool_use or interactive:
                 out.append(LoopFlags(loop_id, loop.scope.function_name, self.line(loop.node), interactive, tool_use))
@@ -550,7 +552,7 @@ class ProgramReader:
         """`openai.base_url = "http://localhost:8000/v1/"`, `OpenAI(base_url="http://127.0.0.1...")`
         or `os.environ["OPENAI_BASE_URL"] = "http://localhost..."`: the API is a local server."""
         for statement in self.index.statements:
-            if not isinstance(statement, cst.Assign) or not _is_local_url(self._text(statement.value, self.index.module_scope)):
+            if type(statement) is not cst.Assign or not _is_local_url(self._text(statement.value, self.index.module_scope)):
                 continue
             for target in statement.targets:
                 node = target.target
@@ -618,10 +620,10 @@ def param_call(func: cst.BaseExpression, evaluator: Evaluator, scope: Scope, pla
     chain (`cog.client.messages.create` -> `client.messages.create`)."""
     chain: List[str] = []
     node = func
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         chain.append(node.attr.value)
         node = node.value
-    if not isinstance(node, cst.Name) or not chain:
+    if type(node) is not cst.Name or not chain:
         return None
     param = param_of(node, evaluator, scope, plain)
     return replace(param, rest=".".join(reversed(chain))) if param is not None else None
@@ -683,7 +685,7 @@ def _arguments(call: cst.Call, index: int, keywords: str) -> List[cst.BaseExpres
 def reads_input(info: CallInfo, ev: Evaluator) -> bool:
     """A call that reads what a person types at a terminal (`input()`, `Prompt.ask`, ...)."""
     func = info.node.func
-    if isinstance(func, cst.Name) and func.value == "input" and ev.lookup("input", info.scope) is None:
+    if type(func) is cst.Name and func.value == "input" and ev.lookup("input", info.scope) is None:
         return True
     value = ev.eval(func, info.scope)
     return isinstance(value, Ext) and bool(_INPUTS.match(value.path))
@@ -726,7 +728,7 @@ def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
 
 def _names(node: cst.CSTNode) -> Set[str]:
     """The plain names an expression reads."""
-    return {current.value for current in descendants(node) if isinstance(current, cst.Name)}
+    return {current.value for current in descendants(node) if type(current) is cst.Name}
 
 
 def _node_ids(node: cst.CSTNode) -> Set[int]:
@@ -734,14 +736,27 @@ def _node_ids(node: cst.CSTNode) -> Set[int]:
     return {id(current) for current in descendants(node)}
 
 
+TOOL_USE = "tool_use"  # a loop that compares with this block type runs tool turns
+# Escapes that can spell a letter, digit or `_` inside a string literal: a backslash before a
+# line break (a continuation), an octal digit, `x`, `u`, `U` or `N`.
+_SPELLING_ESCAPE = re.compile(r"\\(?:[0-7xuUN]|\r|\n)")
+
+
+def may_spell(source: str, word: str) -> bool:
+    """Whether a string literal in `source` can equal `word`: only if the word is written out,
+    or an escape that can spell a character of it is used. A module with neither (nearly all)
+    skips walking each loop for the literal."""
+    return word in source or _SPELLING_ESCAPE.search(source) is not None
+
+
 def _mentions(node: cst.CSTNode, text: str) -> bool:
     """Whether a string literal equal to `text` appears inside `node` (nested defs excluded)."""
     stack = [node]
     while stack:
         current = stack.pop()
-        if isinstance(current, cst.SimpleString) and literal(current) == text:
+        if type(current) is cst.SimpleString and literal(current) == text:
             return True
-        if isinstance(current, (cst.FunctionDef, cst.ClassDef)) and current is not node:
+        if type(current) in _SCOPES and current is not node:
             continue
         stack.extend(child_nodes(current))
     return False

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union, overload
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Set, Tuple, Union, get_args, get_type_hints, overload
 
 import libcst as cst
 
-from whowaits.cst_fields import field_names, is_node, subclass_test
+from whowaits.cst_fields import field_names, is_node
 from whowaits.knowledge.batches import ALL_STATUSES, STATUS_FIELDS
 
 COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+COMPREHENSION_KINDS = frozenset(COMPREHENSIONS)  # for `type(node) in ...`: see `_COMPOUND`
 
 
 @dataclass(eq=False)
@@ -151,26 +152,40 @@ _TRIVIA = re.compile(
 )
 
 
+def _may_hold_node(annotation: object) -> bool:
+    """Whether a field declared with this type can hold a node (`str` and `bool` fields cannot)."""
+    if isinstance(annotation, type):
+        return issubclass(annotation, cst.CSTNode)
+    return any(_may_hold_node(arg) for arg in get_args(annotation))
+
+
+def _node_fields(kind: type) -> Tuple[str, ...]:
+    """The fields of a node class that may hold child nodes, trivia left out, in declaration
+    order. A `Name`'s only such field is none: its text is a `str`."""
+    hints = get_type_hints(kind)
+    return tuple(name for name in field_names(kind) if not _TRIVIA.search(name) and _may_hold_node(hints[name]))
+
+
 def child_nodes(node: cst.CSTNode) -> List[cst.CSTNode]:
     """A node's children, read straight from its dataclass fields.
 
     libcst's visitor dispatch (and its per-attribute hooks) costs several times more than the
-    walk itself; whowaits only reads the tree, so it walks the fields directly.
+    walk itself; whowaits only reads the tree, so it walks the fields directly. Only the fields
+    whose declared type can hold a node are read, and a list or tuple field is taken whole:
+    libcst declares every sequence field as a sequence of nodes, and its parser builds them so.
     """
     names = _FIELDS.get(type(node))
     if names is None:
-        names = _FIELDS[type(node)] = tuple(name for name in field_names(type(node)) if not _TRIVIA.search(name))
+        names = _FIELDS[type(node)] = _node_fields(type(node))
     out: List[cst.CSTNode] = []
     for name in names:
         value = getattr(node, name)
         kind = type(value)
         if kind is list or kind is tuple:
-            out.extend(v for v in value if is_node(type(v)))
-        elif is_node(kind):
+            out.extend(value)
+        elif value is not None and is_node(kind):
             out.append(value)
     return out
-
-
 
 
 def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -247,10 +262,11 @@ class ModuleIndex:
         return ordinal if ordinal is not None and self.statements[ordinal] is statement else None
 
     def walk(self, node: cst.CSTNode) -> None:
-        if _is_compound(type(node)):
+        kind = type(node)
+        if kind in _COMPOUND:
             self._statement(node)
         self.statement_at[id(node)] = self.stmt
-        handler = self._handlers.get(type(node))
+        handler = self._handlers.get(kind)
         if handler is not None:
             handler(node)
         else:
@@ -571,7 +587,7 @@ class ModuleIndex:
         raised = 0
         for stmt in node.body:
             self.walk(stmt)
-            if isinstance(stmt, cst.If) and _is_status_test(stmt.test) and stmt.orelse is None and _ends_flow(stmt.body):
+            if type(stmt) is cst.If and _is_status_test(stmt.test) and stmt.orelse is None and _ends_flow(stmt.body):
                 self._guard += 1
                 raised += 1
         self._guard -= raised
@@ -591,7 +607,7 @@ class ModuleIndex:
 
     def _call(self, node: cst.Call) -> None:
         for arg in node.args:
-            if isinstance(arg.value, COMPREHENSIONS + (cst.Lambda,)):
+            if type(arg.value) in _MAPPED_ARGUMENTS:
                 self._arg_parent[id(arg.value)] = node
         self.calls.append(
             CallInfo(node, self.scope, self.current_loops(), tuple(self._try_stack[-1]),
@@ -611,10 +627,13 @@ class ModuleIndex:
         self._children(node)
 
 
-_COMPOUND = (
+# Node classes by identity: libcst's concrete node classes have no subclasses, and an
+# `isinstance` test that fails against one runs through `ABCMeta.__instancecheck__` in Python.
+_COMPOUND = frozenset({
     cst.FunctionDef, cst.ClassDef, cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With, cst.Match,
-)
-_is_compound = subclass_test(_COMPOUND)
+})
+# Arguments the walk ties to the call they are passed to (a comprehension or lambda it may map).
+_MAPPED_ARGUMENTS = frozenset({*COMPREHENSIONS, cst.Lambda})
 
 
 def _is_main_test(test: cst.BaseExpression) -> bool:
@@ -653,8 +672,8 @@ def size_gate(test: cst.BaseExpression) -> Optional[Tuple[cst.BaseExpression, bo
 def _is_status_test(test: cst.BaseExpression) -> bool:
     """A condition that reads a batch's status: a provider's status field, or a status value."""
     return any(
-        (isinstance(node, cst.Attribute) and node.attr.value in STATUS_FIELDS)
-        or (isinstance(node, cst.SimpleString) and literal(node) in ALL_STATUSES)
+        (type(node) is cst.Attribute and node.attr.value in STATUS_FIELDS)
+        or (type(node) is cst.SimpleString and literal(node) in ALL_STATUSES)
         for node in descendants(test)
     )
 

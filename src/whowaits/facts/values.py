@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
@@ -257,33 +257,52 @@ class Evaluator:
         return value
 
     def _eval(self, node: cst.CSTNode, scope: Scope) -> Value:
-        if isinstance(node, cst.Name):
-            if node.value in ("True", "False", "None"):
-                return Lit({"True": True, "False": False, "None": None}[node.value])
-            return self.name_value(node.value, scope)
-        if isinstance(node, cst.Attribute):
-            return self.member(self.eval(node.value, scope), node.attr.value)
-        if isinstance(node, cst.Call):
-            return self.call_value(self.eval(node.func, scope), node, scope)
-        if isinstance(node, cst.Await):
-            return self.eval(node.expression, scope)
-        if isinstance(node, cst.IfExp):
-            return best([self.eval(node.body, scope), self.eval(node.orelse, scope)])
-        if isinstance(node, cst.BooleanOperation):
-            return best([self.eval(node.left, scope), self.eval(node.right, scope)])
-        if isinstance(node, cst.NamedExpr):
-            return self.eval(node.value, scope)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        # One lookup by exact class (libcst's node classes have no subclasses) rather than a
+        # chain of `isinstance` tests: every expression of a module comes here, and each failed
+        # test against a libcst class runs `ABCMeta.__instancecheck__` in Python.
+        step = _EVAL_STEPS.get(type(node))
+        return step(self, node, scope) if step is not None else None
+
+    def _eval_name(self, node: cst.Name, scope: Scope) -> Value:
+        if node.value in ("True", "False", "None"):
+            return Lit({"True": True, "False": False, "None": None}[node.value])
+        return self.name_value(node.value, scope)
+
+    def _eval_attribute(self, node: cst.Attribute, scope: Scope) -> Value:
+        return self.member(self.eval(node.value, scope), node.attr.value)
+
+    def _eval_call(self, node: cst.Call, scope: Scope) -> Value:
+        return self.call_value(self.eval(node.func, scope), node, scope)
+
+    def _eval_await(self, node: cst.Await, scope: Scope) -> Value:
+        return self.eval(node.expression, scope)
+
+    def _eval_if_exp(self, node: cst.IfExp, scope: Scope) -> Value:
+        return best([self.eval(node.body, scope), self.eval(node.orelse, scope)])
+
+    def _eval_boolean(self, node: cst.BooleanOperation, scope: Scope) -> Value:
+        return best([self.eval(node.left, scope), self.eval(node.right, scope)])
+
+    def _eval_named(self, node: cst.NamedExpr, scope: Scope) -> Value:
+        return self.eval(node.value, scope)
+
+    def _eval_binary(self, node: cst.BinaryOperation, scope: Scope) -> Value:
+        if isinstance(node.operator, cst.BitOr):
             # `prompt | llm | parser`: a runnable chain calls the chat model it contains.
             for side in (self.eval(node.left, scope), self.eval(node.right, scope)):
                 if isinstance(side, Ext) and side.path.startswith(PIPE_PREFIXES):
                     return side
-        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            value = literal(node)
-            return Lit(value) if isinstance(value, str) else None
-        if isinstance(node, (cst.Integer, cst.Float)):
-            return Lit(literal(node))
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        return None
+
+    def _eval_string(self, node: "cst.SimpleString | cst.ConcatenatedString", scope: Scope) -> Value:
+        value = literal(node)
+        return Lit(value) if isinstance(value, str) else None
+
+    def _eval_number(self, node: "cst.Integer | cst.Float", scope: Scope) -> Value:
+        return Lit(literal(node))
+
+    def _eval_unary(self, node: cst.UnaryOperation, scope: Scope) -> Value:
+        if isinstance(node.operator, cst.Minus):
             inner = self.eval(node.expression, scope)
             if isinstance(inner, Lit) and isinstance(inner.value, (int, float)):
                 return Lit(-inner.value)
@@ -305,7 +324,7 @@ class Evaluator:
     def _alternatives_of(self, node: cst.CSTNode, scope: Scope, depth: int, limit: int) -> List[Value]:
         if depth > 8:
             return [self.eval(node, scope)]
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             bindings = self.lookup(node.value, scope) or []
             found: List[Value] = []
             for b in bindings:
@@ -317,10 +336,10 @@ class Evaluator:
                     found.append(self.binding_value(b))
             found = [v for v in found if v is not None and not isinstance(v, Lit)]
             return _distinct(found, limit) or [self.eval(node, scope)]
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             return _distinct([self.member(base, node.attr.value)
                               for base in self.alternatives(node.value, scope, depth + 1, limit)], limit)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             found = []
             for f in self.alternatives(node.func, scope, depth + 1, limit):
                 if isinstance(f, FuncV):  # a factory that returns different clients on different paths
@@ -328,12 +347,12 @@ class Evaluator:
                 else:
                     found.append(self.call_value(f, node, scope))
             return _distinct(found, limit)
-        if isinstance(node, cst.Await):
+        if type(node) is cst.Await:
             return self.alternatives(node.expression, scope, depth + 1, limit)
-        if isinstance(node, cst.IfExp):
+        if type(node) is cst.IfExp:
             return _distinct(self.alternatives(node.body, scope, depth + 1, limit)
                              + self.alternatives(node.orelse, scope, depth + 1, limit), limit)
-        if isinstance(node, cst.Subscript) and limit > 4:
+        if type(node) is cst.Subscript and limit > 4:
             return _distinct(self.held(node.value, scope, depth + 1), limit)
         return [self.eval(node, scope)]
 
@@ -450,6 +469,23 @@ class Evaluator:
 
     def returns_of(self, func: FuncInfo) -> Value:
         return best(self.eval(expr, func.scope) for expr in func.returns)
+
+
+_EVAL_STEPS: Dict[type, Callable[[Evaluator, Any, Scope], Value]] = {
+    cst.Name: Evaluator._eval_name,
+    cst.Attribute: Evaluator._eval_attribute,
+    cst.Call: Evaluator._eval_call,
+    cst.Await: Evaluator._eval_await,
+    cst.IfExp: Evaluator._eval_if_exp,
+    cst.BooleanOperation: Evaluator._eval_boolean,
+    cst.NamedExpr: Evaluator._eval_named,
+    cst.BinaryOperation: Evaluator._eval_binary,
+    cst.SimpleString: Evaluator._eval_string,
+    cst.ConcatenatedString: Evaluator._eval_string,
+    cst.Integer: Evaluator._eval_number,
+    cst.Float: Evaluator._eval_number,
+    cst.UnaryOperation: Evaluator._eval_unary,
+}
 
 
 def _distinct(values: List[Value], limit: int = 4) -> List[Value]:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, List, Optional, Pattern
+from typing import Dict, Generic, Iterable, List, Optional, Pattern, Tuple, TypeVar
 
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
@@ -43,3 +43,34 @@ class Globs:
 def compile_globs(*patterns: str) -> Globs:
     """A matcher for any of the patterns (the whole text must match)."""
     return Globs(patterns)
+
+
+Row = TypeVar("Row")
+_REMEMBERED = 4096  # distinct texts a table remembers before it starts over
+
+
+class GlobTable(Generic[Row]):
+    """A knowledge table keyed by one glob per row: the rows whose glob a text matches, in
+    table order.
+
+    The facts stage asks with the value path of every call in a module; testing each row's
+    glob in turn was 1.8 million matches on 750 files. Here a path no row names (nearly every
+    one) costs one set lookup and one regex, and the answer per path is remembered: a module's
+    calls share few distinct paths."""
+
+    __slots__ = ("_any", "_rows", "_found")
+
+    def __init__(self, rows: Iterable[Tuple[str, Row]]) -> None:
+        listed = list(rows)
+        self._any = Globs(pattern for pattern, _ in listed)
+        self._rows = [(Globs((pattern,)), row) for pattern, row in listed]
+        self._found: Dict[str, Tuple[Row, ...]] = {}
+
+    def matching(self, text: str) -> Tuple[Row, ...]:
+        found = self._found.get(text)
+        if found is None:
+            if len(self._found) >= _REMEMBERED:
+                self._found.clear()
+            found = tuple(row for globs, row in self._rows if globs.match(text)) if self._any.match(text) else ()
+            self._found[text] = found
+        return found
