@@ -13,7 +13,7 @@ import os
 import posixpath
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from whowaits.core import (
     ArgRef,
@@ -50,13 +50,13 @@ from whowaits.knowledge.frameworks import (
     SCHEDULE_KEYWORD_DECORATORS,
     SERVERLESS_HANDLERS,
 )
-from whowaits.knowledge.patterns import compile_globs
+from whowaits.knowledge.patterns import GlobTable
 
 FuncKey = Tuple[str, str]  # (relpath, qualified name | <module> | <main>)
 
-_DECORATORS = [(compile_globs(p), ContextKind(kind), name) for p, kind, name in DECORATORS]
-_KEYWORD_DECORATORS = [(compile_globs(p), kw, name) for p, kw, name in SCHEDULE_KEYWORD_DECORATORS]
-_BASES = [(compile_globs(p), methods, ContextKind(kind), name) for p, methods, kind, name in BASE_CLASSES]
+_DECORATORS = GlobTable((p, (ContextKind(kind), name)) for p, kind, name in DECORATORS)
+_KEYWORD_DECORATORS = GlobTable((p, (kw, name)) for p, kw, name in SCHEDULE_KEYWORD_DECORATORS)
+_BASES = GlobTable((p, (methods, ContextKind(kind), name)) for p, methods, kind, name in BASE_CLASSES)
 _PARALLEL = "parallel"
 
 
@@ -153,7 +153,9 @@ class CallGraph:
                 self._methods.setdefault((key[0], fn.class_name), {})[key[1].rsplit(".", 1)[-1]] = key
         self._subclasses: Optional[Dict[FuncKey, List[FuncKey]]] = None
         self._members: Dict[Tuple[ValueRef, str, bool], Optional[FuncKey]] = {}
+        self._members_at: Dict[Tuple[str, bool], Optional[FuncKey]] = {}  # by resolved path
         self._implementations: Dict[Tuple[FuncKey, str], List[FuncKey]] = {}
+        self._dispatched: Dict[Tuple[Union[ValueRef, LocalInstance], str], Tuple[Tuple[FuncKey, bool], ...]] = {}
         # Runners of a parameter: (function, position) -> the fan-out it applies to what callers pass.
         runs_param: Dict[Tuple[FuncKey, int], CallEdge] = {}
         for path, f in facts.items():
@@ -215,6 +217,7 @@ class CallGraph:
         fn = self.functions.get(key)
         offset = 1 if fn is not None and fn.class_name and fn.params[:1] in (("self",), ("cls",)) else 0
         out: List[Tuple[str, str, int]] = []
+        seen: Set[Tuple[str, str, int]] = set()
         for caller_path, edge in self._incoming.get(key, []):
             at = position - offset
             if at < 0 or at >= len(edge.args) or not edge.args[at]:
@@ -222,14 +225,17 @@ class CallGraph:
             arg = edge.args[at]
             if isinstance(arg, ParamRef):
                 if depth < 3:
-                    out.extend(self.passed((caller_path, arg.function), arg.index, depth + 1))
+                    handed_on = self.passed((caller_path, arg.function), arg.index, depth + 1)
+                    out.extend(handed_on)
+                    seen.update(handed_on)
                 continue
             value = f"{module_name(caller_path)}.{arg.qualname}()" if isinstance(arg, LocalInstance) else arg
-            if (value, caller_path, edge.line) not in out:
+            if (value, caller_path, edge.line) not in seen:
+                seen.add((value, caller_path, edge.line))
                 out.append((value, caller_path, edge.line))
         return out
 
-    def _edge_targets(self, target: Union[ValueRef, LocalInstance, ScriptRef, ModuleRef], path: str) -> List[Tuple[FuncKey, bool]]:
+    def _edge_targets(self, target: Union[ValueRef, LocalInstance, ScriptRef, ModuleRef], path: str) -> Sequence[Tuple[FuncKey, bool]]:
         if isinstance(target, (ScriptRef, ModuleRef)):  # a subprocess running project code
             if isinstance(target, ModuleRef):
                 relpath = self.index.file_for_module(target.module)
@@ -245,14 +251,25 @@ class CallGraph:
 
     # -- dynamic dispatch ------------------------------------------------------------------
 
-    def dispatch(self, ref: Union[ValueRef, LocalInstance], path: str) -> List[Tuple[FuncKey, bool]]:
+    def dispatch(self, ref: Union[ValueRef, LocalInstance], path: str) -> Sequence[Tuple[FuncKey, bool]]:
         """The project functions a call may run, each with whether it certainly does.
 
         A function is certain; so are `Cls(...)` (its `__init__`), calling an instance (its
         `__call__`) and a method found through the class's project bases. Overrides in
         subclasses, and implementations of a `Protocol`, are possible: the receiver may be
         any of them (`sampler: SamplerBase`, `backend: LLMBackend`).
+
+        Remembered per reference and file: it reads only the function and class tables, which
+        are complete before the first question, and every edge of a file to the same callee
+        (and every round of `_fill_parameters`) asks again.
         """
+        key = (ref, path)
+        found = self._dispatched.get(key)
+        if found is None:
+            found = self._dispatched[key] = tuple(self._dispatch(ref, path))
+        return found
+
+    def _dispatch(self, ref: Union[ValueRef, LocalInstance], path: str) -> List[Tuple[FuncKey, bool]]:
         callee = None if isinstance(ref, LocalInstance) else self.resolve_function(ref, path)
         if callee is not None:
             fn = self.functions[callee]
@@ -350,6 +367,13 @@ class CallGraph:
             key = (path, ref.qualname)
             return key if key in table else None
         resolved = self.index.resolve(ref, path)
+        at = (resolved, table is self.functions)
+        if at not in self._members_at:
+            self._members_at[at] = self._member_at(resolved, table)
+        return self._members_at[at]
+
+    def _member_at(self, resolved: str, table: Dict[FuncKey, object]) -> Optional[FuncKey]:
+        """The member a resolved (absolute) path names: the same from every file."""
         segments = resolved.split(".")
         for cut in range(len(segments) - 1, 0, -1):
             module = ".".join(segments[:cut])
@@ -490,13 +514,11 @@ class CallGraph:
             if not isinstance(dec.path, str) or not dec.path:
                 continue  # unknown, or a decorator of the same module (no framework's)
             resolved = self.index.resolve(dec.path, key[0])
-            for pattern, kind, name in _DECORATORS:
-                if pattern.match(resolved):
-                    period = dec.period_hours if kind == ContextKind.SCHEDULED else None
-                    yield Entry(key, kind, BLOCKING_KINDS[kind], name, dec.line, period_hours=period)
-                    break
-            for pattern, keyword, name in _KEYWORD_DECORATORS:
-                if pattern.match(resolved) and keyword in dec.keywords:
+            for kind, name in _DECORATORS.matching(resolved)[:1]:
+                period = dec.period_hours if kind == ContextKind.SCHEDULED else None
+                yield Entry(key, kind, BLOCKING_KINDS[kind], name, dec.line, period_hours=period)
+            for keyword, name in _KEYWORD_DECORATORS.matching(resolved):
+                if keyword in dec.keywords:
                     yield Entry(key, ContextKind.SCHEDULED, False, name, dec.line, period_hours=dec.period_hours)
 
     def _method_entries(self, key: FuncKey, fn: FunctionFact) -> Iterable[Entry]:
@@ -505,10 +527,10 @@ class CallGraph:
         bases = self.external_bases(cls_key)
         mocked = self.mocked(key[0])
         for base in bases:
-            for pattern, methods, kind, name in _BASES:
+            for methods, kind, name in _BASES.matching(base):
                 if kind == ContextKind.CI_PREMERGE and mocked:
                     continue
-                if pattern.match(base) and any(fnmatch.fnmatchcase(method, m) for m in methods):
+                if any(fnmatch.fnmatchcase(method, m) for m in methods):
                     yield Entry(key, kind, BLOCKING_KINDS[kind], name, fn.line, from_test=kind == ContextKind.CI_PREMERGE)
                     return
         if _is_test_file(key[0]) and method.startswith("test") and fn.class_name.split(".")[-1].startswith("Test") and not mocked:

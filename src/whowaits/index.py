@@ -45,6 +45,7 @@ class ProjectIndex:
         self._exports = {path: dict(f.exports) for path, f in facts.items()}
         self._constants = {path: dict(f.constants) for path, f in facts.items() if f.constants}
         self._env = {path: dict(f.env_constants) for path, f in facts.items() if f.env_constants}
+        self._resolved: Dict[str, str] = {}  # absolute path -> what `resolve` makes of it
 
     def file_for_module(self, dotted: str) -> Optional[str]:
         """The file a module name refers to: exact, else the one file whose name ends with it.
@@ -70,8 +71,15 @@ class ProjectIndex:
         return ".".join([p for p in base if p] + ([rest] if rest else []))
 
     def resolve(self, target: str, relpath: str) -> str:
-        """Replace project-module prefixes with what those modules export, hop by hop."""
-        current = self.absolute(target, relpath)
+        """Replace project-module prefixes with what those modules export, hop by hop.
+        Remembered per absolute path: the call graph asks for the same names from every file."""
+        start = self.absolute(target, relpath)
+        found = self._resolved.get(start)
+        if found is None:
+            found = self._resolved[start] = self._resolve_absolute(start)
+        return found
+
+    def _resolve_absolute(self, current: str) -> str:
         for _ in range(_MAX_HOPS):
             if sdk_root(current) is not None:
                 return current
