@@ -130,11 +130,13 @@ def _batch_output(provider: str, argument: str) -> bool:
     return any(re.search(rf"\b{re.escape(field)}\b", argument) for field in fields)
 
 
+@lru_cache(maxsize=1 << 16)
 def may_be_site(target: str) -> bool:
     """Whether a call is worth keeping: an SDK path, or a project path ending in an SDK method.
 
     A project path (`myapp.llm.client.messages.create`) may resolve to a client once the project
     index knows what `myapp.llm.client` is; the method tail is only a filter, never a verdict.
+    Cached, like `sdk_root`: every call of every module asks.
     """
     if sdk_root(target) is not None:
         return True

@@ -102,7 +102,8 @@ class ProgramReader:
         self.decorator_lines = decorator_lines
         self.tool_use_text = may_spell(text, TOOL_USE)
         self.pragmas: Dict[int, Tuple[str, str]] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
+        # A pragma names whowaits: a module that does not (nearly all) has no line to search.
+        for number, line in enumerate(text.splitlines() if "whowaits" in text else (), start=1):
             match = PRAGMA.search(line)
             if match:
                 self.pragmas[number] = (match.group(1), (match.group(2) or "").strip())
@@ -552,7 +553,10 @@ class ProgramReader:
         """`openai.base_url = "http://localhost:8000/v1/"`, `OpenAI(base_url="http://127.0.0.1...")`
         or `os.environ["OPENAI_BASE_URL"] = "http://localhost..."`: the API is a local server."""
         for statement in self.index.statements:
-            if type(statement) is not cst.Assign or not _is_local_url(self._text(statement.value, self.index.module_scope)):
+            # The value is evaluated only for a target of one of the two shapes below.
+            if type(statement) is not cst.Assign or not any(map(_may_set_base_url, statement.targets)):
+                continue
+            if not _is_local_url(self._text(statement.value, self.index.module_scope)):
                 continue
             for target in statement.targets:
                 node = target.target
@@ -639,6 +643,14 @@ def _last_segment(value: Value) -> str:
 _ANY_TYPES = ("typing.Any()", "typing_extensions.Any()", "object()")
 _BASE_URL_NAMES = frozenset({"base_url", "api_base"})
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "host.docker.internal"})
+
+
+def _may_set_base_url(target: cst.AssignTarget) -> bool:
+    """An assignment target `_local_server` reads: `x.base_url` (or `api_base`), or `x[key]`."""
+    node = target.target
+    if type(node) is cst.Attribute:
+        return node.attr.value in _BASE_URL_NAMES
+    return type(node) is cst.Subscript and len(node.slice) == 1 and type(node.slice[0].slice) is cst.Index
 
 
 def _is_local_url(url: Optional[str]) -> bool:

@@ -269,8 +269,9 @@ class ModuleIndex:
         handler = self._handlers.get(kind)
         if handler is not None:
             handler(node)
-        else:
-            self._children(node)
+        else:  # `_children`, inline: most nodes have no handler
+            for child in child_nodes(node):
+                self.walk(child)
 
     def _children(self, node: cst.CSTNode) -> None:
         for child in child_nodes(node):

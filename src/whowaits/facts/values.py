@@ -491,6 +491,6 @@ _EVAL_STEPS: Dict[type, Callable[[Evaluator, Any, Scope], Value]] = {
 def _distinct(values: List[Value], limit: int = 4) -> List[Value]:
     out: List[Value] = []
     for value in values:
-        if value is not None and not any(value == other or value is other for other in out):
+        if value is not None and value not in out:  # `in`: identity, then equality, in C
             out.append(value)
     return out[:limit]
