@@ -322,7 +322,7 @@ class ProgramReader:
         """What a call may run (see `_target_refs`); a receiver a factory or branches bind to
         different classes (`provider = _get_provider(name)`) may run each, none certainly."""
         refs = self._target_refs(info, value)
-        if value is None or type(info.node.func) is not cst.Attribute:
+        if value is None or type(info.node.func) is not cst.Attribute or self._one_receiver(info.node.func, info.scope):
             return refs
         others: List[CallRef] = []
         for alt in self.ev.alternatives(info.node.func, info.scope, limit=32):
@@ -332,6 +332,20 @@ class ProgramReader:
         if len(others) <= 1:
             return refs
         return [(ref, False) for ref in dict.fromkeys([r for r, _ in refs] + others)]
+
+    def _one_receiver(self, func: cst.Attribute, scope: Scope) -> bool:
+        """Whether `alternatives` can find at most one value for a chain of attributes (each of
+        which gives at most one `_target_refs`): it fans out only at a name with several
+        bindings or one bound by a loop or an assignment, and at calls, conditionals and
+        subscripts, which such a chain does not hold. Most receivers (`self.x`, an imported
+        module) are this; asking `alternatives` at dispatch's limit was a tenth of the pass."""
+        node: cst.BaseExpression = func
+        while type(node) is cst.Attribute:
+            node = node.value
+        if type(node) is not cst.Name:
+            return False
+        bindings = self.ev.lookup(node.value, scope) or []
+        return len(bindings) <= 1 and all(b.kind not in ("loop", "assign") for b in bindings)
 
     def _target_refs(self, info: CallInfo, value: Value) -> List[Tuple[CallRef, bool]]:
         """What a call may run, as references the call graph resolves, each with whether it is

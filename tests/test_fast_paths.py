@@ -1,0 +1,99 @@
+"""The shortcuts the facts stage takes for speed give the answers of the long way round.
+
+Each shortcut skips work when a cheap test proves it would find nothing: a glob table answers
+for all its rows at once, a module that cannot spell a literal is not searched for it, the
+child walk reads only fields that can hold nodes. A shortcut that skipped too much would lose
+findings silently, so each is compared here with the plain computation.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import List
+
+import libcst as cst
+import pytest
+
+from whowaits.facts.entrypoints import TOOL_USE, may_spell
+from whowaits.facts.scopes import child_nodes
+from whowaits.knowledge.patterns import GlobTable, compile_globs
+
+ROWS = [
+    ("flask.Flask().{get,post}", "verbs"),
+    ("*.run_in_executor", "executor"),
+    ("schedule.every().*do", "schedule"),
+    ("flask.Flask().get", "get again"),
+    ("gradio.*().click", "gradio"),
+]
+PATHS = ["flask.Flask().get", "flask.Flask().post", "flask.Flask().put", "loop.run_in_executor",
+         "asyncio.get_event_loop().run_in_executor", "schedule.every().minutes.do", "gradio.Button().click",
+         "gradio.click", "", "run_in_executor"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_glob_table_gives_every_matching_row_in_table_order(path: str) -> None:
+    table = GlobTable(ROWS)
+    expected = tuple(row for pattern, row in ROWS if compile_globs(pattern).match(path))
+    assert table.matching(path) == expected
+    assert table.matching(path) == expected  # remembered: the same answer again
+
+
+def _literal_values(source: str) -> List[object]:
+    return [node.value for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Constant)]
+
+
+@pytest.mark.parametrize("literal", [
+    '"tool_use"', "r'tool_use'", '"tool\\x5fuse"', '"\\164ool_use"', '"tool\\u005fuse"', '"tool\\U0000005fuse"',
+    '"\\N{LATIN SMALL LETTER T}ool_use"', '"tool_\\\nuse"', '"tool_\\\r\nuse"', '"""tool_use"""',
+])
+def test_a_module_whose_literal_spells_tool_use_may_spell_it(literal: str) -> None:
+    source = f"for turn in turns:\n    if turn.type == {literal}:\n        run(turn)\n"
+    assert TOOL_USE in _literal_values(source)  # the case is real
+    assert may_spell(source, TOOL_USE)
+
+
+@pytest.mark.parametrize("source", [
+    'x = "tool-use"\n', 'x = "a\\nb\\tc"\n', "# tool use\n", 'x = "tool" "_use"\n',
+])
+def test_a_module_that_cannot_spell_tool_use_as_one_literal_is_not_searched(source: str) -> None:
+    # Implicit concatenation is one `ConcatenatedString`, which the search never counts either.
+    singles = [v for v in _literal_values(source) if v == TOOL_USE]
+    assert not singles or '" "' in source
+    assert not may_spell(source, TOOL_USE)
+
+
+def _children_by_fields(node: cst.CSTNode) -> List[cst.CSTNode]:
+    """Every node-valued field, as libcst's `children` reads them (order aside)."""
+    out: List[cst.CSTNode] = []
+    for value in vars(node).values() if hasattr(node, "__dict__") else (getattr(node, s) for s in node.__slots__):
+        if isinstance(value, (list, tuple)):
+            out.extend(v for v in value if isinstance(v, cst.CSTNode))
+        elif isinstance(value, cst.CSTNode):
+            out.append(value)
+    return out
+
+
+def test_child_walk_reaches_every_name_call_and_literal() -> None:
+    source = (
+        "@dec(a)\nasync def f(x: int = g(1), *args, y=[k for k in ks if k], **kw) -> T:\n"
+        "    async with ctx() as (a, b):\n        return await x.m(*args, key=lambda z: z + 1)\n"
+        "class C(B, metaclass=M):\n    v: int = 3\n    w = {'a': 1, **rest}\n"
+        "match cmd:\n    case [x, *ys] if x > 0:\n        pass\n"
+        "print(f'{v!r:>{w}}', 1 if t else 2, a[1:2, ...], not b, -c, (d := 5))\n"
+    )
+    module = cst.parse_module(source)
+    walked: List[cst.CSTNode] = []
+    stack: List[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        walked.append(node)
+        stack.extend(child_nodes(node))
+    every: List[cst.CSTNode] = []
+    stack = [module]
+    while stack:
+        node = stack.pop()
+        every.append(node)
+        stack.extend(_children_by_fields(node))
+    wanted = (cst.Name, cst.Call, cst.SimpleString, cst.Integer, cst.FormattedString, cst.Lambda, cst.ListComp)
+    assert {id(n) for n in every if isinstance(n, wanted)} == {id(n) for n in walked if isinstance(n, wanted)}
+    assert len({id(n) for n in walked}) == len(walked)  # nothing reached twice
