@@ -248,20 +248,21 @@ class Evaluator:
         if key in self._active or len(self._active) > _MAX_DEPTH:
             self._cuts += 1
             return None
-        self._active.add(key)
-        try:
-            value = self._eval(node, scope)
-        finally:
-            self._active.discard(key)
-        self._cache[key] = value
-        return value
-
-    def _eval(self, node: cst.CSTNode, scope: Scope) -> Value:
         # One lookup by exact class (libcst's node classes have no subclasses) rather than a
         # chain of `isinstance` tests: every expression of a module comes here, and each failed
-        # test against a libcst class runs `ABCMeta.__instancecheck__` in Python.
+        # test against a libcst class runs `ABCMeta.__instancecheck__` in Python. A kind with
+        # no step is unknown at once, and evaluates nothing under it that could come back here.
         step = _EVAL_STEPS.get(type(node))
-        return step(self, node, scope) if step is not None else None
+        if step is None:
+            value: Value = None
+        else:
+            self._active.add(key)
+            try:
+                value = step(self, node, scope)
+            finally:
+                self._active.discard(key)
+        self._cache[key] = value
+        return value
 
     def _eval_name(self, node: cst.Name, scope: Scope) -> Value:
         if node.value in ("True", "False", "None"):
