@@ -26,7 +26,7 @@ import typing
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from whowaits import __version__, core
-from whowaits.core import FileFacts, RunRecord
+from whowaits.core import FileFacts, RenderedRun, RunRecord
 
 CACHE_DIR = ".whowaits_cache"
 # Bumped when the JSON layout itself changes (the dataclass fields are covered by the code hash).
@@ -359,9 +359,20 @@ class FactsCache:
         """One entry per scope, replaced by each run: the folder does not grow with edits."""
         self._write(*self._run_entry(scope), record)
 
-    def _run_entry(self, scope: str) -> Tuple[str, str]:
+    def get_rendered(self, scope: str) -> Optional[RenderedRun]:
+        """What the last `check` of this scope printed, and in which view. A separate, small
+        entry: serving it reads neither the record's sites nor its findings."""
+        rendered = self._read(*self._run_entry(scope, ".out"), RenderedRun)
+        assert rendered is None or isinstance(rendered, RenderedRun)
+        return rendered
+
+    def put_rendered(self, scope: str, rendered: RenderedRun) -> None:
+        """One view per scope, the last one printed: a run in another view decodes the record."""
+        self._write(*self._run_entry(scope, ".out"), rendered)
+
+    def _run_entry(self, scope: str, kind: str = "") -> Tuple[str, str]:
         folder = os.path.join(self.dir, "runs")
-        return folder, os.path.join(folder, scope + ".json")
+        return folder, os.path.join(folder, scope + kind + ".json")
 
     def _read(self, folder: str, path: str, kind: type) -> Optional[object]:
         if self._disabled or not _real_dir(folder):
