@@ -83,7 +83,15 @@ def _sdk_mention() -> Screens:
         if any(c.endpoints for c in provider.clients):
             words.add(provider.hosts[0])
     shapes = {".".join(tail.split(".")[-2:]) for tail in METHOD_TAILS if "." in tail and "(" not in tail}
-    called = rb"\.(?:" + b"|".join(re.escape(s.encode()) for s in sorted(shapes)) + rb")\b"
+    # `.batches.(?:cancel|create|...)`: after each `.` the engine tries a branch per first part,
+    # not one per method path (a handful instead of dozens).
+    lasts: Dict[str, List[str]] = {}
+    for shape in sorted(shapes):
+        first, _, last = shape.partition(".")
+        lasts.setdefault(first, []).append(last)
+    called = rb"\.(?:" + b"|".join(
+        re.escape(first.encode()) + rb"\.(?:" + b"|".join(re.escape(last.encode()) for last in names) + b")"
+        for first, names in lasts.items()) + rb")\b"
     pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(words)) + rb")\b|" + called)
     screens: List[bytes] = []
     for word in sorted((w.encode() for w in words), key=lambda w: (len(w), w)):
