@@ -151,3 +151,16 @@ def test_facts_stage_frees_each_file_in_one_young_collection() -> None:
             gc.enable()
     finally:
         gc.callbacks.remove(seen)
+
+
+def test_preload_leaves_nothing_for_a_forked_worker_to_import() -> None:
+    """Workers are forked after `preload`: a module the facts stage loads lazily and `preload`
+    misses would be imported again by every worker on its first file."""
+    probe = (
+        "import sys\nfrom whowaits.facts import extract, preload\npreload()\nloaded = set(sys.modules)\n"
+        "source = b'import anthropic  # noqa: F401\\nclient = anthropic.Anthropic()\\nfor d in docs:\\n'"
+        " + b'    client.messages.create(model=\"m\", max_tokens=1, messages=[])\\n'\n"
+        "assert extract(source).error is None\nprint(sorted(set(sys.modules) - loaded))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

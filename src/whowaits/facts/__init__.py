@@ -144,6 +144,19 @@ def _syntax_error(message: str, line: int, col: int) -> FileFacts:
     return FileFacts(error=f"syntax error at line {line}, column {col}: {message}", error_line=line, error_col=col)
 
 
+def preload() -> None:
+    """Load what `extract` uses, in a parent about to fork its workers.
+
+    Forked workers share the parent's loaded modules; without this each of them imports libcst,
+    its native parser and the fact passes on its first file (about a quarter of a second, while
+    the other worker waits for nothing), and the parent imports libcst again to offer fixes."""
+    import importlib
+
+    importlib.import_module("libcst.native")  # the parser, which libcst loads on first use
+    from whowaits import suppress  # noqa: F401
+    from whowaits.facts import batchflow, entrypoints, exports, lifecycle, positions, requests  # noqa: F401
+
+
 def extract(source: bytes) -> FileFacts:
     """Parse one file and return its facts; a file that cannot be analysed says why in `error`.
 
