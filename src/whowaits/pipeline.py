@@ -190,6 +190,9 @@ def compute_facts(
     if parallel:
         from concurrent.futures import ProcessPoolExecutor
 
+        from whowaits.facts import preload
+
+        preload()
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for result in pool.map(extract, sources, chunksize=2):
                 results.append(result)
