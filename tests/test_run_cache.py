@@ -237,6 +237,23 @@ def test_a_planted_or_stale_run_entry_is_a_miss(project, monkeypatch, kind) -> N
     assert calls == ([1, 1, 1] if kind == "record" else [])
 
 
+def test_an_edited_rule_file_names_its_own_run(tmp_path, monkeypatch) -> None:
+    """The rules in force name the run by their files' bytes: an edited policy rule (`rule-paths`)
+    is not answered with what the old rule printed."""
+    root = tmp_path / "policy_rules"
+    shutil.copytree(os.path.join(FIXTURES, "config", "policy_rules"), root, ignore=shutil.ignore_patterns(".whowaits_cache"))
+    monkeypatch.chdir(root)
+    before = check()
+    assert "ACME002" in before
+    rule = root / "policy" / "jobs_must_batch.toml"
+    rule.write_text(rule.read_text().replace("our jobs use the Batch API", "batch it"))
+    calls = analyses(monkeypatch)
+    after = check()
+    assert calls == [1]
+    assert after == before.replace("our jobs use the Batch API", "batch it") != before
+    assert check("--no-cache") == after
+
+
 def test_a_user_price_table_names_the_run(tmp_path) -> None:
     prices = tmp_path / "prices.toml"
     prices.write_text("date = '2026-01-01'\n")
