@@ -190,8 +190,11 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         return
     fmt = formats("check")[output_format]
     color = output_file is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    # What shapes the printed bytes besides the run (see `_replay`).
-    view = (fmt.name, color, show_evidence, statistics, unsafe_fixes, quiet, exit_zero)
+    # The options of the `Report`, and with the format and --exit-zero all that shapes what is
+    # printed besides the run: the view a re-run may print again (see `_replay`).
+    shape: Dict[str, Any] = dict(color=color, show_evidence=show_evidence, statistics=statistics,
+                                 unsafe_fixes=unsafe_fixes, summary=not quiet)
+    view = (fmt.name, exit_zero, *sorted(shape.items()))
     replay = None
     if fmt.replayable and not (cli.get("stdin") or add_noqa or fix or diff or baseline_file or changed_since):
         replay = _replay(paths, cli, fmt, view, output_file)
@@ -216,9 +219,7 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         click.echo(warning, err=True, nl=False)
     result = _fixes(result, paths, cli, settings, catalog, fix or diff, unsafe_fixes, diff)
     result = _narrow(result, baseline_file, changed_since)
-    report = Report(result, catalog, color=color, show_evidence=show_evidence, statistics=statistics,
-                    unsafe_fixes=unsafe_fixes, summary=not quiet)
-    text = render(fmt, report)
+    text = render(fmt, Report(result, catalog, **shape))
     _emit(text, output_file)
     failing = [f for f in result.findings if severity_rank(f.severity) >= severity_rank(settings.fail_on)]
     code = EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN

@@ -31,11 +31,12 @@ class _Screened:
     """A regex run only on bytes that pass one of its screens, each implied by every match.
 
     Python's regex engine scans an alternation of words at about 20 MB/s, while `in` on bytes
-    runs at memory speed, and so does a regex every match of which starts with one literal byte
-    (the engine jumps from one such byte to the next and most fail at the byte after it). So a
-    screen is a substring (a word every match of one branch holds) or such a regex (`\\.` before
-    the SDK's method paths: one pass for all of them). Every file of a tree is screened, so the
-    screens are few. Passing a screen never decides anything: the regex does.
+    runs at memory speed, and so does a regex every match of which starts with the same byte or
+    two (the engine jumps from one occurrence of them to the next, and most fail right after).
+    So a screen is a substring (a word every match of one branch holds) or such a regex, one
+    pass for a whole group (`.` before the SDK's method paths, `ai` in `openai`, `genai`...,
+    the hyphen after a model family). Every file of a tree is screened, so the screens are few.
+    Passing a screen never decides anything: the regex does.
 
     Built on first use: a run served from the run cache reads no file, and the tables the
     regex comes from (the provider records) cost an import."""
