@@ -112,7 +112,7 @@ def test_depth_gate_agrees_with_an_exact_walk(shape: str, count: int) -> None:
         except (RecursionError, MemoryError):
             return  # CPython refuses it: the gate never sees it
         deep = _depth(tree) > MAX_NESTING
-        answers.extend([deep, _too_deep(tree, source), _too_deep(ast.parse(source.replace(b"\n", b"\r")), source)])
+        answers.extend([deep, _too_deep(tree, source), _too_deep(ast.parse(source.replace(b"\n", b"\r")), source.replace(b"\n", b"\r"))])
 
     old_stack, old_limit = threading.stack_size(_STACK_BYTES), sys.getrecursionlimit()
     sys.setrecursionlimit(_RECURSION_LIMIT)
