@@ -280,6 +280,16 @@ def loads(data: bytes, kind: type = FileFacts) -> object:
     return decode(kind, raw)
 
 
+def _decoded(data: Optional[bytes], kind: type) -> Optional[object]:
+    """`loads`, with None for an entry that is missing or not exactly a `kind`."""
+    if data is None:
+        return None
+    try:
+        return loads(data, kind)
+    except (Invalid, RecursionError):
+        return None
+
+
 def _refuse_constant(name: str) -> Any:
     raise Invalid(f"{name} is not a cached value")
 
@@ -342,7 +352,17 @@ class FactsCache:
         return shard, os.path.join(shard, key + ".json")
 
     def get(self, key: str) -> Optional[FileFacts]:
-        facts = self._read(*self._entry(key), FileFacts)
+        return self.decode_facts(self.read_facts(key))
+
+    def read_facts(self, key: str) -> Optional[bytes]:
+        """A facts entry's bytes, not yet decoded: reading is cheap, decoding is not, so a run
+        learns which files it must analyse before it decodes the others."""
+        return self._read_bytes(*self._entry(key))
+
+    @staticmethod
+    def decode_facts(data: Optional[bytes]) -> Optional[FileFacts]:
+        """The facts an entry's bytes hold, or None when they are not exactly that."""
+        facts = _decoded(data, FileFacts)
         assert facts is None or isinstance(facts, FileFacts)
         return facts
 
@@ -375,6 +395,9 @@ class FactsCache:
         return folder, os.path.join(folder, scope + kind + ".json")
 
     def _read(self, folder: str, path: str, kind: type) -> Optional[object]:
+        return _decoded(self._read_bytes(folder, path), kind)
+
+    def _read_bytes(self, folder: str, path: str) -> Optional[bytes]:
         if self._disabled or not _real_dir(folder):
             return None
         try:
@@ -393,10 +416,7 @@ class FactsCache:
         finally:
             if fd >= 0:
                 os.close(fd)
-        try:
-            return loads(data, kind)
-        except (Invalid, RecursionError):
-            return None
+        return data
 
     def _write(self, folder: str, path: str, value: object) -> None:
         if self._disabled:

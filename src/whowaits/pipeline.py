@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from whowaits.checks import Hit
     from whowaits.contexts import CallGraph
 
-# Below this many files to parse, worker start-up costs more than it saves.
+# Below this many files to parse (or cache entries to decode meanwhile), worker start-up costs
+# more than it saves.
 _PARALLEL_THRESHOLD = 16
 
 
@@ -167,47 +168,73 @@ def _ignored_for_file(hit: Hit, settings: Settings, root: str) -> bool:
 def compute_facts(
     contents: Dict[str, bytes], root: str, options: Options
 ) -> Dict[str, FileFacts]:
-    """Facts for every file, from the cache where possible and in worker processes otherwise."""
-    cache = FactsCache(root) if options.use_cache else None
-    facts: Dict[str, FileFacts] = {}
-    todo: List[Tuple[str, str]] = []
-    with _collector_paused():
-        for path, data in contents.items():
-            key = content_key(data)
-            cached = cache.get(key) if cache is not None else None
-            if cached is not None:
-                facts[path] = cached
-            else:
-                todo.append((path, key))
+    """Facts for every file, from the cache where possible and in worker processes otherwise.
+
+    Cache entries are read first and decoded while the workers analyse the other files: after
+    an edit (the pre-commit case) one file is analysed and a hundred are decoded, and the two
+    take about as long, so they run side by side, the edited file in a worker of its own."""
     from whowaits.facts import extract
 
-    jobs = options.jobs or os.cpu_count() or 1
-    results: List[FileFacts] = []
-    parallel = jobs > 1 and len(todo) >= _PARALLEL_THRESHOLD
+    cache = FactsCache(root) if options.use_cache else None
+    cached: List[Tuple[str, bytes]] = []
+    todo: List[Tuple[str, str]] = []
+    for path, data in contents.items():
+        key = content_key(data)
+        entry = cache.read_facts(key) if cache is not None else None
+        if entry is not None:
+            cached.append((path, entry))
+        else:
+            todo.append((path, key))
+    allowed = options.jobs or os.cpu_count() or 1
+    jobs = min(allowed, len(todo))
+    parallel = allowed > 1 and jobs > 0 and (len(todo) >= _PARALLEL_THRESHOLD or len(cached) >= _PARALLEL_THRESHOLD)
     if parallel:  # largest first, so no worker ends on one big file while the others are idle
         todo.sort(key=lambda item: -len(contents[item[0]]))
-    sources = [contents[p] for p, _ in todo]
+    facts: Dict[str, FileFacts] = {}
+    results: List[FileFacts] = []
+
+    def done(result: FileFacts) -> None:
+        results.append(result)
+        if options.progress:
+            options.progress(len(results), len(todo))
+
     if parallel:
         from concurrent.futures import ProcessPoolExecutor
 
         from whowaits.facts import preload
 
-        preload()
+        if len(todo) > jobs:  # workers share what the parent loaded; one file each imports it meanwhile
+            preload()
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(extract, sources, chunksize=2):
-                results.append(result)
-                if options.progress:
-                    options.progress(len(results), len(todo))
+            running = pool.map(extract, [contents[p] for p, _ in todo], chunksize=2)
+            unreadable = _decode_cached(cached, facts)
+            for result in running:
+                done(result)
     else:
-        for item in sources:
-            results.append(extract(item))
-            if options.progress:
-                options.progress(len(results), len(todo))
+        unreadable = _decode_cached(cached, facts)
+        for path, _ in todo:
+            done(extract(contents[path]))
+    for path in unreadable:  # an entry that is not what whowaits writes: analysed again
+        todo.append((path, content_key(contents[path])))
+        done(extract(contents[path]))
     for (path, key), result in zip(todo, results):
         facts[path] = result
         if cache is not None:
             cache.put(key, result)
     return dict(sorted(facts.items()))
+
+
+def _decode_cached(entries: List[Tuple[str, bytes]], into: Dict[str, FileFacts]) -> List[str]:
+    """Decode cache entries into `into`; the paths whose entry did not decode."""
+    failed: List[str] = []
+    with _collector_paused():
+        for path, entry in entries:
+            decoded = FactsCache.decode_facts(entry)
+            if decoded is None:
+                failed.append(path)
+            else:
+                into[path] = decoded
+    return failed
 
 
 def analyze(

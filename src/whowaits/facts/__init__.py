@@ -112,7 +112,8 @@ def _checked_tree(source: bytes, tokens: int) -> Tuple[Optional[str], Optional[a
 
     Each level of a syntax tree costs at least one token, bar the expression context leaf and
     the module and statement wrappers, so a file with few tokens cannot be too deep and skips
-    the walk that measures depth.
+    the walk that measures depth. Likewise each level of an expression takes at least one byte
+    of it, so the walk measures only expressions longer than the depth left (see `_too_deep`).
     """
     try:
         tree = ast.parse(source)
@@ -124,20 +125,45 @@ def _checked_tree(source: bytes, tokens: int) -> Tuple[Optional[str], Optional[a
         return None, None, _syntax_error(exc.msg, exc.lineno or 1, exc.offset or 1)
     except ValueError:  # source with characters the tokenizer refuses
         return None, None, None
-    if 2 * tokens + 16 < MAX_NESTING:
+    if 2 * tokens + 16 < MAX_NESTING or not _too_deep(tree, source):
         return None, tree, None
+    return f"too deeply nested to analyse (more than {MAX_NESTING} levels)", None, None
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _too_deep(tree: ast.Module, source: bytes) -> bool:
+    """Whether the tree has more than MAX_NESTING levels.
+
+    An expression's subtree is at most as deep as the expression is long in bytes, plus two
+    (its context leaf, the starred or keyword wrapper of an argument): every other level takes
+    at least a byte of its own (an operator, a dot, a bracket, a keyword). So an expression
+    shorter than the levels left is not walked: only statements, which nest by indentation and
+    `elif`, and the rare expressions longer than about 4,000 bytes are. The byte offsets come
+    from `ast`'s lines; a lone carriage return, which CPython may count as a line break, makes
+    the walk measure every node instead.
+    """
+    starts = [0]
+    for line in source.split(b"\n")[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    measured = _LONE_CR.search(source) is None
     stack: List[Tuple[ast.AST, int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > MAX_NESTING:
-            return f"too deeply nested to analyse (more than {MAX_NESTING} levels)", None, None
+            return True
         for name in node._fields:  # ast.iter_child_nodes, without its generator per node
             value = getattr(node, name, None)
-            if isinstance(value, ast.AST):
-                stack.append((value, depth + 1))
-            elif type(value) is list:
-                stack.extend((item, depth + 1) for item in value if isinstance(item, ast.AST))
-    return None, tree, None
+            for item in value if type(value) is list else (value,):
+                if not isinstance(item, ast.AST):
+                    continue
+                if measured and isinstance(item, ast.expr) and item.end_lineno is not None and item.end_lineno <= len(starts):
+                    length = starts[item.end_lineno - 1] + (item.end_col_offset or 0) - starts[item.lineno - 1] - item.col_offset
+                    if depth + 1 + length + 2 < MAX_NESTING:
+                        continue
+                stack.append((item, depth + 1))
+    return False
 
 
 def _syntax_error(message: str, line: int, col: int) -> FileFacts:
