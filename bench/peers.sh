@@ -5,7 +5,8 @@
 #
 # LLM_TREE: the repositories of ../shared/corpus exported side by side (corpus/export.py);
 # DJANGO_TREE: an unpacked Django source release (2,800 .py files, no LLM code);
-# ONE_FILE: a file inside LLM_TREE, for the pre-commit case (one staged file, warm cache).
+# ONE_FILE: a file inside LLM_TREE, for the pre-commit case (one staged file, warm cache); the
+# edited-file case appends comment lines to it, so pass a file of a copy of the tree.
 # Needs farm-bench, ruff, semgrep and agentguard-lint (`agentguard`) on PATH; none of them is a
 # dependency of whowaits. Runs with --jobs 2 where a tool has the option: the reference machine
 # has 2 cores. Read the MEDIAN ratio; min and max say how noisy the machine was.
@@ -37,6 +38,11 @@ farm-bench -n 10 --vs "ruff check --select E9,F --exit-zero -q $TREE" -- $WW "$T
 echo "== one staged file, warm cache (pre-commit): whowaits vs ruff"
 $WW "$ONE" >/dev/null
 farm-bench -n 10 --vs "ruff check --select E9,F --exit-zero -q $ONE" -- $WW "$ONE"
+
+echo "== one staged file just edited, warm cache (pre-commit after an edit): whowaits vs ruff"
+# Each run appends a comment to the file first, so every run sees it changed; run on a copy.
+EDIT="echo '# edited' >> $ONE"
+farm-bench -n 10 --vs "sh -c \"$EDIT; ruff check --select E9,F --exit-zero -q $ONE\"" -- sh -c "$EDIT; $WW $ONE"
 
 echo "== cold, Django: whowaits vs ruff --select E9,F --no-cache"
 cold "$DJANGO"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from conftest import run
 from whowaits.facts import MAX_FILE_BYTES, extract
 
@@ -67,3 +69,63 @@ def test_never_writes_to_scanned_files(tmp_path) -> None:
     run([str(root)], root=str(root))
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in root.iterdir()}
     assert before == after
+
+
+def _depth(node, level: int = 1) -> int:
+    """The exact number of levels of an `ast` tree, iteratively."""
+    import ast
+
+    deepest, stack = 0, [(node, level)]
+    while stack:
+        item, at = stack.pop()
+        deepest = max(deepest, at)
+        stack.extend((child, at + 1) for child in ast.iter_child_nodes(item))
+        stack.extend((ctx, at + 1) for ctx in [getattr(item, "ctx", None)] if ctx is not None)
+    return deepest
+
+
+@pytest.mark.parametrize("shape", [
+    "x = 1{}\n", "x = f'{{a{}}}'\n", "x = a{}\n", "if a:\n    pass\n{}", "x = 0{}\n", "x = [*b{}]\n",
+    "def f():\n    return {{'k': g(h{})}}\n", "y = {}1\n",
+])
+@pytest.mark.parametrize("count", [1000, 1993, 3995, 4005, 6000])
+def test_depth_gate_agrees_with_an_exact_walk(shape: str, count: int) -> None:
+    """The gate skips expressions shorter than the levels left; it must give the exact walk's
+    answer on chains just under and over the limit, in every nesting kind."""
+    import ast
+
+    from whowaits.facts import MAX_NESTING, _too_deep
+
+    piece = {"x = 1{}\n": "+1", "x = f'{{a{}}}'\n": "+a", "x = a{}\n": ".b", "if a:\n    pass\n{}": "elif a:\n    pass\n",
+             "x = 0{}\n": "[0]", "x = [*b{}]\n": "()", "def f():\n    return {{'k': g(h{})}}\n": "-h", "y = {}1\n": "-"}[shape]
+    import sys
+    import threading
+
+    from whowaits.facts import _RECURSION_LIMIT, _STACK_BYTES
+
+    source = ("import anthropic\n" + shape.format(piece * count)).encode()
+    answers: list = []
+
+    def check() -> None:  # as the facts stage runs: a large stack and recursion limit
+        try:
+            tree = ast.parse(source)
+        except (RecursionError, MemoryError):
+            return  # CPython refuses it: the gate never sees it
+        deep = _depth(tree) > MAX_NESTING
+        answers.extend([deep, _too_deep(tree, source), _too_deep(ast.parse(source.replace(b"\n", b"\r")), source.replace(b"\n", b"\r"))])
+
+    old_stack, old_limit = threading.stack_size(_STACK_BYTES), sys.getrecursionlimit()
+    sys.setrecursionlimit(_RECURSION_LIMIT)
+    try:
+        worker = threading.Thread(target=check)
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(old_stack)
+        sys.setrecursionlimit(old_limit)
+    if not answers:
+        pytest.skip("CPython refuses this depth before the gate")
+    deep, gate, unmeasured = answers
+    assert gate == deep and unmeasured == deep
+    if count in (1000, 6000):  # the chains under test do reach both sides of the limit
+        assert deep == (count == 6000)

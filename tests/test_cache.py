@@ -106,3 +106,38 @@ def test_a_union_of_references_is_only_allowed_where_tags_are_written() -> None:
     assert _tagged(EdgeTarget) and _tagged(typing.Tuple[EdgeTarget, ...]) and not _tagged(typing.Tuple[str, ...])
     with pytest.raises(TypeError):
         _tagged(typing.Optional[typing.Tuple[EdgeTarget, ...]])
+
+
+def _project_files(count: int) -> typing.Dict[str, bytes]:
+    source = open(os.path.join(FIXTURES, "projects", "example", "supportdesk", "nightly.py"), "rb").read()
+    return {f"m{i}.py": source + b"\n# file %d\n" % i for i in range(count)}
+
+
+def test_an_entry_that_does_not_decode_is_analysed_again_and_replaced(tmp_path) -> None:
+    contents = _project_files(2)
+    options = pipeline.Options(jobs=1)
+    cold = pipeline.compute_facts(contents, str(tmp_path), options)
+    cache = FactsCache(str(tmp_path))
+    key = content_key(contents["m0.py"])
+    folder, path = cache._entry(key)
+    with open(path, "wb") as fh:
+        fh.write(b'{"calls": "not a tuple"}')
+    assert cache.get(key) is None
+    assert pipeline.compute_facts(contents, str(tmp_path), options) == cold
+    assert cache.get(key) == cold["m0.py"]
+
+
+def test_files_analysed_while_cached_ones_are_decoded_give_the_same_facts(tmp_path) -> None:
+    """After an edit, the changed files go to worker processes while the main one decodes the
+    cached others (enough of them to be worth a worker); the facts are the same as in order."""
+    contents = _project_files(pipeline._PARALLEL_THRESHOLD + 2)
+    alone = pipeline.compute_facts(contents, str(tmp_path / "alone"), pipeline.Options(use_cache=False, jobs=1))
+    pipeline.compute_facts(contents, str(tmp_path), pipeline.Options(jobs=1))
+    contents["m0.py"] += b"def added():\n    return 1\n"
+    contents["m1.py"] += b"\n"
+    seen: typing.List[typing.Tuple[int, int]] = []
+    mixed = pipeline.compute_facts(contents, str(tmp_path), pipeline.Options(jobs=2, progress=lambda n, t: seen.append((n, t))))
+    assert seen == [(1, 2), (2, 2)]  # two files analysed, the others decoded
+    expected = pipeline.compute_facts(contents, str(tmp_path / "alone"), pipeline.Options(use_cache=False, jobs=1))
+    assert mixed == expected and mixed["m2.py"] == alone["m2.py"]
+    assert "added" in [f.qualname for f in mixed["m0.py"].functions]

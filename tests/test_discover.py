@@ -104,9 +104,9 @@ def test_find_root(tmp_path) -> None:
 
 
 def test_the_mention_screens_pass_every_shape_and_word_the_regex_matches() -> None:
-    """The substring screens in front of the SDK-mention regex only skip bytes it cannot match:
-    every method shape and word it knows passes them; a near miss (a shape's first part on a
-    Django-style path) is screened out or rejected by the regex."""
+    """The screens in front of the SDK-mention regex (its words, one regex for its method
+    shapes) only skip bytes it cannot match: every method shape and word it knows passes them; a
+    near miss (a shape's first part on a Django-style path) is screened out or rejected by the regex."""
     from whowaits.discover import SDK_MENTION
     from whowaits.knowledge.sdk import METHOD_TAILS
 
@@ -117,3 +117,19 @@ def test_the_mention_screens_pass_every_shape_and_word_the_regex_matches() -> No
     for word in ("anthropic", "openai", "langchain_openai", "bedrock-runtime", "litellm"):
         assert SDK_MENTION.search(f"x = {word}\n".encode()), word
     assert SDK_MENTION.search(b"from django.db.models.functions import Lower\nform.files.get('x')\n") is None
+
+
+def test_the_model_constant_screen_passes_every_prefix_and_only_those() -> None:
+    """The one-pass screen for model ids (a hyphen, then a look back for a prefix) passes each
+    prefix of the price table quoted, and nothing that only ends like one."""
+    from whowaits.cost import model_prefixes
+    from whowaits.discover import _model_constant
+
+    named, constant = _model_constant()
+    assert len(model_prefixes()) >= 2
+    for prefix in model_prefixes():
+        source = f'MODEL = "{prefix}x-1"\n'.encode()
+        assert named.search(source) and constant.search(source), prefix
+        assert named.search(f"MODEL = '{prefix}x-1'\n".encode()), prefix
+        assert named.search(f'MODEL = "{prefix[:-1]}"  # {prefix[:-1]} -x\n'.encode()) is None, prefix
+    assert named.search(b'NAME = "x-claude"\nlimit = a - b\n') is None

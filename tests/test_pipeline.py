@@ -117,3 +117,50 @@ def test_libcst_validates_again_after_the_facts_parse() -> None:
     assert extract(b"def broken(:\n").error is not None
     with pytest.raises(cst.CSTValidationError):
         cst.Name("not an identifier")
+
+
+def test_facts_stage_frees_each_file_in_one_young_collection() -> None:
+    """The cyclic collector is paused while a file is analysed and the file's cyclic garbage
+    (its scopes and the syntax tree they point into) is freed right after, by one collection of
+    the young generation; a caller that paused the collector itself keeps it paused."""
+    import gc
+
+    from whowaits.facts import extract
+
+    source = b"import anthropic\nclient = anthropic.Anthropic()\n" + b"".join(
+        b"def f%d(x):\n    return client.messages.create(model=x, max_tokens=1, messages=[])\n" % i for i in range(200))
+    assert extract(source).error is None  # imports done
+    runs: list = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            runs.append((info["generation"], gc.get_count()[0]))
+
+    gc.callbacks.append(seen)
+    try:
+        assert gc.isenabled()
+        assert extract(source).error is None
+        assert gc.isenabled()
+        assert len(runs) == 1 and runs[0][0] == 0 and runs[0][1] > 10_000  # one pass, over everything the file made
+        gc.disable()
+        try:
+            assert extract(source).error is None
+            assert not gc.isenabled()
+            assert len(runs) == 1
+        finally:
+            gc.enable()
+    finally:
+        gc.callbacks.remove(seen)
+
+
+def test_preload_leaves_nothing_for_a_forked_worker_to_import() -> None:
+    """Workers are forked after `preload`: a module the facts stage loads lazily and `preload`
+    misses would be imported again by every worker on its first file."""
+    probe = (
+        "import sys\nfrom whowaits.facts import extract, preload\npreload()\nloaded = set(sys.modules)\n"
+        "source = b'import anthropic  # noqa: F401\\nclient = anthropic.Anthropic()\\nfor d in docs:\\n'"
+        " + b'    client.messages.create(model=\"m\", max_tokens=1, messages=[])\\n'\n"
+        "assert extract(source).error is None\nprint(sorted(set(sys.modules) - loaded))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

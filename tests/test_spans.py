@@ -33,6 +33,14 @@ SOURCES = {
     "and/or chains": "if a(1) and b(2) and c(3) or (d(4) and e(5)):\n    pass\n",
     "strings": 'msg = "a" "b" + f"{x(1)} and {y.z}" + str(2)\nflag = True or None\n',
     "generators and lambdas": "total = sum(f(x) for x in xs)\nkey = lambda item: item.size(1)\n",
+    "generators with parentheses and comments": (
+        "n = sum( (x, 1) for x in (xs) if (ok(x))  # é\n)\ng = ((y for y in ys))\n"
+        "h = any(\n    # why\n    z.ok for z in f(zs)\n    if z\n)\nk = list(a async for a in src() if (a) )\n"
+    ),
+    "and/or with parentheses and comments": (
+        "if (a(1)) and (b  # é\n        ) and c(3) or d:\n    pass\n"
+        "ok = x and y or z and (w or v) and \\\n    u\nflag = not (p or q) and r\n"
+    ),
     "declared names": (
         "import os.path as osp\nfrom pkg import name as alias\nglobal_value = 1\n"
         "def outer(p, q=1):\n    global global_value\n    try:\n        run(p)\n"
@@ -93,6 +101,25 @@ def test_most_spans_come_from_ast_without_generating_statements() -> None:
         code_for.span(call)
     assert len(calls) == 21
     assert code_for._by_statement == {} and code_for._positions is None  # nothing was generated
+
+
+def test_and_or_chains_and_generators_are_mapped_from_ast_without_generating() -> None:
+    """The two kinds whose shape differs between the trees (a flat `ast.BoolOp`, a generator
+    expression whose `ast` span holds parentheses) are mapped, not generated."""
+    source = "".join(SOURCES[k] for k in ("and/or chains", "generators with parentheses and comments",
+                                          "and/or with parentheses and comments"))
+    module = cst.parse_module(source)
+    index = ModuleIndex()
+    index.walk(module)
+    lines, _, columns, statements = statement_lines(ast.parse(source))
+    code_for = CodeFor(module, lines, columns, index, source.splitlines(), statements, source)
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    mapped = [node for node in _nodes(module) if isinstance(node, (cst.BooleanOperation, cst.GeneratorExp))]
+    for node in mapped:
+        rng = positions[node]
+        assert code_for.span(node) == Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+    assert len(mapped) == 18
+    assert code_for._by_statement == {} and code_for._positions is None
 
 
 def test_source_children_are_libcst_children_in_order() -> None:

@@ -26,7 +26,7 @@ import typing
 from typing import Any, Callable, Dict, Optional, Tuple
 
 from whowaits import __version__, core
-from whowaits.core import FileFacts, RunRecord
+from whowaits.core import FileFacts, RenderedRun, RunRecord
 
 CACHE_DIR = ".whowaits_cache"
 # Bumped when the JSON layout itself changes (the dataclass fields are covered by the code hash).
@@ -280,6 +280,16 @@ def loads(data: bytes, kind: type = FileFacts) -> object:
     return decode(kind, raw)
 
 
+def _decoded(data: Optional[bytes], kind: type) -> Optional[object]:
+    """`loads`, with None for an entry that is missing or not exactly a `kind`."""
+    if data is None:
+        return None
+    try:
+        return loads(data, kind)
+    except (Invalid, RecursionError):
+        return None
+
+
 def _refuse_constant(name: str) -> Any:
     raise Invalid(f"{name} is not a cached value")
 
@@ -342,7 +352,17 @@ class FactsCache:
         return shard, os.path.join(shard, key + ".json")
 
     def get(self, key: str) -> Optional[FileFacts]:
-        facts = self._read(*self._entry(key), FileFacts)
+        return self.decode_facts(self.read_facts(key))
+
+    def read_facts(self, key: str) -> Optional[bytes]:
+        """A facts entry's bytes, not yet decoded: reading is cheap, decoding is not, so a run
+        learns which files it must analyse before it decodes the others."""
+        return self._read_bytes(*self._entry(key))
+
+    @staticmethod
+    def decode_facts(data: Optional[bytes]) -> Optional[FileFacts]:
+        """The facts an entry's bytes hold, or None when they are not exactly that."""
+        facts = _decoded(data, FileFacts)
         assert facts is None or isinstance(facts, FileFacts)
         return facts
 
@@ -359,11 +379,25 @@ class FactsCache:
         """One entry per scope, replaced by each run: the folder does not grow with edits."""
         self._write(*self._run_entry(scope), record)
 
-    def _run_entry(self, scope: str) -> Tuple[str, str]:
+    def get_rendered(self, scope: str) -> Optional[RenderedRun]:
+        """What the last `check` of this scope printed, and in which view. A separate, small
+        entry: serving it reads neither the record's sites nor its findings."""
+        rendered = self._read(*self._run_entry(scope, ".out"), RenderedRun)
+        assert rendered is None or isinstance(rendered, RenderedRun)
+        return rendered
+
+    def put_rendered(self, scope: str, rendered: RenderedRun) -> None:
+        """One view per scope, the last one printed: a run in another view decodes the record."""
+        self._write(*self._run_entry(scope, ".out"), rendered)
+
+    def _run_entry(self, scope: str, kind: str = "") -> Tuple[str, str]:
         folder = os.path.join(self.dir, "runs")
-        return folder, os.path.join(folder, scope + ".json")
+        return folder, os.path.join(folder, scope + kind + ".json")
 
     def _read(self, folder: str, path: str, kind: type) -> Optional[object]:
+        return _decoded(self._read_bytes(folder, path), kind)
+
+    def _read_bytes(self, folder: str, path: str) -> Optional[bytes]:
         if self._disabled or not _real_dir(folder):
             return None
         try:
@@ -382,10 +416,7 @@ class FactsCache:
         finally:
             if fd >= 0:
                 os.close(fd)
-        try:
-            return loads(data, kind)
-        except (Invalid, RecursionError):
-            return None
+        return data
 
     def _write(self, folder: str, path: str, value: object) -> None:
         if self._disabled:

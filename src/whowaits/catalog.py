@@ -8,6 +8,7 @@ registered under the rule's name (`whowaits.checks.check`), as is its fixer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -113,6 +114,31 @@ def _rule_files(path: str) -> List[str]:
     if os.path.isdir(path):
         return [os.path.join(path, f) for f in sorted(os.listdir(path)) if f.endswith(".toml")]
     return [path]
+
+
+def fingerprint(rule_paths: Sequence[str] = ()) -> str:
+    """A hash of the name and bytes of every file `load_catalog` reads (the built-in rules, then
+    `rule_paths`): the same rules in force give the same hash. The run cache names a run with it
+    instead of parsing the catalog, which a re-run served from that cache never needs; the code
+    that parses the files is covered by the cache's own folder (`cache.code_hash`)."""
+    from whowaits.config import MAX_TOML_BYTES
+
+    digest = hashlib.sha256()
+    for path in (builtin_rules_dir(), *rule_paths):
+        try:
+            filenames = _rule_files(path)
+        except OSError:  # an unlistable folder: a run with it fails too
+            filenames = []
+            digest.update(b"unlistable")
+        for filename in filenames:
+            digest.update(filename.encode("utf-8", "surrogateescape") + b"\0")
+            try:
+                with open(filename, "rb") as fh:
+                    digest.update(fh.read(MAX_TOML_BYTES + 1))
+            except OSError:
+                digest.update(b"unreadable")  # a run with it fails, so no record is named by it
+            digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def load_catalog(directory: str = "", rule_paths: Sequence[str] = ()) -> Dict[str, RuleMeta]:

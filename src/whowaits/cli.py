@@ -13,14 +13,17 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import click
 
 from whowaits import __version__
+from whowaits.cache import FactsCache
 from whowaits.catalog import CatalogError
 from whowaits.config import ConfigError, Settings, check_codes, describe, load_rules, resolve_settings
-from whowaits.core import SEVERITIES, RuleMeta, severity_rank
-from whowaits.pipeline import Options, RunResult, analyze
+from whowaits.core import SEVERITIES, RenderedRun, RuleMeta, severity_rank
+from whowaits.discover import find_root
+from whowaits.pipeline import Options, RunResult, analyze, open_run_cache, unchanged
 from whowaits.report import plural, rules_doc
 from whowaits.report.escape import printable
 from whowaits.report.formats import formats, help_text, render
-from whowaits.report.output import Report
+from whowaits.report.locations import base_folder
+from whowaits.report.output import OutputFormat, Report
 from whowaits.writes import WriteError, replace_files
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -64,7 +67,20 @@ def common_options(fn: Callable) -> Callable:
 
 
 def _settings(paths: Sequence[str], cli: Dict[str, Any]) -> Tuple[Settings, Dict[str, RuleMeta]]:
-    """Defaults, then the configuration file, then command-line options; validated."""
+    """Defaults, then the configuration file, then command-line options; validated against the
+    rules in force."""
+    settings = _resolved(paths, cli)
+    try:
+        catalog = load_rules(settings)
+        check_codes(settings, list(catalog))
+    except (ConfigError, CatalogError) as exc:
+        _fail(str(exc))
+    return settings, catalog
+
+
+def _resolved(paths: Sequence[str], cli: Dict[str, Any]) -> Settings:
+    """Defaults, then the configuration file, then command-line options (each value checked;
+    the rule codes they name are checked by `_settings`)."""
     try:
         settings = resolve_settings(paths, cli.get("config_file"), bool(cli.get("isolated")))
         overrides: Dict[str, Any] = {}
@@ -87,11 +103,9 @@ def _settings(paths: Sequence[str], cli: Dict[str, Any]) -> Tuple[Settings, Dict
             overrides["fail_on"] = cli["fail_on"]
         if overrides:
             settings = settings.with_values("command line", **overrides)
-        catalog = load_rules(settings)
-        check_codes(settings, list(catalog))
-    except (ConfigError, CatalogError) as exc:
+    except ConfigError as exc:
         _fail(str(exc))
-    return settings, catalog
+    return settings
 
 
 def _progress(done: int, total: int) -> None:
@@ -175,6 +189,15 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         click.echo("\n".join(describe(settings, catalog)))
         return
     fmt = formats("check")[output_format]
+    color = output_file is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    # The options of the `Report`, and with the format and --exit-zero all that shapes what is
+    # printed besides the run: the view a re-run may print again (see `_replay`).
+    shape: Dict[str, Any] = dict(color=color, show_evidence=show_evidence, statistics=statistics,
+                                 unsafe_fixes=unsafe_fixes, summary=not quiet)
+    view = (fmt.name, exit_zero, *sorted(shape.items()))
+    replay = None
+    if fmt.replayable and not (cli.get("stdin") or add_noqa or fix or diff or baseline_file or changed_since):
+        replay = _replay(paths, cli, fmt, view, output_file)
     result, settings, catalog = _run(paths, cli, interactive=fmt.progress and not quiet and not output_file,
                                      offer_fixes=True)
     if add_noqa:
@@ -190,16 +213,46 @@ def check(paths: Tuple[str, ...], output_file: Optional[str], output_format: str
         for where in unplaced:
             click.echo(f"{printable(where)}: no line of the expression can hold a comment; suppress it by hand", err=True)
         return
+    warning = ""
     if result.checked_nothing:
-        click.echo("whowaits: warning: no Python, CI, cron or deploy file in the paths given: nothing was checked", err=True)
+        warning = "whowaits: warning: no Python, CI, cron or deploy file in the paths given: nothing was checked\n"
+        click.echo(warning, err=True, nl=False)
     result = _fixes(result, paths, cli, settings, catalog, fix or diff, unsafe_fixes, diff)
     result = _narrow(result, baseline_file, changed_since)
-    color = output_file is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    report = Report(result, catalog, color=color, show_evidence=show_evidence, statistics=statistics,
-                    unsafe_fixes=unsafe_fixes, summary=not quiet)
-    _emit(render(fmt, report), output_file)
+    text = render(fmt, Report(result, catalog, **shape))
+    _emit(text, output_file)
     failing = [f for f in result.findings if severity_rank(f.severity) >= severity_rank(settings.fail_on)]
-    sys.exit(EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN)
+    code = EXIT_FINDINGS if failing and not exit_zero else EXIT_CLEAN
+    if replay is not None and result.record is not None:
+        cache, scope, view_key = replay
+        cache.put_rendered(scope, RenderedRun(result.record.inputs, result.record.watched, view_key, text, warning, code))
+    sys.exit(code)
+
+
+def _replay(paths: Sequence[str], cli: Dict[str, Any], fmt: OutputFormat, view: Tuple[object, ...],
+            output_file: Optional[str]) -> Optional[Tuple[FactsCache, str, str]]:
+    """Print what the last `check` of this run printed, and exit, when it was printed in the
+    same view and nothing the run read has changed since; else None, or where to keep what this
+    run prints (the run cache's folder, the run's scope key, the view's key).
+
+    The view is the format and the options that shape its bytes, and the folder its paths start
+    from. Serving costs the settings, a hash of the rule files and a stat of each path the run
+    read: no rule is parsed, no record decoded and no output format imported."""
+    paths = _check_paths(paths)
+    options = Options(_resolved(paths, cli), use_cache=not cli.get("no_cache"), offer_fixes=True)
+    root = find_root(paths)
+    run_cache = open_run_cache(root, paths, options)
+    if run_cache is None:
+        return None
+    cache, scope = run_cache
+    view_key = repr((*view, base_folder(root, fmt.paths)))
+    rendered = cache.get_rendered(scope)
+    if rendered is not None and rendered.view == view_key and unchanged(root, rendered):
+        if rendered.stderr:
+            click.echo(rendered.stderr, err=True, nl=False)
+        _emit(rendered.stdout, output_file)
+        sys.exit(rendered.exit_code)
+    return cache, scope, view_key
 
 
 def _fixes(result: RunResult, paths: Sequence[str], cli: Dict[str, Any], settings: Settings,

@@ -286,4 +286,16 @@ def load_rules(settings: Settings) -> Dict[str, RuleMeta]:
     """The built-in catalog plus the policy rules `rule-paths` names (relative to the config)."""
     from whowaits.catalog import load_catalog
 
-    return load_catalog(rule_paths=[os.path.join(settings.config_dir, p) for p in settings.rule_paths])
+    return load_catalog(rule_paths=rule_paths(settings))
+
+
+def rules_fingerprint(settings: Settings) -> str:
+    """A hash of the rule files `load_rules` would read (`catalog.fingerprint`), without parsing them."""
+    from whowaits.catalog import fingerprint
+
+    return fingerprint(rule_paths(settings))
+
+
+def rule_paths(settings: Settings) -> List[str]:
+    """The `rule-paths` files and folders, relative to the configuration file's folder."""
+    return [os.path.join(settings.config_dir, p) for p in settings.rule_paths]

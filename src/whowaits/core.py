@@ -735,6 +735,21 @@ class RunRecord:
     watched: Tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class RenderedRun:
+    """What `check` printed from one run record in one view (the output format and the options
+    that shape its bytes): a re-run in the same view over an unchanged tree prints it again
+    without decoding the record's sites and findings or loading the output formats.
+    `inputs` and `watched` are the record's (see `RunRecord`)."""
+
+    inputs: str
+    watched: Tuple[str, ...]
+    view: str
+    stdout: str
+    stderr: str
+    exit_code: int
+
+
 @dataclass
 class Project:
     """The project index handed to the checks: every site and every file's facts."""

@@ -11,6 +11,7 @@ import functools
 import operator
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
@@ -27,45 +28,51 @@ ROOT_MARKERS: Tuple[str, ...] = ("pyproject.toml", "whowaits.toml", "setup.py", 
 
 
 class _Screened:
-    """A regex run only on bytes that hold one of the substrings each of its matches holds.
+    """A regex run only on bytes that pass one of its screens, each implied by every match.
 
-    `in` on bytes runs at memory speed, while Python's regex engine scans an alternation with
-    word boundaries at about 20 MB/s; and every file of a tree is scanned once per substring
-    test, so the tests are few (44 would cost more than the whole walk on Django). `screens`
-    maps each substring to test to longer ones a match also holds, tested only in the bytes
-    that pass it (`.messages.` -> `.messages.create`, `.messages.stream`...); an empty tuple
-    means the first substring is enough. Passing the screens never decides anything: the regex
-    does, so a screen only has to be implied by every match.
+    Python's regex engine scans an alternation of words at about 20 MB/s, while `in` on bytes
+    runs at memory speed, and so does a regex every match of which starts with the same byte or
+    two (the engine jumps from one occurrence of them to the next, and most fail right after).
+    So a screen is a substring (a word every match of one branch holds) or such a regex, one
+    pass for a whole group (`.` before the SDK's method paths, `ai` in `openai`, `genai`...,
+    the hyphen after a model family). Every file of a tree is screened, so the screens are few.
+    Passing a screen never decides anything: the regex does.
 
     Built on first use: a run served from the run cache reads no file, and the tables the
     regex comes from (the provider records) cost an import."""
 
-    def __init__(self, build: "Callable[[], Tuple[re.Pattern[bytes], Dict[bytes, Tuple[bytes, ...]]]]") -> None:
+    def __init__(self, build: "Callable[[], Screens]") -> None:
         self._build = build
 
     @functools.cached_property
-    def _parts(self) -> "Tuple[re.Pattern[bytes], Tuple[Tuple[bytes, Tuple[bytes, ...]], ...]]":
-        pattern, screens = self._build()
-        return pattern, tuple(screens.items())
+    def _parts(self) -> "Screens":
+        return self._build()
 
     def search(self, data: bytes) -> "Optional[re.Match[bytes]]":
-        pattern, screens = self._parts
-        for first, then in screens:
-            if first in data and (not then or any(longer in data for longer in then)):
+        pattern, words, quick = self._parts
+        for word in words:
+            if word in data:
+                return pattern.search(data)
+        for screen in quick:
+            if screen.search(data):
                 return pattern.search(data)
         return None
 
 
-def _sdk_mention() -> "Tuple[re.Pattern[bytes], Dict[bytes, Tuple[bytes, ...]]]":
+# (the regex, the substrings that screen it, the regexes that screen it)
+Screens = Tuple["re.Pattern[bytes]", Tuple[bytes, ...], Tuple["re.Pattern[bytes]", ...]]
+
+
+def _sdk_mention() -> Screens:
     """An SDK named, or an SDK-shaped method called on any receiver (a client passed in as a
     parameter), derived from the provider records: each SDK module's own name (its last part
     for a namespace package: `google.genai` -> `genai`), the services of clients that carry one
     (`boto3.client("bedrock-runtime")`), the host of each provider's HTTP endpoints, and the
     last two parts of every dotted method path.
 
-    Screens: each word, and each method shape by its first part (`messages.`), then itself;
-    a screen that holds another is left to that one (`langchain_openai` holds `openai`, a host
-    its provider's name, `ChatCompletion.` holds `Completion.`)."""
+    Screens: the words (`_word_screens`), but not one that holds another (`langchain_openai`
+    holds `openai`, a host its provider's name); and the method paths as their own regex, which
+    starts with `.`."""
     from whowaits.knowledge.providers import PROVIDERS
     from whowaits.knowledge.sdk import METHOD_TAILS
 
@@ -77,22 +84,38 @@ def _sdk_mention() -> "Tuple[re.Pattern[bytes], Dict[bytes, Tuple[bytes, ...]]]"
         if any(c.endpoints for c in provider.clients):
             words.add(provider.hosts[0])
     shapes = {".".join(tail.split(".")[-2:]) for tail in METHOD_TAILS if "." in tail and "(" not in tail}
-    pattern = re.compile(
-        rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(words)) + rb")\b"
-        + rb"|\.(?:" + b"|".join(re.escape(s.encode()) for s in sorted(shapes)) + rb")\b"
-    )
-    needs: Dict[bytes, Tuple[bytes, ...]] = {word.encode(): () for word in words}
+    # `.batches.(?:cancel|create|...)`: after each `.` the engine tries a branch per first part,
+    # not one per method path (a handful instead of dozens).
+    lasts: Dict[str, List[str]] = {}
     for shape in sorted(shapes):
-        first = f"{shape.split('.')[0]}.".encode()
-        needs[first] = needs.get(first, ()) + (f".{shape}".encode(),)
-    screens: Dict[bytes, Tuple[bytes, ...]] = {}
-    for need in sorted(needs, key=lambda n: (len(n), n)):
-        cover = next((shorter for shorter in screens if shorter in need), None)
-        if cover is None:
-            screens[need] = needs[need]
-        elif screens[cover]:  # bytes holding `cover` pass when they hold what `need` asks for
-            screens[cover] += needs[need] or (need,)
-    return pattern, screens
+        first, _, last = shape.partition(".")
+        lasts.setdefault(first, []).append(last)
+    called = rb"\.(?:" + b"|".join(
+        re.escape(first.encode()) + rb"\.(?:" + b"|".join(re.escape(last.encode()) for last in names) + b")"
+        for first, names in lasts.items()) + rb")\b"
+    pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(words)) + rb")\b|" + called)
+    screens: List[bytes] = []
+    for word in sorted((w.encode() for w in words), key=lambda w: (len(w), w)):
+        if not any(shorter in word for shorter in screens):
+            screens.append(word)
+    alone, grouped = _word_screens(screens)
+    return pattern, alone, (*grouped, re.compile(called))
+
+
+def _word_screens(words: Sequence[bytes]) -> Tuple[Tuple[bytes, ...], Tuple["re.Pattern[bytes]", ...]]:
+    """Screens for `words`: the words that hold the two bytes most of them hold (`ai`: `openai`,
+    `genai`, `vertexai`...) as one regex that stops at each occurrence of those two bytes and
+    looks back and ahead for the rest of one of them, when at least three hold it (one pass for
+    them all; for fewer, a substring test each costs no more); the other words as substrings."""
+    held = Counter(pair for word in words for pair in {word[i:i + 2] for i in range(len(word) - 1)})
+    if not held or max(held.values()) < 3:
+        return tuple(words), ()
+    pair = max(held, key=lambda p: (held[p], p))
+    branches = []
+    for word in (w for w in words if pair in w):
+        end = word.index(pair) + 2
+        branches.append(b"(?<=" + re.escape(word[:end]) + b")" + re.escape(word[end:]))
+    return tuple(w for w in words if pair not in w), (re.compile(re.escape(pair) + b"(?:" + b"|".join(branches) + b")"),)
 
 
 SDK_MENTION = _Screened(_sdk_mention)
@@ -467,14 +490,18 @@ def _importers(selected: Set[str], contents: Dict[str, bytes]) -> Set[str]:
 @functools.lru_cache(maxsize=1)
 def _model_constant() -> "Tuple[_Screened, re.Pattern[bytes]]":
     """(a model id's prefix quoted anywhere, a model id as a constant's value): the first, behind
-    a substring test per prefix, rejects nearly every file before the line-anchored second one
-    runs."""
+    its screen, rejects nearly every file before the line-anchored second one runs.
+
+    Every prefix ends with a hyphen (`claude-`), a byte in seven hundred of Python source, so
+    the screen is one regex that stops at each hyphen and looks back for a prefix: one pass for
+    all prefixes."""
     from whowaits.cost import model_prefixes
 
     prefixes = b"|".join(re.escape(p.encode()) for p in model_prefixes())
     literal = rb"""[rRbBuU]?["'](?:""" + prefixes + rb")"
     quoted = re.compile(rb"""["'](?:""" + prefixes + rb")")
-    return _Screened(lambda: (quoted, {p.encode(): () for p in model_prefixes()})), re.compile(
+    hyphen = re.compile(b"-(?:" + b"|".join(b"(?<=" + re.escape(p.encode()) + b")" for p in model_prefixes()) + b")")
+    return _Screened(lambda: (quoted, (), (hyphen,))), re.compile(
         rb"^[ \t]*[A-Za-z_][\w.]*[ \t]*(?::[^=\n]+)?=[ \t]*" + literal
         + rb"""|(?:getenv|environ\.get|environ\.setdefault)\(\s*["'][^"'\n]*["']\s*,\s*""" + literal,
         re.MULTILINE,

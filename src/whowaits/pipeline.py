@@ -12,11 +12,11 @@ import hashlib
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from whowaits.cache import FactsCache, content_key
-from whowaits.config import Settings
-from whowaits.core import CallSite, FileFacts, Finding, RuleMeta, RunRecord
+from whowaits.config import Settings, rules_fingerprint
+from whowaits.core import CallSite, FileFacts, Finding, RenderedRun, RuleMeta, RunRecord
 from whowaits.discover import find_root, prefilter, walk
 from whowaits.manifests import Manifests, manifest_kind
 
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from whowaits.checks import Hit
     from whowaits.contexts import CallGraph
 
-# Below this many files to parse, worker start-up costs more than it saves.
+# Below this many files to parse (or cache entries to decode meanwhile), worker start-up costs
+# more than it saves.
 _PARALLEL_THRESHOLD = 16
 
 
@@ -60,6 +61,9 @@ class RunResult:
     baselined: int = 0  # findings hidden because the baseline has them
     unchanged: int = 0  # findings hidden by --changed-since: nothing of their evidence changed
     suppressed: List[Finding] = field(default_factory=list)  # silenced by a comment in the code
+    # The run cache's record this result was served from or stored as (None without it): what
+    # the run read, for the CLI to keep what it printed beside it (`RenderedRun`).
+    record: Optional[RunRecord] = field(default=None)
 
     @property
     def checked_nothing(self) -> bool:
@@ -164,44 +168,73 @@ def _ignored_for_file(hit: Hit, settings: Settings, root: str) -> bool:
 def compute_facts(
     contents: Dict[str, bytes], root: str, options: Options
 ) -> Dict[str, FileFacts]:
-    """Facts for every file, from the cache where possible and in worker processes otherwise."""
-    cache = FactsCache(root) if options.use_cache else None
-    facts: Dict[str, FileFacts] = {}
-    todo: List[Tuple[str, str]] = []
-    with _collector_paused():
-        for path, data in contents.items():
-            key = content_key(data)
-            cached = cache.get(key) if cache is not None else None
-            if cached is not None:
-                facts[path] = cached
-            else:
-                todo.append((path, key))
+    """Facts for every file, from the cache where possible and in worker processes otherwise.
+
+    Cache entries are read first and decoded while the workers analyse the other files: after
+    an edit (the pre-commit case) one file is analysed and a hundred are decoded, and the two
+    take about as long, so they run side by side, the edited file in a worker of its own."""
     from whowaits.facts import extract
 
-    jobs = options.jobs or os.cpu_count() or 1
-    results: List[FileFacts] = []
-    parallel = jobs > 1 and len(todo) >= _PARALLEL_THRESHOLD
+    cache = FactsCache(root) if options.use_cache else None
+    cached: List[Tuple[str, bytes]] = []
+    todo: List[Tuple[str, str]] = []
+    for path, data in contents.items():
+        key = content_key(data)
+        entry = cache.read_facts(key) if cache is not None else None
+        if entry is not None:
+            cached.append((path, entry))
+        else:
+            todo.append((path, key))
+    allowed = options.jobs or os.cpu_count() or 1
+    jobs = min(allowed, len(todo))
+    parallel = allowed > 1 and jobs > 0 and (len(todo) >= _PARALLEL_THRESHOLD or len(cached) >= _PARALLEL_THRESHOLD)
     if parallel:  # largest first, so no worker ends on one big file while the others are idle
         todo.sort(key=lambda item: -len(contents[item[0]]))
-    sources = [contents[p] for p, _ in todo]
+    facts: Dict[str, FileFacts] = {}
+    results: List[FileFacts] = []
+
+    def done(result: FileFacts) -> None:
+        results.append(result)
+        if options.progress:
+            options.progress(len(results), len(todo))
+
     if parallel:
         from concurrent.futures import ProcessPoolExecutor
 
+        from whowaits.facts import preload
+
+        if len(todo) > jobs:  # workers share what the parent loaded; one file each imports it meanwhile
+            preload()
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for result in pool.map(extract, sources, chunksize=2):
-                results.append(result)
-                if options.progress:
-                    options.progress(len(results), len(todo))
+            running = pool.map(extract, [contents[p] for p, _ in todo], chunksize=2)
+            unreadable = _decode_cached(cached, facts)
+            for result in running:
+                done(result)
     else:
-        for item in sources:
-            results.append(extract(item))
-            if options.progress:
-                options.progress(len(results), len(todo))
+        unreadable = _decode_cached(cached, facts)
+        for path, _ in todo:
+            done(extract(contents[path]))
+    for path in unreadable:  # an entry that is not what whowaits writes: analysed again
+        todo.append((path, content_key(contents[path])))
+        done(extract(contents[path]))
     for (path, key), result in zip(todo, results):
         facts[path] = result
         if cache is not None:
             cache.put(key, result)
     return dict(sorted(facts.items()))
+
+
+def _decode_cached(entries: List[Tuple[str, bytes]], into: Dict[str, FileFacts]) -> List[str]:
+    """Decode cache entries into `into`; the paths whose entry did not decode."""
+    failed: List[str] = []
+    with _collector_paused():
+        for path, entry in entries:
+            decoded = FactsCache.decode_facts(entry)
+            if decoded is None:
+                failed.append(path)
+            else:
+                into[path] = decoded
+    return failed
 
 
 def analyze(
@@ -223,16 +256,14 @@ def analyze(
         report_paths = sorted(rel for p, rel in given if rel.endswith(".py") or manifest_kind(rel) is not None
                               or (options.stdin is not None and p == options.stdin[0]))
         scope = [root]
-    run_cache: Optional[Tuple[FactsCache, str]] = None
-    if options.offer_fixes and options.use_cache and options.stdin is None and not options.contents:
-        cache = FactsCache(root)
-        scope_key = run_scope(root, paths, catalog, options)
+    run_cache = open_run_cache(root, paths, options)
+    if run_cache is not None:
+        cache, scope_key = run_cache
         record = cache.get_run(scope_key)
-        if record is not None and record.inputs == run_inputs(watch(root, record.watched)):
+        if record is not None and unchanged(root, record):
             return RunResult(root, record.sites, list(record.findings), record.files_scanned, record.files_parsed,
                              None if record.report_paths is None else list(record.report_paths),
-                             suppressed=list(record.suppressed))
-        run_cache = (cache, scope_key)
+                             suppressed=list(record.suppressed), record=record)
         cache.prepare()
     excludes = options.settings.all_excludes
     if [os.path.abspath(p) for p in scope] == [root]:  # one walk finds both kinds of file
@@ -310,21 +341,36 @@ def analyze(
     if run_cache is not None:
         cache, scope_key = run_cache
         states.update(watch(root, set(manifests.read) - set(states)))  # files a manifest reader opened
-        cache.put_run(scope_key, RunRecord(run_inputs(states), result.sites, tuple(result.findings),
-                                           tuple(result.suppressed), result.files_scanned, result.files_parsed,
-                                           None if report_paths is None else tuple(report_paths),
-                                           tuple(sorted(states))))
+        record = RunRecord(run_inputs(states), result.sites, tuple(result.findings), tuple(result.suppressed),
+                           result.files_scanned, result.files_parsed,
+                           None if report_paths is None else tuple(report_paths), tuple(sorted(states)))
+        cache.put_run(scope_key, record)
+        result = replace(result, record=record)
     return result
 
 
-def run_scope(root: str, paths: Sequence[str], catalog: Dict[str, RuleMeta], options: Options) -> str:
+def open_run_cache(root: str, paths: Sequence[str], options: Options) -> Optional[Tuple[FactsCache, str]]:
+    """The cache and the scope key (`run_scope`) of a run the run cache may serve, or None: only
+    `check` uses it, and not on an editor's buffer or on contents being tried (fixes)."""
+    if not (options.offer_fixes and options.use_cache and options.stdin is None and not options.contents):
+        return None
+    return FactsCache(root), run_scope(root, paths, options)
+
+
+def unchanged(root: str, record: Union[RunRecord, RenderedRun]) -> bool:
+    """Nothing the recorded run read has changed since (`watch`, `run_inputs`)."""
+    return record.inputs == run_inputs(watch(root, record.watched))
+
+
+def run_scope(root: str, paths: Sequence[str], options: Options) -> str:
     """What names a run for the run cache: the paths given, the user, the settings, the rules and
-    the price table in force (hashed by value; whowaits' own code names the cache folder)."""
+    the price table in force (hashed by value; whowaits' own code names the cache folder). The
+    rules are the bytes of their files: a re-run served from the cache parses no rule."""
     digest = hashlib.sha256()
     # The user counts too: what can be read (the walk's "permission denied") depends on who reads.
     user = getattr(os, "geteuid", lambda: -1)()
     for part in (root, repr(sorted(os.path.relpath(os.path.abspath(p), root) for p in paths)), str(user),
-                 repr(options.project_scope), repr(options.settings), repr(sorted(catalog.items()))):
+                 repr(options.project_scope), repr(options.settings), rules_fingerprint(options.settings)):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
     if options.settings.prices:  # a user's price table: the settings hold only its path
         try:

@@ -36,14 +36,16 @@ def _header_only(stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
 # Expression kinds both trees have one node for, as (`ast` class, libcst class); literals are
 # `ast.Constant`s told apart by their value (`True` is a Name to libcst). Within one statement,
 # the k-th node of a kind in source order is the same expression in both trees, so `ast`'s
-# position is its span; a kind the trees count differently in a statement (`a and b and c` is one
-# `ast` node and two libcst nodes; `"a" "b"` one and two) is left to generation. Generator
-# expressions are not paired: `ast`'s span takes a call's parentheses as the expression's own.
+# position is its span; a kind the trees count differently in a statement (`"a" "b"` is one
+# `ast` node and two libcst nodes) is left to generation. Two kinds differ in shape and are
+# mapped (see `_ast_spans`): `a and b and c` is one `ast` node and two nested libcst ones, and a
+# generator expression's `ast` span holds its parentheses (a call's, in `sum(x for x in xs)`).
 _PAIRED: Dict[type, type] = {
     ast.Call: cst.Call, ast.Compare: cst.Comparison, ast.Attribute: cst.Attribute, ast.Subscript: cst.Subscript,
     ast.ListComp: cst.ListComp, ast.SetComp: cst.SetComp, ast.DictComp: cst.DictComp, ast.Lambda: cst.Lambda,
     ast.UnaryOp: cst.UnaryOperation, ast.BinOp: cst.BinaryOperation, ast.IfExp: cst.IfExp, ast.Await: cst.Await,
     ast.Dict: cst.Dict, ast.List: cst.List, ast.Name: cst.Name,
+    ast.BoolOp: cst.BooleanOperation, ast.GeneratorExp: cst.GeneratorExp,
 }
 _PAIRED_CONSTANTS: Dict[type, type] = {
     int: cst.Integer, float: cst.Float, str: cst.SimpleString, bytes: cst.SimpleString, bool: cst.Name, type(None): cst.Name,
@@ -241,18 +243,78 @@ class CodeFor:
         theirs = _own_ast_nodes(self.statement_nodes[ordinal])
         out: Dict[int, Span] = {}
         for kind, ours in _own_cst_nodes(self.index.statements[ordinal]).items():
-            same = theirs.get(kind, [])
+            same = self._ast_spans(kind, theirs.get(kind, []))
             if len(same) == len(ours):
-                for node, twin in zip(ours, same):
-                    out[id(node)] = Span(twin.lineno, self._column(twin.lineno, twin.col_offset),  # type: ignore[attr-defined]
-                                         twin.end_lineno, self._column(twin.end_lineno, twin.end_col_offset))  # type: ignore[attr-defined]
+                for node, span in zip(ours, same):
+                    out[id(node)] = span
         return out
+
+    def _ast_spans(self, kind: type, nodes: List[ast.AST]) -> List[Span]:
+        """The spans libcst gives the nodes of one kind, from their `ast` twins, in source order.
+
+        `a and b and c` is one `ast.BoolOp` and, left-nested, two libcst nodes that start where it
+        starts: the outer ends where it ends, the inner after `b` and the parentheses `b` may
+        have (before the next `and`, only `b`'s can close). A generator expression's `ast` span
+        runs from its opening parenthesis (the call's, in `sum(x for x in xs)`) to the closing
+        one; libcst's runs from its first token to the end of its last clause, with the
+        parentheses that clause may have."""
+        if kind is cst.BooleanOperation:
+            out: List[Span] = []
+            for node in nodes:
+                start = self._char(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+                out.append(Span(*start, *self._char(node.end_lineno, node.end_col_offset)))  # type: ignore[attr-defined]
+                for value in reversed(node.values[1:-1]):  # type: ignore[attr-defined]
+                    out.append(Span(*start, *self._closed(self._char(value.end_lineno, value.end_col_offset))))
+            return out
+        if kind is cst.GeneratorExp:
+            out = []
+            for node in nodes:
+                opening = self._char(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+                closing = self._char(node.end_lineno, node.end_col_offset - 1)  # type: ignore[attr-defined]
+                clause = node.generators[-1]  # type: ignore[attr-defined]
+                last = clause.ifs[-1] if clause.ifs else clause.iter
+                end = self._closed(self._char(last.end_lineno, last.end_col_offset), closing)
+                out.append(Span(*self._blank_after((opening[0], opening[1] + 1)), *end))
+            return out
+        return [Span(*self._char(n.lineno, n.col_offset), *self._char(n.end_lineno, n.end_col_offset))  # type: ignore[attr-defined]
+                for n in nodes]
+
+    def _char(self, line: int, offset: int) -> Tuple[int, int]:
+        return line, self._column(line, offset)
+
+    def _blank_after(self, at: Tuple[int, int]) -> Tuple[int, int]:
+        """The first place at or after `at` (line, 1-based column) that is not blank: spaces,
+        line breaks, comments and line continuations, which is all that can sit between the
+        tokens this module looks across."""
+        lines = self._lines()
+        line, col = at
+        while 0 < line <= len(lines):
+            text = lines[line - 1]
+            while col <= len(text) and text[col - 1] in " \t\x0c":
+                col += 1
+            if col <= len(text) and text[col - 1] != "#" and not (text[col - 1] == "\\" and col == len(text)):
+                return line, col
+            line, col = line + 1, 1
+        return at
+
+    def _closed(self, end: Tuple[int, int], limit: Optional[Tuple[int, int]] = None) -> Tuple[int, int]:
+        """`end` moved past the closing parentheses that follow it (before `limit`, if given)."""
+        while True:
+            line, col = self._blank_after(end)
+            text = self._lines()[line - 1] if 0 < line <= len(self._lines()) else ""
+            if col > len(text) or text[col - 1] != ")" or (limit is not None and (line, col) >= limit):
+                return end
+            end = (line, col + 1)
+
+    def _lines(self) -> List[str]:
+        if self._text_lines is None:
+            self._text_lines = LINE_BREAK.split(self.text)
+        return self._text_lines
 
     def _column(self, line: int, offset: int) -> int:
         """1-based character column of `ast`'s UTF-8 byte offset on a line."""
-        if self._text_lines is None:
-            self._text_lines = LINE_BREAK.split(self.text)
-        text = self._text_lines[line - 1] if 0 < line <= len(self._text_lines) else ""
+        lines = self._lines()
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
         if text.isascii():
             return offset + 1
         return len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "replace")) + 1

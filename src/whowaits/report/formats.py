@@ -23,7 +23,7 @@ COMMANDS: Dict[str, Tuple[OutputFormat, ...]] = {
         OutputFormat("text", "ruff-style lines, paths relative to the working folder", "text",
                      paths=PathBase.WORKING_FOLDER, progress=True),
         _JSON,
-        OutputFormat("sarif", "2.1.0, for code scanning", "sarif", paths=PathBase.REPOSITORY),
+        OutputFormat("sarif", "2.1.0, for code scanning", "sarif", paths=PathBase.REPOSITORY, replayable=False),
         OutputFormat("github", "GitHub Actions annotations", "github", paths=PathBase.REPOSITORY),
         OutputFormat("gitlab", "GitLab Code Quality JSON", "gitlab", paths=PathBase.REPOSITORY),
         OutputFormat("junit", "XML, a test case per finding", "junit", paths=PathBase.REPOSITORY),

@@ -30,11 +30,16 @@ class PathBase(enum.Enum):
 
 def rebase(result: RunResult, base: PathBase) -> RunResult:
     """The result with its paths relative to `base`."""
+    return relative_to(result, base_folder(result.root, base))
+
+
+def base_folder(root: str, base: PathBase) -> str:
+    """The folder `base` names for a run of the project at `root`."""
     if base is PathBase.WORKING_FOLDER:
-        return relative_to(result, os.getcwd())
+        return os.getcwd()
     if base is PathBase.REPOSITORY:
-        return relative_to(result, repository_root(result.root))
-    return result
+        return repository_root(root)
+    return os.path.abspath(root)
 
 
 def repository_root(root: str) -> str:

@@ -49,6 +49,10 @@ class OutputFormat:
     paths: PathBase = PathBase.PROJECT
     # Read by a person as the run goes: `check` shows its parse progress on a terminal.
     progress: bool = False
+    # Its bytes follow from the run, the `Report` options and the folder its paths start from,
+    # so a re-run may print them again from the run cache (`core.RenderedRun`). SARIF is not:
+    # its rule links name the installation record (`catalog.rules_web_base`), which no run reads.
+    replayable: bool = True
 
     def render(self, report: Report) -> str:
         writer: Callable[[Report], str] = importlib.import_module(f"whowaits.report.{self.module}").render
