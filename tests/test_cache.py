@@ -141,3 +141,17 @@ def test_files_analysed_while_cached_ones_are_decoded_give_the_same_facts(tmp_pa
     expected = pipeline.compute_facts(contents, str(tmp_path / "alone"), pipeline.Options(use_cache=False, jobs=1))
     assert mixed == expected and mixed["m2.py"] == alone["m2.py"]
     assert "added" in [f.qualname for f in mixed["m0.py"].functions]
+
+
+def test_workers_store_the_entries_they_compute(tmp_path, monkeypatch) -> None:
+    """On a cold run the worker processes write each file's entry themselves; the next run
+    parses nothing."""
+    contents = _project_files(pipeline._PARALLEL_THRESHOLD + 1)
+    cold = pipeline.compute_facts(contents, str(tmp_path), pipeline.Options(jobs=2))
+
+    def no_parse(data: bytes):
+        raise AssertionError("a cached file was parsed again")
+
+    monkeypatch.setattr(facts_module, "extract", no_parse)
+    assert pipeline.compute_facts(contents, str(tmp_path), pipeline.Options(jobs=1)) == cold
+    assert pipeline.compute_facts(contents, str(tmp_path), pipeline.Options(jobs=2)) == cold
