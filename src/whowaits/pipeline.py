@@ -173,7 +173,8 @@ def compute_facts(
 
     Cache entries are read first and decoded while the workers analyse the other files: after
     an edit (the pre-commit case) one file is analysed and a hundred are decoded, and the two
-    take about as long, so they run side by side, the edited file in a worker of its own."""
+    take about as long, so they run side by side, the edited file in a worker of its own. A
+    worker stores the entries of the files it analysed (`_extract_and_store`)."""
     from whowaits.facts import extract
 
     cache = FactsCache(root) if options.use_cache else None
