@@ -22,7 +22,8 @@ from whowaits.core import FileFacts, LoopFact, ParamRef, RawCall
 if TYPE_CHECKING:
     import libcst
 
-    from whowaits.facts.values import Ext as ExtValue
+    from whowaits.facts.scopes import CallInfo, ModuleIndex, Scope
+    from whowaits.facts.values import Evaluator, Ext as ExtValue
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # Work per file is bounded by what the file holds, not by bytes alone: libcst's tree costs about
@@ -312,37 +313,37 @@ def _parse_unvalidated(source: bytes) -> "libcst.Module":
         setattr(CSTNode, "__post_init__", validate)
 
 
-def _called_through(info: "object", wrapper: "object", evaluator: "object") -> "Optional[Tuple[ExtValue, bool]]":
+def _called_through(info: "CallInfo", wrapper: "ExtValue", evaluator: "Evaluator") -> "Optional[Tuple[ExtValue, bool]]":
     """`asyncio.to_thread(client.messages.create, ...)`: the SDK method passed to a runner."""
     from whowaits.facts.calls import call_through
     from whowaits.facts.values import Ext
 
-    found = call_through(wrapper.path)  # type: ignore[attr-defined]
+    found = call_through(wrapper.path)
     if found is None:
         return None
     position, parallel = found
-    positional = [a for a in info.node.args if a.keyword is None and not a.star]  # type: ignore[attr-defined]
+    positional = [a for a in info.node.args if a.keyword is None and not a.star]
     if position < len(positional):
-        target = evaluator.eval(positional[position].value, info.scope)  # type: ignore[attr-defined]
+        target = evaluator.eval(positional[position].value, info.scope)
         if isinstance(target, Ext):
             return target, parallel
     return None
 
 
-def _first_argument(info: "object", evaluator: "object", code_for: "Callable[[libcst.CSTNode], str]") -> str:
+def _first_argument(info: "CallInfo", evaluator: "Evaluator", code_for: "Callable[[libcst.CSTNode], str]") -> str:
     """Source of a call's first positional argument (or its `file=` / `file_id=` keyword), or of
     the value a local name passed there was assigned: `files.content(fid)` after
     `fid = batch.output_file_id` reads a batch's output."""
     import libcst as cst
 
-    args = info.node.args  # type: ignore[attr-defined]
+    args = info.node.args
     chosen = next((a.value for a in args if a.keyword is None and not a.star), None)
     if chosen is None:
         chosen = next((a.value for a in args if a.keyword is not None and a.keyword.value in ("file", "file_id")), None)
     if chosen is None:
         return ""
     if isinstance(chosen, cst.Name):
-        bindings = evaluator.lookup(chosen.value, info.scope) or []  # type: ignore[attr-defined]
+        bindings = evaluator.lookup(chosen.value, info.scope) or []
         if len(bindings) == 1 and bindings[0].kind == "assign" and isinstance(bindings[0].node, cst.Attribute):
             return code_for(bindings[0].node)
     return code_for(chosen)
@@ -356,17 +357,17 @@ def _module_client(target: str) -> bool:
     return sdk_root(target) in MODULE_CLIENTS and "()" not in target
 
 
-def _module_base_url(index: "object", evaluator: "object") -> Optional[str]:
+def _module_base_url(index: "ModuleIndex", evaluator: "Evaluator") -> Optional[str]:
     """`openai.base_url = "http://localhost:8000/v1"` (or `api_base`): the server every call
     through a module-level client of this file goes to, when its scheme and host are literal."""
     from whowaits.facts.calls import literal_url
     from whowaits.facts.values import Ext
     from whowaits.knowledge.sdk import ENDPOINT_KEYWORDS, MODULE_CLIENTS
 
-    for owner, attr, value, scope in index.attribute_sets:  # type: ignore[attr-defined]
+    for owner, attr, value, scope in index.attribute_sets:
         if attr not in ENDPOINT_KEYWORDS:
             continue
-        module = evaluator.name_value(owner, scope)  # type: ignore[attr-defined]
+        module = evaluator.name_value(owner, scope)
         if isinstance(module, Ext) and module.path in MODULE_CLIENTS:
             url = literal_url(value, evaluator, scope)
             if url:
@@ -374,7 +375,7 @@ def _module_base_url(index: "object", evaluator: "object") -> Optional[str]:
     return None
 
 
-def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFacts:
+def _facts_of(module: "libcst.Module", text: str, tree: Optional[ast.Module]) -> FileFacts:
     import libcst as cst
 
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
@@ -392,11 +393,11 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     from whowaits.knowledge.sdk import FANOUT_OPERATIONS
 
     index = ModuleIndex()
-    index.walk(module)  # type: ignore[arg-type]
+    index.walk(module)
     evaluator = Evaluator(index.module_scope, index.calls)
     lines, decorator_lines, columns, statements = statement_lines(tree) if tree is not None else ([], {}, [], [])
     matched = tree is not None and len(lines) == index.statement_count
-    code_for = CodeFor(module, lines if matched else None, columns if matched else None, index,  # type: ignore[arg-type]
+    code_for = CodeFor(module, lines if matched else None, columns if matched else None, index,
                        text.splitlines(), statements if matched else None, text)
     reader = RequestReader(index, evaluator, code_for)
 
@@ -434,30 +435,30 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
     def loops_of(ids: Sequence[int]) -> Tuple[LoopFact, ...]:
         return tuple(fact for fact in map(loop_fact, ids) if fact is not None)
 
-    def ui_region(info: "object") -> int:
+    def ui_region(info: "CallInfo") -> int:
         """The line of the innermost `if` whose test is a UI event (`st.button(...)`), or 0."""
-        for branch in reversed(info.branches):  # type: ignore[attr-defined]
+        for branch in reversed(info.branches):
             test = branch.test
             calls = [test] if isinstance(test, cst.Call) else []
             calls += [n for n in child_nodes(test) if isinstance(n, cst.Call)]
             for call in calls:
-                value = evaluator.eval(call.func, info.scope)  # type: ignore[attr-defined]
+                value = evaluator.eval(call.func, info.scope)
                 if isinstance(value, Ext) and value.path.split(".")[0] in UI_SCRIPT_MODULES:
                     return code_for.span(branch).line
         return 0
 
-    def size_gated(info: "object") -> bool:
+    def size_gated(info: "CallInfo") -> bool:
         """On the small side of a size-gated router: sync for a few items is the right choice
         there (the other side batches); a literal threshold must be small."""
-        for threshold in info.size_gates:  # type: ignore[attr-defined]
-            value = evaluator.eval(threshold, info.scope)  # type: ignore[attr-defined]
+        for threshold in info.size_gates:
+            value = evaluator.eval(threshold, info.scope)
             if not (isinstance(value, Lit) and isinstance(value.value, (int, float)) and value.value > SMALL_GATE):
                 return True
         return False
 
     module_url = _module_base_url(index, evaluator)
     prompted = prompted_calls(index, evaluator)
-    calls: List[Tuple[object, RawCall]] = []
+    calls: List[Tuple["CallInfo", RawCall]] = []
     for info in index.calls:
         value = evaluator.eval(info.node.func, info.scope)
         through = _called_through(info, value, evaluator) if isinstance(value, Ext) else None
@@ -469,8 +470,8 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
                 extra_loops = (LoopFact("executor", code_for.span(info.node), -1, True),)
             if isinstance(value, Ext):
                 targets = [value.path]
-        elif isinstance(value, Ext) and http_target(value.path, info.node, evaluator, info.scope):
-            targets = [http_target(value.path, info.node, evaluator, info.scope)]  # type: ignore[list-item]
+        elif isinstance(value, Ext) and (http := http_target(value.path, info.node, evaluator, info.scope)):
+            targets = [http]
         elif isinstance(value, Ext):
             # A receiver bound to different clients in different branches is each of them.
             targets = [v.path for v in evaluator.alternatives(info.node.func, info.scope) if isinstance(v, Ext)]
@@ -524,11 +525,11 @@ def _facts_of(module: "object", text: str, tree: Optional[ast.Module]) -> FileFa
             calls.append((info, raw))
 
     constants, env_constants = module_constants(index, evaluator)
-    lifecycle = LifecycleReader(index, evaluator, code_for, calls)  # type: ignore[arg-type]
-    flow = BatchFlow(index, evaluator, code_for, calls)  # type: ignore[arg-type]
-    def few_items(expr: "object", scope: "object") -> bool:
+    lifecycle = LifecycleReader(index, evaluator, code_for, calls)
+    flow = BatchFlow(index, evaluator, code_for, calls)
+    def few_items(expr: "libcst.BaseExpression", scope: "Scope") -> bool:
         """A collection of at most SMALL_LOOP literal items: mapping over it is a fixed set."""
-        count = reader.iteration_count(expr, scope)  # type: ignore[arg-type]
+        count = reader.iteration_count(expr, scope)
         return count is not None and count <= SMALL_LOOP
 
     program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated, few_items,

@@ -87,7 +87,7 @@ class ProgramReader:
         loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
         ui_region: Callable[[CallInfo], int],
         size_gated: Callable[[CallInfo], bool],
-        few_items: Callable[[cst.BaseExpression, object], bool],
+        few_items: Callable[[cst.BaseExpression, Scope], bool],
         decorator_lines: Optional[Dict[int, List[int]]] = None,
         prompted: Optional[Set[int]] = None,
     ) -> None:
