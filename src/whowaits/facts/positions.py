@@ -69,21 +69,21 @@ def _paired_kind(node: ast.AST) -> Optional[type]:
     return kind
 
 
-def _own_ast_nodes(statement: ast.AST) -> Dict[type, List[ast.AST]]:
+def _own_ast_nodes(statement: ast.AST) -> Dict[type, List[ast.expr]]:
     """A statement's paired expressions (not those of nested statements), by libcst class, in
     source order: outer before inner where two start at the same place."""
-    groups: Dict[type, List[ast.AST]] = {}
+    groups: Dict[type, List[ast.expr]] = {}
     stack = list(ast.iter_child_nodes(statement))
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.stmt, ast.JoinedStr)):
             continue
         kind = _paired_kind(node)
-        if kind is not None:
+        if kind is not None and isinstance(node, ast.expr):
             groups.setdefault(kind, []).append(node)
         stack.extend(ast.iter_child_nodes(node))
     for nodes in groups.values():
-        nodes.sort(key=lambda n: (n.lineno, n.col_offset, -(n.end_lineno or 0), -(n.end_col_offset or 0)))  # type: ignore[attr-defined]
+        nodes.sort(key=lambda n: (n.lineno, n.col_offset, -(n.end_lineno or 0), -(n.end_col_offset or 0)))
     return groups
 
 
@@ -249,7 +249,7 @@ class CodeFor:
                     out[id(node)] = span
         return out
 
-    def _ast_spans(self, kind: type, nodes: List[ast.AST]) -> List[Span]:
+    def _ast_spans(self, kind: type, nodes: List[ast.expr]) -> List[Span]:
         """The spans libcst gives the nodes of one kind, from their `ast` twins, in source order.
 
         `a and b and c` is one `ast.BoolOp` and, left-nested, two libcst nodes that start where it
@@ -261,26 +261,32 @@ class CodeFor:
         if kind is cst.BooleanOperation:
             out: List[Span] = []
             for node in nodes:
-                start = self._char(node.lineno, node.col_offset)  # type: ignore[attr-defined]
-                out.append(Span(*start, *self._char(node.end_lineno, node.end_col_offset)))  # type: ignore[attr-defined]
-                for value in reversed(node.values[1:-1]):  # type: ignore[attr-defined]
-                    out.append(Span(*start, *self._closed(self._char(value.end_lineno, value.end_col_offset))))
+                assert isinstance(node, ast.BoolOp)
+                start = self._char(node.lineno, node.col_offset)
+                out.append(Span(*start, *self._end(node)))
+                for value in reversed(node.values[1:-1]):
+                    out.append(Span(*start, *self._closed(self._end(value))))
             return out
         if kind is cst.GeneratorExp:
             out = []
             for node in nodes:
-                opening = self._char(node.lineno, node.col_offset)  # type: ignore[attr-defined]
-                closing = self._char(node.end_lineno, node.end_col_offset - 1)  # type: ignore[attr-defined]
-                clause = node.generators[-1]  # type: ignore[attr-defined]
-                last = clause.ifs[-1] if clause.ifs else clause.iter
-                end = self._closed(self._char(last.end_lineno, last.end_col_offset), closing)
+                assert isinstance(node, ast.GeneratorExp)
+                opening = self._char(node.lineno, node.col_offset)
+                line, col = self._end(node)
+                clause = node.generators[-1]
+                end = self._closed(self._end(clause.ifs[-1] if clause.ifs else clause.iter), (line, col - 1))
                 out.append(Span(*self._blank_after((opening[0], opening[1] + 1)), *end))
             return out
-        return [Span(*self._char(n.lineno, n.col_offset), *self._char(n.end_lineno, n.end_col_offset))  # type: ignore[attr-defined]
-                for n in nodes]
+        return [Span(*self._char(n.lineno, n.col_offset), *self._end(n)) for n in nodes]
 
     def _char(self, line: int, offset: int) -> Tuple[int, int]:
         return line, self._column(line, offset)
+
+    def _end(self, node: ast.expr) -> Tuple[int, int]:
+        """Where an expression ends (line, 1-based column just after it); a parsed node has
+        its end, the fallbacks only satisfy the type."""
+        line = node.end_lineno or node.lineno
+        return line, self._column(line, node.end_col_offset or 0)
 
     def _blank_after(self, at: Tuple[int, int]) -> Tuple[int, int]:
         """The first place at or after `at` (line, 1-based column) that is not blank: spaces,
