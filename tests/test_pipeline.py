@@ -160,7 +160,9 @@ def test_preload_leaves_nothing_for_a_forked_worker_to_import() -> None:
         "import sys\nfrom whowaits.facts import extract, preload\npreload()\nloaded = set(sys.modules)\n"
         "source = b'import anthropic  # noqa: F401\\nclient = anthropic.Anthropic()\\nfor d in docs:\\n'"
         " + b'    client.messages.create(model=\"m\", max_tokens=1, messages=[])\\n'\n"
-        "assert extract(source).error is None\nprint(sorted(set(sys.modules) - loaded))\n"
+        "assert extract(source).error is None\n"
+        "assert extract(b'import helpers\\nfor d in docs:\\n    helpers.run(d)\\n').error is None\n"
+        "print(sorted(set(sys.modules) - loaded))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -22,6 +22,7 @@ from whowaits.core import FileFacts, LoopFact, ParamRef, RawCall
 if TYPE_CHECKING:
     import libcst
 
+    from whowaits.facts.from_ast import Built
     from whowaits.facts.scopes import CallInfo, ModuleIndex, Scope
     from whowaits.facts.values import Evaluator, Ext as ExtValue
 
@@ -181,7 +182,9 @@ def preload() -> None:
 
     importlib.import_module("libcst.native")  # the parser, which libcst loads on first use
     from whowaits import suppress  # noqa: F401
-    from whowaits.facts import batchflow, entrypoints, exports, lifecycle, positions, requests  # noqa: F401
+    from whowaits.facts import batchflow, entrypoints, exports, from_ast, lifecycle, positions, requests  # noqa: F401
+
+    _holds_call_sites(b"")  # builds the SDK screen
 
 
 def extract(source: bytes) -> FileFacts:
@@ -243,6 +246,18 @@ def _extract(source: bytes) -> FileFacts:
         return FileFacts(error=nesting)
     import libcst as cst  # imported here so warm, fully cached runs never load libcst
 
+    if tree is not None and not _holds_call_sites(source):
+        from whowaits.facts.from_ast import TwinMismatch, Unsupported, build
+
+        try:
+            built = build(source, tree)
+        except Unsupported:
+            pass
+        else:
+            try:
+                return _analysed(built.module, source.decode("utf-8", errors="replace"), tree, built)
+            except TwinMismatch:  # the trees differ after all: analyse libcst's
+                pass
     try:
         module = _parse(source, tree is not None)
     except cst.ParserSyntaxError as exc:
@@ -253,9 +268,27 @@ def _extract(source: bytes) -> FileFacts:
         return FileFacts(error="too deeply nested to parse")
     except Exception as exc:  # libcst's native parser has other failure modes on odd input
         return FileFacts(error=f"cannot parse: {type(exc).__name__}: {exc}".splitlines()[0])
+    # The decoded source, not `module.code`: that would be a whole code generation pass.
+    return _analysed(module, source.decode(module.encoding, errors="replace"), tree, None)
+
+
+def _holds_call_sites(source: bytes) -> bool:
+    """Whether a file mentions an LLM SDK: its calls need source text (the receiver, the
+    arguments), which only libcst's parse prints, so it is parsed by libcst rather than built
+    from `ast` (see `facts.from_ast`)."""
+    from whowaits.discover import SDK_MENTION
+
+    return SDK_MENTION.search(source) is not None
+
+
+def _analysed(module: "libcst.Module", text: str, tree: Optional[ast.Module], built: "Optional[Built]") -> FileFacts:
+    """The facts of one parsed (or built) module; a bug in whowaits costs one file, not the run."""
+    from whowaits.facts.from_ast import TwinMismatch
+
     try:
-        # The decoded source, not `module.code`: that would be a whole code generation pass.
-        return _facts_of(module, source.decode(module.encoding, errors="replace"), tree)
+        return _facts_of(module, text, tree, built)
+    except TwinMismatch:
+        raise
     except RecursionError:
         return FileFacts(error="too deeply nested to analyse")
     except Exception as exc:  # a bug in whowaits must cost one file, not the whole run
@@ -375,7 +408,7 @@ def _module_base_url(index: "ModuleIndex", evaluator: "Evaluator") -> Optional[s
     return None
 
 
-def _facts_of(module: "libcst.Module", text: str, tree: Optional[ast.Module]) -> FileFacts:
+def _facts_of(module: "libcst.Module", text: str, tree: Optional[ast.Module], built: "Optional[Built]") -> FileFacts:
     import libcst as cst
 
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
@@ -398,7 +431,7 @@ def _facts_of(module: "libcst.Module", text: str, tree: Optional[ast.Module]) ->
     lines, decorator_lines, columns, statements = statement_lines(tree) if tree is not None else ([], {}, [], [])
     matched = tree is not None and len(lines) == index.statement_count
     code_for = CodeFor(module, lines if matched else None, columns if matched else None, index,
-                       text.splitlines(), statements if matched else None, text)
+                       text.splitlines(), statements if matched else None, text, built)
     reader = RequestReader(index, evaluator, code_for)
 
     loop_cache: Dict[int, Optional[LoopFact]] = {}

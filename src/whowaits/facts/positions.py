@@ -8,7 +8,7 @@ depth gate) has a position on every expression, so spans come from pairing the t
 from __future__ import annotations
 
 import ast
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -16,6 +16,9 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from whowaits.core import Span
 from whowaits.cst_fields import LINE_BREAK, subclass_test
 from whowaits.facts.scopes import child_nodes, ModuleIndex
+
+if TYPE_CHECKING:
+    from whowaits.facts.from_ast import Built
 
 _PASS = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
 
@@ -154,8 +157,13 @@ class CodeFor:
         source_lines: Sequence[str] = (),
         statement_nodes: Optional[Sequence[ast.AST]] = None,
         text: str = "",
+        built: "Optional[Built]" = None,
     ) -> None:
         self.module = module
+        # For a tree built from `ast`: what prints its nodes, and libcst's parse of the file for
+        # the spans `ast` has none for.
+        self.built = built
+        self.twin = built.twin if built is not None else None
         self.source_lines = source_lines
         self.statement_nodes = statement_nodes  # `ast`'s statements by ordinal, when matched
         self.text = text
@@ -177,17 +185,25 @@ class CodeFor:
         return self.span(node).line
 
     def __call__(self, node: cst.CSTNode) -> str:
-        text = self.module.code_for_node(node)
+        if self.built is not None:
+            text = self.built.code(node)
+        else:
+            text = self.module.code_for_node(node)
         return text if len(text) <= 120 else text[:117] + "..."
+
+    def _printed(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The node of the tree that prints as the source did."""
+        return self.twin.of(node) if self.twin is not None else node
 
     def span(self, node: cst.CSTNode) -> Span:
         local = self._statement_span(node)
         if local is not None:
             return local
         if self._positions is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            module = self.twin.module if self.twin is not None else self.module
+            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
             self._positions = wrapper.resolve(PositionProvider)
-        rng = self._positions[node]
+        rng = self._positions[self._printed(node)]
         return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
 
     def _statement_span(self, node: cst.CSTNode) -> Optional[Span]:
@@ -209,10 +225,13 @@ class CodeFor:
         if ordinal not in self._by_statement:
             self._by_statement[ordinal] = self._generate(ordinal)
         found = self._by_statement[ordinal]
-        if found is None or node not in found[0]:
+        if found is None:
+            return None
+        printed = self._printed(node)
+        if printed not in found[0]:
             return None
         positions, offset, indent, code_lines, first = found
-        rng = positions[node]
+        rng = positions[printed]
 
         def column(line: int, col: int) -> int:
             # Generated alone, the statement lost its indentation on every line libcst keeps
@@ -326,7 +345,7 @@ class CodeFor:
         return len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "replace")) + 1
 
     def _generate(self, ordinal: int) -> Optional[Tuple[Mapping[cst.CSTNode, CodeRange], int, int, List[str], int]]:
-        stmt = self.index.statements[ordinal]  # type: ignore[union-attr]
+        stmt = self._printed(self.index.statements[ordinal])  # type: ignore[union-attr]
         if isinstance(stmt, cst.BaseSmallStatement):
             anchor: Optional[cst.CSTNode] = stmt
             standalone: Optional[cst.CSTNode] = cst.SimpleStatementLine(body=[stmt])
@@ -334,9 +353,9 @@ class CodeFor:
             anchor = standalone = _header_only(stmt)
         if standalone is None:
             return None
+        printer = self.twin.module if self.twin is not None else self.module
         module = cst.Module(body=[standalone], header=(), footer=(),  # type: ignore[list-item]
-                            default_indent=self.module.default_indent,
-                            default_newline=self.module.default_newline)
+                            default_indent=printer.default_indent, default_newline=printer.default_newline)
         try:
             positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         except Exception:  # an odd node libcst cannot print alone: use the whole module

@@ -1,0 +1,901 @@
+"""libcst trees built from CPython's `ast`, for files that only contribute names and edges.
+
+The fact passes read libcst trees, and libcst's parser is most of a cold run: it builds a node
+for every space, comma and parenthesis, several times the objects `ast` makes. Most files the
+pre-filter keeps mention no SDK (they import or are imported by files that do) and only give
+names, edges and line numbers, so for them the same tree is built from `ast`, which the depth
+gate parsed anyway: the node classes and every field the passes read are what libcst's parser
+gives, and trivia fields (whitespace, commas, parentheses) share one default each.
+
+Such a tree cannot print itself as the source did, so source text, and spans `ast` does not
+give, come from libcst's parse of the same file when a pass asks for them (`ParsedTwin`). A
+construct outside what this module builds raises `Unsupported`, and the file is parsed by
+libcst as before; `tests/test_from_ast.py` compares both trees field by field.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+from dataclasses import MISSING, fields
+from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union, cast
+
+import libcst as cst
+from libcst import MaybeSentinel
+
+from whowaits.facts.scopes import child_nodes
+
+
+_OUTERMOST = -2  # in `_Builder.closers`: the outermost parentheses around it are its parent's
+
+
+class _Located(Protocol):
+    """An `ast` node with a position: expressions, statements, keywords, arguments."""
+
+    lineno: int
+    col_offset: int
+    end_lineno: Optional[int]
+    end_col_offset: Optional[int]
+
+
+class Unsupported(Exception):
+    """A construct this module leaves to libcst's parser."""
+
+
+class TwinMismatch(Exception):
+    """The built tree and libcst's parse of the same file differ: use libcst's."""
+
+
+_new = object.__new__
+_set = object.__setattr__
+_DEFAULTS: Dict[type, Tuple[Tuple[str, object], ...]] = {}
+
+
+def _defaults(kind: type) -> Tuple[Tuple[str, object], ...]:
+    """Every field of a node class with its default, computed once: trivia is shared."""
+    found = _DEFAULTS.get(kind)
+    if found is None:
+        out = []
+        for f in fields(kind):
+            if f.default is not MISSING:
+                out.append((f.name, f.default))
+            elif f.default_factory is not MISSING:
+                out.append((f.name, f.default_factory()))
+            else:
+                out.append((f.name, None))
+        found = _DEFAULTS[kind] = tuple(out)
+    return found
+
+
+def _make(kind: type, **given: object) -> object:
+    """A node as libcst's parser would build it, without its constructor: libcst's
+    `__init__` makes fresh whitespace nodes and validates, which is what this module saves."""
+    node: object = _new(kind)
+    for name, default in _defaults(kind):
+        if name in given:
+            value = given[name]
+            _set(node, name, tuple(value) if type(value) is list else value)  # libcst holds tuples
+        else:
+            _set(node, name, default)
+    return node
+
+
+_BINARY: Dict[type, type] = {
+    ast.Add: cst.Add, ast.Sub: cst.Subtract, ast.Mult: cst.Multiply, ast.Div: cst.Divide,
+    ast.FloorDiv: cst.FloorDivide, ast.Mod: cst.Modulo, ast.Pow: cst.Power, ast.LShift: cst.LeftShift,
+    ast.RShift: cst.RightShift, ast.BitAnd: cst.BitAnd, ast.BitOr: cst.BitOr, ast.BitXor: cst.BitXor,
+    ast.MatMult: cst.MatrixMultiply,
+}
+_AUGMENTED: Dict[type, type] = {
+    ast.Add: cst.AddAssign, ast.Sub: cst.SubtractAssign, ast.Mult: cst.MultiplyAssign, ast.Div: cst.DivideAssign,
+    ast.FloorDiv: cst.FloorDivideAssign, ast.Mod: cst.ModuloAssign, ast.Pow: cst.PowerAssign,
+    ast.LShift: cst.LeftShiftAssign, ast.RShift: cst.RightShiftAssign, ast.BitAnd: cst.BitAndAssign,
+    ast.BitOr: cst.BitOrAssign, ast.BitXor: cst.BitXorAssign, ast.MatMult: cst.MatrixMultiplyAssign,
+}
+_UNARY: Dict[type, type] = {ast.USub: cst.Minus, ast.UAdd: cst.Plus, ast.Invert: cst.BitInvert, ast.Not: cst.Not}
+_COMPARE: Dict[type, type] = {
+    ast.Eq: cst.Equal, ast.NotEq: cst.NotEqual, ast.Lt: cst.LessThan, ast.LtE: cst.LessThanEqual,
+    ast.Gt: cst.GreaterThan, ast.GtE: cst.GreaterThanEqual, ast.In: cst.In, ast.NotIn: cst.NotIn,
+    ast.Is: cst.Is, ast.IsNot: cst.IsNot,
+}
+# Operators and other childless tokens: one shared node each (the passes read their class).
+_SHARED: Dict[type, object] = {}
+
+
+def _shared(kind: type) -> object:
+    node = _SHARED.get(kind)
+    if node is None:
+        node = _SHARED[kind] = _make(kind)
+    return node
+
+
+_BLANK = frozenset(b" \t\x0c\r\n")
+_PREFIX = re.compile(rb"[rRbBuUfF]{0,2}")
+_COMPOUND_SMALL = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
+                   ast.While, ast.With, ast.AsyncWith, ast.Try)
+
+
+class _Builder:
+    """Builds one source's tree; positions index `source` (the file, or an f-string's
+    expression wrapped in parentheses)."""
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        # Built expression -> the `ast` node it came from, and the closing parenthesis of the
+        # call or class whose lone argument it is: where its source text is (see `text`).
+        self.origin: Dict[int, ast.AST] = {}
+        self.closers: Dict[int, int] = {}
+        # Where each statement, `except` clause and decorator starts: the indentation a
+        # multi-line expression's lines lose when libcst prints it alone is its statement's.
+        self.heads: List[int] = []
+        self._sorted = False
+        self.starts = [0]
+        for line in source.split(b"\n")[:-1]:
+            self.starts.append(self.starts[-1] + len(line) + 1)
+        self.expressions: Dict[type, Callable[[Any], object]] = {
+            ast.Name: self._name, ast.Constant: self._constant, ast.JoinedStr: self._strings,
+            ast.Attribute: self._attribute, ast.Call: self._call, ast.Subscript: self._subscript,
+            ast.BinOp: self._binop, ast.UnaryOp: self._unaryop, ast.BoolOp: self._boolop,
+            ast.Compare: self._compare, ast.IfExp: self._ifexp, ast.Lambda: self._lambda,
+            ast.Await: self._await, ast.Yield: self._yield, ast.YieldFrom: self._yield_from,
+            ast.NamedExpr: self._named, ast.List: self._list, ast.Tuple: self._tuple, ast.Set: self._set,
+            ast.Dict: self._dict, ast.ListComp: self._listcomp, ast.SetComp: self._setcomp,
+            ast.GeneratorExp: self._genexp, ast.DictComp: self._dictcomp, ast.Starred: self._starred_alone,
+        }
+        self.statements: Dict[type, Callable[[Any], object]] = {
+            ast.Expr: self._expr_stmt, ast.Assign: self._assign, ast.AnnAssign: self._annassign,
+            ast.AugAssign: self._augassign, ast.Return: self._return, ast.Raise: self._raise,
+            ast.Assert: self._assert, ast.Delete: self._delete, ast.Pass: self._leaf(cst.Pass),
+            ast.Break: self._leaf(cst.Break), ast.Continue: self._leaf(cst.Continue), ast.Global: self._global,
+            ast.Nonlocal: self._nonlocal, ast.Import: self._import, ast.ImportFrom: self._import_from,
+            ast.If: self._if, ast.For: self._for, ast.AsyncFor: self._for, ast.While: self._while,
+            ast.With: self._with, ast.AsyncWith: self._with, ast.Try: self._try,
+            ast.FunctionDef: self._def, ast.AsyncFunctionDef: self._def, ast.ClassDef: self._class,
+        }
+
+    # ---- positions and text --------------------------------------------------------------
+
+    def at(self, line: int, col: int) -> int:
+        return self.starts[line - 1] + col
+
+    def start(self, node: "_Located") -> int:
+        return self.starts[node.lineno - 1] + node.col_offset
+
+    def end(self, node: "_Located") -> int:
+        return self.starts[(node.end_lineno or node.lineno) - 1] + (node.end_col_offset or 0)
+
+    def blank_after(self, i: int) -> int:
+        """The first byte at or after `i` that is not a space, line break, comment or line
+        continuation."""
+        src = self.source
+        while i < len(src):
+            c = src[i]
+            if c in _BLANK:
+                i += 1
+            elif c == 0x23:  # '#'
+                j = src.find(b"\n", i)
+                i = len(src) if j < 0 else j
+            elif c == 0x5C and src[i + 1:i + 2] in (b"\n", b"\r"):
+                i += 1
+            else:
+                break
+        return i
+
+    def blank_before(self, i: int) -> int:
+        """The index just after the last byte before `i` that is not blank (comments are not
+        looked across: a line's comment holds no token)."""
+        src = self.source
+        while i > 0 and src[i - 1] in _BLANK:
+            i -= 1
+        return i
+
+    def parenthesized(self, node: ast.expr) -> bool:
+        """Whether an expression whose `ast` span holds its own parentheses (a tuple, a
+        generator expression) has them: the bracket at its start closes at its end."""
+        start, end = self.start(node), self.end(node)
+        return self.source[start:start + 1] == b"(" and self.closing(start) == end - 1
+
+    def closing(self, i: int) -> int:
+        """Where the bracket at `i` closes, skipping strings and comments; -1 if it does not."""
+        src = self.source
+        depth = 0
+        while i < len(src):
+            c = src[i]
+            if c in b"([{":
+                depth += 1
+            elif c in b")]}":
+                depth -= 1
+                if depth == 0:
+                    return i
+            elif c == 0x23:
+                j = src.find(b"\n", i)
+                i = len(src) if j < 0 else j
+                continue
+            elif c in b"'\"":
+                i = max(i + 1, _string_end(src, _prefix_start(src, i), len(src)))
+                continue
+            i += 1
+        return -1
+
+    def text(self, node: cst.CSTNode) -> Optional[str]:
+        """The source text libcst would print for a built expression, with the parentheses
+        that are its own; None when `ast` does not place it (a nested `and`, a part of an
+        f-string, a generator expression in a call's parentheses, a comment before it)."""
+        origin = self.origin.get(id(node))
+        if origin is None or not isinstance(origin, ast.expr):
+            return None
+        src = self.source
+        start, end = self.start(origin), self.end(origin)
+        closer = self.closers.get(id(node), -1)
+        if isinstance(origin, ast.GeneratorExp) and closer == end - 1:
+            return None
+        pairs: List[Tuple[int, int]] = []
+        while True:
+            before = self.blank_before(start)
+            if b"\n" in src[before:start] and b"#" in src[src.rfind(b"\n", 0, before) + 1:before]:
+                return None  # a comment may hide an opening parenthesis
+            after = self.blank_after(end)
+            if before > 0 and src[before - 1] == 0x28 and src[after:after + 1] == b")" and after != closer:
+                start, end = before - 1, after + 1
+                pairs.append((start, end))
+            else:
+                break
+        if closer == _OUTERMOST and pairs:  # a class's lone base: the last pair is the class's
+            pairs.pop()
+            start, end = pairs[-1] if pairs else (self.start(origin), self.end(origin))
+        text = src[start:end]
+        if b"\n" not in text:
+            return text.decode("utf-8", "replace")
+        if b'"""' in text or b"'''" in text or re.search(rb"\\\r?\n", text):
+            return None  # lines inside strings and after continuations keep their indentation
+        # libcst prints an expression's continuation lines without its statement's indentation.
+        if not self._sorted:
+            self.heads.sort()
+            self._sorted = True
+        head = self.heads[bisect.bisect_right(self.heads, start) - 1] if self.heads and self.heads[0] <= start else 0
+        line_start = src.rfind(b"\n", 0, head) + 1
+        indent = src[line_start:line_start + len(src[line_start:head]) - len(src[line_start:head].lstrip(b" \t\x0c"))]
+        lines = text.split(b"\n")
+        if indent:
+            lines[1:] = [line[len(indent):] if line.startswith(indent) else line for line in lines[1:]]
+        return b"\n".join(lines).decode("utf-8", "replace")
+
+    # ---- the module and statements -------------------------------------------------------
+
+    def module(self, tree: ast.Module) -> cst.Module:
+        newline = "\r\n" if b"\r\n" in self.source else "\n"
+        return cast(cst.Module, _make(cst.Module, body=self.block_statements(tree.body), encoding="utf-8",
+                                      default_newline=newline, has_trailing_newline=self.source.endswith((b"\n", b"\r"))))
+
+    def block_statements(self, body: Sequence[ast.stmt]) -> List[object]:
+        """Statements of an indented block or the module: small statements that share a line
+        (`a = 1; b = 2`) are one `SimpleStatementLine`."""
+        out: List[object] = []
+        line: List[object] = []
+        previous: Optional[ast.stmt] = None
+        for stmt in body:
+            build = self.statements.get(type(stmt))
+            if build is None:
+                raise Unsupported(type(stmt).__name__)
+            self.heads.append(self.start(stmt))
+            if isinstance(stmt, _COMPOUND_SMALL):
+                if line:
+                    out.append(_make(cst.SimpleStatementLine, body=line))
+                    line = []
+                out.append(build(stmt))
+            else:
+                if line and previous is not None and not self.same_line(previous, stmt):
+                    out.append(_make(cst.SimpleStatementLine, body=line))
+                    line = []
+                line.append(build(stmt))
+            previous = stmt
+        if line:
+            out.append(_make(cst.SimpleStatementLine, body=line))
+        return out
+
+    def same_line(self, previous: ast.stmt, stmt: ast.stmt) -> bool:
+        """Whether `stmt` follows `previous` after a semicolon on the same logical line (a
+        semicolon may also end a line alone)."""
+        i = self.blank_after(self.end(previous))
+        if self.source[i:i + 1] != b";":
+            return False
+        between = self.source[i + 1:self.start(stmt)].replace(b"\\\r\n", b"").replace(b"\\\n", b"")
+        return b"\n" not in between
+
+    def suite(self, body: Sequence[ast.stmt]) -> object:
+        """An indented block, or the statements after the colon on the header's line."""
+        first = self.start(body[0])
+        line_start = self.source.rfind(b"\n", 0, first) + 1
+        if self.source[line_start:first].strip(b" \t\x0c") == b"":
+            before = self.source[:line_start].rstrip(b"\r\n")
+            if before.endswith(b"\\"):
+                raise Unsupported("a line continuation before a block")
+            return _make(cst.IndentedBlock, body=self.block_statements(body))
+        small = []
+        for stmt in body:
+            self.heads.append(self.start(stmt))
+            build = self.statements.get(type(stmt))
+            if build is None or isinstance(stmt, _COMPOUND_SMALL):
+                raise Unsupported("a compound statement after a colon")
+            small.append(build(stmt))
+        return _make(cst.SimpleStatementSuite, body=small)
+
+    def orelse(self, body: Sequence[ast.stmt]) -> object:
+        return _make(cst.Else, body=self.suite(body)) if body else None
+
+    def _leaf(self, kind: type) -> Callable[[ast.AST], object]:
+        return lambda node: _make(kind)
+
+    def _expr_stmt(self, node: ast.Expr) -> object:
+        return _make(cst.Expr, value=self.expr(node.value))
+
+    def _assign(self, node: ast.Assign) -> object:
+        targets = [_make(cst.AssignTarget, target=self.expr(t)) for t in node.targets]
+        return _make(cst.Assign, targets=targets, value=self.expr(node.value))
+
+    def _annassign(self, node: ast.AnnAssign) -> object:
+        return _make(cst.AnnAssign, target=self.expr(node.target), annotation=self.annotation(node.annotation),
+                     value=self.expr(node.value) if node.value is not None else None)
+
+    def _augassign(self, node: ast.AugAssign) -> object:
+        return _make(cst.AugAssign, target=self.expr(node.target), operator=_shared(_AUGMENTED[type(node.op)]),
+                     value=self.expr(node.value))
+
+    def _return(self, node: ast.Return) -> object:
+        return _make(cst.Return, value=self.expr(node.value) if node.value is not None else None)
+
+    def _raise(self, node: ast.Raise) -> object:
+        cause = _make(cst.From, item=self.expr(node.cause)) if node.cause is not None else None
+        return _make(cst.Raise, exc=self.expr(node.exc) if node.exc is not None else None, cause=cause)
+
+    def _assert(self, node: ast.Assert) -> object:
+        return _make(cst.Assert, test=self.expr(node.test), msg=self.expr(node.msg) if node.msg is not None else None)
+
+    def _delete(self, node: ast.Delete) -> object:
+        if len(node.targets) == 1:
+            return _make(cst.Del, target=self.expr(node.targets[0]))
+        return _make(cst.Del, target=_make(cst.Tuple, elements=[self.element(t) for t in node.targets]))
+
+    def _global(self, node: ast.Global) -> object:
+        return _make(cst.Global, names=[_make(cst.NameItem, name=_plain_name(n)) for n in node.names])
+
+    def _nonlocal(self, node: ast.Nonlocal) -> object:
+        return _make(cst.Nonlocal, names=[_make(cst.NameItem, name=_plain_name(n)) for n in node.names])
+
+    def _import(self, node: ast.Import) -> object:
+        return _make(cst.Import, names=[self.alias(a) for a in node.names])
+
+    def _import_from(self, node: ast.ImportFrom) -> object:
+        if len(node.names) == 1 and node.names[0].name == "*":
+            names: object = _make(cst.ImportStar)
+        else:
+            names = [self.alias(a) for a in node.names]
+        return _make(cst.ImportFrom, module=_dotted(node.module) if node.module else None, names=names,
+                     relative=[_make(cst.Dot) for _ in range(node.level or 0)])
+
+    def alias(self, node: ast.alias) -> object:
+        asname = _make(cst.AsName, name=_plain_name(node.asname)) if node.asname else None
+        return _make(cst.ImportAlias, name=_dotted(node.name), asname=asname)
+
+    def _if(self, node: ast.If) -> object:
+        orelse: object = None
+        if node.orelse:
+            first = node.orelse[0]
+            if len(node.orelse) == 1 and isinstance(first, ast.If) and self.source.startswith(b"elif", self.start(first)):
+                self.heads.append(self.start(first))
+                orelse = self._if(first)
+            else:
+                orelse = self.orelse(node.orelse)
+        return _make(cst.If, test=self.expr(node.test), body=self.suite(node.body), orelse=orelse)
+
+    def _for(self, node: Union[ast.For, ast.AsyncFor]) -> object:
+        return _make(cst.For, target=self.expr(node.target), iter=self.expr(node.iter), body=self.suite(node.body),
+                     orelse=self.orelse(node.orelse),
+                     asynchronous=_make(cst.Asynchronous) if isinstance(node, ast.AsyncFor) else None)
+
+    def _while(self, node: ast.While) -> object:
+        return _make(cst.While, test=self.expr(node.test), body=self.suite(node.body), orelse=self.orelse(node.orelse))
+
+    def _with(self, node: Union[ast.With, ast.AsyncWith]) -> object:
+        items = [
+            _make(cst.WithItem, item=self.expr(item.context_expr),
+                  asname=_make(cst.AsName, name=self.expr(item.optional_vars)) if item.optional_vars is not None else None)
+            for item in node.items
+        ]
+        return _make(cst.With, items=items, body=self.suite(node.body),
+                     asynchronous=_make(cst.Asynchronous) if isinstance(node, ast.AsyncWith) else None)
+
+    def _try(self, node: ast.Try) -> object:
+        self.heads.extend(self.start(h) for h in node.handlers)
+        handlers = [
+            _make(cst.ExceptHandler, body=self.suite(h.body), type=self.expr(h.type) if h.type is not None else None,
+                  name=_make(cst.AsName, name=_plain_name(h.name)) if h.name else None)
+            for h in node.handlers
+        ]
+        final = _make(cst.Finally, body=self.suite(node.finalbody)) if node.finalbody else None
+        return _make(cst.Try, body=self.suite(node.body), handlers=handlers, orelse=self.orelse(node.orelse),
+                     finalbody=final)
+
+    def _def(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> object:
+        if getattr(node, "type_params", None):
+            raise Unsupported("type parameters")
+        returns = self.annotation(node.returns) if node.returns is not None else None
+        return _make(cst.FunctionDef, name=_plain_name(node.name), params=self.parameters(node.args),
+                     body=self.suite(node.body), decorators=self.decorators(node.decorator_list), returns=returns,
+                     asynchronous=_make(cst.Asynchronous) if isinstance(node, ast.AsyncFunctionDef) else None)
+
+    def _class(self, node: ast.ClassDef) -> object:
+        if getattr(node, "type_params", None):
+            raise Unsupported("type parameters")
+        bases = [self.arg(b) for b in node.bases]
+        keywords = [self.keyword(k) for k in node.keywords]
+        if len(bases) + len(keywords) == 1:
+            self.closers[id((bases or keywords)[0].value)] = _OUTERMOST  # type: ignore[attr-defined]
+        return _make(cst.ClassDef, name=_plain_name(node.name), body=self.suite(node.body), bases=bases,
+                     keywords=keywords, decorators=self.decorators(node.decorator_list))
+
+    def decorators(self, nodes: Sequence[ast.expr]) -> List[object]:
+        self.heads.extend(self.start(d) for d in nodes)
+        return [_make(cst.Decorator, decorator=self.expr(d)) for d in nodes]
+
+    def annotation(self, node: ast.expr) -> object:
+        return _make(cst.Annotation, annotation=self.expr(node))
+
+    def parameters(self, args: ast.arguments) -> object:
+        positional = [*args.posonlyargs, *args.args]
+        defaults: List[Optional[ast.expr]] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        built = [self.param(a, d, "") for a, d in zip(positional, defaults)]
+        posonly = built[:len(args.posonlyargs)]
+        star_arg: object = MaybeSentinel.DEFAULT
+        if args.vararg is not None:
+            star_arg = self.param(args.vararg, None, "*")
+        elif args.kwonlyargs:
+            star_arg = _make(cst.ParamStar)
+        return _make(
+            cst.Parameters, params=built[len(args.posonlyargs):], star_arg=star_arg,
+            kwonly_params=[self.param(a, d, "") for a, d in zip(args.kwonlyargs, args.kw_defaults)],
+            star_kwarg=self.param(args.kwarg, None, "**") if args.kwarg is not None else None,
+            posonly_params=posonly, posonly_ind=_make(cst.ParamSlash) if posonly else MaybeSentinel.DEFAULT,
+        )
+
+    def param(self, node: ast.arg, default: Optional[ast.expr], star: str) -> object:
+        return _make(cst.Param, name=_plain_name(node.arg), star=star,
+                     annotation=self.annotation(node.annotation) if node.annotation is not None else None,
+                     default=self.expr(default) if default is not None else None)
+
+    # ---- expressions ---------------------------------------------------------------------
+
+    def expr(self, node: ast.AST) -> object:
+        build = self.expressions.get(type(node))
+        if build is None:
+            raise Unsupported(type(node).__name__)
+        built = build(node)
+        self.origin[id(built)] = node
+        return built
+
+    def _name(self, node: ast.Name) -> object:
+        return _plain_name(node.id)
+
+    def _constant(self, node: ast.Constant) -> object:
+        value = node.value
+        if isinstance(value, (str, bytes)):
+            return self._strings(node)
+        if value is None or value is True or value is False:
+            return _plain_name(repr(value))
+        if value is Ellipsis:
+            return _make(cst.Ellipsis)
+        text = self.source[self.start(node):self.end(node)].decode("ascii")
+        if isinstance(value, complex):
+            return _make(cst.Imaginary, value=text)
+        if isinstance(value, float):
+            return _make(cst.Float, value=text)
+        return _make(cst.Integer, value=text)
+
+    def _strings(self, node: ast.expr) -> object:
+        """One string, or an implicit concatenation (`"a" "b"`, right-nested as libcst does)."""
+        start, end = self.start(node), self.end(node)
+        pieces: List[object] = []
+        i = start
+        while i < end:
+            i = self.blank_after(i)
+            if i >= end:
+                break
+            j = _string_end(self.source, i, end)
+            if j <= i:
+                raise Unsupported("a string this module cannot read")
+            pieces.append(self.string(self.source[i:j]))
+            i = j
+        if not pieces:
+            raise Unsupported("an empty string run")
+        built = pieces[-1]
+        for piece in reversed(pieces[:-1]):
+            built = _make(cst.ConcatenatedString, left=piece, right=built)
+        return built
+
+    def string(self, token: bytes) -> object:
+        found = _PREFIX.match(token)
+        prefix = found.group().decode() if found else ""
+        text = token.decode("utf-8")
+        if "f" not in prefix.lower():
+            return _make(cst.SimpleString, value=text)
+        rest = token[len(prefix):]
+        quote = rest[:3] if rest[:3] in (b'"""', b"'''") else rest[:1]
+        body = token[len(prefix) + len(quote):len(token) - len(quote)]
+        parts = self.formatted_parts(body, 0, len(body))
+        return _make(cst.FormattedString, parts=parts, start=prefix + quote.decode(), end=quote.decode())
+
+    def formatted_parts(self, body: bytes, i: int, stop: int) -> List[object]:
+        """The text and `{expression}` parts of an f-string's body (or of a format spec)."""
+        parts: List[object] = []
+        text_start = i
+        while i < stop:
+            c = body[i]
+            if c in b"{}" and body[i + 1:i + 2] == bytes([c]) and i + 1 < stop:
+                i += 2
+                continue
+            if c == 0x7D:  # a lone '}'
+                raise Unsupported("a lone closing brace in an f-string")
+            if c != 0x7B:
+                i += 1
+                continue
+            if i > text_start:
+                parts.append(_make(cst.FormattedStringText, value=body[text_start:i].decode("utf-8")))
+            i = self.formatted_expression(body, i, stop, parts)
+            text_start = i
+        if i > text_start:
+            parts.append(_make(cst.FormattedStringText, value=body[text_start:i].decode("utf-8")))
+        return parts
+
+    def formatted_expression(self, body: bytes, i: int, stop: int, parts: List[object]) -> int:
+        """Reads `{expression!conversion:spec}` from `i` (its opening brace) and returns where
+        it ends."""
+        j = i + 1
+        depth = 0
+        while j < stop:
+            c = body[j]
+            if c in b"'\"":
+                j = max(j + 1, _string_end(body, _prefix_start(body, j), stop))
+                continue
+            if c in b"([{":
+                depth += 1
+            elif c in b")]":
+                depth -= 1
+            elif c == 0x7D:
+                if depth == 0:
+                    break
+                depth -= 1
+            elif depth == 0 and c == 0x21 and body[j + 1:j + 2] != b"=":  # '!' of a conversion
+                break
+            elif depth == 0 and c == 0x3A:  # ':' of a format spec
+                break
+            elif depth == 0 and c == 0x3D and body[j - 1:j] not in (b"=", b"!", b"<", b">") and body[j + 1:j + 2] != b"=":
+                raise Unsupported("a self-documenting f-string expression")
+            elif c == 0x23:
+                raise Unsupported("a comment in an f-string")
+            j += 1
+        if j >= stop:
+            raise Unsupported("an unclosed f-string expression")
+        expression = _expression_tree(body[i + 1:j])
+        conversion: Optional[str] = None
+        if body[j] == 0x21:
+            conversion = body[j + 1:j + 2].decode()
+            j += 2
+        spec: Optional[List[object]] = None
+        if body[j:j + 1] == b":":
+            end = j + 1
+            depth = 0
+            while end < stop:
+                c = body[end]
+                if c == 0x7B:
+                    depth += 1
+                elif c == 0x7D:
+                    if depth == 0:
+                        break
+                    depth -= 1
+                end += 1
+            spec = self.formatted_parts(body, j + 1, end)
+            j = end
+        if body[j:j + 1] != b"}":
+            raise Unsupported("an f-string expression this module cannot read")
+        parts.append(_make(cst.FormattedStringExpression, expression=expression, conversion=conversion,
+                           format_spec=spec))
+        return j + 1
+
+    def _attribute(self, node: ast.Attribute) -> object:
+        return _make(cst.Attribute, value=self.expr(node.value), attr=_plain_name(node.attr))
+
+    def _call(self, node: ast.Call) -> object:
+        items: List[Tuple[int, object]] = [(self.start(a), self.arg(a)) for a in node.args]
+        items += [(self.start(k), self.keyword(k)) for k in node.keywords]
+        items.sort(key=lambda item: item[0])
+        if len(items) == 1:
+            self.closers[id(items[0][1].value)] = self.end(node) - 1  # type: ignore[attr-defined]
+        return _make(cst.Call, func=self.expr(node.func), args=[a for _, a in items])
+
+    def arg(self, node: ast.expr) -> object:
+        if isinstance(node, ast.Starred):
+            return _make(cst.Arg, value=self.expr(node.value), star="*")
+        return _make(cst.Arg, value=self.expr(node))
+
+    def keyword(self, node: ast.keyword) -> object:
+        if node.arg is None:
+            return _make(cst.Arg, value=self.expr(node.value), star="**")
+        return _make(cst.Arg, value=self.expr(node.value), keyword=_plain_name(node.arg))
+
+    def _subscript(self, node: ast.Subscript) -> object:
+        index = node.slice
+        if isinstance(index, ast.Tuple) and not self.parenthesized(index):
+            elements = [self.subscript_element(e) for e in index.elts]
+        else:
+            elements = [self.subscript_element(index)]
+        return _make(cst.Subscript, value=self.expr(node.value), slice=elements)
+
+    def subscript_element(self, node: ast.expr) -> object:
+        if isinstance(node, ast.Slice):
+            second: object = MaybeSentinel.DEFAULT
+            if node.step is not None or self.colons(node) > 1:
+                second = _shared(cst.Colon)
+            inner: object = _make(
+                cst.Slice, lower=self.expr(node.lower) if node.lower is not None else None,
+                upper=self.expr(node.upper) if node.upper is not None else None,
+                step=self.expr(node.step) if node.step is not None else None,
+                first_colon=_shared(cst.Colon), second_colon=second)
+        elif isinstance(node, ast.Starred):
+            raise Unsupported("a starred subscript")
+        else:
+            inner = _make(cst.Index, value=self.expr(node))
+        return _make(cst.SubscriptElement, slice=inner)
+
+    def colons(self, node: ast.Slice) -> int:
+        """Colons of a slice outside its parts' brackets (`a[1:2:]` has two)."""
+        src = self.source
+        i, end, count = self.start(node), self.end(node), 0
+        while i < end:
+            c = src[i]
+            if c in b"([{":
+                i = self.closing(i) + 1
+                if i <= 0:
+                    raise Unsupported("unbalanced brackets")
+                continue
+            if c in b"'\"":
+                i = max(i + 1, _string_end(src, _prefix_start(src, i), end))
+                continue
+            if c == 0x3A:
+                count += 1
+            i += 1
+        return count
+
+    def _binop(self, node: ast.BinOp) -> object:
+        return _make(cst.BinaryOperation, left=self.expr(node.left), operator=_shared(_BINARY[type(node.op)]),
+                     right=self.expr(node.right))
+
+    def _unaryop(self, node: ast.UnaryOp) -> object:
+        return _make(cst.UnaryOperation, operator=_shared(_UNARY[type(node.op)]), expression=self.expr(node.operand))
+
+    def _boolop(self, node: ast.BoolOp) -> object:
+        """`a and b and c`: left-nested; only the outermost has `node`'s text."""
+        operator = _shared(cst.And if isinstance(node.op, ast.And) else cst.Or)
+        built = self.expr(node.values[0])
+        for value in node.values[1:]:
+            built = _make(cst.BooleanOperation, left=built, operator=operator, right=self.expr(value))
+        return built
+
+    def _compare(self, node: ast.Compare) -> object:
+        targets = [_make(cst.ComparisonTarget, operator=_shared(_COMPARE[type(op)]), comparator=self.expr(c))
+                   for op, c in zip(node.ops, node.comparators)]
+        return _make(cst.Comparison, left=self.expr(node.left), comparisons=targets)
+
+    def _ifexp(self, node: ast.IfExp) -> object:
+        return _make(cst.IfExp, test=self.expr(node.test), body=self.expr(node.body), orelse=self.expr(node.orelse))
+
+    def _lambda(self, node: ast.Lambda) -> object:
+        return _make(cst.Lambda, params=self.parameters(node.args), body=self.expr(node.body))
+
+    def _await(self, node: ast.Await) -> object:
+        return _make(cst.Await, expression=self.expr(node.value))
+
+    def _yield(self, node: ast.Yield) -> object:
+        return _make(cst.Yield, value=self.expr(node.value) if node.value is not None else None)
+
+    def _yield_from(self, node: ast.YieldFrom) -> object:
+        return _make(cst.Yield, value=_make(cst.From, item=self.expr(node.value)))
+
+    def _named(self, node: ast.NamedExpr) -> object:
+        return _make(cst.NamedExpr, target=self.expr(node.target), value=self.expr(node.value))
+
+    def element(self, node: ast.expr) -> object:
+        if isinstance(node, ast.Starred):
+            return _make(cst.StarredElement, value=self.expr(node.value))
+        return _make(cst.Element, value=self.expr(node))
+
+    def _starred_alone(self, node: ast.Starred) -> object:
+        raise Unsupported("a starred expression outside a collection")
+
+    def _list(self, node: ast.List) -> object:
+        return _make(cst.List, elements=[self.element(e) for e in node.elts])
+
+    def _tuple(self, node: ast.Tuple) -> object:
+        return _make(cst.Tuple, elements=[self.element(e) for e in node.elts])
+
+    def _set(self, node: ast.Set) -> object:
+        return _make(cst.Set, elements=[self.element(e) for e in node.elts])
+
+    def _dict(self, node: ast.Dict) -> object:
+        elements = [
+            _make(cst.StarredDictElement, value=self.expr(v)) if k is None
+            else _make(cst.DictElement, key=self.expr(k), value=self.expr(v))
+            for k, v in zip(node.keys, node.values)
+        ]
+        return _make(cst.Dict, elements=elements)
+
+    def comp_for(self, generators: Sequence[ast.comprehension]) -> object:
+        built: object = None
+        for gen in reversed(generators):
+            built = _make(cst.CompFor, target=self.expr(gen.target), iter=self.expr(gen.iter),
+                          ifs=[_make(cst.CompIf, test=self.expr(t)) for t in gen.ifs], inner_for_in=built,
+                          asynchronous=_make(cst.Asynchronous) if gen.is_async else None)
+        return built
+
+    def _listcomp(self, node: ast.ListComp) -> object:
+        return _make(cst.ListComp, elt=self.expr(node.elt), for_in=self.comp_for(node.generators))
+
+    def _setcomp(self, node: ast.SetComp) -> object:
+        return _make(cst.SetComp, elt=self.expr(node.elt), for_in=self.comp_for(node.generators))
+
+    def _genexp(self, node: ast.GeneratorExp) -> object:
+        return _make(cst.GeneratorExp, elt=self.expr(node.elt), for_in=self.comp_for(node.generators))
+
+    def _dictcomp(self, node: ast.DictComp) -> object:
+        return _make(cst.DictComp, key=self.expr(node.key), value=self.expr(node.value),
+                     for_in=self.comp_for(node.generators))
+
+
+def _plain_name(text: str) -> object:
+    return _make(cst.Name, value=text)
+
+
+def _dotted(text: str) -> object:
+    """`a.b.c` as libcst holds a module path: `Attribute(Attribute(Name a, b), c)`."""
+    parts = text.split(".")
+    built = _plain_name(parts[0])
+    for part in parts[1:]:
+        built = _make(cst.Attribute, value=built, attr=_plain_name(part))
+    return built
+
+
+def _string_end(src: bytes, i: int, stop: int) -> int:
+    """Where the string token starting at `i` (its prefix or its quote) ends; `i` when there is
+    none. The braces of an f-string's expressions may hold strings in the same quotes (3.12)."""
+    prefix = _PREFIX.match(src, i)
+    j = prefix.end() if prefix else i
+    quote = src[j:j + 3] if src[j:j + 3] in (b'"""', b"'''") else src[j:j + 1]
+    if quote not in (b'"', b"'", b'"""', b"'''"):
+        return i
+    formatted = prefix is not None and b"f" in prefix.group().lower()
+    j += len(quote)
+    depth = 0
+    limit = len(src)
+    while j < limit:
+        c = src[j]
+        if c == 0x5C:
+            j += 2
+            continue
+        if formatted and c == 0x7B:
+            if depth == 0 and src[j + 1:j + 2] == b"{":
+                j += 2
+                continue
+            depth += 1
+        elif formatted and c == 0x7D and depth:
+            depth -= 1
+        elif depth and c in b"'\"":
+            j = max(j + 1, _string_end(src, _prefix_start(src, j), limit))
+            continue
+        elif not depth and src.startswith(quote, j):
+            return j + len(quote)
+        elif c == 0x0A and len(quote) == 1 and not depth:
+            return i
+        j += 1
+    return i
+
+
+def _prefix_start(src: bytes, quote: int) -> int:
+    """Where the string whose quote is at `quote` starts: its prefix letters (`rb`, `f`)."""
+    i = quote
+    while i > 0 and quote - i < 2 and src[i - 1] in b"rRbBuUfF":
+        i -= 1
+    if i > 0 and (src[i - 1:i].isalnum() or src[i - 1] in b"_" or src[i - 1] >= 0x80):
+        return quote  # the letters end a name (`if"x"`): the string starts at its quote
+    return i
+
+
+def _expression_tree(text: bytes) -> object:
+    """An f-string's `{expression}`, built from its own parse (positions inside f-strings
+    differ between Python versions; the expression's text is certain)."""
+    wrapped = b"(" + text + b")"
+    try:
+        tree = ast.parse(wrapped, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise Unsupported("an f-string expression CPython does not parse alone") from None
+    return _Builder(wrapped).expr(tree.body)
+
+
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
+
+
+def build(source: bytes, tree: ast.Module) -> "Built":
+    """The libcst tree of a file CPython parsed into `tree`, built from it; `Unsupported` when
+    the file holds something left to libcst's parser (match statements, type parameters,
+    self-documenting f-strings, a source encoding other than UTF-8, lone carriage returns)."""
+    head = source[: source.find(b"\n", source.find(b"\n") + 1) + 1] if b"\n" in source else source
+    if source.startswith(b"\xef\xbb\xbf") or _COOKIE.search(head) or re.search(rb"\r(?!\n)", source):
+        raise Unsupported("an encoding or line ending left to libcst")
+    builder = _Builder(source)
+    try:
+        return Built(builder.module(tree), builder)
+    except (UnicodeDecodeError, IndexError, KeyError, AttributeError) as exc:
+        raise Unsupported(f"{type(exc).__name__}") from None
+
+
+class Built:
+    """A tree built from `ast`, and what prints its nodes as the source did: the source text
+    of an expression where `ast` places it, libcst's parse of the file (`ParsedTwin`)
+    otherwise."""
+
+    def __init__(self, module: cst.Module, builder: _Builder) -> None:
+        self.module = module
+        self.twin = ParsedTwin(builder.source, module)
+        self._builder = builder
+
+    def code(self, node: cst.CSTNode) -> str:
+        """What libcst's `code_for_node` prints for the node."""
+        text = self._builder.text(node)
+        if text is None:
+            text = self.twin.module.code_for_node(self.twin.of(node))
+        return text
+
+
+class ParsedTwin:
+    """libcst's parse of a file whose tree was built from `ast`, for what only it can give:
+    the source text of a node and the spans `ast` has none for. Parsed on first use; the two
+    trees are walked together to pair their nodes, and any difference raises `TwinMismatch`."""
+
+    def __init__(self, source: bytes, built: cst.Module) -> None:
+        self.source = source
+        self.built = built
+        self._module: Optional[cst.Module] = None
+        self._pairs: Dict[int, cst.CSTNode] = {}
+
+    @property
+    def module(self) -> cst.Module:
+        if self._module is None:
+            from whowaits.facts import _parse
+
+            try:
+                parsed = _parse(self.source, True)
+            except Exception as exc:  # libcst refuses what CPython took: its error is the file's
+                raise TwinMismatch(f"libcst cannot parse the file: {type(exc).__name__}") from None
+            self._pairs = dict(_paired(self.built, parsed))
+            self._module = parsed
+        return self._module
+
+    def of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The parsed tree's node for a built one."""
+        self.module  # noqa: B018 - parses and pairs on first use
+        found = self._pairs.get(id(node))
+        if found is None:
+            raise TwinMismatch(type(node).__name__)
+        return found
+
+
+def _paired(built: cst.CSTNode, parsed: cst.CSTNode) -> Iterator[Tuple[int, cst.CSTNode]]:
+    stack = [(built, parsed)]
+    while stack:
+        ours, theirs = stack.pop()
+        if type(ours) is not type(theirs):
+            raise TwinMismatch(f"{type(ours).__name__} vs {type(theirs).__name__}")
+        yield id(ours), theirs
+        mine, its = child_nodes(ours), child_nodes(theirs)
+        if len(mine) != len(its):
+            raise TwinMismatch(f"children of {type(ours).__name__}")
+        stack.extend(zip(mine, its))
