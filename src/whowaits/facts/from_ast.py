@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
+import sys
 from dataclasses import MISSING, fields
 from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union, cast
 
@@ -47,38 +48,40 @@ class TwinMismatch(Exception):
     """The built tree and libcst's parse of the same file differ: use libcst's."""
 
 
-_new = object.__new__
-_set = object.__setattr__
-_DEFAULTS: Dict[type, Tuple[Tuple[str, object], ...]] = {}
-
-
-def _defaults(kind: type) -> Tuple[Tuple[str, object], ...]:
-    """Every field of a node class with its default, computed once: trivia is shared."""
-    found = _DEFAULTS.get(kind)
-    if found is None:
-        out = []
-        for f in fields(kind):
-            if f.default is not MISSING:
-                out.append((f.name, f.default))
-            elif f.default_factory is not MISSING:
-                out.append((f.name, f.default_factory()))
-            else:
-                out.append((f.name, None))
-        found = _DEFAULTS[kind] = tuple(out)
-    return found
-
-
-def _make(kind: type, **given: object) -> object:
-    """A node as libcst's parser would build it, without its constructor: libcst's
-    `__init__` makes fresh whitespace nodes and validates, which is what this module saves."""
-    node: object = _new(kind)
-    for name, default in _defaults(kind):
-        if name in given:
-            value = given[name]
-            _set(node, name, tuple(value) if type(value) is list else value)  # libcst holds tuples
+def _constructor(kind: type) -> Callable[..., object]:
+    """A function that makes a node of `kind` as libcst's parser would, without libcst's
+    `__init__` (which makes fresh whitespace nodes for every default and validates): each field
+    is a keyword with libcst's default, made once and shared (trivia is never written). Like
+    `dataclasses`, it is generated, so each field is one attribute store; a list given for a
+    sequence field is stored as the tuple libcst's parser holds."""
+    names: List[str] = []
+    namespace: Dict[str, object] = {"_new": object.__new__, "_set": object.__setattr__, "_kind": kind,
+                                    "_list": list, "_tuple": tuple, "_type": type}
+    body = ["    node = _new(_kind)"]
+    for i, f in enumerate(fields(kind)):
+        if f.default is not MISSING:
+            namespace[f"_d{i}"] = f.default
+        elif f.default_factory is not MISSING:
+            namespace[f"_d{i}"] = f.default_factory()
         else:
-            _set(node, name, default)
-    return node
+            namespace[f"_d{i}"] = None
+        names.append(f"{f.name}=_d{i}")
+        value = f"_tuple({f.name}) if _type({f.name}) is _list else {f.name}" if "Sequence" in str(f.type) else f.name
+        body.append(f"    _set(node, {f.name!r}, {value})")
+    code = f"def make({'*, ' if names else ''}{', '.join(names)}):\n" + "\n".join(body) + "\n    return node\n"
+    exec(code, namespace)  # noqa: S102 - generated from libcst's own field names, not from input
+    return cast(Callable[..., object], namespace["make"])
+
+
+class _Constructors(Dict[type, Callable[..., object]]):
+    """Node class -> its constructor (`_constructor`), made on first use: `_MAKE[cst.Call](func=f)`."""
+
+    def __missing__(self, kind: type) -> Callable[..., object]:
+        made = self[kind] = _constructor(kind)
+        return made
+
+
+_MAKE = _Constructors()
 
 
 _BINARY: Dict[type, type] = {
@@ -106,7 +109,7 @@ _SHARED: Dict[type, object] = {}
 def _shared(kind: type) -> object:
     node = _SHARED.get(kind)
     if node is None:
-        node = _SHARED[kind] = _make(kind)
+        node = _SHARED[kind] = _MAKE[kind]()
     return node
 
 
@@ -133,27 +136,6 @@ class _Builder:
         self.starts = [0]
         for line in source.split(b"\n")[:-1]:
             self.starts.append(self.starts[-1] + len(line) + 1)
-        self.expressions: Dict[type, Callable[[Any], object]] = {
-            ast.Name: self._name, ast.Constant: self._constant, ast.JoinedStr: self._strings,
-            ast.Attribute: self._attribute, ast.Call: self._call, ast.Subscript: self._subscript,
-            ast.BinOp: self._binop, ast.UnaryOp: self._unaryop, ast.BoolOp: self._boolop,
-            ast.Compare: self._compare, ast.IfExp: self._ifexp, ast.Lambda: self._lambda,
-            ast.Await: self._await, ast.Yield: self._yield, ast.YieldFrom: self._yield_from,
-            ast.NamedExpr: self._named, ast.List: self._list, ast.Tuple: self._tuple, ast.Set: self._set,
-            ast.Dict: self._dict, ast.ListComp: self._listcomp, ast.SetComp: self._setcomp,
-            ast.GeneratorExp: self._genexp, ast.DictComp: self._dictcomp, ast.Starred: self._starred_alone,
-        }
-        self.statements: Dict[type, Callable[[Any], object]] = {
-            ast.Expr: self._expr_stmt, ast.Assign: self._assign, ast.AnnAssign: self._annassign,
-            ast.AugAssign: self._augassign, ast.Return: self._return, ast.Raise: self._raise,
-            ast.Assert: self._assert, ast.Delete: self._delete, ast.Pass: self._leaf(cst.Pass),
-            ast.Break: self._leaf(cst.Break), ast.Continue: self._leaf(cst.Continue), ast.Global: self._global,
-            ast.Nonlocal: self._nonlocal, ast.Import: self._import, ast.ImportFrom: self._import_from,
-            ast.If: self._if, ast.For: self._for, ast.AsyncFor: self._for, ast.While: self._while,
-            ast.With: self._with, ast.AsyncWith: self._with, ast.Try: self._try,
-            ast.FunctionDef: self._def, ast.AsyncFunctionDef: self._def, ast.ClassDef: self._class,
-        }
-
     # ---- positions and text --------------------------------------------------------------
 
     def at(self, line: int, col: int) -> int:
@@ -265,7 +247,7 @@ class _Builder:
 
     def module(self, tree: ast.Module) -> cst.Module:
         newline = "\r\n" if b"\r\n" in self.source else "\n"
-        return cast(cst.Module, _make(cst.Module, body=self.block_statements(tree.body), encoding="utf-8",
+        return cast(cst.Module, _MAKE[cst.Module](body=self.block_statements(tree.body), encoding="utf-8",
                                       default_newline=newline, has_trailing_newline=self.source.endswith((b"\n", b"\r"))))
 
     def block_statements(self, body: Sequence[ast.stmt]) -> List[object]:
@@ -275,23 +257,23 @@ class _Builder:
         line: List[object] = []
         previous: Optional[ast.stmt] = None
         for stmt in body:
-            build = self.statements.get(type(stmt))
+            build = _STATEMENTS.get(type(stmt))
             if build is None:
                 raise Unsupported(type(stmt).__name__)
             self.heads.append(self.start(stmt))
             if isinstance(stmt, _COMPOUND_SMALL):
                 if line:
-                    out.append(_make(cst.SimpleStatementLine, body=line))
+                    out.append(_MAKE[cst.SimpleStatementLine](body=line))
                     line = []
-                out.append(build(stmt))
+                out.append(build(self, stmt))
             else:
                 if line and previous is not None and not self.same_line(previous, stmt):
-                    out.append(_make(cst.SimpleStatementLine, body=line))
+                    out.append(_MAKE[cst.SimpleStatementLine](body=line))
                     line = []
-                line.append(build(stmt))
+                line.append(build(self, stmt))
             previous = stmt
         if line:
-            out.append(_make(cst.SimpleStatementLine, body=line))
+            out.append(_MAKE[cst.SimpleStatementLine](body=line))
         return out
 
     def same_line(self, previous: ast.stmt, stmt: ast.stmt) -> bool:
@@ -311,72 +293,69 @@ class _Builder:
             before = self.source[:line_start].rstrip(b"\r\n")
             if before.endswith(b"\\"):
                 raise Unsupported("a line continuation before a block")
-            return _make(cst.IndentedBlock, body=self.block_statements(body))
+            return _MAKE[cst.IndentedBlock](body=self.block_statements(body))
         small = []
         for stmt in body:
             self.heads.append(self.start(stmt))
-            build = self.statements.get(type(stmt))
+            build = _STATEMENTS.get(type(stmt))
             if build is None or isinstance(stmt, _COMPOUND_SMALL):
                 raise Unsupported("a compound statement after a colon")
-            small.append(build(stmt))
-        return _make(cst.SimpleStatementSuite, body=small)
+            small.append(build(self, stmt))
+        return _MAKE[cst.SimpleStatementSuite](body=small)
 
     def orelse(self, body: Sequence[ast.stmt]) -> object:
-        return _make(cst.Else, body=self.suite(body)) if body else None
-
-    def _leaf(self, kind: type) -> Callable[[ast.AST], object]:
-        return lambda node: _make(kind)
+        return _MAKE[cst.Else](body=self.suite(body)) if body else None
 
     def _expr_stmt(self, node: ast.Expr) -> object:
-        return _make(cst.Expr, value=self.expr(node.value))
+        return _MAKE[cst.Expr](value=self.expr(node.value))
 
     def _assign(self, node: ast.Assign) -> object:
-        targets = [_make(cst.AssignTarget, target=self.expr(t)) for t in node.targets]
-        return _make(cst.Assign, targets=targets, value=self.expr(node.value))
+        targets = [_MAKE[cst.AssignTarget](target=self.expr(t)) for t in node.targets]
+        return _MAKE[cst.Assign](targets=targets, value=self.expr(node.value))
 
     def _annassign(self, node: ast.AnnAssign) -> object:
-        return _make(cst.AnnAssign, target=self.expr(node.target), annotation=self.annotation(node.annotation),
+        return _MAKE[cst.AnnAssign](target=self.expr(node.target), annotation=self.annotation(node.annotation),
                      value=self.expr(node.value) if node.value is not None else None)
 
     def _augassign(self, node: ast.AugAssign) -> object:
-        return _make(cst.AugAssign, target=self.expr(node.target), operator=_shared(_AUGMENTED[type(node.op)]),
+        return _MAKE[cst.AugAssign](target=self.expr(node.target), operator=_shared(_AUGMENTED[type(node.op)]),
                      value=self.expr(node.value))
 
     def _return(self, node: ast.Return) -> object:
-        return _make(cst.Return, value=self.expr(node.value) if node.value is not None else None)
+        return _MAKE[cst.Return](value=self.expr(node.value) if node.value is not None else None)
 
     def _raise(self, node: ast.Raise) -> object:
-        cause = _make(cst.From, item=self.expr(node.cause)) if node.cause is not None else None
-        return _make(cst.Raise, exc=self.expr(node.exc) if node.exc is not None else None, cause=cause)
+        cause = _MAKE[cst.From](item=self.expr(node.cause)) if node.cause is not None else None
+        return _MAKE[cst.Raise](exc=self.expr(node.exc) if node.exc is not None else None, cause=cause)
 
     def _assert(self, node: ast.Assert) -> object:
-        return _make(cst.Assert, test=self.expr(node.test), msg=self.expr(node.msg) if node.msg is not None else None)
+        return _MAKE[cst.Assert](test=self.expr(node.test), msg=self.expr(node.msg) if node.msg is not None else None)
 
     def _delete(self, node: ast.Delete) -> object:
         if len(node.targets) == 1:
-            return _make(cst.Del, target=self.expr(node.targets[0]))
-        return _make(cst.Del, target=_make(cst.Tuple, elements=[self.element(t) for t in node.targets]))
+            return _MAKE[cst.Del](target=self.expr(node.targets[0]))
+        return _MAKE[cst.Del](target=_MAKE[cst.Tuple](elements=[self.element(t) for t in node.targets]))
 
     def _global(self, node: ast.Global) -> object:
-        return _make(cst.Global, names=[_make(cst.NameItem, name=_plain_name(n)) for n in node.names])
+        return _MAKE[cst.Global](names=[_MAKE[cst.NameItem](name=_plain_name(n)) for n in node.names])
 
     def _nonlocal(self, node: ast.Nonlocal) -> object:
-        return _make(cst.Nonlocal, names=[_make(cst.NameItem, name=_plain_name(n)) for n in node.names])
+        return _MAKE[cst.Nonlocal](names=[_MAKE[cst.NameItem](name=_plain_name(n)) for n in node.names])
 
     def _import(self, node: ast.Import) -> object:
-        return _make(cst.Import, names=[self.alias(a) for a in node.names])
+        return _MAKE[cst.Import](names=[self.alias(a) for a in node.names])
 
     def _import_from(self, node: ast.ImportFrom) -> object:
         if len(node.names) == 1 and node.names[0].name == "*":
-            names: object = _make(cst.ImportStar)
+            names: object = _MAKE[cst.ImportStar]()
         else:
             names = [self.alias(a) for a in node.names]
-        return _make(cst.ImportFrom, module=_dotted(node.module) if node.module else None, names=names,
-                     relative=[_make(cst.Dot) for _ in range(node.level or 0)])
+        return _MAKE[cst.ImportFrom](module=_dotted(node.module) if node.module else None, names=names,
+                     relative=[_MAKE[cst.Dot]() for _ in range(node.level or 0)])
 
     def alias(self, node: ast.alias) -> object:
-        asname = _make(cst.AsName, name=_plain_name(node.asname)) if node.asname else None
-        return _make(cst.ImportAlias, name=_dotted(node.name), asname=asname)
+        asname = _MAKE[cst.AsName](name=_plain_name(node.asname)) if node.asname else None
+        return _MAKE[cst.ImportAlias](name=_dotted(node.name), asname=asname)
 
     def _if(self, node: ast.If) -> object:
         orelse: object = None
@@ -387,43 +366,43 @@ class _Builder:
                 orelse = self._if(first)
             else:
                 orelse = self.orelse(node.orelse)
-        return _make(cst.If, test=self.expr(node.test), body=self.suite(node.body), orelse=orelse)
+        return _MAKE[cst.If](test=self.expr(node.test), body=self.suite(node.body), orelse=orelse)
 
     def _for(self, node: Union[ast.For, ast.AsyncFor]) -> object:
-        return _make(cst.For, target=self.expr(node.target), iter=self.expr(node.iter), body=self.suite(node.body),
+        return _MAKE[cst.For](target=self.expr(node.target), iter=self.expr(node.iter), body=self.suite(node.body),
                      orelse=self.orelse(node.orelse),
-                     asynchronous=_make(cst.Asynchronous) if isinstance(node, ast.AsyncFor) else None)
+                     asynchronous=_MAKE[cst.Asynchronous]() if isinstance(node, ast.AsyncFor) else None)
 
     def _while(self, node: ast.While) -> object:
-        return _make(cst.While, test=self.expr(node.test), body=self.suite(node.body), orelse=self.orelse(node.orelse))
+        return _MAKE[cst.While](test=self.expr(node.test), body=self.suite(node.body), orelse=self.orelse(node.orelse))
 
     def _with(self, node: Union[ast.With, ast.AsyncWith]) -> object:
         items = [
-            _make(cst.WithItem, item=self.expr(item.context_expr),
-                  asname=_make(cst.AsName, name=self.expr(item.optional_vars)) if item.optional_vars is not None else None)
+            _MAKE[cst.WithItem](item=self.expr(item.context_expr),
+                  asname=_MAKE[cst.AsName](name=self.expr(item.optional_vars)) if item.optional_vars is not None else None)
             for item in node.items
         ]
-        return _make(cst.With, items=items, body=self.suite(node.body),
-                     asynchronous=_make(cst.Asynchronous) if isinstance(node, ast.AsyncWith) else None)
+        return _MAKE[cst.With](items=items, body=self.suite(node.body),
+                     asynchronous=_MAKE[cst.Asynchronous]() if isinstance(node, ast.AsyncWith) else None)
 
     def _try(self, node: ast.Try) -> object:
         self.heads.extend(self.start(h) for h in node.handlers)
         handlers = [
-            _make(cst.ExceptHandler, body=self.suite(h.body), type=self.expr(h.type) if h.type is not None else None,
-                  name=_make(cst.AsName, name=_plain_name(h.name)) if h.name else None)
+            _MAKE[cst.ExceptHandler](body=self.suite(h.body), type=self.expr(h.type) if h.type is not None else None,
+                  name=_MAKE[cst.AsName](name=_plain_name(h.name)) if h.name else None)
             for h in node.handlers
         ]
-        final = _make(cst.Finally, body=self.suite(node.finalbody)) if node.finalbody else None
-        return _make(cst.Try, body=self.suite(node.body), handlers=handlers, orelse=self.orelse(node.orelse),
+        final = _MAKE[cst.Finally](body=self.suite(node.finalbody)) if node.finalbody else None
+        return _MAKE[cst.Try](body=self.suite(node.body), handlers=handlers, orelse=self.orelse(node.orelse),
                      finalbody=final)
 
     def _def(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> object:
         if getattr(node, "type_params", None):
             raise Unsupported("type parameters")
         returns = self.annotation(node.returns) if node.returns is not None else None
-        return _make(cst.FunctionDef, name=_plain_name(node.name), params=self.parameters(node.args),
+        return _MAKE[cst.FunctionDef](name=_plain_name(node.name), params=self.parameters(node.args),
                      body=self.suite(node.body), decorators=self.decorators(node.decorator_list), returns=returns,
-                     asynchronous=_make(cst.Asynchronous) if isinstance(node, ast.AsyncFunctionDef) else None)
+                     asynchronous=_MAKE[cst.Asynchronous]() if isinstance(node, ast.AsyncFunctionDef) else None)
 
     def _class(self, node: ast.ClassDef) -> object:
         if getattr(node, "type_params", None):
@@ -432,15 +411,15 @@ class _Builder:
         keywords = [self.keyword(k) for k in node.keywords]
         if len(bases) + len(keywords) == 1:
             self.closers[id((bases or keywords)[0].value)] = _OUTERMOST  # type: ignore[attr-defined]
-        return _make(cst.ClassDef, name=_plain_name(node.name), body=self.suite(node.body), bases=bases,
+        return _MAKE[cst.ClassDef](name=_plain_name(node.name), body=self.suite(node.body), bases=bases,
                      keywords=keywords, decorators=self.decorators(node.decorator_list))
 
     def decorators(self, nodes: Sequence[ast.expr]) -> List[object]:
         self.heads.extend(self.start(d) for d in nodes)
-        return [_make(cst.Decorator, decorator=self.expr(d)) for d in nodes]
+        return [_MAKE[cst.Decorator](decorator=self.expr(d)) for d in nodes]
 
     def annotation(self, node: ast.expr) -> object:
-        return _make(cst.Annotation, annotation=self.expr(node))
+        return _MAKE[cst.Annotation](annotation=self.expr(node))
 
     def parameters(self, args: ast.arguments) -> object:
         positional = [*args.posonlyargs, *args.args]
@@ -451,26 +430,26 @@ class _Builder:
         if args.vararg is not None:
             star_arg = self.param(args.vararg, None, "*")
         elif args.kwonlyargs:
-            star_arg = _make(cst.ParamStar)
-        return _make(
-            cst.Parameters, params=built[len(args.posonlyargs):], star_arg=star_arg,
+            star_arg = _MAKE[cst.ParamStar]()
+        return _MAKE[cst.Parameters](
+            params=built[len(args.posonlyargs):], star_arg=star_arg,
             kwonly_params=[self.param(a, d, "") for a, d in zip(args.kwonlyargs, args.kw_defaults)],
             star_kwarg=self.param(args.kwarg, None, "**") if args.kwarg is not None else None,
-            posonly_params=posonly, posonly_ind=_make(cst.ParamSlash) if posonly else MaybeSentinel.DEFAULT,
+            posonly_params=posonly, posonly_ind=_MAKE[cst.ParamSlash]() if posonly else MaybeSentinel.DEFAULT,
         )
 
     def param(self, node: ast.arg, default: Optional[ast.expr], star: str) -> object:
-        return _make(cst.Param, name=_plain_name(node.arg), star=star,
+        return _MAKE[cst.Param](name=_plain_name(node.arg), star=star,
                      annotation=self.annotation(node.annotation) if node.annotation is not None else None,
                      default=self.expr(default) if default is not None else None)
 
     # ---- expressions ---------------------------------------------------------------------
 
     def expr(self, node: ast.AST) -> object:
-        build = self.expressions.get(type(node))
+        build = _EXPRESSIONS.get(type(node))
         if build is None:
             raise Unsupported(type(node).__name__)
-        built = build(node)
+        built = build(self, node)
         self.origin[id(built)] = node
         return built
 
@@ -484,13 +463,13 @@ class _Builder:
         if value is None or value is True or value is False:
             return _plain_name(repr(value))
         if value is Ellipsis:
-            return _make(cst.Ellipsis)
+            return _MAKE[cst.Ellipsis]()
         text = self.source[self.start(node):self.end(node)].decode("ascii")
         if isinstance(value, complex):
-            return _make(cst.Imaginary, value=text)
+            return _MAKE[cst.Imaginary](value=text)
         if isinstance(value, float):
-            return _make(cst.Float, value=text)
-        return _make(cst.Integer, value=text)
+            return _MAKE[cst.Float](value=text)
+        return _MAKE[cst.Integer](value=text)
 
     def _strings(self, node: ast.expr) -> object:
         """One string, or an implicit concatenation (`"a" "b"`, right-nested as libcst does)."""
@@ -510,7 +489,7 @@ class _Builder:
             raise Unsupported("an empty string run")
         built = pieces[-1]
         for piece in reversed(pieces[:-1]):
-            built = _make(cst.ConcatenatedString, left=piece, right=built)
+            built = _MAKE[cst.ConcatenatedString](left=piece, right=built)
         return built
 
     def string(self, token: bytes) -> object:
@@ -518,12 +497,12 @@ class _Builder:
         prefix = found.group().decode() if found else ""
         text = token.decode("utf-8")
         if "f" not in prefix.lower():
-            return _make(cst.SimpleString, value=text)
+            return _MAKE[cst.SimpleString](value=text)
         rest = token[len(prefix):]
         quote = rest[:3] if rest[:3] in (b'"""', b"'''") else rest[:1]
         body = token[len(prefix) + len(quote):len(token) - len(quote)]
         parts = self.formatted_parts(body, 0, len(body))
-        return _make(cst.FormattedString, parts=parts, start=prefix + quote.decode(), end=quote.decode())
+        return _MAKE[cst.FormattedString](parts=parts, start=prefix + quote.decode(), end=quote.decode())
 
     def formatted_parts(self, body: bytes, i: int, stop: int) -> List[object]:
         """The text and `{expression}` parts of an f-string's body (or of a format spec)."""
@@ -540,11 +519,11 @@ class _Builder:
                 i += 1
                 continue
             if i > text_start:
-                parts.append(_make(cst.FormattedStringText, value=body[text_start:i].decode("utf-8")))
+                parts.append(_MAKE[cst.FormattedStringText](value=body[text_start:i].decode("utf-8")))
             i = self.formatted_expression(body, i, stop, parts)
             text_start = i
         if i > text_start:
-            parts.append(_make(cst.FormattedStringText, value=body[text_start:i].decode("utf-8")))
+            parts.append(_MAKE[cst.FormattedStringText](value=body[text_start:i].decode("utf-8")))
         return parts
 
     def formatted_expression(self, body: bytes, i: int, stop: int, parts: List[object]) -> int:
@@ -598,12 +577,12 @@ class _Builder:
             j = end
         if body[j:j + 1] != b"}":
             raise Unsupported("an f-string expression this module cannot read")
-        parts.append(_make(cst.FormattedStringExpression, expression=expression, conversion=conversion,
+        parts.append(_MAKE[cst.FormattedStringExpression](expression=expression, conversion=conversion,
                            format_spec=spec))
         return j + 1
 
     def _attribute(self, node: ast.Attribute) -> object:
-        return _make(cst.Attribute, value=self.expr(node.value), attr=_plain_name(node.attr))
+        return _MAKE[cst.Attribute](value=self.expr(node.value), attr=_plain_name(node.attr))
 
     def _call(self, node: ast.Call) -> object:
         items: List[Tuple[int, object]] = [(self.start(a), self.arg(a)) for a in node.args]
@@ -611,17 +590,17 @@ class _Builder:
         items.sort(key=lambda item: item[0])
         if len(items) == 1:
             self.closers[id(items[0][1].value)] = self.end(node) - 1  # type: ignore[attr-defined]
-        return _make(cst.Call, func=self.expr(node.func), args=[a for _, a in items])
+        return _MAKE[cst.Call](func=self.expr(node.func), args=[a for _, a in items])
 
     def arg(self, node: ast.expr) -> object:
         if isinstance(node, ast.Starred):
-            return _make(cst.Arg, value=self.expr(node.value), star="*")
-        return _make(cst.Arg, value=self.expr(node))
+            return _MAKE[cst.Arg](value=self.expr(node.value), star="*")
+        return _MAKE[cst.Arg](value=self.expr(node))
 
     def keyword(self, node: ast.keyword) -> object:
         if node.arg is None:
-            return _make(cst.Arg, value=self.expr(node.value), star="**")
-        return _make(cst.Arg, value=self.expr(node.value), keyword=_plain_name(node.arg))
+            return _MAKE[cst.Arg](value=self.expr(node.value), star="**")
+        return _MAKE[cst.Arg](value=self.expr(node.value), keyword=_plain_name(node.arg))
 
     def _subscript(self, node: ast.Subscript) -> object:
         index = node.slice
@@ -629,23 +608,23 @@ class _Builder:
             elements = [self.subscript_element(e) for e in index.elts]
         else:
             elements = [self.subscript_element(index)]
-        return _make(cst.Subscript, value=self.expr(node.value), slice=elements)
+        return _MAKE[cst.Subscript](value=self.expr(node.value), slice=elements)
 
     def subscript_element(self, node: ast.expr) -> object:
         if isinstance(node, ast.Slice):
             second: object = MaybeSentinel.DEFAULT
             if node.step is not None or self.colons(node) > 1:
                 second = _shared(cst.Colon)
-            inner: object = _make(
-                cst.Slice, lower=self.expr(node.lower) if node.lower is not None else None,
+            inner: object = _MAKE[cst.Slice](
+                lower=self.expr(node.lower) if node.lower is not None else None,
                 upper=self.expr(node.upper) if node.upper is not None else None,
                 step=self.expr(node.step) if node.step is not None else None,
                 first_colon=_shared(cst.Colon), second_colon=second)
         elif isinstance(node, ast.Starred):
             raise Unsupported("a starred subscript")
         else:
-            inner = _make(cst.Index, value=self.expr(node))
-        return _make(cst.SubscriptElement, slice=inner)
+            inner = _MAKE[cst.Index](value=self.expr(node))
+        return _MAKE[cst.SubscriptElement](slice=inner)
 
     def colons(self, node: ast.Slice) -> int:
         """Colons of a slice outside its parts' brackets (`a[1:2:]` has two)."""
@@ -667,92 +646,119 @@ class _Builder:
         return count
 
     def _binop(self, node: ast.BinOp) -> object:
-        return _make(cst.BinaryOperation, left=self.expr(node.left), operator=_shared(_BINARY[type(node.op)]),
+        return _MAKE[cst.BinaryOperation](left=self.expr(node.left), operator=_shared(_BINARY[type(node.op)]),
                      right=self.expr(node.right))
 
     def _unaryop(self, node: ast.UnaryOp) -> object:
-        return _make(cst.UnaryOperation, operator=_shared(_UNARY[type(node.op)]), expression=self.expr(node.operand))
+        return _MAKE[cst.UnaryOperation](operator=_shared(_UNARY[type(node.op)]), expression=self.expr(node.operand))
 
     def _boolop(self, node: ast.BoolOp) -> object:
         """`a and b and c`: left-nested; only the outermost has `node`'s text."""
         operator = _shared(cst.And if isinstance(node.op, ast.And) else cst.Or)
         built = self.expr(node.values[0])
         for value in node.values[1:]:
-            built = _make(cst.BooleanOperation, left=built, operator=operator, right=self.expr(value))
+            built = _MAKE[cst.BooleanOperation](left=built, operator=operator, right=self.expr(value))
         return built
 
     def _compare(self, node: ast.Compare) -> object:
-        targets = [_make(cst.ComparisonTarget, operator=_shared(_COMPARE[type(op)]), comparator=self.expr(c))
+        targets = [_MAKE[cst.ComparisonTarget](operator=_shared(_COMPARE[type(op)]), comparator=self.expr(c))
                    for op, c in zip(node.ops, node.comparators)]
-        return _make(cst.Comparison, left=self.expr(node.left), comparisons=targets)
+        return _MAKE[cst.Comparison](left=self.expr(node.left), comparisons=targets)
 
     def _ifexp(self, node: ast.IfExp) -> object:
-        return _make(cst.IfExp, test=self.expr(node.test), body=self.expr(node.body), orelse=self.expr(node.orelse))
+        return _MAKE[cst.IfExp](test=self.expr(node.test), body=self.expr(node.body), orelse=self.expr(node.orelse))
 
     def _lambda(self, node: ast.Lambda) -> object:
-        return _make(cst.Lambda, params=self.parameters(node.args), body=self.expr(node.body))
+        return _MAKE[cst.Lambda](params=self.parameters(node.args), body=self.expr(node.body))
 
     def _await(self, node: ast.Await) -> object:
-        return _make(cst.Await, expression=self.expr(node.value))
+        return _MAKE[cst.Await](expression=self.expr(node.value))
 
     def _yield(self, node: ast.Yield) -> object:
-        return _make(cst.Yield, value=self.expr(node.value) if node.value is not None else None)
+        return _MAKE[cst.Yield](value=self.expr(node.value) if node.value is not None else None)
 
     def _yield_from(self, node: ast.YieldFrom) -> object:
-        return _make(cst.Yield, value=_make(cst.From, item=self.expr(node.value)))
+        return _MAKE[cst.Yield](value=_MAKE[cst.From](item=self.expr(node.value)))
 
     def _named(self, node: ast.NamedExpr) -> object:
-        return _make(cst.NamedExpr, target=self.expr(node.target), value=self.expr(node.value))
+        return _MAKE[cst.NamedExpr](target=self.expr(node.target), value=self.expr(node.value))
 
     def element(self, node: ast.expr) -> object:
         if isinstance(node, ast.Starred):
-            return _make(cst.StarredElement, value=self.expr(node.value))
-        return _make(cst.Element, value=self.expr(node))
+            return _MAKE[cst.StarredElement](value=self.expr(node.value))
+        return _MAKE[cst.Element](value=self.expr(node))
 
     def _starred_alone(self, node: ast.Starred) -> object:
         raise Unsupported("a starred expression outside a collection")
 
     def _list(self, node: ast.List) -> object:
-        return _make(cst.List, elements=[self.element(e) for e in node.elts])
+        return _MAKE[cst.List](elements=[self.element(e) for e in node.elts])
 
     def _tuple(self, node: ast.Tuple) -> object:
-        return _make(cst.Tuple, elements=[self.element(e) for e in node.elts])
+        return _MAKE[cst.Tuple](elements=[self.element(e) for e in node.elts])
 
     def _set(self, node: ast.Set) -> object:
-        return _make(cst.Set, elements=[self.element(e) for e in node.elts])
+        return _MAKE[cst.Set](elements=[self.element(e) for e in node.elts])
 
     def _dict(self, node: ast.Dict) -> object:
         elements = [
-            _make(cst.StarredDictElement, value=self.expr(v)) if k is None
-            else _make(cst.DictElement, key=self.expr(k), value=self.expr(v))
+            _MAKE[cst.StarredDictElement](value=self.expr(v)) if k is None
+            else _MAKE[cst.DictElement](key=self.expr(k), value=self.expr(v))
             for k, v in zip(node.keys, node.values)
         ]
-        return _make(cst.Dict, elements=elements)
+        return _MAKE[cst.Dict](elements=elements)
 
     def comp_for(self, generators: Sequence[ast.comprehension]) -> object:
         built: object = None
         for gen in reversed(generators):
-            built = _make(cst.CompFor, target=self.expr(gen.target), iter=self.expr(gen.iter),
-                          ifs=[_make(cst.CompIf, test=self.expr(t)) for t in gen.ifs], inner_for_in=built,
-                          asynchronous=_make(cst.Asynchronous) if gen.is_async else None)
+            built = _MAKE[cst.CompFor](target=self.expr(gen.target), iter=self.expr(gen.iter),
+                          ifs=[_MAKE[cst.CompIf](test=self.expr(t)) for t in gen.ifs], inner_for_in=built,
+                          asynchronous=_MAKE[cst.Asynchronous]() if gen.is_async else None)
         return built
 
     def _listcomp(self, node: ast.ListComp) -> object:
-        return _make(cst.ListComp, elt=self.expr(node.elt), for_in=self.comp_for(node.generators))
+        return _MAKE[cst.ListComp](elt=self.expr(node.elt), for_in=self.comp_for(node.generators))
 
     def _setcomp(self, node: ast.SetComp) -> object:
-        return _make(cst.SetComp, elt=self.expr(node.elt), for_in=self.comp_for(node.generators))
+        return _MAKE[cst.SetComp](elt=self.expr(node.elt), for_in=self.comp_for(node.generators))
 
     def _genexp(self, node: ast.GeneratorExp) -> object:
-        return _make(cst.GeneratorExp, elt=self.expr(node.elt), for_in=self.comp_for(node.generators))
+        return _MAKE[cst.GeneratorExp](elt=self.expr(node.elt), for_in=self.comp_for(node.generators))
 
     def _dictcomp(self, node: ast.DictComp) -> object:
-        return _make(cst.DictComp, key=self.expr(node.key), value=self.expr(node.value),
+        return _MAKE[cst.DictComp](key=self.expr(node.key), value=self.expr(node.value),
                      for_in=self.comp_for(node.generators))
 
 
+def _leaf(kind: type) -> Callable[[_Builder, ast.AST], object]:
+    return lambda builder, node: _MAKE[kind]()
+
+# What builds each `ast` class (functions of `_Builder`, not bound methods: a builder that
+# pointed at itself through its tables would be cyclic garbage the collector must find).
+_EXPRESSIONS: Dict[type, Callable[[_Builder, Any], object]] = {
+    ast.Name: _Builder._name, ast.Constant: _Builder._constant, ast.JoinedStr: _Builder._strings,
+    ast.Attribute: _Builder._attribute, ast.Call: _Builder._call, ast.Subscript: _Builder._subscript,
+    ast.BinOp: _Builder._binop, ast.UnaryOp: _Builder._unaryop, ast.BoolOp: _Builder._boolop,
+    ast.Compare: _Builder._compare, ast.IfExp: _Builder._ifexp, ast.Lambda: _Builder._lambda,
+    ast.Await: _Builder._await, ast.Yield: _Builder._yield, ast.YieldFrom: _Builder._yield_from,
+    ast.NamedExpr: _Builder._named, ast.List: _Builder._list, ast.Tuple: _Builder._tuple, ast.Set: _Builder._set,
+    ast.Dict: _Builder._dict, ast.ListComp: _Builder._listcomp, ast.SetComp: _Builder._setcomp,
+    ast.GeneratorExp: _Builder._genexp, ast.DictComp: _Builder._dictcomp, ast.Starred: _Builder._starred_alone,
+}
+_STATEMENTS: Dict[type, Callable[[_Builder, Any], object]] = {
+    ast.Expr: _Builder._expr_stmt, ast.Assign: _Builder._assign, ast.AnnAssign: _Builder._annassign,
+    ast.AugAssign: _Builder._augassign, ast.Return: _Builder._return, ast.Raise: _Builder._raise,
+    ast.Assert: _Builder._assert, ast.Delete: _Builder._delete, ast.Pass: _leaf(cst.Pass),
+    ast.Break: _leaf(cst.Break), ast.Continue: _leaf(cst.Continue), ast.Global: _Builder._global,
+    ast.Nonlocal: _Builder._nonlocal, ast.Import: _Builder._import, ast.ImportFrom: _Builder._import_from,
+    ast.If: _Builder._if, ast.For: _Builder._for, ast.AsyncFor: _Builder._for, ast.While: _Builder._while,
+    ast.With: _Builder._with, ast.AsyncWith: _Builder._with, ast.Try: _Builder._try,
+    ast.FunctionDef: _Builder._def, ast.AsyncFunctionDef: _Builder._def, ast.ClassDef: _Builder._class,
+}
+
+
 def _plain_name(text: str) -> object:
-    return _make(cst.Name, value=text)
+    return _MAKE[cst.Name](value=text)
 
 
 def _dotted(text: str) -> object:
@@ -760,13 +766,29 @@ def _dotted(text: str) -> object:
     parts = text.split(".")
     built = _plain_name(parts[0])
     for part in parts[1:]:
-        built = _make(cst.Attribute, value=built, attr=_plain_name(part))
+        built = _MAKE[cst.Attribute](value=built, attr=_plain_name(part))
     return built
+
+
+# A string token: before Python 3.12 a string ends at the first unescaped quote like its own.
+_STRING_TOKEN = re.compile(
+    rb"[rRbBuUfF]{0,2}(?:"
+    rb"'''(?:[^'\\]|\\.|'(?!''))*'''"
+    rb'|"""(?:[^"\\]|\\.|"(?!""))*"""'
+    rb"|'(?:[^'\\\n]|\\.)*'"
+    rb'|"(?:[^"\\\n]|\\.)*")',
+    re.DOTALL,
+)
+_NESTED_QUOTES = sys.version_info >= (3, 12)  # PEP 701: `f"{d["k"]}"`
 
 
 def _string_end(src: bytes, i: int, stop: int) -> int:
     """Where the string token starting at `i` (its prefix or its quote) ends; `i` when there is
-    none. The braces of an f-string's expressions may hold strings in the same quotes (3.12)."""
+    none. From Python 3.12 the braces of an f-string's expressions may hold strings in the same
+    quotes, so such f-strings are read character by character."""
+    token = _STRING_TOKEN.match(src, i)
+    if token is not None and not (_NESTED_QUOTES and b"{" in token.group() and b"f" in src[i:i + 2].lower()):
+        return token.end()
     prefix = _PREFIX.match(src, i)
     j = prefix.end() if prefix else i
     quote = src[j:j + 3] if src[j:j + 3] in (b'"""', b"'''") else src[j:j + 1]
