@@ -187,7 +187,6 @@ def preload() -> None:
     from whowaits import suppress  # noqa: F401
     from whowaits.facts import batchflow, entrypoints, exports, from_ast, lifecycle, positions, requests  # noqa: F401
 
-    _holds_call_sites(b"")  # builds the SDK screen
 
 
 def extract(source: bytes) -> FileFacts:
@@ -248,7 +247,7 @@ def _extract(source: bytes) -> FileFacts:
         return FileFacts(error=nesting)
     import libcst as cst  # imported here so warm, fully cached runs never load libcst
 
-    if tree is not None and not _holds_call_sites(source):
+    if tree is not None:  # the tree libcst would parse, built from CPython's (`facts.from_ast`)
         from whowaits.facts.from_ast import TwinMismatch, Unsupported, build
 
         try:
@@ -258,7 +257,7 @@ def _extract(source: bytes) -> FileFacts:
         else:
             try:
                 return _analysed(built.module, source.decode("utf-8", errors="replace"), tree, built)
-            except TwinMismatch:  # the trees differ after all: analyse libcst's
+            except TwinMismatch:  # libcst's parse, asked for text, differs: analyse it instead
                 pass
     try:
         module = _parse(source, tree is not None)
@@ -272,15 +271,6 @@ def _extract(source: bytes) -> FileFacts:
         return FileFacts(error=f"cannot parse: {type(exc).__name__}: {exc}".splitlines()[0])
     # The decoded source, not `module.code`: that would be a whole code generation pass.
     return _analysed(module, source.decode(module.encoding, errors="replace"), tree, None)
-
-
-def _holds_call_sites(source: bytes) -> bool:
-    """Whether a file mentions an LLM SDK: its calls need source text (the receiver, the
-    arguments), which only libcst's parse prints, so it is parsed by libcst rather than built
-    from `ast` (see `facts.from_ast`)."""
-    from whowaits.discover import SDK_MENTION
-
-    return SDK_MENTION.search(source) is not None
 
 
 def _analysed(module: "libcst.Module", text: str, tree: Optional[ast.Module], built: "Optional[Built]") -> FileFacts:

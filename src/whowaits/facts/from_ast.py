@@ -1,16 +1,20 @@
-"""libcst trees built from CPython's `ast`, for files that only contribute names and edges.
+"""libcst trees built from CPython's `ast`: the fact passes' input, at a fifth of libcst's parse.
 
-The fact passes read libcst trees, and libcst's parser is most of a cold run: it builds a node
-for every space, comma and parenthesis, several times the objects `ast` makes. Most files the
-pre-filter keeps mention no SDK (they import or are imported by files that do) and only give
-names, edges and line numbers, so for them the same tree is built from `ast`, which the depth
-gate parsed anyway: the node classes and every field the passes read are what libcst's parser
-gives, and trivia fields (whitespace, commas, parentheses) share one default each.
+The fact passes read libcst trees, and libcst's parser was most of a cold run: it builds a node
+for every space, comma and parenthesis, several times the objects `ast` makes. So the same tree
+is built from `ast`, which the depth gate parsed anyway: the node classes and every field the
+passes read are what libcst's parser gives, and trivia fields (whitespace, commas, parentheses)
+share one default each.
 
-Such a tree cannot print itself as the source did, so source text, and spans `ast` does not
-give, come from libcst's parse of the same file when a pass asks for them (`ParsedTwin`). A
-construct outside what this module builds raises `Unsupported`, and the file is parsed by
-libcst as before; `tests/test_from_ast.py` compares both trees field by field.
+What the passes print comes from the source itself: an expression's text is its `ast` span,
+with the parentheses libcst would count as its own and without its statement's indentation on
+continuation lines, as libcst prints a node alone (`Built.code`). What `ast` cannot place (a
+part of an f-string, the inner `a and b` of `a and b and c`, a span of a node `ast` has no
+position for) comes from libcst's parse of the same file, made on first use and paired with the
+built tree node by node (`ParsedTwin`): a file needs it rarely (34 of 750 on the benchmark
+tree). A construct outside what this module builds raises `Unsupported`, and libcst parses the
+file as before; libcst also stays the engine of every source edit (`--add-noqa`, fixes).
+`tests/test_from_ast.py` compares both trees field by field, and each expression's text.
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ def _shared(kind: type) -> object:
 
 _BLANK = frozenset(b" \t\x0c\r\n")
 _PREFIX = re.compile(rb"[rRbBuUfF]{0,2}")
-_COMPOUND_SMALL = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
+_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
                    ast.While, ast.With, ast.AsyncWith, ast.Try)
 
 
@@ -136,10 +140,8 @@ class _Builder:
         self.starts = [0]
         for line in source.split(b"\n")[:-1]:
             self.starts.append(self.starts[-1] + len(line) + 1)
-    # ---- positions and text --------------------------------------------------------------
 
-    def at(self, line: int, col: int) -> int:
-        return self.starts[line - 1] + col
+    # ---- positions and text --------------------------------------------------------------
 
     def start(self, node: "_Located") -> int:
         return self.starts[node.lineno - 1] + node.col_offset
@@ -236,8 +238,8 @@ class _Builder:
             self.heads.sort()
             self._sorted = True
         head = self.heads[bisect.bisect_right(self.heads, start) - 1] if self.heads and self.heads[0] <= start else 0
-        line_start = src.rfind(b"\n", 0, head) + 1
-        indent = src[line_start:line_start + len(src[line_start:head]) - len(src[line_start:head].lstrip(b" \t\x0c"))]
+        before_head = src[src.rfind(b"\n", 0, head) + 1:head]
+        indent = before_head[:len(before_head) - len(before_head.lstrip(b" \t\x0c"))]
         lines = text.split(b"\n")
         if indent:
             lines[1:] = [line[len(indent):] if line.startswith(indent) else line for line in lines[1:]]
@@ -261,7 +263,7 @@ class _Builder:
             if build is None:
                 raise Unsupported(type(stmt).__name__)
             self.heads.append(self.start(stmt))
-            if isinstance(stmt, _COMPOUND_SMALL):
+            if isinstance(stmt, _COMPOUND):
                 if line:
                     out.append(_MAKE[cst.SimpleStatementLine](body=line))
                     line = []
@@ -298,7 +300,7 @@ class _Builder:
         for stmt in body:
             self.heads.append(self.start(stmt))
             build = _STATEMENTS.get(type(stmt))
-            if build is None or isinstance(stmt, _COMPOUND_SMALL):
+            if build is None or isinstance(stmt, _COMPOUND):
                 raise Unsupported("a compound statement after a colon")
             small.append(build(self, stmt))
         return _MAKE[cst.SimpleStatementSuite](body=small)
@@ -410,7 +412,7 @@ class _Builder:
         bases = [self.arg(b) for b in node.bases]
         keywords = [self.keyword(k) for k in node.keywords]
         if len(bases) + len(keywords) == 1:
-            self.closers[id((bases or keywords)[0].value)] = _OUTERMOST  # type: ignore[attr-defined]
+            self.closers[id((bases or keywords)[0].value)] = _OUTERMOST
         return _MAKE[cst.ClassDef](name=_plain_name(node.name), body=self.suite(node.body), bases=bases,
                      keywords=keywords, decorators=self.decorators(node.decorator_list))
 
@@ -585,22 +587,22 @@ class _Builder:
         return _MAKE[cst.Attribute](value=self.expr(node.value), attr=_plain_name(node.attr))
 
     def _call(self, node: ast.Call) -> object:
-        items: List[Tuple[int, object]] = [(self.start(a), self.arg(a)) for a in node.args]
+        items = [(self.start(a), self.arg(a)) for a in node.args]
         items += [(self.start(k), self.keyword(k)) for k in node.keywords]
         items.sort(key=lambda item: item[0])
         if len(items) == 1:
-            self.closers[id(items[0][1].value)] = self.end(node) - 1  # type: ignore[attr-defined]
+            self.closers[id(items[0][1].value)] = self.end(node) - 1
         return _MAKE[cst.Call](func=self.expr(node.func), args=[a for _, a in items])
 
-    def arg(self, node: ast.expr) -> object:
+    def arg(self, node: ast.expr) -> cst.Arg:
         if isinstance(node, ast.Starred):
-            return _MAKE[cst.Arg](value=self.expr(node.value), star="*")
-        return _MAKE[cst.Arg](value=self.expr(node))
+            return cast(cst.Arg, _MAKE[cst.Arg](value=self.expr(node.value), star="*"))
+        return cast(cst.Arg, _MAKE[cst.Arg](value=self.expr(node)))
 
-    def keyword(self, node: ast.keyword) -> object:
+    def keyword(self, node: ast.keyword) -> cst.Arg:
         if node.arg is None:
-            return _MAKE[cst.Arg](value=self.expr(node.value), star="**")
-        return _MAKE[cst.Arg](value=self.expr(node.value), keyword=_plain_name(node.arg))
+            return cast(cst.Arg, _MAKE[cst.Arg](value=self.expr(node.value), star="**"))
+        return cast(cst.Arg, _MAKE[cst.Arg](value=self.expr(node.value), keyword=_plain_name(node.arg)))
 
     def _subscript(self, node: ast.Subscript) -> object:
         index = node.slice
