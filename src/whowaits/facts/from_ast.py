@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
 import re
 import sys
 from dataclasses import MISSING, fields
@@ -133,6 +134,7 @@ class _Builder:
         # call or class whose lone argument it is: where its source text is (see `text`).
         self.origin: Dict[int, ast.AST] = {}
         self.closers: Dict[int, int] = {}
+        self.nested: Dict[int, _Builder] = {}  # the builder of each node inside an f-string
         # Where each statement, `except` clause and decorator starts: the indentation a
         # multi-line expression's lines lose when libcst prints it alone is its statement's.
         self.heads: List[int] = []
@@ -207,7 +209,10 @@ class _Builder:
         that are its own; None when `ast` does not place it (a nested `and`, a part of an
         f-string, a generator expression in a call's parentheses, a comment before it)."""
         origin = self.origin.get(id(node))
-        if origin is None or not isinstance(origin, ast.expr):
+        if origin is None:
+            inner = self.nested.get(id(node))
+            return inner.text(node) if inner is not None else None
+        if not isinstance(origin, ast.expr):
             return None
         src = self.source
         start, end = self.start(origin), self.end(origin)
@@ -557,7 +562,9 @@ class _Builder:
             j += 1
         if j >= stop:
             raise Unsupported("an unclosed f-string expression")
-        expression = _expression_tree(body[i + 1:j])
+        expression, inner = _expression_tree(body[i + 1:j])
+        self.nested.update(dict.fromkeys(inner.origin, inner))
+        self.nested.update(inner.nested)
         conversion: Optional[str] = None
         if body[j] == 0x21:
             conversion = body[j + 1:j + 2].decode()
@@ -833,15 +840,26 @@ def _prefix_start(src: bytes, quote: int) -> int:
     return i
 
 
-def _expression_tree(text: bytes) -> object:
+@functools.lru_cache(maxsize=4096)
+def _parsed_expression(wrapped: bytes) -> ast.expr:
+    """CPython's parse of an f-string's expression, remembered: the same few (`{name}`,
+    `{e}`, `{self.model}`) recur in every file, and the builder only reads the tree."""
+    return ast.parse(wrapped, mode="eval").body
+
+
+def _expression_tree(text: bytes) -> Tuple[object, "_Builder"]:
     """An f-string's `{expression}`, built from its own parse (positions inside f-strings
-    differ between Python versions; the expression's text is certain)."""
+    differ between Python versions; the expression's text is certain), and the builder that
+    knows the text of its nodes."""
     wrapped = b"(" + text + b")"
     try:
-        tree = ast.parse(wrapped, mode="eval")
+        tree = _parsed_expression(wrapped)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise Unsupported("an f-string expression CPython does not parse alone") from None
-    return _Builder(wrapped).expr(tree.body)
+    builder = _Builder(wrapped)
+    built = builder.expr(tree)
+    builder.closers[id(built)] = len(wrapped) - 1  # the parentheses are this module's, not the source's
+    return built, builder
 
 
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
