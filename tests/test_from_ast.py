@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 from typing import Iterator, List, Optional
 
@@ -184,6 +185,8 @@ def test_text_covers_ordinary_expressions() -> None:
 @pytest.mark.parametrize("name", sorted(UNSUPPORTED))
 def test_what_the_builder_leaves_to_libcst(name: str) -> None:
     source = UNSUPPORTED[name].encode()
+    if name == "match" and sys.version_info < (3, 10):
+        pytest.skip("CPython reads match statements from 3.10")
     with pytest.raises(Unsupported):
         build(source, ast.parse(source))
 
@@ -223,3 +226,15 @@ def test_a_tree_that_differs_from_libcsts_is_not_used(monkeypatch: pytest.Monkey
     monkeypatch.setattr("whowaits.facts.from_ast.build", wrong)
     monkeypatch.setattr("whowaits.facts.from_ast._Builder.text", lambda self, node: None)
     assert extract(source) == expected
+
+
+def test_the_scanned_codes_own_syntax_warnings_are_not_printed() -> None:
+    """CPython warns about an invalid escape (`"\\{"`) while it parses (a SyntaxWarning from
+    3.12, a DeprecationWarning before): that is about the scanned code, not whowaits' output."""
+    import warnings
+
+    source = b'import re\nP = re.compile("\\{x\\}")\nq = f"\\{P}"\n'
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        assert extract(source).error is None
+    assert [str(w.message) for w in seen] == []

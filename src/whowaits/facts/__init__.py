@@ -14,6 +14,7 @@ import re
 import sys
 import threading
 import traceback
+import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -106,6 +107,14 @@ def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], 
     return lines, decorators, columns, nodes
 
 
+def quiet_parse(source: bytes) -> ast.Module:
+    """`ast.parse` without the SyntaxWarnings CPython 3.12+ prints for the scanned code's own
+    oddities (`"\\{"`, an invalid escape): they are about that code, not whowaits' output."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(source)
+
+
 def _checked_tree(source: bytes, tokens: int) -> Tuple[Optional[str], Optional[ast.Module], Optional[FileFacts]]:
     """(problem, tree, syntax error): CPython's parse of the file, or why it is too deep to
     analyse, and CPython's syntax error (message, line and column) when it has one.
@@ -121,7 +130,7 @@ def _checked_tree(source: bytes, tokens: int) -> Tuple[Optional[str], Optional[a
     of it, so the walk measures only expressions longer than the depth left (see `_too_deep`).
     """
     try:
-        tree = ast.parse(source)
+        tree = quiet_parse(source)
     except (RecursionError, MemoryError):
         return "too deeply nested to parse", None, None
     except SyntaxError as exc:

@@ -844,7 +844,12 @@ def _prefix_start(src: bytes, quote: int) -> int:
 def _parsed_expression(wrapped: bytes) -> ast.expr:
     """CPython's parse of an f-string's expression, remembered: the same few (`{name}`,
     `{e}`, `{self.model}`) recur in every file, and the builder only reads the tree."""
-    return ast.parse(wrapped, mode="eval").body
+    from whowaits.facts import quiet_parse
+
+    body = quiet_parse(wrapped).body
+    if len(body) != 1 or not isinstance(body[0], ast.Expr):
+        raise SyntaxError("not one expression")
+    return body[0].value
 
 
 def _expression_tree(text: bytes) -> Tuple[object, "_Builder"]:
