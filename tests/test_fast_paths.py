@@ -97,3 +97,26 @@ def test_child_walk_reaches_every_name_call_and_literal() -> None:
     wanted = (cst.Name, cst.Call, cst.SimpleString, cst.Integer, cst.FormattedString, cst.Lambda, cst.ListComp)
     assert {id(n) for n in every if isinstance(n, wanted)} == {id(n) for n in walked if isinstance(n, wanted)}
     assert len({id(n) for n in walked}) == len(walked)  # nothing reached twice
+
+
+def test_string_annotations_keep_their_own_values() -> None:
+    """`p: "m.T"` is parsed into a node of its own, and the evaluator's caches are keyed by
+    node identity: a parsed annotation dropped after use left its identity to the next one,
+    which then read the first one's value (38 of these 60 took another parameter's type)."""
+    from whowaits.facts.scopes import ModuleIndex
+    from whowaits.facts.values import Evaluator, Ext
+
+    count = 60
+    source = ("import " + ", ".join(f"m{i}" for i in range(count)) + "\ndef f("
+              + ", ".join(f'p{i}: "m{i}.T{i}"' for i in range(count)) + "):\n    pass\n")
+    module = cst.parse_module(source)
+    index = ModuleIndex()
+    index.walk(module)
+    evaluator = Evaluator(index.module_scope, index.calls)
+    function = module.body[1]
+    assert isinstance(function, cst.FunctionDef)
+    found = []
+    for param in function.params.params:
+        assert param.annotation is not None
+        found.append(evaluator.annotation_value(param.annotation.annotation, index.module_scope))
+    assert found == [Ext(f"m{i}.T{i}()") for i in range(count)]

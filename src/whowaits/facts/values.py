@@ -93,6 +93,9 @@ class Evaluator:
         # evaluation under it was cut short (a cycle, the depth limit: `_cuts` counts them), so
         # asking again would give the same answer from the caches.
         self._names: Dict[Tuple[str, int], Value] = {}
+        # `"Anthropic"` as an annotation, parsed once and kept: the caches are keyed by node
+        # identity, and a node dropped after use would leave its identity to the next one.
+        self._string_annotations: Dict[str, Optional[cst.BaseExpression]] = {}
         self._cuts = 0
 
     # -- names -----------------------------------------------------------------------------
@@ -214,10 +217,17 @@ class Evaluator:
     def annotation_value(self, node: cst.BaseExpression, scope: Scope) -> Value:
         """An instance of the annotated type: `Anthropic`, `Optional[Anthropic]`, `X | None`."""
         if isinstance(node, cst.SimpleString):
-            try:
-                node = cst.parse_expression(str(literal(node)))
-            except Exception:  # a string annotation that is not an expression
+            text = str(literal(node))
+            if text not in self._string_annotations:
+                try:
+                    parsed: Optional[cst.BaseExpression] = cst.parse_expression(text)
+                except Exception:  # a string annotation that is not an expression
+                    parsed = None
+                self._string_annotations[text] = parsed
+            found = self._string_annotations[text]
+            if found is None:
                 return None
+            node = found
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
             return best([self.annotation_value(node.left, scope), self.annotation_value(node.right, scope)])
         if isinstance(node, cst.Subscript):
