@@ -149,7 +149,7 @@ def _mismatches(source: bytes) -> List[str]:
         return [found]
     out = []
     for node in descendants(built.module):
-        text = built._builder.text(node)
+        text = built.text(node)
         if text is not None:
             expected = built.twin.module.code_for_node(built.twin.of(node))
             if text != expected:
@@ -177,7 +177,7 @@ def test_built_trees_of_every_fixture_are_libcsts() -> None:
 def test_text_covers_ordinary_expressions() -> None:
     """The source text of a plain expression comes from `ast`, not from a second parse."""
     built = _built(b"value = outer(inner(a, b), c.d)\nflag = (x  # why\n)\n")
-    texts = {built._builder.text(node) for node in descendants(built.module)}
+    texts = {built.text(node) for node in descendants(built.module)}
     assert {"outer(inner(a, b), c.d)", "inner(a, b)", "c.d", "a", "(x  # why\n)"} <= texts
     assert built.twin._module is None
 

@@ -197,7 +197,6 @@ def preload() -> None:
     from whowaits.facts import batchflow, entrypoints, exports, from_ast, lifecycle, positions, requests  # noqa: F401
 
 
-
 def extract(source: bytes) -> FileFacts:
     """Parse one file and return its facts; a file that cannot be analysed says why in `error`.
 

@@ -894,6 +894,10 @@ class Built:
         self.twin = ParsedTwin(builder.source, module)
         self._builder = builder
 
+    def text(self, node: cst.CSTNode) -> Optional[str]:
+        """The node's source text where `ast` places it (most expressions), else None."""
+        return self._builder.text(node)
+
     def code(self, node: cst.CSTNode) -> str:
         """What libcst's `code_for_node` prints for the node."""
         text = self._builder.text(node)
@@ -927,12 +931,10 @@ class ParsedTwin:
         return self._module
 
     def of(self, node: cst.CSTNode) -> cst.CSTNode:
-        """The parsed tree's node for a built one."""
+        """The parsed tree's node for a built one; a node that is not part of the built tree
+        (one a pass made) is its own: it prints the same in either."""
         self.module  # noqa: B018 - parses and pairs on first use
-        found = self._pairs.get(id(node))
-        if found is None:
-            raise TwinMismatch(type(node).__name__)
-        return found
+        return self._pairs.get(id(node), node)
 
 
 def _paired(built: cst.CSTNode, parsed: cst.CSTNode) -> Iterator[Tuple[int, cst.CSTNode]]:

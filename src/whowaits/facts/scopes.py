@@ -664,7 +664,6 @@ def _is_status_test(test: cst.BaseExpression) -> bool:
     )
 
 
-
 # What the walk does at each kind of node (functions, not bound methods: an index that pointed
 # at itself through its table would keep the whole tree alive until the cyclic collector ran).
 _HANDLERS: Dict[type, Callable[[ModuleIndex, Any], None]] = {
