@@ -840,16 +840,22 @@ def _prefix_start(src: bytes, quote: int) -> int:
     return i
 
 
-@functools.lru_cache(maxsize=4096)
 def _parsed_expression(wrapped: bytes) -> ast.expr:
-    """CPython's parse of an f-string's expression, remembered: the same few (`{name}`,
-    `{e}`, `{self.model}`) recur in every file, and the builder only reads the tree."""
+    """CPython's parse of an f-string's expression; short ones are remembered (the same few,
+    `{name}`, `{e}`, `{self.model}`, recur in every file, and the builder only reads the tree)."""
+    return _remembered_expression(wrapped) if len(wrapped) <= 80 else _expression_of(wrapped)
+
+
+def _expression_of(wrapped: bytes) -> ast.expr:
     from whowaits.facts import quiet_parse
 
     body = quiet_parse(wrapped).body
     if len(body) != 1 or not isinstance(body[0], ast.Expr):
         raise SyntaxError("not one expression")
     return body[0].value
+
+
+_remembered_expression = functools.lru_cache(maxsize=4096)(_expression_of)
 
 
 def _expression_tree(text: bytes) -> Tuple[object, "_Builder"]:
