@@ -85,6 +85,10 @@ SOURCES = {
     "line continuations": "x = 1 + \\\n    2\nif a and \\\n        b:\n    pass\ny = call(a,\n         b)\n",
     "non-ASCII and windows line endings": 'a = "héllo"; b = f(g("ü"), k=h(1))\r\nif x(é):\r\n    y(\r\n        2)\r\n',
     "comments": "# top\nx = [  # open\n    1,  # one\n    # alone\n    2,\n]  # close\n",
+    "f-string expression across lines": (
+        "def f(row):\n    if row:\n        text = (\n            f'head '\n            f\"\"\"\n"
+        "            {row['a']['b']\n            [row['a']['c']]}\n            \"\"\"\n        )\n    return text\n"
+    ),
 }
 
 UNSUPPORTED = {

@@ -211,7 +211,10 @@ class _Builder:
         origin = self.origin.get(id(node))
         if origin is None:
             inner = self.nested.get(id(node))
-            return inner.text(node) if inner is not None else None
+            found = inner.text(node) if inner is not None else None
+            # Across lines, libcst strips the statement's indentation, which this builder of an
+            # f-string's expression does not know.
+            return found if found is None or "\n" not in found else None
         if not isinstance(origin, ast.expr):
             return None
         src = self.source
