@@ -84,7 +84,11 @@ SOURCES = {
     ),
     "line continuations": "x = 1 + \\\n    2\nif a and \\\n        b:\n    pass\ny = call(a,\n         b)\n",
     "non-ASCII and windows line endings": 'a = "héllo"; b = f(g("ü"), k=h(1))\r\nif x(é):\r\n    y(\r\n        2)\r\n',
-    "comments": "# top\nx = [  # open\n    1,  # one\n    # alone\n    2,\n]  # close\n",
+    "comments": (
+        "# top\nx = [  # open\n    1,  # one\n    # alone\n    2,\n]  # close\n"
+        "foo(\n    # why\n\n    # and why\n    (x),\n    # more\n    y,\n)\n# a comment\nz = call(a)\n"
+        "s = '#', ((u))\nt = [1,  # note (\n     (v)]\n"
+    ),
     "f-string expression across lines": (
         "def f(row):\n    if row:\n        text = (\n            f'head '\n            f\"\"\"\n"
         "            {row['a']['b']\n            [row['a']['c']]}\n            \"\"\"\n        )\n    return text\n"
@@ -180,9 +184,9 @@ def test_built_trees_of_every_fixture_are_libcsts() -> None:
 
 def test_text_covers_ordinary_expressions() -> None:
     """The source text of a plain expression comes from `ast`, not from a second parse."""
-    built = _built(b"value = outer(inner(a, b), c.d)\nflag = (x  # why\n)\n")
+    built = _built(b"value = outer(inner(a, b), c.d)\nflag = (x  # why\n)\n# note\nrun(\n    # arg\n    (y),\n)\n")
     texts = {built.text(node) for node in descendants(built.module)}
-    assert {"outer(inner(a, b), c.d)", "inner(a, b)", "c.d", "a", "(x  # why\n)"} <= texts
+    assert {"outer(inner(a, b), c.d)", "inner(a, b)", "c.d", "a", "(x  # why\n)", "(y)"} <= texts
     assert built.twin._module is None
 
 
@@ -242,3 +246,30 @@ def test_the_scanned_codes_own_syntax_warnings_are_not_printed() -> None:
         warnings.simplefilter("always")
         assert extract(source).error is None
     assert [str(w.message) for w in seen] == []
+
+
+def test_spans_the_builder_gives_are_libcsts() -> None:
+    """String pieces, f-strings and the expressions inside them are not paired with `ast` by
+    `positions`; the builder knows their bytes, and their spans are libcst's positions."""
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from whowaits.core import Span
+    from whowaits.facts.positions import CodeFor
+
+    compared = 0
+    for source in [s.encode() for s in SOURCES.values()] + list(_fixture_sources()):
+        try:
+            built = _built(source)
+        except Unsupported:
+            continue
+        nodes = [node for node in descendants(built.module) if built.span(node) is not None]
+        if not nodes:
+            continue
+        positions = MetadataWrapper(built.twin.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        code_for = CodeFor(built.module, text=source.decode("utf-8", "replace"), built=built)
+        for node in nodes:
+            where = positions[built.twin.of(node)]
+            expected = Span(where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+            assert code_for.span(node) == expected, (type(node).__name__, built.code(node))
+            compared += 1
+    assert compared > 150

@@ -118,6 +118,12 @@ def _shared(kind: type) -> object:
     return node
 
 
+# `ast` classes whose span is the span libcst gives the node built from them (see
+# `positions._PAIRED`; an `and` chain and a generator expression are shaped differently).
+_SPANNED = frozenset({
+    ast.Call, ast.Compare, ast.Attribute, ast.Subscript, ast.ListComp, ast.SetComp, ast.DictComp, ast.Lambda,
+    ast.UnaryOp, ast.BinOp, ast.IfExp, ast.Await, ast.Dict, ast.List, ast.Name, ast.Constant,
+})
 _BLANK = frozenset(b" \t\x0c\r\n")
 _PREFIX = re.compile(rb"[rRbBuUfF]{0,2}")
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
@@ -135,6 +141,9 @@ class _Builder:
         self.origin: Dict[int, ast.AST] = {}
         self.closers: Dict[int, int] = {}
         self.nested: Dict[int, _Builder] = {}  # the builder of each node inside an f-string
+        # Byte spans `ast` does not pair (see `positions`): the pieces of an implicit string
+        # concatenation, f-strings, and the expressions inside them.
+        self.spans: Dict[int, Tuple[int, int]] = {}
         # Where each statement, `except` clause and decorator starts: the indentation a
         # multi-line expression's lines lose when libcst prints it alone is its statement's.
         self.heads: List[int] = []
@@ -144,6 +153,11 @@ class _Builder:
             self.starts.append(self.starts[-1] + len(line) + 1)
 
     # ---- positions and text --------------------------------------------------------------
+
+    def line_and_column(self, offset: int) -> Tuple[int, int]:
+        """1-based line and 0-based byte column of a byte offset."""
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1]
 
     def start(self, node: "_Located") -> int:
         return self.starts[node.lineno - 1] + node.col_offset
@@ -168,13 +182,24 @@ class _Builder:
                 break
         return i
 
-    def blank_before(self, i: int) -> int:
-        """The index just after the last byte before `i` that is not blank (comments are not
-        looked across: a line's comment holds no token)."""
+    def code_before(self, i: int) -> int:
+        """The index just after the last byte of code before `i`, across spaces, line breaks
+        and lines that hold only a comment; -1 when it ends a line that has a `#` in it, which
+        may end in a comment (telling needs that line's strings)."""
         src = self.source
-        while i > 0 and src[i - 1] in _BLANK:
-            i -= 1
-        return i
+        while True:
+            j = i
+            while j > 0 and src[j - 1] in _BLANK:
+                j -= 1
+            if b"\n" not in src[j:i]:  # on the same line: what precedes is code
+                return j
+            line_start = src.rfind(b"\n", 0, j) + 1
+            line = src[line_start:j]
+            if b"#" not in line:
+                return j
+            if not line.lstrip(b" \t\x0c").startswith(b"#"):
+                return -1
+            i = line_start
 
     def parenthesized(self, node: ast.expr) -> bool:
         """Whether an expression whose `ast` span holds its own parentheses (a tuple, a
@@ -224,8 +249,8 @@ class _Builder:
             return None
         pairs: List[Tuple[int, int]] = []
         while True:
-            before = self.blank_before(start)
-            if b"\n" in src[before:start] and b"#" in src[src.rfind(b"\n", 0, before) + 1:before]:
+            before = self.code_before(start)
+            if before < 0:
                 return None  # a comment may hide an opening parenthesis
             after = self.blank_after(end)
             if before > 0 and src[before - 1] == 0x28 and src[after:after + 1] == b")" and after != closer:
@@ -493,7 +518,10 @@ class _Builder:
             j = _string_end(self.source, i, end)
             if j <= i:
                 raise Unsupported("a string this module cannot read")
-            pieces.append(self.string(self.source[i:j]))
+            piece = self.string(self.source[i:j], i)
+            pieces.append(piece)
+            if len(pieces) > 1 or type(piece) is cst.FormattedString or self.blank_after(j) < end:
+                self.spans[id(piece)] = (i, j)
             i = j
         if not pieces:
             raise Unsupported("an empty string run")
@@ -502,7 +530,8 @@ class _Builder:
             built = _MAKE[cst.ConcatenatedString](left=piece, right=built)
         return built
 
-    def string(self, token: bytes) -> object:
+    def string(self, token: bytes, at: int) -> object:
+        """One string token, found at byte `at` of the source."""
         found = _PREFIX.match(token)
         prefix = found.group().decode() if found else ""
         text = token.decode("utf-8")
@@ -511,10 +540,10 @@ class _Builder:
         rest = token[len(prefix):]
         quote = rest[:3] if rest[:3] in (b'"""', b"'''") else rest[:1]
         body = token[len(prefix) + len(quote):len(token) - len(quote)]
-        parts = self.formatted_parts(body, 0, len(body))
+        parts = self.formatted_parts(body, 0, len(body), at + len(prefix) + len(quote))
         return _MAKE[cst.FormattedString](parts=parts, start=prefix + quote.decode(), end=quote.decode())
 
-    def formatted_parts(self, body: bytes, i: int, stop: int) -> List[object]:
+    def formatted_parts(self, body: bytes, i: int, stop: int, base: int) -> List[object]:
         """The text and `{expression}` parts of an f-string's body (or of a format spec)."""
         parts: List[object] = []
         text_start = i
@@ -530,13 +559,13 @@ class _Builder:
                 continue
             if i > text_start:
                 parts.append(_MAKE[cst.FormattedStringText](value=body[text_start:i].decode("utf-8")))
-            i = self.formatted_expression(body, i, stop, parts)
+            i = self.formatted_expression(body, i, stop, parts, base)
             text_start = i
         if i > text_start:
             parts.append(_MAKE[cst.FormattedStringText](value=body[text_start:i].decode("utf-8")))
         return parts
 
-    def formatted_expression(self, body: bytes, i: int, stop: int, parts: List[object]) -> int:
+    def formatted_expression(self, body: bytes, i: int, stop: int, parts: List[object], base: int) -> int:
         """Reads `{expression!conversion:spec}` from `i` (its opening brace) and returns where
         it ends."""
         j = i + 1
@@ -568,6 +597,12 @@ class _Builder:
         expression, inner = _expression_tree(body[i + 1:j])
         self.nested.update(dict.fromkeys(inner.origin, inner))
         self.nested.update(inner.nested)
+        shift = base + i  # the expression's text is at `base + i + 1`, and at 1 in `inner`'s
+        for key, origin in inner.origin.items():
+            if type(origin) in _SPANNED and isinstance(origin, ast.expr):
+                self.spans[key] = (inner.start(origin) + shift, inner.end(origin) + shift)
+        for key, (start, end) in inner.spans.items():
+            self.spans[key] = (start + shift, end + shift)
         conversion: Optional[str] = None
         if body[j] == 0x21:
             conversion = body[j + 1:j + 2].decode()
@@ -585,7 +620,7 @@ class _Builder:
                         break
                     depth -= 1
                 end += 1
-            spec = self.formatted_parts(body, j + 1, end)
+            spec = self.formatted_parts(body, j + 1, end, base)
             j = end
         if body[j:j + 1] != b"}":
             raise Unsupported("an f-string expression this module cannot read")
@@ -906,6 +941,14 @@ class Built:
     def text(self, node: cst.CSTNode) -> Optional[str]:
         """The node's source text where `ast` places it (most expressions), else None."""
         return self._builder.text(node)
+
+    def span(self, node: cst.CSTNode) -> Optional[Tuple[Tuple[int, int], Tuple[int, int]]]:
+        """(line, byte column) of where the node starts and ends, for the nodes `ast` does not
+        pair (string pieces, f-strings and what is inside them), else None."""
+        found = self._builder.spans.get(id(node))
+        if found is None:
+            return None
+        return self._builder.line_and_column(found[0]), self._builder.line_and_column(found[1])
 
     def code(self, node: cst.CSTNode) -> str:
         """What libcst's `code_for_node` prints for the node."""

@@ -196,6 +196,11 @@ class CodeFor:
         return self.twin.of(node) if self.twin is not None else node
 
     def span(self, node: cst.CSTNode) -> Span:
+        if self.built is not None:
+            exact = self.built.span(node)
+            if exact is not None:
+                (line, col), (end_line, end_col) = exact
+                return Span(line, self._column(line, col), end_line, self._column(end_line, end_col))
         local = self._statement_span(node)
         if local is not None:
             return local
