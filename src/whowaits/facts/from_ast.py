@@ -234,8 +234,9 @@ class _Builder:
 
     def text(self, node: cst.CSTNode) -> Optional[str]:
         """The source text libcst would print for a built expression, with the parentheses
-        that are its own; None when `ast` does not place it (a nested `and`, a part of an
-        f-string, a generator expression in a call's parentheses, a comment before it)."""
+        that are its own; None where this cannot be sure (a nested `and`, a generator expression
+        in a call's parentheses, an expression after a line's trailing comment, lines of a
+        string or a continuation inside it, a multi-line expression in an f-string)."""
         origin = self.origin.get(id(node))
         if origin is None:
             inner = self.nested.get(id(node))
