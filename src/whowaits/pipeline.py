@@ -100,8 +100,8 @@ def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector, paused for a stage that allocates many acyclic
     records while every file's facts are alive (decoding cached facts, the analysis): the
     collector re-scans all live objects each time enough new ones were allocated, and on a
-    1,100-file framework those scans were a fifth of a one-file check. Not around the facts stage,
-    whose per-file scopes are cyclic garbage: `facts.extract` frees each file's after the file."""
+    1,100-file framework those scans were a fifth of a one-file check. Not around the facts stage:
+    `facts.extract` pauses the collector for each file itself and collects after it."""
     enabled = gc.isenabled()
     gc.disable()
     try:

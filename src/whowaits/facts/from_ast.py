@@ -33,6 +33,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Sequ
 import libcst as cst
 from libcst import MaybeSentinel
 
+from whowaits.facts import _parse, quiet_parse
+from whowaits.facts.positions import PAIRED
 from whowaits.facts.scopes import child_nodes
 
 
@@ -121,16 +123,14 @@ def _shared(kind: type) -> object:
     return node
 
 
-# `ast` classes whose span is the span libcst gives the node built from them (see
-# `positions._PAIRED`; an `and` chain and a generator expression are shaped differently).
-_SPANNED = frozenset({
-    ast.Call, ast.Compare, ast.Attribute, ast.Subscript, ast.ListComp, ast.SetComp, ast.DictComp, ast.Lambda,
-    ast.UnaryOp, ast.BinOp, ast.IfExp, ast.Await, ast.Dict, ast.List, ast.Name, ast.Constant,
-})
+# `ast` classes whose span is the span libcst gives the node built from them: those `positions`
+# pairs as they are (an `and` chain and a generator expression are shaped differently there),
+# and literals, whose libcst class depends on the value.
+_SPANNED = (frozenset(PAIRED) - {ast.BoolOp, ast.GeneratorExp}) | {ast.Constant}
 _BLANK = frozenset(b" \t\x0c\r\n")
 _PREFIX = re.compile(rb"[rRbBuUfF]{0,2}")
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
-                   ast.While, ast.With, ast.AsyncWith, ast.Try)
+             ast.While, ast.With, ast.AsyncWith, ast.Try)
 
 
 class _Builder:
@@ -149,8 +149,7 @@ class _Builder:
         self.spans: Dict[int, Tuple[int, int]] = {}
         # Where each statement, `except` clause and decorator starts: the indentation a
         # multi-line expression's lines lose when libcst prints it alone is its statement's.
-        self.heads: List[int] = []
-        self._sorted = False
+        self.heads: List[int] = []  # sorted once the tree is built
         self.starts = [0]
         for line in source.split(b"\n")[:-1]:
             self.starts.append(self.starts[-1] + len(line) + 1)
@@ -227,7 +226,7 @@ class _Builder:
                 i = len(src) if j < 0 else j
                 continue
             elif c in b"'\"":
-                i = max(i + 1, _string_end(src, _prefix_start(src, i), len(src)))
+                i = max(i + 1, _string_end(src, _prefix_start(src, i)))
                 continue
             i += 1
         return -1
@@ -271,9 +270,6 @@ class _Builder:
         if b'"""' in text or b"'''" in text or re.search(rb"\\\r?\n", text):
             return None  # lines inside strings and after continuations keep their indentation
         # libcst prints an expression's continuation lines without its statement's indentation.
-        if not self._sorted:
-            self.heads.sort()
-            self._sorted = True
         head = self.heads[bisect.bisect_right(self.heads, start) - 1] if self.heads and self.heads[0] <= start else 0
         before_head = src[src.rfind(b"\n", 0, head) + 1:head]
         indent = before_head[:len(before_head) - len(before_head.lstrip(b" \t\x0c"))]
@@ -286,8 +282,10 @@ class _Builder:
 
     def module(self, tree: ast.Module) -> cst.Module:
         newline = "\r\n" if b"\r\n" in self.source else "\n"
-        return cast(cst.Module, _MAKE[cst.Module](body=self.block_statements(tree.body), encoding="utf-8",
-                                      default_newline=newline, has_trailing_newline=self.source.endswith((b"\n", b"\r"))))
+        body = self.block_statements(tree.body)
+        self.heads.sort()
+        return cast(cst.Module, _MAKE[cst.Module](body=body, encoding="utf-8", default_newline=newline,
+                                                  has_trailing_newline=self.source.endswith((b"\n", b"\r"))))
 
     def block_statements(self, body: Sequence[ast.stmt]) -> List[object]:
         """Statements of an indented block or the module: small statements that share a line
@@ -519,7 +517,7 @@ class _Builder:
             i = self.blank_after(i)
             if i >= end:
                 break
-            j = _string_end(self.source, i, end)
+            j = _string_end(self.source, i)
             if j <= i:
                 raise Unsupported("a string this module cannot read")
             piece = self.string(self.source[i:j], i)
@@ -577,7 +575,7 @@ class _Builder:
         while j < stop:
             c = body[j]
             if c in b"'\"":
-                j = max(j + 1, _string_end(body, _prefix_start(body, j), stop))
+                j = max(j + 1, _string_end(body, _prefix_start(body, j)))
                 continue
             if c in b"([{":
                 depth += 1
@@ -689,7 +687,7 @@ class _Builder:
                     raise Unsupported("unbalanced brackets")
                 continue
             if c in b"'\"":
-                i = max(i + 1, _string_end(src, _prefix_start(src, i), end))
+                i = max(i + 1, _string_end(src, _prefix_start(src, i)))
                 continue
             if c == 0x3A:
                 count += 1
@@ -784,6 +782,7 @@ class _Builder:
 def _leaf(kind: type) -> Callable[[_Builder, ast.AST], object]:
     return lambda builder, node: _MAKE[kind]()
 
+
 # What builds each `ast` class (functions of `_Builder`, not bound methods: a builder that
 # pointed at itself through its tables would be cyclic garbage the collector must find).
 _EXPRESSIONS: Dict[type, Callable[[_Builder, Any], object]] = {
@@ -833,7 +832,7 @@ _STRING_TOKEN = re.compile(
 _NESTED_QUOTES = sys.version_info >= (3, 12)  # PEP 701: `f"{d["k"]}"`
 
 
-def _string_end(src: bytes, i: int, stop: int) -> int:
+def _string_end(src: bytes, i: int) -> int:
     """Where the string token starting at `i` (its prefix or its quote) ends; `i` when there is
     none. From Python 3.12 the braces of an f-string's expressions may hold strings in the same
     quotes, so such f-strings are read character by character."""
@@ -862,7 +861,7 @@ def _string_end(src: bytes, i: int, stop: int) -> int:
         elif formatted and c == 0x7D and depth:
             depth -= 1
         elif depth and c in b"'\"":
-            j = max(j + 1, _string_end(src, _prefix_start(src, j), limit))
+            j = max(j + 1, _string_end(src, _prefix_start(src, j)))
             continue
         elif not depth and src.startswith(quote, j):
             return j + len(quote)
@@ -889,8 +888,6 @@ def _parsed_expression(wrapped: bytes) -> ast.expr:
 
 
 def _expression_of(wrapped: bytes) -> ast.expr:
-    from whowaits.facts import quiet_parse
-
     body = quiet_parse(wrapped).body
     if len(body) != 1 or not isinstance(body[0], ast.Expr):
         raise SyntaxError("not one expression")
@@ -976,8 +973,6 @@ class ParsedTwin:
     @property
     def module(self) -> cst.Module:
         if self._module is None:
-            from whowaits.facts import _parse
-
             try:
                 parsed = _parse(self.source, True)
             except Exception as exc:  # libcst refuses what CPython took: its error is the file's

@@ -43,7 +43,7 @@ def _header_only(stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
 # `ast` node and two libcst nodes) is left to generation. Two kinds differ in shape and are
 # mapped (see `_ast_spans`): `a and b and c` is one `ast` node and two nested libcst ones, and a
 # generator expression's `ast` span holds its parentheses (a call's, in `sum(x for x in xs)`).
-_PAIRED: Dict[type, type] = {
+PAIRED: Dict[type, type] = {
     ast.Call: cst.Call, ast.Compare: cst.Comparison, ast.Attribute: cst.Attribute, ast.Subscript: cst.Subscript,
     ast.ListComp: cst.ListComp, ast.SetComp: cst.SetComp, ast.DictComp: cst.DictComp, ast.Lambda: cst.Lambda,
     ast.UnaryOp: cst.UnaryOperation, ast.BinOp: cst.BinaryOperation, ast.IfExp: cst.IfExp, ast.Await: cst.Await,
@@ -59,14 +59,14 @@ _DECLARED_NAMES: Dict[type, Tuple[str, ...]] = {
     cst.Param: ("name",), cst.ImportAlias: ("name",), cst.NameItem: ("name",), cst.MatchAs: ("name",),
     cst.MatchStar: ("name",), cst.MatchKeywordElement: ("key",), cst.MatchMapping: ("rest",),
 }
-_PAIRED_KINDS = frozenset(_PAIRED.values()) | frozenset(_PAIRED_CONSTANTS.values())
+_PAIRED_KINDS = frozenset(PAIRED.values()) | frozenset(_PAIRED_CONSTANTS.values())
 # Where a statement's own expressions stop: nested statements are numbered on their own, and
 # positions inside f-strings differ between Python versions.
 _is_cst_boundary = subclass_test((cst.BaseStatement, cst.BaseSmallStatement, cst.FormattedString))
 
 
 def _paired_kind(node: ast.AST) -> Optional[type]:
-    kind = _PAIRED.get(type(node))
+    kind = PAIRED.get(type(node))
     if kind is None and isinstance(node, ast.Constant):
         kind = _PAIRED_CONSTANTS.get(type(node.value))
     return kind
@@ -160,10 +160,9 @@ class CodeFor:
         built: "Optional[Built]" = None,
     ) -> None:
         self.module = module
-        # For a tree built from `ast`: what prints its nodes, and libcst's parse of the file for
-        # the spans `ast` has none for.
+        # For a tree built from `ast`: what prints its nodes and gives the spans `ast` does not,
+        # with libcst's parse of the file (`built.twin`) for what is left.
         self.built = built
-        self.twin = built.twin if built is not None else None
         self.source_lines = source_lines
         self.statement_nodes = statement_nodes  # `ast`'s statements by ordinal, when matched
         self.text = text
@@ -193,7 +192,7 @@ class CodeFor:
 
     def _printed(self, node: cst.CSTNode) -> cst.CSTNode:
         """The node of the tree that prints as the source did."""
-        return self.twin.of(node) if self.twin is not None else node
+        return self.built.twin.of(node) if self.built is not None else node
 
     def span(self, node: cst.CSTNode) -> Span:
         if self.built is not None:
@@ -205,7 +204,7 @@ class CodeFor:
         if local is not None:
             return local
         if self._positions is None:
-            module = self.twin.module if self.twin is not None else self.module
+            module = self.built.twin.module if self.built is not None else self.module
             wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
             self._positions = wrapper.resolve(PositionProvider)
         rng = self._positions[self._printed(node)]
@@ -358,7 +357,7 @@ class CodeFor:
             anchor = standalone = _header_only(stmt)
         if standalone is None:
             return None
-        printer = self.twin.module if self.twin is not None else self.module
+        printer = self.built.twin.module if self.built is not None else self.module
         module = cst.Module(body=[standalone], header=(), footer=(),  # type: ignore[list-item]
                             default_indent=printer.default_indent, default_newline=printer.default_newline)
         try:
