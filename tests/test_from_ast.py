@@ -37,6 +37,7 @@ SOURCES = {
         's = "a" \'b\' r"c\\d"\nt = (\n    "one"  # é\n    f"two {x!r:>{width}.{p}f} {{lit}} {y[\'k\']}"\n)\n'
         'u = rb"raw" + Rb\'x\' + u"ü"\nv = f"{a}{b!s}" f\'\'\'multi\n{c:%Y}\nline\'\'\'\n'
         'w = call("""\n    indented text\n""", key=f"{d + 1}")\nx = f"{ {1: 2}[1] }"\n'
+        'y = f"{sum(1 for i in j if i)} {sum((k) for k in (m)) } {list( n for n in o )}"\n'
     ),
     "subscripts and slices": (
         "a[1]; a[1, 2]; a[(1, 2)]; a[1:2]; a[1:2:]; a[::3]; a[:, None]; a[x[0]:]; a['k'][(i)]\n"
@@ -88,6 +89,7 @@ SOURCES = {
         "# top\nx = [  # open\n    1,  # one\n    # alone\n    2,\n]  # close\n"
         "foo(\n    # why\n\n    # and why\n    (x),\n    # more\n    y,\n)\n# a comment\nz = call(a)\n"
         "s = '#', ((u))\nt = [1,  # note (\n     (v)]\n"
+        "w = K(  # type: ignore\n    {'type': 'e'}\n)\nq = g('#(', (  # (\n    h),\n    '''#''', (  # )\n    (k)))\n"
     ),
     "f-string expression across lines": (
         "def f(row):\n    if row:\n        text = (\n            f'head '\n            f\"\"\"\n"
@@ -184,9 +186,11 @@ def test_built_trees_of_every_fixture_are_libcsts() -> None:
 
 def test_text_covers_ordinary_expressions() -> None:
     """The source text of a plain expression comes from `ast`, not from a second parse."""
-    built = _built(b"value = outer(inner(a, b), c.d)\nflag = (x  # why\n)\n# note\nrun(\n    # arg\n    (y),\n)\n")
+    built = _built(b"value = outer(inner(a, b), c.d)\nflag = (x  # why\n)\n# note\nrun(\n    # arg\n    (y),\n)\n"
+                   b"hint = K(  # type: ignore\n    {'type': 'e'}\n)\nq = g('#(', (  # (\n    h))\n")
     texts = {built.text(node) for node in descendants(built.module)}
-    assert {"outer(inner(a, b), c.d)", "inner(a, b)", "c.d", "a", "(x  # why\n)", "(y)"} <= texts
+    assert {"outer(inner(a, b), c.d)", "inner(a, b)", "c.d", "a", "(x  # why\n)", "(y)", "{'type': 'e'}",
+            "'#('", "(  # (\n    h)"} <= texts
     assert built.twin._module is None
 
 

@@ -25,14 +25,19 @@ OWN_PREFIX = "WW"  # the built-in rules' codes; policy rules use their own prefi
 
 
 def comments(text: str) -> List[Tuple[int, int, str]]:
-    """(line, column, text) of every comment, from the tokenizer (so `#` in strings is not one)."""
-    out = []
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.COMMENT:
-                out.append((tok.start[0], tok.start[1] + 1, tok.string))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
+    """(line, column, text) of every comment, where the tokenizer finds them (a `#` in a string
+    is not one: `lexical.comments`); on a line of a file whose strings do not end, its first `#`."""
+    from whowaits.facts.lexical import comments as found_in
+
+    source = text.encode("utf-8", "surrogatepass")
+    found = found_in(source)
+    if found is None:
         return [(n, line.index("#") + 1, line[line.index("#"):]) for n, line in enumerate(text.splitlines(), 1) if "#" in line]
+    out = []
+    for line, start, end in found:
+        line_start = source.rfind(b"\n", 0, start) + 1
+        column = len(source[line_start:start].decode("utf-8", "surrogatepass")) + 1
+        out.append((line, column, source[start:end].decode("utf-8", "surrogatepass")))
     return out
 
 

@@ -10,10 +10,10 @@ What the passes print comes from the source itself: an expression's text is its 
 with the parentheses libcst would count as its own and without its statement's indentation on
 continuation lines, as libcst prints a node alone (`Built.code`). Spans are `ast`'s, paired in
 `positions`; the builder gives those it alone knows (the pieces of `"a" "b"`, f-strings and the
-expressions inside them, `Built.span`). What is left (the inner `a and b` of `a and b and c`,
-an expression after a line's trailing comment, a multi-line expression inside an f-string)
-comes from libcst's parse of the same file, made on first use and paired with the built tree
-node by node (`ParsedTwin`): 7 of the 750 files of the benchmark tree need it. A construct
+expressions inside them, `Built.span`). What is left (the inner `a and b` of `a and b and c`
+inside an f-string, a multi-line expression inside an f-string) comes from libcst's parse of
+the same file, made on first use and paired with the built tree node by node (`ParsedTwin`):
+none of the 750 files of the benchmark tree needs it. A construct
 outside what this module builds raises `Unsupported`, and libcst parses the file as before;
 libcst also stays the engine of every source edit (`--add-noqa`, fixes). `tests/test_from_ast.py`
 compares both trees field by field, each expression's text, the spans given here and each
@@ -26,7 +26,6 @@ import ast
 import bisect
 import functools
 import re
-import sys
 from dataclasses import MISSING, fields
 from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union, cast
 
@@ -34,6 +33,7 @@ import libcst as cst
 from libcst import MaybeSentinel
 
 from whowaits.facts import _parse, quiet_parse
+from whowaits.facts.lexical import PREFIX, prefix_start, string_end
 from whowaits.facts.positions import PAIRED
 from whowaits.facts.scopes import child_nodes
 
@@ -128,7 +128,6 @@ def _shared(kind: type) -> object:
 # and literals, whose libcst class depends on the value.
 _SPANNED = (frozenset(PAIRED) - {ast.BoolOp, ast.GeneratorExp}) | {ast.Constant}
 _BLANK = frozenset(b" \t\x0c\r\n")
-_PREFIX = re.compile(rb"[rRbBuUfF]{0,2}")
 _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
              ast.While, ast.With, ast.AsyncWith, ast.Try)
 
@@ -185,9 +184,8 @@ class _Builder:
         return i
 
     def code_before(self, i: int) -> int:
-        """The index just after the last byte of code before `i`, across spaces, line breaks
-        and lines that hold only a comment; -1 when it ends a line that has a `#` in it, which
-        may end in a comment (telling needs that line's strings)."""
+        """The index just after the last byte of code before `i`, across spaces, line breaks,
+        comments and lines that hold only a comment."""
         src = self.source
         while True:
             j = i
@@ -200,8 +198,42 @@ class _Builder:
             if b"#" not in line:
                 return j
             if not line.lstrip(b" \t\x0c").startswith(b"#"):
-                return -1
+                return self.code_end(i)  # a `#` after code: a comment, or in a string
             i = line_start
+
+    def code_end(self, i: int) -> int:
+        """The index just after the last byte of code before `i`, read forward from the start
+        of the statement that holds `i` (never inside a string), so a `#` in a string is told
+        from a comment."""
+        src = self.source
+        heads = self.heads
+        k = heads[bisect.bisect_right(heads, i) - 1] if heads and heads[0] <= i else 0
+        end = k
+        while k < i:
+            c = src[k]
+            if c in _BLANK:
+                k += 1
+            elif c == 0x23:  # '#': a comment, to the end of its line
+                line_end = src.find(b"\n", k, i)
+                k = i if line_end < 0 else line_end
+            elif c in b"'\"":
+                k = end = max(k + 1, string_end(src, prefix_start(src, k)))
+            else:
+                k = end = k + 1
+        return end
+
+    def generator_span(self, node: ast.GeneratorExp) -> Tuple[int, int]:
+        """libcst's span of a generator expression (as `positions` pairs it): from its first
+        token, after the opening parenthesis `ast` starts it at, to the end of its last clause
+        and the parentheses that clause may have before the closing one."""
+        closing = self.end(node) - 1
+        clause = node.generators[-1]
+        end = self.end(clause.ifs[-1] if clause.ifs else clause.iter)
+        while True:
+            after = self.blank_after(end)
+            if after >= closing or self.source[after:after + 1] != b")":
+                return self.blank_after(self.start(node) + 1), end
+            end = after + 1
 
     def parenthesized(self, node: ast.expr) -> bool:
         """Whether an expression whose `ast` span holds its own parentheses (a tuple, a
@@ -226,7 +258,7 @@ class _Builder:
                 i = len(src) if j < 0 else j
                 continue
             elif c in b"'\"":
-                i = max(i + 1, _string_end(src, _prefix_start(src, i)))
+                i = max(i + 1, string_end(src, prefix_start(src, i)))
                 continue
             i += 1
         return -1
@@ -234,8 +266,8 @@ class _Builder:
     def text(self, node: cst.CSTNode) -> Optional[str]:
         """The source text libcst would print for a built expression, with the parentheses
         that are its own; None where this cannot be sure (a nested `and`, a generator expression
-        in a call's parentheses, an expression after a line's trailing comment, lines of a
-        string or a continuation inside it, a multi-line expression in an f-string)."""
+        in a call's parentheses, lines of a string or a continuation inside it, a multi-line
+        expression in an f-string)."""
         origin = self.origin.get(id(node))
         if origin is None:
             inner = self.nested.get(id(node))
@@ -253,8 +285,6 @@ class _Builder:
         pairs: List[Tuple[int, int]] = []
         while True:
             before = self.code_before(start)
-            if before < 0:
-                return None  # a comment may hide an opening parenthesis
             after = self.blank_after(end)
             if before > 0 and src[before - 1] == 0x28 and src[after:after + 1] == b")" and after != closer:
                 start, end = before - 1, after + 1
@@ -517,7 +547,7 @@ class _Builder:
             i = self.blank_after(i)
             if i >= end:
                 break
-            j = _string_end(self.source, i)
+            j = string_end(self.source, i)
             if j <= i:
                 raise Unsupported("a string this module cannot read")
             piece = self.string(self.source[i:j], i)
@@ -534,7 +564,7 @@ class _Builder:
 
     def string(self, token: bytes, at: int) -> object:
         """One string token, found at byte `at` of the source."""
-        found = _PREFIX.match(token)
+        found = PREFIX.match(token)
         prefix = found.group().decode() if found else ""
         text = token.decode("utf-8")
         if "f" not in prefix.lower():
@@ -575,7 +605,7 @@ class _Builder:
         while j < stop:
             c = body[j]
             if c in b"'\"":
-                j = max(j + 1, _string_end(body, _prefix_start(body, j)))
+                j = max(j + 1, string_end(body, prefix_start(body, j)))
                 continue
             if c in b"([{":
                 depth += 1
@@ -603,6 +633,9 @@ class _Builder:
         for key, origin in inner.origin.items():
             if type(origin) in _SPANNED and isinstance(origin, ast.expr):
                 self.spans[key] = (inner.start(origin) + shift, inner.end(origin) + shift)
+            elif isinstance(origin, ast.GeneratorExp):
+                start, end = inner.generator_span(origin)
+                self.spans[key] = (start + shift, end + shift)
         for key, (start, end) in inner.spans.items():
             self.spans[key] = (start + shift, end + shift)
         conversion: Optional[str] = None
@@ -687,7 +720,7 @@ class _Builder:
                     raise Unsupported("unbalanced brackets")
                 continue
             if c in b"'\"":
-                i = max(i + 1, _string_end(src, _prefix_start(src, i)))
+                i = max(i + 1, string_end(src, prefix_start(src, i)))
                 continue
             if c == 0x3A:
                 count += 1
@@ -818,67 +851,6 @@ def _dotted(text: str) -> object:
     for part in parts[1:]:
         built = _MAKE[cst.Attribute](value=built, attr=_plain_name(part))
     return built
-
-
-# A string token: before Python 3.12 a string ends at the first unescaped quote like its own.
-_STRING_TOKEN = re.compile(
-    rb"[rRbBuUfF]{0,2}(?:"
-    rb"'''(?:[^'\\]|\\.|'(?!''))*'''"
-    rb'|"""(?:[^"\\]|\\.|"(?!""))*"""'
-    rb"|'(?:[^'\\\n]|\\.)*'"
-    rb'|"(?:[^"\\\n]|\\.)*")',
-    re.DOTALL,
-)
-_NESTED_QUOTES = sys.version_info >= (3, 12)  # PEP 701: `f"{d["k"]}"`
-
-
-def _string_end(src: bytes, i: int) -> int:
-    """Where the string token starting at `i` (its prefix or its quote) ends; `i` when there is
-    none. From Python 3.12 the braces of an f-string's expressions may hold strings in the same
-    quotes, so such f-strings are read character by character."""
-    token = _STRING_TOKEN.match(src, i)
-    if token is not None and not (_NESTED_QUOTES and b"{" in token.group() and b"f" in src[i:i + 2].lower()):
-        return token.end()
-    prefix = _PREFIX.match(src, i)
-    j = prefix.end() if prefix else i
-    quote = src[j:j + 3] if src[j:j + 3] in (b'"""', b"'''") else src[j:j + 1]
-    if quote not in (b'"', b"'", b'"""', b"'''"):
-        return i
-    formatted = prefix is not None and b"f" in prefix.group().lower()
-    j += len(quote)
-    depth = 0
-    limit = len(src)
-    while j < limit:
-        c = src[j]
-        if c == 0x5C:
-            j += 2
-            continue
-        if formatted and c == 0x7B:
-            if depth == 0 and src[j + 1:j + 2] == b"{":
-                j += 2
-                continue
-            depth += 1
-        elif formatted and c == 0x7D and depth:
-            depth -= 1
-        elif depth and c in b"'\"":
-            j = max(j + 1, _string_end(src, _prefix_start(src, j)))
-            continue
-        elif not depth and src.startswith(quote, j):
-            return j + len(quote)
-        elif c == 0x0A and len(quote) == 1 and not depth:
-            return i
-        j += 1
-    return i
-
-
-def _prefix_start(src: bytes, quote: int) -> int:
-    """Where the string whose quote is at `quote` starts: its prefix letters (`rb`, `f`)."""
-    i = quote
-    while i > 0 and quote - i < 2 and src[i - 1] in b"rRbBuUfF":
-        i -= 1
-    if i > 0 and (src[i - 1:i].isalnum() or src[i - 1] in b"_" or src[i - 1] >= 0x80):
-        return quote  # the letters end a name (`if"x"`): the string starts at its quote
-    return i
 
 
 def _parsed_expression(wrapped: bytes) -> ast.expr:
