@@ -79,17 +79,44 @@ def encode(value: Any, tagged: bool = False) -> Any:
     """A dataclass tree as JSON values: dataclasses become objects (without the fields that hold
     their default, which most facts do), tuples lists, enums their values. With `tagged` (the
     value sits where a union of several dataclasses is declared) a dataclass also names its
-    class under `KIND`."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {KIND: type(value).__name__} if tagged else {}
-        out.update((name, encode(item, tags)) for name, default, tags in _fields(type(value))
-                   if (item := getattr(value, name)) is not default and item != default)
-        return out
-    if isinstance(value, (tuple, list)):
+    class under `KIND`.
+
+    Dispatched on the value's exact class, with one encoder per dataclass made once (as the
+    decoder is): a cold run encodes every file's facts, and asking each value whether it is a
+    dataclass, a sequence or an enum cost as much as the analysis of a small file."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None or kind is float:
+        return value
+    if kind is tuple or kind is list:
         return [encode(v, tagged) for v in value]
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
+    found = _ENCODERS.get(kind)
+    if found is None:
+        found = _ENCODERS[kind] = _encoder(kind)
+    return found(value, tagged)
+
+
+Encoder = Callable[[Any, bool], Any]
+_ENCODERS: Dict[type, Encoder] = {}
+
+
+def _encoder(kind: type) -> Encoder:
+    if dataclasses.is_dataclass(kind):
+        fields = _fields(kind)
+        name = kind.__name__
+
+        def fields_of(value: Any, tagged: bool) -> Any:
+            out = {KIND: name} if tagged else {}
+            for field, default, tags in fields:
+                item = getattr(value, field)
+                if item is not default and item != default:
+                    out[field] = encode(item, tags)
+            return out
+        return fields_of
+    if issubclass(kind, enum.Enum):
+        return lambda value, tagged: value.value
+    if issubclass(kind, (tuple, list)):  # a named tuple
+        return lambda value, tagged: [encode(v, tagged) for v in value]
+    return lambda value, tagged: value
 
 
 _REQUIRED = object()  # the default of a field that has none
