@@ -13,7 +13,7 @@ import os
 import posixpath
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from whowaits.core import (
     ArgRef,
@@ -353,7 +353,7 @@ class CallGraph:
 
     # -- name resolution -------------------------------------------------------------------
 
-    def _project_member(self, ref: ValueRef, path: str, table: Dict[FuncKey, object]) -> Optional[FuncKey]:
+    def _project_member(self, ref: ValueRef, path: str, table: Mapping[FuncKey, object]) -> Optional[FuncKey]:
         """The function or class (`table`) of the project a reference names, if any. Remembered:
         the tables and the index are complete before the first question, and the same names
         are asked for from every edge and every dispatch."""
@@ -362,7 +362,7 @@ class CallGraph:
             self._members[key] = self._find_member(ref, path, table)
         return self._members[key]
 
-    def _find_member(self, ref: ValueRef, path: str, table: Dict[FuncKey, object]) -> Optional[FuncKey]:
+    def _find_member(self, ref: ValueRef, path: str, table: Mapping[FuncKey, object]) -> Optional[FuncKey]:
         if isinstance(ref, LocalRef):
             key = (path, ref.qualname)
             return key if key in table else None
@@ -372,7 +372,7 @@ class CallGraph:
             self._members_at[at] = self._member_at(resolved, table)
         return self._members_at[at]
 
-    def _member_at(self, resolved: str, table: Dict[FuncKey, object]) -> Optional[FuncKey]:
+    def _member_at(self, resolved: str, table: Mapping[FuncKey, object]) -> Optional[FuncKey]:
         """The member a resolved (absolute) path names: the same from every file."""
         segments = resolved.split(".")
         for cut in range(len(segments) - 1, 0, -1):
@@ -388,10 +388,10 @@ class CallGraph:
         return None
 
     def resolve_function(self, ref: ValueRef, path: str) -> Optional[FuncKey]:
-        return self._project_member(ref, path, self.functions)  # type: ignore[arg-type]
+        return self._project_member(ref, path, self.functions)
 
     def resolve_class(self, ref: ValueRef, path: str) -> Optional[FuncKey]:
-        return self._project_member(ref, path, self.classes)  # type: ignore[arg-type]
+        return self._project_member(ref, path, self.classes)
 
     def external_bases(self, key: FuncKey, seen: Optional[Set[FuncKey]] = None) -> List[str]:
         """Framework base classes of a project class, through project base classes."""

@@ -16,17 +16,18 @@ import re
 from typing import Dict, Iterator, Optional, Tuple
 
 from whowaits.checks import Found, check
-from whowaits.core import CallSite, EvidenceStep, OperationKind, Project
+from whowaits.core import BatchInput, CallSite, EvidenceStep, OperationKind, Project
 from whowaits.knowledge.providers import PROVIDERS, BatchLimits, CustomIdRule
 
 
-def _submits(project: Project) -> Iterator[Tuple[CallSite, CustomIdRule]]:
-    """Batch submits whose requests are visible, with their provider's custom_id rule."""
+def _submits(project: Project) -> Iterator[Tuple[CallSite, BatchInput, CustomIdRule]]:
+    """Batch submits whose requests are visible, with them and their provider's custom_id rule."""
     for site in project.sites:
         record = PROVIDERS.get(site.op.provider)
+        batch = site.call.batch
         if site.op.kind == OperationKind.BATCH_SUBMIT and record is not None and record.custom_id is not None \
-                and site.call.batch is not None:
-            yield site, record.custom_id
+                and batch is not None:
+            yield site, batch, record.custom_id
 
 
 def _step(site: CallSite) -> EvidenceStep:
@@ -35,9 +36,9 @@ def _step(site: CallSite) -> EvidenceStep:
 
 @check("custom-id-not-unique")
 def custom_id_not_unique(project: Project) -> Iterator[Found]:
-    for site, _ in _submits(project):
+    for site, batch, _ in _submits(project):
         literals: Dict[str, int] = {}
-        for request in site.call.batch.requests:  # type: ignore[union-attr]
+        for request in batch.requests:
             cid = request.custom_id
             if cid is None:
                 continue
@@ -71,8 +72,8 @@ def custom_id_not_unique(project: Project) -> Iterator[Found]:
 
 @check("custom-id-invalid")
 def custom_id_invalid(project: Project) -> Iterator[Found]:
-    for site, rule in _submits(project):
-        for request in site.call.batch.requests:  # type: ignore[union-attr]
+    for site, batch, rule in _submits(project):
+        for request in batch.requests:
             cid = request.custom_id
             if cid is None or cid.kind == "expr":
                 continue
@@ -105,8 +106,8 @@ def _invalid_message(rule: CustomIdRule, source: str, text: str, partial: bool =
 
 @check("batch-missing-custom-id")
 def batch_missing_custom_id(project: Project) -> Iterator[Found]:
-    for site, _ in _submits(project):
-        for position, request in enumerate(site.call.batch.requests):  # type: ignore[union-attr]
+    for site, batch, _ in _submits(project):
+        for position, request in enumerate(batch.requests):
             if request.has_custom_id is False:
                 yield Found(
                     site.path, request.span,

@@ -120,8 +120,8 @@ def _matches(field: str, want: Any, facts: SiteFacts) -> Tuple[bool, Optional[in
             return False, None
         for w in wants:
             if isinstance(w, str):
-                op, number = _COMPARISON.match(w).groups()  # type: ignore[union-attr]
-                if _compare(float(have), op, float(number)):
+                compared = _COMPARISON.match(w)  # the rule file's schema checked the form
+                if compared is not None and _compare(float(have), compared.group(1), float(compared.group(2))):
                     return True, None
             elif have == w:
                 return True, None

@@ -73,9 +73,9 @@ _BODIES = {
     ast.Try: ("body", "handlers", "orelse", "finalbody"),
 }
 if sys.version_info >= (3, 11):
-    _BODIES[ast.TryStar] = ("body", "handlers", "orelse", "finalbody")  # type: ignore[attr-defined]
+    _BODIES[ast.TryStar] = ("body", "handlers", "orelse", "finalbody")
 if sys.version_info >= (3, 10):
-    _BODIES[ast.Match] = ("cases",)  # type: ignore[attr-defined]
+    _BODIES[ast.Match] = ("cases",)
 
 
 def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], List[int], List[ast.AST]]:
@@ -95,13 +95,17 @@ def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], 
         if stmt is None:
             pending.pop()
             continue
-        if isinstance(stmt, ast.ExceptHandler) or type(stmt).__name__ == "match_case":
-            pending.append(iter(stmt.body))  # type: ignore[attr-defined]
+        if isinstance(stmt, ast.ExceptHandler):
+            pending.append(iter(stmt.body))
             continue
-        if getattr(stmt, "decorator_list", None):
-            decorators[len(lines)] = [d.lineno for d in stmt.decorator_list]  # type: ignore[attr-defined]
-        lines.append(stmt.lineno)  # type: ignore[attr-defined]
-        columns.append(stmt.col_offset)  # type: ignore[attr-defined]
+        if not isinstance(stmt, ast.stmt):  # a `match` statement's case (`ast.match_case`, 3.10+)
+            pending.append(iter(getattr(stmt, "body")))
+            continue
+        decorator_list = getattr(stmt, "decorator_list", None)
+        if decorator_list:
+            decorators[len(lines)] = [d.lineno for d in decorator_list]
+        lines.append(stmt.lineno)
+        columns.append(stmt.col_offset)
         nodes.append(stmt)
         pending.extend(iter(getattr(stmt, name)) for name in reversed(_BODIES.get(type(stmt), ())))
     return lines, decorators, columns, nodes

@@ -340,16 +340,15 @@ class _Run:
             return
         self._prepared = True
         stack: List[cst.CSTNode] = list(statements)
-        assigns: List[cst.Assign] = []
+        assigns: List[Tuple[str, cst.Assign]] = []  # `name = value`
         while stack:
             node = stack.pop()
             if type(node) in _DEFINITIONS:
                 continue
-            if type(node) is cst.Assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-                assigns.append(node)
+            if type(node) is cst.Assign and len(node.targets) == 1 and isinstance(target := node.targets[0].target, cst.Name):
+                assigns.append((target.value, node))
             stack.extend(child_nodes(node))
-        for node in assigns:
-            name = node.targets[0].target.value  # type: ignore[attr-defined]
+        for name, node in assigns:
             value = node.value
             while isinstance(value, cst.Await):
                 value = value.expression
@@ -357,8 +356,7 @@ class _Run:
                 argument = self._id_argument(value)
                 if argument is not None:
                     self._union(name, self.key_of(argument))
-        for node in assigns:
-            name = node.targets[0].target.value  # type: ignore[attr-defined]
+        for name, node in assigns:
             status = self.status_key(node.value)
             if status is not None:
                 self.status_alias[name] = status
@@ -481,15 +479,15 @@ class _Run:
         return {k: v for k, v in state.items() if k not in keys}
 
     def loop(self, node: "cst.While | cst.For", entry: State) -> Optional[State]:
-        is_while = isinstance(node, cst.While)
-        forever = is_while and _always_true(node.test)  # type: ignore[union-attr]
+        test = node.test if isinstance(node, cst.While) else None
+        forever = test is not None and _always_true(test)
         head = entry
         frame = _Loop([], [])
         for _ in range(_MAX_ROUNDS):
             frame = _Loop([], [])
             self.loops.append(frame)
             try:
-                inside = self.test(node.test, head)[0] if is_while else head  # type: ignore[union-attr]
+                inside = self.test(test, head)[0] if test is not None else head
                 out = self.body(node.body.body, inside)
             finally:
                 self.loops.pop()
@@ -497,9 +495,9 @@ class _Run:
             if new_head == head:
                 break
             head = new_head
-        if is_while:
-            exit_state: Optional[State] = None if forever else self.test(node.test, head)[1]  # type: ignore[union-attr]
-            status_test = not forever and self._mentions_status(node.test)  # type: ignore[union-attr]
+        if test is not None:
+            exit_state: Optional[State] = None if forever else self.test(test, head)[1]
+            status_test = not forever and self._mentions_status(test)
         else:
             exit_state, status_test = head, False
         if exit_state is not None and not status_test:
@@ -780,7 +778,7 @@ class _Run:
         if isinstance(node, cst.Name):
             bindings = self.flow.ev.lookup(node.value, self.scope) or []
             if len(bindings) == 1 and bindings[0].kind == "assign" and bindings[0].node is not None:
-                return self._status_values(bindings[0].node, depth + 1)  # type: ignore[arg-type]
+                return self._status_values(bindings[0].node, depth + 1)
         return None
 
     def _mentioned_keys(self, node: cst.CSTNode) -> Set[str]:

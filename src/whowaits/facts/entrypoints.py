@@ -140,8 +140,9 @@ class ProgramReader:
                 else:
                     dec_line = self.code_for.span(dec).line
                 first = min(first, dec_line)
-                period = self._call_period(expr, func.scope.parent) if isinstance(expr, cst.Call) else None
-                path = self._ref(self.ev.eval(callee, func.scope.parent)) or self._group_command(callee, func.scope.parent)  # type: ignore[arg-type]
+                outer = func.scope.parent or self.index.module_scope  # where decorators are evaluated
+                period = self._call_period(expr, outer) if isinstance(expr, cst.Call) else None
+                path = self._ref(self.ev.eval(callee, outer)) or self._group_command(callee, outer)
                 decorators.append(DecoratorFact(path, keywords, dec_line, period))
             params = node.params
             names = tuple(p.name.value for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params))
@@ -159,16 +160,16 @@ class ProgramReader:
             )
         return tuple(out)
 
-    def _group_command(self, callee: cst.BaseExpression, scope: object) -> str:
+    def _group_command(self, callee: cst.BaseExpression, scope: Scope) -> str:
         """`@cli.command()` where `cli` is a function decorated with `@click.group()`."""
         if not isinstance(callee, cst.Attribute):
             return ""
-        base = self.ev.eval(callee.value, scope)  # type: ignore[arg-type]
+        base = self.ev.eval(callee.value, scope)
         if not isinstance(base, FuncV):
             return ""
         for dec in base.func.decorators:
             target = dec.func if isinstance(dec, cst.Call) else dec
-            value = self.ev.eval(target, base.func.scope.parent)  # type: ignore[arg-type]
+            value = self.ev.eval(target, base.func.scope.parent or self.index.module_scope)
             if isinstance(value, Ext) and value.path in ("click.group", "click.command"):
                 return f"click.Group().{callee.attr.value}"
         return ""
@@ -176,7 +177,8 @@ class ProgramReader:
     def classes(self) -> Tuple[ClassFact, ...]:
         out = []
         for cls in self.index.classes:
-            bases = tuple(self._ref(self.ev.eval(b, cls.scope.parent)) for b in cls.bases)  # type: ignore[arg-type]
+            outer = cls.scope.parent or self.index.module_scope
+            bases = tuple(self._ref(self.ev.eval(b, outer)) for b in cls.bases)
             out.append(ClassFact(cls.qualname, self.line(cls.node), tuple(b for b in bases if b)))
         return tuple(out)
 
@@ -467,24 +469,24 @@ class ProgramReader:
 
     # -- schedules in code -----------------------------------------------------------------
 
-    def _number(self, expr: cst.BaseExpression, scope: object) -> Optional[float]:
-        value = self.ev.eval(expr, scope)  # type: ignore[arg-type]
+    def _number(self, expr: cst.BaseExpression, scope: Scope) -> Optional[float]:
+        value = self.ev.eval(expr, scope)
         if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
             return float(value.value)
         return None
 
-    def _text(self, expr: cst.BaseExpression, scope: object) -> Optional[str]:
-        value = self.ev.eval(expr, scope)  # type: ignore[arg-type]
+    def _text(self, expr: cst.BaseExpression, scope: Scope) -> Optional[str]:
+        value = self.ev.eval(expr, scope)
         return value.value if isinstance(value, Lit) and isinstance(value.value, str) else None
 
-    def schedule_hours(self, expr: cst.BaseExpression, scope: object) -> Optional[float]:
+    def schedule_hours(self, expr: cst.BaseExpression, scope: Scope) -> Optional[float]:
         """A schedule value: seconds, `crontab(...)`, `timedelta(...)`, `Cron("...")`, `Period(...)`."""
         seconds = self._number(expr, scope)
         if seconds is not None:
             return seconds / 3600 or None
         if not isinstance(expr, cst.Call):
             return None
-        name = _last_segment(self.ev.eval(expr.func, scope))  # type: ignore[arg-type]
+        name = _last_segment(self.ev.eval(expr.func, scope))
         kwargs = {a.keyword.value: a.value for a in expr.args if a.keyword is not None}
         if name == "crontab":
             fields = [self._text(kwargs[k], scope) if k in kwargs else "*"
@@ -495,17 +497,17 @@ class ProgramReader:
             if "hour" in kwargs and fields[1] is None:
                 number = self._number(kwargs["hour"], scope)
                 fields[1] = str(int(number)) if number is not None else None
-            return cron_period_hours(" ".join(fields)) if None not in fields else None  # type: ignore[arg-type]
+            return _cron_hours(fields)
         if name in ("Cron", "CronTrigger.from_crontab") and expr.args:
             text = self._text(expr.args[0].value, scope)
             return cron_period_hours(text) if text else None
         if name in ("timedelta", "Period", "schedule", "IntervalTrigger"):
             units = {k: self._number(v, scope) for k, v in kwargs.items() if k in ("weeks", "days", "hours", "minutes", "seconds")}
-            if units and None not in units.values():
-                return interval_hours(**units)  # type: ignore[arg-type]
+            if units:
+                return _interval_hours(units)
         return None
 
-    def _call_period(self, call: cst.Call, scope: object) -> Optional[float]:
+    def _call_period(self, call: cst.Call, scope: Scope) -> Optional[float]:
         """Schedules passed to a registration: `add_job(f, "interval", minutes=5)`,
         `schedule.every(10).minutes.do(f)`, `@app.function(schedule=Cron(...))`."""
         kwargs = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
@@ -517,11 +519,11 @@ class ProgramReader:
         trigger = next((self._text(p, scope) for p in positional if self._text(p, scope) in ("interval", "cron")), None)
         if trigger == "interval":
             units = {k: self._number(v, scope) for k, v in kwargs.items() if k in ("weeks", "days", "hours", "minutes", "seconds")}
-            return interval_hours(**units) if units and None not in units.values() else None  # type: ignore[arg-type]
+            return _interval_hours(units) if units else None
         if trigger == "cron":
             fields = [self._text(kwargs[k], scope) or (str(int(self._number(kwargs[k], scope) or 0)) if self._number(kwargs[k], scope) is not None else None)
                       if k in kwargs else "*" for k in ("minute", "hour", "day", "month", "day_of_week")]
-            return cron_period_hours(" ".join(fields)) if None not in fields else None  # type: ignore[arg-type]
+            return _cron_hours(fields)
         return _every_hours(call, self)
 
     # -- loops driven by a person or by tool turns -----------------------------------------
@@ -706,6 +708,18 @@ def _arguments(call: cst.Call, index: int, keywords: str) -> List[cst.BaseExpres
         return found
     positional = [a for a in call.args if a.keyword is None and not a.star]
     return [positional[index].value] if 0 <= index < len(positional) else []
+
+
+def _cron_hours(fields: Sequence[Optional[str]]) -> Optional[float]:
+    """The period of a cron schedule given field by field, when every field is known."""
+    known = [f for f in fields if f is not None]
+    return cron_period_hours(" ".join(known)) if len(known) == len(fields) else None
+
+
+def _interval_hours(units: Dict[str, Optional[float]]) -> Optional[float]:
+    """The period of an interval given unit by unit (`minutes=5`), when every unit is known."""
+    known = {unit: value for unit, value in units.items() if value is not None}
+    return interval_hours(**known) if len(known) == len(units) else None
 
 
 def reads_input(info: CallInfo, ev: Evaluator) -> bool:

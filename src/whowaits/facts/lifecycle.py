@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
 
 import libcst as cst
 
-from whowaits.core import PollLoopFact, PositionJoinFact, RawCall, ResultReadFact, RetryFact, SubmitUse
+from whowaits.core import PollLoopFact, PositionJoinFact, RawCall, ResultReadFact, RetryFact, Span, SubmitUse
 from whowaits.facts.batchflow import call_role
 from whowaits.facts.positions import CodeFor
 from whowaits.facts.scopes import _name_targets, CallInfo, child_nodes, descendants, ForInfo, literal, ModuleIndex, Scope
@@ -41,7 +41,7 @@ class LifecycleReader:
     # -- poll loops ------------------------------------------------------------------------
 
     def polls(self) -> Tuple[PollLoopFact, ...]:
-        sleeps_by_loop: Dict[int, List[Tuple[object, Optional[float], str]]] = {}
+        sleeps_by_loop: Dict[int, List[Tuple[Span, Optional[float], str]]] = {}
         for info in self.index.calls:
             if not info.loops or self._path(info) not in SLEEP_FUNCTIONS:
                 continue
@@ -57,7 +57,7 @@ class LifecycleReader:
             if inside:
                 loop = self.index.loops[loop_id]
                 deadline = self._deadline(loop.node, [seconds for _, seconds, _ in sleeps], loop.scope)
-                out.append(PollLoopFact(self.code_for.span(loop.node), inside, tuple(sleeps), deadline))  # type: ignore[arg-type]
+                out.append(PollLoopFact(self.code_for.span(loop.node), inside, tuple(sleeps), deadline))
         return tuple(out)
 
     def _fixed_seconds(self, node: cst.BaseExpression, scope: Scope) -> Optional[float]:
@@ -76,14 +76,14 @@ class LifecycleReader:
         return any(loop in b.loops and not isinstance(self.ev.binding_value(b), Lit)
                    for b in self.ev.lookup(arg.value, info.scope) or [])
 
-    def _deadline(self, node: cst.CSTNode, sleeps: List[Optional[float]], scope: object) -> Optional[float]:
+    def _deadline(self, node: cst.CSTNode, sleeps: List[Optional[float]], scope: Scope) -> Optional[float]:
         """When a poll loop gives up: attempts x sleep for `for _ in range(N)`, or the literal a
         `while` test compares a clock with (`while time.time() - start < 3600`)."""
         if isinstance(node, cst.For):
             it = node.iter
             if (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
                     and len(it.args) == 1 and None not in sleeps and sleeps):
-                count = self.ev.eval(it.args[0].value, scope)  # type: ignore[arg-type]
+                count = self.ev.eval(it.args[0].value, scope)
                 if isinstance(count, Lit) and isinstance(count.value, int):
                     return count.value * sum(s for s in sleeps if s is not None)
             return None
@@ -94,13 +94,13 @@ class LifecycleReader:
             while stack:
                 current = stack.pop()
                 if isinstance(current, cst.Call):
-                    value = self.ev.eval(current.func, scope)  # type: ignore[arg-type]
+                    value = self.ev.eval(current.func, scope)
                     if isinstance(value, Ext) and value.path in ("time.time", "time.monotonic", "time.perf_counter"):
                         clock = True
                 if isinstance(current, (cst.Integer, cst.Float)):
                     limit = float(literal(current))
                 elif isinstance(current, cst.Name):
-                    value = self.ev.eval(current, scope)  # type: ignore[arg-type]
+                    value = self.ev.eval(current, scope)
                     if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
                         limit = float(value.value)
                 stack.extend(child_nodes(current))
@@ -159,7 +159,7 @@ class LifecycleReader:
             node = node.value
         return None
 
-    def _iterated_call(self, expr: cst.BaseExpression, scope: object) -> Optional[int]:
+    def _iterated_call(self, expr: cst.BaseExpression, scope: Scope) -> Optional[int]:
         for _ in range(4):
             while isinstance(expr, cst.Await):
                 expr = expr.expression
@@ -167,10 +167,10 @@ class LifecycleReader:
                 return self.call_id_of.get(id(expr))
             if not isinstance(expr, cst.Name):
                 return None
-            bindings = self.ev.lookup(expr.value, scope) or []  # type: ignore[arg-type]
+            bindings = self.ev.lookup(expr.value, scope) or []
             if len(bindings) != 1 or bindings[0].node is None or bindings[0].kind not in ("assign", "with"):
                 return None
-            expr, scope = bindings[0].node, bindings[0].scope  # type: ignore[assignment]
+            expr, scope = bindings[0].node, bindings[0].scope
         return None
 
     # -- results joined by position -------------------------------------------------------
@@ -261,7 +261,7 @@ class LifecycleReader:
         for func in self.index.functions:
             for decorator in func.decorators:
                 target = decorator.func if isinstance(decorator, cst.Call) else decorator
-                value = self.ev.eval(target, func.scope.parent)  # type: ignore[arg-type]
+                value = self.ev.eval(target, func.scope.parent or self.index.module_scope)
                 if isinstance(value, Ext) and value.path in RETRY_DECORATORS:
                     ids = tuple(raw.call_id for info, raw in self.calls if info.scope is func.scope)
                     if ids:
@@ -315,13 +315,13 @@ class LifecycleReader:
         return tuple(out)
 
 
-def retries_one_call(node: cst.CSTNode, evaluator: Evaluator, scope: object) -> bool:
+def retries_one_call(node: cst.CSTNode, evaluator: Evaluator, scope: Scope) -> bool:
     """A for loop that retries rather than iterates: over a retry iterator
     (`for attempt in Retrying(...)`), or over `range(...)` with a try that leaves the loop
     on success and swallows the failure. Its repeats are attempts, not items."""
     if not isinstance(node, cst.For):
         return False
-    value = evaluator.eval(node.iter, scope)  # type: ignore[arg-type]
+    value = evaluator.eval(node.iter, scope)
     if isinstance(value, Ext) and value.path.rstrip("()") in RETRY_ITERATORS:
         return True
     it = node.iter
@@ -549,7 +549,7 @@ class _Derived:
                 for binding in self.reader.ev.lookup(current.value, scope) or []:
                     value = binding.node
                     if binding.kind in ("assign", "with") and value is not None and value is not node:
-                        if self.mentions(value, binding.scope, depth + 1):  # type: ignore[arg-type]
+                        if self.mentions(value, binding.scope, depth + 1):
                             return True
             stack.extend(child_nodes(current))
         return False
@@ -559,7 +559,7 @@ class _Derived:
         bindings = ev.lookup(name, scope) or []
         for binding in bindings:
             if binding.kind in ("assign", "with") and binding.node is not None:
-                found = self.origin(binding.node, binding.scope, depth + 1)  # type: ignore[arg-type]
+                found = self.origin(binding.node, binding.scope, depth + 1)
                 if found is not None:
                     return found
         owner = bindings[0].scope if bindings else scope

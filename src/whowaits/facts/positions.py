@@ -8,7 +8,7 @@ depth gate) has a position on every expression, so spans come from pairing the t
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 _PASS = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
 
 
-def _header_only(stmt: cst.CSTNode) -> Optional[cst.CSTNode]:
+def _header_only(stmt: cst.CSTNode) -> Optional[cst.BaseCompoundStatement]:
     """A compound statement with its bodies replaced by `pass`: same header node objects."""
     if isinstance(stmt, (cst.FunctionDef, cst.ClassDef, cst.With)):
         return stmt.with_changes(body=_PASS, leading_lines=())
@@ -349,22 +349,27 @@ class CodeFor:
         return len(text.encode("utf-8", "surrogatepass")[:offset].decode("utf-8", "replace")) + 1
 
     def _generate(self, ordinal: int) -> Optional[Tuple[Mapping[cst.CSTNode, CodeRange], int, int, List[str], int]]:
-        stmt = self._printed(self.index.statements[ordinal])  # type: ignore[union-attr]
-        if isinstance(stmt, cst.BaseSmallStatement):
-            anchor: Optional[cst.CSTNode] = stmt
-            standalone: Optional[cst.CSTNode] = cst.SimpleStatementLine(body=[stmt])
-        else:
-            anchor = standalone = _header_only(stmt)
-        if standalone is None:
+        index, lines, columns = self.index, self.statement_lines, self.statement_columns
+        if index is None or lines is None or columns is None:
             return None
+        stmt = self._printed(index.statements[ordinal])
+        anchor: cst.CSTNode
+        standalone: Union[cst.SimpleStatementLine, cst.BaseCompoundStatement, None]
+        if isinstance(stmt, cst.BaseSmallStatement):
+            anchor, standalone = stmt, cst.SimpleStatementLine(body=[stmt])
+        else:
+            standalone = _header_only(stmt)
+            if standalone is None:
+                return None
+            anchor = standalone
         printer = self.built.twin.module if self.built is not None else self.module
-        module = cst.Module(body=[standalone], header=(), footer=(),  # type: ignore[list-item]
+        module = cst.Module(body=[standalone], header=(), footer=(),
                             default_indent=printer.default_indent, default_newline=printer.default_newline)
         try:
             positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         except Exception:  # an odd node libcst cannot print alone: use the whole module
             return None
-        first = positions[anchor].start.line  # type: ignore[index]
-        offset = self.statement_lines[ordinal] - first  # type: ignore[index]
-        indent = self._column(self.statement_lines[ordinal], self.statement_columns[ordinal]) - 1  # type: ignore[index]
+        first = positions[anchor].start.line
+        offset = lines[ordinal] - first
+        indent = self._column(lines[ordinal], columns[ordinal]) - 1
         return positions, offset, indent, module.code.splitlines(), first

@@ -156,15 +156,15 @@ class RequestReader:
             return sum(self.text_size(el.value, scope, depth + 1, unknown) for el in expr.elements)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
             return self.text_size(expr.left, scope, depth + 1, unknown) + self.text_size(expr.right, scope, depth + 1, unknown)
-        if isinstance(expr, (cst.Dict, cst.Call)) and not _is_format_call(expr):
+        template = _format_template(expr)
+        if isinstance(expr, (cst.Dict, cst.Call)) and template is None:
             found = self.mapping_items(expr, scope, depth + 1)
             if found is None:
                 return missing(expr)
             items, _ = found
             return sum(self.text_size(*items[key], depth + 1, unknown) for key in _TEXT_KEYS if key in items)
-        if isinstance(expr, cst.Call):  # "...".format(...)
-            template = expr.func.value  # type: ignore[attr-defined]
-            size = sum(len(lit) for lit, _, _, _ in string.Formatter().parse(literal(template)))
+        if isinstance(expr, cst.Call) and template is not None:  # "...".format(...)
+            size = sum(len(lit) for lit, _, _, _ in string.Formatter().parse(template))
             return size + sum(self.text_size(arg.value, scope, depth + 1, unknown) for arg in expr.args)
         if isinstance(expr, cst.Name):
             value = self.ev.eval(expr, scope)
@@ -240,8 +240,8 @@ class RequestReader:
         if isinstance(expr, cst.Name):
             bindings = self.ev.lookup(expr.value, scope) or []
             assigns = [b for b in bindings if b.kind == "assign" and b.node is not None]
-            if len(assigns) == 1:
-                return self.mapping_items(assigns[0].node, assigns[0].scope, depth + 1)  # type: ignore[arg-type]
+            if len(assigns) == 1 and (assigned := assigns[0].node) is not None:
+                return self.mapping_items(assigned, assigns[0].scope, depth + 1)
         return None
 
     # -- batch submits ---------------------------------------------------------------------
@@ -257,7 +257,8 @@ class RequestReader:
         templates = self._templates(expr, scope, (), 0, state)
         requests = tuple(self._request(t) for t in templates) if templates is not None else ()
         counts = [t.count for t in templates] if templates else []
-        total = sum(counts) if counts and all(c is not None for c in counts) else None  # type: ignore[arg-type]
+        known = [c for c in counts if c is not None]
+        total = sum(known) if counts and len(known) == len(counts) else None
         collection: Optional[CollectionRef] = None
         if isinstance(expr, cst.Name):
             # A name bound nowhere in this module (a star import, a builtin) is still one
@@ -448,7 +449,7 @@ class RequestReader:
         for binding in bindings:
             if binding.kind != "assign" or binding.node is None:
                 return None
-            count = self.iteration_count(binding.node, binding.scope, depth + 1)  # type: ignore[arg-type]
+            count = self.iteration_count(binding.node, binding.scope, depth + 1)
             if count is None:
                 return None
             counts.append(count)
@@ -500,7 +501,7 @@ class RequestReader:
             bindings = self.ev.lookup(expr.value, scope) or []
             if len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].node is None:
                 break
-            expr, scope = bindings[0].node, bindings[0].scope  # type: ignore[assignment]
+            expr, scope = bindings[0].node, bindings[0].scope
         return expr, scope
 
     def _literal_parts(self, expr: cst.BaseExpression, scope: Scope) -> Optional[List[str]]:
@@ -551,8 +552,8 @@ class RequestReader:
             if any(b.kind == "param" and id(b.scope) not in loop_scopes for b in bindings):
                 return None  # a helper's parameter is whatever each per-item call passes
             single = [b for b in bindings if b.kind == "assign" and b.node is not None]
-            if len(single) == 1 and len(bindings) == 1:
-                inner = self._varies(single[0].node, single[0].scope, loops, seen)  # type: ignore[arg-type]
+            if len(single) == 1 and len(bindings) == 1 and (assigned := single[0].node) is not None:
+                inner = self._varies(assigned, single[0].scope, loops, seen)
                 if inner is not False:
                     return inner
         return None if opaque else False
@@ -596,19 +597,17 @@ def _is_unbounded(reader: RequestReader, expr: cst.BaseExpression, scope: Scope,
     if isinstance(expr, cst.Name):
         bindings = reader.ev.lookup(expr.value, scope) or []
         if len(bindings) == 1 and bindings[0].kind in ("assign", "with") and bindings[0].node is not None:
-            return _is_unbounded(reader, bindings[0].node, bindings[0].scope, depth + 1)  # type: ignore[arg-type]
+            return _is_unbounded(reader, bindings[0].node, bindings[0].scope, depth + 1)
     return False
 
 
-def _is_format_call(expr: cst.BaseExpression) -> bool:
-    """`"template {x}".format(...)` with a plain string template."""
-    return (
-        isinstance(expr, cst.Call)
-        and isinstance(expr.func, cst.Attribute)
-        and expr.func.attr.value == "format"
-        and isinstance(expr.func.value, cst.SimpleString)
-        and isinstance(literal(expr.func.value), str)
-    )
+def _format_template(expr: cst.BaseExpression) -> Optional[str]:
+    """The template of `"template {x}".format(...)` with a plain string template, else None."""
+    if (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "format"
+            and isinstance(expr.func.value, cst.SimpleString)):
+        template = literal(expr.func.value)
+        return template if isinstance(template, str) else None
+    return None
 
 
 def _times(a: Optional[int], b: Optional[int]) -> Optional[int]:

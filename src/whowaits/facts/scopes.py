@@ -51,7 +51,7 @@ class Binding:
 
     kind: str  # assign | unpack | import | func | class | param | self | cls | loop | with
     scope: "Scope"
-    node: Optional[cst.CSTNode] = None  # the value expression (assign/with/unpack/param default)
+    node: Optional[cst.BaseExpression] = None  # the value expression (assign/with/unpack/param default)
     target: str = ""  # import path, or a parameter's name
     func: Optional[FuncInfo] = None
     cls: Optional[ClassInfo] = None
@@ -510,10 +510,10 @@ class ModuleIndex:
         if node.orelse is not None:
             self.walk(node.orelse)
 
-    def _comprehension(self, node: cst.CSTNode) -> None:
-        clause = getattr(node, "for_in")
+    def _comprehension(self, node: "cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp") -> None:
+        clause: Optional[cst.CompFor] = node.for_in
         # The outermost iterable is evaluated once, outside the comprehension.
-        self.walk(clause.iter)
+        self.walk(node.for_in.iter)
         self._push_loop(node, "comprehension", self._arg_parent.get(id(node)))
         first = True
         while isinstance(clause, cst.CompFor):
@@ -529,7 +529,7 @@ class ModuleIndex:
         if isinstance(node, cst.DictComp):
             self._walk_all((node.key, node.value))
         else:
-            self.walk(node.elt)  # type: ignore[attr-defined]
+            self.walk(node.elt)
         self._pop_loop()
 
     def _try(self, node: cst.Try) -> None:

@@ -15,6 +15,7 @@ guarded against recursion, so it costs little more than one walk of the module.
 from __future__ import annotations
 
 import builtins
+import enum
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
@@ -52,7 +53,13 @@ class Lit:
 
 Value = Union[Ext, Inst, ClsV, FuncV, Lit, None]
 
-_NOT_EVALUATED = object()
+class _Missing(enum.Enum):
+    """A cache's answer for a key it does not hold (a value may be None)."""
+
+    NOT_EVALUATED = 0
+
+
+_NOT_EVALUATED = _Missing.NOT_EVALUATED
 _BUILTINS = frozenset(dir(builtins))
 PIPE_PREFIXES = tuple(m + "." for m in PIPE_COMPOSED)
 _PROPERTY_DECORATORS = {"property", "cached_property"}
@@ -118,7 +125,7 @@ class Evaluator:
         key = (name, id(scope))
         found = self._names.get(key, _NOT_EVALUATED)
         if found is not _NOT_EVALUATED:
-            return found  # type: ignore[return-value]
+            return found
         cuts = self._cuts
         value = self._name_value(name, scope)
         if self._cuts == cuts:
@@ -254,7 +261,7 @@ class Evaluator:
         key = (id(node), id(scope))
         cached = self._cache.get(key, _NOT_EVALUATED)
         if cached is not _NOT_EVALUATED:
-            return cached  # type: ignore[return-value]
+            return cached
         if key in self._active or len(self._active) > _MAX_DEPTH:
             self._cuts += 1
             return None

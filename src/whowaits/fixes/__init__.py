@@ -199,7 +199,7 @@ def plan(result: RunResult, unsafe: bool, reanalyze: Reanalyze) -> Outcome:
             return outcome
     changed = {f.path for f in used}
     outcome.contents = {p: texts[p].encode(encodings[p]) for p in changed}
-    outcome.originals = {p: sources[p].data for p in changed if sources[p] is not None}  # type: ignore[union-attr]
+    outcome.originals = {p: source.data for p in changed if (source := sources[p]) is not None}
     outcome.applied = used
     outcome.after = after
     return outcome

@@ -60,7 +60,8 @@ def render(report: Report) -> str:
                      f"50% of their token cost): {candidates.summary()}")
         for entry, kind, group in savings_by_entry(result.sites):
             lines.append(f"  {entry} [{kind}]: {group.summary()}")
-        if candidates.priced:
-            lines.append(f"Prices per 1,000 calls from the table of {candidates.priced[0].cost.price_date}; "  # type: ignore[union-attr]
+        priced = candidates.priced[0].cost if candidates.priced else None
+        if priced is not None:
+            lines.append(f"Prices per 1,000 calls from the table of {priced.price_date}; "
                          "input counts literal prompt text (chars / 4), output the literal max_tokens.")
     return "\n".join(lines) + "\n"
