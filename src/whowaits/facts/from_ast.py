@@ -33,7 +33,7 @@ import libcst as cst
 from libcst import MaybeSentinel
 
 from whowaits.facts import _parse, quiet_parse
-from whowaits.facts.lexical import PREFIX, prefix_start, string_end
+from whowaits.facts.lexical import PREFIX, comments, prefix_start, string_end
 from whowaits.facts.positions import PAIRED
 from whowaits.facts.scopes import child_nodes
 
@@ -149,6 +149,8 @@ class _Builder:
         # Where each statement, `except` clause and decorator starts: the indentation a
         # multi-line expression's lines lose when libcst prints it alone is its statement's.
         self.heads: List[int] = []  # sorted once the tree is built
+        self._comments: Optional[List[int]] = None  # see `comment_starts`, read on first use
+        self._comments_read = False
         self.starts = [0]
         for line in source.split(b"\n")[:-1]:
             self.starts.append(self.starts[-1] + len(line) + 1)
@@ -184,8 +186,8 @@ class _Builder:
         return i
 
     def code_before(self, i: int) -> int:
-        """The index just after the last byte of code before `i`, across spaces, line breaks,
-        comments and lines that hold only a comment."""
+        """The index just after the last byte of code before `i`, across spaces, line breaks and
+        comments; -1 where the file's strings cannot be told from its comments."""
         src = self.source
         while True:
             j = i
@@ -194,33 +196,24 @@ class _Builder:
             if b"\n" not in src[j:i]:  # on the same line: what precedes is code
                 return j
             line_start = src.rfind(b"\n", 0, j) + 1
-            line = src[line_start:j]
-            if b"#" not in line:
+            if b"#" not in src[line_start:j]:
                 return j
-            if not line.lstrip(b" \t\x0c").startswith(b"#"):
-                return self.code_end(i)  # a `#` after code: a comment, or in a string
-            i = line_start
+            starts = self.comment_starts()
+            if starts is None:
+                return -1
+            at = bisect.bisect_left(starts, line_start)
+            if at == len(starts) or starts[at] >= j:
+                return j  # the `#` is in a string
+            i = starts[at]  # before the line's comment
 
-    def code_end(self, i: int) -> int:
-        """The index just after the last byte of code before `i`, read forward from the start
-        of the statement that holds `i` (never inside a string), so a `#` in a string is told
-        from a comment."""
-        src = self.source
-        heads = self.heads
-        k = heads[bisect.bisect_right(heads, i) - 1] if heads and heads[0] <= i else 0
-        end = k
-        while k < i:
-            c = src[k]
-            if c in _BLANK:
-                k += 1
-            elif c == 0x23:  # '#': a comment, to the end of its line
-                line_end = src.find(b"\n", k, i)
-                k = i if line_end < 0 else line_end
-            elif c in b"'\"":
-                k = end = max(k + 1, string_end(src, prefix_start(src, k)))
-            else:
-                k = end = k + 1
-        return end
+    def comment_starts(self) -> Optional[List[int]]:
+        """Where each comment starts (`lexical.comments`, read once), None if a string does not
+        end."""
+        if not self._comments_read:
+            found = comments(self.source)
+            self._comments = None if found is None else [start for _, start, _ in found]
+            self._comments_read = True
+        return self._comments
 
     def generator_span(self, node: ast.GeneratorExp) -> Tuple[int, int]:
         """libcst's span of a generator expression (as `positions` pairs it): from its first
@@ -285,6 +278,8 @@ class _Builder:
         pairs: List[Tuple[int, int]] = []
         while True:
             before = self.code_before(start)
+            if before < 0:
+                return None
             after = self.blank_after(end)
             if before > 0 and src[before - 1] == 0x28 and src[after:after + 1] == b")" and after != closer:
                 start, end = before - 1, after + 1
