@@ -38,6 +38,7 @@ SOURCES = {
         'u = rb"raw" + Rb\'x\' + u"ü"\nv = f"{a}{b!s}" f\'\'\'multi\n{c:%Y}\nline\'\'\'\n'
         'w = call("""\n    indented text\n""", key=f"{d + 1}")\nx = f"{ {1: 2}[1] }"\n'
         'y = f"{sum(1 for i in j if i)} {sum((k) for k in (m)) } {list( n for n in o )}"\n'
+        'z = f"{a, b} { c, d } {(e, f)}"\n'
     ),
     "subscripts and slices": (
         "a[1]; a[1, 2]; a[(1, 2)]; a[1:2]; a[1:2:]; a[::3]; a[:, None]; a[x[0]:]; a['k'][(i)]\n"

@@ -275,6 +275,11 @@ class _Builder:
         closer = self.closers.get(id(node), -1)
         if isinstance(origin, ast.GeneratorExp) and closer == end - 1:
             return None
+        if start == 0 and end == len(src) and closer == end - 1:
+            # An f-string's `{x, y}`: CPython's tuple took the parentheses this module wrapped
+            # the expression in as its own; libcst's has none.
+            inner = src[1:-1]
+            start, end = len(src) - 1 - len(inner.lstrip()), 1 + len(inner.rstrip())
         pairs: List[Tuple[int, int]] = []
         while True:
             before = self.code_before(start)
