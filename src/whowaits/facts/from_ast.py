@@ -278,8 +278,8 @@ class _Builder:
         if start == 0 and end == len(src) and closer == end - 1:
             # An f-string's `{x, y}`: CPython's tuple took the parentheses this module wrapped
             # the expression in as its own; libcst's has none.
-            inner = src[1:-1]
-            start, end = len(src) - 1 - len(inner.lstrip()), 1 + len(inner.rstrip())
+            wrapped = src[1:-1]
+            start, end = len(src) - 1 - len(wrapped.lstrip()), 1 + len(wrapped.rstrip())
         pairs: List[Tuple[int, int]] = []
         while True:
             before = self.code_before(start)
