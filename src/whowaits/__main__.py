@@ -2,9 +2,10 @@
 
 Python puts the working folder first on `sys.path` for `-m`, so a `json.py` in the scanned
 checkout would shadow the standard library the moment the CLI imports it. Drop that entry
-before importing anything else: whowaits never imports code from the tree it scans. (A folder
-named `whowaits/` in the working folder is imported by Python itself before this file runs;
-in untrusted checkouts use the `whowaits` command or `python -P -m whowaits`.)
+before importing anything else: whowaits never imports code from the tree it scans. (Python
+itself imports a few modules before this file runs, `types` and `functools` among them, and a
+`whowaits/` folder: in untrusted checkouts use the `whowaits` command or `python -P -m
+whowaits`.)
 """
 
 import os
