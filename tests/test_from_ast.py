@@ -98,8 +98,18 @@ SOURCES = {
     ),
 }
 
+if sys.version_info >= (3, 10):  # CPython reads match statements from 3.10
+    SOURCES["match statements"] = (
+        "match command.split():\n    case [action]:\n        pass\n    case [action, obj]:\n        f(obj)\n"
+        "    case (x, y, *rest) if x > 0:\n        g(rest)\n    case a, b:\n        pass\n"
+        "    case Point(x=0, y=0) | Point(1, 2):\n        pass\n    case {'k': v, **kw}:\n        h(v, kw)\n"
+        "    case None | True | -1 | 1+2j | 'text' | Color.RED:\n        pass\n"
+        "    case [*_, last] as whole:\n        pass\n    case (inner):\n        pass\n"
+        "    case (\n        'a'\n        | 'b'\n    ) if ok(\n        inner,\n    ):\n        pass\n    case _:\n        pass\n"
+        "match a, b:\n    case (1, 2) | [3, 4]:\n        pass\n"
+    )
+
 UNSUPPORTED = {
-    "match": "match x:\n    case 1:\n        pass\n",
     "self-documenting f-string": 'print(f"{value=}")\n',
     "coding cookie": "# -*- coding: latin-1 -*-\nx = 1\n",
     "lone carriage return": "x = 1\ry = 2\n",
@@ -198,8 +208,6 @@ def test_text_covers_ordinary_expressions() -> None:
 @pytest.mark.parametrize("name", sorted(UNSUPPORTED))
 def test_what_the_builder_leaves_to_libcst(name: str) -> None:
     source = UNSUPPORTED[name].encode()
-    if name == "match" and sys.version_info < (3, 10):
-        pytest.skip("CPython reads match statements from 3.10")
     with pytest.raises(Unsupported):
         build(source, ast.parse(source))
 

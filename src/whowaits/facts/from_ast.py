@@ -26,6 +26,7 @@ import ast
 import bisect
 import functools
 import re
+import sys
 from dataclasses import MISSING, fields
 from typing import Any, Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union, cast
 
@@ -128,7 +129,7 @@ def _shared(kind: type) -> object:
 # and literals, whose libcst class depends on the value.
 _SPANNED = (frozenset(PAIRED) - {ast.BoolOp, ast.GeneratorExp}) | {ast.Constant}
 _BLANK = frozenset(b" \t\x0c\r\n")
-_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
+_COMPOUND: Tuple[type, ...] = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor,
              ast.While, ast.With, ast.AsyncWith, ast.Try)
 
 
@@ -442,6 +443,62 @@ class _Builder:
 
     def _while(self, node: ast.While) -> object:
         return _MAKE[cst.While](test=self.expr(node.test), body=self.suite(node.body), orelse=self.orelse(node.orelse))
+
+    def _match(self, node: Any) -> object:
+        """`match subject:` and its cases (`ast.Match`, Python 3.10+)."""
+        cases = []
+        for case in node.cases:
+            self.heads.append(self.case_keyword(self.start(case.pattern)))
+            guard = self.expr(case.guard) if case.guard is not None else None
+            cases.append(_MAKE[cst.MatchCase](pattern=self.pattern(case.pattern), guard=guard, body=self.suite(case.body)))
+        return _MAKE[cst.Match](subject=self.expr(node.subject), cases=cases)
+
+    def case_keyword(self, pattern: int) -> int:
+        """Where the `case` before a pattern starts (`ast` places the clause only by its pattern,
+        which may begin lines below it, inside parentheses): the last `case` before it that
+        is the first word of its line."""
+        src = self.source
+        at = pattern
+        while True:
+            at = src.rfind(b"case", 0, at)
+            if at < 0:
+                return pattern
+            if not src[src.rfind(b"\n", 0, at) + 1:at].strip(b" \t\x0c"):
+                return at
+
+    def pattern(self, node: Any) -> object:
+        """A `case` pattern: libcst has a class for each of `ast`'s, and tells `(a, b)` from
+        `[a, b]` or `a, b`, which `ast` does not (its first byte does)."""
+        kind = type(node).__name__
+        if kind == "MatchValue":
+            return _MAKE[cst.MatchValue](value=self.expr(node.value))
+        if kind == "MatchSingleton":
+            return _MAKE[cst.MatchSingleton](value=_plain_name(repr(node.value)))
+        if kind == "MatchSequence":
+            elements = [self.pattern(p) if type(p).__name__ == "MatchStar"
+                        else _MAKE[cst.MatchSequenceElement](value=self.pattern(p)) for p in node.patterns]
+            tupled = self.source[self.start(node):self.start(node) + 1] == b"("  # else `[a, b]` or `a, b`
+            return _MAKE[cst.MatchTuple if tupled else cst.MatchList](patterns=elements)
+        if kind == "MatchStar":
+            return _MAKE[cst.MatchStar](name=_plain_name(node.name) if node.name is not None else None)
+        if kind == "MatchMapping":
+            elements = [_MAKE[cst.MatchMappingElement](key=self.expr(k), pattern=self.pattern(p))
+                        for k, p in zip(node.keys, node.patterns)]
+            return _MAKE[cst.MatchMapping](elements=elements, rest=_plain_name(node.rest) if node.rest is not None else None)
+        if kind == "MatchClass":
+            positional = [_MAKE[cst.MatchSequenceElement](value=self.pattern(p)) for p in node.patterns]
+            keywords = [_MAKE[cst.MatchKeywordElement](key=_plain_name(a), pattern=self.pattern(p))
+                        for a, p in zip(node.kwd_attrs, node.kwd_patterns)]
+            return _MAKE[cst.MatchClass](cls=self.expr(node.cls), patterns=positional, kwds=keywords)
+        if kind == "MatchAs":
+            inner = self.pattern(node.pattern) if node.pattern is not None else None
+            return _MAKE[cst.MatchAs](pattern=inner, name=_plain_name(node.name) if node.name is not None else None)
+        if kind == "MatchOr":
+            last = len(node.patterns) - 1
+            return _MAKE[cst.MatchOr](patterns=[
+                _MAKE[cst.MatchOrElement](pattern=self.pattern(p), separator=_shared(cst.BitOr) if i < last else MaybeSentinel.DEFAULT)
+                for i, p in enumerate(node.patterns)])
+        raise Unsupported(kind)
 
     def _with(self, node: Union[ast.With, ast.AsyncWith]) -> object:
         items = [
@@ -838,6 +895,9 @@ _STATEMENTS: Dict[type, Callable[[_Builder, Any], object]] = {
     ast.With: _Builder._with, ast.AsyncWith: _Builder._with, ast.Try: _Builder._try,
     ast.FunctionDef: _Builder._def, ast.AsyncFunctionDef: _Builder._def, ast.ClassDef: _Builder._class,
 }
+if sys.version_info >= (3, 10):
+    _STATEMENTS[ast.Match] = _Builder._match
+    _COMPOUND += (ast.Match,)
 
 
 def _plain_name(text: str) -> object:
@@ -889,7 +949,7 @@ _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 
 def build(source: bytes, tree: ast.Module) -> "Built":
     """The libcst tree of a file CPython parsed into `tree`, built from it; `Unsupported` when
-    the file holds something left to libcst's parser (match statements, type parameters,
+    the file holds something left to libcst's parser (type parameters, `except*`,
     self-documenting f-strings, a source encoding other than UTF-8, lone carriage returns)."""
     head = source[: source.find(b"\n", source.find(b"\n") + 1) + 1] if b"\n" in source else source
     if source.startswith(b"\xef\xbb\xbf") or _COOKIE.search(head) or re.search(rb"\r(?!\n)", source):
