@@ -39,6 +39,7 @@ SOURCES = {
         'w = call("""\n    indented text\n""", key=f"{d + 1}")\nx = f"{ {1: 2}[1] }"\n'
         'y = f"{sum(1 for i in j if i)} {sum((k) for k in (m)) } {list( n for n in o )}"\n'
         'z = f"{a, b} { c, d } {(e, f)}"\n'
+        'd = f"{value=} {other = !r} {n=:>{width}} {x == y} {a<=b} {call(k=1)=}"\n'
     ),
     "subscripts and slices": (
         "a[1]; a[1, 2]; a[(1, 2)]; a[1:2]; a[1:2:]; a[::3]; a[:, None]; a[x[0]:]; a['k'][(i)]\n"
@@ -109,8 +110,13 @@ if sys.version_info >= (3, 10):  # CPython reads match statements from 3.10
         "match a, b:\n    case (1, 2) | [3, 4]:\n        pass\n"
     )
 
+if sys.version_info >= (3, 11):  # `except*` is read from 3.11
+    SOURCES["exception groups"] = (
+        "try:\n    run()\nexcept* (ValueError, TypeError) as group:\n    log(group)\nexcept* OSError:\n    pass\n"
+        "else:\n    done()\nfinally:\n    close()\n"
+    )
+
 UNSUPPORTED = {
-    "self-documenting f-string": 'print(f"{value=}")\n',
     "coding cookie": "# -*- coding: latin-1 -*-\nx = 1\n",
     "lone carriage return": "x = 1\ry = 2\n",
 }

@@ -510,15 +510,18 @@ class _Builder:
                      asynchronous=_MAKE[cst.Asynchronous]() if isinstance(node, ast.AsyncWith) else None)
 
     def _try(self, node: ast.Try) -> object:
+        """`try` and, from Python 3.11, `try` with `except*` clauses (`ast.TryStar`)."""
+        star = type(node).__name__ == "TryStar"
+        handler = cst.ExceptStarHandler if star else cst.ExceptHandler
         self.heads.extend(self.start(h) for h in node.handlers)
         handlers = [
-            _MAKE[cst.ExceptHandler](body=self.suite(h.body), type=self.expr(h.type) if h.type is not None else None,
+            _MAKE[handler](body=self.suite(h.body), type=self.expr(h.type) if h.type is not None else None,
                   name=_MAKE[cst.AsName](name=_plain_name(h.name)) if h.name else None)
             for h in node.handlers
         ]
         final = _MAKE[cst.Finally](body=self.suite(node.finalbody)) if node.finalbody else None
-        return _MAKE[cst.Try](body=self.suite(node.body), handlers=handlers, orelse=self.orelse(node.orelse),
-                     finalbody=final)
+        return _MAKE[cst.TryStar if star else cst.Try](body=self.suite(node.body), handlers=handlers,
+                                                        orelse=self.orelse(node.orelse), finalbody=final)
 
     def _def(self, node: Union[ast.FunctionDef, ast.AsyncFunctionDef]) -> object:
         if getattr(node, "type_params", None):
@@ -677,7 +680,7 @@ class _Builder:
             elif depth == 0 and c == 0x3A:  # ':' of a format spec
                 break
             elif depth == 0 and c == 0x3D and body[j - 1:j] not in (b"=", b"!", b"<", b">") and body[j + 1:j + 2] != b"=":
-                raise Unsupported("a self-documenting f-string expression")
+                break  # `{x=}`: the expression is printed before its value
             elif c == 0x23:
                 raise Unsupported("a comment in an f-string")
             j += 1
@@ -695,6 +698,12 @@ class _Builder:
                 self.spans[key] = (start + shift, end + shift)
         for key, (start, end) in inner.spans.items():
             self.spans[key] = (start + shift, end + shift)
+        equal = None
+        if body[j] == 0x3D:
+            equal = _shared(cst.AssignEqual)
+            j += 1
+            while j < stop and body[j] in _BLANK:
+                j += 1
         conversion: Optional[str] = None
         if body[j] == 0x21:
             conversion = body[j + 1:j + 2].decode()
@@ -717,7 +726,7 @@ class _Builder:
         if body[j:j + 1] != b"}":
             raise Unsupported("an f-string expression this module cannot read")
         parts.append(_MAKE[cst.FormattedStringExpression](expression=expression, conversion=conversion,
-                           format_spec=spec))
+                           format_spec=spec, equal=equal))
         return j + 1
 
     def _attribute(self, node: ast.Attribute) -> object:
@@ -898,6 +907,9 @@ _STATEMENTS: Dict[type, Callable[[_Builder, Any], object]] = {
 if sys.version_info >= (3, 10):
     _STATEMENTS[ast.Match] = _Builder._match
     _COMPOUND += (ast.Match,)
+if sys.version_info >= (3, 11):
+    _STATEMENTS[ast.TryStar] = _Builder._try
+    _COMPOUND += (ast.TryStar,)
 
 
 def _plain_name(text: str) -> object:
@@ -949,8 +961,8 @@ _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
 
 def build(source: bytes, tree: ast.Module) -> "Built":
     """The libcst tree of a file CPython parsed into `tree`, built from it; `Unsupported` when
-    the file holds something left to libcst's parser (type parameters, `except*`,
-    self-documenting f-strings, a source encoding other than UTF-8, lone carriage returns)."""
+    the file holds something left to libcst's parser (type parameters, a source encoding other
+    than UTF-8, lone carriage returns)."""
     head = source[: source.find(b"\n", source.find(b"\n") + 1) + 1] if b"\n" in source else source
     if source.startswith(b"\xef\xbb\xbf") or _COOKIE.search(head) or re.search(rb"\r(?!\n)", source):
         raise Unsupported("an encoding or line ending left to libcst")
