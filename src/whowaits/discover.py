@@ -459,9 +459,11 @@ def _import_words(data: bytes) -> Set[bytes]:
     words: Set[bytes] = set()
     for line in _IMPORT_STATEMENT.findall(data):
         words.update(_WORD.findall(line))
-    words.update(_RUN_SCRIPT.findall(data))
-    for dotted in _RUN_MODULE.findall(data):
-        words.update(dotted.split(b"."))
+    if b".py" in data:  # a substring test first: most files run no script and no module
+        words.update(_RUN_SCRIPT.findall(data))
+    if b"-m" in data:
+        for dotted in _RUN_MODULE.findall(data):
+            words.update(dotted.split(b"."))
     return words
 
 
