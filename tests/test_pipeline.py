@@ -107,6 +107,26 @@ def test_context_search_follows_only_paths_that_lead_to_a_call(tmp_path) -> None
     assert leads == {("llm.py", "ask"), ("app.py", "route")}
 
 
+@pytest.mark.parametrize("group", ["manifests", "contexts", "projects", "dispatch"])
+def test_entries_kept_for_the_search_are_the_same_entries(group: str) -> None:
+    """Only the entries of functions that lead to a site are made (`CallGraph.entries(wanted)`);
+    each is the entry the whole list has, in the same order, in every fixture project."""
+    from whowaits.contexts import _leading_to
+
+    folders = sorted(entry.path for entry in os.scandir(os.path.join(FIXTURES, group)) if entry.is_dir())
+    compared = 0
+    for folder in folders:
+        result = analyze([folder], load_catalog(), Options(use_cache=False, jobs=1))
+        if result.graph is None or not result.sites:
+            continue
+        leads = _leading_to(result.graph, {(s.path, s.call.function) for s in result.sites})
+        every = result.graph.entries()
+        kept = result.graph.entries(leads)
+        assert kept == [e for e in every if e.key in leads], folder
+        compared += len(kept)
+    assert compared > 0
+
+
 def test_libcst_validates_again_after_the_facts_parse() -> None:
     """The facts stage parses without libcst's per-node checks; trees built by hand (fixes,
     migrations) must still be checked afterwards, also after a file that does not parse."""

@@ -442,8 +442,9 @@ class CallGraph:
 
     # -- entry points ----------------------------------------------------------------------
 
-    def manifest_entries(self) -> List[Entry]:
-        """Entries that start in CI, cron and deploy files, resolved to project functions."""
+    def manifest_entries(self, wanted: Optional[Set[FuncKey]] = None) -> List[Entry]:
+        """Entries that start in CI, cron and deploy files, resolved to project functions (those
+        in `wanted`, if given)."""
         resolver = CommandResolver(self.facts, self.index, self.manifests)
         out = []
         self.unresolved: List[Tuple[str, int, str]] = []  # Python commands that reach no analysed code
@@ -451,12 +452,15 @@ class CallGraph:
             targets = resolver.resolve(m)
             if not targets and resolver.runs_python(m):
                 self.unresolved.append((m.path, m.command_line, (m.command.strip() or m.function).splitlines()[0][:100]))
+            # Once per command: `pytest` runs every test function, each an entry of its own.
+            command = "; ".join(part.strip() for part in m.command.strip().splitlines() if part.strip())
             for key, how in targets:
                 if key[1] not in ("<main>", "<module>") and key not in self.functions:
                     continue
+                if wanted is not None and key not in wanted:
+                    continue
                 line = self.facts[key[0]].main_line if key[1] == "<main>" else (
                     self.functions[key].line if key in self.functions else 1)
-                command = "; ".join(part.strip() for part in m.command.strip().splitlines() if part.strip())
                 origin = (
                     EvidenceStep(m.path, m.line, m.trigger),
                     EvidenceStep(m.path, m.command_line, f"run: {command[:100]}" if command else f"handler: {m.function}"),
@@ -480,13 +484,20 @@ class CallGraph:
                 out.append(Entry(key, ContextKind.OFFLINE_SCRIPT, False, f"console script {name}", self.functions[key].line))
         return out
 
-    def entries(self) -> List[Entry]:
+    def entries(self, wanted: Optional[Set[FuncKey]] = None) -> List[Entry]:
+        """Every entry point, in a fixed order; with `wanted`, only those of the functions in it.
+        The search for who waits starts only where a call path reaches a site (`_leading_to`):
+        in a large project, CI's `pytest` alone makes thousands of entries no path leads from.
+        An entry is decided by its own function (and by whether a manifest starts it, which
+        concerns the same function), so leaving the others out changes none of those kept."""
         self._imported = self.imported_files()
-        manifest = self.manifest_entries()
+        manifest = self.manifest_entries(wanted)
         self._started_elsewhere = {e.key for e in manifest}
         out: List[Entry] = list(manifest)
         out += [e for e in self.console_script_entries() if e.key not in self._started_elsewhere]
         for key, fn in sorted(self.functions.items()):
+            if wanted is not None and key not in wanted:
+                continue
             path = key[0]
             if fn.pragma is not None:
                 kind, reason = fn.pragma
@@ -507,7 +518,7 @@ class CallGraph:
                 out.append(Entry(key, ContextKind.HTTP_HANDLER, True, "serverless handler", fn.line))
         for path, f in sorted(self.facts.items()):
             out.extend(self._file_entries(path, f))
-        return out
+        return out if wanted is None else [e for e in out if e.key in wanted]
 
     def _decorator_entries(self, key: FuncKey, fn: FunctionFact) -> Iterable[Entry]:
         for dec in fn.decorators:
@@ -670,9 +681,18 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     for i, site in enumerate(sites):
         by_function.setdefault((site.path, site.call.function), []).append(i)
     contexts: List[List[ContextFact]] = [[] for _ in sites]
-    entries = graph.entries()
-    declared = {entry.key for entry in entries if entry.kind == ContextKind.DECLARED}
     leads = _leading_to(graph, set(by_function))
+    entries = graph.entries(leads)
+    declared = {entry.key for entry in entries if entry.kind == ContextKind.DECLARED}
+    # What makes a call or an edge per item depends on it alone, not on the entry or the path
+    # that reached it: worked out once each (the search meets the same edge from many entries).
+    bulk_of: Dict[int, Tuple[str, bool]] = {}
+
+    def per_item_of(holder: Union[CallSite, CallEdge], loops: Tuple[LoopFact, ...], path: str) -> Tuple[str, bool]:
+        found = bulk_of.get(id(holder))
+        if found is None:
+            found = bulk_of[id(holder)] = _bulk(loops, path, excluded)
+        return found
 
     for entry in entries:
         if entry.key not in leads:
@@ -698,7 +718,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 if region is not None and site.call.ui_region != region:
                     continue
-                own, own_fan = _bulk(site.call.loops, site.path, excluded)
+                own, own_fan = per_item_of(site, site.call.loops, site.path)
                 per_item, fanout = (bulk, fan) if bulk else (own, own_fan)
                 if gated or site.call.size_gated:
                     per_item, fanout = "", False
@@ -723,7 +743,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue  # a thread started from a request handler, a job or a constructor
                 if callee in declared and callee != entry.key:
                     continue  # a pragma on the callee wins over what flows into it
-                own, own_fan = _bulk(edge.loops, key[0], excluded)
+                own, own_fan = per_item_of(edge, edge.loops, key[0])
                 if edge.fanout and (edge.fanout != "map" or not own):
                     parallel = edge.fanout != "map"
                     how = f"fanned out via {edge.fanout}" if parallel else "per item via map()"
