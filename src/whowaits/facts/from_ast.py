@@ -150,8 +150,6 @@ class _Builder:
         # Where each statement, `except` clause and decorator starts: the indentation a
         # multi-line expression's lines lose when libcst prints it alone is its statement's.
         self.heads: List[int] = []  # sorted once the tree is built
-        self._comments: Optional[List[int]] = None  # see `comment_starts`, read on first use
-        self._comments_read = False
         self.starts = [0]
         for line in source.split(b"\n")[:-1]:
             self.starts.append(self.starts[-1] + len(line) + 1)
@@ -199,7 +197,7 @@ class _Builder:
             line_start = src.rfind(b"\n", 0, j) + 1
             if b"#" not in src[line_start:j]:
                 return j
-            starts = self.comment_starts()
+            starts = self.comment_starts
             if starts is None:
                 return -1
             at = bisect.bisect_left(starts, line_start)
@@ -207,14 +205,12 @@ class _Builder:
                 return j  # the `#` is in a string
             i = starts[at]  # before the line's comment
 
+    @functools.cached_property
     def comment_starts(self) -> Optional[List[int]]:
-        """Where each comment starts (`lexical.comments`, read once), None if a string does not
-        end."""
-        if not self._comments_read:
-            found = comments(self.source)
-            self._comments = None if found is None else [start for _, start, _ in found]
-            self._comments_read = True
-        return self._comments
+        """Where each comment starts (`lexical.comments`, read on first use), None if a string
+        does not end."""
+        found = comments(self.source)
+        return None if found is None else [start for _, start, _ in found]
 
     def generator_span(self, node: ast.GeneratorExp) -> Tuple[int, int]:
         """libcst's span of a generator expression (as `positions` pairs it): from its first
