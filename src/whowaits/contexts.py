@@ -270,6 +270,16 @@ class CallGraph:
         return found
 
     def _dispatch(self, ref: Union[ValueRef, LocalInstance], path: str) -> List[Tuple[FuncKey, bool]]:
+        if isinstance(ref, str):
+            paths = self.index.resolve_all(ref, path)
+            if len(paths) > 1:  # through a factory with several returns: each may run, none surely
+                found: Dict[FuncKey, bool] = {}
+                for alternative in paths:
+                    found.update((key, False) for key, _ in self._dispatch_one(alternative, path) if key not in found)
+                return list(found.items())
+        return self._dispatch_one(ref, path)
+
+    def _dispatch_one(self, ref: Union[ValueRef, LocalInstance], path: str) -> List[Tuple[FuncKey, bool]]:
         callee = None if isinstance(ref, LocalInstance) else self.resolve_function(ref, path)
         if callee is not None:
             fn = self.functions[callee]
@@ -687,6 +697,22 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     # What makes a call or an edge per item depends on it alone, not on the entry or the path
     # that reached it: worked out once each (the search meets the same edge from many entries).
     bulk_of: Dict[int, Tuple[str, bool]] = {}
+    batching = _leading_to(graph, {(s.path, s.call.function) for s in sites if s.op.kind is OperationKind.BATCH_SUBMIT})
+    dispatched: Dict[FuncKey, Dict[Tuple[int, object], List[FuncKey]]] = {}
+
+    def chose_not_to_batch(key: FuncKey, edge: CallEdge, callee: FuncKey) -> bool:
+        """The call may run several implementations and another of them submits a batch
+        (`processor.run()`, the processor a batch or an online one as configured): this one
+        is the code's choice not to batch, so nothing below it is bulk work to move there.
+        The reasoning of a size-gated router, with the code's own switch for the size."""
+        if callee in batching:
+            return False
+        groups = dispatched.get(key)
+        if groups is None:
+            groups = dispatched[key] = {}
+            for other, target in graph.edges.get(key, []):
+                groups.setdefault((other.line, other.target), []).append(target)
+        return any(other in batching for other in groups[(edge.line, edge.target)])
 
     def per_item_of(holder: Union[CallSite, CallEdge], loops: Tuple[LoopFact, ...], path: str) -> Tuple[str, bool]:
         found = bulk_of.get(id(holder))
@@ -749,7 +775,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     how = f"fanned out via {edge.fanout}" if parallel else "per item via map()"
                     own, own_fan = f"{how} at {key[0]}:{edge.line}", parallel
                 next_bulk, next_fan = (bulk, fan) if bulk else (own, own_fan)
-                next_certain, next_gated = certain and edge.certain, gated or edge.size_gated
+                routed = chose_not_to_batch(key, edge, callee)
+                next_certain, next_gated = certain and edge.certain, gated or edge.size_gated or routed
                 if next_gated:
                     next_bulk, next_fan = "", False
                 next_thread = f"{callee[0]}:{callee[1]}" if edge.detached else thread
@@ -758,6 +785,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 seen.add(state)
                 note = f"calls {callee[1]}" + (f" ({own})" if own else "") + ("" if edge.certain else " (may dispatch here)")
+                note += "; the same call may batch instead" if routed else ""
                 hop = EvidenceStep(key[0], edge.line, note)
                 # The loop an entry point is (an input or tool loop) is not polling on its own.
                 own_loops = [item for item in edge.loops if item.kind == "while" and not (key == entry.key and item.loop_id == entry.loop_id)]

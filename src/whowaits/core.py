@@ -172,6 +172,9 @@ EdgeTarget = Union[CallRef, ArgRef, ScriptRef, ModuleRef]
 ArgValue = Union[str, LocalInstance, ParamRef]
 # What a registration hands to a framework or scheduler.
 RegisteredRef = Union[ValueRef, ClassRef, TaskRef]
+# What a module exports under a name: a value path, or an instance of one of its own classes
+# (`service = Service()`, `def make(): return Claude()`).
+ExportValue = Union[str, LocalInstance]
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,7 +470,9 @@ class FileFacts:
     """Everything the later stages need from one file; `error` is set when it was not analysed."""
 
     calls: Tuple[RawCall, ...] = ()
-    exports: Tuple[Tuple[str, str], ...] = ()  # module-level key -> value path (cross-module)
+    # Module-level key -> what it is, for other modules (`facts.exports`); a factory that
+    # returns different things on different paths has its key once per value, in source order.
+    exports: Tuple[Tuple[str, ExportValue], ...] = ()
     constants: Tuple[Tuple[str, str], ...] = ()  # module-level key -> literal string (`MODEL`, `Settings.model`)
     env_constants: Tuple[Tuple[str, str], ...] = ()  # key -> environment variable whose default the constant is
     polls: Tuple[PollLoopFact, ...] = ()

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
-from whowaits.core import CallSite, FileFacts, RawCall, RequestFacts
+from whowaits.core import CallSite, ExportValue, FileFacts, LocalInstance, RawCall, RequestFacts
 from whowaits.facts.calls import classify, sdk_root
 
 _MAX_HOPS = 12
+_MAX_ALTERNATIVES = 8  # paths one target may resolve to through factories with several returns
 
 
 def module_name(relpath: str) -> str:
@@ -42,10 +43,14 @@ class ProjectIndex:
             parts = name.split(".")
             for i in range(len(parts)):
                 self._suffixes.setdefault(".".join(parts[i:]), []).append(relpath)
-        self._exports = {path: dict(f.exports) for path, f in facts.items()}
+        self._exports: Dict[str, Dict[str, List[ExportValue]]] = {}
+        for path, f in facts.items():
+            table = self._exports[path] = {}
+            for key, value in f.exports:
+                table.setdefault(key, []).append(value)
         self._constants = {path: dict(f.constants) for path, f in facts.items() if f.constants}
         self._env = {path: dict(f.env_constants) for path, f in facts.items() if f.env_constants}
-        self._resolved: Dict[str, str] = {}  # absolute path -> what `resolve` makes of it
+        self._resolved: Dict[str, Tuple[str, ...]] = {}  # absolute path -> what `resolve_all` makes of it
 
     def file_for_module(self, dotted: str) -> Optional[str]:
         """The file a module name refers to: exact, else the one file whose name ends with it.
@@ -71,23 +76,33 @@ class ProjectIndex:
         return ".".join([p for p in base if p] + ([rest] if rest else []))
 
     def resolve(self, target: str, relpath: str) -> str:
-        """Replace project-module prefixes with what those modules export, hop by hop.
-        Remembered per absolute path: the call graph asks for the same names from every file."""
+        """Replace project-module prefixes with what those modules export, hop by hop; where a
+        factory exports several values, the first (`resolve_all` has them all)."""
+        return self.resolve_all(target, relpath)[0]
+
+    def resolve_all(self, target: str, relpath: str) -> Tuple[str, ...]:
+        """Every path `target` may resolve to, `resolve`'s first: a factory that returns a
+        different client class per provider leads to each. Remembered per absolute path: the
+        call graph asks for the same names from every file."""
         start = self.absolute(target, relpath)
         found = self._resolved.get(start)
         if found is None:
-            found = self._resolved[start] = self._resolve_absolute(start)
+            found = self._resolved[start] = tuple(self._resolve_absolute(start, 0))
         return found
 
-    def _resolve_absolute(self, current: str) -> str:
-        for _ in range(_MAX_HOPS):
-            if sdk_root(current) is not None:
-                return current
-            step = self._step(current)
-            if step is None:
-                return current
-            current = step
-        return current
+    def _resolve_absolute(self, current: str, hops: int) -> List[str]:
+        while hops < _MAX_HOPS and sdk_root(current) is None:
+            steps = self._steps(current)
+            if not steps:
+                break
+            hops += 1
+            if len(steps) > 1:
+                out: List[str] = []
+                for step in steps:
+                    out.extend(p for p in self._resolve_absolute(step, hops) if p not in out)
+                return out[:_MAX_ALTERNATIVES]
+            current = steps[0]
+        return [current]
 
     def constant(self, target: str, relpath: str) -> Tuple[Optional[str], Optional[str]]:
         """The literal string a value path names in another project module (`config.MODEL`,
@@ -104,13 +119,15 @@ class ProjectIndex:
                     if key in self._constants.get(owner, {}):
                         return self._constants[owner][key], self._env.get(owner, {}).get(key)
                     break
-            step = self._step(current)
-            if step is None:
+            steps = self._steps(current)
+            if not steps:
                 return None, None
-            current = step
+            current = steps[0]
         return None, None
 
-    def _step(self, path: str) -> Optional[str]:
+    def _steps(self, path: str) -> List[str]:
+        """The path with its longest exported prefix replaced, once per exported value (none
+        when no project module exports a prefix of it)."""
         segments = path.split(".")
         for cut in range(len(segments) - 1, 0, -1):
             module = ".".join(segments[:cut])
@@ -124,13 +141,18 @@ class ProjectIndex:
             for take in range(len(rest), 0, -1):
                 key = ".".join(rest[:take])
                 if key in exports:
-                    value = self.absolute(exports[key], relpath)
-                    return ".".join([value] + rest[take:])
+                    return [".".join([self._exported(value, relpath)] + rest[take:]) for value in exports[key]]
                 if key.endswith("()") and key[:-2] in exports:  # an exported class or factory, called
-                    value = self.absolute(exports[key[:-2]], relpath) + "()"
-                    return ".".join([value] + rest[take:])
-            return None
-        return None
+                    return [".".join([self._exported(value, relpath) + "()"] + rest[take:]) for value in exports[key[:-2]]]
+            return []
+        return []
+
+    def _exported(self, value: ExportValue, relpath: str) -> str:
+        """An exported value as an absolute path: an instance of the module's own class is
+        `module.Class()`, as the call graph names a class called."""
+        if isinstance(value, LocalInstance):
+            return f"{module_name(relpath)}.{value.qualname}()"
+        return self.absolute(value, relpath)
 
 
 def build_sites(facts: Dict[str, FileFacts]) -> Tuple[ProjectIndex, Tuple[CallSite, ...]]:

@@ -11,18 +11,34 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
-from whowaits.facts.scopes import ClassInfo, ModuleIndex, Scope
+from whowaits.core import ExportValue, LocalInstance
+from whowaits.facts.scopes import ClassInfo, FuncInfo, ModuleIndex, Scope
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, best
 
 _MAX_CONSTANT = 120
+_MAX_ALTERNATIVES = 8  # values exported for one factory: enough for a provider switch
 
 
-def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str, str], ...]:
-    out: Dict[str, str] = {}
+def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str, ExportValue], ...]:
+    """Module-level names, factories' results and class members other modules may use: value
+    paths, and instances of this module's classes (`service = Service()`), so a call in another
+    module reaches the method it runs. A factory with several `return`s exports each value
+    (`if kind == "a": return A()` ... `return B()`), the one the evaluator picks first."""
+    out: Dict[str, List[ExportValue]] = {}
 
-    def add(key: str, value: Value) -> None:
-        if isinstance(value, Ext):
-            out[key] = value.path
+    def add(key: str, *values: Value) -> None:
+        found: List[ExportValue] = []
+        for value in values:
+            ref = value.path if isinstance(value, Ext) else LocalInstance(value.cls.qualname) if isinstance(value, Inst) else None
+            if ref is not None and ref not in found:
+                found.append(ref)
+        if found:
+            out[key] = found[:_MAX_ALTERNATIVES]
+
+    def add_returns(key: str, func: FuncInfo) -> None:
+        first = evaluator.returns_of(func)
+        if isinstance(first, (Ext, Inst)):  # what `best` picks leads, then the other returns
+            add(key, first, *(evaluator.eval(expr, func.scope) for expr in func.returns))
 
     def add_class(prefix: str, cls: ClassInfo) -> None:
         for attr in cls.attrs:
@@ -30,7 +46,7 @@ def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str,
         for name, method in cls.methods.items():
             member = evaluator.class_member(cls, name, set())
             if isinstance(member, FuncV):
-                add(f"{prefix}.{name}()", evaluator.returns_of(method))
+                add_returns(f"{prefix}.{name}()", method)
             else:
                 add(f"{prefix}.{name}", member)
 
@@ -39,13 +55,14 @@ def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str,
         if isinstance(value, Ext):
             add(name, value)
         elif isinstance(value, FuncV):
-            add(f"{name}()", evaluator.returns_of(value.func))
+            add_returns(f"{name}()", value.func)
         elif isinstance(value, ClsV):
             add_class(f"{name}()", value.cls)
             add_class(name, value.cls)
         elif isinstance(value, Inst):
             add_class(name, value.cls)
-    return tuple(sorted(out.items()))
+            add(name, value)
+    return tuple((key, value) for key, values in sorted(out.items()) for value in values)
 
 
 def module_constants(
