@@ -86,7 +86,7 @@ def test_merged_findings_do_not_depend_on_the_hash_seed(tmp_path) -> None:
 def test_context_search_follows_only_paths_that_lead_to_a_call(tmp_path) -> None:
     """Entry points whose calls never reach an LLM call are not searched, and pruning them
     changes nothing: the site keeps the one context that reaches it."""
-    from whowaits.contexts import _leading_to
+    from whowaits.contexts import _callers, _leading_to
 
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "llm.py").write_text(
@@ -103,7 +103,7 @@ def test_context_search_follows_only_paths_that_lead_to_a_call(tmp_path) -> None
     (site,) = result.sites
     assert [(c.kind.value, c.entry) for c in site.contexts] == [("http_handler", "app.py:5 route (Flask route)")]
     assert result.graph is not None
-    leads = _leading_to(result.graph, {(site.path, site.call.function)})
+    leads = _leading_to(_callers(result.graph), {(site.path, site.call.function)})
     assert leads == {("llm.py", "ask"), ("app.py", "route")}
 
 
@@ -111,7 +111,7 @@ def test_context_search_follows_only_paths_that_lead_to_a_call(tmp_path) -> None
 def test_entries_kept_for_the_search_are_the_same_entries(group: str) -> None:
     """Only the entries of functions that lead to a site are made (`CallGraph.entries(wanted)`);
     each is the entry the whole list has, in the same order, in every fixture project."""
-    from whowaits.contexts import _leading_to
+    from whowaits.contexts import _callers, _leading_to
 
     folders = sorted(entry.path for entry in os.scandir(os.path.join(FIXTURES, group)) if entry.is_dir())
     compared = 0
@@ -119,7 +119,7 @@ def test_entries_kept_for_the_search_are_the_same_entries(group: str) -> None:
         result = analyze([folder], load_catalog(), Options(use_cache=False, jobs=1))
         if result.graph is None or not result.sites:
             continue
-        leads = _leading_to(result.graph, {(s.path, s.call.function) for s in result.sites})
+        leads = _leading_to(_callers(result.graph), {(s.path, s.call.function) for s in result.sites})
         every = result.graph.entries()
         kept = result.graph.entries(leads)
         assert kept == [e for e in every if e.key in leads], folder

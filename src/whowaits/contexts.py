@@ -662,17 +662,14 @@ def _bulk(loops: Iterable[LoopFact], path: str, excluded: Set[Tuple[str, int]]) 
     return "", False
 
 
-def _leading_to(graph: CallGraph, targets: Set[FuncKey]) -> Set[FuncKey]:
-    """The functions from which some call path reaches one of `targets` (themselves included).
+def _leading_to(callers: Mapping[FuncKey, List[FuncKey]], targets: Set[FuncKey]) -> Set[FuncKey]:
+    """The functions from which some call path reaches one of `targets` (themselves included),
+    given each function's callers (`_callers`).
 
     The search from each entry point only follows these: in a large project most of the call
     graph (hundreds of tests, scripts and handlers) never leads to an LLM call, and walking it
     once per entry point was most of the run.
     """
-    callers: Dict[FuncKey, List[FuncKey]] = {}
-    for caller, edges in graph.edges.items():
-        for _, callee in edges:
-            callers.setdefault(callee, []).append(caller)
     found = set(targets)
     todo = list(targets)
     while todo:
@@ -683,6 +680,14 @@ def _leading_to(graph: CallGraph, targets: Set[FuncKey]) -> Set[FuncKey]:
     return found
 
 
+def _callers(graph: CallGraph) -> Dict[FuncKey, List[FuncKey]]:
+    callers: Dict[FuncKey, List[FuncKey]] = {}
+    for caller, edges in graph.edges.items():
+        for _, callee in edges:
+            callers.setdefault(callee, []).append(caller)
+    return callers
+
+
 def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]:
     """Attach every context that reaches each site; sites no entry reaches stay `unknown`."""
     facts = graph.facts
@@ -691,28 +696,30 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     for i, site in enumerate(sites):
         by_function.setdefault((site.path, site.call.function), []).append(i)
     contexts: List[List[ContextFact]] = [[] for _ in sites]
-    leads = _leading_to(graph, set(by_function))
+    callers = _callers(graph)
+    leads = _leading_to(callers, set(by_function))
     entries = graph.entries(leads)
     declared = {entry.key for entry in entries if entry.kind == ContextKind.DECLARED}
+    batching = _leading_to(callers, {(s.path, s.call.function) for s in sites if s.op.kind is OperationKind.BATCH_SUBMIT})
+    routed_at: Dict[FuncKey, Set[Tuple[int, FuncKey]]] = {}
+
+    def routed(key: FuncKey) -> Set[Tuple[int, FuncKey]]:
+        """The edges of `key` (by identity, with their callee) that are the code's choice not
+        to batch: the call may run several implementations and another of them submits a
+        batch (`processor.run()`, the processor a batch or an online one as configured), so
+        nothing below this one is bulk work to move there. The reasoning of a size-gated
+        router, with the code's own switch for the size. Worked out once per function."""
+        found = routed_at.get(key)
+        if found is None:
+            edges = graph.edges.get(key, [])
+            batches: Set[Tuple[int, object]] = {(edge.line, edge.target) for edge, callee in edges if callee in batching}
+            found = routed_at[key] = {(id(edge), callee) for edge, callee in edges
+                                      if callee not in batching and (edge.line, edge.target) in batches}
+        return found
+
     # What makes a call or an edge per item depends on it alone, not on the entry or the path
     # that reached it: worked out once each (the search meets the same edge from many entries).
     bulk_of: Dict[int, Tuple[str, bool]] = {}
-    batching = _leading_to(graph, {(s.path, s.call.function) for s in sites if s.op.kind is OperationKind.BATCH_SUBMIT})
-    dispatched: Dict[FuncKey, Dict[Tuple[int, object], List[FuncKey]]] = {}
-
-    def chose_not_to_batch(key: FuncKey, edge: CallEdge, callee: FuncKey) -> bool:
-        """The call may run several implementations and another of them submits a batch
-        (`processor.run()`, the processor a batch or an online one as configured): this one
-        is the code's choice not to batch, so nothing below it is bulk work to move there.
-        The reasoning of a size-gated router, with the code's own switch for the size."""
-        if callee in batching:
-            return False
-        groups = dispatched.get(key)
-        if groups is None:
-            groups = dispatched[key] = {}
-            for other, target in graph.edges.get(key, []):
-                groups.setdefault((other.line, other.target), []).append(target)
-        return any(other in batching for other in groups[(edge.line, edge.target)])
 
     def per_item_of(holder: Union[CallSite, CallEdge], loops: Tuple[LoopFact, ...], path: str) -> Tuple[str, bool]:
         found = bulk_of.get(id(holder))
@@ -724,8 +731,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
         if entry.key not in leads:
             continue
         # State per hop: the per-item fact so far, whether it fans out, whether a `while` loop
-        # is on the way, whether every hop is certain, and whether a size-gated router chose
-        # this path for a small group (then nothing below it is bulk).
+        # is on the way, whether every hop is certain, and whether a router chose this path for
+        # a small group or instead of a batch (`routed`; then nothing below it is bulk).
         # The thread too: a wait on a thread started along the way does not hold up the path
         # that started it, so WW101 pairs a submit only with waits on its own thread.
         queue = deque([(entry.key, entry.start, "", False, False, True, False, "")])
@@ -775,8 +782,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     how = f"fanned out via {edge.fanout}" if parallel else "per item via map()"
                     own, own_fan = f"{how} at {key[0]}:{edge.line}", parallel
                 next_bulk, next_fan = (bulk, fan) if bulk else (own, own_fan)
-                routed = chose_not_to_batch(key, edge, callee)
-                next_certain, next_gated = certain and edge.certain, gated or edge.size_gated or routed
+                chosen = (id(edge), callee) in routed(key)
+                next_certain, next_gated = certain and edge.certain, gated or edge.size_gated or chosen
                 if next_gated:
                     next_bulk, next_fan = "", False
                 next_thread = f"{callee[0]}:{callee[1]}" if edge.detached else thread
@@ -785,7 +792,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue
                 seen.add(state)
                 note = f"calls {callee[1]}" + (f" ({own})" if own else "") + ("" if edge.certain else " (may dispatch here)")
-                note += "; the same call may batch instead" if routed else ""
+                note += "; the same call may batch instead" if chosen else ""
                 hop = EvidenceStep(key[0], edge.line, note)
                 # The loop an entry point is (an input or tool loop) is not polling on its own.
                 own_loops = [item for item in edge.loops if item.kind == "while" and not (key == entry.key and item.loop_id == entry.loop_id)]
