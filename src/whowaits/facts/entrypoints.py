@@ -46,6 +46,7 @@ from whowaits.knowledge.frameworks import (
     MOCK_MODULES,
     PERIODIC_TASK_METHODS,
     REGISTRATIONS,
+    TASK_STARTS,
     UI_SCRIPT_MODULES,
 )
 from whowaits.knowledge.patterns import GlobTable, compile_globs
@@ -75,6 +76,7 @@ HandedRef = Union[ValueRef, ClassRef]
 _REGISTRATIONS = GlobTable((pattern, (index, keyword, kind, name)) for pattern, index, keyword, kind, name in REGISTRATIONS)
 _INPUTS = compile_globs(*INPUT_FUNCTIONS)
 _DETACHED = compile_globs(*DETACHED_STARTS)
+_TASK_STARTS = compile_globs(*TASK_STARTS)
 
 
 class ProgramReader:
@@ -223,6 +225,7 @@ class ProgramReader:
     def edges_and_registrations(self) -> Tuple[Tuple[CallEdge, ...], Tuple[RegistrationFact, ...]]:
         edges: List[CallEdge] = []
         registrations: List[RegistrationFact] = []
+        dropped_tasks = self._dropped_tasks()
         for info in self.index.calls:
             value = self.ev.eval(info.node.func, info.scope)
             loops = self.loops_of(info.loops)
@@ -236,9 +239,12 @@ class ProgramReader:
                 args = self._arg_paths(info)
                 gated = self.size_gated(info)
                 prompted = id(info.node) in self.prompted
+                detached = id(info.node) in dropped_tasks
                 for target, certain in runs:
                     edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, certain=certain,
-                                          size_gated=gated, prompted=prompted))
+                                          size_gated=gated, prompted=prompted, detached=detached))
+                    if detached and isinstance(target, (str, LocalRef)):
+                        registrations.append(RegistrationFact("background", "asyncio task", target, line, info.caller))
             if callee:
                 # Functions handed to a project function (`run_tracked("x", job)`) are most
                 # likely called by it: an edge, kept only if the callee is project code. The
@@ -299,6 +305,25 @@ class ProgramReader:
                 for ref in self._function_refs(info.node.args[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
+
+    def _dropped_tasks(self) -> Set[int]:
+        """The coroutine calls started as a task nobody keeps (`asyncio.create_task(notify(u))`
+        as a statement of its own), by node identity: the caller goes on without waiting, so
+        the coroutine is background work, as a thread's target is. A task kept in a name may
+        be awaited later, and is left a plain call."""
+        out: Set[int] = set()
+        for info in self.index.calls:
+            ordinal = self.index.statement_at.get(id(info.node))
+            statement = self.index.statements[ordinal] if ordinal is not None and ordinal >= 0 else None
+            if type(statement) is not cst.Expr or statement.value is not info.node or not info.node.args:
+                continue
+            first = info.node.args[0]
+            if first.keyword is not None or first.star or type(first.value) is not cst.Call:
+                continue
+            value = self.ev.eval(info.node.func, info.scope)
+            if isinstance(value, Ext) and _TASK_STARTS.match(value.path):
+                out.add(id(first.value))
+        return out
 
     def _maps_few(self, info: CallInfo, position: int) -> bool:
         """`pool.map(fn, ["a", "b", "c"])`: the collection after the function at `position` is a

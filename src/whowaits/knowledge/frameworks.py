@@ -232,6 +232,13 @@ REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
 # on it, unless the caller answers a person who keeps waiting for the result (a GUI callback
 # starting a worker thread so the window stays responsive, a bot acknowledging first).
 DETACHED_STARTS: Tuple[str, ...] = ("threading.Thread", "multiprocessing.Process")
+# Calls that start a coroutine as a task of its own (`asyncio.create_task(notify(user))`): when
+# the task is dropped (the call is a statement of its own), nobody awaits it, and the coroutine
+# runs as background work. A task group's `create_task` is awaited where its block ends.
+TASK_STARTS: Tuple[str, ...] = (
+    "asyncio.{create_task,ensure_future}",
+    "asyncio.{get_event_loop,get_running_loop,new_event_loop}().create_task",
+)
 PERSON_WAITS_ACROSS_THREADS: FrozenSet[str] = frozenset({"interactive_ui", "interactive_cli", "bot_handler"})
 
 # Calls that read a person's input at a terminal: a loop around one is an interactive session.
