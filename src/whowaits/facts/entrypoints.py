@@ -437,12 +437,13 @@ class ProgramReader:
             if arg.keyword is not None or arg.star:
                 break
             value = self.ev.eval(arg.value, info.scope)
-            if isinstance(value, Ext):
+            if isinstance(value, Ext) and not value.path.startswith(_ANY_TYPES):
                 out.append(value.path)
             elif isinstance(value, Inst):
                 out.append(LocalInstance(value.cls.qualname))
             else:
-                # A parameter handed on (`helper(llm)` inside `def run(llm)`): what run's callers pass.
+                # A parameter handed on (`helper(llm)` inside `def run(llm)` or `def run(llm: Any)`):
+                # what run's callers pass.
                 forwarded = param_of(arg.value, self.ev, info.scope) if type(arg.value) is cst.Name else None
                 out.append(forwarded or "")
         while out and not out[-1]:
