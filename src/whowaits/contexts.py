@@ -212,17 +212,21 @@ class CallGraph:
             self._incoming = {}
             for caller, edges in self.edges.items():
                 for edge, callee in edges:
-                    if edge.args:
+                    if edge.args or edge.keywords:
                         self._incoming.setdefault(callee, []).append((caller[0], edge))
         fn = self.functions.get(key)
         offset = 1 if fn is not None and fn.class_name and fn.params[:1] in (("self",), ("cls",)) else 0
+        name = fn.params[position] if fn is not None and 0 <= position < len(fn.params) else None
         out: List[Tuple[str, str, int]] = []
         seen: Set[Tuple[str, str, int]] = set()
         for caller_path, edge in self._incoming.get(key, []):
             at = position - offset
-            if at < 0 or at >= len(edge.args) or not edge.args[at]:
+            if 0 <= at < len(edge.args):
+                arg = edge.args[at]
+            else:  # passed by name (`Service(client=Anthropic())`)
+                arg = next((keyword.value for keyword in edge.keywords if keyword.name == name), "")
+            if not arg:
                 continue
-            arg = edge.args[at]
             if isinstance(arg, ParamRef):
                 if depth < 3:
                     handed_on = self.passed((caller_path, arg.function), arg.index, depth + 1)

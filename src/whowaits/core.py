@@ -175,6 +175,9 @@ RegisteredRef = Union[ValueRef, ClassRef, TaskRef]
 # What a module exports under a name: a value path, or an instance of one of its own classes
 # (`service = Service()`, `def make(): return Claude()`).
 ExportValue = Union[str, LocalInstance]
+# Values exported for one factory, and paths one target resolves to through such factories:
+# enough for a switch over every provider (a `match` of two dozen arms).
+MAX_ALTERNATIVES = 32
 
 
 # --------------------------------------------------------------------------------------------
@@ -386,6 +389,15 @@ class ClassFact:
 
 
 @dataclass(frozen=True)
+class KeywordArg:
+    """A keyword argument of a call edge (`Service(client=Anthropic())`), for the callee's
+    parameter of that name."""
+
+    name: str
+    value: ArgValue
+
+
+@dataclass(frozen=True)
 class CallEdge:
     """A call from a function to something that may be a project function.
 
@@ -402,6 +414,7 @@ class CallEdge:
     ui_region: int = 0  # line of the enclosing UI-event branch, 0 if none
     through: CallRef = ""  # for a function passed as an argument: the function it is passed to
     args: Tuple[ArgValue, ...] = ()  # positional arguments, for the callee's parameters
+    keywords: Tuple["KeywordArg", ...] = ()  # keyword arguments whose value is known
     through_arg: int = -1  # position of the function among the arguments of `through`
     certain: bool = True  # False for dynamic dispatch (a registry, getattr): the call may run it
     size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)

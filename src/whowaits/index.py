@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
-from whowaits.core import CallSite, ExportValue, FileFacts, LocalInstance, RawCall, RequestFacts
+from whowaits.core import MAX_ALTERNATIVES, CallSite, ExportValue, FileFacts, LocalInstance, RawCall, RequestFacts
 from whowaits.facts.calls import classify, sdk_root
 
 _MAX_HOPS = 12
-_MAX_ALTERNATIVES = 8  # paths one target may resolve to through factories with several returns
 
 
 def module_name(relpath: str) -> str:
@@ -100,7 +99,7 @@ class ProjectIndex:
                 out: List[str] = []
                 for step in steps:
                     out.extend(p for p in self._resolve_absolute(step, hops) if p not in out)
-                return out[:_MAX_ALTERNATIVES]
+                return out[:MAX_ALTERNATIVES]
             current = steps[0]
         return [current]
 

@@ -24,6 +24,7 @@ from whowaits.core import (
     ClassRef,
     DecoratorFact,
     FunctionFact,
+    KeywordArg,
     LocalInstance,
     LocalRef,
     LoopFact,
@@ -49,6 +50,7 @@ from whowaits.knowledge.frameworks import (
     TASK_STARTS,
     UI_SCRIPT_MODULES,
 )
+from whowaits.knowledge.libraries import ANY_TYPES
 from whowaits.knowledge.patterns import GlobTable, compile_globs
 from whowaits.manifests.commands import invocations
 from whowaits.manifests.schedule import cron_period_hours, interval_hours
@@ -236,12 +238,12 @@ class ProgramReader:
             if runs:
                 line = self.call_line(info)
                 callee = runs[0][0]
-                args = self._arg_paths(info)
+                args, keywords = self._arg_paths(info)
                 gated = self.size_gated(info)
                 prompted = id(info.node) in self.prompted
                 detached = id(info.node) in dropped_tasks
                 for target, certain in runs:
-                    edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, certain=certain,
+                    edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, keywords=keywords, certain=certain,
                                           size_gated=gated, prompted=prompted, detached=detached))
                     if detached and isinstance(target, (str, LocalRef)):
                         registrations.append(RegistrationFact("background", "asyncio task", target, line, info.caller))
@@ -389,7 +391,7 @@ class ProgramReader:
         if isinstance(value, Ext):
             if sdk_root(value.path) is None and value.path.lstrip(".").split(".")[0] not in _EXTERNAL_ROOTS:
                 return [(value.path, True)]
-            if value.path.startswith(_ANY_TYPES):  # `model: Any`: as good as untyped
+            if value.path.startswith(ANY_TYPES):  # `model: Any`: as good as untyped
                 return [(ref, False) for ref in self._param_method(info.node.func, info)]
             return []
         if value is not None:
@@ -430,25 +432,34 @@ class ProgramReader:
             return [f"{owner.path}.{pattern}"]
         return []
 
-    def _arg_paths(self, info: CallInfo) -> Tuple[ArgValue, ...]:
-        """Positional arguments as value paths, for parameters filled in across modules."""
+    def _arg_paths(self, info: CallInfo) -> Tuple[Tuple[ArgValue, ...], Tuple[KeywordArg, ...]]:
+        """Positional and keyword arguments as value paths, for parameters filled in across
+        modules ("" for one not known; keywords only when known)."""
         out: List[ArgValue] = []
+        keywords: List[KeywordArg] = []
         for arg in info.node.args:
-            if arg.keyword is not None or arg.star:
+            if arg.star:
                 break
-            value = self.ev.eval(arg.value, info.scope)
-            if isinstance(value, Ext) and not value.path.startswith(_ANY_TYPES):
-                out.append(value.path)
-            elif isinstance(value, Inst):
-                out.append(LocalInstance(value.cls.qualname))
-            else:
-                # A parameter handed on (`helper(llm)` inside `def run(llm)` or `def run(llm: Any)`):
-                # what run's callers pass.
-                forwarded = param_of(arg.value, self.ev, info.scope) if type(arg.value) is cst.Name else None
-                out.append(forwarded or "")
+            value = self._arg_value(arg.value, info)
+            if arg.keyword is not None:
+                if value:
+                    keywords.append(KeywordArg(arg.keyword.value, value))
+            elif not keywords:
+                out.append(value)
         while out and not out[-1]:
             out.pop()
-        return tuple(out)
+        return tuple(out), tuple(keywords)
+
+    def _arg_value(self, expr: cst.BaseExpression, info: CallInfo) -> ArgValue:
+        value = self.ev.eval(expr, info.scope)
+        if isinstance(value, Ext) and not value.path.startswith(ANY_TYPES):
+            return value.path
+        if isinstance(value, Inst):
+            return LocalInstance(value.cls.qualname)
+        # A parameter handed on (`helper(llm)` inside `def run(llm)` or `def run(llm: Any)`):
+        # what run's callers pass.
+        forwarded = param_of(expr, self.ev, info.scope) if type(expr) is cst.Name else None
+        return forwarded or ""
 
     def _subprocess_targets(self, info: CallInfo) -> List[Union[ScriptRef, ModuleRef]]:
         """`subprocess.run([sys.executable, "scripts/x.py"])`, `os.system("python -m pkg")`."""
@@ -672,7 +683,30 @@ def param_call(func: cst.BaseExpression, evaluator: Evaluator, scope: Scope, pla
     if type(node) is not cst.Name or not chain:
         return None
     param = param_of(node, evaluator, scope, plain)
-    return replace(param, rest=".".join(reversed(chain))) if param is not None else None
+    if param is not None:
+        return replace(param, rest=".".join(reversed(chain)))
+    injected = _injected(node, chain[-1], evaluator, scope) if len(chain) > 1 else None
+    return replace(injected, rest=".".join(reversed(chain[:-1]))) if injected is not None else None
+
+
+def _injected(receiver: cst.Name, attr: str, evaluator: Evaluator, scope: Scope) -> Optional[ParamRef]:
+    """`self.client` in a method, when the class's only assignment of it is `self.client =
+    client` in its `__init__` with `client` a parameter the evaluator knows nothing of (untyped,
+    `Any`): that parameter, so the class's constructor calls (`Service(Anthropic())`) say what
+    it is. Nothing else assigns it, so it is what the constructor was given."""
+    bindings = evaluator.lookup(receiver.value, scope) or []
+    if len(bindings) != 1 or bindings[0].kind != "self":
+        return None
+    owner = bindings[0].scope.func
+    cls = owner.cls if owner is not None else None
+    assigned = cls.attrs.get(attr, []) if cls is not None else []
+    if len(assigned) != 1:
+        return None
+    value, where = assigned[0]
+    if not isinstance(value, cst.Name):
+        return None
+    param = param_of(value, evaluator, where)
+    return param if param is not None and cls is not None and param.function == f"{cls.qualname}.__init__" else None
 
 
 def _last_segment(value: Value) -> str:
@@ -682,7 +716,6 @@ def _last_segment(value: Value) -> str:
     return ""
 
 
-_ANY_TYPES = ("typing.Any()", "typing_extensions.Any()", "object()")
 _BASE_URL_NAMES = frozenset({"base_url", "api_base"})
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "host.docker.internal"})
 

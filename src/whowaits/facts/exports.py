@@ -11,12 +11,11 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
-from whowaits.core import ExportValue, LocalInstance
+from whowaits.core import MAX_ALTERNATIVES, ExportValue, LocalInstance
 from whowaits.facts.scopes import ClassInfo, FuncInfo, ModuleIndex, Scope
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, best
 
 _MAX_CONSTANT = 120
-_MAX_ALTERNATIVES = 8  # values exported for one factory: enough for a provider switch
 
 
 def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str, ExportValue], ...]:
@@ -33,7 +32,7 @@ def module_exports(index: ModuleIndex, evaluator: Evaluator) -> Tuple[Tuple[str,
             if ref is not None and ref not in found:
                 found.append(ref)
         if found:
-            out[key] = found[:_MAX_ALTERNATIVES]
+            out[key] = found[:MAX_ALTERNATIVES]
 
     def add_returns(key: str, func: FuncInfo) -> None:
         first = evaluator.returns_of(func)

@@ -23,6 +23,7 @@ import libcst as cst
 
 from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name, literal
 from whowaits.facts.calls import client_endpoint_tag
+from whowaits.knowledge.libraries import ANY_TYPES, TYPE_CASTS
 from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, ENV_LOOKUPS, MODEL_WRAPPERS, PIPE_COMPOSED
 
 
@@ -68,8 +69,11 @@ _REGISTRY = 32  # how many values of a registry dispatch follows
 
 
 def best(values: Iterable[Value]) -> Value:
-    """Pick the value several bindings agree on: any object beats literals; literals must agree."""
+    """Pick the value several bindings agree on: any object beats literals, one of a type that
+    says nothing (`client: Optional[Any] = None`, then `client = OpenAI()`) only when no other
+    object is there; literals must agree."""
     literals: List[Lit] = []
+    vague: Value = None
     for value in values:
         if value is None:
             continue
@@ -77,7 +81,12 @@ def best(values: Iterable[Value]) -> Value:
             if value.value is not None:
                 literals.append(value)
             continue
+        if isinstance(value, Ext) and value.path.startswith(ANY_TYPES):
+            vague = vague or value
+            continue
         return value
+    if vague is not None:
+        return vague
     if literals and all(lit == literals[0] for lit in literals):
         return literals[0]
     return None
@@ -290,7 +299,21 @@ class Evaluator:
         return self.member(self.eval(node.value, scope), node.attr.value)
 
     def _eval_call(self, node: cst.Call, scope: Scope) -> Value:
-        return self.call_value(self.eval(node.func, scope), node, scope)
+        func = node.func
+        if type(func) is cst.Name and func.value == "super" and not node.args and self.lookup("super", scope) is None:
+            return self._super(scope)
+        return self.call_value(self.eval(func, scope), node, scope)
+
+    def _super(self, scope: Scope) -> Value:
+        """`super()` in a method: its class's first base, as an instance (`super().__init__(
+        client=c)` runs the base's `__init__`)."""
+        cls = scope.func.cls if scope.kind == "function" and scope.func is not None else None
+        if cls is None or not cls.bases:
+            return None
+        base = self.eval(cls.bases[0], cls.scope.parent or self.module_scope)
+        if isinstance(base, ClsV):
+            return Inst(base.cls)
+        return Ext(base.path + "()") if isinstance(base, Ext) else None
 
     def _eval_await(self, node: cst.Await, scope: Scope) -> Value:
         return self.eval(node.expression, scope)
@@ -472,6 +495,14 @@ class Evaluator:
                 service = self.eval(node.args[0].value, scope)
                 if isinstance(service, Lit) and isinstance(service.value, str):
                     return Ext(f"{func.path}[{service.value}]()")
+            position = TYPE_CASTS.get(func.path)
+            if position is not None:
+                positional = [a.value for a in node.args if a.keyword is None and not a.star]
+                if len(positional) > position:  # what it is cast to, unless that says nothing
+                    value = self.annotation_value(positional[0], scope)
+                    if value is None or (isinstance(value, Ext) and value.path.startswith(ANY_TYPES)):
+                        value = self.eval(positional[position], scope)
+                    return value
             wrapped = MODEL_WRAPPERS.get(func.path)
             if wrapped is not None:
                 model = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == wrapped), None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import FrozenSet, Tuple
+from typing import Dict, FrozenSet, Tuple
 
 # Value paths of sleep functions (the argument is seconds).
 SLEEP_FUNCTIONS: FrozenSet[str] = frozenset(
@@ -27,6 +27,14 @@ RETRY_DECORATORS: FrozenSet[str] = frozenset(
 RETRY_ITERATORS: FrozenSet[str] = frozenset(
     {"tenacity.Retrying", "tenacity.AsyncRetrying", "stamina.retry_context"}
 )
+
+# What annotations that say nothing evaluate to (`llm: Any`): as good as untyped.
+ANY_TYPES: Tuple[str, ...] = ("typing.Any()", "typing_extensions.Any()", "object()")
+
+# Calls that return one of their arguments unchanged, for type checkers only: value path ->
+# the argument's position. The value is the type it is cast to (`cast(Anthropic, make())`),
+# or, when that type says nothing (`cast(Any, client)`), the argument.
+TYPE_CASTS: Dict[str, int] = {"typing.cast": 1, "typing_extensions.cast": 1}
 
 # Calls that run many calls at once: value path prefix -> fan-out kind.
 FANOUT_FUNCTIONS: Tuple[Tuple[str, str], ...] = (
