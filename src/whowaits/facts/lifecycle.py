@@ -316,22 +316,21 @@ class LifecycleReader:
 
 
 def retries_one_call(node: cst.CSTNode, evaluator: Evaluator, scope: Scope) -> bool:
-    """A for loop that retries rather than iterates: over a retry iterator
-    (`for attempt in Retrying(...)`), or over `range(...)` with a try that leaves the loop
-    on success and swallows the failure. Its repeats are attempts, not items."""
+    """A for loop that makes attempts rather than going through items: over a retry iterator
+    (`for attempt in Retrying(...)`), or with a try that leaves the loop on success and
+    swallows the failure, retrying (`for _ in range(3)`) or falling back to the next model or
+    key (`for model in models:`). It stops at the first call that succeeds."""
     if not isinstance(node, cst.For):
         return False
     value = evaluator.eval(node.iter, scope)
     if isinstance(value, Ext) and value.path.rstrip("()") in RETRY_ITERATORS:
         return True
-    it = node.iter
-    if not (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"):
-        return False
     return any(isinstance(stmt, cst.Try) and _is_retry_try(stmt) for stmt in node.body.body)
 
 
 def _is_retry_try(node: cst.Try) -> bool:
-    """A try that leaves the loop on success and swallows the failure: a retry."""
+    """A try that leaves the loop on success and swallows the failure, at least on some path
+    of a handler (`if retryable: continue` before a `raise`): a retry."""
     leaves = _has_exit(node.body.body) or (node.orelse is not None and _has_exit(node.orelse.body.body))
     if not leaves:
         return False
@@ -339,22 +338,26 @@ def _is_retry_try(node: cst.Try) -> bool:
         body = handler.body.body
         last = body[-1] if body else None
         if isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Raise) for s in last.body):
+            if _has_exit(body, (cst.Continue,)):
+                return True
             continue
         return True
     return False
 
 
-def _has_exit(statements: "Sequence[Union[cst.BaseStatement, cst.BaseSmallStatement]]") -> bool:
+def _has_exit(statements: "Sequence[Union[cst.BaseStatement, cst.BaseSmallStatement]]",
+              exits: Tuple[type, ...] = (cst.Break, cst.Return)) -> bool:
+    """Whether the statements (through `if`, `else` and `with`) hold one of `exits`."""
     for stmt in statements:
         if isinstance(stmt, cst.SimpleStatementLine):
-            if any(isinstance(s, (cst.Break, cst.Return)) for s in stmt.body):
+            if any(isinstance(s, exits) for s in stmt.body):
                 return True
         elif isinstance(stmt, cst.If):
-            if _has_exit(stmt.body.body) or (
-                isinstance(stmt.orelse, cst.Else) and _has_exit(stmt.orelse.body.body)
-            ):
+            if _has_exit(stmt.body.body, exits) or (
+                isinstance(stmt.orelse, cst.Else) and _has_exit(stmt.orelse.body.body, exits)
+            ) or (isinstance(stmt.orelse, cst.If) and _has_exit([stmt.orelse], exits)):
                 return True
-        elif isinstance(stmt, cst.With) and _has_exit(stmt.body.body):
+        elif isinstance(stmt, cst.With) and _has_exit(stmt.body.body, exits):
             return True
     return False
 

@@ -394,8 +394,44 @@ class Evaluator:
             return _distinct(self.alternatives(node.body, scope, depth + 1, limit)
                              + self.alternatives(node.orelse, scope, depth + 1, limit), limit)
         if type(node) is cst.Subscript and limit > 4:
+            index = node.slice[0].slice if len(node.slice) == 1 else None
+            key = _string(index.value) if isinstance(index, cst.Index) else None
+            if key is not None:  # `command["function"]`: that field of each record it may be
+                fields = [v for record, where in self.records(node.value, scope, depth + 1)
+                          for element in record.elements
+                          if isinstance(element, cst.DictElement) and _string(element.key) == key
+                          for v in self.alternatives(element.value, where, depth + 1, limit)]
+                if fields:
+                    return _distinct(fields, limit)
             return _distinct(self.held(node.value, scope, depth + 1), limit)
         return [self.eval(node, scope)]
+
+    def records(self, node: cst.CSTNode, scope: Scope, depth: int = 0) -> List[Tuple[cst.Dict, Scope]]:
+        """The dict literals a name may hold: one assigned, or each of a list of them it is
+        the loop target of (`for command in COMMANDS:` over `[{"name": ..., "run": fn}, ...]`)."""
+        if depth > 8:
+            return []
+        if isinstance(node, cst.Dict):
+            return [(node, scope)]
+        out: List[Tuple[cst.Dict, Scope]] = []
+        if isinstance(node, cst.Name):
+            for b in self.lookup(node.value, scope) or []:
+                if b.kind == "assign" and isinstance(b.node, cst.Dict):
+                    out.append((b.node, b.scope))
+                elif b.kind == "loop" and b.index == -1 and b.node is not None:
+                    out.extend(self._element_records(b.node, b.scope, depth + 1))
+        return out
+
+    def _element_records(self, node: cst.CSTNode, scope: Scope, depth: int) -> List[Tuple[cst.Dict, Scope]]:
+        """The dict literals among the elements of a list or tuple (through a name bound to one)."""
+        if depth > 8:
+            return []
+        if isinstance(node, (cst.List, cst.Tuple)):
+            return [(el.value, scope) for el in node.elements if isinstance(el.value, cst.Dict)]
+        if isinstance(node, cst.Name):
+            return [r for b in self.lookup(node.value, scope) or [] if b.kind == "assign" and b.node is not None
+                    for r in self._element_records(b.node, b.scope, depth + 1)]
+        return []
 
     def env_default(self, node: cst.BaseExpression, scope: Scope) -> Optional[Tuple[str, str]]:
         """`os.getenv("NAME", "default")`: the variable and its literal default string, the value
@@ -535,6 +571,12 @@ _EVAL_STEPS: Dict[type, Callable[[Evaluator, Any, Scope], Value]] = {
     cst.Float: Evaluator._eval_number,
     cst.UnaryOperation: Evaluator._eval_unary,
 }
+
+
+def _string(node: cst.BaseExpression) -> Optional[str]:
+    """A plain string literal's value (a dict key, a subscript), else None."""
+    value = literal(node) if isinstance(node, cst.SimpleString) else None
+    return value if isinstance(value, str) else None
 
 
 def _distinct(values: List[Value], limit: int = 4) -> List[Value]:
