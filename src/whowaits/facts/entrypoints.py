@@ -366,14 +366,21 @@ class ProgramReader:
         """Whether `alternatives` can find at most one value for a chain of attributes (each of
         which gives at most one `_target_refs`): it fans out only at a name with several
         bindings or one bound by a loop or an assignment, and at calls, conditionals and
-        subscripts, which such a chain does not hold. Most receivers (`self.x`, an imported
-        module) are this; asking `alternatives` at dispatch's limit was a tenth of the pass."""
+        subscripts, which such a chain does not hold, and at an attribute of `self` its class
+        assigns more than once. Most receivers (`self.x`, an imported module) are this; asking
+        `alternatives` at dispatch's limit was a tenth of the pass."""
         node: cst.BaseExpression = func
+        first = ""  # the attribute right after the chain's name
         while type(node) is cst.Attribute:
+            first = node.attr.value
             node = node.value
         if type(node) is not cst.Name:
             return False
         bindings = self.ev.lookup(node.value, scope) or []
+        if len(bindings) == 1 and bindings[0].kind == "self":  # unless the class assigns it more than once
+            owner = bindings[0].scope.func
+            cls = owner.cls if owner is not None else None
+            return cls is None or len(cls.attrs.get(first, ())) <= 1
         return len(bindings) <= 1 and all(b.kind not in ("loop", "assign") for b in bindings)
 
     def _target_refs(self, info: CallInfo, value: Value) -> List[Tuple[CallRef, bool]]:

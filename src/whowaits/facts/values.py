@@ -378,8 +378,15 @@ class Evaluator:
             found = [v for v in found if v is not None and not isinstance(v, Lit)]
             return _distinct(found, limit) or [self.eval(node, scope)]
         if type(node) is cst.Attribute:
-            return _distinct([self.member(base, node.attr.value)
-                              for base in self.alternatives(node.value, scope, depth + 1, limit)], limit)
+            attr = node.attr.value
+            found = []
+            for base in self.alternatives(node.value, scope, depth + 1, limit):
+                found.append(self.member(base, attr))
+                if isinstance(base, Inst) and len(base.cls.attrs.get(attr, ())) > 1:
+                    # `self.agent = A()` in one branch, `= B()` in another: each of them.
+                    found.extend(v for expr, where in base.cls.attrs[attr]
+                                 for v in self.alternatives(expr, where, depth + 1, limit) if not isinstance(v, Lit))
+            return _distinct(found, limit)
         if type(node) is cst.Call:
             found = []
             for f in self.alternatives(node.func, scope, depth + 1, limit):
