@@ -67,6 +67,9 @@ _EXTERNAL_ROOTS = frozenset(
 
 # Node classes tested by identity (see `scopes._COMPOUND`).
 _NAMED_KINDS = frozenset({cst.Name, cst.Attribute})
+# Expressions the evaluator can make an object of (literals and containers it cannot).
+_HANDED_KINDS = frozenset({cst.Name, cst.Attribute, cst.Call, cst.Await, cst.IfExp, cst.BooleanOperation,
+                           cst.NamedExpr, cst.BinaryOperation})
 _SCOPES = frozenset({cst.FunctionDef, cst.ClassDef})
 
 _SUBPROCESS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
@@ -79,6 +82,9 @@ _REGISTRATIONS = GlobTable((pattern, (index, keyword, kind, name)) for pattern, 
 _INPUTS = compile_globs(*INPUT_FUNCTIONS)
 _DETACHED = compile_globs(*DETACHED_STARTS)
 _TASK_STARTS = compile_globs(*TASK_STARTS)
+# The last names TASK_STARTS match (`create_task`, `ensure_future`): a call named otherwise is
+# not evaluated to be matched against them.
+_TASK_METHODS = frozenset(name for pattern in TASK_STARTS for name in pattern.rsplit(".", 1)[-1].strip("{}").split(","))
 
 
 class ProgramReader:
@@ -315,6 +321,10 @@ class ProgramReader:
         be awaited later, and is left a plain call."""
         out: Set[int] = set()
         for info in self.index.calls:
+            func = info.node.func
+            name = func.attr.value if type(func) is cst.Attribute else func.value if type(func) is cst.Name else ""
+            if name not in _TASK_METHODS:
+                continue
             ordinal = self.index.statement_at.get(id(info.node))
             statement = self.index.statements[ordinal] if ordinal is not None and ordinal >= 0 else None
             if type(statement) is not cst.Expr or statement.value is not info.node or not info.node.args:
@@ -447,12 +457,12 @@ class ProgramReader:
         for arg in info.node.args:
             if arg.star:
                 break
-            value = self._arg_value(arg.value, info)
             if arg.keyword is not None:
+                value = self._arg_value(arg.value, info) if type(arg.value) in _HANDED_KINDS else ""
                 if value:
                     keywords.append(KeywordArg(arg.keyword.value, value))
             elif not keywords:
-                out.append(value)
+                out.append(self._arg_value(arg.value, info))
         while out and not out[-1]:
             out.pop()
         return tuple(out), tuple(keywords)
