@@ -9,9 +9,9 @@ path no longer names a project module. Then `classify` decides what operation it
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
-from whowaits.core import MAX_ALTERNATIVES, CallSite, ExportValue, FileFacts, LocalInstance, RawCall, RequestFacts
+from whowaits.core import MAX_ALTERNATIVES, CallSite, ExportValue, FileFacts, LocalInstance, RawCall, RequestFacts, Span
 from whowaits.facts.calls import classify, sdk_root
 
 _MAX_HOPS = 12
@@ -158,6 +158,7 @@ def build_sites(facts: Dict[str, FileFacts]) -> Tuple[ProjectIndex, Tuple[CallSi
     """Every raw call that resolves to an LLM operation, in path and position order."""
     index = ProjectIndex(facts)
     sites: List[CallSite] = []
+    seen: Set[Tuple[str, Span, str, str, str]] = set()
     for relpath in sorted(facts):
         for call in facts[relpath].calls:
             target = call.target
@@ -166,7 +167,10 @@ def build_sites(facts: Dict[str, FileFacts]) -> Tuple[ProjectIndex, Tuple[CallSi
             call = _with_models(call, index, relpath)
             resolved = index.resolve(target, relpath)
             op = classify(resolved, call.request, call.first_arg)
-            if op is not None:
+            # A receiver that may be either of one provider's clients (`OpenAI()` or
+            # `AzureOpenAI()` by configuration) is one site: the first client names it.
+            if op is not None and (relpath, call.span, op.provider, op.kind, op.method) not in seen:
+                seen.add((relpath, call.span, op.provider, op.kind, op.method))
                 sites.append(CallSite(relpath, call, op))
     return index, tuple(sites)
 

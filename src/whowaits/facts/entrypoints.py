@@ -84,6 +84,8 @@ _DETACHED = compile_globs(*DETACHED_STARTS)
 _TASK_STARTS = compile_globs(*TASK_STARTS)
 # The last names TASK_STARTS match (`create_task`, `ensure_future`): a call named otherwise is
 # not evaluated to be matched against them.
+_DETACHED_NAMES = frozenset(start.rsplit(".", 1)[-1] for start in DETACHED_STARTS)
+_POOL_SUBMITS = frozenset({"submit", "apply_async"})  # the pool runners (kind "submit") a caller may not wait for
 _TASK_METHODS = frozenset(name for pattern in TASK_STARTS for name in pattern.rsplit(".", 1)[-1].strip("{}").split(","))
 
 
@@ -233,7 +235,7 @@ class ProgramReader:
     def edges_and_registrations(self) -> Tuple[Tuple[CallEdge, ...], Tuple[RegistrationFact, ...]]:
         edges: List[CallEdge] = []
         registrations: List[RegistrationFact] = []
-        dropped_tasks = self._dropped_tasks()
+        started_apart, wrapped_apart = self._started_apart()
         for info in self.index.calls:
             value = self.ev.eval(info.node.func, info.scope)
             loops = self.loops_of(info.loops)
@@ -247,12 +249,12 @@ class ProgramReader:
                 args, keywords = self._arg_paths(info)
                 gated = self.size_gated(info)
                 prompted = id(info.node) in self.prompted
-                detached = id(info.node) in dropped_tasks
+                apart = started_apart.get(id(info.node), "")
                 for target, certain in runs:
                     edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, keywords=keywords, certain=certain,
-                                          size_gated=gated, prompted=prompted, detached=detached))
-                    if detached and isinstance(target, (str, LocalRef)):
-                        registrations.append(RegistrationFact("background", "asyncio task", target, line, info.caller))
+                                          size_gated=gated, prompted=prompted, detached=bool(apart)))
+                    if apart and isinstance(target, (str, LocalRef)):
+                        registrations.append(RegistrationFact("background", apart, target, line, info.caller))
             if callee:
                 # Functions handed to a project function (`run_tracked("x", job)`) are most
                 # likely called by it: an edge, kept only if the callee is project code. The
@@ -292,11 +294,14 @@ class ProgramReader:
                         found = found or self._param_ref(arg, info)
                     refs.extend(found)
                 # A class handed over is a handler the framework calls methods of, never a call edge.
+                apart = wrapped_apart.get(id(info.node), "") if kind in ("call", "submit") else ""
                 for ref in refs:
                     if kind in ("call", "submit"):
                         if not isinstance(ref, ClassRef):
                             parallel = kind == "submit" and any(not item.bounded for item in loops)
-                            edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else ""))
+                            edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else "", detached=bool(apart)))
+                            if apart and not isinstance(ref, ArgRef):
+                                registrations.append(RegistrationFact("background", apart, ref, line, info.caller))
                     elif kind:
                         assert not isinstance(ref, ArgRef)  # only runners ("", "submit") run a parameter
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
@@ -314,28 +319,54 @@ class ProgramReader:
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
 
-    def _dropped_tasks(self) -> Set[int]:
-        """The coroutine calls started as a task nobody keeps (`asyncio.create_task(notify(u))`
-        as a statement of its own), by node identity: the caller goes on without waiting, so
-        the coroutine is background work, as a thread's target is. A task kept in a name may
-        be awaited later, and is left a plain call."""
-        out: Set[int] = set()
+    def _started_apart(self) -> Tuple[Dict[int, str], Dict[int, str]]:
+        """Calls that run apart from their caller, by node identity, with what starts them:
+        the caller goes on without waiting, so they are background work, as a thread's target
+        named outright is. First the calls made there: a coroutine started as a task nobody
+        keeps (`asyncio.create_task(notify(u))` as a statement of its own; a task kept in a
+        name may be awaited later) and the calls of a lambda a thread runs
+        (`Thread(target=lambda: job(x))`); then wrappers a thread runs (`Thread(target=
+        partial(job, x))`), whose function runs there."""
+        runs: Dict[int, str] = {}
+        wraps: Dict[int, str] = {}
         for info in self.index.calls:
             func = info.node.func
             name = func.attr.value if type(func) is cst.Attribute else func.value if type(func) is cst.Name else ""
-            if name not in _TASK_METHODS:
-                continue
-            ordinal = self.index.statement_at.get(id(info.node))
-            statement = self.index.statements[ordinal] if ordinal is not None and ordinal >= 0 else None
-            if type(statement) is not cst.Expr or statement.value is not info.node or not info.node.args:
-                continue
-            first = info.node.args[0]
-            if first.keyword is not None or first.star or type(first.value) is not cst.Call:
-                continue
-            value = self.ev.eval(info.node.func, info.scope)
-            if isinstance(value, Ext) and _TASK_STARTS.match(value.path):
-                out.add(id(first.value))
-        return out
+            if name in _TASK_METHODS and self._dropped(info) and info.node.args:
+                first = info.node.args[0]
+                if first.keyword is not None or first.star or type(first.value) is not cst.Call:
+                    continue
+                value = self.ev.eval(func, info.scope)
+                if isinstance(value, Ext) and _TASK_STARTS.match(value.path):
+                    runs[id(first.value)] = "asyncio task"
+            elif name in _DETACHED_NAMES or (name in _POOL_SUBMITS and self._dropped(info) and not self._pool_block(func, info)):
+                # A thread's target; a pool's job whose future nobody keeps, on a pool no
+                # `with` block waits for.
+                value = self.ev.eval(func, info.scope)
+                if not isinstance(value, Ext):
+                    continue
+                for index, keyword, kind, started in _REGISTRATIONS.matching(value.path):
+                    if not (kind == "submit" or _DETACHED.match(value.path)):
+                        continue
+                    for handed in _arguments(info.node, index, keyword):
+                        if type(handed) is cst.Lambda:
+                            runs.update((id(node), started) for node in descendants(handed.body) if type(node) is cst.Call)
+                        elif kind == "submit":
+                            wraps[id(info.node)] = started
+                        elif type(handed) is cst.Call:
+                            wraps[id(handed)] = started
+        return runs, wraps
+
+    def _dropped(self, info: CallInfo) -> bool:
+        """Whether a call is a statement of its own: what it returns is dropped."""
+        ordinal = self.index.statement_at.get(id(info.node))
+        statement = self.index.statements[ordinal] if ordinal is not None and ordinal >= 0 else None
+        return type(statement) is cst.Expr and statement.value is info.node
+
+    def _pool_block(self, func: cst.BaseExpression, info: CallInfo) -> bool:
+        """Whether the pool a job is submitted to is a `with` block's, which waits for its jobs."""
+        node = func.value if type(func) is cst.Attribute else func
+        return type(node) is cst.Name and any(b.kind == "with" for b in self.ev.lookup(node.value, info.scope) or [])
 
     def _maps_few(self, info: CallInfo, position: int) -> bool:
         """`pool.map(fn, ["a", "b", "c"])`: the collection after the function at `position` is a

@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
 import libcst as cst
 
 from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name, literal
-from whowaits.facts.calls import client_endpoint_tag
+from whowaits.facts.calls import client_endpoint_tag, sdk_root
 from whowaits.knowledge.libraries import ANY_TYPES, TYPE_CASTS
 from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, ENV_LOOKUPS, MODEL_WRAPPERS, PIPE_COMPOSED
 
@@ -541,10 +541,21 @@ class Evaluator:
             position = TYPE_CASTS.get(func.path)
             if position is not None:
                 positional = [a.value for a in node.args if a.keyword is None and not a.star]
-                if len(positional) > position:  # what it is cast to, unless that says nothing
-                    value = self.annotation_value(positional[0], scope)
-                    if value is None or (isinstance(value, Ext) and value.path.startswith(ANY_TYPES)):
-                        value = self.eval(positional[position], scope)
+                if len(positional) > position:
+                    given = positional[position]
+                    cast_to = self.annotation_value(positional[0], scope)
+                    if isinstance(cast_to, Ext) and cast_to.path.startswith(ANY_TYPES):
+                        cast_to = None
+                    held = type(given) in (cst.Name, cst.Attribute)
+                    if cast_to is not None and not held:  # `cast(Agent, session.get("agent"))`
+                        return cast_to
+                    value = self.eval(given, scope)
+                    if value is not None and not (isinstance(value, Ext) and value.path.startswith(ANY_TYPES)):
+                        return value
+                    # A name the code holds, cast in the branch its tag picks (`cast(BulkProvider,
+                    # provider)`), is what its callers passed: only an SDK's type is taken for it.
+                    if isinstance(cast_to, Ext) and sdk_root(cast_to.path) is not None:
+                        return cast_to
                     return value
             wrapped = MODEL_WRAPPERS.get(func.path)
             if wrapped is not None:

@@ -32,8 +32,9 @@ RETRY_ITERATORS: FrozenSet[str] = frozenset(
 ANY_TYPES: Tuple[str, ...] = ("typing.Any()", "typing_extensions.Any()", "object()")
 
 # Calls that return one of their arguments unchanged, for type checkers only: value path ->
-# the argument's position. The value is the type it is cast to (`cast(Anthropic, make())`),
-# or, when that type says nothing (`cast(Any, client)`), the argument.
+# the argument's position. The value is the type it is cast to (`cast(Agent, store.get(k))`),
+# unless that says nothing (`cast(Any, client)`) or the argument is a name the code holds,
+# which is what it holds (only an SDK's type is taken for one not known).
 TYPE_CASTS: Dict[str, int] = {"typing.cast": 1, "typing_extensions.cast": 1}
 
 # Calls that run many calls at once: value path prefix -> fan-out kind.
