@@ -325,13 +325,22 @@ def retries_one_call(node: cst.CSTNode, evaluator: Evaluator, scope: Scope) -> b
     value = evaluator.eval(node.iter, scope)
     if isinstance(value, Ext) and value.path.rstrip("()") in RETRY_ITERATORS:
         return True
-    return any(isinstance(stmt, cst.Try) and _is_retry_try(stmt) for stmt in node.body.body)
+    # Directly, or in a loop inside it whose try returns (`for model in models: for region in
+    # regions: try: return ...`): a `break` there would only leave the inner loop. A count of
+    # repeats left when the answer will do (`for _ in range(n): ...; if reply.ok: break`) too.
+    it = node.iter
+    repeats = isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
+    return any((isinstance(stmt, cst.Try) and _is_retry_try(stmt))
+               or (isinstance(stmt, cst.For) and any(isinstance(inner, cst.Try) and _is_retry_try(inner, (cst.Return,))
+                                                      for inner in stmt.body.body))
+               or (repeats and isinstance(stmt, cst.If) and _has_exit([stmt]))
+               for stmt in node.body.body)
 
 
-def _is_retry_try(node: cst.Try) -> bool:
-    """A try that leaves the loop on success and swallows the failure, at least on some path
-    of a handler (`if retryable: continue` before a `raise`): a retry."""
-    leaves = _has_exit(node.body.body) or (node.orelse is not None and _has_exit(node.orelse.body.body))
+def _is_retry_try(node: cst.Try, exits: Tuple[type, ...] = (cst.Break, cst.Return)) -> bool:
+    """A try that leaves the loop on success (by one of `exits`) and swallows the failure, at
+    least on some path of a handler (`if retryable: continue` before a `raise`): a retry."""
+    leaves = _has_exit(node.body.body, exits) or (node.orelse is not None and _has_exit(node.orelse.body.body, exits))
     if not leaves:
         return False
     for handler in node.handlers:

@@ -388,6 +388,11 @@ class Evaluator:
                                  for v in self.alternatives(expr, where, depth + 1, limit) if not isinstance(v, Lit))
             return _distinct(found, limit)
         if type(node) is cst.Call:
+            func = node.func
+            if limit > 4 and type(func) is cst.Attribute and func.attr.value == "get" and node.args:
+                held = self.held(func.value, scope, depth + 1)  # `REGISTRY.get(name)`, as `REGISTRY[name]`
+                if held:
+                    return _distinct(held, limit)
             found = []
             for f in self.alternatives(node.func, scope, depth + 1, limit):
                 if isinstance(f, FuncV):  # a factory that returns different clients on different paths

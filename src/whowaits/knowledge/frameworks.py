@@ -62,6 +62,9 @@ DECORATORS: Tuple[Tuple[str, str, str], ...] = (
     (f"bottle.{_HTTP_VERBS}", "http_handler", "Bottle route"),
     (f"bottle.Bottle().{_HTTP_VERBS}", "http_handler", "Bottle route"),
     ("litestar.{get,post,put,patch,delete,route,websocket}", "http_handler", "Litestar route"),
+    # A browser waits on the answer its event gets (Socket.IO servers).
+    ("flask_socketio.SocketIO().{on,event}", "http_handler", "Flask-SocketIO event"),
+    ("socketio.{Server,AsyncServer}().{on,event}", "http_handler", "Socket.IO event"),
     ("chalice.Chalice().{route,lambda_function}", "http_handler", "Chalice route"),
     ("chalice.Chalice().schedule", "scheduled", "Chalice scheduled function"),
     ("chalice.Chalice().{on_sqs_message,on_s3_event,on_sns_message}", "background", "Chalice event handler"),

@@ -261,6 +261,8 @@ OPENAI = Provider(
     clients=(
         Client("openai", "OpenAI", "OpenAI"),
         Client("openai", "AsyncOpenAI", "AsyncOpenAI"),
+        Client("openai", "Client", "OpenAI"),
+        Client("openai", "AsyncClient", "AsyncOpenAI"),
         Client("openai", "AzureOpenAI", "AzureOpenAI"),
         Client("openai", "AsyncAzureOpenAI", "AsyncAzureOpenAI"),
         Client("openai", "http", "HTTP API", endpoints=(
