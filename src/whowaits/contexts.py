@@ -195,7 +195,7 @@ class CallGraph:
             added = False
             for path, edge, param in on_params:
                 for value, caller_path, _line in self.passed((path, param.function), param.index):
-                    for callee, _certain in self.dispatch(f"{value}.{param.rest}", caller_path):
+                    for callee, _certain in self.dispatch(param.on(value), caller_path):
                         key = ((path, edge.caller), edge.line, callee)
                         if key not in known:
                             known.add(key)
@@ -435,7 +435,7 @@ class CallGraph:
                     continue
                 seen = set()
                 for value, caller_path, line in self.passed((path, param.function), param.index):
-                    resolved = self.index.resolve(f"{value}.{param.rest}", caller_path)
+                    resolved = self.index.resolve(param.on(value), caller_path)
                     op = classify(resolved, call.request, call.first_arg)
                     if op is not None and resolved not in seen:
                         seen.add(resolved)

@@ -109,6 +109,11 @@ class ParamRef:
     function: str
     index: int
     rest: str = ""
+    called: bool = False  # the parameter is a class made here first (`translator_cls(key).translate`)
+
+    def on(self, value: str) -> str:
+        """The path `rest` names when the parameter is `value` (what a caller passes)."""
+        return value + ("()" if self.called else "") + (f".{self.rest}" if self.rest else "")
 
 
 @dataclass(frozen=True)

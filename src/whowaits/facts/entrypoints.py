@@ -733,15 +733,31 @@ def param_call(func: cst.BaseExpression, evaluator: Evaluator, scope: Scope, pla
     param = param_of(node, evaluator, scope, plain)
     if param is not None:
         return replace(param, rest=".".join(reversed(chain)))
+    bindings = evaluator.lookup(node.value, scope) or []
+    if len(bindings) == 1 and bindings[0].kind == "assign" and bindings[0].node is not None:
+        # `translator = translator_cls(key)`, then `translator.translate(...)`: the class passed.
+        made = _made_from(bindings[0].node, evaluator, bindings[0].scope, plain)
+        return replace(made, rest=".".join(reversed(chain))) if made is not None else None
     injected = _injected(node, chain[-1], evaluator, scope) if len(chain) > 1 else None
     return replace(injected, rest=".".join(reversed(chain[:-1]))) if injected is not None else None
 
 
+def _made_from(value: cst.CSTNode, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
+    """A parameter itself (`client`), or a class passed as one and made (`translator_cls(key)`)."""
+    if isinstance(value, cst.Name):
+        return param_of(value, evaluator, scope, plain)
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+        param = param_of(value.func, evaluator, scope, plain)
+        return replace(param, called=True) if param is not None else None
+    return None
+
+
 def _injected(receiver: cst.Name, attr: str, evaluator: Evaluator, scope: Scope) -> Optional[ParamRef]:
     """`self.client` in a method, when the class's only assignment of it is `self.client =
-    client` in its `__init__` with `client` a parameter the evaluator knows nothing of (untyped,
-    `Any`): that parameter, so the class's constructor calls (`Service(Anthropic())`) say what
-    it is. Nothing else assigns it, so it is what the constructor was given."""
+    client` (or `= client_cls(key)`, a class passed and made) in its `__init__` with `client` a
+    parameter the evaluator knows nothing of (untyped, `Any`): that parameter, so the class's
+    constructor calls (`Service(Anthropic())`) say what it is. Nothing else assigns it, so it
+    is what the constructor was given."""
     bindings = evaluator.lookup(receiver.value, scope) or []
     if len(bindings) != 1 or bindings[0].kind != "self":
         return None
@@ -751,9 +767,7 @@ def _injected(receiver: cst.Name, attr: str, evaluator: Evaluator, scope: Scope)
     if len(assigned) != 1:
         return None
     value, where = assigned[0]
-    if not isinstance(value, cst.Name):
-        return None
-    param = param_of(value, evaluator, where)
+    param = _made_from(value, evaluator, where)
     return param if param is not None and cls is not None and param.function == f"{cls.qualname}.__init__" else None
 
 
