@@ -419,7 +419,7 @@ class CallEdge:
     ui_region: int = 0  # line of the enclosing UI-event branch, 0 if none
     through: CallRef = ""  # for a function passed as an argument: the function it is passed to
     args: Tuple[ArgValue, ...] = ()  # positional arguments, for the callee's parameters
-    keywords: Tuple["KeywordArg", ...] = ()  # keyword arguments whose value is known
+    keywords: Tuple[KeywordArg, ...] = ()  # keyword arguments whose value is known
     through_arg: int = -1  # position of the function among the arguments of `through`
     certain: bool = True  # False for dynamic dispatch (a registry, getattr): the call may run it
     size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)

@@ -39,7 +39,7 @@ from whowaits.core import (
 from whowaits.facts.calls import sdk_root
 from whowaits.facts.positions import CodeFor
 from whowaits.facts.scopes import CallInfo, child_nodes, descendants, literal, ModuleIndex, Scope
-from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value
+from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, vague
 from whowaits.knowledge.frameworks import (
     DETACHED_STARTS,
     INPUT_FUNCTIONS,
@@ -50,7 +50,6 @@ from whowaits.knowledge.frameworks import (
     TASK_STARTS,
     UI_SCRIPT_MODULES,
 )
-from whowaits.knowledge.libraries import ANY_TYPES
 from whowaits.knowledge.patterns import GlobTable, compile_globs
 from whowaits.manifests.commands import invocations
 from whowaits.manifests.schedule import cron_period_hours, interval_hours
@@ -325,8 +324,9 @@ class ProgramReader:
         named outright is. First the calls made there: a coroutine started as a task nobody
         keeps (`asyncio.create_task(notify(u))` as a statement of its own; a task kept in a
         name may be awaited later) and the calls of a lambda a thread runs
-        (`Thread(target=lambda: job(x))`); then wrappers a thread runs (`Thread(target=
-        partial(job, x))`), whose function runs there."""
+        (`Thread(target=lambda: job(x))`) or a pool runs for a job nobody waits for; then the
+        calls whose function runs there: a wrapper a thread runs (`Thread(target=partial(job,
+        x))`), a pool's job whose future nobody keeps, on a pool no `with` block waits for."""
         runs: Dict[int, str] = {}
         wraps: Dict[int, str] = {}
         for info in self.index.calls:
@@ -439,7 +439,7 @@ class ProgramReader:
         if isinstance(value, Ext):
             if sdk_root(value.path) is None and value.path.lstrip(".").split(".")[0] not in _EXTERNAL_ROOTS:
                 return [(value.path, True)]
-            if value.path.startswith(ANY_TYPES):  # `model: Any`: as good as untyped
+            if vague(value):  # `model: Any`: as good as untyped
                 return [(ref, False) for ref in self._param_method(info.node.func, info)]
             return []
         if value is not None:
@@ -500,7 +500,7 @@ class ProgramReader:
 
     def _arg_value(self, expr: cst.BaseExpression, info: CallInfo) -> ArgValue:
         value = self.ev.eval(expr, info.scope)
-        if isinstance(value, Ext) and not value.path.startswith(ANY_TYPES):
+        if isinstance(value, Ext) and not vague(value):
             return value.path
         if isinstance(value, Inst):
             return LocalInstance(value.cls.qualname)

@@ -73,7 +73,7 @@ def best(values: Iterable[Value]) -> Value:
     says nothing (`client: Optional[Any] = None`, then `client = OpenAI()`) only when no other
     object is there; literals must agree."""
     literals: List[Lit] = []
-    vague: Value = None
+    says_nothing: Value = None
     for value in values:
         if value is None:
             continue
@@ -81,12 +81,12 @@ def best(values: Iterable[Value]) -> Value:
             if value.value is not None:
                 literals.append(value)
             continue
-        if isinstance(value, Ext) and value.path.startswith(ANY_TYPES):
-            vague = vague or value
+        if vague(value):
+            says_nothing = says_nothing or value
             continue
         return value
-    if vague is not None:
-        return vague
+    if says_nothing is not None:
+        return says_nothing
     if literals and all(lit == literals[0] for lit in literals):
         return literals[0]
     return None
@@ -545,23 +545,7 @@ class Evaluator:
                     return Ext(f"{func.path}[{service.value}]()")
             position = TYPE_CASTS.get(func.path)
             if position is not None:
-                positional = [a.value for a in node.args if a.keyword is None and not a.star]
-                if len(positional) > position:
-                    given = positional[position]
-                    cast_to = self.annotation_value(positional[0], scope)
-                    if isinstance(cast_to, Ext) and cast_to.path.startswith(ANY_TYPES):
-                        cast_to = None
-                    held = type(given) in (cst.Name, cst.Attribute)
-                    if cast_to is not None and not held:  # `cast(Agent, session.get("agent"))`
-                        return cast_to
-                    value = self.eval(given, scope)
-                    if value is not None and not (isinstance(value, Ext) and value.path.startswith(ANY_TYPES)):
-                        return value
-                    # A name the code holds, cast in the branch its tag picks (`cast(BulkProvider,
-                    # provider)`), is what its callers passed: only an SDK's type is taken for it.
-                    if isinstance(cast_to, Ext) and sdk_root(cast_to.path) is not None:
-                        return cast_to
-                    return value
+                return self._cast(node, position, scope)
             wrapped = MODEL_WRAPPERS.get(func.path)
             if wrapped is not None:
                 model = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == wrapped), None)
@@ -574,6 +558,24 @@ class Evaluator:
         if isinstance(func, ClsV):
             return Inst(func.cls)
         return None
+
+    def _cast(self, node: cst.Call, position: int, scope: Scope) -> Value:
+        """`cast(T, value)`: T (`cast(Agent, session.get("agent"))`), unless T says nothing
+        (`Any`) or the value is a name the code holds. That is what it holds: cast in the branch
+        its tag picks (`cast(BulkProvider, provider)`), it is what the callers passed, so only
+        an SDK's type is taken for one not known."""
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        if len(positional) <= position:
+            return None
+        given = positional[position]
+        cast_to = self.annotation_value(positional[0], scope)
+        cast_to = None if vague(cast_to) else cast_to
+        if cast_to is not None and type(given) not in (cst.Name, cst.Attribute):
+            return cast_to
+        value = self.eval(given, scope)
+        if value is not None and not vague(value):
+            return value
+        return cast_to if isinstance(cast_to, Ext) and sdk_root(cast_to.path) is not None else value
 
     def returns_of(self, func: FuncInfo) -> Value:
         return best(self.eval(expr, func.scope) for expr in func.returns)
@@ -594,6 +596,11 @@ _EVAL_STEPS: Dict[type, Callable[[Evaluator, Any, Scope], Value]] = {
     cst.Float: Evaluator._eval_number,
     cst.UnaryOperation: Evaluator._eval_unary,
 }
+
+
+def vague(value: Value) -> bool:
+    """A value of a type that says nothing (`Any`, `object`): as good as unknown."""
+    return isinstance(value, Ext) and value.path.startswith(ANY_TYPES)
 
 
 def _string(node: cst.BaseExpression) -> Optional[str]:
