@@ -149,3 +149,34 @@ def test_module_setting_points_module_client_at_a_server() -> None:
     facts = {path: extract(text.encode()) for path, text in files.items()}
     _, found = build_sites(facts)
     assert sorted((s.path, s.op.provider) for s in found) == [("a.py", "compatible"), ("b.py", "openai"), ("c.py", "openai")]
+
+
+def test_factories_of_factories_resolve_in_their_number_not_its_power(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each of 8 modules has 32 factories returning each of the next module's 32: 32**8 paths
+    if every branch were walked again. The index remembers a branch by its values and the hops
+    left, so it resolves each once; the last module's client is still found."""
+    from whowaits.index import ProjectIndex
+
+    modules, factories = 8, 32
+    files: Dict[str, str] = {}
+    for i in range(modules):
+        last = i == modules - 1
+        lines = ["import anthropic" if last else f"import m{i + 1}"]
+        for j in range(factories):
+            lines.append(f"def make{j}(k):")
+            for t in range(factories):
+                made = "anthropic.Anthropic()" if last else f"m{i + 1}.make{t}(k)"
+                lines.append(f"    if k == {t}:\n        return {made}")
+        files[f"m{i}.py"] = "\n".join(lines) + "\n"
+    index = ProjectIndex({path: extract(text.encode()) for path, text in files.items()})
+    limit = modules * factories + 1
+    steps: List[str] = []
+    original = ProjectIndex._steps
+
+    def counted(self: ProjectIndex, path: str) -> List[str]:
+        steps.append(path)
+        assert len(steps) <= limit, "a branch was walked again"
+        return original(self, path)
+
+    monkeypatch.setattr(ProjectIndex, "_steps", counted)
+    assert index.resolve_all("m0.make0().messages.create", "app.py") == ("anthropic.Anthropic().messages.create",)

@@ -50,6 +50,7 @@ class ProjectIndex:
         self._constants = {path: dict(f.constants) for path, f in facts.items() if f.constants}
         self._env = {path: dict(f.env_constants) for path, f in facts.items() if f.env_constants}
         self._resolved: Dict[str, Tuple[str, ...]] = {}  # absolute path -> what `resolve_all` makes of it
+        self._branched: Dict[Tuple[Tuple[str, ...], int], Tuple[str, ...]] = {}
 
     def file_for_module(self, dotted: str) -> Optional[str]:
         """The file a module name refers to: exact, else the one file whose name ends with it.
@@ -96,12 +97,24 @@ class ProjectIndex:
                 break
             hops += 1
             if len(steps) > 1:
-                out: List[str] = []
-                for step in steps:
-                    out.extend(p for p in self._resolve_absolute(step, hops) if p not in out)
-                return out[:MAX_ALTERNATIVES]
+                return list(self._branches(tuple(steps), hops))
             current = steps[0]
         return [current]
+
+    def _branches(self, steps: Tuple[str, ...], hops: int) -> Tuple[str, ...]:
+        """Where a factory exports several values: the paths each resolves to, in order, at most
+        MAX_ALTERNATIVES. Remembered by the branch and the hops left, so factories whose values
+        are other factories (the same ones again at every hop) cost their number, not its power."""
+        key = (steps, hops)
+        found = self._branched.get(key)
+        if found is None:
+            out: List[str] = []
+            for step in steps:
+                out.extend(p for p in self._resolve_absolute(step, hops) if p not in out)
+                if len(out) >= MAX_ALTERNATIVES:
+                    break
+            found = self._branched[key] = tuple(out[:MAX_ALTERNATIVES])
+        return found
 
     def constant(self, target: str, relpath: str) -> Tuple[Optional[str], Optional[str]]:
         """The literal string a value path names in another project module (`config.MODEL`,
