@@ -38,7 +38,7 @@ from whowaits.core import (
 )
 from whowaits.facts.calls import sdk_root
 from whowaits.facts.positions import CodeFor
-from whowaits.facts.scopes import CallInfo, child_nodes, descendants, literal, ModuleIndex, Scope
+from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, child_nodes, descendants, last_name, literal, ModuleIndex, Scope
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, vague
 from whowaits.knowledge.frameworks import (
     DETACHED_STARTS,
@@ -331,7 +331,7 @@ class ProgramReader:
         wraps: Dict[int, str] = {}
         for info in self.index.calls:
             func = info.node.func
-            name = func.attr.value if type(func) is cst.Attribute else func.value if type(func) is cst.Name else ""
+            name = last_name(func)
             if name in _TASK_METHODS and self._dropped(info) and info.node.args:
                 first = info.node.args[0]
                 if first.keyword is not None or first.star or type(first.value) is not cst.Call:
@@ -419,8 +419,7 @@ class ProgramReader:
             return False
         bindings = self.ev.lookup(node.value, scope) or []
         if len(bindings) == 1 and bindings[0].kind == "self":  # unless the class assigns it more than once
-            owner = bindings[0].scope.func
-            cls = owner.cls if owner is not None else None
+            cls = _class_of_self(bindings)
             return cls is None or len(cls.attrs.get(first, ())) <= 1
         return len(bindings) <= 1 and all(b.kind not in ("loop", "assign") for b in bindings)
 
@@ -752,17 +751,21 @@ def _made_from(value: cst.CSTNode, evaluator: Evaluator, scope: Scope, plain: bo
     return None
 
 
+def _class_of_self(bindings: Sequence[Binding]) -> Optional[ClassInfo]:
+    """The class of a method whose `self` a name's only binding is, else None."""
+    if len(bindings) != 1 or bindings[0].kind != "self":
+        return None
+    owner = bindings[0].scope.func
+    return owner.cls if owner is not None else None
+
+
 def _injected(receiver: cst.Name, attr: str, evaluator: Evaluator, scope: Scope) -> Optional[ParamRef]:
     """`self.client` in a method, when the class's only assignment of it is `self.client =
     client` (or `= client_cls(key)`, a class passed and made) in its `__init__` with `client` a
     parameter the evaluator knows nothing of (untyped, `Any`): that parameter, so the class's
     constructor calls (`Service(Anthropic())`) say what it is. Nothing else assigns it, so it
     is what the constructor was given."""
-    bindings = evaluator.lookup(receiver.value, scope) or []
-    if len(bindings) != 1 or bindings[0].kind != "self":
-        return None
-    owner = bindings[0].scope.func
-    cls = owner.cls if owner is not None else None
+    cls = _class_of_self(evaluator.lookup(receiver.value, scope) or [])
     assigned = cls.attrs.get(attr, []) if cls is not None else []
     if len(assigned) != 1:
         return None

@@ -14,7 +14,7 @@ import libcst as cst
 from whowaits.core import PollLoopFact, PositionJoinFact, RawCall, ResultReadFact, RetryFact, Span, SubmitUse
 from whowaits.facts.batchflow import call_role
 from whowaits.facts.positions import CodeFor
-from whowaits.facts.scopes import _name_targets, CallInfo, child_nodes, descendants, ForInfo, literal, ModuleIndex, Scope
+from whowaits.facts.scopes import _name_targets, CallInfo, child_nodes, descendants, ForInfo, last_name, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import RETRY_DECORATORS, RETRY_ITERATORS, SLEEP_FUNCTIONS
 from whowaits.knowledge.batches import BATCH_LIFECYCLES, OUTPUT_FIELDS, RESULT_FIELDS
@@ -291,10 +291,7 @@ class LifecycleReader:
         loop = self.index.loops[loop_id]
         if isinstance(loop.node, cst.While):
             return True
-        if isinstance(loop.node, cst.For):
-            it = loop.node.iter
-            return isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
-        return False
+        return isinstance(loop.node, cst.For) and _over_range(loop.node)
 
     # -- submits of named collections -----------------------------------------------------
 
@@ -328,13 +325,18 @@ def retries_one_call(node: cst.CSTNode, evaluator: Evaluator, scope: Scope) -> b
     # Directly, or in a loop inside it whose try returns (`for model in models: for region in
     # regions: try: return ...`): a `break` there would only leave the inner loop. A count of
     # repeats left when the answer will do (`for _ in range(n): ...; if reply.ok: break`) too.
-    it = node.iter
-    repeats = isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
+    repeats = _over_range(node)
     return any((isinstance(stmt, cst.Try) and _is_retry_try(stmt))
                or (isinstance(stmt, cst.For) and any(isinstance(inner, cst.Try) and _is_retry_try(inner, (cst.Return,))
                                                       for inner in stmt.body.body))
                or (repeats and isinstance(stmt, cst.If) and _has_exit([stmt]))
                for stmt in node.body.body)
+
+
+def _over_range(node: cst.For) -> bool:
+    """`for _ in range(...)`: a count of repeats."""
+    it = node.iter
+    return isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
 
 
 def _is_retry_try(node: cst.Try, exits: Tuple[type, ...] = (cst.Break, cst.Return)) -> bool:
@@ -593,9 +595,7 @@ def _counter(node: cst.BaseExpression) -> bool:
     """`range(...)` / `itertools.count()`: numbering, not a collection of inputs."""
     if not isinstance(node, cst.Call):
         return False
-    func = node.func
-    name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
-    return name in ("range", "count")
+    return last_name(node) in ("range", "count")
 
 
 def _subscripts_by(body: cst.CSTNode, index: str) -> List[cst.Subscript]:

@@ -16,7 +16,7 @@ import libcst as cst
 
 from whowaits.core import BatchInput, BatchRequestFacts, CollectionRef, CustomIdFact, RequestFacts
 from whowaits.facts.positions import CodeFor
-from whowaits.facts.scopes import literal, ModuleIndex, Scope
+from whowaits.facts.scopes import last_name, literal, ModuleIndex, Scope
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import UNBOUNDED_FUNCTIONS, UNBOUNDED_METHODS
 from whowaits.knowledge.sdk import ENDPOINT_KEYWORDS
@@ -226,7 +226,7 @@ class RequestReader:
             return items, complete
         if isinstance(expr, cst.Call):
             func = expr.func
-            name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+            name = last_name(func)
             if name in _MAPPING_CONSTRUCTORS and not (name == "dict" and expr.args and expr.args[0].keyword is None and expr.args[0].star != "**"):
                 complete = all(arg.keyword is not None for arg in expr.args)
                 return self.call_items(expr, scope), complete

@@ -360,7 +360,7 @@ class ModuleIndex:
         self, params: cst.Parameters, scope: Scope, cls: Optional[ClassInfo], info: FuncInfo
     ) -> None:
         positional = list(params.posonly_params) + list(params.params)
-        decorators = {decorator_name(d) for d in info.decorators}
+        decorators = {last_name(d) for d in info.decorators}
         for i, param in enumerate(positional + list(params.kwonly_params)):
             name = param.name.value
             if i == 0 and cls is not None and "staticmethod" not in decorators and param in positional:
@@ -713,11 +713,14 @@ def _dotted(node: Union[cst.Attribute, cst.Name, cst.BaseExpression]) -> str:
     return ""
 
 
-def decorator_name(node: cst.BaseExpression) -> str:
-    """The last dotted segment of a decorator (`functools.cache` -> `cache`)."""
+def last_name(node: cst.BaseExpression) -> str:
+    """The last name of a name or attribute chain, or of what a call calls: `cache` of the
+    decorator `functools.cache`, `submit` of `pool.submit(job)`; "" for anything else."""
     if isinstance(node, cst.Call):
         node = node.func
-    return _dotted(node).split(".")[-1]
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    return node.value if isinstance(node, cst.Name) else ""
 
 
 @overload

@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set,
 
 import libcst as cst
 
-from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, decorator_name, literal
+from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, last_name, literal
 from whowaits.facts.calls import client_endpoint_tag, sdk_root
 from whowaits.knowledge.libraries import ANY_TYPES, TYPE_CASTS
 from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, ENV_LOOKUPS, MODEL_WRAPPERS, PIPE_COMPOSED
@@ -192,7 +192,7 @@ class Evaluator:
         if func is None or isinstance(func.node, cst.Lambda):
             return None
         values: List[Value] = []
-        offset = 1 if func.cls is not None and "staticmethod" not in {decorator_name(d) for d in func.decorators} else 0
+        offset = 1 if func.cls is not None and "staticmethod" not in {last_name(d) for d in func.decorators} else 0
         for call in self.callers_of(func):
             passed: Optional[cst.BaseExpression] = None
             positional = [a for a in call.node.args if a.keyword is None]
@@ -519,7 +519,7 @@ class Evaluator:
         candidates: List[Value] = [self.eval(expr, scope) for expr, scope in cls.attrs.get(attr, [])]
         method = cls.methods.get(attr)
         if method is not None:
-            names = {decorator_name(d) for d in method.decorators}
+            names = {last_name(d) for d in method.decorators}
             candidates.append(self.returns_of(method) if names & _PROPERTY_DECORATORS else FuncV(method))
         value = best(candidates)
         if value is not None:
