@@ -1,4 +1,4 @@
-"""libcst trees read through their dataclass fields, for the facts stage and the fixes alike.
+"""libcst trees read through their dataclass fields, for the fixes.
 
 libcst's visitors (and its `children`) dispatch through per-node hooks that cost several times
 more than reading the fields, and `isinstance` on its node classes, which are ABCs, runs in
@@ -8,15 +8,10 @@ and remembers class tests per type.
 
 from __future__ import annotations
 
-import re
 from dataclasses import fields
 from typing import Callable, Dict, Tuple, Union
 
 import libcst as cst
-
-# What libcst's positions and CPython's `ast` both count as one line break (`str.splitlines`
-# counts more: form feeds, `\x1c`, `\u2028`...).
-LINE_BREAK = re.compile(r"\r\n?|\n")
 
 
 def subclass_test(bases: Union[type, Tuple[type, ...]]) -> Callable[[type], bool]:

@@ -16,21 +16,19 @@ import threading
 import traceback
 import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 
 from whowaits.core import FileFacts, LoopFact, ParamRef, RawCall
 
 if TYPE_CHECKING:
-    import libcst
-
-    from whowaits.facts.from_ast import Built
+    from whowaits.facts.positions import CodeFor
     from whowaits.facts.scopes import CallInfo, ModuleIndex, Scope
     from whowaits.facts.values import Evaluator, Ext as ExtValue
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-# Work per file is bounded by what the file holds, not by bytes alone: libcst's tree costs about
-# 3 KB per token, so 80,000 tokens (the largest hand-written modules, e.g. a type checker's
-# 450 KB checker) stay near 250 MB in one worker. Counting is one regex pass, before any parse.
+# Work per file is bounded by what the file holds, not by bytes alone: 80,000 tokens (the
+# largest hand-written modules, e.g. a type checker's 450 KB checker) keep one worker's syntax
+# tree and indexes bounded. Counting is one regex pass, before any parse.
 MAX_TOKENS = 80_000
 _TOKEN = re.compile(rb"[A-Za-z_0-9]+|[^\s\w]")
 SMALL_LOOP = 10  # a loop over at most this many literal items is a retry or a fixed set, not bulk
@@ -66,51 +64,6 @@ def decode_problem(source: bytes) -> Optional[str]:
     return None
 
 
-_BODIES = {
-    ast.FunctionDef: ("body",), ast.AsyncFunctionDef: ("body",), ast.ClassDef: ("body",),
-    ast.If: ("body", "orelse"), ast.For: ("body", "orelse"), ast.AsyncFor: ("body", "orelse"),
-    ast.While: ("body", "orelse"), ast.With: ("body",), ast.AsyncWith: ("body",),
-    ast.Try: ("body", "handlers", "orelse", "finalbody"),
-}
-if sys.version_info >= (3, 11):
-    _BODIES[ast.TryStar] = ("body", "handlers", "orelse", "finalbody")
-if sys.version_info >= (3, 10):
-    _BODIES[ast.Match] = ("cases",)
-
-
-def statement_lines(tree: ast.Module) -> Tuple[List[int], Dict[int, List[int]], List[int], List[ast.AST]]:
-    """Line of every statement in source order (the order whowaits' libcst walk numbers them),
-    the decorator lines of each decorated statement by ordinal, each statement's column, and
-    the statements themselves."""
-    lines: List[int] = []
-    decorators: Dict[int, List[int]] = {}
-    columns: List[int] = []
-    nodes: List[ast.AST] = []
-
-    # Bodies being numbered, innermost last (a loop rather than recursion: a nested function
-    # that calls itself is a cycle only the garbage collector frees).
-    pending: List[Iterator[ast.AST]] = [iter(tree.body)]
-    while pending:
-        stmt = next(pending[-1], None)
-        if stmt is None:
-            pending.pop()
-            continue
-        if isinstance(stmt, ast.ExceptHandler):
-            pending.append(iter(stmt.body))
-            continue
-        if not isinstance(stmt, ast.stmt):  # a `match` statement's case (`ast.match_case`, 3.10+)
-            pending.append(iter(getattr(stmt, "body")))
-            continue
-        decorator_list = getattr(stmt, "decorator_list", None)
-        if decorator_list:
-            decorators[len(lines)] = [d.lineno for d in decorator_list]
-        lines.append(stmt.lineno)
-        columns.append(stmt.col_offset)
-        nodes.append(stmt)
-        pending.extend(iter(getattr(stmt, name)) for name in reversed(_BODIES.get(type(stmt), ())))
-    return lines, decorators, columns, nodes
-
-
 def quiet_parse(source: bytes) -> ast.Module:
     """`ast.parse` without the SyntaxWarnings CPython 3.12+ prints for the scanned code's own
     oddities (`"\\{"`, an invalid escape): they are about that code, not whowaits' output."""
@@ -122,11 +75,6 @@ def quiet_parse(source: bytes) -> ast.Module:
 def _checked_tree(source: bytes, tokens: int) -> Tuple[Optional[str], Optional[ast.Module], Optional[FileFacts]]:
     """(problem, tree, syntax error): CPython's parse of the file, or why it is too deep to
     analyse, and CPython's syntax error (message, line and column) when it has one.
-
-    Input deep enough to overflow libcst's native parser crashes the process rather than
-    raising, so CPython's parser, which turns it into a clean RecursionError or SyntaxError at a
-    fraction of libcst's cost, is the gate. Other syntax errors are left to libcst, which also
-    reads syntax newer than the running interpreter. The tree also gives statement lines.
 
     Each level of a syntax tree costs at least one token, bar the expression context leaf and
     the module and statement wrappers, so a file with few tokens cannot be too deep and skips
@@ -141,8 +89,8 @@ def _checked_tree(source: bytes, tokens: int) -> Tuple[Optional[str], Optional[a
         if "too many" in str(exc.msg):  # nested parentheses, indentation levels
             return f"syntax error at line {exc.lineno}: {exc.msg}", None, None
         return None, None, _syntax_error(exc.msg, exc.lineno or 1, exc.offset or 1)
-    except ValueError:  # source with characters the tokenizer refuses
-        return None, None, None
+    except ValueError as exc:  # source with characters the tokenizer refuses
+        return f"cannot parse: ValueError: {exc}".splitlines()[0], None, None
     if 2 * tokens + 16 < MAX_NESTING or not _too_deep(tree, source):
         return None, tree, None
     return f"too deeply nested to analyse (more than {MAX_NESTING} levels)", None, None
@@ -191,14 +139,10 @@ def _syntax_error(message: str, line: int, col: int) -> FileFacts:
 def preload() -> None:
     """Load what `extract` uses, in a parent about to fork its workers.
 
-    Forked workers share the parent's loaded modules; without this each of them imports libcst,
-    its native parser and the fact passes on its first file (about a quarter of a second, while
-    the other worker waits for nothing), and the parent imports libcst again to offer fixes."""
-    import importlib
-
-    importlib.import_module("libcst.native")  # the parser, which libcst loads on first use
+    Forked workers share the parent's loaded modules; without this each of them imports the
+    fact passes on its first file, while the other worker waits for nothing."""
     from whowaits import suppress  # noqa: F401
-    from whowaits.facts import batchflow, entrypoints, exports, from_ast, lifecycle, positions, requests  # noqa: F401
+    from whowaits.facts import batchflow, entrypoints, exports, lifecycle, positions, requests  # noqa: F401
 
 
 def extract(source: bytes) -> FileFacts:
@@ -257,42 +201,26 @@ def _extract(source: bytes) -> FileFacts:
     nesting, tree, cpython_error = _checked_tree(source, tokens)
     if nesting is not None:
         return FileFacts(error=nesting)
-    import libcst as cst  # imported here so warm, fully cached runs never load libcst
+    if tree is None:
+        return cpython_error or FileFacts(error="cannot parse")
+    return _analysed(tree, _decoded(source))
 
-    if tree is not None:  # the tree libcst would parse, built from CPython's (`facts.from_ast`)
-        from whowaits.facts.from_ast import TwinMismatch, Unsupported, build
 
-        try:
-            built = build(source, tree)
-        except Unsupported:
-            pass
-        else:
-            try:
-                return _analysed(built.module, source.decode("utf-8", errors="replace"), tree, built)
-            except TwinMismatch:  # libcst's parse, asked for text, differs: analyse it instead
-                pass
+def _decoded(source: bytes) -> str:
+    """The file's text, decoded as CPython decodes it (a coding cookie, a byte order mark)."""
+    encoding = "utf-8-sig"
+    for first_line in source.splitlines()[:2]:
+        match = _CODING.match(first_line)
+        if match:
+            encoding = match.group(1).decode("ascii", "replace")
+            break
+    return source.decode(encoding, errors="replace")
+
+
+def _analysed(tree: ast.Module, text: str) -> FileFacts:
+    """The facts of one parsed module; a bug in whowaits costs one file, not the run."""
     try:
-        module = _parse(source, tree is not None)
-    except cst.ParserSyntaxError as exc:
-        # CPython's message and line are the ones people know; libcst's is the fallback for
-        # syntax newer than the running interpreter.
-        return cpython_error or _syntax_error(exc.message, exc.raw_line, exc.raw_column + 1)
-    except RecursionError:
-        return FileFacts(error="too deeply nested to parse")
-    except Exception as exc:  # libcst's native parser has other failure modes on odd input
-        return FileFacts(error=f"cannot parse: {type(exc).__name__}: {exc}".splitlines()[0])
-    # The decoded source, not `module.code`: that would be a whole code generation pass.
-    return _analysed(module, source.decode(module.encoding, errors="replace"), tree, None)
-
-
-def _analysed(module: "libcst.Module", text: str, tree: Optional[ast.Module], built: "Optional[Built]") -> FileFacts:
-    """The facts of one parsed (or built) module; a bug in whowaits costs one file, not the run."""
-    from whowaits.facts.from_ast import TwinMismatch
-
-    try:
-        return _facts_of(module, text, tree, built)
-    except TwinMismatch:
-        raise
+        return _facts_of(tree, text)
     except RecursionError:
         return FileFacts(error="too deeply nested to analyse")
     except Exception as exc:  # a bug in whowaits must cost one file, not the whole run
@@ -303,85 +231,38 @@ def _analysed(module: "libcst.Module", text: str, tree: Optional[ast.Module], bu
         )
 
 
-_CONTINUATION_AT_EOF = re.compile(rb"\\(?=\r?\n?[ \t\f\r\n]*\Z)")
-
-
-def _parse(source: bytes, cpython_accepts: bool) -> "libcst.Module":
-    """libcst's parse; where CPython accepts the file and libcst does not, retry once with a
-    line continuation before the end of the file (a no-op CPython allows) turned into a space."""
-    import libcst as cst
-
-    try:
-        return _parse_unvalidated(source)
-    except cst.ParserSyntaxError:
-        if not cpython_accepts:
-            raise
-        fixed = _CONTINUATION_AT_EOF.sub(b" ", source)
-        if fixed == source:
-            raise
-        return _parse_unvalidated(fixed)
-
-
-def _skip_validation(node: object) -> None:
-    """Stands in for `CSTNode.__post_init__` while libcst's own parser builds a tree."""
-
-
-def _parse_unvalidated(source: bytes) -> "libcst.Module":
-    """`libcst.parse_module` without libcst re-checking every node it builds.
-
-    Each node's constructor runs `CSTNode.__post_init__` -> `_validate()` (are the parentheses
-    balanced, is this name an identifier...), which is for trees assembled by hand: a tree from
-    libcst's own parser is valid by construction, and the checks are a quarter to a third of the
-    parse (about 1.2 million of them for 3 MB of source). The hook is switched off only for the parse; the
-    facts stage runs it on its own thread while the calling thread waits, and the trees whowaits
-    builds for fixes are validated as usual. Should libcst move the hook, this costs the saving,
-    not correctness.
-    """
-    import libcst as cst
-    from libcst._nodes.base import CSTNode
-
-    validate = CSTNode.__dict__.get("__post_init__")
-    if validate is None:
-        return cst.parse_module(source)
-    setattr(CSTNode, "__post_init__", _skip_validation)
-    try:
-        return cst.parse_module(source)
-    finally:
-        setattr(CSTNode, "__post_init__", validate)
-
-
 def _called_through(info: "CallInfo", wrapper: "ExtValue", evaluator: "Evaluator") -> "Optional[Tuple[ExtValue, bool]]":
     """`asyncio.to_thread(client.messages.create, ...)`: the SDK method passed to a runner."""
     from whowaits.facts.calls import call_through
+    from whowaits.facts.syntax import positional
     from whowaits.facts.values import Ext
 
     found = call_through(wrapper.path)
     if found is None:
         return None
     position, parallel = found
-    positional = [a for a in info.node.args if a.keyword is None and not a.star]
-    if position < len(positional):
-        target = evaluator.eval(positional[position].value, info.scope)
+    given = positional(info.node)
+    if position < len(given):
+        target = evaluator.eval(given[position], info.scope)
         if isinstance(target, Ext):
             return target, parallel
     return None
 
 
-def _first_argument(info: "CallInfo", evaluator: "Evaluator", code_for: "Callable[[libcst.CSTNode], str]") -> str:
+def _first_argument(info: "CallInfo", evaluator: "Evaluator", code_for: "CodeFor") -> str:
     """Source of a call's first positional argument (or its `file=` / `file_id=` keyword), or of
     the value a local name passed there was assigned: `files.content(fid)` after
     `fid = batch.output_file_id` reads a batch's output."""
-    import libcst as cst
+    from whowaits.facts.syntax import positional
 
-    args = info.node.args
-    chosen = next((a.value for a in args if a.keyword is None and not a.star), None)
+    chosen = next(iter(positional(info.node)), None)
     if chosen is None:
-        chosen = next((a.value for a in args if a.keyword is not None and a.keyword.value in ("file", "file_id")), None)
+        chosen = next((k.value for k in info.node.keywords if k.arg in ("file", "file_id")), None)
     if chosen is None:
         return ""
-    if isinstance(chosen, cst.Name):
-        bindings = evaluator.lookup(chosen.value, info.scope) or []
-        if len(bindings) == 1 and bindings[0].kind == "assign" and isinstance(bindings[0].node, cst.Attribute):
+    if type(chosen) is ast.Name:
+        bindings = evaluator.lookup(chosen.id, info.scope) or []
+        if len(bindings) == 1 and bindings[0].kind == "assign" and type(bindings[0].node) is ast.Attribute:
             return code_for(bindings[0].node)
     return code_for(chosen)
 
@@ -412,21 +293,18 @@ def _module_base_url(index: "ModuleIndex", evaluator: "Evaluator") -> Optional[s
     return None
 
 
-def _facts_of(module: "libcst.Module", text: str, tree: Optional[ast.Module], built: "Optional[Built]") -> FileFacts:
+def _facts_of(tree: ast.Module, text: str) -> FileFacts:
     from whowaits.facts.scopes import ModuleIndex
 
-    index = ModuleIndex()
-    index.walk(module)
+    index = ModuleIndex(text.encode("utf-8", "surrogatepass"))
+    index.walk(tree)
     try:
-        return _indexed_facts(module, text, tree, built, index)
+        return _indexed_facts(tree, text, index)
     finally:
         index.release()
 
 
-def _indexed_facts(module: "libcst.Module", text: str, tree: Optional[ast.Module], built: "Optional[Built]",
-                   index: "ModuleIndex") -> FileFacts:
-    import libcst as cst
-
+def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFacts:
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
     from whowaits.facts.entrypoints import ProgramReader, param_call, prompted_calls
     from whowaits.suppress import parse_suppressions
@@ -435,17 +313,14 @@ def _indexed_facts(module: "libcst.Module", text: str, tree: Optional[ast.Module
     from whowaits.facts.lifecycle import LifecycleReader, retries_one_call
     from whowaits.facts.positions import CodeFor
     from whowaits.facts.requests import RequestReader
-    from whowaits.facts.scopes import child_nodes
+    from whowaits.facts.syntax import positional
     from whowaits.knowledge.frameworks import UI_SCRIPT_MODULES
     from whowaits.facts.values import Evaluator, Ext, Lit
     from whowaits.knowledge.libraries import FANOUT_FUNCTIONS, FANOUT_METHODS
     from whowaits.knowledge.sdk import FANOUT_OPERATIONS
 
-    evaluator = Evaluator(index.module_scope, index.calls)
-    lines, decorator_lines, columns, statements = statement_lines(tree) if tree is not None else ([], {}, [], [])
-    matched = tree is not None and len(lines) == index.statement_count
-    code_for = CodeFor(module, lines if matched else None, columns if matched else None, index,
-                       text.splitlines(), statements if matched else None, text, built)
+    evaluator = Evaluator(index.module_scope, index.calls, index.fstring_parts)
+    code_for = CodeFor(index, text)
     reader = RequestReader(index, evaluator, code_for)
 
     loop_cache: Dict[int, Optional[LoopFact]] = {}
@@ -466,12 +341,13 @@ def _indexed_facts(module: "libcst.Module", text: str, tree: Optional[ast.Module
             if last in FANOUT_METHODS and ("Executor" in path or "Pool" in path):
                 kind, fanout = "executor", True
             func = info.parent_call.func
-            if not fanout and isinstance(func, cst.Name) and func.value in ("map", "filter") and evaluator.lookup(func.value, info.scope) is None:
+            if not fanout and type(func) is ast.Name and func.id in ("map", "filter") and evaluator.lookup(func.id, info.scope) is None:
                 kind = "map"
         bounded = False
-        iterable = info.node.iter if isinstance(info.node, cst.For) else None
-        if isinstance(info.node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
-            iterable = info.node.for_in.iter
+        node = info.node
+        iterable = node.iter if isinstance(node, (ast.For, ast.AsyncFor)) else None
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            iterable = node.generators[0].iter
         if iterable is not None:
             count = reader.iteration_count(iterable, info.scope)
             bounded = (count is not None and count <= SMALL_LOOP) or retries_one_call(info.node, evaluator, info.scope)
@@ -486,8 +362,8 @@ def _indexed_facts(module: "libcst.Module", text: str, tree: Optional[ast.Module
         """The line of the innermost `if` whose test is a UI event (`st.button(...)`), or 0."""
         for branch in reversed(info.branches):
             test = branch.test
-            calls = [test] if isinstance(test, cst.Call) else []
-            calls += [n for n in child_nodes(test) if isinstance(n, cst.Call)]
+            calls = [test] if type(test) is ast.Call else []
+            calls += [n for n in _operands(test) if type(n) is ast.Call]
             for call in calls:
                 value = evaluator.eval(call.func, info.scope)
                 if isinstance(value, Ext) and value.path.split(".")[0] in UI_SCRIPT_MODULES:
@@ -535,10 +411,10 @@ def _indexed_facts(module: "libcst.Module", text: str, tree: Optional[ast.Module
         request = reader.request_facts(items)
         if module_url and request.base_url is None and any(isinstance(t, str) and _module_client(t) for t in targets):
             request = replace(request, base_url=module_url)
-        method = info.node.func.attr.value if isinstance(info.node.func, cst.Attribute) else ""
+        method = info.node.func.attr if type(info.node.func) is ast.Attribute else ""
         if method in FANOUT_OPERATIONS and not extra_loops:
             # LangChain's `.batch(inputs)`: one synchronous call per input, on a thread pool.
-            inputs = next((a.value for a in info.node.args if a.keyword is None and not a.star), None)
+            inputs = next(iter(positional(info.node)), None)
             count = reader.iteration_count(inputs, info.scope) if inputs is not None else None
             if count is None or count > SMALL_LOOP:
                 kind = "gather" if method.startswith("a") else "executor"
@@ -550,7 +426,7 @@ def _indexed_facts(module: "libcst.Module", text: str, tree: Optional[ast.Module
         func = info.scope
         while func.kind == "class" and func.parent is not None:
             func = func.parent
-        receiver = info.node.func.value if isinstance(info.node.func, cst.Attribute) else info.node.func
+        receiver = info.node.func.value if type(info.node.func) is ast.Attribute else info.node.func
         batch = reader.batch_input(info.node, info.scope, info.loops)
         for target in targets:
             raw = RawCall(
@@ -574,13 +450,12 @@ def _indexed_facts(module: "libcst.Module", text: str, tree: Optional[ast.Module
     constants, env_constants = module_constants(index, evaluator)
     lifecycle = LifecycleReader(index, evaluator, code_for, calls)
     flow = BatchFlow(index, evaluator, code_for, calls)
-    def few_items(expr: "libcst.BaseExpression", scope: "Scope") -> bool:
+    def few_items(expr: ast.expr, scope: "Scope") -> bool:
         """A collection of at most SMALL_LOOP literal items: mapping over it is a fixed set."""
         count = reader.iteration_count(expr, scope)
         return count is not None and count <= SMALL_LOOP
 
-    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated, few_items,
-                            decorator_lines if matched else None, prompted)
+    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated, few_items, prompted)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(
         functions=program.functions(),
@@ -604,3 +479,14 @@ def _indexed_facts(module: "libcst.Module", text: str, tree: Optional[ast.Module
         retries=lifecycle.retries(),
         submits=lifecycle.submits(),
     )
+
+
+def _operands(test: ast.expr) -> List[ast.AST]:
+    """The nodes right under a condition, as the passes were written to read them: an `and` or
+    `or` of more than two operands nests to the left (`(a and b) and c`), so only its last
+    operand is right under it."""
+    from whowaits.facts.syntax import child_nodes
+
+    if type(test) is ast.BoolOp and len(test.values) > 2:
+        return [test.values[-1]]
+    return child_nodes(test)

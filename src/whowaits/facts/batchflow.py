@@ -15,15 +15,18 @@ batch's status unknown, and an unknown status is never reported.
 
 from __future__ import annotations
 
+import ast
 import sys
 from dataclasses import dataclass, replace
-from typing import Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Union
-
-import libcst as cst
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from whowaits.core import BatchReadFact, ParamRef, RawCall, Span
 from whowaits.facts.positions import CodeFor
-from whowaits.facts.scopes import CallInfo, child_nodes, COMPREHENSION_KINDS, COMPREHENSIONS, FuncInfo, literal, ModuleIndex, Scope
+from whowaits.facts.scopes import CallInfo, COMPREHENSION_KINDS, COMPREHENSIONS, FuncInfo, FUNCTIONS, ModuleIndex, parameter_names, Scope
+from whowaits.facts.syntax import (
+    COMPOUND_STATEMENTS, arguments, child_items, child_nodes, inline, is_name, is_string, is_strings, lines_of, name_of,
+    positional, subscript_elements,
+)
 from whowaits.facts.values import Evaluator, Ext, FuncV
 from whowaits.knowledge.batches import (
     ALL_STATUSES,
@@ -42,7 +45,7 @@ UNKNOWN = "?"  # a status the interpreter could not follow; it keeps a read from
 _MAX_ROUNDS = 3  # loop bodies are re-run until the loop-head state settles, at most this often
 _MAX_STEPS = 20_000  # statements interpreted per function before giving up on it
 # Nodes whose insides run at another time, by exact class (see `scopes._COMPOUND`).
-_DEFINITIONS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+_DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
 _HARMLESS_ROOTS: FrozenSet[str] = frozenset(getattr(sys, "stdlib_module_names", ())) | {
     root.split(".")[0] for root in SDK_MODULES
 }
@@ -114,7 +117,7 @@ class _Summary:
     returned: Optional[KeyState]
     # Parameter position -> (node, call id) of a results read the helper makes without checking the
     # batch itself: whether it can run before the batch ended is up to each caller.
-    reads: Dict[int, Tuple[cst.CSTNode, int]]
+    reads: Dict[int, Tuple[ast.AST, int]]
 
 
 @dataclass
@@ -153,8 +156,8 @@ class BatchFlow:
     def facts(self) -> Tuple[BatchReadFact, ...]:
         if not any(role is not None for _, _, role in self.calls.values()):
             return ()
-        bodies: List[Tuple[Scope, Sequence[cst.CSTNode]]] = [(self.index.module_scope, self.code_for.module.body)]
-        bodies += [(f.scope, f.node.body.body) for f in self.index.functions if isinstance(f.node, cst.FunctionDef)]
+        bodies: List[Tuple[Scope, Sequence[ast.stmt]]] = [(self.index.module_scope, self.index.module_body)]
+        bodies += [(f.scope, f.node.body) for f in self.index.functions if isinstance(f.node, FUNCTIONS)]
         for scope, statements in bodies:
             try:
                 _Run(self, scope).body(statements)
@@ -191,17 +194,16 @@ class BatchFlow:
         if func_key in self.summaries:
             return self.summaries[func_key]
         self.summaries[func_key] = None  # recursion: no summary
-        if not isinstance(func.node, cst.FunctionDef):
+        if not isinstance(func.node, FUNCTIONS):
             return None
-        params = func.node.params
-        names = [p.name.value for p in list(params.posonly_params) + list(params.params)]
+        names = parameter_names(func.node.args, keyword_only=False)
         run = _Run(self, func.scope, summarising=True)
-        run.prepare(func.node.body.body)
+        run.prepare(func.node.body)
         initial: State = {}
         for name in names:
             initial[run.rep(name)] = KeyState(ALL_STATUSES, from_param=True)
         try:
-            end = run.body(func.node.body.body, initial)
+            end = run.body(func.node.body, initial)
         except _Budget:
             return None
         exits = _join([end, *(s for s, _ in run.returns)])
@@ -216,7 +218,7 @@ class BatchFlow:
             if returned_key is not None and returned_key in exit_state:
                 found = exit_state[returned_key]
                 returned = found if returned is None else returned.join(found)
-        reads: Dict[int, Tuple[cst.CSTNode, int]] = {}
+        reads: Dict[int, Tuple[ast.AST, int]] = {}
         for i, name in enumerate(names):
             for node, call_id, read_key, read_state in run.param_reads:
                 as_handed = read_state.get(read_key)
@@ -237,7 +239,7 @@ class _Run:
         self.summarising = summarising
         self.loops: List[_Loop] = []
         self.returns: List[Tuple[State, Optional[str]]] = []
-        self.param_reads: List[Tuple[cst.CSTNode, int, str, State]] = []  # reads seen while summarising
+        self.param_reads: List[Tuple[ast.AST, int, str, State]] = []  # reads seen while summarising
         self.steps = 0
         self.parent: Dict[str, str] = {}
         self.status_alias: Dict[str, str] = {}
@@ -258,101 +260,102 @@ class _Run:
         if ra != rb:
             self.parent[rb] = ra
 
-    def key_of(self, node: cst.BaseExpression, depth: int = 0) -> Optional[str]:
+    def key_of(self, node: ast.AST, depth: int = 0) -> Optional[str]:
         """The batch an expression names: `batch`, `batch.id`, a name bound to `batch.id`."""
-        while isinstance(node, cst.Await):
-            node = node.expression
+        while type(node) is ast.Await:
+            node = node.value  # type: ignore[attr-defined]
         if depth > 6:
             return None
-        if isinstance(node, cst.Attribute) and node.attr.value in ID_FIELDS:
-            return self.key_of(node.value, depth + 1)
-        if isinstance(node, cst.Subscript) and _string_index(node) in ID_FIELDS:
-            return self.key_of(node.value, depth + 1)
-        if isinstance(node, cst.Name):
-            bindings = self.flow.ev.lookup(node.value, self.scope) or []
+        if type(node) is ast.Attribute and node.attr in ID_FIELDS:  # type: ignore[attr-defined]
+            return self.key_of(node.value, depth + 1)  # type: ignore[attr-defined]
+        if type(node) is ast.Subscript and _string_index(node) in ID_FIELDS:  # type: ignore[arg-type]
+            return self.key_of(node.value, depth + 1)  # type: ignore[attr-defined]
+        if is_name(node):
+            name = name_of(node)
+            bindings = self.flow.ev.lookup(name, self.scope) or []
             if len(bindings) == 1 and bindings[0].kind == "assign" and bindings[0].node is not None:
                 value = bindings[0].node
-                if (isinstance(value, cst.Attribute) and value.attr.value in ID_FIELDS) or (
-                    isinstance(value, cst.Subscript) and _string_index(value) in ID_FIELDS
+                if (type(value) is ast.Attribute and value.attr in ID_FIELDS) or (
+                    type(value) is ast.Subscript and _string_index(value) in ID_FIELDS
                 ):
                     return self.key_of(value, depth + 1)
-            return self.rep(node.value)
-        if isinstance(node, (cst.Attribute, cst.Subscript)) and _plain_chain(node):
+            return self.rep(name)
+        if type(node) in (ast.Attribute, ast.Subscript) and _plain_chain(node):
             return self.rep(self.flow.code_for(node))
         return None
 
-    def _id_argument(self, call: cst.Call) -> Optional[cst.BaseExpression]:
-        positional = [a for a in call.args if a.keyword is None and not a.star]
-        if positional:
-            return positional[0].value
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value in _ID_KEYWORDS + _FILE_KEYWORDS:
+    def _id_argument(self, call: ast.Call) -> Optional[ast.expr]:
+        given = positional(call)
+        if given:
+            return given[0]
+        for arg in call.keywords:
+            if arg.arg in _ID_KEYWORDS + _FILE_KEYWORDS:
                 return arg.value
         return None
 
-    def status_key(self, node: cst.BaseExpression) -> Optional[str]:
+    def status_key(self, node: ast.AST) -> Optional[str]:
         """The batch whose status an expression reads: `b.processing_status`, `job.state.name`."""
-        if isinstance(node, cst.Attribute) and node.attr.value in ("name", "value"):
-            inner = self.status_key(node.value)
+        if type(node) is ast.Attribute and node.attr in ("name", "value"):  # type: ignore[attr-defined]
+            inner = self.status_key(node.value)  # type: ignore[attr-defined]
             if inner is not None:
                 return inner
-        base: Optional[cst.BaseExpression] = None
-        if isinstance(node, cst.Attribute) and node.attr.value in STATUS_FIELDS:
-            base = node.value
-        elif isinstance(node, cst.Subscript) and _string_index(node) in STATUS_FIELDS:
-            base = node.value
-        elif isinstance(node, cst.Name) and node.value in self.status_alias:
-            return self.rep(self.status_alias[node.value])
+        base: Optional[ast.AST] = None
+        if type(node) is ast.Attribute and node.attr in STATUS_FIELDS:  # type: ignore[attr-defined]
+            base = node.value  # type: ignore[attr-defined]
+        elif type(node) is ast.Subscript and _string_index(node) in STATUS_FIELDS:  # type: ignore[arg-type]
+            base = node.value  # type: ignore[attr-defined]
+        elif is_name(node) and name_of(node) in self.status_alias:
+            return self.rep(self.status_alias[name_of(node)])
         if base is None:
             return None
-        while isinstance(base, cst.Await):
-            base = base.expression
-        if isinstance(base, cst.Call):
+        while type(base) is ast.Await:
+            base = base.value  # type: ignore[attr-defined]
+        if isinstance(base, ast.Call):
             role = self._role(base)
             argument = self._id_argument(base)
             return self.key_of(argument) if role == "retrieve" and argument is not None else None
         return self.key_of(base)
 
-    def output_key(self, node: cst.BaseExpression) -> Optional[str]:
+    def output_key(self, node: ast.AST) -> Optional[str]:
         """The batch an output expression belongs to: `b.output_file_id`, `job.dest.file_name`."""
-        if isinstance(node, cst.Name) and node.value in self.output_alias:
-            return self.rep(self.output_alias[node.value])
+        if is_name(node) and name_of(node) in self.output_alias:
+            return self.rep(self.output_alias[name_of(node)])
         current = node
-        while isinstance(current, (cst.Attribute, cst.Subscript)):
-            if isinstance(current, cst.Attribute) and current.attr.value in OUTPUT_FIELDS:
-                return self.key_of(current.value)
-            current = current.value
+        while type(current) in (ast.Attribute, ast.Subscript):
+            if type(current) is ast.Attribute and current.attr in OUTPUT_FIELDS:  # type: ignore[attr-defined]
+                return self.key_of(current.value)  # type: ignore[attr-defined]
+            current = current.value  # type: ignore[attr-defined]
         return None
 
-    def _ended_flag_key(self, node: cst.BaseExpression) -> Optional[str]:
-        if isinstance(node, cst.Attribute) and node.attr.value in ENDED_FLAGS:
-            return self.key_of(node.value)
+    def _ended_flag_key(self, node: ast.AST) -> Optional[str]:
+        if type(node) is ast.Attribute and node.attr in ENDED_FLAGS:  # type: ignore[attr-defined]
+            return self.key_of(node.value)  # type: ignore[attr-defined]
         return None
 
-    def _role(self, call: cst.Call) -> Optional[str]:
+    def _role(self, call: ast.Call) -> Optional[str]:
         found = self.flow.calls.get(id(call))
         return found[2] if found else None
 
-    def prepare(self, statements: Sequence[cst.CSTNode]) -> None:
+    def prepare(self, statements: Sequence[ast.AST]) -> None:
         """Aliases, flow-insensitively: `b = retrieve(batch_id)` makes `b` and `batch_id` one batch;
         `status = b.processing_status` and `fid = b.output_file_id` name its status and output."""
         if self._prepared:
             return
         self._prepared = True
-        stack: List[cst.CSTNode] = list(statements)
-        assigns: List[Tuple[str, cst.Assign]] = []  # `name = value`
+        stack: List[ast.AST] = list(statements)
+        assigns: List[Tuple[str, ast.Assign]] = []  # `name = value`
         while stack:
             node = stack.pop()
             if type(node) in _DEFINITIONS:
                 continue
-            if type(node) is cst.Assign and len(node.targets) == 1 and isinstance(target := node.targets[0].target, cst.Name):
-                assigns.append((target.value, node))
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(target := node.targets[0], ast.Name):
+                assigns.append((target.id, node))
             stack.extend(child_nodes(node))
         for name, node in assigns:
             value = node.value
-            while isinstance(value, cst.Await):
-                value = value.expression
-            if isinstance(value, cst.Call) and self._role(value) == "retrieve":
+            while isinstance(value, ast.Await):
+                value = value.value
+            if isinstance(value, ast.Call) and self._role(value) == "retrieve":
                 argument = self._id_argument(value)
                 if argument is not None:
                     self._union(name, self.key_of(argument))
@@ -367,96 +370,111 @@ class _Run:
 
     # -- statements --------------------------------------------------------------------------
 
-    def body(self, statements: Sequence[cst.CSTNode], state: Optional[State] = None) -> Optional[State]:
+    def body(self, statements: Sequence[ast.stmt], state: Optional[State] = None) -> Optional[State]:
+        """Runs a block. A block written after its header's colon (`if done: return x`) is read
+        as expressions only: its statements do not end a path there."""
         self.prepare(statements)
         current: Optional[State] = {} if state is None else state
-        for stmt in statements:
+        if inline(statements):
+            for stmt in statements:
+                if current is None:
+                    return None
+                self._step()
+                current = self.expression(stmt, current)
+            return current
+        for line in lines_of(statements):
             if current is None:
                 return None
-            current = self.statement(stmt, current)
+            current = self.statement(line, current)
         return current
 
-    def statement(self, stmt: cst.CSTNode, state: State) -> Optional[State]:
+    def _step(self) -> None:
         self.steps += 1
         if self.steps > _MAX_STEPS:
             raise _Budget()
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-            return state
-        if isinstance(stmt, cst.SimpleStatementLine):
+
+    def statement(self, line: List[ast.stmt], state: State) -> Optional[State]:
+        """One line of a block: a compound statement, or the simple statements on it."""
+        self._step()
+        stmt = line[0]
+        if type(stmt) not in COMPOUND_STATEMENTS:
             current: Optional[State] = state
-            for small in stmt.body:
+            for small in line:
                 if current is None:
                     return None
                 current = self.small(small, current)
             return current
-        if isinstance(stmt, cst.If):
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return state
+        if isinstance(stmt, ast.If):
             yes, no = self.test(stmt.test, state)
-            out_yes = self.body(stmt.body.body, yes)
-            if stmt.orelse is None:
+            out_yes = self.body(stmt.body, yes)
+            if not stmt.orelse:
                 return _join([out_yes, no])
-            if isinstance(stmt.orelse, cst.If):
-                return _join([out_yes, self.statement(stmt.orelse, no)])
-            return _join([out_yes, self.body(stmt.orelse.body.body, no)])
-        if isinstance(stmt, cst.While):
+            elif_ = self.flow.index.elif_of(stmt)
+            if elif_ is not None:
+                return _join([out_yes, self.statement([elif_], no)])
+            return _join([out_yes, self.body(stmt.orelse, no)])
+        if isinstance(stmt, ast.While):
             return self.loop(stmt, state)
-        if isinstance(stmt, cst.For):
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
             state = self.expression(stmt.iter, state)
             self.iteration_read(stmt.iter, state)
             return self.loop(stmt, self.unbind(stmt.target, state))
-        if isinstance(stmt, cst.With):
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
             for item in stmt.items:
-                state = self.expression(item.item, state)
-            return self.body(stmt.body.body, state)
-        if isinstance(stmt, (cst.Try, cst.TryStar)):
+                state = self.expression(item.context_expr, state)
+            return self.body(stmt.body, state)
+        if type(stmt).__name__ in ("Try", "TryStar"):
             return self.try_(stmt, state)
-        if isinstance(stmt, cst.Match):
+        if type(stmt).__name__ == "Match":
             return self.match(stmt, state)
         return self.expression(stmt, state)
 
-    def small(self, node: cst.BaseSmallStatement, state: State) -> Optional[State]:
-        if isinstance(node, cst.Return):
+    def small(self, node: ast.stmt, state: State) -> Optional[State]:
+        if isinstance(node, ast.Return):
             state = self.expression(node.value, state) if node.value is not None else state
             key = self.key_of(node.value) if node.value is not None else None
             self.returns.append((state, key))
             return None
-        if isinstance(node, cst.Raise):
+        if isinstance(node, ast.Raise):
             return None
-        if isinstance(node, cst.Assert):
+        if isinstance(node, ast.Assert):
             return self.test(node.test, state)[0]
-        if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call) and self._no_return(node.value):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and self._no_return(node.value):
             self.expression(node, state)
             return None
-        if isinstance(node, cst.Break):
+        if isinstance(node, ast.Break):
             if self.loops:
                 self.loops[-1].breaks.append(state)
             return None
-        if isinstance(node, cst.Continue):
+        if isinstance(node, ast.Continue):
             if self.loops:
                 self.loops[-1].continues.append(state)
             return None
-        if isinstance(node, cst.Assign):
+        if isinstance(node, ast.Assign):
             state = self.expression(node.value, state)
             for target in node.targets:
-                state = self.assign(target.target, node.value, state)
+                state = self.assign(target, node.value, state)
             return state
-        if isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+        if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
             value = node.value
             state = self.expression(value, state) if value is not None else state
             return self.unbind(node.target, state)
         return self.expression(node, state)
 
-    def assign(self, target: cst.BaseExpression, value: cst.BaseExpression, state: State) -> State:
+    def assign(self, target: ast.expr, value: ast.expr, state: State) -> State:
         """`b = create(...)` / `b = retrieve(id)` start a batch's history; `b = wait(id)` takes
         a helper's; binding anything else to a batch's name forgets what was known about it."""
-        if not isinstance(target, cst.Name):
+        if not isinstance(target, ast.Name):
             return self.unbind(target, state)
-        name = target.value
+        name = target.id
         if self.key_of(target) != self.rep(name):
             return state  # `batch_id = batch.id`: another name for a batch, not a new one
         inner = value
-        while isinstance(inner, cst.Await):
-            inner = inner.expression
-        if isinstance(inner, cst.Call):
+        while isinstance(inner, ast.Await):
+            inner = inner.value
+        if isinstance(inner, ast.Call):
             role = self._role(inner)
             found = self.flow.calls.get(id(inner))
             if role in ("create", "retrieve") and found is not None:
@@ -471,15 +489,15 @@ class _Run:
                 return state
         return self.unbind(target, state)
 
-    def unbind(self, target: cst.BaseExpression, state: State) -> State:
+    def unbind(self, target: ast.expr, state: State) -> State:
         names = [n for n in _target_names(target)]
-        keys = {self.rep(n) for n in names if self.key_of(cst.Name(n)) == self.rep(n)}
+        keys = {self.rep(n) for n in names if self.key_of(ast.Name(id=n)) == self.rep(n)}
         if not keys & set(state):
             return state
         return {k: v for k, v in state.items() if k not in keys}
 
-    def loop(self, node: "cst.While | cst.For", entry: State) -> Optional[State]:
-        test = node.test if isinstance(node, cst.While) else None
+    def loop(self, node: Union[ast.While, ast.For, ast.AsyncFor], entry: State) -> Optional[State]:
+        test = node.test if isinstance(node, ast.While) else None
         forever = test is not None and _always_true(test)
         head = entry
         frame = _Loop([], [])
@@ -488,7 +506,7 @@ class _Run:
             self.loops.append(frame)
             try:
                 inside = self.test(test, head)[0] if test is not None else head
-                out = self.body(node.body.body, inside)
+                out = self.body(node.body, inside)
             finally:
                 self.loops.pop()
             new_head = _join([entry, out, *frame.continues]) or {}
@@ -505,24 +523,26 @@ class _Run:
             # flag): what it saw of a batch it polled is not known at the exit.
             exit_state = {k: (replace(v, statuses=v.statuses | {UNKNOWN}) if entry.get(k) != v else v)
                           for k, v in exit_state.items()}
-        if node.orelse is not None and exit_state is not None:
-            exit_state = self.body(node.orelse.body.body, exit_state)
+        if node.orelse and exit_state is not None:
+            exit_state = self.body(node.orelse, exit_state)
         return _join([exit_state, *frame.breaks])
 
-    def try_(self, node: "cst.Try | cst.TryStar", state: State) -> Optional[State]:
-        out = self.body(node.body.body, state)
+    def try_(self, node: Any, state: State) -> Optional[State]:
+        """`try`, and `try` with `except*` clauses (`ast.TryStar`, Python 3.11+)."""
+        out = self.body(node.body, state)
         # An exception can come from any statement of the body: start handlers from both ends.
         start = _join([state, out]) or {}
-        outs = [self.body(handler.body.body, start) for handler in node.handlers]
-        if node.orelse is not None and out is not None:
-            out = self.body(node.orelse.body.body, out)
+        outs = [self.body(handler.body, start) for handler in node.handlers]
+        if node.orelse and out is not None:
+            out = self.body(node.orelse, out)
         joined = _join([out] + outs)
-        if node.finalbody is not None:
-            final = self.body(node.finalbody.body.body, joined if joined is not None else start)
+        if node.finalbody:
+            final = self.body(node.finalbody, joined if joined is not None else start)
             return final if joined is not None else None
         return joined
 
-    def match(self, node: cst.Match, state: State) -> Optional[State]:
+    def match(self, node: Any, state: State) -> Optional[State]:
+        """`match` (`ast.Match`, Python 3.10+)."""
         state = self.expression(node.subject, state)
         key = self.status_key(node.subject)
         remaining = state
@@ -531,57 +551,59 @@ class _Run:
             values = _pattern_strings(case.pattern) if key is not None else None
             if key is not None and values is not None and case.guard is None:
                 line = self.flow.code_for.span(case).line
-                outs.append(self.body(case.body.body, _filter(remaining, key, values, line)))
+                outs.append(self.body(case.body, _filter(remaining, key, values, line)))
                 remaining = _filter(remaining, key, ALL_STATUSES - values, line)
             else:
-                outs.append(self.body(case.body.body, _poison(remaining, key) if key else remaining))
-        if not any(isinstance(c.pattern, cst.MatchAs) and c.pattern.pattern is None for c in node.cases):
+                outs.append(self.body(case.body, _poison(remaining, key) if key else remaining))
+        if not any(type(c.pattern).__name__ == "MatchAs" and c.pattern.pattern is None for c in node.cases):
             outs.append(remaining)
         return _join(outs)
 
     # -- expressions -------------------------------------------------------------------------
 
-    def expression(self, node: Optional[cst.CSTNode], state: State) -> State:
+    def expression(self, node: Optional[ast.AST], state: State) -> State:
         """Reads, creates / retrieves and helper calls inside an expression, in evaluation order;
         the parts of `a if t else b`, `t and a` and `[a for x in xs if t]` only under their test."""
         if node is None or type(node) in _DEFINITIONS:
             return state
-        if type(node) is cst.IfExp:
+        if isinstance(node, ast.IfExp):
             state = self.expression(node.test, state)
             yes, no = self._condition(node.test, state)
             self.expression(node.body, yes)
             self.expression(node.orelse, no)
             return state
-        if type(node) is cst.BooleanOperation:
-            state = self.expression(node.left, state)
-            yes, no = self._condition(node.left, state)
-            self.expression(node.right, yes if isinstance(node.operator, cst.And) else no)
+        if isinstance(node, ast.BoolOp):
+            # `a and b and c` runs as `(a and b) and c`: each operand after the first only
+            # under the operands before it.
+            conjunction = type(node.op) is ast.And
+            state = self.expression(node.values[0], state)
+            for i in range(1, len(node.values)):
+                yes, no = self._chain(node.values[:i], conjunction, state)
+                self.expression(node.values[i], yes if conjunction else no)
             return state
         if type(node) in COMPREHENSION_KINDS and isinstance(node, COMPREHENSIONS):
             return self._comprehension(node, state)
         for child in child_nodes(node):
             state = self.expression(child, state)
-        if type(node) is cst.Call:
+        if isinstance(node, ast.Call):
             state = self.call(node, state)
         return state
 
-    def _comprehension(self, node: "cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp", state: State) -> State:
-        clause: Optional[cst.CompFor] = node.for_in
+    def _comprehension(self, node: Union[ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp], state: State) -> State:
         inner = state
-        while clause is not None:
+        for clause in node.generators:
             inner = self.expression(clause.iter, inner)
             self.iteration_read(clause.iter, inner)
             inner = self.unbind(clause.target, inner)
             for condition in clause.ifs:
-                inner = self.expression(condition.test, inner)
-                inner = self._condition(condition.test, inner)[0]
-            clause = clause.inner_for_in
-        parts = (node.key, node.value) if isinstance(node, cst.DictComp) else (node.elt,)
+                inner = self.expression(condition, inner)
+                inner = self._condition(condition, inner)[0]
+        parts = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
         for part in parts:
             self.expression(part, inner)
         return state
 
-    def call(self, call: cst.Call, state: State) -> State:
+    def call(self, call: ast.Call, state: State) -> State:
         found = self.flow.calls.get(id(call))
         role = found[2] if found else None
         if found is not None and role == "results":
@@ -614,9 +636,8 @@ class _Run:
         if summary is not None:
             state = dict(state)
             offset = 1 if self._bound_method(call) else 0
-            positional = [a for a in call.args if a.keyword is None and not a.star]
-            for i, arg in enumerate(positional):
-                key = self.key_of(arg.value)
+            for i, arg in enumerate(positional(call)):
+                key = self.key_of(arg)
                 read = summary.reads.get(i + offset)
                 if key is not None and read is not None:
                     # The helper reads this batch's results as it is handed over: the read happens here.
@@ -631,58 +652,60 @@ class _Run:
             return state
         return _poison_keys(state, keys)
 
-    def _argument_keys(self, call: cst.Call) -> Set[str]:
+    def _argument_keys(self, call: ast.Call) -> Set[str]:
         keys: Set[str] = set()
-        for arg in call.args:
+        for arg in arguments(call):
             for node in [arg.value] + _names_and_chains(arg.value):
-                key = self.key_of(node) if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript)) else None
+                key = self.key_of(node) if is_name(node) or type(node) in (ast.Attribute, ast.Subscript) else None
                 if key is not None:
                     keys.add(key)
-                out = self.output_key(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+                out = self.output_key(node) if is_name(node) or type(node) is ast.Attribute else None
                 if out is not None:
                     keys.add(out)
         return keys
 
-    def _callee(self, call: cst.Call) -> object:
+    def _callee(self, call: ast.Call) -> object:
         return self.flow.ev.eval(call.func, self.flow.call_scope.get(id(call), self.scope))
 
-    def _local_summary(self, call: cst.Call) -> Optional[_Summary]:
+    def _local_summary(self, call: ast.Call) -> Optional[_Summary]:
         callee = self._callee(call)
         if isinstance(callee, FuncV):
             return self.flow.summary(callee.func)
         return None
 
-    def _bound_method(self, call: cst.Call) -> bool:
+    def _bound_method(self, call: ast.Call) -> bool:
         callee = self._callee(call)
-        return isinstance(callee, FuncV) and callee.func.cls is not None and isinstance(call.func, cst.Attribute)
+        return isinstance(callee, FuncV) and callee.func.cls is not None and type(call.func) is ast.Attribute
 
-    def _no_return(self, call: cst.Call) -> bool:
+    def _no_return(self, call: ast.Call) -> bool:
         """`sys.exit(...)`, `st.stop()`, `parser.error(...)`: the path ends here."""
         callee = self._callee(call)
         if isinstance(callee, Ext):
             return callee.path in NO_RETURN_FUNCTIONS
-        return (callee is None and isinstance(call.func, cst.Name) and call.func.value in NO_RETURN_FUNCTIONS
-                and self.flow.ev.lookup(call.func.value, self.scope) is None)
+        func = call.func
+        return (callee is None and is_name(func) and name_of(func) in NO_RETURN_FUNCTIONS
+                and self.flow.ev.lookup(name_of(func), self.scope) is None)
 
-    def _harmless(self, call: cst.Call) -> bool:
+    def _harmless(self, call: ast.Call) -> bool:
         """Calls that cannot wait for a batch: builtins, the standard library, the SDKs."""
         callee = self._callee(call)
         if isinstance(callee, Ext):
             return callee.path.split(".")[0] in _HARMLESS_ROOTS
-        if callee is None and isinstance(call.func, cst.Name):
-            return self.flow.ev.lookup(call.func.value, self.scope) is None
-        if callee is None and isinstance(call.func, cst.Attribute):
+        func = call.func
+        if callee is None and is_name(func):
+            return self.flow.ev.lookup(name_of(func), self.scope) is None
+        if callee is None and isinstance(func, ast.Attribute):
             # A method of a value (`text.split()`, `ids.append(batch.id)`): not a helper.
-            return call.func.attr.value in VALUE_METHODS
+            return func.attr in VALUE_METHODS
         return False
 
-    def iteration_read(self, iterable: cst.BaseExpression, state: State) -> None:
+    def iteration_read(self, iterable: ast.expr, state: State) -> None:
         """Iterating a results attribute (`job.dest.inlined_responses`) reads the results."""
-        key = self.output_key(iterable) if isinstance(iterable, (cst.Attribute, cst.Subscript)) else None
+        key = self.output_key(iterable) if type(iterable) in (ast.Attribute, ast.Subscript) else None
         if key is not None:
             self.record(iterable, -1, key, state)
 
-    def record(self, node: cst.CSTNode, call_id: int, key: Optional[str], state: State) -> None:
+    def record(self, node: ast.AST, call_id: int, key: Optional[str], state: State) -> None:
         if self.summarising:
             if key is not None:
                 self.param_reads.append((node, call_id, self.rep(key), state))
@@ -695,24 +718,19 @@ class _Run:
 
     # -- tests -------------------------------------------------------------------------------
 
-    def test(self, node: cst.BaseExpression, state: State) -> Tuple[State, State]:
+    def test(self, node: ast.expr, state: State) -> Tuple[State, State]:
         """The states where a condition is true and where it is false."""
         state = self.expression(node, state)
         return self._condition(node, state)
 
-    def _condition(self, node: cst.BaseExpression, state: State) -> Tuple[State, State]:
+    def _condition(self, node: ast.expr, state: State) -> Tuple[State, State]:
+        if isinstance(node, ast.BoolOp):
+            return self._chain(node.values, type(node.op) is ast.And, state)
         line = self.flow.code_for.span(node).line
-        if isinstance(node, cst.BooleanOperation):
-            left_yes, left_no = self._condition(node.left, state)
-            if isinstance(node.operator, cst.And):
-                right_yes, right_no = self._condition(node.right, left_yes)
-                return right_yes, _join([left_no, right_no]) or {}
-            right_yes, right_no = self._condition(node.right, left_no)
-            return _join([left_yes, right_yes]) or {}, right_no
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
-            yes, no = self._condition(node.expression, state)
+        if isinstance(node, ast.UnaryOp) and type(node.op) is ast.Not:
+            yes, no = self._condition(node.operand, state)
             return no, yes
-        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
             found = self._comparison(node)
             if found is not None:
                 key, values = found
@@ -720,7 +738,7 @@ class _Run:
                     return _filter(state, key, values, line), _filter(state, key, ALL_STATUSES - values, line)
                 return state, state
         for truthy, values in ((self.output_key, OUTPUT_STATUSES), (self._ended_flag_key, ENDED_STATUSES)):
-            flagged = truthy(node) if isinstance(node, (cst.Attribute, cst.Name)) else None
+            flagged = truthy(node) if type(node) is ast.Attribute or is_name(node) else None
             if flagged is not None:
                 return _filter(state, flagged, values, line), _filter(state, flagged, ALL_STATUSES - values, line)
         touched = {k for k in self._mentioned_keys(node) if k in state}
@@ -729,18 +747,28 @@ class _Run:
             return poisoned, poisoned
         return state, state
 
-    def _comparison(self, node: cst.Comparison) -> Optional[Tuple[str, FrozenSet[str]]]:
+    def _chain(self, values: Sequence[ast.expr], conjunction: bool, state: State) -> Tuple[State, State]:
+        """`_condition` of `a and b and c` (or `or`), taken as `(a and b) and c`."""
+        if len(values) == 1:
+            return self._condition(values[0], state)
+        left_yes, left_no = self._chain(values[:-1], conjunction, state)
+        if conjunction:
+            right_yes, right_no = self._condition(values[-1], left_yes)
+            return right_yes, _join([left_no, right_no]) or {}
+        right_yes, right_no = self._condition(values[-1], left_no)
+        return _join([left_yes, right_yes]) or {}, right_no
+
+    def _comparison(self, node: ast.Compare) -> Optional[Tuple[str, FrozenSet[str]]]:
         """(batch, statuses for which it is true) of `status == "x"`, `status in (...)`,
         `output_file_id is not None`."""
-        left, target = node.left, node.comparisons[0]
-        op, right = target.operator, target.comparator
+        left, op, right = node.left, type(node.ops[0]), node.comparators[0]
         for side, other in ((left, right), (right, left)):
             for set_key, when_set in ((self.output_key, OUTPUT_STATUSES), (self._ended_flag_key, ENDED_STATUSES)):
-                found = set_key(side) if isinstance(side, (cst.Attribute, cst.Name)) else None
-                if found is not None and isinstance(other, cst.Name) and other.value == "None":
-                    if isinstance(op, (cst.IsNot, cst.NotEqual)):
+                found = set_key(side) if type(side) is ast.Attribute or is_name(side) else None
+                if found is not None and is_name(other, "None"):
+                    if op in (ast.IsNot, ast.NotEq):
                         return found, when_set
-                    if isinstance(op, (cst.Is, cst.Equal)):
+                    if op in (ast.Is, ast.Eq):
                         return found, ALL_STATUSES - when_set
             key = self.status_key(side)
             if key is None:
@@ -748,63 +776,64 @@ class _Run:
             values = self._status_values(other)
             if values is None:
                 return None
-            if isinstance(op, (cst.Equal, cst.In, cst.Is)):
+            if op in (ast.Eq, ast.In, ast.Is):
                 return key, values
-            if isinstance(op, (cst.NotEqual, cst.NotIn, cst.IsNot)):
+            if op in (ast.NotEq, ast.NotIn, ast.IsNot):
                 return key, ALL_STATUSES - values
             return None
         return None
 
-    def _status_values(self, node: cst.BaseExpression, depth: int = 0) -> Optional[FrozenSet[str]]:
+    def _status_values(self, node: ast.AST, depth: int = 0) -> Optional[FrozenSet[str]]:
         """The status values a literal, a collection of them or a constant naming one spells."""
         if depth > 4:
             return None
-        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            value = literal(node)
+        if isinstance(node, ast.Constant) and is_strings(node):
+            value = node.value
             return frozenset({value}) & ALL_STATUSES if isinstance(value, str) else None
-        if isinstance(node, cst.Attribute) and node.attr.value in ALL_STATUSES:
-            return frozenset({node.attr.value})  # `JobState.JOB_STATE_SUCCEEDED`
-        if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        if isinstance(node, ast.Attribute) and node.attr in ALL_STATUSES:
+            return frozenset({node.attr})  # `JobState.JOB_STATE_SUCCEEDED`
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
             out: Set[str] = set()
-            for element in node.elements:
-                inner = self._status_values(element.value, depth + 1)
+            for element in node.elts:
+                inner = self._status_values(element.value if isinstance(element, ast.Starred) else element, depth + 1)
                 if inner is None:
                     return None
                 out |= inner
             return frozenset(out)
-        if (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
-                and node.func.value in ("set", "frozenset", "tuple", "list") and len(node.args) == 1):
-            return self._status_values(node.args[0].value, depth + 1)
-        if isinstance(node, cst.Name):
-            bindings = self.flow.ev.lookup(node.value, self.scope) or []
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("set", "frozenset", "tuple", "list") and len(arguments(node)) == 1):
+            return self._status_values(arguments(node)[0].value, depth + 1)
+        if is_name(node):
+            bindings = self.flow.ev.lookup(name_of(node), self.scope) or []
             if len(bindings) == 1 and bindings[0].kind == "assign" and bindings[0].node is not None:
                 return self._status_values(bindings[0].node, depth + 1)
         return None
 
-    def _mentioned_keys(self, node: cst.CSTNode) -> Set[str]:
+    def _mentioned_keys(self, node: ast.AST) -> Set[str]:
         keys: Set[str] = set()
         for part in [node] + _names_and_chains(node):
-            if isinstance(part, (cst.Attribute, cst.Subscript)):
+            if isinstance(part, (ast.Attribute, ast.Subscript)):
                 base = part.value
-                key = self.key_of(base) if isinstance(base, (cst.Name, cst.Attribute, cst.Subscript)) else None
+                key = self.key_of(base) if is_name(base) or type(base) in (ast.Attribute, ast.Subscript) else None
                 if key is not None:
                     keys.add(key)
-            if isinstance(part, cst.Name):
-                keys.add(self.key_of(part) or part.value)  # a batch handed to a predicate
+            if is_name(part):
+                name = name_of(part)
+                keys.add(self.key_of(part) or name)  # a batch handed to a predicate
                 for aliases in (self.status_alias, self.output_alias):
-                    if part.value in aliases:
-                        keys.add(self.rep(aliases[part.value]))
-            status = self.status_key(part) if isinstance(part, (cst.Attribute, cst.Subscript)) else None
+                    if name in aliases:
+                        keys.add(self.rep(aliases[name]))
+            status = self.status_key(part) if type(part) in (ast.Attribute, ast.Subscript) else None
             if status is not None:
                 keys.add(status)
         return keys
 
-    def _mentions_status(self, node: cst.CSTNode) -> bool:
+    def _mentions_status(self, node: ast.AST) -> bool:
         """A loop test that reads a batch's status or output (so the loop ends on it)."""
         for part in [node] + _names_and_chains(node):
-            if isinstance(part, (cst.Attribute, cst.Subscript, cst.Name)) and (
+            if (type(part) in (ast.Attribute, ast.Subscript) or is_name(part)) and (
                 self.status_key(part) is not None
-                or (not isinstance(part, cst.Subscript) and (self.output_key(part) or self._ended_flag_key(part)))
+                or (type(part) is not ast.Subscript and (self.output_key(part) or self._ended_flag_key(part)))
             ):
                 return True
         return False
@@ -840,47 +869,51 @@ def _poison_keys(state: State, keys: Set[str]) -> State:
     return out
 
 
-def _string_index(node: cst.Subscript) -> Optional[str]:
-    if len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
+def _string_index(node: ast.Subscript) -> Optional[str]:
+    elements = subscript_elements(node)
+    if len(elements) != 1 or isinstance(elements[0], ast.Slice):
         return None
-    value = node.slice[0].slice.value
-    if isinstance(value, cst.SimpleString):
-        text = literal(value)
+    value = elements[0]
+    if isinstance(value, ast.Constant) and is_string(value):
+        text = value.value
         return text if isinstance(text, str) else None
     return None
 
 
-def _plain_chain(node: cst.BaseExpression) -> bool:
+def _plain_chain(node: ast.AST) -> bool:
     """`self.batch_id`, `st.session_state["batch_id"]`: names, attributes and literal keys only."""
-    while isinstance(node, (cst.Attribute, cst.Subscript)):
-        if isinstance(node, cst.Subscript) and _string_index(node) is None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Subscript) and _string_index(node) is None:
             return False
         node = node.value
-    return isinstance(node, cst.Name)
+    return is_name(node)
 
 
-def _always_true(node: cst.BaseExpression) -> bool:
-    if isinstance(node, cst.Name):
-        return node.value == "True"
-    return isinstance(node, cst.Integer) and literal(node) != 0
+def _always_true(node: ast.expr) -> bool:
+    if is_name(node):
+        return name_of(node) == "True"
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value != 0
 
 
-def _target_names(target: cst.BaseExpression) -> List[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for el in target.elements for n in _target_names(el.value)]
+def _target_names(target: ast.expr) -> List[str]:
+    if isinstance(target, ast.Starred):
+        target = target.value
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for el in target.elts for n in _target_names(el)]
     return []
 
 
-def _pattern_strings(pattern: cst.MatchPattern) -> Optional[FrozenSet[str]]:
-    if isinstance(pattern, cst.MatchValue) and isinstance(pattern.value, cst.SimpleString):
-        value = literal(pattern.value)
+def _pattern_strings(pattern: Any) -> Optional[FrozenSet[str]]:
+    kind = type(pattern).__name__
+    if kind == "MatchValue" and is_string(pattern.value):
+        value = pattern.value.value
         return frozenset({value}) if isinstance(value, str) else None
-    if isinstance(pattern, cst.MatchOr):
+    if kind == "MatchOr":
         out: Set[str] = set()
         for element in pattern.patterns:
-            inner = _pattern_strings(element.pattern)
+            inner = _pattern_strings(element)
             if inner is None:
                 return None
             out |= inner
@@ -888,18 +921,23 @@ def _pattern_strings(pattern: cst.MatchPattern) -> Optional[FrozenSet[str]]:
     return None
 
 
-def _walk(node: cst.CSTNode) -> List[cst.CSTNode]:
-    """Sub-expressions of an expression, not entering functions, lambdas or class bodies."""
-    out: List[cst.CSTNode] = []
-    stack = [node]
+def _walk(node: ast.AST) -> List[ast.AST]:
+    """Sub-expressions of an expression, not entering functions, lambdas or class bodies. An
+    attribute's or keyword's name comes as a name of its own (an `ast.Name` made here), right
+    after the value it belongs to: batches are keyed by names, and `job.batch_id` names one."""
+    out: List[ast.AST] = []
+    stack: List[Union[ast.AST, str]] = [node]
     while stack:
-        current = stack.pop()
-        out.append(current)
-        if isinstance(current, (cst.Lambda, cst.FunctionDef, cst.ClassDef)):
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(ast.Name(id=item))
             continue
-        stack.extend(reversed(child_nodes(current)))
+        out.append(item)
+        if type(item) in _DEFINITIONS:
+            continue
+        stack.extend(reversed(child_items(item)))
     return out
 
 
-def _names_and_chains(node: cst.CSTNode) -> List[cst.CSTNode]:
-    return [n for n in _walk(node) if isinstance(n, (cst.Name, cst.Attribute, cst.Subscript))]
+def _names_and_chains(node: ast.AST) -> List[ast.AST]:
+    return [n for n in _walk(node) if is_name(n) or type(n) in (ast.Attribute, ast.Subscript)]

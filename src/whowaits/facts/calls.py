@@ -164,17 +164,20 @@ def http_target(path: str, call: Any, evaluator: Any, scope: Any) -> Optional[st
     The URL must be visible: a literal, a name bound to one, or an f-string whose fixed parts
     spell the endpoint (`f"{BASE}/v1/messages/batches/{batch_id}"` counts when BASE is literal).
     """
-    if not _HTTP_CALLS.match(path) or not call.args:
+    from whowaits.facts.syntax import arguments
+
+    given = arguments(call)
+    if not _HTTP_CALLS.match(path) or not given:
         return None
     method = path.rsplit(".", 1)[-1]
-    args = [a for a in call.args if a.keyword is None]
+    args = [a for a in given if a.keyword is None]
     url_arg = args[0].value if args else None
     if method == "request" and len(args) >= 2:
         verb = evaluator.eval(args[0].value, scope)
         method = str(getattr(verb, "value", "")).lower()
         url_arg = args[1].value
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == "url":
+    for arg in given:
+        if arg.keyword == "url":
             url_arg = arg.value
     url = _url_text(url_arg, evaluator, scope) if url_arg is not None else None
     if not url:
@@ -186,33 +189,34 @@ def http_target(path: str, call: Any, evaluator: Any, scope: Any) -> Optional[st
 
 
 def _url_text(node: Any, evaluator: Any, scope: Any, unknown: str = "X") -> Optional[str]:
-    import libcst as cst
-
     value = evaluator.eval(node, scope)
     if isinstance(getattr(value, "value", None), str):
         return value.value
-    if isinstance(node, cst.FormattedString):
-        parts = []
-        for part in node.parts:
-            if isinstance(part, cst.FormattedStringText):
-                parts.append(part.value)
-            elif isinstance(part, cst.FormattedStringExpression):
-                inner = evaluator.eval(part.expression, scope)
-                parts.append(inner.value if isinstance(getattr(inner, "value", None), str) else unknown)
-        return "".join(parts)
-    return None
+    found = evaluator.fstring_parts(node)
+    if found is None:
+        return None
+    parts = []
+    for part in found:
+        if isinstance(part, str):
+            parts.append(part)
+        else:
+            inner = evaluator.eval(part, scope)
+            parts.append(inner.value if isinstance(getattr(inner, "value", None), str) else unknown)
+    return "".join(parts)
 
 
 def literal_url(node: Any, evaluator: Any, scope: Any) -> Optional[str]:
     """A base URL written in code whose scheme and host are visible (`f"http://localhost:{port}/v1"`
     counts, `f"https://{host}/v1"` does not). An environment lookup counts by its default
     (`os.getenv("BASE_URL", "http://localhost:8000/v1")`): the server the code is written for."""
-    import libcst as cst
+    import ast
 
-    if isinstance(node, cst.Call) and len(node.args) == 2 and all(a.keyword is None for a in node.args):
+    from whowaits.facts.syntax import arguments
+
+    if type(node) is ast.Call and len(arguments(node)) == 2 and all(a.keyword is None for a in arguments(node)):
         lookup = evaluator.eval(node.func, scope)
         if getattr(lookup, "path", None) in ENV_LOOKUPS:
-            node = node.args[1].value
+            node = arguments(node)[1].value
     url = _url_text(node, evaluator, scope, unknown="\0")
     if not url or "://" not in url or "\0" in url_host(url) or "\0" in url.split("://", 1)[0]:
         return None
@@ -226,12 +230,12 @@ def client_endpoint_tag(path: str, call: Any, evaluator: Any, scope: Any) -> str
     record = CLIENT_CLASSES.get((root, path.rsplit(".", 1)[-1])) if root else None
     if record is None:
         return ""
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value in ENDPOINT_KEYWORDS:
+    for arg in call.keywords:
+        if arg.arg is not None and arg.arg in ENDPOINT_KEYWORDS:
             url = literal_url(arg.value, evaluator, scope)
             if url and is_compatible_server(record[0], url):
                 return COMPATIBLE_TAG
-        if arg.keyword is not None and arg.keyword.value in ("api_key", "openai_api_key"):
+        if arg.arg in ("api_key", "openai_api_key"):
             key = evaluator.eval(arg.value, scope)
             if isinstance(getattr(key, "value", None), str) and key.value.lower() in LOCAL_SERVER_KEYS:
                 return COMPATIBLE_TAG  # the placeholder key local servers document (`api_key="EMPTY"`)

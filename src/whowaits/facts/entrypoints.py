@@ -7,13 +7,12 @@ matching the registration table; `whowaits.contexts` does the rest across the pr
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import re
 import shlex
 from dataclasses import replace
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
-
-import libcst as cst
 
 from whowaits.core import (
     ArgRef,
@@ -38,7 +37,10 @@ from whowaits.core import (
 )
 from whowaits.facts.calls import sdk_root
 from whowaits.facts.positions import CodeFor
-from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, child_nodes, descendants, last_name, literal, ModuleIndex, Scope
+from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, last_name, ModuleIndex, parameter_names, Scope
+from whowaits.facts.syntax import (
+    arguments, child_nodes, descendants, identifiers, is_name, is_string, name_of, positional, subscript_elements,
+)
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, vague
 from whowaits.knowledge.frameworks import (
     DETACHED_STARTS,
@@ -64,12 +66,11 @@ _EXTERNAL_ROOTS = frozenset(
      "textwrap", "traceback", "warnings", "pydantic", "requests", "httpx", "numpy", "pandas"}
 )
 
-# Node classes tested by identity (see `scopes._COMPOUND`).
-_NAMED_KINDS = frozenset({cst.Name, cst.Attribute})
+# Node classes tested by identity (`ast`'s have no subclasses).
+_NAMED_KINDS = frozenset({ast.Name, ast.Attribute})
 # Expressions the evaluator can make an object of (literals and containers it cannot).
-_HANDED_KINDS = frozenset({cst.Name, cst.Attribute, cst.Call, cst.Await, cst.IfExp, cst.BooleanOperation,
-                           cst.NamedExpr, cst.BinaryOperation})
-_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef})
+_HANDED_KINDS = frozenset({ast.Name, ast.Attribute, ast.Call, ast.Await, ast.IfExp, ast.BoolOp, ast.NamedExpr, ast.BinOp})
+_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 
 _SUBPROCESS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output",
                          "subprocess.Popen", "os.system", "asyncio.create_subprocess_exec"})
@@ -98,8 +99,7 @@ class ProgramReader:
         loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
         ui_region: Callable[[CallInfo], int],
         size_gated: Callable[[CallInfo], bool],
-        few_items: Callable[[cst.BaseExpression, Scope], bool],
-        decorator_lines: Optional[Dict[int, List[int]]] = None,
+        few_items: Callable[[ast.expr, Scope], bool],
         prompted: Optional[Set[int]] = None,
     ) -> None:
         self.index = index
@@ -110,7 +110,6 @@ class ProgramReader:
         self.ui_region = ui_region
         self.size_gated = size_gated
         self.few_items = few_items
-        self.decorator_lines = decorator_lines
         self.tool_use_text = may_spell(text, TOOL_USE)
         self.pragmas: Dict[int, Tuple[str, str]] = {}
         # A pragma names whowaits: a module that does not (nearly all) has no line to search.
@@ -119,7 +118,7 @@ class ProgramReader:
             if match:
                 self.pragmas[number] = (match.group(1), (match.group(2) or "").strip())
 
-    def line(self, node: cst.CSTNode) -> int:
+    def line(self, node: ast.AST) -> int:
         """The line of a statement (cheap, from `ast`) or of any node (from positions)."""
         ordinal = self.index.ordinal_of(node)
         if ordinal is not None:
@@ -136,27 +135,20 @@ class ProgramReader:
         out = []
         for func in self.index.functions:
             node = func.node
-            assert isinstance(node, cst.FunctionDef)
+            assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             def_line = self.line(node)
-            ordinal = self.index.ordinal_of(node)
-            known_decorators = self.decorator_lines.get(ordinal) if self.decorator_lines is not None and ordinal is not None else None
             decorators = []
             first = def_line
-            for position, dec in enumerate(node.decorators):
-                expr = dec.decorator
-                callee = expr.func if isinstance(expr, cst.Call) else expr
-                keywords = tuple(a.keyword.value for a in expr.args if a.keyword) if isinstance(expr, cst.Call) else ()
-                if known_decorators is not None and position < len(known_decorators):
-                    dec_line = known_decorators[position]
-                else:
-                    dec_line = self.code_for.span(dec).line
+            for expr in node.decorator_list:
+                callee = expr.func if type(expr) is ast.Call else expr
+                keywords = tuple(a.arg for a in expr.keywords if a.arg) if type(expr) is ast.Call else ()
+                dec_line = expr.lineno
                 first = min(first, dec_line)
                 outer = func.scope.parent or self.index.module_scope  # where decorators are evaluated
-                period = self._call_period(expr, outer) if isinstance(expr, cst.Call) else None
+                period = self._call_period(expr, outer) if type(expr) is ast.Call else None
                 path = self._ref(self.ev.eval(callee, outer)) or self._group_command(callee, outer)
                 decorators.append(DecoratorFact(path, keywords, dec_line, period))
-            params = node.params
-            names = tuple(p.name.value for p in list(params.posonly_params) + list(params.params) + list(params.kwonly_params))
+            names = tuple(parameter_names(node.args))
             pragma = self.pragmas.get(def_line) or self.pragmas.get(def_line - 1) or self.pragmas.get(first - 1)
             out.append(
                 FunctionFact(
@@ -171,18 +163,18 @@ class ProgramReader:
             )
         return tuple(out)
 
-    def _group_command(self, callee: cst.BaseExpression, scope: Scope) -> str:
+    def _group_command(self, callee: ast.expr, scope: Scope) -> str:
         """`@cli.command()` where `cli` is a function decorated with `@click.group()`."""
-        if not isinstance(callee, cst.Attribute):
+        if type(callee) is not ast.Attribute:
             return ""
         base = self.ev.eval(callee.value, scope)
         if not isinstance(base, FuncV):
             return ""
         for dec in base.func.decorators:
-            target = dec.func if isinstance(dec, cst.Call) else dec
+            target = dec.func if type(dec) is ast.Call else dec
             value = self.ev.eval(target, base.func.scope.parent or self.index.module_scope)
             if isinstance(value, Ext) and value.path in ("click.group", "click.command"):
-                return f"click.Group().{callee.attr.value}"
+                return f"click.Group().{callee.attr}"
         return ""
 
     def classes(self) -> Tuple[ClassFact, ...]:
@@ -207,15 +199,15 @@ class ProgramReader:
 
     # -- function references ---------------------------------------------------------------
 
-    def _function_refs(self, expr: cst.BaseExpression, info: CallInfo) -> List[HandedRef]:
+    def _function_refs(self, expr: ast.expr, info: CallInfo) -> List[HandedRef]:
         """What a value passed as a function refers to: functions, or classes of handlers."""
-        if isinstance(expr, (cst.List, cst.Tuple)):
+        if type(expr) in (ast.List, ast.Tuple):
             refs: List[HandedRef] = []
-            for el in expr.elements:
-                refs.extend(self._function_refs(el.value, info))
+            for el in expr.elts:  # type: ignore[attr-defined]
+                refs.extend(self._function_refs(el.value if type(el) is ast.Starred else el, info))
             return refs
-        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
-            attr = expr.func.attr.value
+        if type(expr) is ast.Call and type(expr.func) is ast.Attribute:
+            attr = expr.func.attr
             if attr == "as_view":
                 base = self._ref(self.ev.eval(expr.func.value, info.scope))
                 return [ClassRef(base)] if base else []
@@ -258,22 +250,24 @@ class ProgramReader:
                 # Functions handed to a project function (`run_tracked("x", job)`) are most
                 # likely called by it: an edge, kept only if the callee is project code. The
                 # position lets a helper that maps its parameter over items say so.
-                positional = [a for a in info.node.args if a.keyword is None and not a.star]
-                for given in info.node.args:
+                args = arguments(info.node)
+                positional = [a for a in args if a.keyword is None and not a.star]
+                for given in args:
                     if type(given.value) in _NAMED_KINDS and not given.star:
                         passed = self.ev.eval(given.value, info.scope)
                         if isinstance(passed, FuncV):
                             position = next((i for i, a in enumerate(positional) if a is given), -1)
                             edges.append(CallEdge(info.caller, LocalRef(passed.func.qualname), line, loops,
                                                   ui_region=region, through=callee, through_arg=position))
-            if isinstance(value, Ext) and value.path in _SUBPROCESS and info.node.args:
+            if isinstance(value, Ext) and value.path in _SUBPROCESS and arguments(info.node):
                 for script in self._subprocess_targets(info):
                     edges.append(CallEdge(info.caller, script, line or self.call_line(info), loops, ui_region=region))
             func = info.node.func
-            if type(func) is cst.Name and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
+            if type(func) is ast.Name and func.id == "map" and arguments(info.node) and self.ev.lookup("map", info.scope) is None:
                 small = self._maps_few(info, 0)
-                mapped: Sequence[Union[HandedRef, ArgRef]] = self._function_refs(info.node.args[0].value, info)
-                for ref in mapped or self._param_ref(info.node.args[0].value, info):
+                first_arg = arguments(info.node)[0].value
+                mapped: Sequence[Union[HandedRef, ArgRef]] = self._function_refs(first_arg, info)
+                for ref in mapped or self._param_ref(first_arg, info):
                     if not isinstance(ref, ClassRef):
                         edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="" if small else "map"))
             if not isinstance(value, Ext):
@@ -311,10 +305,10 @@ class ProgramReader:
                         edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name))
                 break
             last = path.rsplit(".", 1)[-1]
-            if last in PERIODIC_TASK_METHODS and len(info.node.args) > 1:
+            if last in PERIODIC_TASK_METHODS and len(arguments(info.node)) > 1:
                 line = line or self.call_line(info)
-                period = self.schedule_hours(info.node.args[0].value, info.scope)
-                for ref in self._function_refs(info.node.args[1].value, info):
+                period = self.schedule_hours(arguments(info.node)[0].value, info.scope)
+                for ref in self._function_refs(arguments(info.node)[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
 
@@ -332,9 +326,9 @@ class ProgramReader:
         for info in self.index.calls:
             func = info.node.func
             name = last_name(func)
-            if name in _TASK_METHODS and self._dropped(info) and info.node.args:
-                first = info.node.args[0]
-                if first.keyword is not None or first.star or type(first.value) is not cst.Call:
+            if name in _TASK_METHODS and self._dropped(info) and arguments(info.node):
+                first = arguments(info.node)[0]
+                if first.keyword is not None or first.star or type(first.value) is not ast.Call:
                     continue
                 value = self.ev.eval(func, info.scope)
                 if isinstance(value, Ext) and _TASK_STARTS.match(value.path):
@@ -349,11 +343,11 @@ class ProgramReader:
                     if not (kind == "submit" or _DETACHED.match(value.path)):
                         continue
                     for handed in _arguments(info.node, index, keyword):
-                        if type(handed) is cst.Lambda:
-                            runs.update((id(node), started) for node in descendants(handed.body) if type(node) is cst.Call)
+                        if type(handed) is ast.Lambda:
+                            runs.update((id(node), started) for node in descendants(handed.body) if type(node) is ast.Call)
                         elif kind == "submit":
                             wraps[id(info.node)] = started
-                        elif type(handed) is cst.Call:
+                        elif type(handed) is ast.Call:
                             wraps[id(handed)] = started
         return runs, wraps
 
@@ -361,26 +355,26 @@ class ProgramReader:
         """Whether a call is a statement of its own: what it returns is dropped."""
         ordinal = self.index.statement_at.get(id(info.node))
         statement = self.index.statements[ordinal] if ordinal is not None and ordinal >= 0 else None
-        return type(statement) is cst.Expr and statement.value is info.node
+        return type(statement) is ast.Expr and statement.value is info.node
 
-    def _pool_block(self, func: cst.BaseExpression, info: CallInfo) -> bool:
+    def _pool_block(self, func: ast.expr, info: CallInfo) -> bool:
         """Whether the pool a job is submitted to is a `with` block's, which waits for its jobs."""
-        node = func.value if type(func) is cst.Attribute else func
-        return type(node) is cst.Name and any(b.kind == "with" for b in self.ev.lookup(node.value, info.scope) or [])
+        node = func.value if type(func) is ast.Attribute else func
+        return is_name(node) and any(b.kind == "with" for b in self.ev.lookup(name_of(node), info.scope) or [])
 
     def _maps_few(self, info: CallInfo, position: int) -> bool:
         """`pool.map(fn, ["a", "b", "c"])`: the collection after the function at `position` is a
         small literal one, so the function runs a fixed few times, not once per item of data."""
-        positional = [a for a in info.node.args if a.keyword is None and not a.star]
-        return position + 1 < len(positional) and self.few_items(positional[position + 1].value, info.scope)
+        given = positional(info.node)
+        return position + 1 < len(given) and self.few_items(given[position + 1], info.scope)
 
-    def _param_ref(self, expr: cst.BaseExpression, info: CallInfo) -> List[ArgRef]:
+    def _param_ref(self, expr: ast.expr, info: CallInfo) -> List[ArgRef]:
         """An `ArgRef` when a runner is handed the N-th parameter of a plain function
         (`def map_parallel(fn, items): pool.imap(fn, items)`): the function callers pass there
         runs the way this runner runs it, which the call graph applies across modules."""
-        if not isinstance(expr, cst.Name):
+        if type(expr) is not ast.Name:
             return []
-        bindings = self.ev.lookup(expr.value, info.scope) or []
+        bindings = self.ev.lookup(expr.id, info.scope) or []
         if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
             return []
         func = bindings[0].scope.func
@@ -392,7 +386,7 @@ class ProgramReader:
         """What a call may run (see `_target_refs`); a receiver a factory or branches bind to
         different classes (`provider = _get_provider(name)`) may run each, none certainly."""
         refs = self._target_refs(info, value)
-        if value is None or type(info.node.func) is not cst.Attribute or self._one_receiver(info.node.func, info.scope):
+        if value is None or type(info.node.func) is not ast.Attribute or self._one_receiver(info.node.func, info.scope):
             return refs
         others: List[CallRef] = []
         for alt in self.ev.alternatives(info.node.func, info.scope, limit=32):
@@ -403,21 +397,21 @@ class ProgramReader:
             return refs
         return [(ref, False) for ref in dict.fromkeys([r for r, _ in refs] + others)]
 
-    def _one_receiver(self, func: cst.Attribute, scope: Scope) -> bool:
+    def _one_receiver(self, func: ast.Attribute, scope: Scope) -> bool:
         """Whether `alternatives` can find at most one value for a chain of attributes (each of
         which gives at most one `_target_refs`): it fans out only at a name with several
         bindings or one bound by a loop or an assignment, and at calls, conditionals and
         subscripts, which such a chain does not hold, and at an attribute of `self` its class
         assigns more than once. Most receivers (`self.x`, an imported module) are this; asking
         `alternatives` at dispatch's limit was a tenth of the pass."""
-        node: cst.BaseExpression = func
+        node: ast.expr = func
         first = ""  # the attribute right after the chain's name
-        while type(node) is cst.Attribute:
-            first = node.attr.value
+        while type(node) is ast.Attribute:
+            first = node.attr
             node = node.value
-        if type(node) is not cst.Name:
+        if not is_name(node):
             return False
-        bindings = self.ev.lookup(node.value, scope) or []
+        bindings = self.ev.lookup(name_of(node), scope) or []
         if len(bindings) == 1 and bindings[0].kind == "self":  # unless the class assigns it more than once
             cls = _class_of_self(bindings)
             return cls is None or len(cls.attrs.get(first, ())) <= 1
@@ -444,7 +438,7 @@ class ProgramReader:
         if value is not None:
             return []
         func = info.node.func
-        candidates: List[CallRef] = list(self._getattr_refs(func, info)) if type(func) is cst.Call else []
+        candidates: List[CallRef] = list(self._getattr_refs(func, info)) if type(func) is ast.Call else []
         if not candidates:
             for alt in self.ev.alternatives(func, info.scope, limit=32):
                 ref = self._target_refs(info, alt) if alt is not None else []
@@ -453,22 +447,22 @@ class ProgramReader:
             candidates = list(self._param_method(func, info))
         return [(ref, False) for ref in dict.fromkeys(candidates)]
 
-    def _param_method(self, func: cst.BaseExpression, info: CallInfo) -> List[ParamRef]:
+    def _param_method(self, func: ast.expr, info: CallInfo) -> List[ParamRef]:
         """A `ParamRef` for a method called on the N-th parameter of F, untyped or `Any`
         (`def handle(self, llm): llm.reply()`, closures included): the call graph fills it in
         from what F's callers pass, in any module."""
         param = param_call(func, self.ev, info.scope)
         return [param] if param is not None else []
 
-    def _getattr_refs(self, call: cst.Call, info: CallInfo) -> List[ValueRef]:
+    def _getattr_refs(self, call: ast.Call, info: CallInfo) -> List[ValueRef]:
         """`getattr(obj, f"run_{x}")`: every method of obj's class the name pattern matches."""
         name = call.func
-        if not (isinstance(name, cst.Name) and name.value == "getattr" and self.ev.lookup("getattr", info.scope) is None):
+        if not (type(name) is ast.Name and name.id == "getattr" and self.ev.lookup("getattr", info.scope) is None):
             return []
-        args = [a.value for a in call.args if a.keyword is None]
+        args = [a.value for a in arguments(call) if a.keyword is None]
         if len(args) < 2:
             return []
-        pattern = _name_pattern(args[1])
+        pattern = _name_pattern(args[1], self.ev)
         if pattern is None:
             return []
         owner = self.ev.eval(args[0], info.scope)
@@ -484,20 +478,20 @@ class ProgramReader:
         modules ("" for one not known; keywords only when known)."""
         out: List[ArgValue] = []
         keywords: List[KeywordArg] = []
-        for arg in info.node.args:
+        for arg in arguments(info.node):
             if arg.star:
                 break
             if arg.keyword is not None:
                 value = self._arg_value(arg.value, info) if type(arg.value) in _HANDED_KINDS else ""
                 if value:
-                    keywords.append(KeywordArg(arg.keyword.value, value))
+                    keywords.append(KeywordArg(arg.keyword, value))
             elif not keywords:
                 out.append(self._arg_value(arg.value, info))
         while out and not out[-1]:
             out.pop()
         return tuple(out), tuple(keywords)
 
-    def _arg_value(self, expr: cst.BaseExpression, info: CallInfo) -> ArgValue:
+    def _arg_value(self, expr: ast.expr, info: CallInfo) -> ArgValue:
         value = self.ev.eval(expr, info.scope)
         if isinstance(value, Ext) and not vague(value):
             return value.path
@@ -505,16 +499,16 @@ class ProgramReader:
             return LocalInstance(value.cls.qualname)
         # A parameter handed on (`helper(llm)` inside `def run(llm)` or `def run(llm: Any)`):
         # what run's callers pass.
-        forwarded = param_of(expr, self.ev, info.scope) if type(expr) is cst.Name else None
+        forwarded = param_of(expr, self.ev, info.scope) if type(expr) is ast.Name else None
         return forwarded or ""
 
     def _subprocess_targets(self, info: CallInfo) -> List[Union[ScriptRef, ModuleRef]]:
         """`subprocess.run([sys.executable, "scripts/x.py"])`, `os.system("python -m pkg")`."""
-        first = info.node.args[0].value
+        first = arguments(info.node)[0].value
         words: List[str] = []
-        if isinstance(first, (cst.List, cst.Tuple)):
-            for el in first.elements:
-                value = self.ev.eval(el.value, info.scope)
+        if type(first) in (ast.List, ast.Tuple):
+            for el in first.elts:  # type: ignore[attr-defined]
+                value = self.ev.eval(el.value if type(el) is ast.Starred else el, info.scope)
                 if isinstance(value, Ext) and value.path == "sys.executable":
                     words.append("python")
                 elif isinstance(value, Lit) and isinstance(value.value, str):
@@ -537,14 +531,14 @@ class ProgramReader:
         """Celery beat entries: dicts with a "task" name and a "schedule"."""
         out = []
         for node, caller, ordinal in self.index.dicts:
-            keys: Dict[str, cst.BaseExpression] = {}
-            for el in node.elements:
-                if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString):
-                    key = literal(el.key)
+            keys: Dict[str, ast.expr] = {}
+            for el_key, el_value in zip(node.keys, node.values):
+                if el_key is not None and is_string(el_key):
+                    key = el_key.value  # type: ignore[attr-defined]
                     if isinstance(key, str):
-                        keys[key] = el.value
+                        keys[key] = el_value
             task = keys.get("task")
-            name = literal(task) if isinstance(task, cst.SimpleString) else None
+            name = task.value if task is not None and is_string(task) else None  # type: ignore[attr-defined]
             if "schedule" in keys and isinstance(name, str):
                 period = self.schedule_hours(keys["schedule"], self.index.module_scope)
                 out.append(RegistrationFact("scheduled", "Celery beat schedule", TaskRef(name),
@@ -553,25 +547,25 @@ class ProgramReader:
 
     # -- schedules in code -----------------------------------------------------------------
 
-    def _number(self, expr: cst.BaseExpression, scope: Scope) -> Optional[float]:
+    def _number(self, expr: ast.expr, scope: Scope) -> Optional[float]:
         value = self.ev.eval(expr, scope)
         if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
             return float(value.value)
         return None
 
-    def _text(self, expr: cst.BaseExpression, scope: Scope) -> Optional[str]:
+    def _text(self, expr: ast.expr, scope: Scope) -> Optional[str]:
         value = self.ev.eval(expr, scope)
         return value.value if isinstance(value, Lit) and isinstance(value.value, str) else None
 
-    def schedule_hours(self, expr: cst.BaseExpression, scope: Scope) -> Optional[float]:
+    def schedule_hours(self, expr: ast.expr, scope: Scope) -> Optional[float]:
         """A schedule value: seconds, `crontab(...)`, `timedelta(...)`, `Cron("...")`, `Period(...)`."""
         seconds = self._number(expr, scope)
         if seconds is not None:
             return seconds / 3600 or None
-        if not isinstance(expr, cst.Call):
+        if type(expr) is not ast.Call:
             return None
         name = _last_segment(self.ev.eval(expr.func, scope))
-        kwargs = {a.keyword.value: a.value for a in expr.args if a.keyword is not None}
+        kwargs = {a.arg: a.value for a in expr.keywords if a.arg is not None}
         if name == "crontab":
             fields = [self._text(kwargs[k], scope) if k in kwargs else "*"
                       for k in ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")]
@@ -582,8 +576,8 @@ class ProgramReader:
                 number = self._number(kwargs["hour"], scope)
                 fields[1] = str(int(number)) if number is not None else None
             return _cron_hours(fields)
-        if name in ("Cron", "CronTrigger.from_crontab") and expr.args:
-            text = self._text(expr.args[0].value, scope)
+        if name in ("Cron", "CronTrigger.from_crontab") and arguments(expr):
+            text = self._text(arguments(expr)[0].value, scope)
             return cron_period_hours(text) if text else None
         if name in ("timedelta", "Period", "schedule", "IntervalTrigger"):
             units = {k: self._number(v, scope) for k, v in kwargs.items() if k in ("weeks", "days", "hours", "minutes", "seconds")}
@@ -591,15 +585,15 @@ class ProgramReader:
                 return _interval_hours(units)
         return None
 
-    def _call_period(self, call: cst.Call, scope: Scope) -> Optional[float]:
+    def _call_period(self, call: ast.Call, scope: Scope) -> Optional[float]:
         """Schedules passed to a registration: `add_job(f, "interval", minutes=5)`,
         `schedule.every(10).minutes.do(f)`, `@app.function(schedule=Cron(...))`."""
-        kwargs = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        kwargs = {a.arg: a.value for a in call.keywords if a.arg is not None}
         for key in ("schedule", "run_every", "schedule_interval"):
             if key in kwargs:
                 text = self._text(kwargs[key], scope)
                 return cron_period_hours(text) if text else self.schedule_hours(kwargs[key], scope)
-        positional = [a.value for a in call.args if a.keyword is None]
+        positional = [a.value for a in arguments(call) if a.keyword is None]
         trigger = next((self._text(p, scope) for p in positional if self._text(p, scope) in ("interval", "cron")), None)
         if trigger == "interval":
             units = {k: self._number(v, scope) for k, v in kwargs.items() if k in ("weeks", "days", "hours", "minutes", "seconds")}
@@ -644,8 +638,8 @@ class ProgramReader:
         if imported & MOCK_MODULES or any(t.startswith("unittest.mock") for t in self.index.imported):
             return True
         for func in self.index.functions:
-            params = func.node.params
-            if any(p.name.value in MOCK_FIXTURES for p in list(params.params) + list(params.kwonly_params)):
+            params = func.node.args
+            if any(p.arg in MOCK_FIXTURES for p in list(params.args) + list(params.kwonlyargs)):
                 return True
         return self._local_server()
 
@@ -654,27 +648,26 @@ class ProgramReader:
         or `os.environ["OPENAI_BASE_URL"] = "http://localhost..."`: the API is a local server."""
         for statement in self.index.statements:
             # The value is evaluated only for a target of one of the two shapes below.
-            if type(statement) is not cst.Assign or not any(map(_may_set_base_url, statement.targets)):
+            if type(statement) is not ast.Assign or not any(map(_may_set_base_url, statement.targets)):
                 continue
             if not _is_local_url(self._text(statement.value, self.index.module_scope)):
                 continue
-            for target in statement.targets:
-                node = target.target
-                if isinstance(node, cst.Attribute) and node.attr.value in _BASE_URL_NAMES:
+            for node in statement.targets:
+                if type(node) is ast.Attribute and node.attr in _BASE_URL_NAMES:
                     owner = self.ev.eval(node.value, self.index.module_scope)
                     if isinstance(owner, Ext) and sdk_root(owner.path) is not None:
                         return True
-                if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+                if type(node) is ast.Subscript and len(subscript_elements(node)) == 1 and type(node.slice) is not ast.Slice:
                     owner = self.ev.eval(node.value, self.index.module_scope)
-                    key = self._text(node.slice[0].slice.value, self.index.module_scope) or ""
+                    key = self._text(node.slice, self.index.module_scope) or ""
                     if isinstance(owner, Ext) and owner.path == "os.environ" and key.upper().endswith(("BASE_URL", "API_BASE")):
                         return True
         for info in self.index.calls:
             value = self.ev.eval(info.node.func, info.scope)
             if not (isinstance(value, Ext) and sdk_root(value.path) is not None):
                 continue
-            for arg in info.node.args:
-                if arg.keyword is not None and arg.keyword.value in _BASE_URL_NAMES and _is_local_url(self._text(arg.value, info.scope)):
+            for arg in info.node.keywords:
+                if arg.arg in _BASE_URL_NAMES and _is_local_url(self._text(arg.value, info.scope)):
                     return True
         return False
 
@@ -687,19 +680,21 @@ _EVERY_UNITS = {"second": 1 / 3600, "minute": 1 / 60, "hour": 1.0, "day": 24.0, 
                 "saturday": 168.0, "sunday": 168.0}
 
 
-def _every_hours(call: cst.Call, reader: "ProgramReader") -> Optional[float]:
+def _every_hours(call: ast.Call, reader: "ProgramReader") -> Optional[float]:
     """`schedule.every(10).minutes.do(job)`: walk the receiver chain for every(N) and the unit."""
-    node: cst.BaseExpression = call.func
+    node: ast.expr = call.func
     unit: Optional[str] = None
-    while isinstance(node, (cst.Attribute, cst.Call)):
-        if isinstance(node, cst.Attribute):
-            name = node.attr.value.rstrip("s")
+    while type(node) in (ast.Attribute, ast.Call):
+        if isinstance(node, ast.Attribute):
+            name = node.attr.rstrip("s")
             if name in _EVERY_UNITS and unit is None:
                 unit = name
             node = node.value
         else:
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "every":
-                count = reader._number(node.args[0].value, reader.index.module_scope) if node.args else 1.0
+            assert isinstance(node, ast.Call)
+            if type(node.func) is ast.Attribute and node.func.attr == "every":
+                args = arguments(node)
+                count = reader._number(args[0].value, reader.index.module_scope) if args else 1.0
                 if unit is not None and count is not None:
                     return count * _EVERY_UNITS[unit]
                 return None
@@ -707,10 +702,10 @@ def _every_hours(call: cst.Call, reader: "ProgramReader") -> Optional[float]:
     return None
 
 
-def param_of(name: cst.Name, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
+def param_of(name: ast.expr, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
     """The parameter of the enclosing function (or an outer one) that is a name's only binding;
     with `plain`, only a plain function's (not a method's)."""
-    bindings = evaluator.lookup(name.value, scope) or []
+    bindings = evaluator.lookup(name_of(name), scope) or []
     if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
         return None
     owner = bindings[0].scope.func
@@ -719,20 +714,20 @@ def param_of(name: cst.Name, evaluator: Evaluator, scope: Scope, plain: bool = F
     return ParamRef(owner.qualname, bindings[0].index)
 
 
-def param_call(func: cst.BaseExpression, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
+def param_call(func: ast.expr, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
     """A call on an attribute chain rooted at a parameter (see `param_of`), its `rest` the
     chain (`cog.client.messages.create` -> `client.messages.create`)."""
     chain: List[str] = []
     node = func
-    while type(node) is cst.Attribute:
-        chain.append(node.attr.value)
+    while type(node) is ast.Attribute:
+        chain.append(node.attr)
         node = node.value
-    if type(node) is not cst.Name or not chain:
+    if not is_name(node) or not chain:
         return None
     param = param_of(node, evaluator, scope, plain)
     if param is not None:
         return replace(param, rest=".".join(reversed(chain)))
-    bindings = evaluator.lookup(node.value, scope) or []
+    bindings = evaluator.lookup(name_of(node), scope) or []
     if len(bindings) == 1 and bindings[0].kind == "assign" and bindings[0].node is not None:
         # `translator = translator_cls(key)`, then `translator.translate(...)`: the class passed.
         made = _made_from(bindings[0].node, evaluator, bindings[0].scope, plain)
@@ -741,11 +736,11 @@ def param_call(func: cst.BaseExpression, evaluator: Evaluator, scope: Scope, pla
     return replace(injected, rest=".".join(reversed(chain[:-1]))) if injected is not None else None
 
 
-def _made_from(value: cst.CSTNode, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
+def _made_from(value: ast.AST, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
     """A parameter itself (`client`), or a class passed as one and made (`translator_cls(key)`)."""
-    if isinstance(value, cst.Name):
-        return param_of(value, evaluator, scope, plain)
-    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+    if is_name(value):
+        return param_of(value, evaluator, scope, plain)  # type: ignore[arg-type]
+    if type(value) is ast.Call and is_name(value.func):
         param = param_of(value.func, evaluator, scope, plain)
         return replace(param, called=True) if param is not None else None
     return None
@@ -759,13 +754,13 @@ def _class_of_self(bindings: Sequence[Binding]) -> Optional[ClassInfo]:
     return owner.cls if owner is not None else None
 
 
-def _injected(receiver: cst.Name, attr: str, evaluator: Evaluator, scope: Scope) -> Optional[ParamRef]:
+def _injected(receiver: ast.expr, attr: str, evaluator: Evaluator, scope: Scope) -> Optional[ParamRef]:
     """`self.client` in a method, when the class's only assignment of it is `self.client =
     client` (or `= client_cls(key)`, a class passed and made) in its `__init__` with `client` a
     parameter the evaluator knows nothing of (untyped, `Any`): that parameter, so the class's
     constructor calls (`Service(Anthropic())`) say what it is. Nothing else assigns it, so it
     is what the constructor was given."""
-    cls = _class_of_self(evaluator.lookup(receiver.value, scope) or [])
+    cls = _class_of_self(evaluator.lookup(name_of(receiver), scope) or [])
     assigned = cls.attrs.get(attr, []) if cls is not None else []
     if len(assigned) != 1:
         return None
@@ -785,12 +780,11 @@ _BASE_URL_NAMES = frozenset({"base_url", "api_base"})
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "host.docker.internal"})
 
 
-def _may_set_base_url(target: cst.AssignTarget) -> bool:
+def _may_set_base_url(node: ast.expr) -> bool:
     """An assignment target `_local_server` reads: `x.base_url` (or `api_base`), or `x[key]`."""
-    node = target.target
-    if type(node) is cst.Attribute:
-        return node.attr.value in _BASE_URL_NAMES
-    return type(node) is cst.Subscript and len(node.slice) == 1 and type(node.slice[0].slice) is cst.Index
+    if type(node) is ast.Attribute:
+        return node.attr in _BASE_URL_NAMES
+    return type(node) is ast.Subscript and len(subscript_elements(node)) == 1 and type(node.slice) is not ast.Slice
 
 
 def _is_local_url(url: Optional[str]) -> bool:
@@ -806,16 +800,17 @@ def _is_local_url(url: Optional[str]) -> bool:
     return host in _LOCAL_HOSTS or host.endswith(".localhost")
 
 
-def _name_pattern(node: cst.BaseExpression) -> Optional[str]:
+def _name_pattern(node: ast.expr, evaluator: Evaluator) -> Optional[str]:
     """A glob for the names an f-string or concatenation spells (`f"run_{x}"` -> `run_*`);
     None when no fixed part is visible, so nothing is matched blindly."""
     parts: List[str] = []
-    if isinstance(node, cst.FormattedString):
-        for part in node.parts:
-            parts.append(part.value if isinstance(part, cst.FormattedStringText) else "*")
-    elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+    found = evaluator.fstring_parts(node)
+    if found is not None:
+        for part in found:
+            parts.append(part if isinstance(part, str) else "*")
+    elif type(node) is ast.BinOp and type(node.op) is ast.Add:
         for side in (node.left, node.right):
-            text = literal(side) if isinstance(side, cst.SimpleString) else None
+            text = side.value if is_string(side) else None  # type: ignore[attr-defined]
             parts.append(text if isinstance(text, str) else "*")
     else:
         return None
@@ -823,15 +818,15 @@ def _name_pattern(node: cst.BaseExpression) -> Optional[str]:
     return pattern if pattern.strip("*") and re.fullmatch(r"[\w*]+", pattern) else None
 
 
-def _arguments(call: cst.Call, index: int, keywords: str) -> List[cst.BaseExpression]:
+def _arguments(call: ast.Call, index: int, keywords: str) -> List[ast.expr]:
     """The function arguments of a registration: each listed keyword present, else the
     positional argument at `index`."""
     wanted = set(keywords.split(",")) if keywords else set()
-    found = [arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value in wanted]
+    found = [arg.value for arg in arguments(call) if arg.keyword is not None and arg.keyword in wanted]
     if found:
         return found
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    return [positional[index].value] if 0 <= index < len(positional) else []
+    given = positional(call)
+    return [given[index]] if 0 <= index < len(given) else []
 
 
 def _cron_hours(fields: Sequence[Optional[str]]) -> Optional[float]:
@@ -849,7 +844,7 @@ def _interval_hours(units: Dict[str, Optional[float]]) -> Optional[float]:
 def reads_input(info: CallInfo, ev: Evaluator) -> bool:
     """A call that reads what a person types at a terminal (`input()`, `Prompt.ask`, ...)."""
     func = info.node.func
-    if type(func) is cst.Name and func.value == "input" and ev.lookup("input", info.scope) is None:
+    if type(func) is ast.Name and func.id == "input" and ev.lookup("input", info.scope) is None:
         return True
     value = ev.eval(func, info.scope)
     return isinstance(value, Ext) and bool(_INPUTS.match(value.path))
@@ -885,17 +880,18 @@ def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
     out: Set[int] = set()
     for info in index.calls:
         carried = tainted.get(id(info.scope))
-        if carried and any(_names(arg.value) & carried for arg in info.node.args):
+        if carried and any(_names(arg.value) & carried for arg in arguments(info.node)):
             out.add(id(info.node))
     return out
 
 
-def _names(node: cst.CSTNode) -> Set[str]:
-    """The plain names an expression reads."""
-    return {current.value for current in descendants(node) if type(current) is cst.Name}
+def _names(node: ast.AST) -> Set[str]:
+    """The identifiers an expression holds: the names it reads, and attribute, keyword and
+    parameter names (a name typed at `input()` is followed through any of them)."""
+    return identifiers(node)
 
 
-def _node_ids(node: cst.CSTNode) -> Set[int]:
+def _node_ids(node: ast.AST) -> Set[int]:
     """Ids of a node and everything under it."""
     return {id(current) for current in descendants(node)}
 
@@ -913,12 +909,12 @@ def may_spell(source: str, word: str) -> bool:
     return word in source or _SPELLING_ESCAPE.search(source) is not None
 
 
-def _mentions(node: cst.CSTNode, text: str) -> bool:
+def _mentions(node: ast.AST, text: str) -> bool:
     """Whether a string literal equal to `text` appears inside `node` (nested defs excluded)."""
     stack = [node]
     while stack:
         current = stack.pop()
-        if type(current) is cst.SimpleString and literal(current) == text:
+        if is_string(current) and current.value == text:  # type: ignore[attr-defined]
             return True
         if type(current) in _SCOPES and current is not node:
             continue

@@ -7,9 +7,8 @@ exported prefix.
 
 from __future__ import annotations
 
+import ast
 from typing import Dict, List, Optional, Tuple
-
-import libcst as cst
 
 from whowaits.core import MAX_ALTERNATIVES, ExportValue, LocalInstance
 from whowaits.facts.scopes import ClassInfo, FuncInfo, ModuleIndex, Scope
@@ -79,11 +78,11 @@ def module_constants(
             return value.value
         return None
 
-    def add(key: str, value: Value, nodes: List[Tuple[Optional[cst.CSTNode], Scope]]) -> None:
+    def add(key: str, value: Value, nodes: List[Tuple[Optional[ast.AST], Scope]]) -> None:
         text = short(value)
         if text is not None:
             out[key] = text
-        elif len(nodes) == 1 and isinstance(nodes[0][0], cst.BaseExpression):
+        elif len(nodes) == 1 and isinstance(nodes[0][0], ast.expr):
             found = evaluator.env_default(nodes[0][0], nodes[0][1])
             if found is not None and len(found[1]) <= _MAX_CONSTANT:
                 env[key], out[key] = found

@@ -14,6 +14,9 @@ import sys
 from typing import List, Optional, Tuple
 
 PREFIX = re.compile(rb"[rRbBuUfF]{0,2}")
+# What CPython's `ast` and libcst's positions both count as one line break (`str.splitlines`
+# counts more: form feeds, `\x1c`, `\u2028`...).
+LINE_BREAK = re.compile(r"\r\n?|\n")
 
 # A string token: before Python 3.12 a string ends at the first unescaped quote like its own.
 _STRING_TOKEN = re.compile(

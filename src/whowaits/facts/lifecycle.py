@@ -7,14 +7,17 @@ another module creates is still seen.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
-
-import libcst as cst
+import ast
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
 from whowaits.core import PollLoopFact, PositionJoinFact, RawCall, ResultReadFact, RetryFact, Span, SubmitUse
 from whowaits.facts.batchflow import call_role
 from whowaits.facts.positions import CodeFor
-from whowaits.facts.scopes import _name_targets, CallInfo, child_nodes, descendants, ForInfo, last_name, literal, ModuleIndex, Scope
+from whowaits.facts.scopes import _name_targets, CallInfo, ForInfo, last_name, ModuleIndex, Scope
+from whowaits.facts.syntax import (
+    arguments, child_items, child_nodes, descendants, inline, is_name, is_number, is_string, last_line, name_of, positional,
+    subscript_elements,
+)
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import RETRY_DECORATORS, RETRY_ITERATORS, SLEEP_FUNCTIONS
 from whowaits.knowledge.batches import BATCH_LIFECYCLES, OUTPUT_FIELDS, RESULT_FIELDS
@@ -46,8 +49,9 @@ class LifecycleReader:
             if not info.loops or self._path(info) not in SLEEP_FUNCTIONS:
                 continue
             seconds: Optional[float] = None
-            if info.node.args and not self._changes_in_loop(info.node.args[0].value, info):
-                seconds = self._fixed_seconds(info.node.args[0].value, info.scope)
+            args = arguments(info.node)
+            if args and not self._changes_in_loop(args[0].value, info):
+                seconds = self._fixed_seconds(args[0].value, info.scope)
             sleeps_by_loop.setdefault(info.loops[-1], []).append(
                 (self.code_for.span(info.node), seconds, self.code_for(info.node))
             )
@@ -60,50 +64,55 @@ class LifecycleReader:
                 out.append(PollLoopFact(self.code_for.span(loop.node), inside, tuple(sleeps), deadline))
         return tuple(out)
 
-    def _fixed_seconds(self, node: cst.BaseExpression, scope: Scope) -> Optional[float]:
+    def _fixed_seconds(self, node: ast.expr, scope: Scope) -> Optional[float]:
         """A sleep's literal seconds (through constants), or None."""
         value = self.ev.eval(node, scope)
         if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
             return float(value.value)
         return None
 
-    def _changes_in_loop(self, arg: cst.BaseExpression, info: CallInfo) -> bool:
+    def _changes_in_loop(self, arg: ast.expr, info: CallInfo) -> bool:
         """A sleep on a name the loop rebinds (`delay = min(delay * 2, cap)`) is a backoff, not
         a fixed interval: its first value says nothing about how often the loop polls."""
-        if not isinstance(arg, cst.Name):
+        if type(arg) is not ast.Name:
             return False
         loop = info.loops[-1]
         return any(loop in b.loops and not isinstance(self.ev.binding_value(b), Lit)
-                   for b in self.ev.lookup(arg.value, info.scope) or [])
+                   for b in self.ev.lookup(arg.id, info.scope) or [])
 
-    def _deadline(self, node: cst.CSTNode, sleeps: List[Optional[float]], scope: Scope) -> Optional[float]:
+    def _deadline(self, node: ast.AST, sleeps: List[Optional[float]], scope: Scope) -> Optional[float]:
         """When a poll loop gives up: attempts x sleep for `for _ in range(N)`, or the literal a
         `while` test compares a clock with (`while time.time() - start < 3600`)."""
-        if isinstance(node, cst.For):
+        if isinstance(node, (ast.For, ast.AsyncFor)):
             it = node.iter
-            if (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
-                    and len(it.args) == 1 and None not in sleeps and sleeps):
-                count = self.ev.eval(it.args[0].value, scope)
+            if (type(it) is ast.Call and type(it.func) is ast.Name and it.func.id == "range"
+                    and len(arguments(it)) == 1 and None not in sleeps and sleeps):
+                count = self.ev.eval(arguments(it)[0].value, scope)
                 if isinstance(count, Lit) and isinstance(count.value, int):
                     return count.value * sum(s for s in sleeps if s is not None)
             return None
-        if isinstance(node, cst.While):
+        if isinstance(node, ast.While):
             clock = False
             limit: Optional[float] = None
-            stack: List[cst.CSTNode] = [node.test]
+            stack: List[Union[ast.AST, str]] = [node.test]
             while stack:
                 current = stack.pop()
-                if isinstance(current, cst.Call):
+                if isinstance(current, str):  # an attribute's or keyword's name, read as a name
+                    value = self.ev.name_value(current, scope)
+                    if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+                        limit = float(value.value)
+                    continue
+                if type(current) is ast.Call:
                     value = self.ev.eval(current.func, scope)
                     if isinstance(value, Ext) and value.path in ("time.time", "time.monotonic", "time.perf_counter"):
                         clock = True
-                if isinstance(current, (cst.Integer, cst.Float)):
-                    limit = float(literal(current))
-                elif isinstance(current, cst.Name):
+                if is_number(current):
+                    limit = float(current.value)  # type: ignore[attr-defined]
+                elif is_name(current):
                     value = self.ev.eval(current, scope)
                     if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
                         limit = float(value.value)
-                stack.extend(child_nodes(current))
+                stack.extend(child_items(current))
             return limit if clock else None
         return None
 
@@ -138,7 +147,7 @@ class LifecycleReader:
                 scan = _InlineScan(targets)
             if not targets:
                 continue
-            loop.body.visit(scan)
+            scan.scan(loop.body)
             out.append(
                 ResultReadFact(
                     call_id,
@@ -150,24 +159,24 @@ class LifecycleReader:
             )
         return tuple(out)
 
-    def _job_of_inline_results(self, expr: cst.BaseExpression, scope: Scope) -> Optional[int]:
+    def _job_of_inline_results(self, expr: ast.expr, scope: Scope) -> Optional[int]:
         """`job.dest.inlined_responses` with `job` bound to a batch create or get: that call."""
         node = expr
-        while isinstance(node, cst.Attribute):
-            if node.attr.value in OUTPUT_FIELDS:
+        while type(node) is ast.Attribute:
+            if node.attr in OUTPUT_FIELDS:
                 return self._iterated_call(node.value, scope)
             node = node.value
         return None
 
-    def _iterated_call(self, expr: cst.BaseExpression, scope: Scope) -> Optional[int]:
+    def _iterated_call(self, expr: ast.expr, scope: Scope) -> Optional[int]:
         for _ in range(4):
-            while isinstance(expr, cst.Await):
-                expr = expr.expression
-            if isinstance(expr, cst.Call):
+            while type(expr) is ast.Await:
+                expr = expr.value
+            if type(expr) is ast.Call:
                 return self.call_id_of.get(id(expr))
-            if not isinstance(expr, cst.Name):
+            if type(expr) is not ast.Name:
                 return None
-            bindings = self.ev.lookup(expr.value, scope) or []
+            bindings = self.ev.lookup(expr.id, scope) or []
             if len(bindings) != 1 or bindings[0].node is None or bindings[0].kind not in ("assign", "with"):
                 return None
             expr, scope = bindings[0].node, bindings[0].scope
@@ -185,9 +194,9 @@ class LifecycleReader:
         out: List[PositionJoinFact] = []
         for info in self.index.calls:
             func = info.node.func
-            if not (isinstance(func, cst.Name) and func.value == "zip" and self.ev.lookup("zip", info.scope) is None):
+            if not (type(func) is ast.Name and func.id == "zip" and self.ev.lookup("zip", info.scope) is None):
                 continue
-            args = [a.value for a in info.node.args if a.keyword is None and not a.star]
+            args = positional(info.node)
             origins = [derived.origin(a, info.scope) for a in args]
             found = [o for o in origins if o is not None]
             others = [a for a, o in zip(args, origins) if o is None]
@@ -202,24 +211,25 @@ class LifecycleReader:
                 out.append(PositionJoinFact(call_id, self.code_for.span(node), self.code_for(node)))
         return tuple(out)
 
-    def _indexed_join(self, loop: ForInfo, derived: "_Derived") -> Optional[Tuple[int, cst.CSTNode]]:
+    def _indexed_join(self, loop: ForInfo, derived: "_Derived") -> Optional[Tuple[int, ast.AST]]:
         it = loop.iter
-        if not (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.args):
+        if not (type(it) is ast.Call and type(it.func) is ast.Name and arguments(it)):
             return None
-        iterated: Optional[cst.BaseExpression] = None
+        args = arguments(it)
+        iterated: Optional[ast.expr] = None
         index: Optional[str] = None
         element: Optional[str] = None
         target = loop.target
-        if it.func.value == "enumerate" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
-            first, second = target.elements[0].value, target.elements[1].value
-            if isinstance(first, cst.Name):
-                iterated, index = it.args[0].value, first.value
-                element = second.value if isinstance(second, cst.Name) else None
-        elif it.func.value == "range" and len(it.args) == 1 and isinstance(target, cst.Name):
-            inner = it.args[0].value
-            if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "len" and inner.args:
-                iterated, index = inner.args[0].value, target.value
-        if iterated is None or index is None or self.ev.lookup(it.func.value, loop.scope) is not None:
+        if it.func.id == "enumerate" and type(target) is ast.Tuple and len(target.elts) == 2:
+            first, second = (e.value if type(e) is ast.Starred else e for e in target.elts)
+            if type(first) is ast.Name:
+                iterated, index = args[0].value, first.id
+                element = second.id if type(second) is ast.Name else None
+        elif it.func.id == "range" and len(args) == 1 and type(target) is ast.Name:
+            inner = args[0].value
+            if type(inner) is ast.Call and type(inner.func) is ast.Name and inner.func.id == "len" and arguments(inner):
+                iterated, index = arguments(inner)[0].value, target.id
+        if iterated is None or index is None or self.ev.lookup(it.func.id, loop.scope) is not None:
             return None
         iterated_origin = derived.origin(iterated, loop.scope)
         if self._ids_compared(loop.body, loop.scope):
@@ -238,21 +248,21 @@ class LifecycleReader:
                 return origin, sub
         return None
 
-    def _fresh_container(self, node: cst.BaseExpression, scope: Scope) -> bool:
+    def _fresh_container(self, node: ast.expr, scope: Scope) -> bool:
         """A name bound only to an empty or placeholder list or dict made here (`[None] * n`)."""
-        if not isinstance(node, cst.Name):
+        if type(node) is not ast.Name:
             return False
-        bindings = self.ev.lookup(node.value, scope) or []
+        bindings = self.ev.lookup(node.id, scope) or []
         return bool(bindings) and all(b.kind == "assign" and _placeholder(b.node) for b in bindings)
 
-    def _ids_compared(self, node: cst.CSTNode, scope: Scope) -> bool:
+    def _ids_compared(self, node: Union[ast.AST, List[ast.stmt]], scope: Scope) -> bool:
         """A comparison of custom_ids near the join: the code checks the pairing."""
-        loop_body: cst.CSTNode = node
+        loop_body: Union[ast.AST, List[ast.stmt]] = node
         for loop in self.index.fors:
-            if isinstance(loop.node, cst.For) and loop.iter is node:
+            if isinstance(loop.node, (ast.For, ast.AsyncFor)) and loop.iter is node:
                 loop_body = loop.body
-        return any(isinstance(current, cst.Comparison) and any(_names_custom_id(n) for n in child_nodes(current))
-                   for current in descendants(loop_body))
+        return any(type(current) is ast.Compare and any(_names_custom_id(n) for n in child_nodes(current))
+                   for current in _all_nodes(loop_body))
 
     # -- retries ---------------------------------------------------------------------------
 
@@ -260,7 +270,7 @@ class LifecycleReader:
         out: List[RetryFact] = []
         for func in self.index.functions:
             for decorator in func.decorators:
-                target = decorator.func if isinstance(decorator, cst.Call) else decorator
+                target = decorator.func if type(decorator) is ast.Call else decorator
                 value = self.ev.eval(target, func.scope.parent or self.index.module_scope)
                 if isinstance(value, Ext) and value.path in RETRY_DECORATORS:
                     ids = tuple(raw.call_id for info, raw in self.calls if info.scope is func.scope)
@@ -268,7 +278,7 @@ class LifecycleReader:
                         out.append(RetryFact("decorator", self.code_for.span(decorator), f"@{value.path}", ids))
         seen_loops: Set[int] = set()
         for loop_id, loop in sorted(self.index.loops.items()):
-            if isinstance(loop.node, cst.For):
+            if isinstance(loop.node, (ast.For, ast.AsyncFor)):
                 value = self.ev.eval(loop.node.iter, loop.scope)
                 if isinstance(value, Ext) and value.path.rstrip("()") in RETRY_ITERATORS:
                     ids = tuple(raw.call_id for info, raw in self.calls if loop_id in info.loops)
@@ -289,9 +299,9 @@ class LifecycleReader:
 
     def _is_retry_loop(self, loop_id: int) -> bool:
         loop = self.index.loops[loop_id]
-        if isinstance(loop.node, cst.While):
+        if isinstance(loop.node, ast.While):
             return True
-        return isinstance(loop.node, cst.For) and _over_range(loop.node)
+        return isinstance(loop.node, (ast.For, ast.AsyncFor)) and _over_range(loop.node)
 
     # -- submits of named collections -----------------------------------------------------
 
@@ -312,12 +322,12 @@ class LifecycleReader:
         return tuple(out)
 
 
-def retries_one_call(node: cst.CSTNode, evaluator: Evaluator, scope: Scope) -> bool:
+def retries_one_call(node: ast.AST, evaluator: Evaluator, scope: Scope) -> bool:
     """A for loop that makes attempts rather than going through items: over a retry iterator
     (`for attempt in Retrying(...)`), or with a try that leaves the loop on success and
     swallows the failure, retrying (`for _ in range(3)`) or falling back to the next model or
     key (`for model in models:`). It stops at the first call that succeeds."""
-    if not isinstance(node, cst.For):
+    if not isinstance(node, (ast.For, ast.AsyncFor)):
         return False
     value = evaluator.eval(node.iter, scope)
     if isinstance(value, Ext) and value.path.rstrip("()") in RETRY_ITERATORS:
@@ -326,49 +336,47 @@ def retries_one_call(node: cst.CSTNode, evaluator: Evaluator, scope: Scope) -> b
     # regions: try: return ...`): a `break` there would only leave the inner loop. A count of
     # repeats left when the answer will do (`for _ in range(n): ...; if reply.ok: break`) too.
     repeats = _over_range(node)
-    return any((isinstance(stmt, cst.Try) and _is_retry_try(stmt))
-               or (isinstance(stmt, cst.For) and any(isinstance(inner, cst.Try) and _is_retry_try(inner, (cst.Return,))
-                                                      for inner in stmt.body.body))
-               or (repeats and isinstance(stmt, cst.If) and _has_exit([stmt]))
-               for stmt in node.body.body)
+    return any((type(stmt) is ast.Try and _is_retry_try(stmt))
+               or (isinstance(stmt, (ast.For, ast.AsyncFor)) and any(type(inner) is ast.Try and _is_retry_try(inner, (ast.Return,))
+                                                                     for inner in stmt.body))
+               or (repeats and type(stmt) is ast.If and _has_exit([stmt]))
+               for stmt in node.body)
 
 
-def _over_range(node: cst.For) -> bool:
+def _over_range(node: Union[ast.For, ast.AsyncFor]) -> bool:
     """`for _ in range(...)`: a count of repeats."""
     it = node.iter
-    return isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"
+    return type(it) is ast.Call and type(it.func) is ast.Name and it.func.id == "range"
 
 
-def _is_retry_try(node: cst.Try, exits: Tuple[type, ...] = (cst.Break, cst.Return)) -> bool:
+def _is_retry_try(node: ast.Try, exits: Tuple[type, ...] = (ast.Break, ast.Return)) -> bool:
     """A try that leaves the loop on success (by one of `exits`) and swallows the failure, at
     least on some path of a handler (`if retryable: continue` before a `raise`): a retry."""
-    leaves = _has_exit(node.body.body, exits) or (node.orelse is not None and _has_exit(node.orelse.body.body, exits))
+    leaves = _has_exit(node.body, exits) or (bool(node.orelse) and _has_exit(node.orelse, exits))
     if not leaves:
         return False
     for handler in node.handlers:
-        body = handler.body.body
-        last = body[-1] if body else None
-        if isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Raise) for s in last.body):
-            if _has_exit(body, (cst.Continue,)):
+        body = handler.body
+        if any(type(s) is ast.Raise for s in last_line(body)):
+            if _has_exit(body, (ast.Continue,)):
                 return True
             continue
         return True
     return False
 
 
-def _has_exit(statements: "Sequence[Union[cst.BaseStatement, cst.BaseSmallStatement]]",
-              exits: Tuple[type, ...] = (cst.Break, cst.Return)) -> bool:
-    """Whether the statements (through `if`, `else` and `with`) hold one of `exits`."""
+def _has_exit(statements: Sequence[ast.stmt], exits: Tuple[type, ...] = (ast.Break, ast.Return)) -> bool:
+    """Whether the statements of an indented block (through `if`, `else` and `with`) hold one
+    of `exits`; a block written after its header's colon (`if ok: break`) is not read."""
+    if inline(statements):
+        return False
     for stmt in statements:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            if any(isinstance(s, exits) for s in stmt.body):
+        if type(stmt) in exits:
+            return True
+        if type(stmt) is ast.If:
+            if _has_exit(stmt.body, exits) or _has_exit(stmt.orelse, exits):
                 return True
-        elif isinstance(stmt, cst.If):
-            if _has_exit(stmt.body.body, exits) or (
-                isinstance(stmt.orelse, cst.Else) and _has_exit(stmt.orelse.body.body, exits)
-            ) or (isinstance(stmt.orelse, cst.If) and _has_exit([stmt.orelse], exits)):
-                return True
-        elif isinstance(stmt, cst.With) and _has_exit(stmt.body.body, exits):
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)) and _has_exit(stmt.body, exits):
             return True
     return False
 
@@ -379,50 +387,73 @@ def _has_exit(statements: "Sequence[Union[cst.BaseStatement, cst.BaseSmallStatem
 RESULT_TYPES = frozenset(t for record in BATCH_LIFECYCLES.values() for t in record.result_types)
 
 
-class _ResultScan(cst.CSTVisitor):
+class _Scan:
+    """A walk of a loop's body that does not enter nested functions: `visit` sees each node
+    before what is under it, in source order."""
+
+    def scan(self, body: Union[ast.AST, List[ast.stmt]]) -> None:
+        stack: List[ast.AST] = list(reversed(body)) if isinstance(body, list) else [body]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            self.visit(node)
+            stack.extend(reversed(child_nodes(node)))
+
+    def visit(self, node: ast.AST) -> None:
+        raise NotImplementedError
+
+
+class _ResultScan(_Scan):
     """Within a results loop: `.result.message` reads and `.result.type` checks."""
 
     def __init__(self, targets: Set[str]) -> None:
-        super().__init__()
         self.targets = targets
         self.result_aliases: Set[str] = set()  # names bound to `<target>.result`
         self.type_aliases: Set[str] = set()  # names bound to `<target>.result.type`
-        self.message_uses: List[cst.CSTNode] = []
+        self.message_uses: List[ast.AST] = []
         self.checked = False
-        self.bad_literals: List[Tuple[cst.CSTNode, str]] = []
+        self.bad_literals: List[Tuple[ast.AST, str]] = []
 
-    def _is_result(self, node: cst.BaseExpression) -> bool:
-        if isinstance(node, cst.Name):
-            return node.value in self.result_aliases
+    def _is_result(self, node: ast.AST) -> bool:
+        if is_name(node):
+            return name_of(node) in self.result_aliases
         return (
-            isinstance(node, cst.Attribute)
-            and node.attr.value == "result"
-            and isinstance(node.value, cst.Name)
-            and node.value.value in self.targets
+            type(node) is ast.Attribute
+            and node.attr == "result"
+            and type(node.value) is ast.Name
+            and node.value.id in self.targets
         )
 
-    def _is_type(self, node: cst.BaseExpression) -> bool:
-        if isinstance(node, cst.Name):
-            return node.value in self.type_aliases
-        return isinstance(node, cst.Attribute) and node.attr.value == "type" and self._is_result(node.value)
+    def _is_type(self, node: ast.AST) -> bool:
+        if is_name(node):
+            return name_of(node) in self.type_aliases
+        return type(node) is ast.Attribute and node.attr == "type" and self._is_result(node.value)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        if kind is ast.Assign:
+            for target in node.targets:  # type: ignore[attr-defined]
+                if type(target) is ast.Name:
+                    if self._is_result(node.value):  # type: ignore[attr-defined]
+                        self.result_aliases.add(target.id)
+                    elif self._is_type(node.value):  # type: ignore[attr-defined]
+                        self.type_aliases.add(target.id)
+        elif kind is ast.Attribute:
+            if node.attr == "message" and self._is_result(node.value):  # type: ignore[attr-defined]
+                self.message_uses.append(node)
+        elif kind is ast.Compare:
+            self._comparison(node)  # type: ignore[arg-type]
+        elif kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            args = arguments(node)  # type: ignore[arg-type]
+            if type(func) is ast.Name and func.id in ("isinstance", "hasattr", "getattr") and args and self._is_result(args[0].value):
+                self.checked = True
+        elif kind.__name__ == "Match":
+            self._match(node)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            if isinstance(target.target, cst.Name):
-                if self._is_result(node.value):
-                    self.result_aliases.add(target.target.value)
-                elif self._is_type(node.value):
-                    self.type_aliases.add(target.target.value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value == "message" and self._is_result(node.value):
-            self.message_uses.append(node)
-
-    def visit_Comparison(self, node: cst.Comparison) -> None:
-        sides = [node.left] + [c.comparator for c in node.comparisons]
+    def _comparison(self, node: ast.Compare) -> None:
+        sides = [node.left, *node.comparators]
         if not any(self._is_type(side) for side in sides):
             return
         self.checked = True
@@ -431,82 +462,64 @@ class _ResultScan(cst.CSTVisitor):
                 if found[1] not in RESULT_TYPES:
                     self.bad_literals.append(found)
 
-    def visit_Match(self, node: cst.Match) -> None:
-        if self._is_type(node.subject) or self._is_result(node.subject):
+    def _match(self, node: ast.AST) -> None:
+        subject = getattr(node, "subject")
+        if self._is_type(subject) or self._is_result(subject):
             self.checked = True
-            for case in node.cases:
+            for case in getattr(node, "cases"):
                 pattern = case.pattern
-                if isinstance(pattern, cst.MatchValue):
+                if type(pattern).__name__ == "MatchValue":
                     for literal in _string_literals(pattern.value):
                         if literal[1] not in RESULT_TYPES:
                             self.bad_literals.append(literal)
 
-    def visit_Call(self, node: cst.Call) -> None:
-        func = node.func
-        if (
-            isinstance(func, cst.Name)
-            and func.value in ("isinstance", "hasattr", "getattr")
-            and node.args
-            and self._is_result(node.args[0].value)
-        ):
-            self.checked = True
 
-
-class _InlineScan(cst.CSTVisitor):
+class _InlineScan(_Scan):
     """Within a loop over inline results (a Gemini job's `dest.inlined_responses`): reads of
     `<target>.response.<...>`, and whether a test looks at `<target>.error` or `<target>.response`
     first (a failed request has an error and no response)."""
 
     def __init__(self, targets: Set[str]) -> None:
-        super().__init__()
         self.targets = targets
-        self.message_uses: List[cst.CSTNode] = []
+        self.message_uses: List[ast.AST] = []
         self.checked = False
-        self.bad_literals: List[Tuple[cst.CSTNode, str]] = []
+        self.bad_literals: List[Tuple[ast.AST, str]] = []
         self.fields = {field for pair in RESULT_FIELDS for field in pair}
         self.values = {pair[0] for pair in RESULT_FIELDS}
 
-    def _field(self, node: cst.CSTNode) -> Optional[str]:
-        if (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)
-                and node.value.value in self.targets and node.attr.value in self.fields):
-            return node.attr.value
+    def _field(self, node: ast.AST) -> Optional[str]:
+        if (type(node) is ast.Attribute and type(node.value) is ast.Name
+                and node.value.id in self.targets and node.attr in self.fields):
+            return node.attr
         return None
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
+    def visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        if kind is ast.Attribute:
+            if self._field(node.value) in self.values:  # type: ignore[attr-defined]
+                self.message_uses.append(node)
+        elif kind in (ast.If, ast.IfExp, ast.While):
+            self._test(node.test)  # type: ignore[attr-defined]
+        elif kind is ast.BoolOp:  # each operand but the last decides whether the next runs
+            for value in node.values[:-1]:  # type: ignore[attr-defined]
+                self._test(value)
+        elif kind is ast.comprehension:
+            for test in node.ifs:  # type: ignore[attr-defined]
+                self._test(test)
 
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if self._field(node.value) in self.values:
-            self.message_uses.append(node)
-
-    def _test(self, test: Optional[cst.CSTNode]) -> None:
+    def _test(self, test: Optional[ast.AST]) -> None:
         if test is not None and any(self._field(current) is not None for current in descendants(test)):
             self.checked = True
 
-    def visit_If(self, node: cst.If) -> None:
-        self._test(node.test)
 
-    def visit_IfExp(self, node: cst.IfExp) -> None:
-        self._test(node.test)
-
-    def visit_While(self, node: cst.While) -> None:
-        self._test(node.test)
-
-    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
-        self._test(node.left)
-
-    def visit_CompIf(self, node: cst.CompIf) -> None:
-        self._test(node.test)
-
-
-def _string_literals(node: cst.BaseExpression) -> List[Tuple[cst.CSTNode, str]]:
-    if isinstance(node, cst.SimpleString):
-        value = literal(node)
+def _string_literals(node: ast.AST) -> List[Tuple[ast.AST, str]]:
+    if is_string(node):
+        value = node.value  # type: ignore[attr-defined]
         return [(node, value)] if isinstance(value, str) else []
-    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+    if type(node) in (ast.Tuple, ast.List, ast.Set):
         out = []
-        for el in node.elements:
-            out.extend(_string_literals(el.value))
+        for el in node.elts:  # type: ignore[attr-defined]
+            out.extend(_string_literals(el.value if type(el) is ast.Starred else el))
         return out
     return []
 
@@ -525,47 +538,59 @@ class _Derived:
         self.reader = reader
         self.results = results
 
-    def origin(self, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> Optional[int]:
+    def origin(self, node: ast.AST, scope: Scope, depth: int = 0) -> Optional[int]:
         if depth > 8:
             return None
-        while isinstance(node, cst.Await):
-            node = node.expression
-        if isinstance(node, cst.Call):
+        while type(node) is ast.Await:
+            node = node.value  # type: ignore[attr-defined]
+        kind = type(node)
+        if kind is ast.Call:
             if id(node) in self.results:
                 return self.results[id(node)]
-            func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _LINE_METHODS:
+            func = node.func  # type: ignore[attr-defined]
+            if type(func) is ast.Attribute and func.attr in _LINE_METHODS:
                 return self.origin(func.value, scope, depth + 1)
-            if isinstance(func, cst.Name) and func.value in ("list", "tuple", "iter", "sorted") and len(node.args) == 1:
-                return self.origin(node.args[0].value, scope, depth + 1)
+            args = arguments(node)  # type: ignore[arg-type]
+            if type(func) is ast.Name and func.id in ("list", "tuple", "iter", "sorted") and len(args) == 1:
+                return self.origin(args[0].value, scope, depth + 1)
             return None
-        if isinstance(node, cst.Attribute) and node.attr.value in _TEXT_ATTRIBUTES:
-            return self.origin(node.value, scope, depth + 1)
-        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice):
-            return self.origin(node.value, scope, depth + 1)
-        if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
-            return self.origin(node.for_in.iter, scope, depth + 1)
-        if isinstance(node, cst.Name):
-            return self._name_origin(node.value, scope, depth)
+        if kind is ast.Attribute and node.attr in _TEXT_ATTRIBUTES:  # type: ignore[attr-defined]
+            return self.origin(node.value, scope, depth + 1)  # type: ignore[attr-defined]
+        if kind is ast.Subscript:
+            elements = subscript_elements(node)  # type: ignore[arg-type]
+            if len(elements) == 1 and type(elements[0]) is ast.Slice:
+                return self.origin(node.value, scope, depth + 1)  # type: ignore[attr-defined]
+        if kind in (ast.ListComp, ast.GeneratorExp):
+            return self.origin(node.generators[0].iter, scope, depth + 1)  # type: ignore[attr-defined]
+        if is_name(node):
+            return self._name_origin(name_of(node), scope, depth)
         return None
 
-    def mentions(self, node: cst.BaseExpression, scope: Scope, depth: int = 0) -> bool:
+    def mentions(self, node: ast.AST, scope: Scope, depth: int = 0) -> bool:
         """Whether anything in an expression (or in what a name in it was assigned) comes from
-        the results, in any order: then pairing it with the results is not matching inputs."""
+        the results, in any order: then pairing it with the results is not matching inputs.
+        The names of attributes and keywords in it count as names."""
         if depth > 3:
             return True
-        stack: List[cst.CSTNode] = [node]
+        stack: List[Union[ast.AST, str]] = [node]
         while stack:
             current = stack.pop()
-            if isinstance(current, cst.BaseExpression) and self.origin(current, scope) is not None:
+            name: Optional[str] = current if isinstance(current, str) else None
+            if isinstance(current, str):
+                if self._name_origin(current, scope, 0) is not None:
+                    return True
+            elif isinstance(current, ast.expr) and self.origin(current, scope) is not None:
                 return True
-            if isinstance(current, cst.Name):
-                for binding in self.reader.ev.lookup(current.value, scope) or []:
+            elif is_name(current):
+                name = name_of(current)
+            if name is not None:
+                for binding in self.reader.ev.lookup(name, scope) or []:
                     value = binding.node
                     if binding.kind in ("assign", "with") and value is not None and value is not node:
                         if self.mentions(value, binding.scope, depth + 1):
                             return True
-            stack.extend(child_nodes(current))
+            if not isinstance(current, str):
+                stack.extend(child_items(current))
         return False
 
     def _name_origin(self, name: str, scope: Scope, depth: int) -> Optional[int]:
@@ -584,64 +609,70 @@ class _Derived:
                     return found
             for loop_id in loops:
                 node = self.reader.index.loops[loop_id].node
-                if isinstance(node, cst.For):
+                if isinstance(node, (ast.For, ast.AsyncFor)):
                     found = self.origin(node.iter, owner, depth + 1)
                     if found is not None:
                         return found
         return None
 
 
-def _counter(node: cst.BaseExpression) -> bool:
+def _counter(node: ast.AST) -> bool:
     """`range(...)` / `itertools.count()`: numbering, not a collection of inputs."""
-    if not isinstance(node, cst.Call):
+    if type(node) is not ast.Call:
         return False
     return last_name(node) in ("range", "count")
 
 
-def _subscripts_by(body: cst.CSTNode, index: str) -> List[cst.Subscript]:
+def _all_nodes(body: Union[ast.AST, List[ast.stmt]]) -> Iterable[ast.AST]:
+    """Every node of a subtree, or of a block's statements."""
+    for top in body if isinstance(body, list) else [body]:
+        yield from descendants(top)
+
+
+def _subscripts_by(body: List[ast.stmt], index: str) -> List[ast.Subscript]:
     """`x[i]` and `df.loc[i, "col"]` in a loop body, in source order."""
-    out: List[cst.Subscript] = []
-    stack: List[cst.CSTNode] = [body]
+    out: List[ast.Subscript] = []
+    stack: List[ast.AST] = list(reversed(body))
     while stack:
         node = stack.pop()
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
-        if isinstance(node, cst.Subscript) and node.slice and isinstance(node.slice[0].slice, cst.Index):
-            value = node.slice[0].slice.value
-            if isinstance(value, cst.Name) and value.value == index:
+        if type(node) is ast.Subscript:
+            first = subscript_elements(node)[0]
+            if type(first) is ast.Name and first.id == index:
                 out.append(node)
         stack.extend(reversed(child_nodes(node)))
     return out
 
 
-def _assigned_subscripts(body: cst.CSTNode) -> Set[int]:
+def _assigned_subscripts(body: List[ast.stmt]) -> Set[int]:
     """Ids of subscripts that are a whole assignment target (`out[i] = ...`)."""
-    return {id(t.target) for node in descendants(body) if isinstance(node, cst.Assign)
-            for t in node.targets if isinstance(t.target, cst.Subscript)}
+    return {id(t) for node in _all_nodes(body) if type(node) is ast.Assign
+            for t in node.targets if type(t) is ast.Subscript}
 
 
-def _placeholder(node: Optional[cst.CSTNode]) -> bool:
+def _placeholder(node: Optional[ast.AST]) -> bool:
     """`[]`, `{}`, `[None] * n`, `list()`, `dict()`: a container with nothing of the inputs yet."""
-    if isinstance(node, (cst.List, cst.Dict)) and not node.elements:
+    if (type(node) is ast.List and not node.elts) or (type(node) is ast.Dict and not node.keys):
         return True
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
-        return isinstance(node.left, cst.List) and all(
-            isinstance(e.value, (cst.Name, cst.SimpleString, cst.Integer)) for e in node.left.elements
-        ) and not any(isinstance(e.value, cst.Name) and e.value.value not in ("None", "True", "False")
-                      for e in node.left.elements)
-    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
-            and node.func.value in ("list", "dict") and not node.args)
+    if type(node) is ast.BinOp and type(node.op) is ast.Mult:
+        left = node.left
+        return type(left) is ast.List and all(
+            is_name(e) or is_string(e) or (type(e) is ast.Constant and type(e.value) is int) for e in left.elts
+        ) and not any(type(e) is ast.Name for e in left.elts)
+    return (type(node) is ast.Call and type(node.func) is ast.Name
+            and node.func.id in ("list", "dict") and not arguments(node))
 
 
-def _root_name(node: cst.BaseExpression) -> Optional[str]:
-    while isinstance(node, (cst.Attribute, cst.Subscript, cst.Call)):
-        node = node.func if isinstance(node, cst.Call) else node.value
-    return node.value if isinstance(node, cst.Name) else None
+def _root_name(node: ast.AST) -> Optional[str]:
+    while type(node) in (ast.Attribute, ast.Subscript, ast.Call):
+        node = node.func if type(node) is ast.Call else node.value  # type: ignore[attr-defined]
+    return name_of(node) if is_name(node) else None
 
 
-def _names_custom_id(node: cst.CSTNode) -> bool:
+def _names_custom_id(node: ast.AST) -> bool:
     return any(
-        (isinstance(current, cst.Attribute) and current.attr.value == "custom_id")
-        or (isinstance(current, cst.SimpleString) and literal(current) == "custom_id")
+        (type(current) is ast.Attribute and current.attr == "custom_id")
+        or (is_string(current) and current.value == "custom_id")  # type: ignore[attr-defined]
         for current in descendants(node)
     )

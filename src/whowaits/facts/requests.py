@@ -8,20 +8,22 @@ once per item of a loop or comprehension is `repeated`.
 
 from __future__ import annotations
 
+import ast
 import string
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Set, Tuple
-
-import libcst as cst
+from typing import Dict, List, Optional, Set, Tuple, Union
 
 from whowaits.core import BatchInput, BatchRequestFacts, CollectionRef, CustomIdFact, RequestFacts
 from whowaits.facts.positions import CodeFor
-from whowaits.facts.scopes import last_name, literal, ModuleIndex, Scope
+from whowaits.facts.scopes import last_name, ModuleIndex, Scope
+from whowaits.facts.syntax import (
+    arguments, child_nodes, concatenated, is_fstring, is_name, is_string, is_strings, name_of, subscript_elements,
+)
 from whowaits.facts.values import Evaluator, Ext, FuncV, Lit
 from whowaits.knowledge.libraries import UNBOUNDED_FUNCTIONS, UNBOUNDED_METHODS
 from whowaits.knowledge.sdk import ENDPOINT_KEYWORDS
 
-Items = Dict[str, Tuple[cst.BaseExpression, Scope]]
+Items = Dict[str, Tuple[ast.expr, Scope]]
 
 # Constructors that build a request or params mapping from keyword arguments.
 _MAPPING_CONSTRUCTORS = {
@@ -44,7 +46,7 @@ _MAX_UNKNOWN = 4
 
 @dataclass
 class _Template:
-    node: cst.BaseExpression
+    node: ast.expr
     scope: Scope
     loops: Tuple[int, ...]
     count: Optional[int]
@@ -67,11 +69,11 @@ class RequestReader:
 
     # -- keyword requests ------------------------------------------------------------------
 
-    def call_items(self, call: cst.Call, scope: Scope) -> Items:
+    def call_items(self, call: ast.Call, scope: Scope) -> Items:
         items: Items = {}
-        for arg in call.args:
+        for arg in arguments(call):
             if arg.keyword is not None:
-                items[arg.keyword.value] = (arg.value, scope)
+                items[arg.keyword] = (arg.value, scope)
             elif arg.star == "**":
                 splat = self.mapping_items(arg.value, scope, 0)
                 if splat is not None:
@@ -93,9 +95,7 @@ class RequestReader:
             if choice is not None and "type" in choice[0]:
                 value = self.ev.eval(*choice[0]["type"])
                 tool_choice = value.value if isinstance(value, Lit) else None
-        tools = "tools" in items and not (
-            isinstance(items["tools"][0], cst.Name) and items["tools"][0].value == "None"
-        )
+        tools = "tools" in items and not is_name(items["tools"][0], "None")
         model_ref = model_env = None
         if "model" in items and not isinstance(model, str):
             env = self.ev.env_default(*self._single_assignment(*items["model"]))
@@ -127,12 +127,12 @@ class RequestReader:
             prompt_unknown=tuple(unknown[:_MAX_UNKNOWN]),
         )
 
-    def text_size(self, expr: cst.BaseExpression, scope: Scope, depth: int, unknown: List[str]) -> int:
+    def text_size(self, expr: ast.expr, scope: Scope, depth: int, unknown: List[str]) -> int:
         """Characters of literal prompt text in an expression (strings, f-string text, message
         lists and dicts, names bound once); the source of every part it cannot size goes to
         `unknown`, so a cost estimate can say what it leaves out."""
 
-        def missing(node: cst.BaseExpression) -> int:
+        def missing(node: ast.expr) -> int:
             text = " ".join(self.code_for(node).split())
             text = text if len(text) <= 40 else text[:37] + "..."
             if text not in unknown:
@@ -141,32 +141,34 @@ class RequestReader:
 
         if depth > _MAX_DEPTH:
             return missing(expr)
-        if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
-            text = literal(expr)
-            return len(text) if isinstance(text, (str, bytes)) else missing(expr)
-        if isinstance(expr, cst.FormattedString):
+        if is_strings(expr):
+            return len(expr.value)  # type: ignore[attr-defined]
+        if type(expr) is ast.JoinedStr and concatenated(expr):  # `"a" f"{b}"`: no value of its own
+            return missing(expr)
+        if is_fstring(expr):
             size = 0
-            for part in expr.parts:
-                if isinstance(part, cst.FormattedStringText):
-                    size += len(part.value)
-                elif isinstance(part, cst.FormattedStringExpression):
-                    size += self.text_size(part.expression, scope, depth + 1, unknown)
+            for part in self.ev.fstring_parts(expr) or ():
+                if isinstance(part, str):
+                    size += len(part)
+                else:
+                    size += self.text_size(part, scope, depth + 1, unknown)
             return size
-        if isinstance(expr, (cst.List, cst.Tuple)):
-            return sum(self.text_size(el.value, scope, depth + 1, unknown) for el in expr.elements)
-        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        if type(expr) in (ast.List, ast.Tuple):
+            return sum(self.text_size(el.value if type(el) is ast.Starred else el, scope, depth + 1, unknown)
+                       for el in expr.elts)  # type: ignore[attr-defined]
+        if type(expr) is ast.BinOp and type(expr.op) is ast.Add:
             return self.text_size(expr.left, scope, depth + 1, unknown) + self.text_size(expr.right, scope, depth + 1, unknown)
         template = _format_template(expr)
-        if isinstance(expr, (cst.Dict, cst.Call)) and template is None:
+        if type(expr) in (ast.Dict, ast.Call) and template is None:
             found = self.mapping_items(expr, scope, depth + 1)
             if found is None:
                 return missing(expr)
             items, _ = found
             return sum(self.text_size(*items[key], depth + 1, unknown) for key in _TEXT_KEYS if key in items)
-        if isinstance(expr, cst.Call) and template is not None:  # "...".format(...)
+        if type(expr) is ast.Call and template is not None:  # "...".format(...)
             size = sum(len(lit) for lit, _, _, _ in string.Formatter().parse(template))
-            return size + sum(self.text_size(arg.value, scope, depth + 1, unknown) for arg in expr.args)
-        if isinstance(expr, cst.Name):
+            return size + sum(self.text_size(arg.value, scope, depth + 1, unknown) for arg in arguments(expr))
+        if type(expr) is ast.Name:
             value = self.ev.eval(expr, scope)
             if isinstance(value, Lit) and isinstance(value.value, str):
                 return len(value.value)
@@ -175,7 +177,7 @@ class RequestReader:
                 return self.text_size(resolved, resolved_scope, depth + 1, unknown)
         return missing(expr)
 
-    def url(self, expr: cst.BaseExpression, scope: Scope) -> Optional[str]:
+    def url(self, expr: ast.expr, scope: Scope) -> Optional[str]:
         """A URL whose scheme and host are literal (the path may be computed), else None."""
         from whowaits.facts.calls import literal_url
 
@@ -185,9 +187,9 @@ class RequestReader:
         betas: List[str] = []
         if "betas" in items:
             expr, scope = items["betas"]
-            if isinstance(expr, (cst.List, cst.Tuple)):
-                for el in expr.elements:
-                    value = self.ev.eval(el.value, scope)
+            if type(expr) in (ast.List, ast.Tuple):
+                for el in expr.elts:  # type: ignore[attr-defined]
+                    value = self.ev.eval(el.value if type(el) is ast.Starred else el, scope)
                     if isinstance(value, Lit) and isinstance(value.value, str):
                         betas.append(value.value)
         if "extra_headers" in items:
@@ -201,34 +203,35 @@ class RequestReader:
     # -- mappings --------------------------------------------------------------------------
 
     def mapping_items(
-        self, expr: cst.BaseExpression, scope: Scope, depth: int
+        self, expr: ast.expr, scope: Scope, depth: int
     ) -> Optional[Tuple[Items, bool]]:
         """The literal keys of a dict-like expression and whether every key is visible."""
         if depth > _MAX_DEPTH:
             return None
-        if isinstance(expr, cst.Dict):
+        if type(expr) is ast.Dict:
             items: Items = {}
             complete = True
-            for el in expr.elements:
-                if isinstance(el, cst.DictElement):
-                    key = self.ev.eval(el.key, scope)
+            for el_key, el_value in zip(expr.keys, expr.values):
+                if el_key is not None:
+                    key = self.ev.eval(el_key, scope)
                     if isinstance(key, Lit) and isinstance(key.value, str):
-                        items[key.value] = (el.value, scope)
+                        items[key.value] = (el_value, scope)
                     else:
                         complete = False
                 else:
-                    inner = self.mapping_items(el.value, scope, depth + 1)
+                    inner = self.mapping_items(el_value, scope, depth + 1)
                     if inner is None:
                         complete = False
                     else:
                         items.update(inner[0])
                         complete = complete and inner[1]
             return items, complete
-        if isinstance(expr, cst.Call):
+        if type(expr) is ast.Call:
             func = expr.func
             name = last_name(func)
-            if name in _MAPPING_CONSTRUCTORS and not (name == "dict" and expr.args and expr.args[0].keyword is None and expr.args[0].star != "**"):
-                complete = all(arg.keyword is not None for arg in expr.args)
+            args = arguments(expr)
+            if name in _MAPPING_CONSTRUCTORS and not (name == "dict" and args and args[0].keyword is None and args[0].star != "**"):
+                complete = all(arg.keyword is not None for arg in args)
                 return self.call_items(expr, scope), complete
             target = self.ev.eval(func, scope)
             if isinstance(target, FuncV):
@@ -237,8 +240,8 @@ class RequestReader:
                     if found is not None:
                         return found
             return None
-        if isinstance(expr, cst.Name):
-            bindings = self.ev.lookup(expr.value, scope) or []
+        if type(expr) is ast.Name:
+            bindings = self.ev.lookup(expr.id, scope) or []
             assigns = [b for b in bindings if b.kind == "assign" and b.node is not None]
             if len(assigns) == 1 and (assigned := assigns[0].node) is not None:
                 return self.mapping_items(assigned, assigns[0].scope, depth + 1)
@@ -246,10 +249,10 @@ class RequestReader:
 
     # -- batch submits ---------------------------------------------------------------------
 
-    def batch_input(self, call: cst.Call, scope: Scope, call_loops: Tuple[int, ...]) -> Optional[BatchInput]:
-        expr: Optional[cst.BaseExpression] = None
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == "requests":
+    def batch_input(self, call: ast.Call, scope: Scope, call_loops: Tuple[int, ...]) -> Optional[BatchInput]:
+        expr: Optional[ast.expr] = None
+        for arg in call.keywords:
+            if arg.arg == "requests":
                 expr = arg.value
         if expr is None:
             return None
@@ -260,11 +263,11 @@ class RequestReader:
         known = [c for c in counts if c is not None]
         total = sum(known) if counts and len(known) == len(counts) else None
         collection: Optional[CollectionRef] = None
-        if isinstance(expr, cst.Name):
+        if type(expr) is ast.Name:
             # A name bound nowhere in this module (a star import, a builtin) is still one
             # collection within the module.
-            owner = self._binding_scope(expr.value, scope)
-            collection = CollectionRef(owner.qualname if owner else "<unbound>", expr.value)
+            owner = self._binding_scope(expr.id, scope)
+            collection = CollectionRef(owner.qualname if owner else "<unbound>", expr.id)
         return BatchInput(
             source=state.source if templates else "unknown",
             requests=requests,
@@ -284,7 +287,7 @@ class RequestReader:
 
     def _templates(
         self,
-        expr: cst.BaseExpression,
+        expr: ast.expr,
         scope: Scope,
         loops: Tuple[int, ...],
         depth: int,
@@ -293,43 +296,42 @@ class RequestReader:
     ) -> Optional[List[_Template]]:
         if depth > _MAX_DEPTH:
             return None
-        if isinstance(expr, (cst.List, cst.Tuple)):
+        if type(expr) in (ast.List, ast.Tuple):
             state.note("literal")
             out: List[_Template] = []
-            for el in expr.elements:
-                if isinstance(el, cst.StarredElement):
+            for el in expr.elts:  # type: ignore[attr-defined]
+                if type(el) is ast.Starred:
                     inner = self._templates(el.value, scope, loops, depth + 1, state, count)
                     if inner is None:
                         return None
                     out.extend(inner)
                 else:
-                    out.append(_Template(el.value, scope, loops, count))
+                    out.append(_Template(el, scope, loops, count))
             return out
-        if isinstance(expr, (cst.ListComp, cst.GeneratorExp)):
+        if type(expr) in (ast.ListComp, ast.GeneratorExp):
             state.note("comprehension")
             loop_id = self.loop_of_node.get(id(expr))
             inner_count = count
-            clause: Optional[cst.CompFor] = expr.for_in
-            while clause is not None:
+            for clause in expr.generators:  # type: ignore[attr-defined]
                 inner_count = _times(inner_count, self.iteration_count(clause.iter, scope))
                 state.check_unbounded(self, clause.iter, scope)
                 if clause.ifs:
                     inner_count = None
-                clause = clause.inner_for_in
             ids = loops + ((loop_id,) if loop_id is not None else ())
-            return [_Template(expr.elt, scope, ids, inner_count)]
-        if isinstance(expr, cst.Subscript):
+            return [_Template(expr.elt, scope, ids, inner_count)]  # type: ignore[attr-defined]
+        if type(expr) is ast.Subscript:
             state.chunked = True
             return self._templates(expr.value, scope, loops, depth + 1, state, None)
-        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        if type(expr) is ast.BinOp and type(expr.op) is ast.Add:
             left = self._templates(expr.left, scope, loops, depth + 1, state, count)
             right = self._templates(expr.right, scope, loops, depth + 1, state, count)
             return None if left is None or right is None else left + right
-        if isinstance(expr, cst.Call):
+        if type(expr) is ast.Call:
             func = expr.func
-            if isinstance(func, cst.Name) and func.value in ("list", "tuple", "sorted") and expr.args:
-                if self.ev.lookup(func.value, scope) is None:
-                    return self._templates(expr.args[0].value, scope, loops, depth + 1, state, count)
+            args = arguments(expr)
+            if type(func) is ast.Name and func.id in ("list", "tuple", "sorted") and args:
+                if self.ev.lookup(func.id, scope) is None:
+                    return self._templates(args[0].value, scope, loops, depth + 1, state, count)
             target = self.ev.eval(func, scope)
             if isinstance(target, FuncV):
                 state.note("helper")
@@ -341,8 +343,8 @@ class RequestReader:
                     out.extend(inner)
                 return out or None
             return None
-        if isinstance(expr, cst.Name):
-            return self._name_templates(expr.value, scope, depth, state, count)
+        if type(expr) is ast.Name:
+            return self._name_templates(expr.id, scope, depth, state, count)
         return None
 
     def _name_templates(
@@ -355,7 +357,7 @@ class RequestReader:
         for binding in owner.bindings[name]:
             if binding.kind == "param":
                 return None
-            if binding.kind != "assign" or not isinstance(binding.node, cst.BaseExpression):
+            if binding.kind != "assign" or not isinstance(binding.node, ast.expr):
                 continue
             inner = self._templates(binding.node, binding.scope, (), depth + 1, state, count)
             if inner is None:
@@ -366,7 +368,7 @@ class RequestReader:
             loop_count = count
             for loop_id in loops:
                 info = self.index.loops[loop_id]
-                if isinstance(info.node, cst.For):
+                if isinstance(info.node, (ast.For, ast.AsyncFor)):
                     loop_count = _times(loop_count, self.iteration_count(info.node.iter, owner))
                     state.check_unbounded(self, info.node.iter, owner)
                 else:
@@ -380,54 +382,55 @@ class RequestReader:
                 out.append(_Template(value, owner, loops, loop_count))
         return out
 
-    def iteration_count(self, iterable: cst.BaseExpression, scope: Scope, depth: int = 0) -> Optional[int]:
+    def iteration_count(self, iterable: ast.expr, scope: Scope, depth: int = 0) -> Optional[int]:
         """Literal iteration counts (an upper bound): `range(N)`, `range(a, b)`, literal lists,
         tuples and dicts, `xs[:N]`, names bound only to one of those and never grown
         (`TONES = ["a", "b", "c"]`), and what wraps or rebuilds one: `.items()`, `enumerate`,
         `sorted`, `zip`, a comprehension over one."""
         if depth > 6:
             return None
-        if isinstance(iterable, cst.Name):
-            return self._name_count(iterable.value, scope, depth)
-        if isinstance(iterable, cst.Dict):
-            if all(isinstance(el, cst.DictElement) for el in iterable.elements):
-                return len(iterable.elements)
+        if type(iterable) is ast.Name:
+            return self._name_count(iterable.id, scope, depth)
+        if type(iterable) is ast.Dict:
+            if all(key is not None for key in iterable.keys):
+                return len(iterable.keys)
             return None
-        if isinstance(iterable, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
-            clause = iterable.for_in
-            if clause.inner_for_in is None and not clause.ifs:
-                return self.iteration_count(clause.iter, scope, depth + 1)
+        if type(iterable) in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
+            clauses = iterable.generators  # type: ignore[attr-defined]
+            if len(clauses) == 1 and not clauses[0].ifs:
+                return self.iteration_count(clauses[0].iter, scope, depth + 1)
             return None
-        if isinstance(iterable, cst.Call) and not any(a.star for a in iterable.args):
+        if type(iterable) is ast.Call and not any(a.star for a in arguments(iterable)):
             func = iterable.func
-            if isinstance(func, cst.Attribute) and func.attr.value in ("items", "values", "keys") and not iterable.args:
+            args = arguments(iterable)
+            if type(func) is ast.Attribute and func.attr in ("items", "values", "keys") and not args:
                 return self.iteration_count(func.value, scope, depth + 1)
-            if (isinstance(func, cst.Name) and func.value in _SAME_LENGTH and iterable.args
-                    and self.ev.lookup(func.value, scope) is None):
-                counts = [self.iteration_count(a.value, scope, depth + 1) for a in iterable.args if a.keyword is None]
+            if (type(func) is ast.Name and func.id in _SAME_LENGTH and args
+                    and self.ev.lookup(func.id, scope) is None):
+                counts = [self.iteration_count(a.value, scope, depth + 1) for a in args if a.keyword is None]
                 known = [c for c in counts if c is not None]
-                if func.value == "zip" and known:
+                if func.id == "zip" and known:
                     return min(known)
                 return counts[0] if counts else None
-        if isinstance(iterable, cst.Subscript) and len(iterable.slice) == 1:
-            index = iterable.slice[0].slice
-            if isinstance(index, cst.Slice) and index.lower is None and index.upper is not None and index.step is None:
+        if type(iterable) is ast.Subscript and len(subscript_elements(iterable)) == 1:
+            index = iterable.slice
+            if type(index) is ast.Slice and index.lower is None and index.upper is not None and index.step is None:
                 upper = self.ev.eval(index.upper, scope)
                 if isinstance(upper, Lit) and isinstance(upper.value, int) and upper.value >= 0:
                     return upper.value
             return None
-        if isinstance(iterable, (cst.List, cst.Tuple)):
-            if all(not isinstance(el, cst.StarredElement) for el in iterable.elements):
-                return len(iterable.elements)
+        if type(iterable) in (ast.List, ast.Tuple):
+            if all(type(el) is not ast.Starred for el in iterable.elts):  # type: ignore[attr-defined]
+                return len(iterable.elts)  # type: ignore[attr-defined]
             return None
         if (
-            isinstance(iterable, cst.Call)
-            and isinstance(iterable.func, cst.Name)
-            and iterable.func.value == "range"
+            type(iterable) is ast.Call
+            and type(iterable.func) is ast.Name
+            and iterable.func.id == "range"
             and self.ev.lookup("range", scope) is None
-            and 1 <= len(iterable.args) <= 2
+            and 1 <= len(arguments(iterable)) <= 2
         ):
-            values = [self.ev.eval(arg.value, scope) for arg in iterable.args]
+            values = [self.ev.eval(arg.value, scope) for arg in arguments(iterable)]
             ints = [v.value for v in values if isinstance(v, Lit) and isinstance(v.value, int) and not isinstance(v.value, bool)]
             if len(ints) == len(values):
                 return max(0, ints[-1] - (ints[0] if len(ints) == 2 else 0))
@@ -480,7 +483,7 @@ class RequestReader:
     # -- custom ids ------------------------------------------------------------------------
 
     def custom_id(
-        self, expr: cst.BaseExpression, scope: Scope, loops: Tuple[int, ...]
+        self, expr: ast.expr, scope: Scope, loops: Tuple[int, ...]
     ) -> CustomIdFact:
         source = self.code_for(expr)
         span = self.code_for.span(expr)
@@ -494,46 +497,46 @@ class RequestReader:
             return CustomIdFact("fstring", source, span, None, tuple(parts), varies)
         return CustomIdFact("expr", source, span, None, (), varies)
 
-    def _single_assignment(self, expr: cst.BaseExpression, scope: Scope) -> Tuple[cst.BaseExpression, Scope]:
+    def _single_assignment(self, expr: ast.expr, scope: Scope) -> Tuple[ast.expr, Scope]:
         for _ in range(_MAX_DEPTH):
-            if not isinstance(expr, cst.Name):
+            if type(expr) is not ast.Name:
                 break
-            bindings = self.ev.lookup(expr.value, scope) or []
+            bindings = self.ev.lookup(expr.id, scope) or []
             if len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].node is None:
                 break
             expr, scope = bindings[0].node, bindings[0].scope
         return expr, scope
 
-    def _literal_parts(self, expr: cst.BaseExpression, scope: Scope) -> Optional[List[str]]:
-        if isinstance(expr, cst.FormattedString):
-            return [p.value for p in expr.parts if isinstance(p, cst.FormattedStringText)]
-        if isinstance(expr, cst.ConcatenatedString):
-            return (self._literal_parts(expr.left, scope) or []) + (self._literal_parts(expr.right, scope) or [])
-        if isinstance(expr, cst.SimpleString):
-            text = literal(expr)
+    def _literal_parts(self, expr: ast.expr, scope: Scope) -> Optional[List[str]]:
+        if is_fstring(expr):
+            return [p for p in self.ev.fstring_parts(expr) or () if isinstance(p, str)]
+        if type(expr) in (ast.Constant, ast.JoinedStr) and concatenated(expr):
+            return self.code_for.literal_pieces(expr)
+        if is_string(expr):
+            text = expr.value  # type: ignore[attr-defined]
             return [text] if isinstance(text, str) else []
-        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        if type(expr) is ast.BinOp and type(expr.op) is ast.Add:
             left = self._literal_parts(expr.left, scope)
             right = self._literal_parts(expr.right, scope)
             if left is None and right is None:
                 return None
             return (left or []) + (right or [])
         if (
-            isinstance(expr, cst.Call)
-            and isinstance(expr.func, cst.Attribute)
-            and expr.func.attr.value == "format"
-            and isinstance(expr.func.value, cst.SimpleString)
+            type(expr) is ast.Call
+            and type(expr.func) is ast.Attribute
+            and expr.func.attr == "format"
+            and is_string(expr.func.value)
         ):
-            text = literal(expr.func.value)
+            text = expr.func.value.value  # type: ignore[attr-defined]
             if isinstance(text, str):
                 return [lit for lit, _, _, _ in string.Formatter().parse(text) if lit]
-        if isinstance(expr, cst.Name):
+        if type(expr) is ast.Name:
             value = self.ev.eval(expr, scope)
             if isinstance(value, Lit) and isinstance(value.value, str):
                 return [value.value]
         return None
 
-    def _varies(self, expr: cst.CSTNode, scope: Scope, loops: Set[int], seen: Set[str]) -> Optional[bool]:
+    def _varies(self, expr: ast.AST, scope: Scope, loops: Set[int], seen: Set[str]) -> Optional[bool]:
         """Does the expression change from one item of `loops` to the next?
 
         True when it reads a loop variable or a name (re)bound inside those loops; False when it
@@ -572,40 +575,40 @@ class _Collect:
         if order.index(source) > order.index(self.source):
             self.source = source
 
-    def check_unbounded(self, reader: RequestReader, iterable: cst.BaseExpression, scope: Scope) -> None:
+    def check_unbounded(self, reader: RequestReader, iterable: ast.expr, scope: Scope) -> None:
         if self.unbounded is None and _is_unbounded(reader, iterable, scope, 0):
             self.unbounded = reader.code_for(iterable)
 
 
-def _is_unbounded(reader: RequestReader, expr: cst.BaseExpression, scope: Scope, depth: int) -> bool:
+def _is_unbounded(reader: RequestReader, expr: ast.expr, scope: Scope, depth: int) -> bool:
     if depth > 3:
         return False
-    if isinstance(expr, cst.Subscript):
+    if type(expr) is ast.Subscript:
         return False
-    if isinstance(expr, cst.Call):
+    if type(expr) is ast.Call:
         func = expr.func
-        if isinstance(func, cst.Name) and func.value in ("enumerate", "zip", "list", "sorted", "reversed"):
-            return any(_is_unbounded(reader, a.value, scope, depth + 1) for a in expr.args)
+        if type(func) is ast.Name and func.id in ("enumerate", "zip", "list", "sorted", "reversed"):
+            return any(_is_unbounded(reader, a.value, scope, depth + 1) for a in arguments(expr))
         target = reader.ev.eval(func, scope)
         if isinstance(target, Ext) and target.path in UNBOUNDED_FUNCTIONS:
             return True
-        if isinstance(func, cst.Name) and func.value == "open" and reader.ev.lookup("open", scope) is None:
+        if type(func) is ast.Name and func.id == "open" and reader.ev.lookup("open", scope) is None:
             return True
-        if isinstance(func, cst.Attribute) and func.attr.value in UNBOUNDED_METHODS:
+        if type(func) is ast.Attribute and func.attr in UNBOUNDED_METHODS:
             return True
         return False
-    if isinstance(expr, cst.Name):
-        bindings = reader.ev.lookup(expr.value, scope) or []
+    if type(expr) is ast.Name:
+        bindings = reader.ev.lookup(expr.id, scope) or []
         if len(bindings) == 1 and bindings[0].kind in ("assign", "with") and bindings[0].node is not None:
             return _is_unbounded(reader, bindings[0].node, bindings[0].scope, depth + 1)
     return False
 
 
-def _format_template(expr: cst.BaseExpression) -> Optional[str]:
+def _format_template(expr: ast.expr) -> Optional[str]:
     """The template of `"template {x}".format(...)` with a plain string template, else None."""
-    if (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "format"
-            and isinstance(expr.func.value, cst.SimpleString)):
-        template = literal(expr.func.value)
+    if (type(expr) is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr == "format"
+            and is_string(expr.func.value)):
+        template = expr.func.value.value  # type: ignore[attr-defined]
         return template if isinstance(template, str) else None
     return None
 
@@ -614,27 +617,36 @@ def _times(a: Optional[int], b: Optional[int]) -> Optional[int]:
     return None if a is None or b is None else a * b
 
 
-def _names_and_calls(expr: cst.CSTNode) -> Tuple[List[str], bool]:
-    """Names an expression reads (not attribute names), and whether it makes an opaque call."""
+def _names_and_calls(expr: ast.AST) -> Tuple[List[str], bool]:
+    """Names an expression reads (not attribute names; keyword and parameter names count), in
+    source order, and whether it makes an opaque call."""
     names: List[str] = []
     opaque = False
-
-    class Walk(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            names.append(node.value)
-
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            node.value.visit(self)
-            return False
-
-        def visit_Call(self, node: cst.Call) -> None:
-            nonlocal opaque
-            func = node.func
-            if isinstance(func, cst.Name) and func.value in _PURE_FUNCTIONS:
-                return
-            if isinstance(func, cst.Attribute) and func.attr.value in ("format", "join", "lower", "upper", "strip", "replace", "zfill"):
-                return
-            opaque = True
-
-    expr.visit(Walk())
+    stack: List[Union[ast.AST, str]] = [expr]  # a `str` is a keyword's name, read in its place
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            names.append(node)
+            continue
+        kind = type(node)
+        if kind is ast.Attribute:
+            stack.append(node.value)  # type: ignore[attr-defined]
+            continue
+        if is_name(node):
+            names.append(name_of(node))
+        elif kind is ast.arg:
+            names.append(node.arg)  # type: ignore[attr-defined]
+        elif kind is ast.Call:
+            func = node.func  # type: ignore[attr-defined]
+            pure = (type(func) is ast.Name and func.id in _PURE_FUNCTIONS) or (
+                type(func) is ast.Attribute and func.attr in ("format", "join", "lower", "upper", "strip", "replace", "zfill"))
+            opaque = opaque or not pure
+            children: List[Union[ast.AST, str]] = [func]
+            for arg in arguments(node):  # type: ignore[arg-type]
+                children.append(arg.value)
+                if arg.keyword is not None:
+                    children.append(arg.keyword)
+            stack.extend(reversed(children))
+            continue
+        stack.extend(reversed(child_nodes(node)))
     return names, opaque

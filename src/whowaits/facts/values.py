@@ -14,14 +14,15 @@ guarded against recursion, so it costs little more than one walk of the module.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import enum
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
 
-import libcst as cst
-
-from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, last_name, literal
+from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, FuncInfo, Scope, last_name
+from whowaits.facts.syntax import arguments, is_name, is_string, positional, subscript_elements
 from whowaits.facts.calls import client_endpoint_tag, sdk_root
 from whowaits.knowledge.libraries import ANY_TYPES, TYPE_CASTS
 from whowaits.knowledge.sdk import BOTO3_CLIENT_FACTORIES, ENV_LOOKUPS, MODEL_WRAPPERS, PIPE_COMPOSED
@@ -95,7 +96,8 @@ def best(values: Iterable[Value]) -> Value:
 class Evaluator:
     """Evaluates expressions of one module against its recorded scopes."""
 
-    def __init__(self, module_scope: Scope, calls: Sequence[CallInfo] = ()) -> None:
+    def __init__(self, module_scope: Scope, calls: Sequence[CallInfo] = (),
+                 fstring_parts: Optional[Callable[[ast.AST], Optional[List[Union[str, ast.expr]]]]] = None) -> None:
         self.module_scope = module_scope
         self.calls = calls
         self._cache: Dict[Tuple[int, int], Value] = {}
@@ -111,8 +113,11 @@ class Evaluator:
         self._names: Dict[Tuple[str, int], Value] = {}
         # `"Anthropic"` as an annotation, parsed once and kept: the caches are keyed by node
         # identity, and a node dropped after use would leave its identity to the next one.
-        self._string_annotations: Dict[str, Optional[cst.BaseExpression]] = {}
+        self._string_annotations: Dict[str, Optional[ast.expr]] = {}
         self._cuts = 0
+        # The text and expressions of an f-string (`ModuleIndex.fstring_parts`), None for
+        # anything else.
+        self.fstring_parts: Callable[[ast.AST], Optional[List[Union[str, ast.expr]]]] = fstring_parts or (lambda node: None)
 
     # -- names -----------------------------------------------------------------------------
 
@@ -170,10 +175,11 @@ class Evaluator:
             if value is None and binding.annotation is not None:
                 return self.annotation_value(binding.annotation, binding.scope)
             return value
-        if kind == "unpack" and isinstance(binding.node, (cst.Tuple, cst.List)):
-            elements = binding.node.elements
+        if kind == "unpack" and type(binding.node) in (ast.Tuple, ast.List):
+            elements = binding.node.elts  # type: ignore[union-attr]
             if 0 <= binding.index < len(elements):
-                return self.eval(elements[binding.index].value, binding.scope)
+                element = elements[binding.index]
+                return self.eval(element.value if type(element) is ast.Starred else element, binding.scope)
             return None
         if kind == "param":
             if binding.annotation is not None:
@@ -189,20 +195,20 @@ class Evaluator:
         Literals must agree across callers; a caller passing `*args`/`**kwargs` makes it unknown.
         """
         func = binding.scope.func
-        if func is None or isinstance(func.node, cst.Lambda):
+        if func is None or type(func.node) is ast.Lambda:
             return None
         values: List[Value] = []
         offset = 1 if func.cls is not None and "staticmethod" not in {last_name(d) for d in func.decorators} else 0
         for call in self.callers_of(func):
-            passed: Optional[cst.BaseExpression] = None
-            positional = [a for a in call.node.args if a.keyword is None]
-            if any(a.star for a in call.node.args):
+            passed: Optional[ast.expr] = None
+            args = arguments(call.node)
+            if any(a.star for a in args):
                 return None
             index = binding.index - offset
-            if 0 <= index < len(positional):
-                passed = positional[index].value
-            for arg in call.node.args:
-                if arg.keyword is not None and arg.keyword.value == binding.target:
+            if 0 <= index < len(call.node.args):
+                passed = call.node.args[index]
+            for arg in call.node.keywords:
+                if arg.arg == binding.target:
                     passed = arg.value
             if passed is not None:
                 values.append(self.eval(passed, call.scope))
@@ -230,13 +236,16 @@ class Evaluator:
             self._cuts += 1  # an answer that spans this was partly found without the map
         return self._callers.get(id(func), [])
 
-    def annotation_value(self, node: cst.BaseExpression, scope: Scope) -> Value:
+    def annotation_value(self, node: ast.expr, scope: Scope) -> Value:
         """An instance of the annotated type: `Anthropic`, `Optional[Anthropic]`, `X | None`."""
-        if isinstance(node, cst.SimpleString):
-            text = str(literal(node))
+        if is_string(node):
+            text = str(node.value)  # type: ignore[attr-defined]
             if text not in self._string_annotations:
+                parsed: Optional[ast.expr]
                 try:
-                    parsed: Optional[cst.BaseExpression] = cst.parse_expression(text)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        parsed = ast.parse(text, mode="eval").body
                 except Exception:  # a string annotation that is not an expression
                     parsed = None
                 self._string_annotations[text] = parsed
@@ -244,15 +253,15 @@ class Evaluator:
             if found is None:
                 return None
             node = found
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+        if type(node) is ast.BinOp and type(node.op) is ast.BitOr:
             return best([self.annotation_value(node.left, scope), self.annotation_value(node.right, scope)])
-        if isinstance(node, cst.Subscript):
+        if type(node) is ast.Subscript:
             outer = self.eval(node.value, scope)
             if isinstance(outer, Ext) and outer.path.split(".")[-1] in ("Optional", "Union", "Annotated"):
                 return best(
-                    self.annotation_value(el.slice.value, scope)
-                    for el in node.slice
-                    if isinstance(el.slice, cst.Index)
+                    self.annotation_value(el, scope)
+                    for el in subscript_elements(node)
+                    if type(el) is not ast.Slice
                 )
             return None
         value = self.eval(node, scope)
@@ -264,7 +273,7 @@ class Evaluator:
 
     # -- expressions -----------------------------------------------------------------------
 
-    def eval(self, node: Optional[cst.CSTNode], scope: Scope) -> Value:
+    def eval(self, node: Optional[ast.AST], scope: Scope) -> Value:
         if node is None:
             return None
         key = (id(node), id(scope))
@@ -274,10 +283,9 @@ class Evaluator:
         if key in self._active or len(self._active) > _MAX_DEPTH:
             self._cuts += 1
             return None
-        # One lookup by exact class (libcst's node classes have no subclasses) rather than a
-        # chain of `isinstance` tests: every expression of a module comes here, and each failed
-        # test against a libcst class runs `ABCMeta.__instancecheck__` in Python. A kind with
-        # no step is unknown at once, and evaluates nothing under it that could come back here.
+        # One lookup by exact class (`ast`'s node classes have no subclasses) rather than a
+        # chain of `isinstance` tests: every expression of a module comes here. A kind with no
+        # step is unknown at once, and evaluates nothing under it that could come back here.
         step = _EVAL_STEPS.get(type(node))
         if step is None:
             value: Value = None
@@ -290,17 +298,21 @@ class Evaluator:
         self._cache[key] = value
         return value
 
-    def _eval_name(self, node: cst.Name, scope: Scope) -> Value:
-        if node.value in ("True", "False", "None"):
-            return Lit({"True": True, "False": False, "None": None}[node.value])
-        return self.name_value(node.value, scope)
+    def _eval_name(self, node: ast.Name, scope: Scope) -> Value:
+        return self.name_value(node.id, scope)
 
-    def _eval_attribute(self, node: cst.Attribute, scope: Scope) -> Value:
-        return self.member(self.eval(node.value, scope), node.attr.value)
+    def _eval_constant(self, node: ast.Constant, scope: Scope) -> Value:
+        """Strings (one or several tokens), numbers, `True`, `False` and `None`; bytes,
+        imaginary numbers and `...` are not values the passes use."""
+        return Lit(node.value) if type(node.value) in _LITERALS else None
 
-    def _eval_call(self, node: cst.Call, scope: Scope) -> Value:
+    def _eval_attribute(self, node: ast.Attribute, scope: Scope) -> Value:
+        return self.member(self.eval(node.value, scope), node.attr)
+
+    def _eval_call(self, node: ast.Call, scope: Scope) -> Value:
         func = node.func
-        if type(func) is cst.Name and func.value == "super" and not node.args and self.lookup("super", scope) is None:
+        if (type(func) is ast.Name and func.id == "super" and not node.args and not node.keywords
+                and self.lookup("super", scope) is None):
             return self._super(scope)
         return self.call_value(self.eval(func, scope), node, scope)
 
@@ -315,41 +327,38 @@ class Evaluator:
             return Inst(base.cls)
         return Ext(base.path + "()") if isinstance(base, Ext) else None
 
-    def _eval_await(self, node: cst.Await, scope: Scope) -> Value:
-        return self.eval(node.expression, scope)
-
-    def _eval_if_exp(self, node: cst.IfExp, scope: Scope) -> Value:
-        return best([self.eval(node.body, scope), self.eval(node.orelse, scope)])
-
-    def _eval_boolean(self, node: cst.BooleanOperation, scope: Scope) -> Value:
-        return best([self.eval(node.left, scope), self.eval(node.right, scope)])
-
-    def _eval_named(self, node: cst.NamedExpr, scope: Scope) -> Value:
+    def _eval_await(self, node: ast.Await, scope: Scope) -> Value:
         return self.eval(node.value, scope)
 
-    def _eval_binary(self, node: cst.BinaryOperation, scope: Scope) -> Value:
-        if isinstance(node.operator, cst.BitOr):
+    def _eval_if_exp(self, node: ast.IfExp, scope: Scope) -> Value:
+        return best([self.eval(node.body, scope), self.eval(node.orelse, scope)])
+
+    def _eval_boolean(self, node: ast.BoolOp, scope: Scope) -> Value:
+        """`a or b or c` as `(a or b) or c`: the values agree pairwise, from the left."""
+        value = self.eval(node.values[0], scope)
+        for other in node.values[1:]:
+            value = best([value, self.eval(other, scope)])
+        return value
+
+    def _eval_named(self, node: ast.NamedExpr, scope: Scope) -> Value:
+        return self.eval(node.value, scope)
+
+    def _eval_binary(self, node: ast.BinOp, scope: Scope) -> Value:
+        if type(node.op) is ast.BitOr:
             # `prompt | llm | parser`: a runnable chain calls the chat model it contains.
             for side in (self.eval(node.left, scope), self.eval(node.right, scope)):
                 if isinstance(side, Ext) and side.path.startswith(PIPE_PREFIXES):
                     return side
         return None
 
-    def _eval_string(self, node: "cst.SimpleString | cst.ConcatenatedString", scope: Scope) -> Value:
-        value = literal(node)
-        return Lit(value) if isinstance(value, str) else None
-
-    def _eval_number(self, node: "cst.Integer | cst.Float", scope: Scope) -> Value:
-        return Lit(literal(node))
-
-    def _eval_unary(self, node: cst.UnaryOperation, scope: Scope) -> Value:
-        if isinstance(node.operator, cst.Minus):
-            inner = self.eval(node.expression, scope)
+    def _eval_unary(self, node: ast.UnaryOp, scope: Scope) -> Value:
+        if type(node.op) is ast.USub:
+            inner = self.eval(node.operand, scope)
             if isinstance(inner, Lit) and isinstance(inner.value, (int, float)):
                 return Lit(-inner.value)
         return None
 
-    def alternatives(self, node: cst.CSTNode, scope: Scope, depth: int = 0, limit: int = 4) -> List[Value]:
+    def alternatives(self, node: ast.AST, scope: Scope, depth: int = 0, limit: int = 4) -> List[Value]:
         """Every object a receiver chain may be, when a name is bound to different clients in
         different branches (`client = OpenAI() if x else Anthropic()`). At most `limit`; the
         first is what `eval` returns.
@@ -362,11 +371,11 @@ class Evaluator:
             found = self._alternatives[key] = self._alternatives_of(node, scope, depth, limit)
         return list(found)
 
-    def _alternatives_of(self, node: cst.CSTNode, scope: Scope, depth: int, limit: int) -> List[Value]:
+    def _alternatives_of(self, node: ast.AST, scope: Scope, depth: int, limit: int) -> List[Value]:
         if depth > 8:
             return [self.eval(node, scope)]
-        if type(node) is cst.Name:
-            bindings = self.lookup(node.value, scope) or []
+        if type(node) is ast.Name:
+            bindings = self.lookup(node.id, scope) or []
             found: List[Value] = []
             for b in bindings:
                 if b.kind == "loop" and limit > 4 and b.node is not None:
@@ -377,8 +386,8 @@ class Evaluator:
                     found.append(self.binding_value(b))
             found = [v for v in found if v is not None and not isinstance(v, Lit)]
             return _distinct(found, limit) or [self.eval(node, scope)]
-        if type(node) is cst.Attribute:
-            attr = node.attr.value
+        if type(node) is ast.Attribute:
+            attr = node.attr
             found = []
             for base in self.alternatives(node.value, scope, depth + 1, limit):
                 found.append(self.member(base, attr))
@@ -387,9 +396,9 @@ class Evaluator:
                     found.extend(v for expr, where in base.cls.attrs[attr]
                                  for v in self.alternatives(expr, where, depth + 1, limit) if not isinstance(v, Lit))
             return _distinct(found, limit)
-        if type(node) is cst.Call:
+        if type(node) is ast.Call:
             func = node.func
-            if limit > 4 and type(func) is cst.Attribute and func.attr.value == "get" and node.args:
+            if limit > 4 and type(func) is ast.Attribute and func.attr == "get" and arguments(node):
                 held = self.held(func.value, scope, depth + 1)  # `REGISTRY.get(name)`, as `REGISTRY[name]`
                 if held:
                     return _distinct(held, limit)
@@ -400,107 +409,111 @@ class Evaluator:
                 else:
                     found.append(self.call_value(f, node, scope))
             return _distinct(found, limit)
-        if type(node) is cst.Await:
-            return self.alternatives(node.expression, scope, depth + 1, limit)
-        if type(node) is cst.IfExp:
+        if type(node) is ast.Await:
+            return self.alternatives(node.value, scope, depth + 1, limit)
+        if type(node) is ast.IfExp:
             return _distinct(self.alternatives(node.body, scope, depth + 1, limit)
                              + self.alternatives(node.orelse, scope, depth + 1, limit), limit)
-        if type(node) is cst.Subscript and limit > 4:
-            index = node.slice[0].slice if len(node.slice) == 1 else None
-            key = _string(index.value) if isinstance(index, cst.Index) else None
+        if type(node) is ast.Subscript and limit > 4:
+            elements = subscript_elements(node)
+            key = _string(elements[0]) if len(elements) == 1 else None
             if key is not None:  # `command["function"]`: that field of each record it may be
                 fields = [v for record, where in self.records(node.value, scope, depth + 1)
-                          for element in record.elements
-                          if isinstance(element, cst.DictElement) and _string(element.key) == key
-                          for v in self.alternatives(element.value, where, depth + 1, limit)]
+                          for record_key, value in zip(record.keys, record.values)
+                          if record_key is not None and _string(record_key) == key
+                          for v in self.alternatives(value, where, depth + 1, limit)]
                 if fields:
                     return _distinct(fields, limit)
             return _distinct(self.held(node.value, scope, depth + 1), limit)
         return [self.eval(node, scope)]
 
-    def records(self, node: cst.CSTNode, scope: Scope, depth: int = 0) -> List[Tuple[cst.Dict, Scope]]:
+    def records(self, node: ast.AST, scope: Scope, depth: int = 0) -> List[Tuple[ast.Dict, Scope]]:
         """The dict literals a name may hold: one assigned, or each of a list of them it is
         the loop target of (`for command in COMMANDS:` over `[{"name": ..., "run": fn}, ...]`)."""
         if depth > 8:
             return []
-        if isinstance(node, cst.Dict):
+        if type(node) is ast.Dict:
             return [(node, scope)]
-        out: List[Tuple[cst.Dict, Scope]] = []
-        if isinstance(node, cst.Name):
-            for b in self.lookup(node.value, scope) or []:
-                if b.kind == "assign" and isinstance(b.node, cst.Dict):
+        out: List[Tuple[ast.Dict, Scope]] = []
+        if type(node) is ast.Name:
+            for b in self.lookup(node.id, scope) or []:
+                if b.kind == "assign" and type(b.node) is ast.Dict:
                     out.append((b.node, b.scope))
                 elif b.kind == "loop" and b.index == -1 and b.node is not None:
                     out.extend(self._element_records(b.node, b.scope, depth + 1))
         return out
 
-    def _element_records(self, node: cst.CSTNode, scope: Scope, depth: int) -> List[Tuple[cst.Dict, Scope]]:
+    def _element_records(self, node: ast.AST, scope: Scope, depth: int) -> List[Tuple[ast.Dict, Scope]]:
         """The dict literals among the elements of a list or tuple (through a name bound to one)."""
         if depth > 8:
             return []
-        if isinstance(node, (cst.List, cst.Tuple)):
-            return [(el.value, scope) for el in node.elements if isinstance(el.value, cst.Dict)]
-        if isinstance(node, cst.Name):
-            return [r for b in self.lookup(node.value, scope) or [] if b.kind == "assign" and b.node is not None
+        if type(node) in (ast.List, ast.Tuple):
+            values = [el.value if type(el) is ast.Starred else el for el in node.elts]  # type: ignore[attr-defined]
+            return [(value, scope) for value in values if type(value) is ast.Dict]
+        if type(node) is ast.Name:
+            return [r for b in self.lookup(node.id, scope) or [] if b.kind == "assign" and b.node is not None
                     for r in self._element_records(b.node, b.scope, depth + 1)]
         return []
 
-    def env_default(self, node: cst.BaseExpression, scope: Scope) -> Optional[Tuple[str, str]]:
+    def env_default(self, node: ast.expr, scope: Scope) -> Optional[Tuple[str, str]]:
         """`os.getenv("NAME", "default")`: the variable and its literal default string, the value
         configuration has unless a deployment sets the variable."""
-        if not isinstance(node, cst.Call) or len(node.args) < 2 or any(a.keyword or a.star for a in node.args[:2]):
+        if type(node) is not ast.Call:
+            return None
+        args = arguments(node)
+        if len(args) < 2 or any(a.keyword or a.star for a in args[:2]):
             return None
         func = self.eval(node.func, scope)
         if not isinstance(func, Ext) or func.path not in ENV_LOOKUPS:
             return None
-        name, default = (self.eval(arg.value, scope) for arg in node.args[:2])
+        name, default = (self.eval(arg.value, scope) for arg in args[:2])
         if isinstance(name, Lit) and isinstance(name.value, str) and isinstance(default, Lit) and isinstance(default.value, str):
             return name.value, default.value
         return None
 
-    def held(self, node: cst.CSTNode, scope: Scope, depth: int = 0) -> List[Value]:
+    def held(self, node: ast.AST, scope: Scope, depth: int = 0) -> List[Value]:
         """The values a registry holds: a dict's values, a list's or tuple's elements, what a
         comprehension builds, through names bound to one and factories returning one."""
         if depth > 8:
             return []
-        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-            return [v for el in node.elements if not isinstance(el, cst.StarredElement)
-                    for v in self.alternatives(el.value, scope, depth + 1, _REGISTRY)]
-        if isinstance(node, cst.Dict):
-            return [v for el in node.elements if isinstance(el, cst.DictElement)
-                    for v in self.alternatives(el.value, scope, depth + 1, _REGISTRY)]
-        if isinstance(node, cst.DictComp):
+        if type(node) in (ast.List, ast.Tuple, ast.Set):
+            return [v for el in node.elts if type(el) is not ast.Starred  # type: ignore[attr-defined]
+                    for v in self.alternatives(el, scope, depth + 1, _REGISTRY)]
+        if type(node) is ast.Dict:
+            return [v for key, value in zip(node.keys, node.values) if key is not None
+                    for v in self.alternatives(value, scope, depth + 1, _REGISTRY)]
+        if type(node) is ast.DictComp:
             return self.alternatives(node.value, scope, depth + 1, _REGISTRY)
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
-            return self.alternatives(node.elt, scope, depth + 1, _REGISTRY)
-        if isinstance(node, cst.Name):
+        if type(node) in (ast.ListComp, ast.SetComp, ast.GeneratorExp):
+            return self.alternatives(node.elt, scope, depth + 1, _REGISTRY)  # type: ignore[attr-defined]
+        if type(node) is ast.Name:
             out: List[Value] = []
-            for b in self.lookup(node.value, scope) or []:
+            for b in self.lookup(node.id, scope) or []:
                 if b.kind == "assign" and b.node is not None:
                     out.extend(self.held(b.node, b.scope, depth + 1))
             return out
-        if isinstance(node, cst.Call):
+        if type(node) is ast.Call:
             func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in ("values", "copy") and not node.args:
+            if type(func) is ast.Attribute and func.attr in ("values", "copy") and not arguments(node):
                 return self.held(func.value, scope, depth + 1)
             target = self.eval(func, scope)
             if isinstance(target, FuncV):
                 return [v for ret in target.func.returns for v in self.held(ret, target.func.scope, depth + 1)]
         return []
 
-    def iterated(self, node: cst.CSTNode, index: int, scope: Scope, depth: int = 0) -> List[Value]:
+    def iterated(self, node: ast.AST, index: int, scope: Scope, depth: int = 0) -> List[Value]:
         """What a loop target gets from iterating `node`: the values of `reg.values()`, the
         second element of `reg.items()`, the elements of a list or tuple (not a dict's keys)."""
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not node.args:
-            attr = node.func.attr.value
+        if type(node) is ast.Call and type(node.func) is ast.Attribute and not arguments(node):
+            attr = node.func.attr
             if attr == "items":
                 return self.held(node.func.value, scope, depth) if index == 1 else []
             if attr == "values" and index == -1:
                 return self.held(node.func.value, scope, depth)
-        if index != -1 or isinstance(node, (cst.Dict, cst.DictComp)):
+        if index != -1 or type(node) in (ast.Dict, ast.DictComp):
             return []
-        if isinstance(node, cst.Name) and any(
-            b.kind == "assign" and isinstance(b.node, (cst.Dict, cst.DictComp)) for b in self.lookup(node.value, scope) or []
+        if type(node) is ast.Name and any(
+            b.kind == "assign" and type(b.node) in (ast.Dict, ast.DictComp) for b in self.lookup(node.id, scope) or []
         ):
             return []  # iterating a dict gives its keys
         return self.held(node, scope, depth)
@@ -537,10 +550,11 @@ class Evaluator:
         # `wx.Frame` subclass is `wx.Frame().Bind`).
         return Ext(f"{external.path}().{attr}") if external is not None else None
 
-    def call_value(self, func: Value, node: cst.Call, scope: Scope) -> Value:
+    def call_value(self, func: Value, node: ast.Call, scope: Scope) -> Value:
         if isinstance(func, Ext):
-            if func.path in BOTO3_CLIENT_FACTORIES and node.args:
-                service = self.eval(node.args[0].value, scope)
+            args = arguments(node)
+            if func.path in BOTO3_CLIENT_FACTORIES and args:
+                service = self.eval(args[0].value, scope)
                 if isinstance(service, Lit) and isinstance(service.value, str):
                     return Ext(f"{func.path}[{service.value}]()")
             position = TYPE_CASTS.get(func.path)
@@ -548,7 +562,7 @@ class Evaluator:
                 return self._cast(node, position, scope)
             wrapped = MODEL_WRAPPERS.get(func.path)
             if wrapped is not None:
-                model = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == wrapped), None)
+                model = next((a.value for a in args if a.keyword == wrapped), None)
                 inner = self.eval(model, scope) if model is not None else None
                 if isinstance(inner, Ext):
                     return inner
@@ -559,18 +573,18 @@ class Evaluator:
             return Inst(func.cls)
         return None
 
-    def _cast(self, node: cst.Call, position: int, scope: Scope) -> Value:
+    def _cast(self, node: ast.Call, position: int, scope: Scope) -> Value:
         """`cast(T, value)`: T (`cast(Agent, session.get("agent"))`), unless T says nothing
         (`Any`) or the value is a name the code holds. That is what it holds: cast in the branch
         its tag picks (`cast(BulkProvider, provider)`), it is what the callers passed, so only
         an SDK's type is taken for one not known."""
-        positional = [a.value for a in node.args if a.keyword is None and not a.star]
-        if len(positional) <= position:
+        given_values = positional(node)
+        if len(given_values) <= position:
             return None
-        given = positional[position]
-        cast_to = self.annotation_value(positional[0], scope)
+        given = given_values[position]
+        cast_to = self.annotation_value(given_values[0], scope)
         cast_to = None if vague(cast_to) else cast_to
-        if cast_to is not None and type(given) not in (cst.Name, cst.Attribute):
+        if cast_to is not None and not (is_name(given) or type(given) is ast.Attribute):
             return cast_to
         value = self.eval(given, scope)
         if value is not None and not vague(value):
@@ -582,20 +596,18 @@ class Evaluator:
 
 
 _EVAL_STEPS: Dict[type, Callable[[Evaluator, Any, Scope], Value]] = {
-    cst.Name: Evaluator._eval_name,
-    cst.Attribute: Evaluator._eval_attribute,
-    cst.Call: Evaluator._eval_call,
-    cst.Await: Evaluator._eval_await,
-    cst.IfExp: Evaluator._eval_if_exp,
-    cst.BooleanOperation: Evaluator._eval_boolean,
-    cst.NamedExpr: Evaluator._eval_named,
-    cst.BinaryOperation: Evaluator._eval_binary,
-    cst.SimpleString: Evaluator._eval_string,
-    cst.ConcatenatedString: Evaluator._eval_string,
-    cst.Integer: Evaluator._eval_number,
-    cst.Float: Evaluator._eval_number,
-    cst.UnaryOperation: Evaluator._eval_unary,
+    ast.Name: Evaluator._eval_name,
+    ast.Constant: Evaluator._eval_constant,
+    ast.Attribute: Evaluator._eval_attribute,
+    ast.Call: Evaluator._eval_call,
+    ast.Await: Evaluator._eval_await,
+    ast.IfExp: Evaluator._eval_if_exp,
+    ast.BoolOp: Evaluator._eval_boolean,
+    ast.NamedExpr: Evaluator._eval_named,
+    ast.BinOp: Evaluator._eval_binary,
+    ast.UnaryOp: Evaluator._eval_unary,
 }
+_LITERALS = frozenset({str, int, float, bool, type(None)})
 
 
 def vague(value: Value) -> bool:
@@ -603,9 +615,9 @@ def vague(value: Value) -> bool:
     return isinstance(value, Ext) and value.path.startswith(ANY_TYPES)
 
 
-def _string(node: cst.BaseExpression) -> Optional[str]:
+def _string(node: ast.AST) -> Optional[str]:
     """A plain string literal's value (a dict key, a subscript), else None."""
-    value = literal(node) if isinstance(node, cst.SimpleString) else None
+    value = node.value if is_string(node) else None  # type: ignore[attr-defined]
     return value if isinstance(value, str) else None
 
 

@@ -12,7 +12,8 @@ from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from whowaits.cst_fields import LINE_BREAK, field_names, is_node
+from whowaits.cst_fields import field_names, is_node
+from whowaits.facts.lexical import LINE_BREAK
 
 
 N = TypeVar("N", bound=cst.CSTNode)
