@@ -208,12 +208,14 @@ def _extract(source: bytes) -> FileFacts:
 
 def _decoded(source: bytes) -> str:
     """The file's text, decoded as CPython decodes it (a coding cookie, a byte order mark)."""
-    encoding = "utf-8-sig"
+    encoding = "utf-8"
     for first_line in source.splitlines()[:2]:
         match = _CODING.match(first_line)
         if match:
             encoding = match.group(1).decode("ascii", "replace")
             break
+    if source.startswith(b"\xef\xbb\xbf"):
+        source = source[3:]
     return source.decode(encoding, errors="replace")
 
 
@@ -260,9 +262,9 @@ def _first_argument(info: "CallInfo", evaluator: "Evaluator", code_for: "CodeFor
         chosen = next((k.value for k in info.node.keywords if k.arg in ("file", "file_id")), None)
     if chosen is None:
         return ""
-    if type(chosen) is ast.Name:
+    if isinstance(chosen, ast.Name):
         bindings = evaluator.lookup(chosen.id, info.scope) or []
-        if len(bindings) == 1 and bindings[0].kind == "assign" and type(bindings[0].node) is ast.Attribute:
+        if len(bindings) == 1 and bindings[0].kind == "assign" and isinstance(bindings[0].node, ast.Attribute):
             return code_for(bindings[0].node)
     return code_for(chosen)
 
@@ -341,7 +343,7 @@ def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFac
             if last in FANOUT_METHODS and ("Executor" in path or "Pool" in path):
                 kind, fanout = "executor", True
             func = info.parent_call.func
-            if not fanout and type(func) is ast.Name and func.id in ("map", "filter") and evaluator.lookup(func.id, info.scope) is None:
+            if not fanout and isinstance(func, ast.Name) and func.id in ("map", "filter") and evaluator.lookup(func.id, info.scope) is None:
                 kind = "map"
         bounded = False
         node = info.node
@@ -362,8 +364,8 @@ def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFac
         """The line of the innermost `if` whose test is a UI event (`st.button(...)`), or 0."""
         for branch in reversed(info.branches):
             test = branch.test
-            calls = [test] if type(test) is ast.Call else []
-            calls += [n for n in _operands(test) if type(n) is ast.Call]
+            calls = [test] if isinstance(test, ast.Call) else []
+            calls += [n for n in _operands(test) if isinstance(n, ast.Call)]
             for call in calls:
                 value = evaluator.eval(call.func, info.scope)
                 if isinstance(value, Ext) and value.path.split(".")[0] in UI_SCRIPT_MODULES:
@@ -411,7 +413,7 @@ def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFac
         request = reader.request_facts(items)
         if module_url and request.base_url is None and any(isinstance(t, str) and _module_client(t) for t in targets):
             request = replace(request, base_url=module_url)
-        method = info.node.func.attr if type(info.node.func) is ast.Attribute else ""
+        method = info.node.func.attr if isinstance(info.node.func, ast.Attribute) else ""
         if method in FANOUT_OPERATIONS and not extra_loops:
             # LangChain's `.batch(inputs)`: one synchronous call per input, on a thread pool.
             inputs = next(iter(positional(info.node)), None)
@@ -426,7 +428,7 @@ def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFac
         func = info.scope
         while func.kind == "class" and func.parent is not None:
             func = func.parent
-        receiver = info.node.func.value if type(info.node.func) is ast.Attribute else info.node.func
+        receiver = info.node.func.value if isinstance(info.node.func, ast.Attribute) else info.node.func
         batch = reader.batch_input(info.node, info.scope, info.loops)
         for target in targets:
             raw = RawCall(
@@ -487,6 +489,6 @@ def _operands(test: ast.expr) -> List[ast.AST]:
     operand is right under it."""
     from whowaits.facts.syntax import child_nodes
 
-    if type(test) is ast.BoolOp and len(test.values) > 2:
+    if isinstance(test, ast.BoolOp) and len(test.values) > 2:
         return [test.values[-1]]
     return child_nodes(test)

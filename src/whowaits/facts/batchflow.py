@@ -262,25 +262,25 @@ class _Run:
 
     def key_of(self, node: ast.AST, depth: int = 0) -> Optional[str]:
         """The batch an expression names: `batch`, `batch.id`, a name bound to `batch.id`."""
-        while type(node) is ast.Await:
-            node = node.value  # type: ignore[attr-defined]
+        while isinstance(node, ast.Await):
+            node = node.value
         if depth > 6:
             return None
-        if type(node) is ast.Attribute and node.attr in ID_FIELDS:  # type: ignore[attr-defined]
-            return self.key_of(node.value, depth + 1)  # type: ignore[attr-defined]
-        if type(node) is ast.Subscript and _string_index(node) in ID_FIELDS:  # type: ignore[arg-type]
-            return self.key_of(node.value, depth + 1)  # type: ignore[attr-defined]
+        if isinstance(node, ast.Attribute) and node.attr in ID_FIELDS:
+            return self.key_of(node.value, depth + 1)
+        if isinstance(node, ast.Subscript) and _string_index(node) in ID_FIELDS:
+            return self.key_of(node.value, depth + 1)
         if is_name(node):
             name = name_of(node)
             bindings = self.flow.ev.lookup(name, self.scope) or []
             if len(bindings) == 1 and bindings[0].kind == "assign" and bindings[0].node is not None:
                 value = bindings[0].node
-                if (type(value) is ast.Attribute and value.attr in ID_FIELDS) or (
-                    type(value) is ast.Subscript and _string_index(value) in ID_FIELDS
+                if (isinstance(value, ast.Attribute) and value.attr in ID_FIELDS) or (
+                    isinstance(value, ast.Subscript) and _string_index(value) in ID_FIELDS
                 ):
                     return self.key_of(value, depth + 1)
             return self.rep(name)
-        if type(node) in (ast.Attribute, ast.Subscript) and _plain_chain(node):
+        if isinstance(node, (ast.Attribute, ast.Subscript)) and _plain_chain(node):
             return self.rep(self.flow.code_for(node))
         return None
 
@@ -295,21 +295,21 @@ class _Run:
 
     def status_key(self, node: ast.AST) -> Optional[str]:
         """The batch whose status an expression reads: `b.processing_status`, `job.state.name`."""
-        if type(node) is ast.Attribute and node.attr in ("name", "value"):  # type: ignore[attr-defined]
-            inner = self.status_key(node.value)  # type: ignore[attr-defined]
+        if isinstance(node, ast.Attribute) and node.attr in ("name", "value"):
+            inner = self.status_key(node.value)
             if inner is not None:
                 return inner
         base: Optional[ast.AST] = None
-        if type(node) is ast.Attribute and node.attr in STATUS_FIELDS:  # type: ignore[attr-defined]
-            base = node.value  # type: ignore[attr-defined]
-        elif type(node) is ast.Subscript and _string_index(node) in STATUS_FIELDS:  # type: ignore[arg-type]
-            base = node.value  # type: ignore[attr-defined]
+        if isinstance(node, ast.Attribute) and node.attr in STATUS_FIELDS:
+            base = node.value
+        elif isinstance(node, ast.Subscript) and _string_index(node) in STATUS_FIELDS:
+            base = node.value
         elif is_name(node) and name_of(node) in self.status_alias:
             return self.rep(self.status_alias[name_of(node)])
         if base is None:
             return None
-        while type(base) is ast.Await:
-            base = base.value  # type: ignore[attr-defined]
+        while isinstance(base, ast.Await):
+            base = base.value
         if isinstance(base, ast.Call):
             role = self._role(base)
             argument = self._id_argument(base)
@@ -321,15 +321,15 @@ class _Run:
         if is_name(node) and name_of(node) in self.output_alias:
             return self.rep(self.output_alias[name_of(node)])
         current = node
-        while type(current) in (ast.Attribute, ast.Subscript):
-            if type(current) is ast.Attribute and current.attr in OUTPUT_FIELDS:  # type: ignore[attr-defined]
-                return self.key_of(current.value)  # type: ignore[attr-defined]
-            current = current.value  # type: ignore[attr-defined]
+        while isinstance(current, (ast.Attribute, ast.Subscript)):
+            if isinstance(current, ast.Attribute) and current.attr in OUTPUT_FIELDS:
+                return self.key_of(current.value)
+            current = current.value
         return None
 
     def _ended_flag_key(self, node: ast.AST) -> Optional[str]:
-        if type(node) is ast.Attribute and node.attr in ENDED_FLAGS:  # type: ignore[attr-defined]
-            return self.key_of(node.value)  # type: ignore[attr-defined]
+        if isinstance(node, ast.Attribute) and node.attr in ENDED_FLAGS:
+            return self.key_of(node.value)
         return None
 
     def _role(self, call: ast.Call) -> Optional[str]:
@@ -575,7 +575,7 @@ class _Run:
         if isinstance(node, ast.BoolOp):
             # `a and b and c` runs as `(a and b) and c`: each operand after the first only
             # under the operands before it.
-            conjunction = type(node.op) is ast.And
+            conjunction = isinstance(node.op, ast.And)
             state = self.expression(node.values[0], state)
             for i in range(1, len(node.values)):
                 yes, no = self._chain(node.values[:i], conjunction, state)
@@ -656,10 +656,10 @@ class _Run:
         keys: Set[str] = set()
         for arg in arguments(call):
             for node in [arg.value] + _names_and_chains(arg.value):
-                key = self.key_of(node) if is_name(node) or type(node) in (ast.Attribute, ast.Subscript) else None
+                key = self.key_of(node) if is_name(node) or isinstance(node, (ast.Attribute, ast.Subscript)) else None
                 if key is not None:
                     keys.add(key)
-                out = self.output_key(node) if is_name(node) or type(node) is ast.Attribute else None
+                out = self.output_key(node) if is_name(node) or isinstance(node, ast.Attribute) else None
                 if out is not None:
                     keys.add(out)
         return keys
@@ -675,7 +675,7 @@ class _Run:
 
     def _bound_method(self, call: ast.Call) -> bool:
         callee = self._callee(call)
-        return isinstance(callee, FuncV) and callee.func.cls is not None and type(call.func) is ast.Attribute
+        return isinstance(callee, FuncV) and callee.func.cls is not None and isinstance(call.func, ast.Attribute)
 
     def _no_return(self, call: ast.Call) -> bool:
         """`sys.exit(...)`, `st.stop()`, `parser.error(...)`: the path ends here."""
@@ -701,7 +701,7 @@ class _Run:
 
     def iteration_read(self, iterable: ast.expr, state: State) -> None:
         """Iterating a results attribute (`job.dest.inlined_responses`) reads the results."""
-        key = self.output_key(iterable) if type(iterable) in (ast.Attribute, ast.Subscript) else None
+        key = self.output_key(iterable) if isinstance(iterable, (ast.Attribute, ast.Subscript)) else None
         if key is not None:
             self.record(iterable, -1, key, state)
 
@@ -725,9 +725,9 @@ class _Run:
 
     def _condition(self, node: ast.expr, state: State) -> Tuple[State, State]:
         if isinstance(node, ast.BoolOp):
-            return self._chain(node.values, type(node.op) is ast.And, state)
+            return self._chain(node.values, isinstance(node.op, ast.And), state)
         line = self.flow.code_for.span(node).line
-        if isinstance(node, ast.UnaryOp) and type(node.op) is ast.Not:
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             yes, no = self._condition(node.operand, state)
             return no, yes
         if isinstance(node, ast.Compare) and len(node.ops) == 1:
@@ -738,7 +738,7 @@ class _Run:
                     return _filter(state, key, values, line), _filter(state, key, ALL_STATUSES - values, line)
                 return state, state
         for truthy, values in ((self.output_key, OUTPUT_STATUSES), (self._ended_flag_key, ENDED_STATUSES)):
-            flagged = truthy(node) if type(node) is ast.Attribute or is_name(node) else None
+            flagged = truthy(node) if isinstance(node, ast.Attribute) or is_name(node) else None
             if flagged is not None:
                 return _filter(state, flagged, values, line), _filter(state, flagged, ALL_STATUSES - values, line)
         touched = {k for k in self._mentioned_keys(node) if k in state}
@@ -764,7 +764,7 @@ class _Run:
         left, op, right = node.left, type(node.ops[0]), node.comparators[0]
         for side, other in ((left, right), (right, left)):
             for set_key, when_set in ((self.output_key, OUTPUT_STATUSES), (self._ended_flag_key, ENDED_STATUSES)):
-                found = set_key(side) if type(side) is ast.Attribute or is_name(side) else None
+                found = set_key(side) if isinstance(side, ast.Attribute) or is_name(side) else None
                 if found is not None and is_name(other, "None"):
                     if op in (ast.IsNot, ast.NotEq):
                         return found, when_set
@@ -814,7 +814,7 @@ class _Run:
         for part in [node] + _names_and_chains(node):
             if isinstance(part, (ast.Attribute, ast.Subscript)):
                 base = part.value
-                key = self.key_of(base) if is_name(base) or type(base) in (ast.Attribute, ast.Subscript) else None
+                key = self.key_of(base) if is_name(base) or isinstance(base, (ast.Attribute, ast.Subscript)) else None
                 if key is not None:
                     keys.add(key)
             if is_name(part):
@@ -823,7 +823,7 @@ class _Run:
                 for aliases in (self.status_alias, self.output_alias):
                     if name in aliases:
                         keys.add(self.rep(aliases[name]))
-            status = self.status_key(part) if type(part) in (ast.Attribute, ast.Subscript) else None
+            status = self.status_key(part) if isinstance(part, (ast.Attribute, ast.Subscript)) else None
             if status is not None:
                 keys.add(status)
         return keys
@@ -831,9 +831,9 @@ class _Run:
     def _mentions_status(self, node: ast.AST) -> bool:
         """A loop test that reads a batch's status or output (so the loop ends on it)."""
         for part in [node] + _names_and_chains(node):
-            if (type(part) in (ast.Attribute, ast.Subscript) or is_name(part)) and (
+            if (isinstance(part, (ast.Attribute, ast.Subscript)) or is_name(part)) and (
                 self.status_key(part) is not None
-                or (type(part) is not ast.Subscript and (self.output_key(part) or self._ended_flag_key(part)))
+                or (not isinstance(part, ast.Subscript) and (self.output_key(part) or self._ended_flag_key(part)))
             ):
                 return True
         return False
@@ -940,4 +940,4 @@ def _walk(node: ast.AST) -> List[ast.AST]:
 
 
 def _names_and_chains(node: ast.AST) -> List[ast.AST]:
-    return [n for n in _walk(node) if is_name(n) or type(n) in (ast.Attribute, ast.Subscript)]
+    return [n for n in _walk(node) if is_name(n) or isinstance(n, (ast.Attribute, ast.Subscript))]

@@ -213,7 +213,7 @@ def literal_url(node: Any, evaluator: Any, scope: Any) -> Optional[str]:
 
     from whowaits.facts.syntax import arguments
 
-    if type(node) is ast.Call and len(arguments(node)) == 2 and all(a.keyword is None for a in arguments(node)):
+    if isinstance(node, ast.Call) and len(arguments(node)) == 2 and all(a.keyword is None for a in arguments(node)):
         lookup = evaluator.eval(node.func, scope)
         if getattr(lookup, "path", None) in ENV_LOOKUPS:
             node = arguments(node)[1].value

@@ -140,12 +140,12 @@ class ProgramReader:
             decorators = []
             first = def_line
             for expr in node.decorator_list:
-                callee = expr.func if type(expr) is ast.Call else expr
-                keywords = tuple(a.arg for a in expr.keywords if a.arg) if type(expr) is ast.Call else ()
+                callee = expr.func if isinstance(expr, ast.Call) else expr
+                keywords = tuple(a.arg for a in expr.keywords if a.arg) if isinstance(expr, ast.Call) else ()
                 dec_line = expr.lineno
                 first = min(first, dec_line)
                 outer = func.scope.parent or self.index.module_scope  # where decorators are evaluated
-                period = self._call_period(expr, outer) if type(expr) is ast.Call else None
+                period = self._call_period(expr, outer) if isinstance(expr, ast.Call) else None
                 path = self._ref(self.ev.eval(callee, outer)) or self._group_command(callee, outer)
                 decorators.append(DecoratorFact(path, keywords, dec_line, period))
             names = tuple(parameter_names(node.args))
@@ -165,13 +165,13 @@ class ProgramReader:
 
     def _group_command(self, callee: ast.expr, scope: Scope) -> str:
         """`@cli.command()` where `cli` is a function decorated with `@click.group()`."""
-        if type(callee) is not ast.Attribute:
+        if not isinstance(callee, ast.Attribute):
             return ""
         base = self.ev.eval(callee.value, scope)
         if not isinstance(base, FuncV):
             return ""
         for dec in base.func.decorators:
-            target = dec.func if type(dec) is ast.Call else dec
+            target = dec.func if isinstance(dec, ast.Call) else dec
             value = self.ev.eval(target, base.func.scope.parent or self.index.module_scope)
             if isinstance(value, Ext) and value.path in ("click.group", "click.command"):
                 return f"click.Group().{callee.attr}"
@@ -201,12 +201,12 @@ class ProgramReader:
 
     def _function_refs(self, expr: ast.expr, info: CallInfo) -> List[HandedRef]:
         """What a value passed as a function refers to: functions, or classes of handlers."""
-        if type(expr) in (ast.List, ast.Tuple):
+        if isinstance(expr, (ast.List, ast.Tuple)):
             refs: List[HandedRef] = []
-            for el in expr.elts:  # type: ignore[attr-defined]
-                refs.extend(self._function_refs(el.value if type(el) is ast.Starred else el, info))
+            for el in expr.elts:
+                refs.extend(self._function_refs(el.value if isinstance(el, ast.Starred) else el, info))
             return refs
-        if type(expr) is ast.Call and type(expr.func) is ast.Attribute:
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
             attr = expr.func.attr
             if attr == "as_view":
                 base = self._ref(self.ev.eval(expr.func.value, info.scope))
@@ -250,20 +250,20 @@ class ProgramReader:
                 # Functions handed to a project function (`run_tracked("x", job)`) are most
                 # likely called by it: an edge, kept only if the callee is project code. The
                 # position lets a helper that maps its parameter over items say so.
-                args = arguments(info.node)
-                positional = [a for a in args if a.keyword is None and not a.star]
-                for given in args:
+                handed_args = arguments(info.node)
+                in_order = [a for a in handed_args if a.keyword is None and not a.star]
+                for given in handed_args:
                     if type(given.value) in _NAMED_KINDS and not given.star:
                         passed = self.ev.eval(given.value, info.scope)
                         if isinstance(passed, FuncV):
-                            position = next((i for i, a in enumerate(positional) if a is given), -1)
+                            position = next((i for i, a in enumerate(in_order) if a is given), -1)
                             edges.append(CallEdge(info.caller, LocalRef(passed.func.qualname), line, loops,
                                                   ui_region=region, through=callee, through_arg=position))
             if isinstance(value, Ext) and value.path in _SUBPROCESS and arguments(info.node):
                 for script in self._subprocess_targets(info):
                     edges.append(CallEdge(info.caller, script, line or self.call_line(info), loops, ui_region=region))
             func = info.node.func
-            if type(func) is ast.Name and func.id == "map" and arguments(info.node) and self.ev.lookup("map", info.scope) is None:
+            if isinstance(func, ast.Name) and func.id == "map" and arguments(info.node) and self.ev.lookup("map", info.scope) is None:
                 small = self._maps_few(info, 0)
                 first_arg = arguments(info.node)[0].value
                 mapped: Sequence[Union[HandedRef, ArgRef]] = self._function_refs(first_arg, info)
@@ -328,7 +328,7 @@ class ProgramReader:
             name = last_name(func)
             if name in _TASK_METHODS and self._dropped(info) and arguments(info.node):
                 first = arguments(info.node)[0]
-                if first.keyword is not None or first.star or type(first.value) is not ast.Call:
+                if first.keyword is not None or first.star or not isinstance(first.value, ast.Call):
                     continue
                 value = self.ev.eval(func, info.scope)
                 if isinstance(value, Ext) and _TASK_STARTS.match(value.path):
@@ -343,11 +343,11 @@ class ProgramReader:
                     if not (kind == "submit" or _DETACHED.match(value.path)):
                         continue
                     for handed in _arguments(info.node, index, keyword):
-                        if type(handed) is ast.Lambda:
-                            runs.update((id(node), started) for node in descendants(handed.body) if type(node) is ast.Call)
+                        if isinstance(handed, ast.Lambda):
+                            runs.update((id(node), started) for node in descendants(handed.body) if isinstance(node, ast.Call))
                         elif kind == "submit":
                             wraps[id(info.node)] = started
-                        elif type(handed) is ast.Call:
+                        elif isinstance(handed, ast.Call):
                             wraps[id(handed)] = started
         return runs, wraps
 
@@ -355,11 +355,11 @@ class ProgramReader:
         """Whether a call is a statement of its own: what it returns is dropped."""
         ordinal = self.index.statement_at.get(id(info.node))
         statement = self.index.statements[ordinal] if ordinal is not None and ordinal >= 0 else None
-        return type(statement) is ast.Expr and statement.value is info.node
+        return isinstance(statement, ast.Expr) and statement.value is info.node
 
     def _pool_block(self, func: ast.expr, info: CallInfo) -> bool:
         """Whether the pool a job is submitted to is a `with` block's, which waits for its jobs."""
-        node = func.value if type(func) is ast.Attribute else func
+        node = func.value if isinstance(func, ast.Attribute) else func
         return is_name(node) and any(b.kind == "with" for b in self.ev.lookup(name_of(node), info.scope) or [])
 
     def _maps_few(self, info: CallInfo, position: int) -> bool:
@@ -372,7 +372,7 @@ class ProgramReader:
         """An `ArgRef` when a runner is handed the N-th parameter of a plain function
         (`def map_parallel(fn, items): pool.imap(fn, items)`): the function callers pass there
         runs the way this runner runs it, which the call graph applies across modules."""
-        if type(expr) is not ast.Name:
+        if not isinstance(expr, ast.Name):
             return []
         bindings = self.ev.lookup(expr.id, info.scope) or []
         if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].index < 0:
@@ -386,7 +386,7 @@ class ProgramReader:
         """What a call may run (see `_target_refs`); a receiver a factory or branches bind to
         different classes (`provider = _get_provider(name)`) may run each, none certainly."""
         refs = self._target_refs(info, value)
-        if value is None or type(info.node.func) is not ast.Attribute or self._one_receiver(info.node.func, info.scope):
+        if value is None or not isinstance(info.node.func, ast.Attribute) or self._one_receiver(info.node.func, info.scope):
             return refs
         others: List[CallRef] = []
         for alt in self.ev.alternatives(info.node.func, info.scope, limit=32):
@@ -406,7 +406,7 @@ class ProgramReader:
         `alternatives` at dispatch's limit was a tenth of the pass."""
         node: ast.expr = func
         first = ""  # the attribute right after the chain's name
-        while type(node) is ast.Attribute:
+        while isinstance(node, ast.Attribute):
             first = node.attr
             node = node.value
         if not is_name(node):
@@ -438,7 +438,7 @@ class ProgramReader:
         if value is not None:
             return []
         func = info.node.func
-        candidates: List[CallRef] = list(self._getattr_refs(func, info)) if type(func) is ast.Call else []
+        candidates: List[CallRef] = list(self._getattr_refs(func, info)) if isinstance(func, ast.Call) else []
         if not candidates:
             for alt in self.ev.alternatives(func, info.scope, limit=32):
                 ref = self._target_refs(info, alt) if alt is not None else []
@@ -457,7 +457,7 @@ class ProgramReader:
     def _getattr_refs(self, call: ast.Call, info: CallInfo) -> List[ValueRef]:
         """`getattr(obj, f"run_{x}")`: every method of obj's class the name pattern matches."""
         name = call.func
-        if not (type(name) is ast.Name and name.id == "getattr" and self.ev.lookup("getattr", info.scope) is None):
+        if not (isinstance(name, ast.Name) and name.id == "getattr" and self.ev.lookup("getattr", info.scope) is None):
             return []
         args = [a.value for a in arguments(call) if a.keyword is None]
         if len(args) < 2:
@@ -499,16 +499,16 @@ class ProgramReader:
             return LocalInstance(value.cls.qualname)
         # A parameter handed on (`helper(llm)` inside `def run(llm)` or `def run(llm: Any)`):
         # what run's callers pass.
-        forwarded = param_of(expr, self.ev, info.scope) if type(expr) is ast.Name else None
+        forwarded = param_of(expr, self.ev, info.scope) if isinstance(expr, ast.Name) else None
         return forwarded or ""
 
     def _subprocess_targets(self, info: CallInfo) -> List[Union[ScriptRef, ModuleRef]]:
         """`subprocess.run([sys.executable, "scripts/x.py"])`, `os.system("python -m pkg")`."""
         first = arguments(info.node)[0].value
         words: List[str] = []
-        if type(first) in (ast.List, ast.Tuple):
-            for el in first.elts:  # type: ignore[attr-defined]
-                value = self.ev.eval(el.value if type(el) is ast.Starred else el, info.scope)
+        if isinstance(first, (ast.List, ast.Tuple)):
+            for el in first.elts:
+                value = self.ev.eval(el.value if isinstance(el, ast.Starred) else el, info.scope)
                 if isinstance(value, Ext) and value.path == "sys.executable":
                     words.append("python")
                 elif isinstance(value, Lit) and isinstance(value.value, str):
@@ -534,11 +534,11 @@ class ProgramReader:
             keys: Dict[str, ast.expr] = {}
             for el_key, el_value in zip(node.keys, node.values):
                 if el_key is not None and is_string(el_key):
-                    key = el_key.value  # type: ignore[attr-defined]
+                    key = el_key.value
                     if isinstance(key, str):
                         keys[key] = el_value
             task = keys.get("task")
-            name = task.value if task is not None and is_string(task) else None  # type: ignore[attr-defined]
+            name = task.value if task is not None and is_string(task) else None
             if "schedule" in keys and isinstance(name, str):
                 period = self.schedule_hours(keys["schedule"], self.index.module_scope)
                 out.append(RegistrationFact("scheduled", "Celery beat schedule", TaskRef(name),
@@ -562,7 +562,7 @@ class ProgramReader:
         seconds = self._number(expr, scope)
         if seconds is not None:
             return seconds / 3600 or None
-        if type(expr) is not ast.Call:
+        if not isinstance(expr, ast.Call):
             return None
         name = _last_segment(self.ev.eval(expr.func, scope))
         kwargs = {a.arg: a.value for a in expr.keywords if a.arg is not None}
@@ -593,8 +593,8 @@ class ProgramReader:
             if key in kwargs:
                 text = self._text(kwargs[key], scope)
                 return cron_period_hours(text) if text else self.schedule_hours(kwargs[key], scope)
-        positional = [a.value for a in arguments(call) if a.keyword is None]
-        trigger = next((self._text(p, scope) for p in positional if self._text(p, scope) in ("interval", "cron")), None)
+        given = [a.value for a in arguments(call) if a.keyword is None]
+        trigger = next((self._text(p, scope) for p in given if self._text(p, scope) in ("interval", "cron")), None)
         if trigger == "interval":
             units = {k: self._number(v, scope) for k, v in kwargs.items() if k in ("weeks", "days", "hours", "minutes", "seconds")}
             return _interval_hours(units) if units else None
@@ -648,16 +648,16 @@ class ProgramReader:
         or `os.environ["OPENAI_BASE_URL"] = "http://localhost..."`: the API is a local server."""
         for statement in self.index.statements:
             # The value is evaluated only for a target of one of the two shapes below.
-            if type(statement) is not ast.Assign or not any(map(_may_set_base_url, statement.targets)):
+            if not isinstance(statement, ast.Assign) or not any(map(_may_set_base_url, statement.targets)):
                 continue
             if not _is_local_url(self._text(statement.value, self.index.module_scope)):
                 continue
             for node in statement.targets:
-                if type(node) is ast.Attribute and node.attr in _BASE_URL_NAMES:
+                if isinstance(node, ast.Attribute) and node.attr in _BASE_URL_NAMES:
                     owner = self.ev.eval(node.value, self.index.module_scope)
                     if isinstance(owner, Ext) and sdk_root(owner.path) is not None:
                         return True
-                if type(node) is ast.Subscript and len(subscript_elements(node)) == 1 and type(node.slice) is not ast.Slice:
+                if isinstance(node, ast.Subscript) and len(subscript_elements(node)) == 1 and not isinstance(node.slice, ast.Slice):
                     owner = self.ev.eval(node.value, self.index.module_scope)
                     key = self._text(node.slice, self.index.module_scope) or ""
                     if isinstance(owner, Ext) and owner.path == "os.environ" and key.upper().endswith(("BASE_URL", "API_BASE")):
@@ -684,7 +684,7 @@ def _every_hours(call: ast.Call, reader: "ProgramReader") -> Optional[float]:
     """`schedule.every(10).minutes.do(job)`: walk the receiver chain for every(N) and the unit."""
     node: ast.expr = call.func
     unit: Optional[str] = None
-    while type(node) in (ast.Attribute, ast.Call):
+    while isinstance(node, (ast.Attribute, ast.Call)):
         if isinstance(node, ast.Attribute):
             name = node.attr.rstrip("s")
             if name in _EVERY_UNITS and unit is None:
@@ -692,7 +692,7 @@ def _every_hours(call: ast.Call, reader: "ProgramReader") -> Optional[float]:
             node = node.value
         else:
             assert isinstance(node, ast.Call)
-            if type(node.func) is ast.Attribute and node.func.attr == "every":
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "every":
                 args = arguments(node)
                 count = reader._number(args[0].value, reader.index.module_scope) if args else 1.0
                 if unit is not None and count is not None:
@@ -719,7 +719,7 @@ def param_call(func: ast.expr, evaluator: Evaluator, scope: Scope, plain: bool =
     chain (`cog.client.messages.create` -> `client.messages.create`)."""
     chain: List[str] = []
     node = func
-    while type(node) is ast.Attribute:
+    while isinstance(node, ast.Attribute):
         chain.append(node.attr)
         node = node.value
     if not is_name(node) or not chain:
@@ -739,8 +739,8 @@ def param_call(func: ast.expr, evaluator: Evaluator, scope: Scope, plain: bool =
 def _made_from(value: ast.AST, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
     """A parameter itself (`client`), or a class passed as one and made (`translator_cls(key)`)."""
     if is_name(value):
-        return param_of(value, evaluator, scope, plain)  # type: ignore[arg-type]
-    if type(value) is ast.Call and is_name(value.func):
+        return param_of(value, evaluator, scope, plain)
+    if isinstance(value, ast.Call) and is_name(value.func):
         param = param_of(value.func, evaluator, scope, plain)
         return replace(param, called=True) if param is not None else None
     return None
@@ -782,9 +782,9 @@ _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "::1", "host.dock
 
 def _may_set_base_url(node: ast.expr) -> bool:
     """An assignment target `_local_server` reads: `x.base_url` (or `api_base`), or `x[key]`."""
-    if type(node) is ast.Attribute:
+    if isinstance(node, ast.Attribute):
         return node.attr in _BASE_URL_NAMES
-    return type(node) is ast.Subscript and len(subscript_elements(node)) == 1 and type(node.slice) is not ast.Slice
+    return isinstance(node, ast.Subscript) and len(subscript_elements(node)) == 1 and not isinstance(node.slice, ast.Slice)
 
 
 def _is_local_url(url: Optional[str]) -> bool:
@@ -808,9 +808,9 @@ def _name_pattern(node: ast.expr, evaluator: Evaluator) -> Optional[str]:
     if found is not None:
         for part in found:
             parts.append(part if isinstance(part, str) else "*")
-    elif type(node) is ast.BinOp and type(node.op) is ast.Add:
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         for side in (node.left, node.right):
-            text = side.value if is_string(side) else None  # type: ignore[attr-defined]
+            text = side.value if is_string(side) else None
             parts.append(text if isinstance(text, str) else "*")
     else:
         return None
@@ -844,7 +844,7 @@ def _interval_hours(units: Dict[str, Optional[float]]) -> Optional[float]:
 def reads_input(info: CallInfo, ev: Evaluator) -> bool:
     """A call that reads what a person types at a terminal (`input()`, `Prompt.ask`, ...)."""
     func = info.node.func
-    if type(func) is ast.Name and func.id == "input" and ev.lookup("input", info.scope) is None:
+    if isinstance(func, ast.Name) and func.id == "input" and ev.lookup("input", info.scope) is None:
         return True
     value = ev.eval(func, info.scope)
     return isinstance(value, Ext) and bool(_INPUTS.match(value.path))
@@ -914,7 +914,7 @@ def _mentions(node: ast.AST, text: str) -> bool:
     stack = [node]
     while stack:
         current = stack.pop()
-        if is_string(current) and current.value == text:  # type: ignore[attr-defined]
+        if is_string(current) and current.value == text:
             return True
         if type(current) in _SCOPES and current is not node:
             continue

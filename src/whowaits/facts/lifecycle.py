@@ -74,7 +74,7 @@ class LifecycleReader:
     def _changes_in_loop(self, arg: ast.expr, info: CallInfo) -> bool:
         """A sleep on a name the loop rebinds (`delay = min(delay * 2, cap)`) is a backoff, not
         a fixed interval: its first value says nothing about how often the loop polls."""
-        if type(arg) is not ast.Name:
+        if not isinstance(arg, ast.Name):
             return False
         loop = info.loops[-1]
         return any(loop in b.loops and not isinstance(self.ev.binding_value(b), Lit)
@@ -85,7 +85,7 @@ class LifecycleReader:
         `while` test compares a clock with (`while time.time() - start < 3600`)."""
         if isinstance(node, (ast.For, ast.AsyncFor)):
             it = node.iter
-            if (type(it) is ast.Call and type(it.func) is ast.Name and it.func.id == "range"
+            if (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
                     and len(arguments(it)) == 1 and None not in sleeps and sleeps):
                 count = self.ev.eval(arguments(it)[0].value, scope)
                 if isinstance(count, Lit) and isinstance(count.value, int):
@@ -102,12 +102,12 @@ class LifecycleReader:
                     if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
                         limit = float(value.value)
                     continue
-                if type(current) is ast.Call:
+                if isinstance(current, ast.Call):
                     value = self.ev.eval(current.func, scope)
                     if isinstance(value, Ext) and value.path in ("time.time", "time.monotonic", "time.perf_counter"):
                         clock = True
-                if is_number(current):
-                    limit = float(current.value)  # type: ignore[attr-defined]
+                if is_number(current) and isinstance(current.value, (int, float)):
+                    limit = float(current.value)
                 elif is_name(current):
                     value = self.ev.eval(current, scope)
                     if isinstance(value, Lit) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
@@ -162,7 +162,7 @@ class LifecycleReader:
     def _job_of_inline_results(self, expr: ast.expr, scope: Scope) -> Optional[int]:
         """`job.dest.inlined_responses` with `job` bound to a batch create or get: that call."""
         node = expr
-        while type(node) is ast.Attribute:
+        while isinstance(node, ast.Attribute):
             if node.attr in OUTPUT_FIELDS:
                 return self._iterated_call(node.value, scope)
             node = node.value
@@ -170,11 +170,11 @@ class LifecycleReader:
 
     def _iterated_call(self, expr: ast.expr, scope: Scope) -> Optional[int]:
         for _ in range(4):
-            while type(expr) is ast.Await:
+            while isinstance(expr, ast.Await):
                 expr = expr.value
-            if type(expr) is ast.Call:
+            if isinstance(expr, ast.Call):
                 return self.call_id_of.get(id(expr))
-            if type(expr) is not ast.Name:
+            if not isinstance(expr, ast.Name):
                 return None
             bindings = self.ev.lookup(expr.id, scope) or []
             if len(bindings) != 1 or bindings[0].node is None or bindings[0].kind not in ("assign", "with"):
@@ -194,7 +194,7 @@ class LifecycleReader:
         out: List[PositionJoinFact] = []
         for info in self.index.calls:
             func = info.node.func
-            if not (type(func) is ast.Name and func.id == "zip" and self.ev.lookup("zip", info.scope) is None):
+            if not (isinstance(func, ast.Name) and func.id == "zip" and self.ev.lookup("zip", info.scope) is None):
                 continue
             args = positional(info.node)
             origins = [derived.origin(a, info.scope) for a in args]
@@ -213,21 +213,21 @@ class LifecycleReader:
 
     def _indexed_join(self, loop: ForInfo, derived: "_Derived") -> Optional[Tuple[int, ast.AST]]:
         it = loop.iter
-        if not (type(it) is ast.Call and type(it.func) is ast.Name and arguments(it)):
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and arguments(it)):
             return None
         args = arguments(it)
         iterated: Optional[ast.expr] = None
         index: Optional[str] = None
         element: Optional[str] = None
         target = loop.target
-        if it.func.id == "enumerate" and type(target) is ast.Tuple and len(target.elts) == 2:
-            first, second = (e.value if type(e) is ast.Starred else e for e in target.elts)
-            if type(first) is ast.Name:
+        if it.func.id == "enumerate" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+            first, second = (e.value if isinstance(e, ast.Starred) else e for e in target.elts)
+            if isinstance(first, ast.Name):
                 iterated, index = args[0].value, first.id
-                element = second.id if type(second) is ast.Name else None
-        elif it.func.id == "range" and len(args) == 1 and type(target) is ast.Name:
+                element = second.id if isinstance(second, ast.Name) else None
+        elif it.func.id == "range" and len(args) == 1 and isinstance(target, ast.Name):
             inner = args[0].value
-            if type(inner) is ast.Call and type(inner.func) is ast.Name and inner.func.id == "len" and arguments(inner):
+            if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "len" and arguments(inner):
                 iterated, index = arguments(inner)[0].value, target.id
         if iterated is None or index is None or self.ev.lookup(it.func.id, loop.scope) is not None:
             return None
@@ -250,18 +250,18 @@ class LifecycleReader:
 
     def _fresh_container(self, node: ast.expr, scope: Scope) -> bool:
         """A name bound only to an empty or placeholder list or dict made here (`[None] * n`)."""
-        if type(node) is not ast.Name:
+        if not isinstance(node, ast.Name):
             return False
         bindings = self.ev.lookup(node.id, scope) or []
         return bool(bindings) and all(b.kind == "assign" and _placeholder(b.node) for b in bindings)
 
-    def _ids_compared(self, node: Union[ast.AST, List[ast.stmt]], scope: Scope) -> bool:
+    def _ids_compared(self, node: Union[ast.AST, Sequence[ast.AST]], scope: Scope) -> bool:
         """A comparison of custom_ids near the join: the code checks the pairing."""
-        loop_body: Union[ast.AST, List[ast.stmt]] = node
+        loop_body: Union[ast.AST, Sequence[ast.AST]] = node
         for loop in self.index.fors:
             if isinstance(loop.node, (ast.For, ast.AsyncFor)) and loop.iter is node:
                 loop_body = loop.body
-        return any(type(current) is ast.Compare and any(_names_custom_id(n) for n in child_nodes(current))
+        return any(isinstance(current, ast.Compare) and any(_names_custom_id(n) for n in child_nodes(current))
                    for current in _all_nodes(loop_body))
 
     # -- retries ---------------------------------------------------------------------------
@@ -270,7 +270,7 @@ class LifecycleReader:
         out: List[RetryFact] = []
         for func in self.index.functions:
             for decorator in func.decorators:
-                target = decorator.func if type(decorator) is ast.Call else decorator
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
                 value = self.ev.eval(target, func.scope.parent or self.index.module_scope)
                 if isinstance(value, Ext) and value.path in RETRY_DECORATORS:
                     ids = tuple(raw.call_id for info, raw in self.calls if info.scope is func.scope)
@@ -336,17 +336,17 @@ def retries_one_call(node: ast.AST, evaluator: Evaluator, scope: Scope) -> bool:
     # regions: try: return ...`): a `break` there would only leave the inner loop. A count of
     # repeats left when the answer will do (`for _ in range(n): ...; if reply.ok: break`) too.
     repeats = _over_range(node)
-    return any((type(stmt) is ast.Try and _is_retry_try(stmt))
-               or (isinstance(stmt, (ast.For, ast.AsyncFor)) and any(type(inner) is ast.Try and _is_retry_try(inner, (ast.Return,))
+    return any((isinstance(stmt, ast.Try) and _is_retry_try(stmt))
+               or (isinstance(stmt, (ast.For, ast.AsyncFor)) and any(isinstance(inner, ast.Try) and _is_retry_try(inner, (ast.Return,))
                                                                      for inner in stmt.body))
-               or (repeats and type(stmt) is ast.If and _has_exit([stmt]))
+               or (repeats and isinstance(stmt, ast.If) and _has_exit([stmt]))
                for stmt in node.body)
 
 
 def _over_range(node: Union[ast.For, ast.AsyncFor]) -> bool:
     """`for _ in range(...)`: a count of repeats."""
     it = node.iter
-    return type(it) is ast.Call and type(it.func) is ast.Name and it.func.id == "range"
+    return isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
 
 
 def _is_retry_try(node: ast.Try, exits: Tuple[type, ...] = (ast.Break, ast.Return)) -> bool:
@@ -357,7 +357,7 @@ def _is_retry_try(node: ast.Try, exits: Tuple[type, ...] = (ast.Break, ast.Retur
         return False
     for handler in node.handlers:
         body = handler.body
-        if any(type(s) is ast.Raise for s in last_line(body)):
+        if any(isinstance(s, ast.Raise) for s in last_line(body)):
             if _has_exit(body, (ast.Continue,)):
                 return True
             continue
@@ -373,7 +373,7 @@ def _has_exit(statements: Sequence[ast.stmt], exits: Tuple[type, ...] = (ast.Bre
     for stmt in statements:
         if type(stmt) in exits:
             return True
-        if type(stmt) is ast.If:
+        if isinstance(stmt, ast.If):
             if _has_exit(stmt.body, exits) or _has_exit(stmt.orelse, exits):
                 return True
         elif isinstance(stmt, (ast.With, ast.AsyncWith)) and _has_exit(stmt.body, exits):
@@ -391,8 +391,8 @@ class _Scan:
     """A walk of a loop's body that does not enter nested functions: `visit` sees each node
     before what is under it, in source order."""
 
-    def scan(self, body: Union[ast.AST, List[ast.stmt]]) -> None:
-        stack: List[ast.AST] = list(reversed(body)) if isinstance(body, list) else [body]
+    def scan(self, body: Sequence[ast.AST]) -> None:
+        stack: List[ast.AST] = list(reversed(body))
         while stack:
             node = stack.pop()
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -419,35 +419,35 @@ class _ResultScan(_Scan):
         if is_name(node):
             return name_of(node) in self.result_aliases
         return (
-            type(node) is ast.Attribute
+            isinstance(node, ast.Attribute)
             and node.attr == "result"
-            and type(node.value) is ast.Name
+            and isinstance(node.value, ast.Name)
             and node.value.id in self.targets
         )
 
     def _is_type(self, node: ast.AST) -> bool:
         if is_name(node):
             return name_of(node) in self.type_aliases
-        return type(node) is ast.Attribute and node.attr == "type" and self._is_result(node.value)
+        return isinstance(node, ast.Attribute) and node.attr == "type" and self._is_result(node.value)
 
     def visit(self, node: ast.AST) -> None:
         kind = type(node)
-        if kind is ast.Assign:
-            for target in node.targets:  # type: ignore[attr-defined]
-                if type(target) is ast.Name:
-                    if self._is_result(node.value):  # type: ignore[attr-defined]
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    if self._is_result(node.value):
                         self.result_aliases.add(target.id)
-                    elif self._is_type(node.value):  # type: ignore[attr-defined]
+                    elif self._is_type(node.value):
                         self.type_aliases.add(target.id)
-        elif kind is ast.Attribute:
-            if node.attr == "message" and self._is_result(node.value):  # type: ignore[attr-defined]
+        elif isinstance(node, ast.Attribute):
+            if node.attr == "message" and self._is_result(node.value):
                 self.message_uses.append(node)
-        elif kind is ast.Compare:
-            self._comparison(node)  # type: ignore[arg-type]
-        elif kind is ast.Call:
-            func = node.func  # type: ignore[attr-defined]
-            args = arguments(node)  # type: ignore[arg-type]
-            if type(func) is ast.Name and func.id in ("isinstance", "hasattr", "getattr") and args and self._is_result(args[0].value):
+        elif isinstance(node, ast.Compare):
+            self._comparison(node)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            args = arguments(node)
+            if isinstance(func, ast.Name) and func.id in ("isinstance", "hasattr", "getattr") and args and self._is_result(args[0].value):
                 self.checked = True
         elif kind.__name__ == "Match":
             self._match(node)
@@ -488,23 +488,22 @@ class _InlineScan(_Scan):
         self.values = {pair[0] for pair in RESULT_FIELDS}
 
     def _field(self, node: ast.AST) -> Optional[str]:
-        if (type(node) is ast.Attribute and type(node.value) is ast.Name
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
                 and node.value.id in self.targets and node.attr in self.fields):
             return node.attr
         return None
 
     def visit(self, node: ast.AST) -> None:
-        kind = type(node)
-        if kind is ast.Attribute:
-            if self._field(node.value) in self.values:  # type: ignore[attr-defined]
+        if isinstance(node, ast.Attribute):
+            if self._field(node.value) in self.values:
                 self.message_uses.append(node)
-        elif kind in (ast.If, ast.IfExp, ast.While):
-            self._test(node.test)  # type: ignore[attr-defined]
-        elif kind is ast.BoolOp:  # each operand but the last decides whether the next runs
-            for value in node.values[:-1]:  # type: ignore[attr-defined]
+        elif isinstance(node, (ast.If, ast.IfExp, ast.While)):
+            self._test(node.test)
+        elif isinstance(node, ast.BoolOp):  # each operand but the last decides whether the next runs
+            for value in node.values[:-1]:
                 self._test(value)
-        elif kind is ast.comprehension:
-            for test in node.ifs:  # type: ignore[attr-defined]
+        elif isinstance(node, ast.comprehension):
+            for test in node.ifs:
                 self._test(test)
 
     def _test(self, test: Optional[ast.AST]) -> None:
@@ -514,12 +513,12 @@ class _InlineScan(_Scan):
 
 def _string_literals(node: ast.AST) -> List[Tuple[ast.AST, str]]:
     if is_string(node):
-        value = node.value  # type: ignore[attr-defined]
+        value = node.value
         return [(node, value)] if isinstance(value, str) else []
-    if type(node) in (ast.Tuple, ast.List, ast.Set):
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         out = []
-        for el in node.elts:  # type: ignore[attr-defined]
-            out.extend(_string_literals(el.value if type(el) is ast.Starred else el))
+        for el in node.elts:
+            out.extend(_string_literals(el.value if isinstance(el, ast.Starred) else el))
         return out
     return []
 
@@ -541,27 +540,26 @@ class _Derived:
     def origin(self, node: ast.AST, scope: Scope, depth: int = 0) -> Optional[int]:
         if depth > 8:
             return None
-        while type(node) is ast.Await:
-            node = node.value  # type: ignore[attr-defined]
-        kind = type(node)
-        if kind is ast.Call:
+        while isinstance(node, ast.Await):
+            node = node.value
+        if isinstance(node, ast.Call):
             if id(node) in self.results:
                 return self.results[id(node)]
-            func = node.func  # type: ignore[attr-defined]
-            if type(func) is ast.Attribute and func.attr in _LINE_METHODS:
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in _LINE_METHODS:
                 return self.origin(func.value, scope, depth + 1)
-            args = arguments(node)  # type: ignore[arg-type]
-            if type(func) is ast.Name and func.id in ("list", "tuple", "iter", "sorted") and len(args) == 1:
+            args = arguments(node)
+            if isinstance(func, ast.Name) and func.id in ("list", "tuple", "iter", "sorted") and len(args) == 1:
                 return self.origin(args[0].value, scope, depth + 1)
             return None
-        if kind is ast.Attribute and node.attr in _TEXT_ATTRIBUTES:  # type: ignore[attr-defined]
-            return self.origin(node.value, scope, depth + 1)  # type: ignore[attr-defined]
-        if kind is ast.Subscript:
-            elements = subscript_elements(node)  # type: ignore[arg-type]
-            if len(elements) == 1 and type(elements[0]) is ast.Slice:
-                return self.origin(node.value, scope, depth + 1)  # type: ignore[attr-defined]
-        if kind in (ast.ListComp, ast.GeneratorExp):
-            return self.origin(node.generators[0].iter, scope, depth + 1)  # type: ignore[attr-defined]
+        if isinstance(node, ast.Attribute) and node.attr in _TEXT_ATTRIBUTES:
+            return self.origin(node.value, scope, depth + 1)
+        if isinstance(node, ast.Subscript):
+            elements = subscript_elements(node)
+            if len(elements) == 1 and isinstance(elements[0], ast.Slice):
+                return self.origin(node.value, scope, depth + 1)
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
+            return self.origin(node.generators[0].iter, scope, depth + 1)
         if is_name(node):
             return self._name_origin(name_of(node), scope, depth)
         return None
@@ -618,18 +616,18 @@ class _Derived:
 
 def _counter(node: ast.AST) -> bool:
     """`range(...)` / `itertools.count()`: numbering, not a collection of inputs."""
-    if type(node) is not ast.Call:
+    if not isinstance(node, ast.Call):
         return False
     return last_name(node) in ("range", "count")
 
 
-def _all_nodes(body: Union[ast.AST, List[ast.stmt]]) -> Iterable[ast.AST]:
+def _all_nodes(body: Union[ast.AST, Sequence[ast.AST]]) -> Iterable[ast.AST]:
     """Every node of a subtree, or of a block's statements."""
-    for top in body if isinstance(body, list) else [body]:
+    for top in [body] if isinstance(body, ast.AST) else body:
         yield from descendants(top)
 
 
-def _subscripts_by(body: List[ast.stmt], index: str) -> List[ast.Subscript]:
+def _subscripts_by(body: Sequence[ast.AST], index: str) -> List[ast.Subscript]:
     """`x[i]` and `df.loc[i, "col"]` in a loop body, in source order."""
     out: List[ast.Subscript] = []
     stack: List[ast.AST] = list(reversed(body))
@@ -637,42 +635,42 @@ def _subscripts_by(body: List[ast.stmt], index: str) -> List[ast.Subscript]:
         node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue
-        if type(node) is ast.Subscript:
+        if isinstance(node, ast.Subscript):
             first = subscript_elements(node)[0]
-            if type(first) is ast.Name and first.id == index:
+            if isinstance(first, ast.Name) and first.id == index:
                 out.append(node)
         stack.extend(reversed(child_nodes(node)))
     return out
 
 
-def _assigned_subscripts(body: List[ast.stmt]) -> Set[int]:
+def _assigned_subscripts(body: Sequence[ast.AST]) -> Set[int]:
     """Ids of subscripts that are a whole assignment target (`out[i] = ...`)."""
-    return {id(t) for node in _all_nodes(body) if type(node) is ast.Assign
-            for t in node.targets if type(t) is ast.Subscript}
+    return {id(t) for node in _all_nodes(body) if isinstance(node, ast.Assign)
+            for t in node.targets if isinstance(t, ast.Subscript)}
 
 
 def _placeholder(node: Optional[ast.AST]) -> bool:
     """`[]`, `{}`, `[None] * n`, `list()`, `dict()`: a container with nothing of the inputs yet."""
-    if (type(node) is ast.List and not node.elts) or (type(node) is ast.Dict and not node.keys):
+    if (isinstance(node, ast.List) and not node.elts) or (isinstance(node, ast.Dict) and not node.keys):
         return True
-    if type(node) is ast.BinOp and type(node.op) is ast.Mult:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         left = node.left
-        return type(left) is ast.List and all(
-            is_name(e) or is_string(e) or (type(e) is ast.Constant and type(e.value) is int) for e in left.elts
-        ) and not any(type(e) is ast.Name for e in left.elts)
-    return (type(node) is ast.Call and type(node.func) is ast.Name
+        return isinstance(left, ast.List) and all(
+            is_name(e) or is_string(e) or (isinstance(e, ast.Constant) and type(e.value) is int) for e in left.elts
+        ) and not any(isinstance(e, ast.Name) for e in left.elts)
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             and node.func.id in ("list", "dict") and not arguments(node))
 
 
 def _root_name(node: ast.AST) -> Optional[str]:
-    while type(node) in (ast.Attribute, ast.Subscript, ast.Call):
-        node = node.func if type(node) is ast.Call else node.value  # type: ignore[attr-defined]
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
     return name_of(node) if is_name(node) else None
 
 
 def _names_custom_id(node: ast.AST) -> bool:
     return any(
-        (type(current) is ast.Attribute and current.attr == "custom_id")
-        or (is_string(current) and current.value == "custom_id")  # type: ignore[attr-defined]
+        (isinstance(current, ast.Attribute) and current.attr == "custom_id")
+        or (is_string(current) and current.value == "custom_id")
         for current in descendants(node)
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import bisect
 import functools
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from whowaits.core import Span
 from whowaits.facts.lexical import LINE_BREAK, comments, prefix_start, string_end
@@ -48,22 +48,22 @@ class CodeFor:
 
     def span(self, node: ast.AST) -> Span:
         kind = type(node)
+        at: Any = node  # every node the passes cite has a position
         if kind in COMPOUND_STATEMENTS:
             # A compound statement (a loop, a def) is only ever cited by where it starts.
-            line, col = node.lineno, node.col_offset  # type: ignore[attr-defined]
+            line, col = at.lineno, at.col_offset
             return Span(line, col + 1, line, col + 1)
-        if kind is ast.match_case:
-            line = self._line_of(self.case_keyword(self._start(node.pattern)))  # type: ignore[attr-defined]
+        if isinstance(node, ast.match_case):
+            line = self._line_of(self.case_keyword(self._start(node.pattern)))
             return Span(line, 1, line, 1)
-        if kind is ast.GeneratorExp:
-            start, end = self.generator_span(node)  # type: ignore[arg-type]
+        if isinstance(node, ast.GeneratorExp):
+            start, end = self.generator_span(node)
             return Span(*self._place(start), *self._place(end))
-        if kind is ast.Tuple and node.elts and self.parenthesized(node):  # type: ignore[attr-defined]
+        if isinstance(node, ast.Tuple) and node.elts and self.parenthesized(node):
             start, end = self._start(node) + 1, self._end(node) - 1
             return Span(*self._place(self.blank_after(start)), *self._place(self.code_before(end)))
-        line, end_line = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
-        return Span(line, self._column(line, node.col_offset), end_line,  # type: ignore[attr-defined]
-                    self._column(end_line, node.end_col_offset or 0))  # type: ignore[attr-defined]
+        line, end_line = at.lineno, at.end_lineno or at.lineno
+        return Span(line, self._column(line, at.col_offset), end_line, self._column(end_line, at.end_col_offset or 0))
 
     def _place(self, offset: int) -> Tuple[int, int]:
         """(line, 1-based character column) of a byte offset."""
@@ -89,10 +89,12 @@ class CodeFor:
     # -- byte offsets -----------------------------------------------------------------------
 
     def _start(self, node: ast.AST) -> int:
-        return self.index.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        at: Any = node
+        return self.index.offset(at.lineno, at.col_offset)
 
     def _end(self, node: ast.AST) -> int:
-        return self.index.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)  # type: ignore[attr-defined]
+        at: Any = node
+        return self.index.offset(at.end_lineno or at.lineno, at.end_col_offset or 0)
 
     def blank_after(self, i: int) -> int:
         """The first byte at or after `i` that is not a space, line break, comment or line
@@ -206,7 +208,7 @@ class CodeFor:
         if not isinstance(node, ast.expr):
             return self._dedented(start, src[start:end])
         closer = self.index.lone.get(id(node), -1)
-        if type(node) is ast.GeneratorExp and closer == end - 1:  # `sum(x for x in xs)`
+        if isinstance(node, ast.GeneratorExp) and closer == end - 1:  # `sum(x for x in xs)`
             start, end = self.generator_span(node)
             return self._dedented(start, src[start:end])
         pairs: List[Tuple[int, int]] = []
@@ -237,31 +239,7 @@ class CodeFor:
         indent = before_head[:len(before_head) - len(before_head.lstrip(b" \t\x0c"))]
         if not indent:
             return text.decode("utf-8", "replace")
-        out = bytearray()
-        i = 0
-        while i < len(text):
-            c = text[i]
-            if c in b"'\"":
-                j = max(i + 1, string_end(text, prefix_start(text, i)))
-                out += text[i:j]
-                i = j
-                continue
-            if c == 0x23:
-                j = text.find(b"\n", i)
-                j = len(text) if j < 0 else j
-                out += text[i:j]
-                i = j
-                continue
-            if c == 0x5C and text[i + 1:i + 3] in (b"\r\n",) or (c == 0x5C and text[i + 1:i + 2] in (b"\n", b"\r")):
-                j = i + (3 if text[i + 1:i + 3] == b"\r\n" else 2)
-                out += text[i:j]
-                i = j
-                continue
-            out.append(c)
-            i += 1
-            if c == 0x0A and text.startswith(indent, i):
-                i += len(indent)
-        return bytes(out).decode("utf-8", "replace")
+        return _dedent(text, indent).decode("utf-8", "replace")
 
     @functools.cached_property
     def _heads(self) -> List[int]:
@@ -277,3 +255,73 @@ class CodeFor:
         return heads
 
 
+def _dedent(text: bytes, indent: bytes) -> bytes:
+    """`text` without `indent` at the start of each line that continues code: a string's
+    lines keep theirs (but the braces of an f-string hold code), and so does a line after a
+    backslash continuation."""
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c in b"'\"":
+            start = prefix_start(text, i)
+            j = max(i + 1, string_end(text, start))
+            if b"f" in text[start:i].lower():
+                out += _fstring_dedent(text[i:j], indent)
+            else:
+                out += text[i:j]
+            i = j
+            continue
+        if c == 0x23:  # a comment runs to the end of its line
+            j = text.find(b"\n", i)
+            j = len(text) if j < 0 else j
+            out += text[i:j]
+            i = j
+            continue
+        if c == 0x5C and text[i + 1:i + 2] in (b"\n", b"\r"):
+            j = i + (3 if text[i + 1:i + 3] == b"\r\n" else 2)
+            out += text[i:j]
+            i = j
+            continue
+        out.append(c)
+        i += 1
+        if c == 0x0A and text.startswith(indent, i):
+            i += len(indent)
+    return bytes(out)
+
+
+def _fstring_dedent(token: bytes, indent: bytes) -> bytes:
+    """An f-string token (from its quote) with `_dedent` applied to the code in its braces."""
+    quote = token[:3] if token[:3] in (b'"""', b"'''") else token[:1]
+    out = bytearray(quote)
+    i, stop = len(quote), len(token) - len(quote)
+    while i < stop:
+        c = token[i]
+        if c == 0x7B and token[i + 1:i + 2] != b"{":
+            j, depth = i + 1, 0
+            while j < stop:
+                d = token[j]
+                if d in b"'\"":
+                    j = max(j + 1, string_end(token, prefix_start(token, j)))
+                    continue
+                if d in b"([{":
+                    depth += 1
+                elif d in b")]":
+                    depth -= 1
+                elif d == 0x7D:
+                    if depth == 0:
+                        break
+                    depth -= 1
+                j += 1
+            out.append(c)
+            out += _dedent(token[i + 1:j], indent)
+            i = j
+            continue
+        if c in b"{}" and token[i + 1:i + 2] == bytes([c]):
+            out += token[i:i + 2]
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    out += token[stop:]
+    return bytes(out)

@@ -141,9 +141,9 @@ class RequestReader:
 
         if depth > _MAX_DEPTH:
             return missing(expr)
-        if is_strings(expr):
-            return len(expr.value)  # type: ignore[attr-defined]
-        if type(expr) is ast.JoinedStr and concatenated(expr):  # `"a" f"{b}"`: no value of its own
+        if is_strings(expr) and isinstance(expr.value, (str, bytes)):
+            return len(expr.value)
+        if isinstance(expr, ast.JoinedStr) and concatenated(expr):  # `"a" f"{b}"`: no value of its own
             return missing(expr)
         if is_fstring(expr):
             size = 0
@@ -153,22 +153,22 @@ class RequestReader:
                 else:
                     size += self.text_size(part, scope, depth + 1, unknown)
             return size
-        if type(expr) in (ast.List, ast.Tuple):
-            return sum(self.text_size(el.value if type(el) is ast.Starred else el, scope, depth + 1, unknown)
-                       for el in expr.elts)  # type: ignore[attr-defined]
-        if type(expr) is ast.BinOp and type(expr.op) is ast.Add:
+        if isinstance(expr, (ast.List, ast.Tuple)):
+            return sum(self.text_size(el.value if isinstance(el, ast.Starred) else el, scope, depth + 1, unknown)
+                       for el in expr.elts)
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
             return self.text_size(expr.left, scope, depth + 1, unknown) + self.text_size(expr.right, scope, depth + 1, unknown)
         template = _format_template(expr)
-        if type(expr) in (ast.Dict, ast.Call) and template is None:
+        if isinstance(expr, (ast.Dict, ast.Call)) and template is None:
             found = self.mapping_items(expr, scope, depth + 1)
             if found is None:
                 return missing(expr)
             items, _ = found
             return sum(self.text_size(*items[key], depth + 1, unknown) for key in _TEXT_KEYS if key in items)
-        if type(expr) is ast.Call and template is not None:  # "...".format(...)
+        if isinstance(expr, ast.Call) and template is not None:  # "...".format(...)
             size = sum(len(lit) for lit, _, _, _ in string.Formatter().parse(template))
             return size + sum(self.text_size(arg.value, scope, depth + 1, unknown) for arg in arguments(expr))
-        if type(expr) is ast.Name:
+        if isinstance(expr, ast.Name):
             value = self.ev.eval(expr, scope)
             if isinstance(value, Lit) and isinstance(value.value, str):
                 return len(value.value)
@@ -187,9 +187,9 @@ class RequestReader:
         betas: List[str] = []
         if "betas" in items:
             expr, scope = items["betas"]
-            if type(expr) in (ast.List, ast.Tuple):
-                for el in expr.elts:  # type: ignore[attr-defined]
-                    value = self.ev.eval(el.value if type(el) is ast.Starred else el, scope)
+            if isinstance(expr, (ast.List, ast.Tuple)):
+                for el in expr.elts:
+                    value = self.ev.eval(el.value if isinstance(el, ast.Starred) else el, scope)
                     if isinstance(value, Lit) and isinstance(value.value, str):
                         betas.append(value.value)
         if "extra_headers" in items:
@@ -208,7 +208,7 @@ class RequestReader:
         """The literal keys of a dict-like expression and whether every key is visible."""
         if depth > _MAX_DEPTH:
             return None
-        if type(expr) is ast.Dict:
+        if isinstance(expr, ast.Dict):
             items: Items = {}
             complete = True
             for el_key, el_value in zip(expr.keys, expr.values):
@@ -226,7 +226,7 @@ class RequestReader:
                         items.update(inner[0])
                         complete = complete and inner[1]
             return items, complete
-        if type(expr) is ast.Call:
+        if isinstance(expr, ast.Call):
             func = expr.func
             name = last_name(func)
             args = arguments(expr)
@@ -240,7 +240,7 @@ class RequestReader:
                     if found is not None:
                         return found
             return None
-        if type(expr) is ast.Name:
+        if isinstance(expr, ast.Name):
             bindings = self.ev.lookup(expr.id, scope) or []
             assigns = [b for b in bindings if b.kind == "assign" and b.node is not None]
             if len(assigns) == 1 and (assigned := assigns[0].node) is not None:
@@ -263,7 +263,7 @@ class RequestReader:
         known = [c for c in counts if c is not None]
         total = sum(known) if counts and len(known) == len(counts) else None
         collection: Optional[CollectionRef] = None
-        if type(expr) is ast.Name:
+        if isinstance(expr, ast.Name):
             # A name bound nowhere in this module (a star import, a builtin) is still one
             # collection within the module.
             owner = self._binding_scope(expr.id, scope)
@@ -296,11 +296,11 @@ class RequestReader:
     ) -> Optional[List[_Template]]:
         if depth > _MAX_DEPTH:
             return None
-        if type(expr) in (ast.List, ast.Tuple):
+        if isinstance(expr, (ast.List, ast.Tuple)):
             state.note("literal")
             out: List[_Template] = []
-            for el in expr.elts:  # type: ignore[attr-defined]
-                if type(el) is ast.Starred:
+            for el in expr.elts:
+                if isinstance(el, ast.Starred):
                     inner = self._templates(el.value, scope, loops, depth + 1, state, count)
                     if inner is None:
                         return None
@@ -308,28 +308,28 @@ class RequestReader:
                 else:
                     out.append(_Template(el, scope, loops, count))
             return out
-        if type(expr) in (ast.ListComp, ast.GeneratorExp):
+        if isinstance(expr, (ast.ListComp, ast.GeneratorExp)):
             state.note("comprehension")
             loop_id = self.loop_of_node.get(id(expr))
             inner_count = count
-            for clause in expr.generators:  # type: ignore[attr-defined]
+            for clause in expr.generators:
                 inner_count = _times(inner_count, self.iteration_count(clause.iter, scope))
                 state.check_unbounded(self, clause.iter, scope)
                 if clause.ifs:
                     inner_count = None
             ids = loops + ((loop_id,) if loop_id is not None else ())
-            return [_Template(expr.elt, scope, ids, inner_count)]  # type: ignore[attr-defined]
-        if type(expr) is ast.Subscript:
+            return [_Template(expr.elt, scope, ids, inner_count)]
+        if isinstance(expr, ast.Subscript):
             state.chunked = True
             return self._templates(expr.value, scope, loops, depth + 1, state, None)
-        if type(expr) is ast.BinOp and type(expr.op) is ast.Add:
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
             left = self._templates(expr.left, scope, loops, depth + 1, state, count)
             right = self._templates(expr.right, scope, loops, depth + 1, state, count)
             return None if left is None or right is None else left + right
-        if type(expr) is ast.Call:
+        if isinstance(expr, ast.Call):
             func = expr.func
             args = arguments(expr)
-            if type(func) is ast.Name and func.id in ("list", "tuple", "sorted") and args:
+            if isinstance(func, ast.Name) and func.id in ("list", "tuple", "sorted") and args:
                 if self.ev.lookup(func.id, scope) is None:
                     return self._templates(args[0].value, scope, loops, depth + 1, state, count)
             target = self.ev.eval(func, scope)
@@ -343,7 +343,7 @@ class RequestReader:
                     out.extend(inner)
                 return out or None
             return None
-        if type(expr) is ast.Name:
+        if isinstance(expr, ast.Name):
             return self._name_templates(expr.id, scope, depth, state, count)
         return None
 
@@ -389,43 +389,43 @@ class RequestReader:
         `sorted`, `zip`, a comprehension over one."""
         if depth > 6:
             return None
-        if type(iterable) is ast.Name:
+        if isinstance(iterable, ast.Name):
             return self._name_count(iterable.id, scope, depth)
-        if type(iterable) is ast.Dict:
+        if isinstance(iterable, ast.Dict):
             if all(key is not None for key in iterable.keys):
                 return len(iterable.keys)
             return None
-        if type(iterable) in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
-            clauses = iterable.generators  # type: ignore[attr-defined]
+        if isinstance(iterable, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            clauses = iterable.generators
             if len(clauses) == 1 and not clauses[0].ifs:
                 return self.iteration_count(clauses[0].iter, scope, depth + 1)
             return None
-        if type(iterable) is ast.Call and not any(a.star for a in arguments(iterable)):
+        if isinstance(iterable, ast.Call) and not any(a.star for a in arguments(iterable)):
             func = iterable.func
             args = arguments(iterable)
-            if type(func) is ast.Attribute and func.attr in ("items", "values", "keys") and not args:
+            if isinstance(func, ast.Attribute) and func.attr in ("items", "values", "keys") and not args:
                 return self.iteration_count(func.value, scope, depth + 1)
-            if (type(func) is ast.Name and func.id in _SAME_LENGTH and args
+            if (isinstance(func, ast.Name) and func.id in _SAME_LENGTH and args
                     and self.ev.lookup(func.id, scope) is None):
                 counts = [self.iteration_count(a.value, scope, depth + 1) for a in args if a.keyword is None]
                 known = [c for c in counts if c is not None]
                 if func.id == "zip" and known:
                     return min(known)
                 return counts[0] if counts else None
-        if type(iterable) is ast.Subscript and len(subscript_elements(iterable)) == 1:
+        if isinstance(iterable, ast.Subscript) and len(subscript_elements(iterable)) == 1:
             index = iterable.slice
-            if type(index) is ast.Slice and index.lower is None and index.upper is not None and index.step is None:
+            if isinstance(index, ast.Slice) and index.lower is None and index.upper is not None and index.step is None:
                 upper = self.ev.eval(index.upper, scope)
                 if isinstance(upper, Lit) and isinstance(upper.value, int) and upper.value >= 0:
                     return upper.value
             return None
-        if type(iterable) in (ast.List, ast.Tuple):
-            if all(type(el) is not ast.Starred for el in iterable.elts):  # type: ignore[attr-defined]
-                return len(iterable.elts)  # type: ignore[attr-defined]
+        if isinstance(iterable, (ast.List, ast.Tuple)):
+            if all(not isinstance(el, ast.Starred) for el in iterable.elts):
+                return len(iterable.elts)
             return None
         if (
-            type(iterable) is ast.Call
-            and type(iterable.func) is ast.Name
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Name)
             and iterable.func.id == "range"
             and self.ev.lookup("range", scope) is None
             and 1 <= len(arguments(iterable)) <= 2
@@ -499,7 +499,7 @@ class RequestReader:
 
     def _single_assignment(self, expr: ast.expr, scope: Scope) -> Tuple[ast.expr, Scope]:
         for _ in range(_MAX_DEPTH):
-            if type(expr) is not ast.Name:
+            if not isinstance(expr, ast.Name):
                 break
             bindings = self.ev.lookup(expr.id, scope) or []
             if len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].node is None:
@@ -510,27 +510,27 @@ class RequestReader:
     def _literal_parts(self, expr: ast.expr, scope: Scope) -> Optional[List[str]]:
         if is_fstring(expr):
             return [p for p in self.ev.fstring_parts(expr) or () if isinstance(p, str)]
-        if type(expr) in (ast.Constant, ast.JoinedStr) and concatenated(expr):
+        if isinstance(expr, (ast.Constant, ast.JoinedStr)) and concatenated(expr):
             return self.code_for.literal_pieces(expr)
         if is_string(expr):
-            text = expr.value  # type: ignore[attr-defined]
+            text = expr.value
             return [text] if isinstance(text, str) else []
-        if type(expr) is ast.BinOp and type(expr.op) is ast.Add:
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
             left = self._literal_parts(expr.left, scope)
             right = self._literal_parts(expr.right, scope)
             if left is None and right is None:
                 return None
             return (left or []) + (right or [])
         if (
-            type(expr) is ast.Call
-            and type(expr.func) is ast.Attribute
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Attribute)
             and expr.func.attr == "format"
             and is_string(expr.func.value)
         ):
-            text = expr.func.value.value  # type: ignore[attr-defined]
+            text = expr.func.value.value
             if isinstance(text, str):
                 return [lit for lit, _, _, _ in string.Formatter().parse(text) if lit]
-        if type(expr) is ast.Name:
+        if isinstance(expr, ast.Name):
             value = self.ev.eval(expr, scope)
             if isinstance(value, Lit) and isinstance(value.value, str):
                 return [value.value]
@@ -583,21 +583,21 @@ class _Collect:
 def _is_unbounded(reader: RequestReader, expr: ast.expr, scope: Scope, depth: int) -> bool:
     if depth > 3:
         return False
-    if type(expr) is ast.Subscript:
+    if isinstance(expr, ast.Subscript):
         return False
-    if type(expr) is ast.Call:
+    if isinstance(expr, ast.Call):
         func = expr.func
-        if type(func) is ast.Name and func.id in ("enumerate", "zip", "list", "sorted", "reversed"):
+        if isinstance(func, ast.Name) and func.id in ("enumerate", "zip", "list", "sorted", "reversed"):
             return any(_is_unbounded(reader, a.value, scope, depth + 1) for a in arguments(expr))
         target = reader.ev.eval(func, scope)
         if isinstance(target, Ext) and target.path in UNBOUNDED_FUNCTIONS:
             return True
-        if type(func) is ast.Name and func.id == "open" and reader.ev.lookup("open", scope) is None:
+        if isinstance(func, ast.Name) and func.id == "open" and reader.ev.lookup("open", scope) is None:
             return True
-        if type(func) is ast.Attribute and func.attr in UNBOUNDED_METHODS:
+        if isinstance(func, ast.Attribute) and func.attr in UNBOUNDED_METHODS:
             return True
         return False
-    if type(expr) is ast.Name:
+    if isinstance(expr, ast.Name):
         bindings = reader.ev.lookup(expr.id, scope) or []
         if len(bindings) == 1 and bindings[0].kind in ("assign", "with") and bindings[0].node is not None:
             return _is_unbounded(reader, bindings[0].node, bindings[0].scope, depth + 1)
@@ -606,9 +606,9 @@ def _is_unbounded(reader: RequestReader, expr: ast.expr, scope: Scope, depth: in
 
 def _format_template(expr: ast.expr) -> Optional[str]:
     """The template of `"template {x}".format(...)` with a plain string template, else None."""
-    if (type(expr) is ast.Call and type(expr.func) is ast.Attribute and expr.func.attr == "format"
+    if (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "format"
             and is_string(expr.func.value)):
-        template = expr.func.value.value  # type: ignore[attr-defined]
+        template = expr.func.value.value
         return template if isinstance(template, str) else None
     return None
 
@@ -628,21 +628,20 @@ def _names_and_calls(expr: ast.AST) -> Tuple[List[str], bool]:
         if isinstance(node, str):
             names.append(node)
             continue
-        kind = type(node)
-        if kind is ast.Attribute:
-            stack.append(node.value)  # type: ignore[attr-defined]
+        if isinstance(node, ast.Attribute):
+            stack.append(node.value)
             continue
         if is_name(node):
             names.append(name_of(node))
-        elif kind is ast.arg:
-            names.append(node.arg)  # type: ignore[attr-defined]
-        elif kind is ast.Call:
-            func = node.func  # type: ignore[attr-defined]
-            pure = (type(func) is ast.Name and func.id in _PURE_FUNCTIONS) or (
-                type(func) is ast.Attribute and func.attr in ("format", "join", "lower", "upper", "strip", "replace", "zfill"))
+        elif isinstance(node, ast.arg):
+            names.append(node.arg)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            pure = (isinstance(func, ast.Name) and func.id in _PURE_FUNCTIONS) or (
+                isinstance(func, ast.Attribute) and func.attr in ("format", "join", "lower", "upper", "strip", "replace", "zfill"))
             opaque = opaque or not pure
             children: List[Union[ast.AST, str]] = [func]
-            for arg in arguments(node):  # type: ignore[arg-type]
+            for arg in arguments(node):
                 children.append(arg.value)
                 if arg.keyword is not None:
                     children.append(arg.keyword)

@@ -11,7 +11,7 @@ import ast
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union, cast
 
 from whowaits.facts.syntax import (
     arguments, child_nodes, descendants, fstring_parts, is_fstring, is_name, is_string, last_line, mark_inline, mark_pieces,
@@ -127,22 +127,22 @@ class ForInfo:
     node: ast.AST  # an `ast.For` or the comprehension node
     target: ast.expr
     iter: ast.expr
-    body: Union[ast.AST, List[ast.stmt]]  # a loop's statements, or the comprehension
+    body: Sequence[ast.AST]  # a loop's statements, or the comprehension alone
     scope: Scope
 
 
 def _name_targets(target: ast.expr) -> List[Tuple[str, int]]:
     """Names bound by an assignment target, with their position when it is a tuple."""
-    if type(target) is ast.Name:
+    if isinstance(target, ast.Name):
         return [(target.id, -1)]
-    if type(target) in (ast.Tuple, ast.List):
+    if isinstance(target, (ast.Tuple, ast.List)):
         out = []
-        for i, value in enumerate(target.elts):  # type: ignore[attr-defined]
-            if type(value) is ast.Starred:
+        for i, value in enumerate(target.elts):
+            if isinstance(value, ast.Starred):
                 value = value.value
-            if type(value) is ast.Name:
+            if isinstance(value, ast.Name):
                 out.append((value.id, i))
-            elif type(value) in (ast.Tuple, ast.List):
+            elif isinstance(value, (ast.Tuple, ast.List)):
                 out.extend((n, -2) for n, _ in _name_targets(value))
         return out
     return []
@@ -218,7 +218,7 @@ class ModuleIndex:
     def walk(self, node: ast.AST) -> None:
         kind = type(node)
         if kind in _STATEMENT_KINDS:
-            self._statement(node)  # type: ignore[arg-type]
+            self._statement(cast(ast.stmt, node))
         self.statement_at[id(node)] = self.stmt
         handler = _HANDLERS.get(kind)
         if handler is not None:
@@ -261,7 +261,7 @@ class ModuleIndex:
         raised = 0
         for stmt in body:
             self.walk(stmt)
-            if type(stmt) is ast.If and _is_status_test(stmt.test) and not stmt.orelse and _ends_flow(stmt.body):
+            if isinstance(stmt, ast.If) and _is_status_test(stmt.test) and not stmt.orelse and _ends_flow(stmt.body):
                 self._guard += 1
                 raised += 1
         self._guard -= raised
@@ -325,7 +325,7 @@ class ModuleIndex:
             node,
             parent,
             cls,
-            type(node) is ast.AsyncFunctionDef,
+            isinstance(node, ast.AsyncFunctionDef),
             decorators=list(node.decorator_list),
         )
         scope = Scope("function", qual, parent, func=info)
@@ -410,7 +410,7 @@ class ModuleIndex:
     def _bind_target(self, target: ast.expr, value: Optional[ast.expr]) -> None:
         scope = self.scope
         loops = self.current_loops()
-        if type(target) is ast.Attribute and type(target.value) is ast.Name:
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
             self._attribute_assign(target.value.id, target.attr, value)
             return
         for name, index in _name_targets(target):
@@ -436,39 +436,39 @@ class ModuleIndex:
             self._bind_target(target, node.value)
         if self.scope.kind == "class" and self.scope.cls is not None:
             for target in node.targets:
-                if type(target) is ast.Name:
+                if isinstance(target, ast.Name):
                     self.scope.cls.attrs.setdefault(target.id, []).append((node.value, self.scope))
         self._children(node)
 
     def _ann_assign(self, node: ast.AnnAssign) -> None:
         value = node.value
         target = node.target
-        if type(target) is ast.Name:
+        if isinstance(target, ast.Name):
             self.scope.bind(
                 target.id,
                 Binding("assign", self.scope, node=value, annotation=node.annotation, loops=self.current_loops()),
             )
             if self.scope.kind == "class" and self.scope.cls is not None and value is not None:
                 self.scope.cls.attrs.setdefault(target.id, []).append((value, self.scope))
-        elif type(target) is ast.Attribute and type(target.value) is ast.Name:
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
             self._attribute_assign(target.value.id, target.attr, value)
         self._children(node)
 
     def _aug_assign(self, node: ast.AugAssign) -> None:
-        if type(node.target) is ast.Name:
+        if isinstance(node.target, ast.Name):
             name = node.target.id
             self.scope.bind(name, Binding("assign", self.scope, node=None, loops=self.current_loops()))
-            if type(node.op) is ast.Add:
+            if isinstance(node.op, ast.Add):
                 self.scope.appends.setdefault(name, []).append((node.value, self.current_loops(), True))
         self._children(node)
 
     def _named_expr(self, node: ast.NamedExpr) -> None:
-        if type(node.target) is ast.Name:
+        if isinstance(node.target, ast.Name):
             self.scope.bind(node.target.id, Binding("assign", self.scope, node=node.value, loops=self.current_loops()))
         self._children(node)
 
     def _with_item(self, node: ast.withitem) -> None:
-        if type(node.optional_vars) is ast.Name:
+        if isinstance(node.optional_vars, ast.Name):
             self.scope.bind(node.optional_vars.id, Binding("with", self.scope, node=node.context_expr,
                                                            loops=self.current_loops()))
         self._children(node)
@@ -510,10 +510,10 @@ class ModuleIndex:
             if i:
                 self.walk(clause.iter)
             self._walk_all(clause.ifs)
-        if type(node) is ast.DictComp:
+        if isinstance(node, ast.DictComp):
             self._walk_all((node.key, node.value))
         else:
-            self.walk(node.elt)  # type: ignore[union-attr]
+            self.walk(node.elt)
         self._pop_loop()
 
     def _try(self, node: ast.Try) -> None:
@@ -572,7 +572,7 @@ class ModuleIndex:
     def elif_of(self, node: ast.If) -> Optional[ast.If]:
         """The `elif` clause of an `if` statement (an `else:` holding an `if` is not one)."""
         orelse = node.orelse
-        if len(orelse) == 1 and type(orelse[0]) is ast.If:
+        if len(orelse) == 1 and isinstance(orelse[0], ast.If):
             start = self.offset(orelse[0].lineno, orelse[0].col_offset)
             if self.source.startswith(b"elif", start):
                 return orelse[0]
@@ -591,7 +591,7 @@ class ModuleIndex:
     def elif_of_body(self, body: List[ast.stmt]) -> bool:
         """Whether an `else` branch is an `elif` clause (its one `if` starts with `elif`)."""
         first = body[0]
-        return type(first) is ast.If and self.source.startswith(b"elif", self.offset(first.lineno, first.col_offset))
+        return isinstance(first, ast.If) and self.source.startswith(b"elif", self.offset(first.lineno, first.col_offset))
 
     def _dict(self, node: ast.Dict) -> None:
         caller = "<main>" if self._in_main and self.scope.kind == "module" else self.scope.function_name
@@ -606,12 +606,12 @@ class ModuleIndex:
 
     def _string(self, node: Union[ast.Constant, ast.JoinedStr]) -> None:
         """A string literal: whether it is one token or several (`mark_pieces`)."""
-        if type(node) is ast.JoinedStr or type(node.value) in (str, bytes):  # type: ignore[union-attr]
+        if isinstance(node, ast.JoinedStr) or type(node.value) in (str, bytes):
             start = self.offset(node.lineno, node.col_offset)
             end = self.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
             if 0 <= start < end:
                 mark_pieces(node, self.source, start, end)
-        if type(node) is ast.JoinedStr:
+        if isinstance(node, ast.JoinedStr):
             self._children(node)
 
     # -- calls -----------------------------------------------------------------------------
@@ -629,7 +629,7 @@ class ModuleIndex:
                      tuple(self._branches[-1]), self.stmt, tuple(self._gates[-1]))
         )
         func = node.func
-        if type(func) is ast.Attribute and type(func.value) is ast.Name and func.attr in ("append", "extend") and args:
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.attr in ("append", "extend") and args:
             self.scope.appends.setdefault(func.value.id, []).append(
                 (args[0].value, self.current_loops(), func.attr == "extend")
             )
@@ -659,23 +659,23 @@ _MAPPED_ARGUMENTS = frozenset({*COMPREHENSIONS, ast.Lambda})
 
 def _is_main_test(test: ast.expr) -> bool:
     """`__name__ == "__main__"`, either way round."""
-    if type(test) is not ast.Compare or len(test.ops) != 1 or type(test.ops[0]) is not ast.Eq:
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
         return False
     sides = [test.left, test.comparators[0]]
     names = [name_of(s) for s in sides if is_name(s)]
-    strings = [literal(s) for s in sides if is_string(s)]
+    strings = [s.value for s in sides if is_string(s)]
     return names == ["__name__"] and strings == ["__main__"]
 
 
 def size_gate(test: ast.expr) -> Optional[Tuple[ast.expr, bool]]:
     """`len(xs) < N` (or `<=`, or `N > len(xs)`...): the threshold, and True when the `if`
     body is the small side (False when the `else` is: `if len(xs) >= N: batch else: ...`)."""
-    if type(test) is not ast.Compare or len(test.ops) != 1:
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
         return None
     op, left, right = type(test.ops[0]), test.left, test.comparators[0]
 
     def is_len(node: ast.expr) -> bool:
-        return type(node) is ast.Call and type(node.func) is ast.Name and node.func.id == "len"
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
 
     less = op in (ast.Lt, ast.LtE)
     more = op in (ast.Gt, ast.GtE)
@@ -689,8 +689,8 @@ def size_gate(test: ast.expr) -> Optional[Tuple[ast.expr, bool]]:
 def _is_status_test(test: ast.expr) -> bool:
     """A condition that reads a batch's status: a provider's status field, or a status value."""
     return any(
-        (type(node) is ast.Attribute and node.attr in STATUS_FIELDS)
-        or (is_string(node) and literal(node) in ALL_STATUSES)
+        (isinstance(node, ast.Attribute) and node.attr in STATUS_FIELDS)
+        or (is_string(node) and node.value in ALL_STATUSES)
         for node in descendants(test)
     )
 
@@ -698,7 +698,7 @@ def _is_status_test(test: ast.expr) -> bool:
 def _ends_flow(body: Sequence[ast.stmt]) -> bool:
     """Whether an indented block always leaves: a statement on its last line returns, raises,
     continues or breaks."""
-    return any(type(s) in (ast.Return, ast.Raise, ast.Continue, ast.Break) for s in last_line(body))
+    return any(isinstance(s, (ast.Return, ast.Raise, ast.Continue, ast.Break)) for s in last_line(body))
 
 
 # What the walk does at each kind of node (functions, not bound methods: an index that pointed
@@ -743,9 +743,9 @@ if sys.version_info >= (3, 11):
 
 
 def _dotted(node: ast.expr) -> str:
-    if type(node) is ast.Name:
+    if isinstance(node, ast.Name):
         return node.id
-    if type(node) is ast.Attribute:
+    if isinstance(node, ast.Attribute):
         return f"{_dotted(node.value)}.{node.attr}"
     return ""
 
@@ -753,13 +753,9 @@ def _dotted(node: ast.expr) -> str:
 def last_name(node: ast.AST) -> str:
     """The last name of a name or attribute chain, or of what a call calls: `cache` of the
     decorator `functools.cache`, `submit` of `pool.submit(job)`; "" for anything else."""
-    if type(node) is ast.Call:
+    if isinstance(node, ast.Call):
         node = node.func
-    if type(node) is ast.Attribute:
+    if isinstance(node, ast.Attribute):
         return node.attr
     return name_of(node) if is_name(node) else ""
 
-
-def literal(node: ast.AST) -> Any:
-    """A literal's value (a `Constant`'s)."""
-    return node.value  # type: ignore[attr-defined]

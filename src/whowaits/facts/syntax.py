@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import ast
 import sys
-from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 from whowaits.facts.lexical import PREFIX, prefix_start, string_end
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeGuard
 
 
 class Arg(NamedTuple):
@@ -37,12 +40,12 @@ def arguments(node: Union[ast.Call, ast.ClassDef]) -> List[Arg]:
     starred argument is there. Remembered on the node: the passes ask for most calls often."""
     found = node.__dict__.get(_ARGUMENTS)
     if found is not None:
-        return found  # type: ignore[no-any-return]
-    positional = node.args if type(node) is ast.Call else node.bases  # type: ignore[union-attr]
-    out = [Arg(a.value, None, "*") if type(a) is ast.Starred else Arg(a) for a in positional]
+        return found
+    positional = node.args if isinstance(node, ast.Call) else node.bases
+    out = [Arg(a.value, None, "*") if isinstance(a, ast.Starred) else Arg(a) for a in positional]
     if node.keywords:
         keywords = [Arg(k.value, k.arg, "**" if k.arg is None else "") for k in node.keywords]
-        if out and any(type(a) is ast.Starred for a in positional):
+        if out and any(isinstance(a, ast.Starred) for a in positional):
             placed = [((a.lineno, a.col_offset), arg) for a, arg in zip(positional, out)]
             placed += [((k.lineno, k.col_offset), arg) for k, arg in zip(node.keywords, keywords)]
             placed.sort(key=lambda item: item[0])
@@ -55,7 +58,7 @@ def arguments(node: Union[ast.Call, ast.ClassDef]) -> List[Arg]:
 
 def positional(node: ast.Call) -> List[ast.expr]:
     """The values of a call's positional arguments that are not starred, in order."""
-    return [a for a in node.args if type(a) is not ast.Starred]
+    return [a for a in node.args if not isinstance(a, ast.Starred)]
 
 
 def keyword_value(node: ast.Call, *names: str) -> Optional[ast.expr]:
@@ -74,7 +77,7 @@ _FIELDS: Dict[type, Tuple[str, ...]] = {}
 def _fields(kind: type) -> Tuple[str, ...]:
     names = _FIELDS.get(kind)
     if names is None:
-        names = _FIELDS[kind] = tuple(name for name in kind._fields if name not in _SKIPPED_FIELDS)  # type: ignore[attr-defined]
+        names = _FIELDS[kind] = tuple(name for name in getattr(kind, "_fields") if name not in _SKIPPED_FIELDS)
     return names
 
 
@@ -82,36 +85,40 @@ def child_nodes(node: ast.AST) -> List[ast.AST]:
     """A node's children, in source order: its fields' nodes, without expression contexts and
     operators. A call's children are its function and its argument values (a `*xs` or `k=v`
     gives its value), a dict's its keys and values in turn."""
-    kind = type(node)
-    if kind is ast.Call:
-        return [node.func, *(a.value for a in arguments(node))]  # type: ignore[attr-defined]
-    if kind is ast.Dict:
-        out: List[ast.AST] = []
-        for key, value in zip(node.keys, node.values):  # type: ignore[attr-defined]
+    if isinstance(node, ast.Call):
+        return [node.func, *(a.value for a in arguments(node))]
+    if isinstance(node, ast.Dict):
+        items: List[ast.AST] = []
+        for key, item in zip(node.keys, node.values):
             if key is not None:
-                out.append(key)
-            out.append(value)
-        return out
-    if kind is ast.JoinedStr:  # the expressions in its braces, and those of their format specs
-        out = []
-        for part in node.values:  # type: ignore[attr-defined]
-            if type(part) is ast.FormattedValue:
-                out.append(part.value)
-                if part.format_spec is not None:
-                    out.append(part.format_spec)
-        return out
-    if kind is ast.arguments:
-        return _parameter_nodes(node)  # type: ignore[arg-type]
+                items.append(key)
+            items.append(item)
+        return items
+    if isinstance(node, ast.JoinedStr):  # the expressions in its braces, and those of their format specs
+        return _formatted_expressions(node)
+    if isinstance(node, ast.arguments):
+        return _parameter_nodes(node)
+    kind = type(node)
     order = _ORDER.get(kind)
     if order is not None:
         return order(node)
-    out = []
+    out: List[ast.AST] = []
     for name in _fields(kind):
         value = getattr(node, name, None)
         if type(value) is list:
             out.extend(item for item in value if item is not None and not isinstance(item, str))
         elif isinstance(value, ast.AST):
             out.append(value)
+    return out
+
+
+def _formatted_expressions(node: ast.JoinedStr) -> List[ast.AST]:
+    out: List[ast.AST] = []
+    for part in node.values:
+        if isinstance(part, ast.FormattedValue):
+            out.append(part.value)
+            if isinstance(part.format_spec, ast.JoinedStr):  # `{x:>{width}}`: no string of its own
+                out.extend(_formatted_expressions(part.format_spec))
     return out
 
 
@@ -141,28 +148,28 @@ def _parameter_nodes(node: ast.arguments) -> List[ast.AST]:
     return out
 
 
-def _handler_nodes(node: ast.AST) -> List[ast.AST]:
+def _handler_nodes(node: ast.ExceptHandler) -> List[ast.AST]:
     """An `except` clause: its body before its type (the order the passes were written against)."""
-    out: List[ast.AST] = list(node.body)  # type: ignore[attr-defined]
-    if node.type is not None:  # type: ignore[attr-defined]
-        out.append(node.type)  # type: ignore[attr-defined]
+    out: List[ast.AST] = list(node.body)
+    if node.type is not None:
+        out.append(node.type)
     return out
 
 
-def _class_nodes(node: ast.AST) -> List[ast.AST]:
+def _class_nodes(node: ast.ClassDef) -> List[ast.AST]:
     """A class: its body, its bases and keywords, then its decorators."""
-    return [*node.body, *(a.value for a in arguments(node)), *node.decorator_list]  # type: ignore[attr-defined, arg-type]
+    return [*node.body, *(a.value for a in arguments(node)), *node.decorator_list]
 
 
-def _case_nodes(node: ast.AST) -> List[ast.AST]:
-    """A `case` clause: its pattern, its body, then its guard."""
-    out: List[ast.AST] = [node.pattern, *node.body]  # type: ignore[attr-defined]
-    if node.guard is not None:  # type: ignore[attr-defined]
-        out.append(node.guard)  # type: ignore[attr-defined]
+def _case_nodes(node: Any) -> List[ast.AST]:
+    """A `case` clause (`ast.match_case`, Python 3.10+): its pattern, its body, then its guard."""
+    out: List[ast.AST] = [node.pattern, *node.body]
+    if node.guard is not None:
+        out.append(node.guard)
     return out
 
 
-_ORDER: Dict[type, Callable[[ast.AST], List[ast.AST]]] = {
+_ORDER: Dict[type, Callable[[Any], List[ast.AST]]] = {
     ast.ExceptHandler: _handler_nodes, ast.ClassDef: _class_nodes,
 }
 if sys.version_info >= (3, 10):
@@ -184,19 +191,18 @@ def identifiers(node: ast.AST) -> Set[str]:
     names, parameters, and `True`, `False` and `None`."""
     out: Set[str] = set()
     for current in descendants(node):
-        kind = type(current)
-        if kind is ast.Name:
-            out.add(current.id)  # type: ignore[attr-defined]
-        elif kind is ast.Attribute:
-            out.add(current.attr)  # type: ignore[attr-defined]
-        elif kind is ast.keyword and current.arg is not None:  # type: ignore[attr-defined]
-            out.add(current.arg)  # type: ignore[attr-defined]
-        elif kind is ast.Call:
-            out.update(k.arg for k in current.keywords if k.arg is not None)  # type: ignore[attr-defined]
-        elif kind is ast.arg:
-            out.add(current.arg)  # type: ignore[attr-defined]
-        elif kind is ast.Constant and (current.value is None or type(current.value) is bool):  # type: ignore[attr-defined]
-            out.add(repr(current.value))  # type: ignore[attr-defined]
+        if isinstance(current, ast.Name):
+            out.add(current.id)
+        elif isinstance(current, ast.Attribute):
+            out.add(current.attr)
+        elif isinstance(current, ast.keyword) and current.arg is not None:
+            out.add(current.arg)
+        elif isinstance(current, ast.Call):
+            out.update(k.arg for k in current.keywords if k.arg is not None)
+        elif isinstance(current, ast.arg):
+            out.add(current.arg)
+        elif isinstance(current, ast.Constant) and (current.value is None or type(current.value) is bool):
+            out.add(repr(current.value))
     return out
 
 
@@ -213,42 +219,38 @@ def concatenated(node: ast.AST) -> bool:
     return _PIECES in node.__dict__
 
 
-def is_string(node: Optional[ast.AST]) -> bool:
+def is_string(node: Optional[ast.AST]) -> "TypeGuard[ast.Constant]":
     """A single string token (`"x"`, `b"x"`, not an f-string nor `"a" "b"`)."""
-    return type(node) is ast.Constant and type(node.value) in (str, bytes) and _PIECES not in node.__dict__
+    return isinstance(node, ast.Constant) and type(node.value) in (str, bytes) and _PIECES not in node.__dict__
 
 
-def is_strings(node: Optional[ast.AST]) -> bool:
+def is_strings(node: Optional[ast.AST]) -> "TypeGuard[ast.Constant]":
     """A string literal or an implicit concatenation of them, f-strings left out."""
-    return type(node) is ast.Constant and type(node.value) in (str, bytes)
+    return isinstance(node, ast.Constant) and type(node.value) in (str, bytes)
 
 
-def is_number(node: Optional[ast.AST]) -> bool:
+def is_number(node: Optional[ast.AST]) -> "TypeGuard[ast.Constant]":
     """An integer or float literal (`True` is not one)."""
-    return type(node) is ast.Constant and type(node.value) in (int, float)
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
-def is_integer(node: Optional[ast.AST]) -> bool:
-    return type(node) is ast.Constant and type(node.value) is int
-
-
-def is_fstring(node: Optional[ast.AST]) -> bool:
+def is_fstring(node: Optional[ast.AST]) -> "TypeGuard[ast.JoinedStr]":
     """A single f-string token (not one concatenated with others)."""
-    return type(node) is ast.JoinedStr and _PIECES not in node.__dict__
+    return isinstance(node, ast.JoinedStr) and _PIECES not in node.__dict__
 
 
-def is_name(node: Optional[ast.AST], *names: str) -> bool:
+def is_name(node: Optional[ast.AST], *names: str) -> "TypeGuard[ast.expr]":
     """A name (one of `names`, if given); `True`, `False` and `None` are names too."""
-    if type(node) is ast.Name:
+    if isinstance(node, ast.Name):
         return not names or node.id in names
-    if type(node) is ast.Constant and (node.value is None or type(node.value) is bool):
+    if isinstance(node, ast.Constant) and (node.value is None or type(node.value) is bool):
         return not names or repr(node.value) in names
     return False
 
 
 def name_of(node: ast.AST) -> str:
     """The text of a name (`is_name`)."""
-    return node.id if type(node) is ast.Name else repr(node.value)  # type: ignore[attr-defined]
+    return node.id if isinstance(node, ast.Name) else repr(getattr(node, "value"))
 
 
 def fstring_parts(node: ast.JoinedStr, source: bytes, start: int) -> Optional[List[Union[str, ast.expr]]]:
@@ -264,7 +266,7 @@ def fstring_parts(node: ast.JoinedStr, source: bytes, start: int) -> Optional[Li
     rest = token[len(prefix):]
     quote = rest[:3] if rest[:3] in (b'"""', b"'''") else rest[:1]
     body = token[len(prefix) + len(quote):len(token) - len(quote)]
-    expressions = [v.value for v in node.values if type(v) is ast.FormattedValue]
+    expressions = [v.value for v in node.values if isinstance(v, ast.FormattedValue)]
     texts = _fstring_texts(body)
     if texts is None or len(texts) != len(expressions) + 1:
         return None
@@ -372,7 +374,7 @@ def subscript_elements(node: ast.Subscript) -> List[ast.expr]:
     """What a subscript's brackets hold, element by element: `x[a, b]` has two (`ast` makes
     them one tuple), `x[(a, b)]` one, the tuple; a slice is an element of its own."""
     index = node.slice
-    if type(index) is ast.Tuple and index.elts:
+    if isinstance(index, ast.Tuple) and index.elts:
         first, last = index.elts[0], index.elts[-1]
         opened = (index.lineno, index.col_offset) < (first.lineno, first.col_offset)
         closed = (index.end_lineno or 0, index.end_col_offset or 0) > (last.end_lineno or 0, last.end_col_offset or 0)
@@ -417,12 +419,11 @@ def child_items(node: ast.AST) -> List[Union[ast.AST, str]]:
     """A node's children (`child_nodes`) with the identifiers written among them: an
     attribute's name after its value, a keyword argument's name after its value. For the
     passes that read such a name as they read a name (`x.batch_id` names `batch_id` too)."""
-    kind = type(node)
-    if kind is ast.Attribute:
-        return [node.value, node.attr]  # type: ignore[attr-defined]
-    if kind is ast.Call:
-        out: List[Union[ast.AST, str]] = [node.func]  # type: ignore[attr-defined]
-        for arg in arguments(node):  # type: ignore[arg-type]
+    if isinstance(node, ast.Attribute):
+        return [node.value, node.attr]
+    if isinstance(node, ast.Call):
+        out: List[Union[ast.AST, str]] = [node.func]
+        for arg in arguments(node):
             out.append(arg.value)
             if arg.keyword is not None:
                 out.append(arg.keyword)

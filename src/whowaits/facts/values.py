@@ -175,11 +175,11 @@ class Evaluator:
             if value is None and binding.annotation is not None:
                 return self.annotation_value(binding.annotation, binding.scope)
             return value
-        if kind == "unpack" and type(binding.node) in (ast.Tuple, ast.List):
-            elements = binding.node.elts  # type: ignore[union-attr]
+        if kind == "unpack" and isinstance(binding.node, (ast.Tuple, ast.List)):
+            elements = binding.node.elts
             if 0 <= binding.index < len(elements):
                 element = elements[binding.index]
-                return self.eval(element.value if type(element) is ast.Starred else element, binding.scope)
+                return self.eval(element.value if isinstance(element, ast.Starred) else element, binding.scope)
             return None
         if kind == "param":
             if binding.annotation is not None:
@@ -195,7 +195,7 @@ class Evaluator:
         Literals must agree across callers; a caller passing `*args`/`**kwargs` makes it unknown.
         """
         func = binding.scope.func
-        if func is None or type(func.node) is ast.Lambda:
+        if func is None or isinstance(func.node, ast.Lambda):
             return None
         values: List[Value] = []
         offset = 1 if func.cls is not None and "staticmethod" not in {last_name(d) for d in func.decorators} else 0
@@ -239,7 +239,7 @@ class Evaluator:
     def annotation_value(self, node: ast.expr, scope: Scope) -> Value:
         """An instance of the annotated type: `Anthropic`, `Optional[Anthropic]`, `X | None`."""
         if is_string(node):
-            text = str(node.value)  # type: ignore[attr-defined]
+            text = str(node.value)
             if text not in self._string_annotations:
                 parsed: Optional[ast.expr]
                 try:
@@ -253,15 +253,15 @@ class Evaluator:
             if found is None:
                 return None
             node = found
-        if type(node) is ast.BinOp and type(node.op) is ast.BitOr:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return best([self.annotation_value(node.left, scope), self.annotation_value(node.right, scope)])
-        if type(node) is ast.Subscript:
+        if isinstance(node, ast.Subscript):
             outer = self.eval(node.value, scope)
             if isinstance(outer, Ext) and outer.path.split(".")[-1] in ("Optional", "Union", "Annotated"):
                 return best(
                     self.annotation_value(el, scope)
                     for el in subscript_elements(node)
-                    if type(el) is not ast.Slice
+                    if not isinstance(el, ast.Slice)
                 )
             return None
         value = self.eval(node, scope)
@@ -304,14 +304,15 @@ class Evaluator:
     def _eval_constant(self, node: ast.Constant, scope: Scope) -> Value:
         """Strings (one or several tokens), numbers, `True`, `False` and `None`; bytes,
         imaginary numbers and `...` are not values the passes use."""
-        return Lit(node.value) if type(node.value) in _LITERALS else None
+        value = node.value
+        return Lit(value) if value is None or isinstance(value, (str, int, float)) else None
 
     def _eval_attribute(self, node: ast.Attribute, scope: Scope) -> Value:
         return self.member(self.eval(node.value, scope), node.attr)
 
     def _eval_call(self, node: ast.Call, scope: Scope) -> Value:
         func = node.func
-        if (type(func) is ast.Name and func.id == "super" and not node.args and not node.keywords
+        if (isinstance(func, ast.Name) and func.id == "super" and not node.args and not node.keywords
                 and self.lookup("super", scope) is None):
             return self._super(scope)
         return self.call_value(self.eval(func, scope), node, scope)
@@ -344,7 +345,7 @@ class Evaluator:
         return self.eval(node.value, scope)
 
     def _eval_binary(self, node: ast.BinOp, scope: Scope) -> Value:
-        if type(node.op) is ast.BitOr:
+        if isinstance(node.op, ast.BitOr):
             # `prompt | llm | parser`: a runnable chain calls the chat model it contains.
             for side in (self.eval(node.left, scope), self.eval(node.right, scope)):
                 if isinstance(side, Ext) and side.path.startswith(PIPE_PREFIXES):
@@ -352,7 +353,7 @@ class Evaluator:
         return None
 
     def _eval_unary(self, node: ast.UnaryOp, scope: Scope) -> Value:
-        if type(node.op) is ast.USub:
+        if isinstance(node.op, ast.USub):
             inner = self.eval(node.operand, scope)
             if isinstance(inner, Lit) and isinstance(inner.value, (int, float)):
                 return Lit(-inner.value)
@@ -374,7 +375,7 @@ class Evaluator:
     def _alternatives_of(self, node: ast.AST, scope: Scope, depth: int, limit: int) -> List[Value]:
         if depth > 8:
             return [self.eval(node, scope)]
-        if type(node) is ast.Name:
+        if isinstance(node, ast.Name):
             bindings = self.lookup(node.id, scope) or []
             found: List[Value] = []
             for b in bindings:
@@ -386,7 +387,7 @@ class Evaluator:
                     found.append(self.binding_value(b))
             found = [v for v in found if v is not None and not isinstance(v, Lit)]
             return _distinct(found, limit) or [self.eval(node, scope)]
-        if type(node) is ast.Attribute:
+        if isinstance(node, ast.Attribute):
             attr = node.attr
             found = []
             for base in self.alternatives(node.value, scope, depth + 1, limit):
@@ -396,9 +397,9 @@ class Evaluator:
                     found.extend(v for expr, where in base.cls.attrs[attr]
                                  for v in self.alternatives(expr, where, depth + 1, limit) if not isinstance(v, Lit))
             return _distinct(found, limit)
-        if type(node) is ast.Call:
+        if isinstance(node, ast.Call):
             func = node.func
-            if limit > 4 and type(func) is ast.Attribute and func.attr == "get" and arguments(node):
+            if limit > 4 and isinstance(func, ast.Attribute) and func.attr == "get" and arguments(node):
                 held = self.held(func.value, scope, depth + 1)  # `REGISTRY.get(name)`, as `REGISTRY[name]`
                 if held:
                     return _distinct(held, limit)
@@ -409,12 +410,12 @@ class Evaluator:
                 else:
                     found.append(self.call_value(f, node, scope))
             return _distinct(found, limit)
-        if type(node) is ast.Await:
+        if isinstance(node, ast.Await):
             return self.alternatives(node.value, scope, depth + 1, limit)
-        if type(node) is ast.IfExp:
+        if isinstance(node, ast.IfExp):
             return _distinct(self.alternatives(node.body, scope, depth + 1, limit)
                              + self.alternatives(node.orelse, scope, depth + 1, limit), limit)
-        if type(node) is ast.Subscript and limit > 4:
+        if isinstance(node, ast.Subscript) and limit > 4:
             elements = subscript_elements(node)
             key = _string(elements[0]) if len(elements) == 1 else None
             if key is not None:  # `command["function"]`: that field of each record it may be
@@ -432,12 +433,12 @@ class Evaluator:
         the loop target of (`for command in COMMANDS:` over `[{"name": ..., "run": fn}, ...]`)."""
         if depth > 8:
             return []
-        if type(node) is ast.Dict:
+        if isinstance(node, ast.Dict):
             return [(node, scope)]
         out: List[Tuple[ast.Dict, Scope]] = []
-        if type(node) is ast.Name:
+        if isinstance(node, ast.Name):
             for b in self.lookup(node.id, scope) or []:
-                if b.kind == "assign" and type(b.node) is ast.Dict:
+                if b.kind == "assign" and isinstance(b.node, ast.Dict):
                     out.append((b.node, b.scope))
                 elif b.kind == "loop" and b.index == -1 and b.node is not None:
                     out.extend(self._element_records(b.node, b.scope, depth + 1))
@@ -447,10 +448,10 @@ class Evaluator:
         """The dict literals among the elements of a list or tuple (through a name bound to one)."""
         if depth > 8:
             return []
-        if type(node) in (ast.List, ast.Tuple):
-            values = [el.value if type(el) is ast.Starred else el for el in node.elts]  # type: ignore[attr-defined]
-            return [(value, scope) for value in values if type(value) is ast.Dict]
-        if type(node) is ast.Name:
+        if isinstance(node, (ast.List, ast.Tuple)):
+            values = [el.value if isinstance(el, ast.Starred) else el for el in node.elts]
+            return [(value, scope) for value in values if isinstance(value, ast.Dict)]
+        if isinstance(node, ast.Name):
             return [r for b in self.lookup(node.id, scope) or [] if b.kind == "assign" and b.node is not None
                     for r in self._element_records(b.node, b.scope, depth + 1)]
         return []
@@ -458,7 +459,7 @@ class Evaluator:
     def env_default(self, node: ast.expr, scope: Scope) -> Optional[Tuple[str, str]]:
         """`os.getenv("NAME", "default")`: the variable and its literal default string, the value
         configuration has unless a deployment sets the variable."""
-        if type(node) is not ast.Call:
+        if not isinstance(node, ast.Call):
             return None
         args = arguments(node)
         if len(args) < 2 or any(a.keyword or a.star for a in args[:2]):
@@ -476,25 +477,25 @@ class Evaluator:
         comprehension builds, through names bound to one and factories returning one."""
         if depth > 8:
             return []
-        if type(node) in (ast.List, ast.Tuple, ast.Set):
-            return [v for el in node.elts if type(el) is not ast.Starred  # type: ignore[attr-defined]
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return [v for el in node.elts if not isinstance(el, ast.Starred)
                     for v in self.alternatives(el, scope, depth + 1, _REGISTRY)]
-        if type(node) is ast.Dict:
+        if isinstance(node, ast.Dict):
             return [v for key, value in zip(node.keys, node.values) if key is not None
                     for v in self.alternatives(value, scope, depth + 1, _REGISTRY)]
-        if type(node) is ast.DictComp:
+        if isinstance(node, ast.DictComp):
             return self.alternatives(node.value, scope, depth + 1, _REGISTRY)
-        if type(node) in (ast.ListComp, ast.SetComp, ast.GeneratorExp):
-            return self.alternatives(node.elt, scope, depth + 1, _REGISTRY)  # type: ignore[attr-defined]
-        if type(node) is ast.Name:
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+            return self.alternatives(node.elt, scope, depth + 1, _REGISTRY)
+        if isinstance(node, ast.Name):
             out: List[Value] = []
             for b in self.lookup(node.id, scope) or []:
                 if b.kind == "assign" and b.node is not None:
                     out.extend(self.held(b.node, b.scope, depth + 1))
             return out
-        if type(node) is ast.Call:
+        if isinstance(node, ast.Call):
             func = node.func
-            if type(func) is ast.Attribute and func.attr in ("values", "copy") and not arguments(node):
+            if isinstance(func, ast.Attribute) and func.attr in ("values", "copy") and not arguments(node):
                 return self.held(func.value, scope, depth + 1)
             target = self.eval(func, scope)
             if isinstance(target, FuncV):
@@ -504,16 +505,16 @@ class Evaluator:
     def iterated(self, node: ast.AST, index: int, scope: Scope, depth: int = 0) -> List[Value]:
         """What a loop target gets from iterating `node`: the values of `reg.values()`, the
         second element of `reg.items()`, the elements of a list or tuple (not a dict's keys)."""
-        if type(node) is ast.Call and type(node.func) is ast.Attribute and not arguments(node):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not arguments(node):
             attr = node.func.attr
             if attr == "items":
                 return self.held(node.func.value, scope, depth) if index == 1 else []
             if attr == "values" and index == -1:
                 return self.held(node.func.value, scope, depth)
-        if index != -1 or type(node) in (ast.Dict, ast.DictComp):
+        if index != -1 or isinstance(node, (ast.Dict, ast.DictComp)):
             return []
-        if type(node) is ast.Name and any(
-            b.kind == "assign" and type(b.node) in (ast.Dict, ast.DictComp) for b in self.lookup(node.id, scope) or []
+        if isinstance(node, ast.Name) and any(
+            b.kind == "assign" and isinstance(b.node, (ast.Dict, ast.DictComp)) for b in self.lookup(node.id, scope) or []
         ):
             return []  # iterating a dict gives its keys
         return self.held(node, scope, depth)
@@ -584,7 +585,7 @@ class Evaluator:
         given = given_values[position]
         cast_to = self.annotation_value(given_values[0], scope)
         cast_to = None if vague(cast_to) else cast_to
-        if cast_to is not None and not (is_name(given) or type(given) is ast.Attribute):
+        if cast_to is not None and not (is_name(given) or isinstance(given, ast.Attribute)):
             return cast_to
         value = self.eval(given, scope)
         if value is not None and not vague(value):
@@ -607,7 +608,6 @@ _EVAL_STEPS: Dict[type, Callable[[Evaluator, Any, Scope], Value]] = {
     ast.BinOp: Evaluator._eval_binary,
     ast.UnaryOp: Evaluator._eval_unary,
 }
-_LITERALS = frozenset({str, int, float, bool, type(None)})
 
 
 def vague(value: Value) -> bool:
@@ -617,7 +617,7 @@ def vague(value: Value) -> bool:
 
 def _string(node: ast.AST) -> Optional[str]:
     """A plain string literal's value (a dict key, a subscript), else None."""
-    value = node.value if is_string(node) else None  # type: ignore[attr-defined]
+    value = node.value if is_string(node) else None
     return value if isinstance(value, str) else None
 
 
