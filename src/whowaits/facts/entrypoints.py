@@ -119,10 +119,7 @@ class ProgramReader:
                 self.pragmas[number] = (match.group(1), (match.group(2) or "").strip())
 
     def line(self, node: ast.AST) -> int:
-        """The line of a statement (cheap, from `ast`) or of any node (from positions)."""
-        ordinal = self.index.ordinal_of(node)
-        if ordinal is not None:
-            return self.code_for.statement_line(ordinal, node)
+        """The line a node starts on."""
         return self.code_for.span(node).line
 
     def call_line(self, info: CallInfo) -> int:
@@ -353,8 +350,7 @@ class ProgramReader:
 
     def _dropped(self, info: CallInfo) -> bool:
         """Whether a call is a statement of its own: what it returns is dropped."""
-        ordinal = self.index.statement_at.get(id(info.node))
-        statement = self.index.statements[ordinal] if ordinal is not None and ordinal >= 0 else None
+        statement = self.index.statements[info.stmt] if info.stmt >= 0 else None
         return isinstance(statement, ast.Expr) and statement.value is info.node
 
     def _pool_block(self, func: ast.expr, info: CallInfo) -> bool:

@@ -167,10 +167,7 @@ class ModuleIndex:
         self._arg_parent: Dict[int, ast.Call] = {}
         self._next_loop = 0
         self.stmt = -1  # ordinal of the statement being walked (source order, like `ast`)
-        self.statement_count = 0
         self.statements: List[ast.stmt] = []  # statement nodes by ordinal
-        self.statement_at: Dict[int, int] = {}  # id(any node) -> ordinal of the statement it is in
-        self.elifs: Set[int] = set()  # ids of `If` nodes that are `elif` clauses
         self._guard = 0
         self._branches: List[List[ast.If]] = [[]]  # one stack per function
         self._gates: List[List[ast.expr]] = [[]]  # thresholds of size gates, per function
@@ -184,11 +181,6 @@ class ModuleIndex:
         # The expression that is a call's or class's only argument -> the byte offset of the
         # call's closing parenthesis (-2 for a class): parentheses that are not its own.
         self.lone: Dict[int, int] = {}
-
-    def ordinal_of(self, statement: ast.AST) -> Optional[int]:
-        """The ordinal of a statement node (None for a node that is not a statement)."""
-        ordinal = self.statement_at.get(id(statement))
-        return ordinal if ordinal is not None and self.statements[ordinal] is statement else None
 
     def release(self) -> None:
         """Drops what points back up the index (bindings name their scope, methods their
@@ -219,7 +211,6 @@ class ModuleIndex:
         kind = type(node)
         if kind in _STATEMENT_KINDS:
             self._statement(cast(ast.stmt, node))
-        self.statement_at[id(node)] = self.stmt
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, node)
@@ -232,10 +223,9 @@ class ModuleIndex:
             self.walk(child)
 
     def _statement(self, node: ast.stmt) -> None:
-        """Number statements in source order, as `ast` lists them, for cheap line numbers."""
-        self.stmt = self.statement_count
+        """Number statements in source order: a call's statement is cited by its ordinal."""
+        self.stmt = len(self.statements)
         self.statements.append(node)
-        self.statement_count += 1
 
     def _walk_all(self, nodes: "Iterable[Optional[ast.AST]]") -> None:
         for node in nodes:
@@ -553,9 +543,6 @@ class ModuleIndex:
             self.main_block = node
             self._in_main = True
         guard = _is_status_test(node.test)
-        elif_ = self.elif_of(node)
-        if elif_ is not None:
-            self.elifs.add(id(elif_))
         self._guard += guard
         gate = size_gate(node.test)
         self._branches[-1].append(node)
@@ -581,17 +568,9 @@ class ModuleIndex:
     def _walk_gated(self, body: List[ast.stmt], threshold: Optional[ast.expr]) -> None:
         if threshold is not None:
             self._gates[-1].append(threshold)
-        if len(body) == 1 and self.elif_of_body(body):
-            self.walk(body[0])
-        else:
-            self._body(body)
+        self._body(body)
         if threshold is not None:
             self._gates[-1].pop()
-
-    def elif_of_body(self, body: List[ast.stmt]) -> bool:
-        """Whether an `else` branch is an `elif` clause (its one `if` starts with `elif`)."""
-        first = body[0]
-        return isinstance(first, ast.If) and self.source.startswith(b"elif", self.offset(first.lineno, first.col_offset))
 
     def _dict(self, node: ast.Dict) -> None:
         caller = "<main>" if self._in_main and self.scope.kind == "module" else self.scope.function_name
@@ -604,15 +583,20 @@ class ModuleIndex:
             scope.func.returns.append(node.value)
         self._children(node)
 
+    def _constant(self, node: ast.Constant) -> None:
+        if type(node.value) in (str, bytes):
+            self._string(node)
+
+    def _fstring(self, node: ast.JoinedStr) -> None:
+        self._string(node)
+        self._children(node)
+
     def _string(self, node: Union[ast.Constant, ast.JoinedStr]) -> None:
         """A string literal: whether it is one token or several (`mark_pieces`)."""
-        if isinstance(node, ast.JoinedStr) or type(node.value) in (str, bytes):
-            start = self.offset(node.lineno, node.col_offset)
-            end = self.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
-            if 0 <= start < end:
-                mark_pieces(node, self.source, start, end)
-        if isinstance(node, ast.JoinedStr):
-            self._children(node)
+        start = self.offset(node.lineno, node.col_offset)
+        end = self.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
+        if 0 <= start < end:
+            mark_pieces(node, self.source, start, end)
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -732,8 +716,8 @@ _HANDLERS: Dict[type, Callable[[ModuleIndex, Any], None]] = {
     ast.Call: ModuleIndex._call,
     ast.If: ModuleIndex._if,
     ast.Dict: ModuleIndex._dict,
-    ast.Constant: ModuleIndex._string,
-    ast.JoinedStr: ModuleIndex._string,
+    ast.Constant: ModuleIndex._constant,
+    ast.JoinedStr: ModuleIndex._fstring,
 }
 if sys.version_info >= (3, 10):
     _HANDLERS[ast.Match] = ModuleIndex._match

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
 from whowaits.facts.lexical import PREFIX, prefix_start, string_end
 
@@ -70,46 +70,71 @@ def keyword_value(node: ast.Call, *names: str) -> Optional[ast.expr]:
     return found
 
 
-_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind", "is_async", "conversion", "simple", "level"})
-_FIELDS: Dict[type, Tuple[str, ...]] = {}
+# Fields that never hold a child node: contexts, operators and flags, and text (names,
+# attributes, a constant's value; `Global.names` is text where `Import.names` are nodes).
+_NOT_CHILDREN = frozenset({
+    "ctx", "op", "ops", "type_comment", "kind", "is_async", "conversion", "simple", "level", "id", "attr", "arg",
+    "name", "asname", "module", "rest", "kwd_attrs", "tag",
+})
+_TEXT_FIELDS: Dict[type, FrozenSet[str]] = {
+    ast.Constant: frozenset({"value"}), ast.Global: frozenset({"names"}), ast.Nonlocal: frozenset({"names"}),
+}
+if sys.version_info >= (3, 10):
+    _TEXT_FIELDS[ast.MatchSingleton] = frozenset({"value"})
 
 
-def _fields(kind: type) -> Tuple[str, ...]:
-    names = _FIELDS.get(kind)
-    if names is None:
-        names = _FIELDS[kind] = tuple(name for name in getattr(kind, "_fields") if name not in _SKIPPED_FIELDS)
-    return names
+def _no_children(node: ast.AST) -> List[ast.AST]:
+    return []
+
+
+def _field_children(kind: type) -> Callable[[ast.AST], List[ast.AST]]:
+    """What reads the children of a node class with no rule of its own: its fields that may
+    hold nodes, in declaration order (a list field holds nodes only)."""
+    text = _TEXT_FIELDS.get(kind, frozenset())
+    names = tuple(name for name in getattr(kind, "_fields") if name not in _NOT_CHILDREN and name not in text)
+    if not names:
+        return _no_children
+
+    def children(node: ast.AST) -> List[ast.AST]:
+        out: List[ast.AST] = []
+        for name in names:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                out.extend(value)
+            elif value is not None:
+                out.append(value)
+        return out
+
+    return children
+
+
+class _Children(Dict[type, Callable[[ast.AST], List[ast.AST]]]):
+    """Node class -> what reads its children: a rule of its own (`_RULES`) or its fields."""
+
+    def __missing__(self, kind: type) -> Callable[[ast.AST], List[ast.AST]]:
+        found = self[kind] = _RULES.get(kind) or _field_children(kind)
+        return found
 
 
 def child_nodes(node: ast.AST) -> List[ast.AST]:
     """A node's children, in source order: its fields' nodes, without expression contexts and
     operators. A call's children are its function and its argument values (a `*xs` or `k=v`
-    gives its value), a dict's its keys and values in turn."""
-    if isinstance(node, ast.Call):
-        return [node.func, *(a.value for a in arguments(node))]
-    if isinstance(node, ast.Dict):
-        items: List[ast.AST] = []
-        for key, item in zip(node.keys, node.values):
-            if key is not None:
-                items.append(key)
-            items.append(item)
-        return items
-    if isinstance(node, ast.JoinedStr):  # the expressions in its braces, and those of their format specs
-        return _formatted_expressions(node)
-    if isinstance(node, ast.arguments):
-        return _parameter_nodes(node)
-    kind = type(node)
-    order = _ORDER.get(kind)
-    if order is not None:
-        return order(node)
-    out: List[ast.AST] = []
-    for name in _fields(kind):
-        value = getattr(node, name, None)
-        if type(value) is list:
-            out.extend(item for item in value if item is not None and not isinstance(item, str))
-        elif isinstance(value, ast.AST):
-            out.append(value)
-    return out
+    gives its value), a dict's its keys and values in turn, an f-string's the expressions in
+    its braces. One lookup by class: most nodes the walks meet are names and constants."""
+    return _CHILDREN[type(node)](node)
+
+
+def _call_nodes(node: ast.Call) -> List[ast.AST]:
+    return [node.func, *(a.value for a in arguments(node))]
+
+
+def _dict_nodes(node: ast.Dict) -> List[ast.AST]:
+    items: List[ast.AST] = []
+    for key, item in zip(node.keys, node.values):
+        if key is not None:
+            items.append(key)
+        items.append(item)
+    return items
 
 
 def _formatted_expressions(node: ast.JoinedStr) -> List[ast.AST]:
@@ -169,11 +194,13 @@ def _case_nodes(node: Any) -> List[ast.AST]:
     return out
 
 
-_ORDER: Dict[type, Callable[[Any], List[ast.AST]]] = {
-    ast.ExceptHandler: _handler_nodes, ast.ClassDef: _class_nodes,
+_RULES: Dict[type, Callable[[Any], List[ast.AST]]] = {
+    ast.Call: _call_nodes, ast.Dict: _dict_nodes, ast.JoinedStr: _formatted_expressions,
+    ast.arguments: _parameter_nodes, ast.ExceptHandler: _handler_nodes, ast.ClassDef: _class_nodes,
 }
 if sys.version_info >= (3, 10):
-    _ORDER[ast.match_case] = _case_nodes
+    _RULES[ast.match_case] = _case_nodes
+_CHILDREN = _Children()
 
 
 def descendants(node: ast.AST) -> Iterator[ast.AST]:
@@ -209,6 +236,12 @@ def identifiers(node: ast.AST) -> Set[str]:
 def mark_pieces(node: Union[ast.Constant, ast.JoinedStr], source: bytes, start: int, end: int) -> None:
     """Records on a string node whether its source holds more than one string token (`"a" "b"`,
     `"a" f"{b}"`): such a run is one `ast` node, and the passes tell it from a single string."""
+    quote = source[end - 1:end]
+    first = start
+    while first < end and source[first] not in b"'\"":
+        first += 1
+    if source[first:first + 1] == quote and source.count(quote, start, end) == 2:
+        return  # one token in one kind of quotes, none inside it (most strings)
     i = string_end(source, start)
     if start < i < end and source[i:end].strip(b" \t\r\n\\\x0c"):
         setattr(node, _PIECES, True)
