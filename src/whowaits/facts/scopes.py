@@ -239,8 +239,12 @@ class ModuleIndex:
             return
         first = body[0]
         start = self.offset(first.lineno, first.col_offset)
-        line_start = self.source.rfind(b"\n", 0, max(start, 0)) + 1
-        if start >= 0 and self.source[line_start:start].strip(b" \t\x0c"):
+        line_start = self.starts[first.lineno - 1] if start >= 0 else 0
+        previous = line_start - 1  # the line break before the block's first line
+        if previous > 0 and self.source[previous - 1:previous + 1] == b"\r\n":
+            previous -= 1
+        continued = previous > 0 and self.source[previous - 1] == 0x5C  # `if x: \` ends the header's line
+        if start >= 0 and (self.source[line_start:start].strip(b" \t\x0c") or continued):
             mark_inline(body)
             for stmt in body:
                 self.walk(stmt)
