@@ -22,6 +22,7 @@ from whowaits.facts.syntax import COMPOUND_STATEMENTS, piece_texts
 
 _OUTERMOST = -2  # in `ModuleIndex.lone`: the outermost parentheses around it are its class's
 _BLANK = frozenset(b" \t\x0c\r\n")
+_CASE = getattr(ast, "match_case", None)  # a `case` clause, Python 3.10+
 
 
 class CodeFor:
@@ -53,8 +54,8 @@ class CodeFor:
             # A compound statement (a loop, a def) is only ever cited by where it starts.
             line, col = at.lineno, at.col_offset
             return Span(line, col + 1, line, col + 1)
-        if isinstance(node, ast.match_case):
-            line = self._line_of(self.case_keyword(self._start(node.pattern)))
+        if kind is _CASE:
+            line = self._line_of(self.case_keyword(self._start(at.pattern)))
             return Span(line, 1, line, 1)
         if isinstance(node, ast.GeneratorExp):
             start, end = self.generator_span(node)

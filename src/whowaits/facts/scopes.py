@@ -8,13 +8,15 @@ name, the list of things bound to it (flow-insensitively), which is all the valu
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple, Union, cast
 
 from whowaits.facts.syntax import (
-    arguments, child_nodes, descendants, fstring_parts, is_fstring, is_name, is_string, last_line, mark_inline, mark_pieces,
+    arguments, child_nodes, descendants, expression_spots, formatted_values, fstring_parts, is_fstring, is_name, is_string, last_line, mark_inline, mark_pieces,
     name_of,
 )
 from whowaits.knowledge.batches import ALL_STATUSES, STATUS_FIELDS
@@ -592,8 +594,46 @@ class ModuleIndex:
             self._string(node)
 
     def _fstring(self, node: ast.JoinedStr) -> None:
+        if _FSTRING_POSITIONS_WRONG:
+            self._place_expressions(node)
         self._string(node)
         self._children(node)
+
+    def _place_expressions(self, node: ast.JoinedStr) -> None:
+        """Before Python 3.11, CPython places the expressions inside an f-string that spans
+        lines (and some others) at the wrong bytes. Each is parsed again alone from its text
+        in the file, and its nodes take the positions found there (what the facts print comes
+        from positions). An expression that does not parse the same is left as it is."""
+        start = self.offset(node.lineno, node.col_offset)
+        end = self.offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
+        spots = expression_spots(self.source, start, end) if 0 <= start < end else None
+        values = formatted_values(node)
+        if spots is None or len(spots) != len(values):
+            return
+        for (offset, text), value in zip(spots, values):
+            wrapped = b"(" + text + b")"
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    alone = ast.parse(wrapped, mode="eval").body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            pairs = list(zip(ast.walk(value.value), ast.walk(alone)))
+            if any(type(ours) is not type(theirs) for ours, theirs in pairs):
+                continue
+            lines = [0] + [found.end() for found in _LINE_BREAK.finditer(wrapped)]
+            for ours, theirs in pairs:
+                if isinstance(theirs, (ast.expr, ast.keyword, ast.arg)):
+                    at: Any = theirs
+                    here: Any = ours
+                    here.lineno, here.col_offset = self._position(offset - 1 + lines[at.lineno - 1] + at.col_offset)
+                    here.end_lineno, here.end_col_offset = self._position(
+                        offset - 1 + lines[(at.end_lineno or at.lineno) - 1] + (at.end_col_offset or 0))
+
+    def _position(self, offset: int) -> Tuple[int, int]:
+        """`ast`'s (line, byte column) of a byte offset."""
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1]
 
     def _string(self, node: Union[ast.Constant, ast.JoinedStr]) -> None:
         """A string literal: whether it is one token or several (`mark_pieces`)."""
@@ -639,6 +679,9 @@ def parameter_names(params: ast.arguments, keyword_only: bool = True) -> List[st
 
 
 _LINE_BREAK = re.compile(rb"\r\n?|\n")
+# Whether CPython's own positions of the expressions inside f-strings can be wrong (see
+# `ModuleIndex._place_expressions`).
+_FSTRING_POSITIONS_WRONG = sys.version_info < (3, 11)
 # Statement classes by identity: `ast`'s concrete node classes have no subclasses.
 _STATEMENT_KINDS = frozenset(kind for kind in vars(ast).values() if isinstance(kind, type) and issubclass(kind, ast.stmt))
 # Arguments the walk ties to the call they are passed to (a comprehension or lambda it may map).

@@ -462,3 +462,102 @@ def child_items(node: ast.AST) -> List[Union[ast.AST, str]]:
                 out.append(arg.keyword)
         return out
     return list(child_nodes(node))
+
+
+def expression_spots(source: bytes, start: int, end: int) -> Optional[List[Tuple[int, bytes]]]:
+    """Where the `{expression}`s of the f-strings in `source[start:end]` (one string token or an
+    implicit concatenation) are: (byte offset, text) of each, in source order, those of a
+    format spec (`{x:>{width}}`) right after the expression they format. None where a body
+    cannot be read."""
+    out: List[Tuple[int, bytes]] = []
+    i = start
+    while i < end:
+        while i < end and source[i] in b" \t\r\n\x0c\\":
+            i += 1
+        if i >= end:
+            break
+        j = string_end(source, i)
+        if j <= i:
+            return None
+        found = PREFIX.match(source, i)
+        prefix = found.group() if found else b""
+        if b"f" in prefix.lower():
+            at = i + len(prefix)
+            quote = 3 if source[at:at + 3] in (b'"""', b"'''") else 1
+            if not _spots(source, at + quote, j - quote, out):
+                return None
+        i = j
+    return out
+
+
+def _spots(body: bytes, i: int, stop: int, out: List[Tuple[int, bytes]]) -> bool:
+    """`expression_spots` of the text from `i` to `stop` of an f-string's body or format spec."""
+    while i < stop:
+        c = body[i]
+        if c in b"{}" and body[i + 1:i + 2] == bytes([c]) and i + 1 < stop:
+            i += 2
+            continue
+        if c == 0x7D:
+            return False
+        if c != 0x7B:
+            i += 1
+            continue
+        j, depth = i + 1, 0
+        while j < stop:
+            c = body[j]
+            if c in b"'\"":
+                j = max(j + 1, string_end(body, prefix_start(body, j)))
+                continue
+            if c in b"([{":
+                depth += 1
+            elif c in b")]":
+                depth -= 1
+            elif c == 0x7D:
+                if depth == 0:
+                    break
+                depth -= 1
+            elif depth == 0 and c == 0x21 and body[j + 1:j + 2] != b"=":  # '!' of a conversion
+                break
+            elif depth == 0 and c == 0x3A:  # ':' of a format spec
+                break
+            elif depth == 0 and c == 0x3D and body[j - 1:j] not in (b"=", b"!", b"<", b">") and body[j + 1:j + 2] != b"=":
+                break  # `{x=}`
+            j += 1
+        if j >= stop:
+            return False
+        out.append((i + 1, body[i + 1:j]))
+        if body[j] == 0x3D:
+            j += 1
+            while j < stop and body[j] in b" \t\r\n\x0c":
+                j += 1
+        if body[j:j + 1] == b"!":
+            j += 2
+        if body[j:j + 1] == b":":
+            end, depth = j + 1, 0
+            while end < stop:
+                if body[end] == 0x7B:
+                    depth += 1
+                elif body[end] == 0x7D:
+                    if depth == 0:
+                        break
+                    depth -= 1
+                end += 1
+            if not _spots(body, j + 1, end, out):
+                return False
+            j = end
+        if body[j:j + 1] != b"}":
+            return False
+        i = j + 1
+    return True
+
+
+def formatted_values(node: ast.JoinedStr) -> List[ast.FormattedValue]:
+    """An f-string's `{expression}`s in source order, those of a format spec right after the
+    expression they format (as `expression_spots` lists them)."""
+    out: List[ast.FormattedValue] = []
+    for part in node.values:
+        if isinstance(part, ast.FormattedValue):
+            out.append(part)
+            if isinstance(part.format_spec, ast.JoinedStr):
+                out.extend(formatted_values(part.format_spec))
+    return out
