@@ -9,6 +9,7 @@ findings silently, so each is compared here with the plain computation.
 from __future__ import annotations
 
 import ast
+import sys
 from typing import List
 
 import pytest
@@ -70,10 +71,11 @@ def test_child_walk_reaches_every_name_call_and_literal() -> None:
         "@dec(a)\nasync def f(x: int = g(1), *args, y=[k for k in ks if k], **kw) -> T:\n"
         "    async with ctx() as (a, b):\n        return await x.m(*args, key=lambda z: z + 1)\n"
         "class C(B, metaclass=M):\n    v: int = 3\n    w = {'a': 1, **rest}\n"
-        "match cmd:\n    case [x, *ys] if x > 0:\n        pass\n"
         "print(f'{v!r:>{w}}', 1 if t else 2, a[1:2, ...], not b, -c, (d := 5))\n"
         "try:\n    pass\nexcept (E, F) as e:\n    log(e)\n"
     )
+    if sys.version_info >= (3, 10):  # CPython reads match statements from 3.10
+        source += "match cmd:\n    case [x, *ys] if x > 0:\n        pass\n"
     tree = ast.parse(source)
     walked: List[ast.AST] = []
     stack: List[ast.AST] = [tree]

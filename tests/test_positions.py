@@ -101,6 +101,7 @@ SOURCES = {
 }
 
 if sys.version_info >= (3, 10):  # CPython reads match statements from 3.10
+    SOURCES["match with mapping and class patterns"] = "match cmd(1):\n    case {'k': v, **rest}:\n        act(v)\n    case Point(x=0) as pt:\n        act(pt)\n"
     SOURCES["match statements"] = (
         "match command.split():\n    case [action]:\n        pass\n    case [action, obj]:\n        f(obj)\n"
         "    case (x, y, *rest) if x > 0:\n        g(rest)\n    case a, b:\n        pass\n"
@@ -142,13 +143,13 @@ SPAN_SOURCES = {
         "    except Error as exc:\n        log(exc)\n    with open(p) as fh, ctx() as (a, b):\n"
         "        return fh.read(q)\n"
     ),
-    "match": "match cmd(1):\n    case {'k': v, **rest}:\n        act(v)\n    case Point(x=0) as pt:\n        act(pt)\n",
     "multi-line call": "result = client.messages.create(\n    model=MODEL,  # é comment\n    messages=[{'role': 'user'}],\n)\n",
     "windows line endings": "a = f(1)\r\nif g(2):\r\n    h(é, 3)\r\n",
     "form feed": "a = f(1)\n\x0c\nb = g(2)\n",
 }
 
 if sys.version_info >= (3, 10):  # CPython reads match statements from 3.10
+    SOURCES["match with mapping and class patterns"] = "match cmd(1):\n    case {'k': v, **rest}:\n        act(v)\n    case Point(x=0) as pt:\n        act(pt)\n"
     SOURCES["match statements"] = (
         "match command.split():\n    case [action]:\n        pass\n    case [action, obj]:\n        f(obj)\n"
         "    case (x, y, *rest) if x > 0:\n        g(rest)\n    case a, b:\n        pass\n"
