@@ -44,7 +44,7 @@ from whowaits.knowledge.sdk import METHODS, PASSTHROUGH_SEGMENTS, SDK_MODULES
 UNKNOWN = "?"  # a status the interpreter could not follow; it keeps a read from being reported
 _MAX_ROUNDS = 3  # loop bodies are re-run until the loop-head state settles, at most this often
 _MAX_STEPS = 20_000  # statements interpreted per function before giving up on it
-# Nodes whose insides run at another time, by exact class (see `scopes._COMPOUND`).
+# Nodes whose insides run at another time, by exact class (`ast`'s classes have no subclasses).
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda})
 _HARMLESS_ROOTS: FrozenSet[str] = frozenset(getattr(sys, "stdlib_module_names", ())) | {
     root.split(".")[0] for root in SDK_MODULES

@@ -22,10 +22,11 @@ from whowaits.facts.syntax import (
 from whowaits.knowledge.batches import ALL_STATUSES, STATUS_FIELDS
 
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-COMPREHENSION_KINDS = frozenset(COMPREHENSIONS)  # for `type(node) in ...`: see `_COMPOUND`
+COMPREHENSION_KINDS = frozenset(COMPREHENSIONS)  # for `type(node) in ...`, one set lookup
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 Comprehension = Union[ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp]
 Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+
 
 @dataclass(eq=False)
 class FuncInfo:

@@ -61,15 +61,6 @@ def positional(node: ast.Call) -> List[ast.expr]:
     return [a for a in node.args if not isinstance(a, ast.Starred)]
 
 
-def keyword_value(node: ast.Call, *names: str) -> Optional[ast.expr]:
-    """The value of the last keyword argument with one of `names`, or None."""
-    found = None
-    for k in node.keywords:
-        if k.arg in names:
-            found = k.value
-    return found
-
-
 # Fields that never hold a child node: contexts, operators and flags, and text (names,
 # attributes, a constant's value; `Global.names` is text where `Import.names` are nodes).
 _NOT_CHILDREN = frozenset({
