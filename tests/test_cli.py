@@ -185,6 +185,18 @@ def test_explain() -> None:
     assert nothing.exit_code == 2 and "no LLM call site on that line" in nothing.output
 
 
+def test_explain_names_the_branch_a_caller_rules_out() -> None:
+    """A route that calls `run(rows, bulk=False)` never takes `if bulk:`: explain says so where
+    the chain stops, instead of leaving the batch inside looking unreachable for no reason."""
+    flags = os.path.join(FIXTURES, "dispatch", "mode_flags")
+    result = invoke("explain", os.path.join(flags, "jobs", "llm.py") + ":32", "--no-cache")
+    assert result.output.splitlines()[:2] == [
+        "jobs/llm.py:32:22: anthropic messages.batches.create (batch_submit) in run_mode",
+        "verdict: unknown",
+    ]
+    assert "  run_mode is called from modes at jobs/web.py:20 (the call never takes `if mode == 'batch'` there)" in result.output
+
+
 def test_rule_command() -> None:
     listing = invoke("rule")
     assert "WW301  custom-id-not-unique" in listing.output

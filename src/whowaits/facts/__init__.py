@@ -428,7 +428,7 @@ def _indexed_facts(module: "libcst.Module", text: str, tree: Optional[ast.Module
     import libcst as cst
 
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
-    from whowaits.facts.entrypoints import ProgramReader, param_call, prompted_calls
+    from whowaits.facts.entrypoints import ProgramReader, param_call, param_guards, prompted_calls
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_constants, module_exports
     from whowaits.facts.batchflow import BatchFlow
@@ -568,6 +568,7 @@ def _indexed_facts(module: "libcst.Module", text: str, tree: Optional[ast.Module
                 ui_region=ui_region(info),
                 size_gated=size_gated(info),
                 prompted=id(info.node) in prompted,
+                guards=param_guards(info, evaluator) if info.conditions else (),
             )
             calls.append((info, raw))
 

@@ -25,12 +25,16 @@ from whowaits.core import (
     DecoratorFact,
     FunctionFact,
     KeywordArg,
+    LiteralArg,
+    LiteralValue,
     LocalInstance,
     LocalRef,
     LoopFact,
     LoopFlags,
     ModuleRef,
+    ParamGuard,
     ParamRef,
+    Passed,
     RegistrationFact,
     ScriptRef,
     TaskRef,
@@ -242,6 +246,7 @@ class ProgramReader:
             line = 0
             callee: CallRef = ""
             runs = self._call_refs(info, value)
+            guards = param_guards(info, self.ev) if info.conditions else ()
             if runs:
                 line = self.call_line(info)
                 callee = runs[0][0]
@@ -249,9 +254,10 @@ class ProgramReader:
                 gated = self.size_gated(info)
                 prompted = id(info.node) in self.prompted
                 apart = started_apart.get(id(info.node), "")
+                passes = call_passes(info, self.ev)
                 for target, certain in runs:
                     edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, keywords=keywords, certain=certain,
-                                          size_gated=gated, prompted=prompted, detached=bool(apart)))
+                                          size_gated=gated, prompted=prompted, detached=bool(apart), guards=guards, passed=passes))
                     if apart and isinstance(target, (str, LocalRef)):
                         registrations.append(RegistrationFact("background", apart, target, line, info.caller))
             if callee:
@@ -265,17 +271,18 @@ class ProgramReader:
                         if isinstance(passed, FuncV):
                             position = next((i for i, a in enumerate(positional) if a is given), -1)
                             edges.append(CallEdge(info.caller, LocalRef(passed.func.qualname), line, loops,
-                                                  ui_region=region, through=callee, through_arg=position))
+                                                  ui_region=region, through=callee, through_arg=position, guards=guards))
             if isinstance(value, Ext) and value.path in _SUBPROCESS and info.node.args:
                 for script in self._subprocess_targets(info):
-                    edges.append(CallEdge(info.caller, script, line or self.call_line(info), loops, ui_region=region))
+                    edges.append(CallEdge(info.caller, script, line or self.call_line(info), loops, ui_region=region, guards=guards))
             func = info.node.func
             if type(func) is cst.Name and func.value == "map" and info.node.args and self.ev.lookup("map", info.scope) is None:
                 small = self._maps_few(info, 0)
                 mapped: Sequence[Union[HandedRef, ArgRef]] = self._function_refs(info.node.args[0].value, info)
                 for ref in mapped or self._param_ref(info.node.args[0].value, info):
                     if not isinstance(ref, ClassRef):
-                        edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="" if small else "map"))
+                        edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="" if small else "map",
+                                              guards=guards))
             if not isinstance(value, Ext):
                 continue
             path = value.path
@@ -298,17 +305,18 @@ class ProgramReader:
                     if kind in ("call", "submit"):
                         if not isinstance(ref, ClassRef):
                             parallel = kind == "submit" and any(not item.bounded for item in loops)
-                            edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else "", detached=bool(apart)))
+                            edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else "", detached=bool(apart),
+                                                  guards=guards))
                             if apart and not isinstance(ref, ArgRef):
                                 registrations.append(RegistrationFact("background", apart, ref, line, info.caller))
                     elif kind:
                         assert not isinstance(ref, ArgRef)  # only runners ("", "submit") run a parameter
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
                         if detached and not isinstance(ref, ClassRef):
-                            edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True))
+                            edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True, guards=guards))
                     elif not isinstance(ref, ClassRef):
                         small = index >= 0 and self._maps_few(info, index)
-                        edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name))
+                        edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name, guards=guards))
                 break
             last = path.rsplit(".", 1)[-1]
             if last in PERIODIC_TASK_METHODS and len(info.node.args) > 1:
@@ -717,6 +725,76 @@ def param_of(name: cst.Name, evaluator: Evaluator, scope: Scope, plain: bool = F
     if owner is None or bindings[0].scope.kind != "function" or (plain and owner.cls is not None):
         return None
     return ParamRef(owner.qualname, bindings[0].index)
+
+
+def param_guards(info: CallInfo, evaluator: Evaluator) -> Tuple[ParamGuard, ...]:
+    """The branches on the enclosing function's own parameters that a call needs taken
+    (`if bulk:`, `if not bulk:`, `else`, `if mode == "batch":`, what follows `if x: return`):
+    a caller passing a literal one rejects never runs it."""
+    func = info.scope.func
+    if info.scope.kind != "function" or func is None or isinstance(func.node, cst.Lambda):
+        return ()
+    out: List[ParamGuard] = []
+    for test, taken in info.conditions:
+        for name, kind, compared in _flag_tests(test, taken):
+            bindings = evaluator.lookup(name, info.scope) or []
+            if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].scope is not info.scope:
+                continue
+            value = evaluator.eval(compared, info.scope) if compared is not None else None
+            if compared is not None and not isinstance(value, Lit):
+                continue
+            default = written_literal(bindings[0].node, evaluator, info.scope) if bindings[0].node is not None else ()
+            out.append(ParamGuard(name, bindings[0].index, kind, value.value if isinstance(value, Lit) else None, default))
+    return tuple(out)
+
+
+def call_passes(info: CallInfo, evaluator: Evaluator) -> Optional[Passed]:
+    """What a call passes, for the callee's branches on its parameters (None with `*args` or
+    `**kwargs`: then any parameter may be anything)."""
+    count = 0
+    names: List[str] = []
+    literals: List[LiteralArg] = []
+    for arg in info.node.args:
+        if arg.star:
+            return None
+        written = written_literal(arg.value, evaluator, info.scope)
+        if arg.keyword is not None:
+            names.append(arg.keyword.value)
+            literals.extend(LiteralArg(value, -1, arg.keyword.value) for value in written)
+        else:
+            literals.extend(LiteralArg(value, count) for value in written)
+            count += 1
+    return Passed(count, tuple(names), tuple(literals))
+
+
+def written_literal(node: cst.BaseExpression, evaluator: Evaluator, scope: Scope) -> Tuple[LiteralValue, ...]:
+    """(its value,) for a literal written out (`False`, `"batch"`, `3`); else (). A name is not
+    one, even when bound to a literal: the evaluator reads a parameter from this module's
+    callers alone, and a branch dropped on that would drop what other modules pass."""
+    if type(node) in (cst.SimpleString, cst.Integer, cst.Float, cst.UnaryOperation) or (
+            type(node) is cst.Name and node.value in ("True", "False", "None")):
+        value = evaluator.eval(node, scope)
+        if isinstance(value, Lit):
+            return (value.value,)
+    return ()
+
+
+def _flag_tests(test: cst.BaseExpression, taken: bool) -> List[Tuple[str, str, Optional[cst.BaseExpression]]]:
+    """What a branch's test says of plain names when the branch is `taken` (or not): `bulk`
+    truthy, `not bulk` falsy, `mode == X` equal to what X is; each side of `a and b` when
+    taken, of `a or b` when not. Other tests say nothing."""
+    if type(test) is cst.Name:
+        return [(test.value, "truthy" if taken else "falsy", None)]
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+        return _flag_tests(test.expression, not taken)
+    if type(test) is cst.BooleanOperation and (type(test.operator) is cst.And) == taken:
+        return _flag_tests(test.left, taken) + _flag_tests(test.right, taken)
+    if type(test) is cst.Comparison and len(test.comparisons) == 1 and type(test.left) is cst.Name:
+        target = test.comparisons[0]
+        equal = type(target.operator) in (cst.Equal, cst.Is)
+        if equal or type(target.operator) in (cst.NotEqual, cst.IsNot):
+            return [(test.left.value, "equal" if equal == taken else "unequal", target.comparator)]
+    return []
 
 
 def param_call(func: cst.BaseExpression, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
