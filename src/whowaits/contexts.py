@@ -53,6 +53,7 @@ from whowaits.knowledge.frameworks import (
     SERVERLESS_HANDLERS,
 )
 from whowaits.knowledge.patterns import GlobTable
+from whowaits.knowledge.sdk import BATCH_KINDS
 
 FuncKey = Tuple[str, str]  # (relpath, qualified name | <module> | <main>)
 
@@ -699,6 +700,11 @@ def _callers(graph: CallGraph) -> Dict[FuncKey, List[FuncKey]]:
     return callers
 
 
+# Batch operations on what a person typed (`batch_id = input()`, then a poll or the results):
+# an id or a path typed to start a script, not a question awaiting its answer.
+_FOLLOW_UPS = BATCH_KINDS - {OperationKind.BATCH_SUBMIT}
+
+
 def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]:
     """Attach every context that reaches each site; sites no entry reaches stay `unknown`."""
     facts = graph.facts
@@ -709,7 +715,11 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     contexts: List[List[ContextFact]] = [[] for _ in sites]
     callers = _callers(graph)
     leads = _leading_to(callers, set(by_function))
-    entries = graph.entries(leads)
+    # A function answers what a person typed when the text reaches a request (a generation, a
+    # submit, a helper it is handed to), not when a typed id only names the batch to collect.
+    asked = {(s.path, s.call.function) for s in sites if s.call.prompted and s.op.kind not in _FOLLOW_UPS}
+    asked |= {key for key, edges in graph.edges.items() if any(edge.prompted for edge, _ in edges)}
+    entries = [entry for entry in graph.entries(leads) if not entry.prompted or entry.key in asked]
     declared = {entry.key for entry in entries if entry.kind == ContextKind.DECLARED}
     batching = _leading_to(callers, {(s.path, s.call.function) for s in sites if s.op.kind is OperationKind.BATCH_SUBMIT})
     routed_at: Dict[FuncKey, Set[Tuple[int, FuncKey]]] = {}

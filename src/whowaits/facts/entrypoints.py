@@ -954,23 +954,34 @@ def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
         by_name, appends = scopes[key].bindings, scopes[key].appends
         for _ in range(6):  # a few assignment (or `messages.append(...)`) hops, then stop
             grown = {name for name, bs in by_name.items() if name not in names
-                     and any(b.kind in ("assign", "unpack") and b.node is not None and _names(b.node) & names for b in bs)}
+                     and any(b.kind in ("assign", "unpack") and b.node is not None and _typed(b.node) & names for b in bs)}
             grown |= {name for name, added in appends.items() if name not in names
-                      and any(_names(value) & names for value, _, _ in added)}
+                      and any(_typed(value) & names for value, _, _ in added)}
             if not grown:
                 break
             names |= grown
     out: Set[int] = set()
     for info in index.calls:
         carried = tainted.get(id(info.scope))
-        if carried and any(_names(arg.value) & carried for arg in info.node.args):
+        if carried and any(_typed(arg.value) & carried for arg in info.node.args):
             out.add(id(info.node))
     return out
 
 
-def _names(node: cst.CSTNode) -> Set[str]:
-    """The plain names an expression reads."""
-    return {current.value for current in descendants(node) if type(current) is cst.Name}
+def _typed(node: cst.CSTNode) -> Set[str]:
+    """The plain names an expression reads, as far as it carries their text: not through
+    `open(...)`, whose value is what a file holds (`prompts = [l for l in open(path)]` after
+    `path = input()` carries no typed question)."""
+    out: Set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if type(current) is cst.Name:
+            out.add(current.value)
+        elif type(current) is cst.Call and type(current.func) is cst.Name and current.func.value == "open":
+            continue
+        stack.extend(child_nodes(current))
+    return out
 
 
 def _node_ids(node: cst.CSTNode) -> Set[int]:
