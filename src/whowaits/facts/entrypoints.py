@@ -99,7 +99,7 @@ class ProgramReader:
         evaluator: Evaluator,
         code_for: CodeFor,
         text: str,
-        loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
+        loops_of: Callable[[CallInfo], Tuple[LoopFact, ...]],
         ui_region: Callable[[CallInfo], int],
         size_gated: Callable[[CallInfo], bool],
         few_items: Callable[[cst.BaseExpression, Scope], bool],
@@ -241,7 +241,7 @@ class ProgramReader:
         started_apart, wrapped_apart = self._started_apart()
         for info in self.index.calls:
             value = self.ev.eval(info.node.func, info.scope)
-            loops = self.loops_of(info.loops)
+            loops = self.loops_of(info)
             region = self.ui_region(info)
             line = 0
             callee: CallRef = ""
@@ -966,6 +966,64 @@ def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
         if carried and any(_typed(arg.value) & carried for arg in info.node.args):
             out.add(id(info.node))
     return out
+
+
+class Sequences:
+    """Loops whose passes feed each other: a call whose arguments read what an earlier pass
+    made of an answer (`draft = improve(draft)`; `idea = ask(ideas)` then `ideas.append(idea)`),
+    or what such a call answered earlier in the same pass (a reflection step on the first
+    draft), waits for the pass before. Its calls are a sequence, not items one batch could
+    carry. Followed through plain assignments and appends in the loop, a few hops; worked out
+    once per loop."""
+
+    def __init__(self, index: ModuleIndex) -> None:
+        self._calls: Dict[int, List[CallInfo]] = {}  # loop id -> the calls inside it
+        for info in index.calls:
+            for loop in info.loops:
+                self._calls.setdefault(loop, []).append(info)
+        self._carried: Dict[int, Set[int]] = {}  # loop id -> ids of the calls it carries
+
+    def loops(self, info: CallInfo) -> Set[int]:
+        """The loops around a call that make it one of a sequence."""
+        return {loop for loop in info.loops if id(info.node) in self._of(loop)}
+
+    def _of(self, loop: int) -> Set[int]:
+        found = self._carried.get(loop)
+        if found is None:
+            found = self._carried[loop] = self._find(loop)
+        return found
+
+    def _find(self, loop: int) -> Set[int]:
+        calls = self._calls.get(loop, [])
+        scope = calls[0].scope
+        values = [(name, b.node) for name, bound in scope.bindings.items() for b in bound
+                  if b.node is not None and b.kind in ("assign", "unpack") and loop in b.loops]
+        values += [(name, value) for name, added in scope.appends.items() for value, loops, _ in added if loop in loops]
+        if not values:
+            return set()
+        held = [(name, _node_ids(value), _typed(value)) for name, value in values]
+        # A name the loop also sets to something owing nothing to an answer (`messages = [...]`
+        # at the top of the body, then appended to) starts afresh in each pass.
+        resets = [(name, ids, typed) for (name, value), (_, ids, typed) in zip(values, held)
+                  if any(b.node is value and b.kind == "assign" for b in scope.bindings.get(name, ()))]
+        reads = {id(c.node): set().union(*(_typed(arg.value) for arg in c.node.args)) for c in calls}
+        answers: Dict[int, Set[str]] = {}
+        for c in calls:
+            call = id(c.node)
+            answered = {name for name, ids, _ in held if call in ids}
+            for _ in range(6 if answered else 0):
+                grown = {name for name, _, typed in held if name not in answered and typed & answered}
+                grown -= {name for name, ids, typed in resets if call not in ids and not typed & answered}
+                if not grown:
+                    break
+                answered |= grown
+            answers[call] = answered
+        carried = {call for call, answered in answers.items() if reads[call] & answered}
+        while True:  # what a call of the sequence answered, read later in the same pass
+            more = {call for call in reads if call not in carried and any(reads[call] & answers[k] for k in carried)}
+            if not more:
+                return carried
+            carried |= more
 
 
 def _typed(node: cst.CSTNode) -> Set[str]:
