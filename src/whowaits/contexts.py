@@ -473,7 +473,7 @@ class CallGraph:
         for m in self.manifests.entries:
             targets = resolver.resolve(m)
             if not targets and resolver.runs_python(m):
-                self.unresolved.append((m.path, m.command_line, (m.command.strip() or m.function).splitlines()[0][:100]))
+                self.unresolved.append((m.command_path or m.path, m.command_line, (m.command.strip() or m.function).splitlines()[0][:100]))
             # Once per command: `pytest` runs every test function, each an entry of its own.
             command = "; ".join(part.strip() for part in m.command.strip().splitlines() if part.strip())
             for key, how in targets:
@@ -485,11 +485,12 @@ class CallGraph:
                     self.functions[key].line if key in self.functions else 1)
                 origin = (
                     EvidenceStep(m.path, m.line, m.trigger),
-                    EvidenceStep(m.path, m.command_line, f"run: {command[:100]}" if command else f"handler: {m.function}"),
+                    EvidenceStep(m.command_path or m.path, m.command_line, f"run: {command[:100]}" if command else f"handler: {m.function}"),
                     EvidenceStep(key[0], line or 1, f"{how}: {key[1]}"),
                 )
                 # One entry per command: steps of a job are separate runs for the routing rules.
-                where = f"{m.path}:{m.line} {m.trigger}, run at line {m.command_line}"
+                run_at = f"{m.command_path}:{m.command_line}" if m.command_path else f"line {m.command_line}"
+                where = f"{m.path}:{m.line} {m.trigger}, run at {run_at}"
                 kind = ContextKind(m.kind)
                 out.append(Entry(key, kind, BLOCKING_KINDS[kind], m.trigger, line or 1, origin=origin,
                                  where=where, period_hours=m.period_hours, deadline_hours=m.deadline_hours,

@@ -539,6 +539,7 @@ class ManifestEntry:
     period_hours: Optional[float] = None
     deadline_hours: Optional[float] = None
     function: str = ""  # `path.py:function` a deploy manifest names as the handler (no command)
+    command_path: str = ""  # the file `command_line` is in, when not `path` (a local action's action.yml or Dockerfile)
 
 
 @dataclass(frozen=True)
