@@ -609,7 +609,7 @@ class CallGraph:
             for region in sorted(regions) or [0]:
                 why = f"Streamlit script, widget at line {region}" if region else "Streamlit script"
                 yield Entry((path, "<module>"), ContextKind.INTERACTIVE_UI, True, why, region or 1, region=region)
-        elif (path not in self._imported and not _is_test_file(path) and not path.endswith("__init__.py")
+        elif (path not in self._imported and not (_is_test_file(path) and _holds_tests(path, f)) and not path.endswith("__init__.py")
               and (path, "<module>") not in self._started_elsewhere):
             yield Entry((path, "<module>"), ContextKind.OFFLINE_SCRIPT, False, "top-level code of a script no module imports", 1)
         for reg in f.registrations:
@@ -661,6 +661,15 @@ def _is_test_file(path: str) -> bool:
     parts = path.split("/")[:-1]
     return (name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
             or "tests" in parts or "test" in parts)
+
+
+def _holds_tests(path: str, f: FileFacts) -> bool:
+    """Whether a file named like a test module is one: a conftest, or a file with something a
+    test runner collects (`test*` functions, `Test*` classes). `tools/test_models.py` holding
+    top-level code only is a script run by hand under a test-like name."""
+    return os.path.basename(path) == "conftest.py" or any(
+        fn.qualname.rsplit(".", 1)[-1].startswith("test") for fn in f.functions) or any(
+        cls.qualname.rsplit(".", 1)[-1].startswith("Test") for cls in f.classes)
 
 
 def _bulk(loops: Iterable[LoopFact], path: str, excluded: Set[Tuple[str, int]]) -> Tuple[str, bool]:
