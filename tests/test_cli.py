@@ -185,6 +185,26 @@ def test_explain() -> None:
     assert nothing.exit_code == 2 and "no LLM call site on that line" in nothing.output
 
 
+def test_explain_says_which_contexts_a_test_gives_and_that_they_do_not_decide() -> None:
+    jobs = os.path.join(FIXTURES, "contexts", "tolerant_with_test", "jobs.py")
+    lines = invoke("explain", jobs + ":14", "--no-cache").output.splitlines()
+    assert lines[1] == "verdict: tolerant"
+    assert "ci_premerge (blocking, per item of the for at jobs.py:13; a test's: not counted in the verdict, other code reaches the site)" in lines
+    assert "offline_script (tolerant, per item of the for at jobs.py:13)" in lines
+
+
+def test_explain_names_the_branch_a_caller_rules_out() -> None:
+    """A route that calls `run(rows, bulk=False)` never takes `if bulk:`: explain says so where
+    the chain stops, instead of leaving the batch inside looking unreachable for no reason."""
+    flags = os.path.join(FIXTURES, "dispatch", "mode_flags")
+    result = invoke("explain", os.path.join(flags, "jobs", "llm.py") + ":32", "--no-cache")
+    assert result.output.splitlines()[:2] == [
+        "jobs/llm.py:32:22: anthropic messages.batches.create (batch_submit) in run_mode",
+        "verdict: unknown",
+    ]
+    assert "  run_mode is called from modes at jobs/web.py:20 (the call never takes `if mode == 'batch'` there)" in result.output
+
+
 def test_rule_command() -> None:
     listing = invoke("rule")
     assert "WW301  custom-id-not-unique" in listing.output

@@ -71,9 +71,21 @@ jobs:
     action = "runs:\n  using: composite\n  steps:\n    - run: python lint.py\n"
     entries = read_workflow(".github/workflows/ci.yml", workflow,
                             lambda p: action if p == ".github/actions/lint/action.yml" else None)
-    assert [(e.command, e.cwd, e.command_line, e.deadline_hours) for e in entries] == [
-        ("python check.py", "tools", 9, 0.5),
-        ("python lint.py", "", 4, 0.5),
+    # A local action's command is in its own file: its line is counted there, and named with it.
+    assert [(e.command, e.cwd, e.command_path, e.command_line, e.deadline_hours) for e in entries] == [
+        ("python check.py", "tools", "", 9, 0.5),
+        ("python lint.py", "", ".github/actions/lint/action.yml", 4, 0.5),
+    ]
+
+
+def test_a_container_actions_command_is_evidence_in_its_dockerfile() -> None:
+    root = os.path.join(FIXTURES, "manifests", "docker_action")
+    result = run([root], root=root)
+    [site] = result.sites
+    assert [(e.path, e.line, e.note) for e in site.contexts[0].evidence[:3]] == [
+        ("README.md", 5, "on: pull_request (example workflow using this action)"),
+        ("Dockerfile", 5, "run: python write_changelog.py"),
+        ("write_changelog.py", 11, "runs write_changelog.py: <main>"),
     ]
 
 

@@ -13,7 +13,7 @@ import os
 import posixpath
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
+from typing import Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
 
 from whowaits.core import (
     ArgRef,
@@ -32,7 +32,9 @@ from whowaits.core import (
     LoopFact,
     ModuleRef,
     OperationKind,
+    ParamGuard,
     ParamRef,
+    Passed,
     RegisteredRef,
     ScriptRef,
     TaskRef,
@@ -51,6 +53,7 @@ from whowaits.knowledge.frameworks import (
     SERVERLESS_HANDLERS,
 )
 from whowaits.knowledge.patterns import GlobTable
+from whowaits.knowledge.sdk import BATCH_KINDS
 
 FuncKey = Tuple[str, str]  # (relpath, qualified name | <module> | <main>)
 
@@ -215,7 +218,7 @@ class CallGraph:
                     if edge.args or edge.keywords:
                         self._incoming.setdefault(callee, []).append((caller[0], edge))
         fn = self.functions.get(key)
-        offset = 1 if fn is not None and fn.class_name and fn.params[:1] in (("self",), ("cls",)) else 0
+        offset = self.offset(key)
         name = fn.params[position] if fn is not None and 0 <= position < len(fn.params) else None
         out: List[Tuple[str, str, int]] = []
         seen: Set[Tuple[str, str, int]] = set()
@@ -442,14 +445,19 @@ class CallGraph:
                         out.append(CallSite(path, replace(call, target=resolved, via=f"{call.via} (from {caller_path}:{line})"), op))
         return out
 
-    def callers_of(self, key: FuncKey) -> List[Tuple[FuncKey, int]]:
-        """Every project function that calls `key`, with the line of the call."""
-        out = []
-        for caller, edges in sorted(self.edges.items()):
-            for edge, callee in edges:
-                if callee == key:
-                    out.append((caller, edge.line))
-        return out
+    def offset(self, key: FuncKey) -> int:
+        """1 when a function's first parameter is the `self` (or `cls`) its callers do not pass."""
+        fn = self.functions.get(key)
+        return 1 if fn is not None and fn.class_name and fn.params[:1] in (("self",), ("cls",)) else 0
+
+    def rejects(self, edge: Optional[CallEdge], key: FuncKey, guards: Tuple[ParamGuard, ...]) -> Optional[ParamGuard]:
+        """The first of `guards` (branches of `key` on its own parameters) that the call `edge`
+        into `key` rules out by what it passes (`bulk=False`, or a literal default it leaves);
+        None when it may take them all, or when `edge` is None (`key` is where the path starts)."""
+        if not guards or edge is None or edge.passed is None:
+            return None
+        offset = self.offset(key)
+        return next((guard for guard in guards if not edge.passed.takes(guard, offset)), None)
 
     def methods_of(self, key: FuncKey) -> List[FuncKey]:
         return [k for k, fn in self.functions.items() if k[0] == key[0] and fn.class_name == key[1]]
@@ -465,7 +473,7 @@ class CallGraph:
         for m in self.manifests.entries:
             targets = resolver.resolve(m)
             if not targets and resolver.runs_python(m):
-                self.unresolved.append((m.path, m.command_line, (m.command.strip() or m.function).splitlines()[0][:100]))
+                self.unresolved.append((m.command_path or m.path, m.command_line, (m.command.strip() or m.function).splitlines()[0][:100]))
             # Once per command: `pytest` runs every test function, each an entry of its own.
             command = "; ".join(part.strip() for part in m.command.strip().splitlines() if part.strip())
             for key, how in targets:
@@ -477,11 +485,12 @@ class CallGraph:
                     self.functions[key].line if key in self.functions else 1)
                 origin = (
                     EvidenceStep(m.path, m.line, m.trigger),
-                    EvidenceStep(m.path, m.command_line, f"run: {command[:100]}" if command else f"handler: {m.function}"),
+                    EvidenceStep(m.command_path or m.path, m.command_line, f"run: {command[:100]}" if command else f"handler: {m.function}"),
                     EvidenceStep(key[0], line or 1, f"{how}: {key[1]}"),
                 )
                 # One entry per command: steps of a job are separate runs for the routing rules.
-                where = f"{m.path}:{m.line} {m.trigger}, run at line {m.command_line}"
+                run_at = f"{m.command_path}:{m.command_line}" if m.command_path else f"line {m.command_line}"
+                where = f"{m.path}:{m.line} {m.trigger}, run at {run_at}"
                 kind = ContextKind(m.kind)
                 out.append(Entry(key, kind, BLOCKING_KINDS[kind], m.trigger, line or 1, origin=origin,
                                  where=where, period_hours=m.period_hours, deadline_hours=m.deadline_hours,
@@ -600,7 +609,7 @@ class CallGraph:
             for region in sorted(regions) or [0]:
                 why = f"Streamlit script, widget at line {region}" if region else "Streamlit script"
                 yield Entry((path, "<module>"), ContextKind.INTERACTIVE_UI, True, why, region or 1, region=region)
-        elif (path not in self._imported and not _is_test_file(path) and not path.endswith("__init__.py")
+        elif (path not in self._imported and not (_is_test_file(path) and _holds_tests(path, f)) and not path.endswith("__init__.py")
               and (path, "<module>") not in self._started_elsewhere):
             yield Entry((path, "<module>"), ContextKind.OFFLINE_SCRIPT, False, "top-level code of a script no module imports", 1)
         for reg in f.registrations:
@@ -654,6 +663,15 @@ def _is_test_file(path: str) -> bool:
             or "tests" in parts or "test" in parts)
 
 
+def _holds_tests(path: str, f: FileFacts) -> bool:
+    """Whether a file named like a test module is one: a conftest, or a file with something a
+    test runner collects (`test*` functions, `Test*` classes). `tools/test_models.py` holding
+    top-level code only is a script run by hand under a test-like name."""
+    return os.path.basename(path) == "conftest.py" or any(
+        fn.qualname.rsplit(".", 1)[-1].startswith("test") for fn in f.functions) or any(
+        cls.qualname.rsplit(".", 1)[-1].startswith("Test") for cls in f.classes)
+
+
 def _bulk(loops: Iterable[LoopFact], path: str, excluded: Set[Tuple[str, int]]) -> Tuple[str, bool]:
     """The first loop that makes a call per item of a collection, and whether it fans out."""
     for loop in reversed(tuple(loops)):  # the loop closest to the call
@@ -692,6 +710,11 @@ def _callers(graph: CallGraph) -> Dict[FuncKey, List[FuncKey]]:
     return callers
 
 
+# Batch operations on what a person typed (`batch_id = input()`, then a poll or the results):
+# an id or a path typed to start a script, not a question awaiting its answer.
+_FOLLOW_UPS = BATCH_KINDS - {OperationKind.BATCH_SUBMIT}
+
+
 def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]:
     """Attach every context that reaches each site; sites no entry reaches stay `unknown`."""
     facts = graph.facts
@@ -702,7 +725,11 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
     contexts: List[List[ContextFact]] = [[] for _ in sites]
     callers = _callers(graph)
     leads = _leading_to(callers, set(by_function))
-    entries = graph.entries(leads)
+    # A function answers what a person typed when the text reaches a request (a generation, a
+    # submit, a helper it is handed to), not when a typed id only names the batch to collect.
+    asked = {(s.path, s.call.function) for s in sites if s.call.prompted and s.op.kind not in _FOLLOW_UPS}
+    asked |= {key for key, edges in graph.edges.items() if any(edge.prompted for edge, _ in edges)}
+    entries = [entry for entry in graph.entries(leads) if not entry.prompted or entry.key in asked]
     declared = {entry.key for entry in entries if entry.kind == ContextKind.DECLARED}
     batching = _leading_to(callers, {(s.path, s.call.function) for s in sites if s.op.kind is OperationKind.BATCH_SUBMIT})
     routed_at: Dict[FuncKey, Set[Tuple[int, FuncKey]]] = {}
@@ -731,6 +758,12 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
             found = bulk_of[id(holder)] = _bulk(loops, path, excluded)
         return found
 
+    # Functions with a call in a branch on their own parameters (`if bulk:`): reached through
+    # a call that passes a literal the branch rejects, that call does not run.
+    guarded = {(s.path, s.call.function) for s in sites if s.call.guards}
+    guarded |= {key for key, edges in graph.edges.items() if any(edge.guards for edge, _ in edges)}
+
+
     for entry in entries:
         if entry.key not in leads:
             continue
@@ -739,11 +772,13 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
         # a small group or instead of a batch (`routed`; then nothing below it is bulk).
         # The thread too: a wait on a thread started along the way does not hold up the path
         # that started it, so WW101 pairs a submit only with waits on its own thread.
-        queue = deque([(entry.key, entry.start, "", False, False, True, False, "")])
-        seen: Set[Tuple[FuncKey, bool, bool, bool, bool, str]] = {(entry.key, False, False, True, False, "")}
+        # And the call that entered the function, where the function branches on what it passes.
+        queue: Deque[Tuple[FuncKey, Tuple[EvidenceStep, ...], str, bool, bool, bool, bool, str, Optional[CallEdge]]] = deque(
+            [(entry.key, entry.start, "", False, False, True, False, "", None)])
+        seen: Set[Tuple[FuncKey, bool, bool, bool, bool, str, Optional[Passed]]] = {(entry.key, False, False, True, False, "", None)}
         reached: Set[Tuple[int, bool, bool, bool, str]] = set()
         while queue:
-            key, chain, bulk, fan, looped, certain, gated, thread = queue.popleft()
+            key, chain, bulk, fan, looped, certain, gated, thread, via = queue.popleft()
             loop_filter = entry.loop_id if key == entry.key else None
             region = entry.region if key == entry.key else None
             prompted_only = entry.prompted and key == entry.key
@@ -754,6 +789,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 if prompted_only and not site.call.prompted:
                     continue
                 if region is not None and site.call.ui_region != region:
+                    continue
+                if graph.rejects(via, key, site.call.guards) is not None:
                     continue
                 own, own_fan = per_item_of(site, site.call.loops, site.path)
                 per_item, fanout = (bulk, fan) if bulk else (own, own_fan)
@@ -780,6 +817,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue  # a thread started from a request handler, a job or a constructor
                 if callee in declared and callee != entry.key:
                     continue  # a pragma on the callee wins over what flows into it
+                if graph.rejects(via, key, edge.guards) is not None:
+                    continue  # `if bulk:` in a function called with `bulk=False`
                 own, own_fan = per_item_of(edge, edge.loops, key[0])
                 if edge.fanout and (edge.fanout != "map" or not own):
                     parallel = edge.fanout != "map"
@@ -791,7 +830,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 if next_gated:
                     next_bulk, next_fan = "", False
                 next_thread = f"{callee[0]}:{callee[1]}" if edge.detached else thread
-                state = (callee, bool(next_bulk), next_fan, next_certain, next_gated, next_thread)
+                state = (callee, bool(next_bulk), next_fan, next_certain, next_gated, next_thread,
+                         edge.passed if callee in guarded else None)
                 if state in seen:
                     continue
                 seen.add(state)
@@ -801,7 +841,7 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                 # The loop an entry point is (an input or tool loop) is not polling on its own.
                 own_loops = [item for item in edge.loops if item.kind == "while" and not (key == entry.key and item.loop_id == entry.loop_id)]
                 queue.append((callee, chain + (hop,), next_bulk, next_fan, looped or bool(own_loops), next_certain,
-                              next_gated, next_thread))
+                              next_gated, next_thread, edge))
 
     out = []
     for site, found in zip(sites, contexts):

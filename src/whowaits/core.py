@@ -116,6 +116,61 @@ class ParamRef:
         return value + ("()" if self.called else "") + (f".{self.rest}" if self.rest else "")
 
 
+LiteralValue = Union[str, int, float, bool, None]
+
+
+@dataclass(frozen=True)
+class ParamGuard:
+    """A branch on a parameter of the function a call sits in, which the call needs to be
+    taken: `if bulk:` (truthy), `if not bulk:` or its `else` (falsy), `if mode == "batch":`
+    (equal) or `!=` (unequal). A caller that passes a literal the branch rejects, or leaves a
+    literal default it rejects, never runs the call (`run(rows, bulk=False)` from a route)."""
+
+    name: str
+    index: int  # position counting `self`; -1 for a keyword-only parameter
+    test: str  # truthy | falsy | equal | unequal
+    value: LiteralValue = None  # what `equal` and `unequal` compare with
+    default: Tuple[LiteralValue, ...] = ()  # (the default,) when it is a literal
+
+    def admits(self, value: LiteralValue) -> bool:
+        """Whether the branch is taken when the parameter is `value`."""
+        if self.test == "truthy":
+            return bool(value)
+        if self.test == "falsy":
+            return not value
+        return (value == self.value) == (self.test == "equal")
+
+
+@dataclass(frozen=True)
+class LiteralArg:
+    """An argument written as a literal (`bulk=False`, `"batch"`): by position or by name."""
+
+    value: LiteralValue
+    at: int = -1  # position among the positional arguments; -1 for a keyword
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Passed:
+    """What a direct call passes (no `*args` or `**kwargs`), for the callee's branches on its
+    parameters: how many positional arguments, the keywords' names, and the literal ones."""
+
+    count: int = 0
+    names: Tuple[str, ...] = ()
+    literals: Tuple[LiteralArg, ...] = ()
+
+    def takes(self, guard: ParamGuard, offset: int) -> bool:
+        """Whether a callee reached through this call may take the branch `guard` names;
+        `offset` is 1 when the callee's first parameter is the `self` the call does not pass."""
+        at = guard.index - offset
+        for literal in self.literals:
+            if (literal.name == guard.name) if literal.at < 0 else (literal.at == at):
+                return guard.admits(literal.value)
+        if guard.name in self.names or 0 <= at < self.count:
+            return True  # passed, but not as a literal
+        return not guard.default or guard.admits(guard.default[0])
+
+
 @dataclass(frozen=True)
 class ArgRef:
     """The calling function's own parameter at `index`, handed to a runner
@@ -296,6 +351,7 @@ class RawCall:
     ui_region: int = 0  # line of the enclosing UI-event branch (`if st.button(...)`), 0 if none
     size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
     prompted: bool = False  # an argument carries what a person typed at `input()` in this function
+    guards: Tuple[ParamGuard, ...] = ()  # branches on the function's parameters the call sits in
 
 
 @dataclass(frozen=True)
@@ -425,6 +481,8 @@ class CallEdge:
     size_gated: bool = False  # on the small side of a size-gated router (`if len(xs) < N:`)
     detached: bool = False  # the callee is started on its own thread: only a person waiting past it follows
     prompted: bool = False  # an argument carries what a person typed at `input()` in the caller
+    guards: Tuple[ParamGuard, ...] = ()  # branches on the caller's parameters the call sits in
+    passed: Optional[Passed] = None  # what a direct call passes (None: not known)
 
 
 @dataclass(frozen=True)
@@ -481,6 +539,7 @@ class ManifestEntry:
     period_hours: Optional[float] = None
     deadline_hours: Optional[float] = None
     function: str = ""  # `path.py:function` a deploy manifest names as the handler (no command)
+    command_path: str = ""  # the file `command_line` is in, when not `path` (a local action's action.yml or Dockerfile)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import threading
 import traceback
 import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
 
 from whowaits.core import FileFacts, LoopFact, ParamRef, RawCall
 
@@ -308,7 +308,7 @@ def _facts_of(tree: ast.Module, text: str) -> FileFacts:
 
 def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFacts:
     from whowaits.facts.calls import classify, http_target, may_be_site, sdk_root
-    from whowaits.facts.entrypoints import ProgramReader, param_call, prompted_calls
+    from whowaits.facts.entrypoints import ProgramReader, Sequences, param_call, param_guards, prompted_calls
     from whowaits.suppress import parse_suppressions
     from whowaits.facts.exports import module_constants, module_exports
     from whowaits.facts.batchflow import BatchFlow
@@ -357,8 +357,14 @@ def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFac
         loop_cache[loop_id] = result
         return result
 
-    def loops_of(ids: Sequence[int]) -> Tuple[LoopFact, ...]:
-        return tuple(fact for fact in map(loop_fact, ids) if fact is not None)
+    sequences = Sequences(index)
+
+    def loops_of(info: "CallInfo") -> Tuple[LoopFact, ...]:
+        """The loops around a call; one whose passes feed each other through it (each needs an
+        answer of the one before) is not per item for it."""
+        facts = tuple(fact for fact in map(loop_fact, info.loops) if fact is not None)
+        carried = sequences.loops(info) if facts else set()
+        return tuple(replace(f, bounded=True) if f.loop_id in carried else f for f in facts) if carried else facts
 
     def ui_region(info: "CallInfo") -> int:
         """The line of the innermost `if` whose test is a UI event (`st.button(...)`), or 0."""
@@ -440,12 +446,13 @@ def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFac
                 via=code_for(receiver),
                 request=request,
                 batch=batch,
-                loops=loops_of(info.loops) + extra_loops,
+                loops=loops_of(info) + extra_loops,
                 first_arg=first_arg,
                 status_guarded=info.guarded,
                 ui_region=ui_region(info),
                 size_gated=size_gated(info),
                 prompted=id(info.node) in prompted,
+                guards=param_guards(info, evaluator) if info.conditions else (),
             )
             calls.append((info, raw))
 

@@ -24,12 +24,16 @@ from whowaits.core import (
     DecoratorFact,
     FunctionFact,
     KeywordArg,
+    LiteralArg,
+    LiteralValue,
     LocalInstance,
     LocalRef,
     LoopFact,
     LoopFlags,
     ModuleRef,
+    ParamGuard,
     ParamRef,
+    Passed,
     RegistrationFact,
     ScriptRef,
     TaskRef,
@@ -39,7 +43,8 @@ from whowaits.facts.calls import sdk_root
 from whowaits.facts.positions import CodeFor
 from whowaits.facts.scopes import Binding, CallInfo, ClassInfo, last_name, ModuleIndex, parameter_names, Scope
 from whowaits.facts.syntax import (
-    arguments, child_nodes, descendants, identifiers, is_name, is_string, name_of, positional, subscript_elements,
+    arguments, child_nodes, concatenated, descendants, identifiers, is_name, is_string, name_of, positional,
+    subscript_elements,
 )
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, vague
 from whowaits.knowledge.frameworks import (
@@ -96,7 +101,7 @@ class ProgramReader:
         evaluator: Evaluator,
         code_for: CodeFor,
         text: str,
-        loops_of: Callable[[Sequence[int]], Tuple[LoopFact, ...]],
+        loops_of: Callable[[CallInfo], Tuple[LoopFact, ...]],
         ui_region: Callable[[CallInfo], int],
         size_gated: Callable[[CallInfo], bool],
         few_items: Callable[[ast.expr, Scope], bool],
@@ -226,11 +231,12 @@ class ProgramReader:
         started_apart, wrapped_apart = self._started_apart()
         for info in self.index.calls:
             value = self.ev.eval(info.node.func, info.scope)
-            loops = self.loops_of(info.loops)
+            loops = self.loops_of(info)
             region = self.ui_region(info)
             line = 0
             callee: CallRef = ""
             runs = self._call_refs(info, value)
+            guards = param_guards(info, self.ev) if info.conditions else ()
             if runs:
                 line = self.call_line(info)
                 callee = runs[0][0]
@@ -238,9 +244,10 @@ class ProgramReader:
                 gated = self.size_gated(info)
                 prompted = id(info.node) in self.prompted
                 apart = started_apart.get(id(info.node), "")
+                passes = call_passes(info, self.ev)
                 for target, certain in runs:
                     edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, keywords=keywords, certain=certain,
-                                          size_gated=gated, prompted=prompted, detached=bool(apart)))
+                                          size_gated=gated, prompted=prompted, detached=bool(apart), guards=guards, passed=passes))
                     if apart and isinstance(target, (str, LocalRef)):
                         registrations.append(RegistrationFact("background", apart, target, line, info.caller))
             if callee:
@@ -255,10 +262,10 @@ class ProgramReader:
                         if isinstance(passed, FuncV):
                             position = next((i for i, a in enumerate(in_order) if a is given), -1)
                             edges.append(CallEdge(info.caller, LocalRef(passed.func.qualname), line, loops,
-                                                  ui_region=region, through=callee, through_arg=position))
+                                                  ui_region=region, through=callee, through_arg=position, guards=guards))
             if isinstance(value, Ext) and value.path in _SUBPROCESS and arguments(info.node):
                 for script in self._subprocess_targets(info):
-                    edges.append(CallEdge(info.caller, script, line or self.call_line(info), loops, ui_region=region))
+                    edges.append(CallEdge(info.caller, script, line or self.call_line(info), loops, ui_region=region, guards=guards))
             func = info.node.func
             if isinstance(func, ast.Name) and func.id == "map" and arguments(info.node) and self.ev.lookup("map", info.scope) is None:
                 small = self._maps_few(info, 0)
@@ -266,7 +273,8 @@ class ProgramReader:
                 mapped: Sequence[Union[HandedRef, ArgRef]] = self._function_refs(first_arg, info)
                 for ref in mapped or self._param_ref(first_arg, info):
                     if not isinstance(ref, ClassRef):
-                        edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="" if small else "map"))
+                        edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="" if small else "map",
+                                              guards=guards))
             if not isinstance(value, Ext):
                 continue
             path = value.path
@@ -289,17 +297,18 @@ class ProgramReader:
                     if kind in ("call", "submit"):
                         if not isinstance(ref, ClassRef):
                             parallel = kind == "submit" and any(not item.bounded for item in loops)
-                            edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else "", detached=bool(apart)))
+                            edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else "", detached=bool(apart),
+                                                  guards=guards))
                             if apart and not isinstance(ref, ArgRef):
                                 registrations.append(RegistrationFact("background", apart, ref, line, info.caller))
                     elif kind:
                         assert not isinstance(ref, ArgRef)  # only runners ("", "submit") run a parameter
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
                         if detached and not isinstance(ref, ClassRef):
-                            edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True))
+                            edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True, guards=guards))
                     elif not isinstance(ref, ClassRef):
                         small = index >= 0 and self._maps_few(info, index)
-                        edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name))
+                        edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name, guards=guards))
                 break
             last = path.rsplit(".", 1)[-1]
             if last in PERIODIC_TASK_METHODS and len(arguments(info.node)) > 1:
@@ -710,6 +719,76 @@ def param_of(name: ast.expr, evaluator: Evaluator, scope: Scope, plain: bool = F
     return ParamRef(owner.qualname, bindings[0].index)
 
 
+def param_guards(info: CallInfo, evaluator: Evaluator) -> Tuple[ParamGuard, ...]:
+    """The branches on the enclosing function's own parameters that a call needs taken
+    (`if bulk:`, `if not bulk:`, `else`, `if mode == "batch":`, what follows `if x: return`):
+    a caller passing a literal one rejects never runs it."""
+    func = info.scope.func
+    if info.scope.kind != "function" or func is None or isinstance(func.node, ast.Lambda):
+        return ()
+    out: List[ParamGuard] = []
+    for test, taken in info.conditions:
+        for name, kind, compared in _flag_tests(test, taken):
+            bindings = evaluator.lookup(name, info.scope) or []
+            if len(bindings) != 1 or bindings[0].kind != "param" or bindings[0].scope is not info.scope:
+                continue
+            value = evaluator.eval(compared, info.scope) if compared is not None else None
+            if compared is not None and not isinstance(value, Lit):
+                continue
+            default = written_literal(bindings[0].node, evaluator, info.scope) if bindings[0].node is not None else ()
+            out.append(ParamGuard(name, bindings[0].index, kind, value.value if isinstance(value, Lit) else None, default))
+    return tuple(out)
+
+
+def call_passes(info: CallInfo, evaluator: Evaluator) -> Optional[Passed]:
+    """What a call passes, for the callee's branches on its parameters (None with `*args` or
+    `**kwargs`: then any parameter may be anything)."""
+    count = 0
+    names: List[str] = []
+    literals: List[LiteralArg] = []
+    for arg in arguments(info.node):
+        if arg.star:
+            return None
+        written = written_literal(arg.value, evaluator, info.scope)
+        if arg.keyword is not None:
+            names.append(arg.keyword)
+            literals.extend(LiteralArg(value, -1, arg.keyword) for value in written)
+        else:
+            literals.extend(LiteralArg(value, count) for value in written)
+            count += 1
+    return Passed(count, tuple(names), tuple(literals))
+
+
+def written_literal(node: ast.expr, evaluator: Evaluator, scope: Scope) -> Tuple[LiteralValue, ...]:
+    """(its value,) for a literal written out (`False`, `"batch"`, `3`, `-1`); else (). A name is
+    not one, even when bound to a literal: the evaluator reads a parameter from this module's
+    callers alone, and a branch dropped on that would drop what other modules pass."""
+    written = isinstance(node, ast.UnaryOp) or (
+        isinstance(node, ast.Constant) and not isinstance(node.value, complex) and not concatenated(node))
+    if written:
+        value = evaluator.eval(node, scope)
+        if isinstance(value, Lit):
+            return (value.value,)
+    return ()
+
+
+def _flag_tests(test: ast.expr, taken: bool) -> List[Tuple[str, str, Optional[ast.expr]]]:
+    """What a branch's test says of plain names when the branch is `taken` (or not): `bulk`
+    truthy, `not bulk` falsy, `mode == X` equal to what X is; each side of `a and b` when
+    taken, of `a or b` when not. Other tests say nothing."""
+    if isinstance(test, ast.Name):
+        return [(test.id, "truthy" if taken else "falsy", None)]
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _flag_tests(test.operand, not taken)
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) == taken:
+        return [found for value in test.values for found in _flag_tests(value, taken)]
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name):
+        equal = isinstance(test.ops[0], (ast.Eq, ast.Is))
+        if equal or isinstance(test.ops[0], (ast.NotEq, ast.IsNot)):
+            return [(test.left.id, "equal" if equal == taken else "unequal", test.comparators[0])]
+    return []
+
+
 def param_call(func: ast.expr, evaluator: Evaluator, scope: Scope, plain: bool = False) -> Optional[ParamRef]:
     """A call on an attribute chain rooted at a parameter (see `param_of`), its `rest` the
     chain (`cog.client.messages.create` -> `client.messages.create`)."""
@@ -867,24 +946,88 @@ def prompted_calls(index: ModuleIndex, ev: Evaluator) -> Set[int]:
         by_name, appends = scopes[key].bindings, scopes[key].appends
         for _ in range(6):  # a few assignment (or `messages.append(...)`) hops, then stop
             grown = {name for name, bs in by_name.items() if name not in names
-                     and any(b.kind in ("assign", "unpack") and b.node is not None and _names(b.node) & names for b in bs)}
+                     and any(b.kind in ("assign", "unpack") and b.node is not None and _typed(b.node) & names for b in bs)}
             grown |= {name for name, added in appends.items() if name not in names
-                      and any(_names(value) & names for value, _, _ in added)}
+                      and any(_typed(value) & names for value, _, _ in added)}
             if not grown:
                 break
             names |= grown
     out: Set[int] = set()
     for info in index.calls:
         carried = tainted.get(id(info.scope))
-        if carried and any(_names(arg.value) & carried for arg in arguments(info.node)):
+        if carried and any(_typed(arg.value) & carried for arg in arguments(info.node)):
             out.add(id(info.node))
     return out
 
 
-def _names(node: ast.AST) -> Set[str]:
-    """The identifiers an expression holds: the names it reads, and attribute, keyword and
-    parameter names (a name typed at `input()` is followed through any of them)."""
-    return identifiers(node)
+class Sequences:
+    """Loops whose passes feed each other: a call whose arguments read what an earlier pass
+    made of an answer (`draft = improve(draft)`; `idea = ask(ideas)` then `ideas.append(idea)`),
+    or what such a call answered earlier in the same pass (a reflection step on the first
+    draft), waits for the pass before. Its calls are a sequence, not items one batch could
+    carry. Followed through plain assignments and appends in the loop, a few hops; worked out
+    once per loop."""
+
+    def __init__(self, index: ModuleIndex) -> None:
+        self._calls: Dict[int, List[CallInfo]] = {}  # loop id -> the calls inside it
+        for info in index.calls:
+            for loop in info.loops:
+                self._calls.setdefault(loop, []).append(info)
+        self._carried: Dict[int, Set[int]] = {}  # loop id -> ids of the calls it carries
+
+    def loops(self, info: CallInfo) -> Set[int]:
+        """The loops around a call that make it one of a sequence."""
+        return {loop for loop in info.loops if id(info.node) in self._of(loop)}
+
+    def _of(self, loop: int) -> Set[int]:
+        found = self._carried.get(loop)
+        if found is None:
+            found = self._carried[loop] = self._find(loop)
+        return found
+
+    def _find(self, loop: int) -> Set[int]:
+        calls = self._calls.get(loop, [])
+        scope = calls[0].scope
+        values = [(name, b.node) for name, bound in scope.bindings.items() for b in bound
+                  if b.node is not None and b.kind in ("assign", "unpack") and loop in b.loops]
+        values += [(name, value) for name, added in scope.appends.items() for value, loops, _ in added if loop in loops]
+        if not values:
+            return set()
+        held = [(name, _node_ids(value), _typed(value)) for name, value in values]
+        # A name the loop also sets to something owing nothing to an answer (`messages = [...]`
+        # at the top of the body, then appended to) starts afresh in each pass.
+        resets = [(name, ids, typed) for (name, value), (_, ids, typed) in zip(values, held)
+                  if any(b.node is value and b.kind == "assign" for b in scope.bindings.get(name, ()))]
+        reads = {id(c.node): set().union(*(_typed(arg.value) for arg in arguments(c.node))) for c in calls}
+        answers: Dict[int, Set[str]] = {}
+        for c in calls:
+            call = id(c.node)
+            answered = {name for name, ids, _ in held if call in ids}
+            for _ in range(6 if answered else 0):
+                grown = {name for name, _, typed in held if name not in answered and typed & answered}
+                grown -= {name for name, ids, typed in resets if call not in ids and not typed & answered}
+                if not grown:
+                    break
+                answered |= grown
+            answers[call] = answered
+        carried = {call for call, answered in answers.items() if reads[call] & answered}
+        while True:  # what a call of the sequence answered, read later in the same pass
+            more = {call for call in reads if call not in carried and any(reads[call] & answers[k] for k in carried)}
+            if not more:
+                return carried
+            carried |= more
+
+
+def _typed(node: ast.AST) -> Set[str]:
+    """The identifiers an expression holds (the names it reads, and attribute, keyword and
+    parameter names: a name typed at `input()` is followed through any of them), as far as
+    it carries their text: not through `open(...)`, whose value is what a file holds
+    (`prompts = [l for l in open(path)]` after `path = input()` carries no typed question)."""
+    return identifiers(node, _opens)
+
+
+def _opens(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "open"
 
 
 def _node_ids(node: ast.AST) -> Set[int]:

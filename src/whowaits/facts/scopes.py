@@ -112,6 +112,9 @@ class CallInfo:
     in_main: bool = False  # inside `if __name__ == "__main__":`
     guarded: bool = False  # only runs once a status check passed (`if batch.processing_status == ...`)
     branches: Tuple[ast.If, ...] = ()  # enclosing `if` statements in the same function, outermost first
+    # What each enclosing branch of the same function needs of its test, outermost first: its
+    # body (True), its `else` (False), or what follows `if test: return` (False).
+    conditions: Tuple[Tuple[ast.expr, bool], ...] = ()
     stmt: int = -1  # ordinal of the statement the call is in
     # Thresholds of enclosing size gates: the call is on the small side of `if len(xs) < N:`.
     size_gates: Tuple[ast.expr, ...] = ()
@@ -173,6 +176,7 @@ class ModuleIndex:
         self.statements: List[ast.stmt] = []  # statement nodes by ordinal
         self._guard = 0
         self._branches: List[List[ast.If]] = [[]]  # one stack per function
+        self._conditions: List[List[Tuple[ast.expr, bool]]] = [[]]  # one stack per function
         self._gates: List[List[ast.expr]] = [[]]  # thresholds of size gates, per function
         self.dicts: List[Tuple[ast.Dict, str, int]] = []  # dict literals: function, statement
         self.imported: List[str] = []  # every module (or module member) an import statement names
@@ -258,12 +262,19 @@ class ModuleIndex:
         self._block(body)
 
     def _block(self, body: Sequence[ast.stmt]) -> None:
+        """Statements after `if <test>: return ...` only run when the test failed (and, for a
+        status check, once the check passed)."""
         raised = 0
+        conditions = self._conditions[-1]
+        depth = len(conditions)
         for stmt in body:
             self.walk(stmt)
-            if isinstance(stmt, ast.If) and _is_status_test(stmt.test) and not stmt.orelse and _ends_flow(stmt.body):
-                self._guard += 1
-                raised += 1
+            if isinstance(stmt, ast.If) and not stmt.orelse and _ends_flow(stmt.body):
+                conditions.append((stmt.test, False))
+                if _is_status_test(stmt.test):
+                    self._guard += 1
+                    raised += 1
+        del conditions[depth:]
         self._guard -= raised
 
     def _module(self, node: ast.Module) -> None:
@@ -340,6 +351,7 @@ class ModuleIndex:
         self._loop_stack.append([])
         self._try_stack.append([])
         self._branches.append([])
+        self._conditions.append([])
         self._gates.append([])
         guard, self._guard = self._guard, 0
         self._body(node.body)
@@ -348,6 +360,7 @@ class ModuleIndex:
         self._loop_stack.pop()
         self._try_stack.pop()
         self._branches.pop()
+        self._conditions.pop()
         self._gates.pop()
 
     def _bind_params(self, params: ast.arguments, scope: Scope, cls: Optional[ClassInfo], info: FuncInfo) -> None:
@@ -556,13 +569,17 @@ class ModuleIndex:
         self._guard += guard
         gate = size_gate(node.test)
         self._branches[-1].append(node)
+        self._conditions[-1].append((node.test, True))
         self._walk_gated(node.body, gate[0] if gate is not None and gate[1] else None)
+        self._conditions[-1].pop()
         self._branches[-1].pop()
         if main:
             self._in_main = False
         if node.orelse:
             self._branches[-1].append(node)
+            self._conditions[-1].append((node.test, False))
             self._walk_gated(node.orelse, gate[0] if gate is not None and not gate[1] else None)
+            self._conditions[-1].pop()
             self._branches[-1].pop()
         self._guard -= guard
 
@@ -658,7 +675,7 @@ class ModuleIndex:
         self.calls.append(
             CallInfo(node, self.scope, self.current_loops(), tuple(self._try_stack[-1]),
                      self._in_main and self.scope.kind == "module", self._guard > 0,
-                     tuple(self._branches[-1]), self.stmt, tuple(self._gates[-1]))
+                     tuple(self._branches[-1]), tuple(self._conditions[-1]), self.stmt, tuple(self._gates[-1]))
         )
         func = node.func
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.attr in ("append", "extend") and args:

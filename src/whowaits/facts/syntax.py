@@ -204,11 +204,16 @@ def descendants(node: ast.AST) -> Iterator[ast.AST]:
         stack.extend(child_nodes(current))
 
 
-def identifiers(node: ast.AST) -> Set[str]:
+def identifiers(node: ast.AST, skip: Optional[Callable[[ast.AST], bool]] = None) -> Set[str]:
     """Every identifier written in a subtree: names read or bound, attribute names, keyword
-    names, parameters, and `True`, `False` and `None`."""
+    names, parameters, and `True`, `False` and `None`; not inside the nodes `skip` accepts."""
     out: Set[str] = set()
-    for current in descendants(node):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if skip is not None and skip(current):
+            continue
+        stack.extend(child_nodes(current))
         if isinstance(current, ast.Name):
             out.add(current.id)
         elif isinstance(current, ast.Attribute):

@@ -218,6 +218,12 @@ class Evaluator:
                 values.append(self.eval(binding.node, binding.scope))
         if not values and binding.node is not None:
             values.append(self.eval(binding.node, binding.scope))
+        objects = [v for v in values if v is not None and not isinstance(v, Lit) and not vague(v)]
+        if any(_identity(v) != _identity(objects[0]) for v in objects[1:]):
+            # Callers pass different objects (`run(op)` with each caller's own closure): which
+            # one it is depends on the caller. Unknown here; the project stage follows each
+            # caller's argument, as a call that may run it.
+            return None
         return best(values)
 
     def callers_of(self, func: FuncInfo) -> List[CallInfo]:
@@ -619,6 +625,16 @@ def _string(node: ast.AST) -> Optional[str]:
     """A plain string literal's value (a dict key, a subscript), else None."""
     value = node.value if is_string(node) else None
     return value if isinstance(value, str) else None
+
+
+def _identity(value: Value) -> object:
+    """What a value is, comparable across evaluations: the same function, class or instance
+    evaluated twice gives two `FuncV`s (they compare by identity)."""
+    if isinstance(value, (Inst, ClsV)):
+        return type(value), id(value.cls)
+    if isinstance(value, FuncV):
+        return FuncV, id(value.func)
+    return value
 
 
 def _distinct(values: List[Value], limit: int = 4) -> List[Value]:

@@ -194,6 +194,9 @@ def _anthropic_methods() -> Methods:
     for prefix in ("", "beta."):
         table.update({prefix + method: kind for method, kind in messages.items()})
         table.update({prefix + "messages." + method: kind for method, kind in batches.items()})
+    # anthropic 0.3x: prompt caching and tool use had beta namespaces of their own.
+    for prefix in ("beta.prompt_caching.", "beta.tools."):
+        table.update({prefix + method: messages[method] for method in ("messages.create", "messages.stream")})
     return table
 
 

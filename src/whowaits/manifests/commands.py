@@ -109,14 +109,16 @@ def invocation(argv: Sequence[str], cwd: str) -> Optional[Invocation]:
             return None
         if rest[0] == "-m" and len(rest) > 1:
             module = rest[1]
-            if _TEMPLATE.search(module):
+            if _TEMPLATE.search(module) or _only_asks(rest[2:]):
                 return None
             if module in ("pytest", "py.test"):
                 return Invocation("pytest", "pytest", cwd, _pytest_paths(rest[2:]))
             return Invocation("module", module, cwd)
-        if _TEMPLATE.search(rest[0]):
+        if _TEMPLATE.search(rest[0]) or _only_asks(rest[1:]):
             return None
         return Invocation("script", rest[0], cwd)
+    if _only_asks(args[1:]):
+        return None
     if head in ("pytest", "py.test"):
         return Invocation("pytest", "pytest", cwd, _pytest_paths(args[1:]))
     if os.path.basename(head) == "make" and len(args) > 1:
@@ -125,6 +127,15 @@ def invocation(argv: Sequence[str], cwd: str) -> Optional[Invocation]:
     if head.endswith(".py"):
         return Invocation("script", head, cwd)
     return Invocation("console", os.path.basename(head), cwd)
+
+
+# Options that make a program print its usage or version and exit before it does anything: a CI
+# step that smoke-tests a CLI this way (`python cli.py describe --help`) runs none of its work.
+_ASKING = frozenset({"--help", "-h", "--version"})
+
+
+def _only_asks(args: Sequence[str]) -> bool:
+    return not _ASKING.isdisjoint(args)
 
 
 _DOCKER_VALUE_OPTIONS = {"-e", "--env", "-v", "--volume", "-w", "--workdir", "--name", "--network", "-p",

@@ -88,10 +88,11 @@ def read_workflow(path: str, text: str, read: Callable[[str], Optional[str]]) ->
         timeout = get(job, "timeout-minutes")
         deadline = float(timeout) / 60 if isinstance(timeout, str) and timeout.replace(".", "", 1).isdigit() else None
         job_cwd = get(get(get(job, "defaults"), "run"), "working-directory")
-        for command, line, cwd, condition in _step_commands(as_list(job.get("steps")), job_cwd, read, 0):
+        for command, line, cwd, condition, held in _step_commands(as_list(job.get("steps")), job_cwd, read, 0):
             for kind, trigger, trigger_line, period, event in found:
                 if runs_on_event(job.get("if"), event) and runs_on_event(condition, event):
-                    out.append(ManifestEntry(path, trigger_line, kind, trigger, command, line, cwd, period, deadline))
+                    out.append(ManifestEntry(path, trigger_line, kind, trigger, command, line, cwd, period, deadline,
+                                             command_path=held))
     return out
 
 
@@ -117,11 +118,17 @@ def runs_on_event(condition: object, event: str) -> bool:
     return False
 
 
+# (command, its line, working directory, the step's `if:`, the file the line is in: "" for the
+# workflow itself, else a local action's action.yml or Dockerfile)
+StepCommand = Tuple[str, int, str, object, str]
+
+
 def _step_commands(
-    steps: list, default_cwd: object, read: Callable[[str], Optional[str]], depth: int
-) -> List[Tuple[str, int, str, object]]:
-    """(command, line, working directory, the step's `if:`) for each `run:` step."""
-    out: List[Tuple[str, int, str, object]] = []
+    steps: list, default_cwd: object, read: Callable[[str], Optional[str]], depth: int, held: str = ""
+) -> List[StepCommand]:
+    """Each `run:` step's command, and those of the local actions the steps use; `held` is the
+    file the steps are written in ("" for the workflow)."""
+    out: List[StepCommand] = []
     checkout = ""
     for step in steps:
         if not isinstance(step, LDict):
@@ -137,17 +144,18 @@ def _step_commands(
             text = _with_action_path_env(run, step.get("env"))
             if checkout:  # `cd <where this repository was checked out>` is the project root
                 text = re.sub(rf"\bcd\s+(?:\./)?{re.escape(checkout)}/?(?=\s|;|&|$)", "cd .", text)
-            out.append((text, line_of(run), folder, step.get("if")))
+            out.append((text, line_of(run), folder, step.get("if"), held))
         uses = step.get("uses")
         if isinstance(uses, str) and uses.startswith("./") and depth < 3:
-            out.extend((c, item, f, step.get("if")) for c, item, f, _ in _local_action(uses, read, depth))
+            out.extend((c, item, f, step.get("if"), h) for c, item, f, _, h in _local_action(uses, read, depth))
     return out
 
 
-def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -> List[Tuple[str, int, str, object]]:
+def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -> List[StepCommand]:
     base = posixpath.normpath(uses[2:])
     for name in ("action.yml", "action.yaml"):
-        text = read(posixpath.join(base, name))
+        action = posixpath.normpath(posixpath.join(base, name))
+        text = read(action)
         if text is None:
             continue
         try:
@@ -158,10 +166,12 @@ def _local_action(uses: str, read: Callable[[str], Optional[str]], depth: int) -
         where = base if base not in ("", ".") else "."
         image = get(runs, "image")
         if get(runs, "using") == "docker" and isinstance(image, str) and not image.startswith("docker://"):
-            dockerfile = read(posixpath.normpath(posixpath.join(base, image)))
+            image_path = posixpath.normpath(posixpath.join(base, image))
+            dockerfile = read(image_path)
             found = container_command(dockerfile) if dockerfile else None
-            return [(found[0], found[1], "" if where == "." else base, None)] if found else []
-        return [(_ACTION_PATH.sub(where, c), item, f, i) for c, item, f, i in _step_commands(as_list(get(runs, "steps")), None, read, depth + 1)]
+            return [(found[0], found[1], "" if where == "." else base, None, image_path)] if found else []
+        steps = _step_commands(as_list(get(runs, "steps")), None, read, depth + 1, action)
+        return [(_ACTION_PATH.sub(where, c), item, f, i, h) for c, item, f, i, h in steps]
     return []
 
 
@@ -220,9 +230,9 @@ def read_action(path: str, text: str, read: Callable[[str], Optional[str]]) -> L
             continue
         offset = readme.count("\n", 0, block.start(1)) if readme else 0
         for kind, trigger, line, period, _ in triggers(doc):
-            for command, command_line, cwd, _ in commands:
+            for command, command_line, cwd, _, held in commands:
                 out.append(ManifestEntry("README.md", offset + line, kind, f"{trigger} (example workflow using this action)",
-                                         command, command_line, cwd, period))
+                                         command, command_line, cwd, period, command_path=held))
     return out
 
 
