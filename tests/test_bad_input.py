@@ -129,3 +129,28 @@ def test_depth_gate_agrees_with_an_exact_walk(shape: str, count: int) -> None:
     assert gate == deep and unmeasured == deep
     if count in (1000, 6000):  # the chains under test do reach both sides of the limit
         assert deep == (count == 6000)
+
+
+def test_a_long_and_chain_costs_its_length(monkeypatch) -> None:
+    """The batch interpreter reads `a and b and c` as `(a and b) and c`; a hostile chain of
+    thousands of operands is read one operand at a time, not once per prefix (1,500 took half
+    a minute that way)."""
+    from whowaits.facts import batchflow
+
+    calls = []
+    condition = batchflow._Run._condition
+
+    def counted(self, node, state):
+        calls.append(node)
+        return condition(self, node, state)
+
+    monkeypatch.setattr(batchflow._Run, "_condition", counted)
+    count = 1500
+    source = (
+        "import anthropic\nclient = anthropic.Anthropic()\ndef f(bid):\n"
+        "    b = client.messages.batches.retrieve(bid)\n"
+        f"    if {' and '.join(f'b.x{i}' for i in range(count))}:\n"
+        "        client.messages.batches.results(bid)\n"
+    ).encode()
+    assert extract(source).error is None
+    assert count < len(calls) < 3 * count

@@ -129,7 +129,8 @@ def test_entries_kept_for_the_search_are_the_same_entries(group: str) -> None:
 
 def test_the_facts_stage_does_not_load_libcst() -> None:
     """The fact passes read CPython's `ast`; libcst is the engine of source edits only (fixes,
-    migrations, `--add-noqa`), so a run that edits nothing never imports it."""
+    migrations, `--add-noqa`), so analysing files never imports it (a forked worker loads
+    nothing it does not use)."""
     import subprocess
     import sys
 

@@ -576,10 +576,13 @@ class _Run:
             # `a and b and c` runs as `(a and b) and c`: each operand after the first only
             # under the operands before it.
             conjunction = isinstance(node.op, ast.And)
-            state = self.expression(node.values[0], state)
-            for i in range(1, len(node.values)):
-                yes, no = self._chain(node.values[:i], conjunction, state)
-                self.expression(node.values[i], yes if conjunction else no)
+            values = node.values
+            state = self.expression(values[0], state)
+            yes, no = self._condition(values[0], state)
+            for i in range(1, len(values)):
+                self.expression(values[i], yes if conjunction else no)
+                if i + 1 < len(values):
+                    yes, no = self._then(yes, no, values[i], conjunction)
             return state
         if type(node) in COMPREHENSION_KINDS and isinstance(node, COMPREHENSIONS):
             return self._comprehension(node, state)
@@ -725,7 +728,11 @@ class _Run:
 
     def _condition(self, node: ast.expr, state: State) -> Tuple[State, State]:
         if isinstance(node, ast.BoolOp):
-            return self._chain(node.values, isinstance(node.op, ast.And), state)
+            conjunction = isinstance(node.op, ast.And)
+            yes, no = self._condition(node.values[0], state)
+            for value in node.values[1:]:
+                yes, no = self._then(yes, no, value, conjunction)
+            return yes, no
         line = self.flow.code_for.span(node).line
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             yes, no = self._condition(node.operand, state)
@@ -747,16 +754,15 @@ class _Run:
             return poisoned, poisoned
         return state, state
 
-    def _chain(self, values: Sequence[ast.expr], conjunction: bool, state: State) -> Tuple[State, State]:
-        """`_condition` of `a and b and c` (or `or`), taken as `(a and b) and c`."""
-        if len(values) == 1:
-            return self._condition(values[0], state)
-        left_yes, left_no = self._chain(values[:-1], conjunction, state)
+    def _then(self, yes: State, no: State, value: ast.expr, conjunction: bool) -> Tuple[State, State]:
+        """The states where `left and value` (or `left or value`) is true and false, from
+        those of `left`: `a and b and c` is `(a and b) and c`, one operand at a time (a chain
+        of thousands of operands costs its length, not its square)."""
         if conjunction:
-            right_yes, right_no = self._condition(values[-1], left_yes)
-            return right_yes, _join([left_no, right_no]) or {}
-        right_yes, right_no = self._condition(values[-1], left_no)
-        return _join([left_yes, right_yes]) or {}, right_no
+            right_yes, right_no = self._condition(value, yes)
+            return right_yes, _join([no, right_no]) or {}
+        right_yes, right_no = self._condition(value, no)
+        return _join([yes, right_yes]) or {}, right_no
 
     def _comparison(self, node: ast.Compare) -> Optional[Tuple[str, FrozenSet[str]]]:
         """(batch, statuses for which it is true) of `status == "x"`, `status in (...)`,

@@ -278,6 +278,7 @@ class ModuleIndex:
         self._guard -= raised
 
     def _module(self, node: ast.Module) -> None:
+        """The module's statements, an indented block (the batch interpreter runs them too)."""
         self.module_body = node.body
         self._block(node.body)
 
@@ -487,6 +488,7 @@ class ModuleIndex:
         self._children(node)
 
     def _with(self, node: Union[ast.With, ast.AsyncWith]) -> None:
+        """Its items bind their names (`_with_item`); its body is a block."""
         self._walk_all(node.items)
         self._body(node.body)
 
@@ -545,15 +547,19 @@ class ModuleIndex:
         self._body(node.finalbody)
 
     def _handler(self, node: ast.ExceptHandler) -> None:
+        """An `except` clause: its body, then its type (the order the passes were written
+        against: a call in the type counts as in the body's last statement)."""
         self._body(node.body)
         if node.type is not None:
             self.walk(node.type)
 
     def _match(self, node: Any) -> None:
+        """`match` (`ast.Match`, Python 3.10+): its subject, then its cases (`_case`)."""
         self.walk(node.subject)
         self._walk_all(node.cases)
 
     def _case(self, node: Any) -> None:
+        """A `case` clause: its pattern, its body (a block), then its guard."""
         self.walk(node.pattern)
         self._body(node.body)
         if node.guard is not None:
@@ -611,10 +617,12 @@ class ModuleIndex:
         self._children(node)
 
     def _constant(self, node: ast.Constant) -> None:
+        """A literal: a string is told one token or several (`_string`)."""
         if type(node.value) in (str, bytes):
             self._string(node)
 
     def _fstring(self, node: ast.JoinedStr) -> None:
+        """An f-string: placed (before 3.11), told one token or several, then its expressions."""
         if _FSTRING_POSITIONS_WRONG:
             self._place_expressions(node)
         self._string(node)

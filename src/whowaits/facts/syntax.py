@@ -75,6 +75,7 @@ if sys.version_info >= (3, 10):
 
 
 def _no_children(node: ast.AST) -> List[ast.AST]:
+    """A leaf (a name, a constant, a `pass`)."""
     return []
 
 
@@ -116,10 +117,12 @@ def child_nodes(node: ast.AST) -> List[ast.AST]:
 
 
 def _call_nodes(node: ast.Call) -> List[ast.AST]:
+    """A call: its function, then its argument values in source order (`arguments`)."""
     return [node.func, *(a.value for a in arguments(node))]
 
 
 def _dict_nodes(node: ast.Dict) -> List[ast.AST]:
+    """A dict display: each key and its value in turn (`**rest` has no key)."""
     items: List[ast.AST] = []
     for key, item in zip(node.keys, node.values):
         if key is not None:
@@ -129,6 +132,8 @@ def _dict_nodes(node: ast.Dict) -> List[ast.AST]:
 
 
 def _formatted_expressions(node: ast.JoinedStr) -> List[ast.AST]:
+    """An f-string: the expressions in its braces, with those of their format specs; its text
+    is no node of its own."""
     out: List[ast.AST] = []
     for part in node.values:
         if isinstance(part, ast.FormattedValue):
