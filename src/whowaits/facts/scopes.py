@@ -223,12 +223,17 @@ class ModuleIndex:
             handler(self, node)
         else:  # `_children`, inline: most nodes have no handler
             for child in child_nodes(node):
+                while type(child) is _ATTRIBUTE:
+                    child = child.value
                 if type(child) is not _NAME:
                     self.walk(child)
 
     def _children(self, node: ast.AST) -> None:
-        """Walks what is under a node; a name, a third of all nodes, has nothing to record."""
+        """Walks what is under a node. A name, a third of all nodes, has nothing to record,
+        and an attribute nothing but its value (`a.b.c` is walked as `a`)."""
         for child in child_nodes(node):
+            while type(child) is _ATTRIBUTE:
+                child = child.value
             if type(child) is not _NAME:
                 self.walk(child)
 
@@ -712,6 +717,7 @@ _LINE_BREAK = re.compile(rb"\r\n?|\n")
 # `ModuleIndex._place_expressions`).
 _FSTRING_POSITIONS_WRONG = sys.version_info < (3, 11)
 _NAME = ast.Name
+_ATTRIBUTE = ast.Attribute
 # Statement classes by identity: `ast`'s concrete node classes have no subclasses.
 _STATEMENT_KINDS = frozenset(kind for kind in vars(ast).values() if isinstance(kind, type) and issubclass(kind, ast.stmt))
 # Arguments the walk ties to the call they are passed to (a comprehension or lambda it may map).
