@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -61,6 +62,21 @@ def test_extract_reasons() -> None:
     broken = extract(b"import anthropic\ndef f(:\n")
     assert broken.error == "syntax error at line 2, column 7: invalid syntax" and (broken.error_line, broken.error_col) == (2, 7)
     assert extract(GOOD).error is None
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="needs syntax newer than the running Python")
+def test_newer_syntax_is_a_warning_not_a_syntax_error(tmp_path) -> None:
+    """A file of a later Python (`type X = ...` under 3.11) is valid code out of this parser's
+    reach: WW000 says to run whowaits under the project's Python; a real syntax error is WW001."""
+    root = _project(tmp_path)
+    (root / "newer.py").write_text("import anthropic\ntype Rows = list[str]\n")
+    (root / "broken.py").write_text("import anthropic\ndef f(:\n")
+    result = run([str(root)], root=str(root))
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert sorted((f.code, f.path, f.severity) for f in result.findings) == [
+        ("WW000", "newer.py", "warning"), ("WW001", "broken.py", "error")]
+    [newer] = [f for f in result.findings if f.code == "WW000"]
+    assert f"written for a newer Python than the {running} whowaits runs on" in newer.message
 
 
 def test_never_writes_to_scanned_files(tmp_path) -> None:

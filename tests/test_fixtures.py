@@ -14,12 +14,14 @@ a file.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
 from collections import Counter
 from typing import List, Tuple
 
+import libcst
 import pytest
 
 from conftest import FIXTURES, run
@@ -80,6 +82,9 @@ def test_fixture(case: str) -> None:
     else:
         root = os.path.dirname(path)
         files = [path]
+    newer = [f for f in files if f.endswith(".py") and _newer(f)]
+    if newer:  # whowaits reads code with the parser of the Python it runs on
+        pytest.skip(f"{os.path.relpath(newer[0], FIXTURES)} is written for a newer Python than this one")
     want_findings, want_sites = expectations(root, files)
     result = run([path], root=root, settings=resolve_settings([path]))
     got_findings = Counter((f.path, f.line, f.code) for f in result.findings)
@@ -89,6 +94,24 @@ def test_fixture(case: str) -> None:
     )
     if want_sites:
         assert sorted(got_sites.elements()) == sorted(want_sites.elements())
+
+
+def _newer(path: str) -> bool:
+    """Whether a fixture is valid Python of a later version than the running one (`match`
+    needs 3.10): whowaits reads code with the parser of the Python it runs on."""
+    with open(path, "rb") as fh:
+        source = fh.read()
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        try:
+            libcst.parse_module(source)
+        except Exception:  # broken on every version: a bad-input fixture
+            return False
+        return True
+    except ValueError:
+        return False
+    return False
 
 
 def test_every_rule_has_a_positive_and_a_near_miss(catalog) -> None:

@@ -202,8 +202,27 @@ def _extract(source: bytes) -> FileFacts:
     if nesting is not None:
         return FileFacts(error=nesting)
     if tree is None:
+        if cpython_error is not None and _newer_syntax(source):
+            running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+            return FileFacts(error=f"written for a newer Python than the {running} whowaits runs on ({cpython_error.error}); "
+                                   "run whowaits under the project's Python to analyse it")
         return cpython_error or FileFacts(error="cannot parse")
     return _analysed(tree, _decoded(source))
+
+
+def _newer_syntax(source: bytes) -> bool:
+    """Whether a file CPython refuses is valid Python of a later version (`type X = ...`,
+    `def f[T]`, quotes nested in an f-string under 3.11; `match` under 3.9): libcst's parser
+    reads every version's grammar. Such a file is not broken, only out of this interpreter's
+    reach: a warning that says so, not a syntax error. Only refused files get here, after
+    CPython's parser has turned away input nested too deep for libcst's."""
+    import libcst
+
+    try:
+        libcst.parse_module(source)
+    except Exception:  # a real syntax error, or input libcst's parser refuses otherwise
+        return False
+    return True
 
 
 def _decoded(source: bytes) -> str:
