@@ -993,12 +993,12 @@ class Sequences:
         values += [(name, value) for name, added in scope.appends.items() for value, loops, _ in added if loop in loops]
         if not values:
             return set()
-        held = [(name, _node_ids(value), _typed(value)) for name, value in values]
+        held = [(name, _node_ids(value), _reads(value)) for name, value in values]
         # A name the loop also sets to something owing nothing to an answer (`messages = [...]`
         # at the top of the body, then appended to) starts afresh in each pass.
         resets = [(name, ids, typed) for (name, value), (_, ids, typed) in zip(values, held)
                   if any(b.node is value and b.kind == "assign" for b in scope.bindings.get(name, ()))]
-        reads = {id(c.node): set().union(*(_typed(arg.value) for arg in arguments(c.node))) for c in calls}
+        reads = {id(c.node): set().union(*(_reads(arg.value) for arg in arguments(c.node))) for c in calls}
         answers: Dict[int, Set[str]] = {}
         for c in calls:
             call = id(c.node)
@@ -1016,6 +1016,20 @@ class Sequences:
             if not more:
                 return carried
             carried |= more
+
+
+def _reads(node: ast.AST) -> Set[str]:
+    """The plain names an expression reads, less those it binds itself (a comprehension's
+    `for source in sources`, a lambda's parameters): an attribute or keyword named like a
+    variable, or a comprehension's own `source`, is not that variable."""
+    read: Set[str] = set()
+    bound: Set[str] = set()
+    for current in descendants(node):
+        if isinstance(current, ast.Name):
+            (read if isinstance(current.ctx, ast.Load) else bound).add(current.id)
+        elif isinstance(current, ast.arg):
+            bound.add(current.arg)
+    return read - bound
 
 
 def _typed(node: ast.AST) -> Set[str]:
