@@ -148,24 +148,6 @@ SPAN_SOURCES = {
     "form feed": "a = f(1)\n\x0c\nb = g(2)\n",
 }
 
-if sys.version_info >= (3, 10):  # CPython reads match statements from 3.10
-    SOURCES["match with mapping and class patterns"] = "match cmd(1):\n    case {'k': v, **rest}:\n        act(v)\n    case Point(x=0) as pt:\n        act(pt)\n"
-    SOURCES["match statements"] = (
-        "match command.split():\n    case [action]:\n        pass\n    case [action, obj]:\n        f(obj)\n"
-        "    case (x, y, *rest) if x > 0:\n        g(rest)\n    case a, b:\n        pass\n"
-        "    case Point(x=0, y=0) | Point(1, 2):\n        pass\n    case {'k': v, **kw}:\n        h(v, kw)\n"
-        "    case None | True | -1 | 1+2j | 'text' | Color.RED:\n        pass\n"
-        "    case [*_, last] as whole:\n        pass\n    case (inner):\n        pass\n"
-        "    case (\n        'a'\n        | 'b'\n    ) if ok(\n        inner,\n    ):\n        pass\n    case _:\n        pass\n"
-        "match a, b:\n    case (1, 2) | [3, 4]:\n        pass\n"
-    )
-
-if sys.version_info >= (3, 11):  # `except*` is read from 3.11
-    SOURCES["exception groups"] = (
-        "try:\n    run()\nexcept* (ValueError, TypeError) as group:\n    log(group)\nexcept* OSError:\n    pass\n"
-        "else:\n    done()\nfinally:\n    close()\n"
-    )
-
 SOURCES["coding cookie"] = "# -*- coding: latin-1 -*-\nx = f('caf\xe9', g(1))\n"
 SOURCES["lone carriage return"] = "x = f(1)\ry = g(\r  2)\n"
 SOURCES["byte order mark"] = "\ufeffx = f(1)\n"

@@ -48,12 +48,7 @@ def decode_problem(source: bytes) -> Optional[str]:
         return f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB"
     if b"\x00" in source:
         return "file contains NUL bytes"
-    encoding = "utf-8"
-    for first_line in source.splitlines()[:2]:
-        match = _CODING.match(first_line)
-        if match:
-            encoding = match.group(1).decode("ascii", "replace")
-            break
+    encoding = _encoding(source)
     try:
         source.decode(encoding)
     except LookupError:
@@ -225,14 +220,18 @@ def _newer_syntax(source: bytes) -> bool:
     return True
 
 
-def _decoded(source: bytes) -> str:
-    """The file's text, decoded as CPython decodes it (a coding cookie, a byte order mark)."""
-    encoding = "utf-8"
+def _encoding(source: bytes) -> str:
+    """The encoding a PEP 263 coding cookie on the first two lines names, else UTF-8."""
     for first_line in source.splitlines()[:2]:
         match = _CODING.match(first_line)
         if match:
-            encoding = match.group(1).decode("ascii", "replace")
-            break
+            return match.group(1).decode("ascii", "replace")
+    return "utf-8"
+
+
+def _decoded(source: bytes) -> str:
+    """The file's text, decoded as CPython decodes it (a coding cookie, a byte order mark)."""
+    encoding = _encoding(source)
     if source.startswith(b"\xef\xbb\xbf"):
         source = source[3:]
     return source.decode(encoding, errors="replace")

@@ -69,6 +69,33 @@ def string_end(src: bytes, i: int) -> int:
     return i
 
 
+def field_end(body: bytes, i: int, stop: int, expression: bool = False) -> int:
+    """Where the replacement field of an f-string whose expression starts at `i` (just after
+    its `{`) closes: its `}` at bracket depth 0, strings inside skipped; `stop` when it does not
+    close before it. With `expression`, where the expression itself ends: also at a top-level
+    `!` of a conversion, `:` of a format spec or `=` of `{x=}`."""
+    depth = 0
+    while i < stop:
+        c = body[i]
+        if c in b"'\"":
+            i = max(i + 1, string_end(body, prefix_start(body, i)))
+            continue
+        if c in b"([{":
+            depth += 1
+        elif c in b")]":
+            depth -= 1
+        elif c == 0x7D:
+            if depth == 0:
+                return i
+            depth -= 1
+        elif expression and depth == 0 and (
+                (c == 0x21 and body[i + 1:i + 2] != b"=") or c == 0x3A
+                or (c == 0x3D and body[i - 1:i] not in (b"=", b"!", b"<", b">") and body[i + 1:i + 2] != b"=")):
+            return i
+        i += 1
+    return stop
+
+
 def prefix_start(src: bytes, quote: int) -> int:
     """Where the string whose quote is at `quote` starts: its prefix letters (`rb`, `f`)."""
     i = quote

@@ -16,7 +16,7 @@ import functools
 from typing import Any, List, Optional, Tuple
 
 from whowaits.core import Span
-from whowaits.facts.lexical import LINE_BREAK, comments, prefix_start, string_end
+from whowaits.facts.lexical import LINE_BREAK, comments, field_end, prefix_start, string_end
 from whowaits.facts.scopes import ModuleIndex
 from whowaits.facts.syntax import COMPOUND_STATEMENTS, piece_texts
 
@@ -299,21 +299,7 @@ def _fstring_dedent(token: bytes, indent: bytes) -> bytes:
     while i < stop:
         c = token[i]
         if c == 0x7B and token[i + 1:i + 2] != b"{":
-            j, depth = i + 1, 0
-            while j < stop:
-                d = token[j]
-                if d in b"'\"":
-                    j = max(j + 1, string_end(token, prefix_start(token, j)))
-                    continue
-                if d in b"([{":
-                    depth += 1
-                elif d in b")]":
-                    depth -= 1
-                elif d == 0x7D:
-                    if depth == 0:
-                        break
-                    depth -= 1
-                j += 1
+            j = field_end(token, i + 1, stop)
             out.append(c)
             out += _dedent(token[i + 1:j], indent)
             i = j

@@ -12,7 +12,7 @@ import ast
 import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
-from whowaits.facts.lexical import PREFIX, prefix_start, string_end
+from whowaits.facts.lexical import PREFIX, field_end, string_end
 
 if TYPE_CHECKING:
     from typing_extensions import TypeGuard
@@ -329,21 +329,7 @@ def _fstring_texts(body: bytes) -> Optional[List[bytes]]:
             i += 1
             continue
         texts.append(body[text_start:i])
-        j, depth = i + 1, 0
-        while j < stop:
-            c = body[j]
-            if c in b"'\"":
-                j = max(j + 1, string_end(body, prefix_start(body, j)))
-                continue
-            if c in b"([{":
-                depth += 1
-            elif c in b")]":
-                depth -= 1
-            elif c == 0x7D:
-                if depth == 0:
-                    break
-                depth -= 1
-            j += 1
+        j = field_end(body, i + 1, stop)
         if j >= stop:
             return None
         i = text_start = j + 1
@@ -503,27 +489,7 @@ def _spots(body: bytes, i: int, stop: int, out: List[Tuple[int, bytes]]) -> bool
         if c != 0x7B:
             i += 1
             continue
-        j, depth = i + 1, 0
-        while j < stop:
-            c = body[j]
-            if c in b"'\"":
-                j = max(j + 1, string_end(body, prefix_start(body, j)))
-                continue
-            if c in b"([{":
-                depth += 1
-            elif c in b")]":
-                depth -= 1
-            elif c == 0x7D:
-                if depth == 0:
-                    break
-                depth -= 1
-            elif depth == 0 and c == 0x21 and body[j + 1:j + 2] != b"=":  # '!' of a conversion
-                break
-            elif depth == 0 and c == 0x3A:  # ':' of a format spec
-                break
-            elif depth == 0 and c == 0x3D and body[j - 1:j] not in (b"=", b"!", b"<", b">") and body[j + 1:j + 2] != b"=":
-                break  # `{x=}`
-            j += 1
+        j = field_end(body, i + 1, stop, expression=True)
         if j >= stop:
             return False
         out.append((i + 1, body[i + 1:j]))
