@@ -407,13 +407,7 @@ def piece_texts(source: bytes, start: int, end: int) -> List[str]:
     """The text of each string token in `source[start:end]` (an implicit concatenation): a
     plain string's value, an f-string's text as written around its braces."""
     out: List[str] = []
-    i = start
-    while i < end:
-        while i < end and source[i] in b" \t\r\n\x0c\\":
-            i += 1
-        if i >= end:
-            break
-        j = string_end(source, i)
+    for i, j in _string_tokens(source, start, end):
         if j <= i:
             break
         token = source[i:j]
@@ -431,8 +425,24 @@ def piece_texts(source: bytes, start: int, end: int) -> List[str]:
                 value = None
             if isinstance(value, str):
                 out.append(value)
-        i = j
     return out
+
+
+def _string_tokens(source: bytes, start: int, end: int) -> Iterator[Tuple[int, int]]:
+    """(start, end) of each string token in `source[start:end]` (one token or an implicit
+    concatenation), the blanks and line continuations between them skipped; the last one ends
+    at or before its start when a token cannot be read there."""
+    i = start
+    while i < end:
+        while i < end and source[i] in b" \t\r\n\x0c\\":
+            i += 1
+        if i >= end:
+            return
+        j = string_end(source, i)
+        yield i, j
+        if j <= i:
+            return
+        i = j
 
 
 def child_items(node: ast.AST) -> List[Union[ast.AST, str]]:
@@ -457,13 +467,7 @@ def expression_spots(source: bytes, start: int, end: int) -> Optional[List[Tuple
     format spec (`{x:>{width}}`) right after the expression they format. None where a body
     cannot be read."""
     out: List[Tuple[int, bytes]] = []
-    i = start
-    while i < end:
-        while i < end and source[i] in b" \t\r\n\x0c\\":
-            i += 1
-        if i >= end:
-            break
-        j = string_end(source, i)
+    for i, j in _string_tokens(source, start, end):
         if j <= i:
             return None
         found = PREFIX.match(source, i)
@@ -473,7 +477,6 @@ def expression_spots(source: bytes, start: int, end: int) -> Optional[List[Tuple
             quote = 3 if source[at:at + 3] in (b'"""', b"'''") else 1
             if not _spots(source, at + quote, j - quote, out):
                 return None
-        i = j
     return out
 
 
