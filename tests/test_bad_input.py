@@ -64,6 +64,24 @@ def test_extract_reasons() -> None:
     assert extract(GOOD).error is None
 
 
+def test_token_count_is_the_token_regex_count() -> None:
+    """The token bound counts by byte class; it must count what the regex it stands for
+    matches, on every byte class and boundary (word runs at the start, after white space, after
+    other bytes; non-ASCII and control bytes are tokens of their own)."""
+    import random
+    import re
+
+    from whowaits.facts import _token_count
+
+    regex = re.compile(rb"[A-Za-z_0-9]+|[^\s\w]")
+    alphabet = b"aZ_9 \t\n\r\x0b\x0c.(\x80\xe9\xff\x00\x1f\x7f"
+    rnd = random.Random(7)
+    samples = [b"", b"w", b" w", b"..", GOOD, bytes(range(256))]
+    samples += [bytes(rnd.choice(alphabet) for _ in range(rnd.randint(1, 40))) for _ in range(3000)]
+    for sample in samples:
+        assert _token_count(sample) == len(regex.findall(sample)), sample
+
+
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="needs syntax newer than the running Python")
 def test_newer_syntax_is_a_warning_not_a_syntax_error(tmp_path) -> None:
     """A file of a later Python (`type X = ...` under 3.11) is valid code out of this parser's

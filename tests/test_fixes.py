@@ -176,3 +176,43 @@ def test_a_fix_that_brings_a_new_finding_is_dropped(tmp_path, monkeypatch) -> No
     assert "WW403 dropped: the fixed file gains a WW302 finding" in outcome.output
     with open(os.path.join(root, "ww403_poll_sleep.py"), encoding="utf-8") as fh:
         assert "def more" not in fh.read()
+
+
+def test_the_fix_process_offers_what_offer_works_out_itself(tmp_path) -> None:
+    """`whowaits.fixes.process`: the fixes worked out in the helper process are the same, and
+    a helper that died makes `offer` do the work itself."""
+    from whowaits.fixes.process import FixProcess
+
+    root = shutil.copytree(FIXES, str(tmp_path / "all"), ignore=lambda d, names: [n for n in names if n.endswith(tuple(MODES))])
+    settings = resolve_settings([root])
+    result = run([root], root=root, settings=settings)
+    catalog = load_rules(settings)
+    plain = offer(result, catalog, settings.poll_interval_min).findings
+    assert sum(f.fix is not None for f in plain) >= 7
+    assert offer(result, catalog, settings.poll_interval_min, helper=FixProcess()).findings == plain
+    dead = FixProcess()
+    dead._process.terminate()
+    dead._process.join()
+    assert offer(result, catalog, settings.poll_interval_min, helper=dead).findings == plain
+
+
+@pytest.mark.parametrize("others,helped", [(20, 1), (2, 0)])
+def test_check_hands_fixes_to_the_fix_process_on_large_projects(tmp_path, monkeypatch, others: int, helped: int) -> None:
+    """The pipeline starts the helper when the pre-filter keeps enough files for the analysis
+    to hide its start-up, and not for a few files."""
+    from whowaits.fixes import process
+
+    asked = []
+    original = process.FixProcess.fixes
+
+    def counting(self, *args):
+        asked.append(args[1])
+        return original(self, *args)
+
+    monkeypatch.setattr(process.FixProcess, "fixes", counting)
+    shutil.copy(os.path.join(FIXES, "ww403_poll_sleep.py"), tmp_path)
+    for i in range(others):
+        (tmp_path / f"m{i}.py").write_text("import anthropic\n\nclient = anthropic.Anthropic()\n")
+    outcome = CliRunner().invoke(main, ["check", str(tmp_path), "--no-cache", "--exit-zero"], catch_exceptions=False)
+    assert "[*]" in outcome.output and "WW403" in outcome.output
+    assert len(asked) == helped

@@ -167,6 +167,9 @@ class CallGraph:
                     runs_param.setdefault(((path, edge.caller), edge.target.index), edge)
         self.edges: Dict[FuncKey, List[Tuple[CallEdge, FuncKey]]] = {}
         self._incoming: Optional[Dict[FuncKey, List[Tuple[str, CallEdge]]]] = None
+        # `passed` by (function, position, depth), valid as long as `_incoming`: a parameter
+        # handed on through a chain of helpers is asked for once per caller of each link.
+        self._passed: Dict[Tuple[FuncKey, int, int], Tuple[Tuple[str, str, int], ...]] = {}
         on_params: List[Tuple[str, CallEdge, ParamRef]] = []
         for path, f in facts.items():
             for edge in f.edges:
@@ -208,21 +211,29 @@ class CallGraph:
                 break
         self._incoming = None
 
-    def passed(self, key: FuncKey, position: int, depth: int = 0) -> List[Tuple[str, str, int]]:
+    def passed(self, key: FuncKey, position: int, depth: int = 0) -> Tuple[Tuple[str, str, int], ...]:
         """What the project's callers pass for a function's parameter at `position` (counting
         `self`), as (value path, the caller's file, line); parameters handed on are followed."""
         if self._incoming is None:
             self._incoming = {}
+            self._passed.clear()
             for caller, edges in self.edges.items():
                 for edge, callee in edges:
                     if edge.args or edge.keywords:
                         self._incoming.setdefault(callee, []).append((caller[0], edge))
+        found = self._passed.get((key, position, depth))
+        if found is None:
+            found = self._passed[(key, position, depth)] = self._passed_in(self._incoming, key, position, depth)
+        return found
+
+    def _passed_in(self, incoming: Dict[FuncKey, List[Tuple[str, CallEdge]]], key: FuncKey, position: int,
+                   depth: int) -> Tuple[Tuple[str, str, int], ...]:
         fn = self.functions.get(key)
         offset = self.offset(key)
         name = fn.params[position] if fn is not None and 0 <= position < len(fn.params) else None
         out: List[Tuple[str, str, int]] = []
         seen: Set[Tuple[str, str, int]] = set()
-        for caller_path, edge in self._incoming.get(key, []):
+        for caller_path, edge in incoming.get(key, []):
             at = position - offset
             if 0 <= at < len(edge.args):
                 arg = edge.args[at]
@@ -240,7 +251,7 @@ class CallGraph:
             if (value, caller_path, edge.line) not in seen:
                 seen.add((value, caller_path, edge.line))
                 out.append((value, caller_path, edge.line))
-        return out
+        return tuple(out)
 
     def _edge_targets(self, target: Union[ValueRef, LocalInstance, ScriptRef, ModuleRef], path: str) -> Sequence[Tuple[FuncKey, bool]]:
         if isinstance(target, (ScriptRef, ModuleRef)):  # a subprocess running project code

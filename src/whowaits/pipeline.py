@@ -13,7 +13,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from whowaits.cache import FactsCache, content_key
 from whowaits.config import Settings, rules_fingerprint
@@ -26,6 +26,7 @@ from whowaits.manifests import Manifests, manifest_kind
 if TYPE_CHECKING:
     from whowaits.checks import Hit
     from whowaits.contexts import CallGraph
+    from whowaits.fixes.process import FixProcess
 
 # Below this many files to parse (or cache entries to decode meanwhile), worker start-up costs
 # more than it saves.
@@ -208,7 +209,7 @@ def compute_facts(
         if len(todo) > jobs:  # workers share what the parent loaded; one file each imports it meanwhile
             preload()
         job = partial(_extract_and_store, root if cache is not None else None)
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs) as pool, _collector_paused():
             running = pool.map(job, [(key, contents[p]) for p, key in todo], chunksize=2)
             unreadable = _decode_cached(cached, facts)
             for result in running:
@@ -326,6 +327,9 @@ def analyze(
         read_errors.pop(stdin_path, None)
     contents.update(options.contents)
     wanted = prefilter(contents)
+    # Fixes are worked out beside the analysis; a failure before `offer` leaves the process to
+    # the interpreter's exit, which stops it (a daemon).
+    helper = _fix_process(options, wanted)
     facts = compute_facts({p: contents[p] for p in wanted}, root, options)
     facts.update(read_errors)
     from whowaits.manifests import read_all
@@ -361,7 +365,7 @@ def analyze(
     if options.offer_fixes:
         from whowaits.fixes import offer
 
-        result = offer(result, catalog, options.settings.poll_interval_min, options.stdin)
+        result = offer(result, catalog, options.settings.poll_interval_min, options.stdin, helper)
     if run_cache is not None:
         cache, scope_key = run_cache
         states.update(watch(root, set(manifests.read) - set(states)))  # files a manifest reader opened
@@ -371,6 +375,18 @@ def analyze(
         cache.put_run(scope_key, record)
         result = replace(result, record=record)
     return result
+
+
+def _fix_process(options: Options, wanted: Set[str]) -> Optional["FixProcess"]:
+    """A process loading the fixers beside the analysis (`whowaits.fixes.process`), when fixes
+    are offered and the pre-filter kept enough files (each mentions an SDK or is linked to
+    one that does) for the analysis to hide its start-up. Started before the facts stage,
+    while this process is small: what a fork shares, each side's writes then copy."""
+    if not options.offer_fixes or len(wanted) < _PARALLEL_THRESHOLD:
+        return None
+    from whowaits.fixes.process import FixProcess
+
+    return FixProcess()
 
 
 def open_run_cache(root: str, paths: Sequence[str], options: Options) -> Optional[Tuple[FactsCache, str]]:

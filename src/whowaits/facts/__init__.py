@@ -28,9 +28,15 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # Work per file is bounded by what the file holds, not by bytes alone: 80,000 tokens (the
 # largest hand-written modules, e.g. a type checker's 450 KB checker) keep one worker's syntax
-# tree and indexes bounded. Counting is one regex pass, before any parse.
+# tree and indexes bounded. Counted before any parse (`_token_count`).
 MAX_TOKENS = 80_000
-_TOKEN = re.compile(rb"[A-Za-z_0-9]+|[^\s\w]")
+# A token is a run of ASCII word bytes or one other byte that is not white space (the regex
+# `[A-Za-z_0-9]+|[^\s\w]`). Each byte maps to its class: `w` word, space, `.` other.
+_TOKEN_CLASSES = bytes(
+    ord("w") if chr(b).isascii() and (chr(b).isalnum() or chr(b) == "_")
+    else ord(" ") if chr(b) in " \t\n\r\x0b\x0c" else ord(".")
+    for b in range(256)
+)
 SMALL_LOOP = 10  # a loop over at most this many literal items is a retry or a fixed set, not bulk
 SMALL_GATE = 50  # `if len(xs) < N:` with N up to this (or not literal) routes small groups on purpose
 # Syntax-tree depth. CPython's own parser refuses deeper input before this; long elif chains
@@ -190,7 +196,7 @@ def _extract(source: bytes) -> FileFacts:
     problem = decode_problem(source)
     if problem is not None:
         return FileFacts(error=problem)
-    tokens = len(_TOKEN.findall(source))
+    tokens = _token_count(source)
     if tokens > MAX_TOKENS:
         return FileFacts(error=f"too much code to analyse in one file ({tokens:,} tokens; the limit is {MAX_TOKENS:,})")
     nesting, tree, cpython_error = _checked_tree(source, tokens)
@@ -203,6 +209,14 @@ def _extract(source: bytes) -> FileFacts:
                                    "run whowaits under the project's Python to analyse it")
         return cpython_error or FileFacts(error="cannot parse")
     return _analysed(tree, _decoded(source))
+
+
+def _token_count(source: bytes) -> int:
+    """The tokens of `_TOKEN_CLASSES`: the other bytes, plus one per run of word bytes (each
+    starts the text or follows another class). A translation and four counts in C, where
+    listing the regex's matches cost 4% of the facts stage."""
+    classes = source.translate(_TOKEN_CLASSES)
+    return classes.count(b".") + classes.count(b" w") + classes.count(b".w") + classes.startswith(b"w")
 
 
 def _newer_syntax(source: bytes) -> bool:

@@ -24,6 +24,7 @@ from whowaits.report.escape import printable
 if TYPE_CHECKING:
     from whowaits.fixes.cst_edit import Located
     from whowaits.fixes.fixers import Fixer
+    from whowaits.fixes.process import FixProcess
 
 Reanalyze = Callable[[Dict[str, bytes]], RunResult]
 MAX_ALONE = 20  # fixes checked one by one (one analysis each) when checking them together failed
@@ -78,39 +79,59 @@ def _fixer_of(rule: RuleMeta) -> Optional["Fixer"]:
 
 
 def offer(result: RunResult, catalog: Dict[str, RuleMeta], poll_interval_min: float,
-          stdin: Optional[Tuple[str, bytes]] = None) -> RunResult:
+          stdin: Optional[Tuple[str, bytes]] = None, helper: Optional["FixProcess"] = None) -> RunResult:
     """The run's findings, each with the fix its rule offers at that place (if any).
 
-    libcst is loaded only when a finding's rule has a fix: most runs have none to offer."""
-    if not any((rule := catalog.get(f.code)) is not None and rule.autofix is not None and rule.autofix.safety != "none"
-               for f in result.findings):
-        return result
+    libcst is loaded only when a finding's rule has a fix: most runs have none to offer. A
+    `helper` started before the project stage has loaded it meanwhile and works the fixes out;
+    it is closed here, used or not."""
+    try:
+        chosen = [(i, finding, rule) for i, finding in enumerate(result.findings)
+                  if (rule := catalog.get(finding.code)) is not None and rule.autofix is not None
+                  and rule.autofix.safety != "none"]
+        if not chosen:
+            return result
+        jobs = [(finding, rule) for _, finding, rule in chosen]
+        found = helper.fixes(result.root, jobs, poll_interval_min, stdin) if helper is not None else None
+        if found is None:  # no helper, or it failed: here, the same work
+            found = fixes_for(result.root, jobs, poll_interval_min, stdin)
+    finally:
+        if helper is not None:
+            helper.close()
+    findings = list(result.findings)
+    for (i, finding, _), fix in zip(chosen, found):
+        if fix is not None:
+            findings[i] = replace(finding, fix=fix)
+    return replace(result, findings=findings)
+
+
+def fixes_for(root: str, jobs: Sequence[Tuple[Finding, RuleMeta]], poll_interval_min: float,
+              stdin: Optional[Tuple[str, bytes]] = None) -> List[Optional[FixInfo]]:
+    """Each finding's fix (None where its rule's fixer offers none there): the libcst part of
+    `offer`, run in the fix process when there is one."""
     from whowaits.fixes.text_edit import edit_between
     from whowaits.fixes.fixers import Target
 
     sources: Dict[str, Optional[Source]] = {}
-    findings = []
-    for finding in result.findings:
-        rule = catalog.get(finding.code)
-        fix_fn = _fixer_of(rule) if rule is not None else None
-        if rule is None or rule.autofix is None or rule.autofix.safety == "none" or fix_fn is None:
-            findings.append(finding)
-            continue
-        if finding.path not in sources:
-            sources[finding.path] = _load(result.root, finding.path, stdin)
-        source = sources[finding.path]
+    out: List[Optional[FixInfo]] = []
+    for finding, rule in jobs:
+        fix_fn = _fixer_of(rule)
         fix = None
-        if source is not None and source.located is not None:
-            try:
-                rewrite = fix_fn(Target(finding, source.located, poll_interval_min, rule.autofix))
-            except Exception:  # a fixer that cannot handle an odd shape offers no fix; it must not stop the lint
-                rewrite = None
-            if rewrite is not None:
-                change = edit_between(source.text, source.located.code_of(rewrite[1]))
-                if change is not None:
-                    fix = FixInfo(rule.autofix.safety, rewrite[0], (change[2],))
-        findings.append(replace(finding, fix=fix) if fix else finding)
-    return replace(result, findings=findings)
+        if fix_fn is not None and rule.autofix is not None:
+            if finding.path not in sources:
+                sources[finding.path] = _load(root, finding.path, stdin)
+            source = sources[finding.path]
+            if source is not None and source.located is not None:
+                try:
+                    rewrite = fix_fn(Target(finding, source.located, poll_interval_min, rule.autofix))
+                except Exception:  # a fixer that cannot handle an odd shape offers no fix; it must not stop the lint
+                    rewrite = None
+                if rewrite is not None:
+                    change = edit_between(source.text, source.located.code_of(rewrite[1]))
+                    if change is not None:
+                        fix = FixInfo(rule.autofix.safety, rewrite[0], (change[2],))
+        out.append(fix)
+    return out
 
 
 def wanted(finding: Finding, unsafe: bool) -> bool:

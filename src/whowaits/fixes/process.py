@@ -1,0 +1,71 @@
+"""A process that loads the fixers while the project stage runs, then works out the fixes.
+
+Offering fixes needs libcst, whose import alone (0.2 to 0.3 s) used to come after the project
+stage, on the run's critical path; the parser then reads each file with a fixable finding. On
+a run long enough to pay for a process, the pipeline starts this one when the facts are in:
+it loads the fixers on the core the project stage leaves idle (at a lower priority, so on one
+core it waits), and `offer` hands it the findings. Anything that goes wrong with it makes
+`offer` do the same work itself; it is closed (stopped, if still loading) either way.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+
+from whowaits.core import Finding, FixInfo, RuleMeta
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+
+class FixProcess:
+    def __init__(self) -> None:
+        self._conn, child = multiprocessing.Pipe()
+        self._process = multiprocessing.Process(target=_serve, args=(child,), daemon=True)
+        gc.freeze()  # a forked child's collector then leaves what it inherits alone (no copies)
+        try:
+            self._process.start()
+        finally:
+            gc.unfreeze()
+        child.close()
+
+    def fixes(self, root: str, jobs: Sequence[Tuple[Finding, RuleMeta]], poll_interval_min: float,
+              stdin: Optional[Tuple[str, bytes]]) -> Optional[List[Optional[FixInfo]]]:
+        """`fixes_for` in the process; None when it could not answer."""
+        try:
+            self._conn.send((root, list(jobs), poll_interval_min, stdin))
+            answer = self._conn.recv()
+        except (OSError, EOFError, ValueError):  # the process is gone; ValueError: a closed pipe
+            return None
+        return answer if isinstance(answer, list) else None
+
+    def close(self) -> None:
+        """Stop the process (if still loading or waiting); closing twice does nothing more."""
+        self._conn.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+
+def _serve(conn: "Connection") -> None:
+    """The process: load the fixers, then answer one request (None if the work failed)."""
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # no nice() on this platform: same priority
+        pass
+    import whowaits.fixes.fixers  # noqa: F401  the point of the process: libcst and the fixers, loaded now
+
+    from whowaits.fixes import fixes_for
+
+    try:
+        request = conn.recv()
+    except (EOFError, OSError):  # closed unused: nothing to fix
+        return
+    try:
+        answer: Optional[List[Optional[FixInfo]]] = fixes_for(*request)
+    except Exception:  # the caller does the work itself
+        answer = None
+    conn.send(answer)
