@@ -19,6 +19,6 @@ def _drop_working_folder() -> None:
 
 _drop_working_folder()
 
-from whowaits.cli import main  # noqa: E402  (after the path is safe)
+from whowaits.cli import run  # noqa: E402  (after the path is safe)
 
-main()
+run()

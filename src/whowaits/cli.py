@@ -5,6 +5,7 @@ Exit codes: 0 clean, 1 findings at or above `--fail-on`, 2 usage, configuration 
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import sys
@@ -150,6 +151,20 @@ def _emit(text: str, output_file: Optional[str]) -> None:
             _fail(f"{output_file}: cannot write: {exc.strerror}")
     else:
         click.echo(text, nl=False)
+
+
+def run() -> None:
+    """The `whowaits` command: `main` in a process of its own, with Python's cyclic garbage
+    collector off. A run keeps every file's facts alive to its end and makes next to no cyclic
+    garbage (a few hundred objects on a 750-file tree), so each collection only re-scanned what
+    stays alive: about a tenth of the main process's time on a cold run. Freezing before the
+    exit spares the interpreter's last collection too. Worker processes collect as before
+    (`pipeline.compute_facts`); `main` called in-process (tests, CliRunner) is unchanged."""
+    gc.disable()
+    try:
+        main()
+    finally:
+        gc.freeze()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -209,7 +209,8 @@ def compute_facts(
         if len(todo) > jobs:  # workers share what the parent loaded; one file each imports it meanwhile
             preload()
         job = partial(_extract_and_store, root if cache is not None else None)
-        with ProcessPoolExecutor(max_workers=jobs) as pool, _collector_paused():
+        # Workers collect garbage as a library caller's process would, whatever the parent does.
+        with ProcessPoolExecutor(max_workers=jobs, initializer=gc.enable) as pool, _collector_paused():
             running = pool.map(job, [(key, contents[p]) for p, key in todo], chunksize=2)
             unreadable = _decode_cached(cached, facts)
             for result in running:

@@ -638,8 +638,12 @@ def _identity(value: Value) -> object:
 
 
 def _distinct(values: List[Value], limit: int = 4) -> List[Value]:
+    """The first `limit` different values, in order. It stops there: a name assigned a
+    thousand times in one module would otherwise compare each value with every other."""
     out: List[Value] = []
     for value in values:
         if value is not None and value not in out:  # `in`: identity, then equality, in C
             out.append(value)
-    return out[:limit]
+            if len(out) == limit:
+                break
+    return out
