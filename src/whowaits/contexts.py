@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+import re
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Deque, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, Union
@@ -127,6 +128,16 @@ def _decorator_name(dec: DecoratorFact, module: str, resolve) -> str:
     """The dotted name a decorator pattern matches: the resolved path of an imported decorator,
     `module.qualname` for one of the decorated function's own module."""
     return f"{module}.{dec.path.qualname}" if isinstance(dec.path, LocalRef) else resolve(dec.path)
+
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+def _named(name: str, method: str) -> bool:
+    """Whether a method's name is `method`, a name or a glob (`run_*`, from `getattr(self,
+    f"run_{x}")`). A plain name is compared as text: `fnmatch` compiles a regex for each
+    distinct pattern, and every method called through a receiver is one."""
+    return fnmatch.fnmatchcase(name, method) if _GLOB.search(method) else name == method
 
 
 class CallGraph:
@@ -334,7 +345,7 @@ class CallGraph:
             return []
         seen.add(cls)
         own = self._methods.get(cls, {})
-        found = [k for name, k in sorted(own.items()) if fnmatch.fnmatchcase(name, method)]
+        found = [k for name, k in sorted(own.items()) if _named(name, method)]
         if found or cls not in self.classes:
             return found
         for base in self.classes[cls].bases:
@@ -369,14 +380,14 @@ class CallGraph:
             if sub in seen:
                 continue
             seen.add(sub)
-            out.extend(k for name, k in sorted(self._methods.get(sub, {}).items()) if fnmatch.fnmatchcase(name, method))
+            out.extend(k for name, k in sorted(self._methods.get(sub, {}).items()) if _named(name, method))
             todo.extend(self._subclasses.get(sub, []))
         if any(b.rsplit(".", 1)[-1] == "Protocol" and b.split(".")[0] in ("typing", "typing_extensions")
                for b in self.external_bases(cls)):
             wanted = set(self._methods.get(cls, {}))
             for other, methods in sorted(self._methods.items()):
                 if other not in seen and wanted and wanted <= set(methods):
-                    out.extend(k for name, k in sorted(methods.items()) if fnmatch.fnmatchcase(name, method))
+                    out.extend(k for name, k in sorted(methods.items()) if _named(name, method))
         return out
 
     # -- name resolution -------------------------------------------------------------------
