@@ -123,6 +123,19 @@ def test_module_names() -> None:
     assert module_name("scripts/run.py") == "scripts.run"
 
 
+def test_paths_outside_the_project_are_known_at_their_first_name() -> None:
+    """`ProjectIndex.in_project`: a path may name the project's only when its first name starts
+    a module's name or one of its suffixes (the call graph skips the rest unresolved); a folder
+    named like a library makes its paths the project's again."""
+    from whowaits.index import ProjectIndex
+
+    index = ProjectIndex({path: extract(b"") for path in ("pkg/llm.py", "src/app/routes.py", "datasets/__init__.py")})
+    assert index.in_project("pkg.llm.ask", "x.py") and index.in_project("llm.ask", "x.py")
+    assert index.in_project("app.routes.home", "x.py") and index.in_project("routes.home", "x.py")
+    assert index.in_project(".llm.ask", "pkg/service.py") and index.in_project("datasets.load_dataset", "x.py")
+    assert not index.in_project("argparse.ArgumentParser", "x.py") and not index.in_project("pkg2.llm", "x.py")
+
+
 def test_clients_pointed_at_other_servers_are_compatible() -> None:
     path = os.path.join(FIXTURES, "resolution", "compatible_servers.py")
     with open(path, "rb") as fh:

@@ -300,6 +300,8 @@ class CallGraph:
 
     def _dispatch(self, ref: Union[ValueRef, LocalInstance], path: str) -> List[Tuple[FuncKey, bool]]:
         if isinstance(ref, str):
+            if not self.index.in_project(ref, path):  # a library's (`argparse.ArgumentParser`): most calls
+                return []
             paths = self.index.resolve_all(ref, path)
             if len(paths) > 1:  # through a factory with several returns: each may run, none surely
                 found: Dict[FuncKey, bool] = {}

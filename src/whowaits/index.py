@@ -42,6 +42,9 @@ class ProjectIndex:
             parts = name.split(".")
             for i in range(len(parts)):
                 self._suffixes.setdefault(".".join(parts[i:]), []).append(relpath)
+        # The first names module names and their suffixes start with: a path starting with any
+        # other name (`argparse.ArgumentParser`, most of what a project calls) is not the project's.
+        self._roots = frozenset(name.split(".", 1)[0] for table in (self.modules, self._suffixes) for name in table)
         self._exports: Dict[str, Dict[str, List[ExportValue]]] = {}
         for path, f in facts.items():
             table = self._exports[path] = {}
@@ -62,6 +65,12 @@ class ProjectIndex:
             return self.modules[dotted]
         candidates = self._suffixes.get(dotted, [])
         return candidates[0] if len(candidates) == 1 else None
+
+    def in_project(self, target: str, relpath: str) -> bool:
+        """Whether a value path may name something of the project: its first name (once
+        relative imports are made absolute) starts some module's name. When it does not, no
+        prefix of it is a project module, so nothing resolves it and no module exports it."""
+        return self.absolute(target, relpath).split(".", 1)[0] in self._roots
 
     def absolute(self, target: str, relpath: str) -> str:
         """Turn a relative target (`..pkg.x`) into an absolute dotted one for `relpath`."""

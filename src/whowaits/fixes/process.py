@@ -2,9 +2,10 @@
 
 Offering fixes needs libcst, whose import alone (0.2 to 0.3 s) used to come after the project
 stage, on the run's critical path; the parser then reads each file with a fixable finding. On
-a run long enough to pay for a process, the pipeline starts this one when the facts are in:
-it loads the fixers on the core the project stage leaves idle (at a lower priority, so on one
-core it waits), and `offer` hands it the findings. Anything that goes wrong with it makes
+a run long enough to pay for a process, the pipeline starts this one before the facts stage,
+at the lowest priority: it loads the fixers on a core nothing else wants (while the files are
+pre-filtered, at the facts stage's tail, beside the project stage), and `offer` hands it the
+findings. Anything that goes wrong with it makes
 `offer` do the same work itself; it is closed (stopped, if still loading) either way.
 """
 
@@ -53,7 +54,7 @@ class FixProcess:
 def _serve(conn: "Connection") -> None:
     """The process: load the fixers, then answer one request (None if the work failed)."""
     try:
-        os.nice(10)
+        os.nice(19)
     except (AttributeError, OSError):  # no nice() on this platform: same priority
         pass
     import whowaits.fixes.fixers  # noqa: F401  the point of the process: libcst and the fixers, loaded now
