@@ -10,10 +10,10 @@ import fnmatch
 import gc
 import hashlib
 import os
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from whowaits.cache import FactsCache, content_key
 from whowaits.config import Settings, rules_fingerprint
@@ -24,6 +24,8 @@ from whowaits.manifests import Manifests, manifest_kind
 # The analysis stages are imported where they run: a re-run served from the run cache stats
 # what the last run listed and read and decodes one record, and loads none of them.
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, ProcessPoolExecutor
+
     from whowaits.checks import Hit
     from whowaits.contexts import CallGraph
     from whowaits.fixes.process import FixProcess
@@ -168,9 +170,10 @@ def _ignored_for_file(hit: Hit, settings: Settings, root: str) -> bool:
 
 
 def compute_facts(
-    contents: Dict[str, bytes], root: str, options: Options
+    contents: Dict[str, bytes], root: str, options: Options, pool: Optional["Executor"] = None
 ) -> Dict[str, FileFacts]:
-    """Facts for every file, from the cache where possible and in worker processes otherwise.
+    """Facts for every file, from the cache where possible and in worker processes otherwise
+    (`pool`'s, when the caller started them early: `facts_pool`).
 
     Cache entries are read first and decoded while the workers analyse the other files: after
     an edit (the pre-commit case) one file is analysed and a hundred are decoded, and the two
@@ -202,15 +205,11 @@ def compute_facts(
             options.progress(len(results), len(todo))
 
     if parallel:
-        from concurrent.futures import ProcessPoolExecutor
-
-        from whowaits.facts import preload
-
-        if len(todo) > jobs:  # workers share what the parent loaded; one file each imports it meanwhile
-            preload()
         job = partial(_extract_and_store, root if cache is not None else None)
-        # Workers collect garbage as a library caller's process would, whatever the parent does.
-        with ProcessPoolExecutor(max_workers=jobs, initializer=gc.enable) as pool, _collector_paused():
+        with ExitStack() as stack:
+            if pool is None:
+                pool = stack.enter_context(_new_pool(jobs))
+            stack.enter_context(_collector_paused())
             running = pool.map(job, [(key, contents[p]) for p, key in todo], chunksize=2)
             unreadable = _decode_cached(cached, facts)
             for result in running:
@@ -229,6 +228,36 @@ def compute_facts(
         if cache is not None and i >= stored:
             cache.put(key, result)
     return dict(sorted(facts.items()))
+
+
+@contextmanager
+def facts_pool(options: Options, files: int) -> Iterator[Optional["Executor"]]:
+    """The facts stage's workers, started before the pre-filter when the project has enough
+    files for a parallel stage: each loads the fact passes (`_start_worker`) while this process
+    screens the files, instead of the stage waiting for both. None when one process will do."""
+    allowed = options.jobs or os.cpu_count() or 1
+    if allowed < 2 or files < _PARALLEL_THRESHOLD:
+        yield None
+        return
+    with _new_pool(allowed) as pool:
+        for _ in range(allowed):  # workers start on demand: a task each starts them now
+            pool.submit(int)
+        yield pool
+
+
+def _new_pool(jobs: int) -> "ProcessPoolExecutor":
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker)
+
+
+def _start_worker() -> None:
+    """A worker's start: load the fact passes, and collect garbage as a library caller's
+    process would, whatever the parent does (`cli.run` turns the collector off)."""
+    from whowaits.facts import preload
+
+    gc.enable()
+    preload()
 
 
 _WORKER_CACHES: Dict[str, FactsCache] = {}
@@ -327,11 +356,13 @@ def analyze(
         contents[stdin_path] = options.stdin[1]
         read_errors.pop(stdin_path, None)
     contents.update(options.contents)
-    wanted = prefilter(contents)
     # Fixes are worked out beside the analysis; a failure before `offer` leaves the process to
-    # the interpreter's exit, which stops it (a daemon).
-    helper = _fix_process(options, wanted)
-    facts = compute_facts({p: contents[p] for p in wanted}, root, options)
+    # the interpreter's exit, which stops it (a daemon). Forked first, while this process has
+    # no threads (the pool's).
+    helper = _fix_process(options, contents)
+    with facts_pool(options, len(contents)) as pool:
+        wanted = prefilter(contents)
+        facts = compute_facts({p: contents[p] for p in wanted}, root, options, pool)
     facts.update(read_errors)
     from whowaits.manifests import read_all
 
@@ -378,12 +409,12 @@ def analyze(
     return result
 
 
-def _fix_process(options: Options, wanted: Set[str]) -> Optional["FixProcess"]:
+def _fix_process(options: Options, contents: Dict[str, bytes]) -> Optional["FixProcess"]:
     """A process loading the fixers beside the analysis (`whowaits.fixes.process`), when fixes
-    are offered and the pre-filter kept enough files (each mentions an SDK or is linked to
-    one that does) for the analysis to hide its start-up. Started before the facts stage,
-    while this process is small: what a fork shares, each side's writes then copy."""
-    if not options.offer_fixes or len(wanted) < _PARALLEL_THRESHOLD:
+    are offered and the project has enough files for the analysis to hide its start-up.
+    Started before the facts stage, while this process is small: what a fork shares, each
+    side's writes then copy."""
+    if not options.offer_fixes or len(contents) < _PARALLEL_THRESHOLD:
         return None
     from whowaits.fixes.process import FixProcess
 

@@ -138,10 +138,8 @@ def _syntax_error(message: str, line: int, col: int) -> FileFacts:
 
 
 def preload() -> None:
-    """Load what `extract` uses, in a parent about to fork its workers.
-
-    Forked workers share the parent's loaded modules; without this each of them imports the
-    fact passes on its first file, while the other worker waits for nothing."""
+    """Load what `extract` uses: each facts worker does it as it starts, while the parent
+    still screens the files (`pipeline.facts_pool`), so no first file waits for the imports."""
     from whowaits import suppress  # noqa: F401
     from whowaits.facts import batchflow, entrypoints, exports, lifecycle, positions, requests  # noqa: F401
 
