@@ -188,3 +188,24 @@ def test_a_long_and_chain_costs_its_length(monkeypatch) -> None:
     ).encode()
     assert extract(source).error is None
     assert count < len(calls) < 3 * count
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_the_facts_thread_answers_each_caller_and_each_process() -> None:
+    """`extract` hands files to one kept thread per process: callers on several threads each
+    get their own file's facts, and a forked child (which has no copy of the thread) starts
+    its own rather than waiting on its parent's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sources = [GOOD.replace(b"client.messages", b"\n" * i + b"client.messages") for i in range(8)]
+    expected = [extract(source) for source in sources]
+    assert [f.calls[0].span.line for f in expected] == list(range(3, 11))
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(extract, sources * 3)) == expected * 3
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's exit status is the assertion)
+        import signal
+
+        signal.alarm(20)  # waiting on the parent's thread would hang: die instead
+        os._exit(0 if extract(sources[5]) == expected[5] else 1)
+    assert os.waitpid(child, 0)[1] == 0

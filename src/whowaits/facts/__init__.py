@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import gc
 import os
+import queue
 import re
 import sys
 import threading
@@ -147,8 +148,8 @@ def preload() -> None:
 def extract(source: bytes) -> FileFacts:
     """Parse one file and return its facts; a file that cannot be analysed says why in `error`.
 
-    Runs on a thread with a large stack and a high recursion limit (both restored after), so
-    deep but valid code is analysed rather than reported.
+    Runs on a thread kept for it, with a large stack, under a high recursion limit (restored
+    after), so deep but valid code is analysed rather than reported.
 
     Python's cyclic collector is paused while one file is analysed and run once, on the young
     generation, after it. A file's analysis leaves no cycles (`ModuleIndex.release`), so its
@@ -158,23 +159,57 @@ def extract(source: bytes) -> FileFacts:
     cycle left, the one collection traverses the whole tree (a tenth of the facts stage). A
     caller that paused the collector itself gets the garbage back to collect when it chooses.
     """
-    out: List[FileFacts] = []
-    old_stack = threading.stack_size(_STACK_BYTES)
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, _RECURSION_LIMIT))
     collecting = gc.isenabled()
     gc.disable()
     try:
-        worker = threading.Thread(target=lambda: out.append(_extract_all(source)), name="whowaits-facts")
-        worker.start()
-        worker.join()
+        return _FactsThread.of_this_process().run(source)
     finally:
-        threading.stack_size(old_stack)
         sys.setrecursionlimit(old_limit)
         if collecting:
             gc.enable()
             gc.collect(0)
-    return out[0] if out else FileFacts(error="internal error (facts thread ended early); please report it")
+
+
+class _FactsThread:
+    """The thread with a large stack that analyses files, one per process and kept: a thread
+    started per file, with its 512 MB of reserved stack, cost about a tenth of a millisecond a
+    file. A forked child does not have its parent's thread, so each process starts its own."""
+
+    _current: Optional["_FactsThread"] = None
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._sources: "queue.SimpleQueue[bytes]" = queue.SimpleQueue()
+        self._facts: "queue.SimpleQueue[FileFacts]" = queue.SimpleQueue()
+        self._turn = threading.Lock()  # one question at a time: answers come back in order
+        old_stack = threading.stack_size(_STACK_BYTES)
+        try:
+            threading.Thread(target=self._serve, name="whowaits-facts", daemon=True).start()
+        finally:
+            threading.stack_size(old_stack)
+
+    @classmethod
+    def of_this_process(cls) -> "_FactsThread":
+        current = cls._current
+        if current is None or current.pid != os.getpid():
+            current = cls._current = cls()
+        return current
+
+    def run(self, source: bytes) -> FileFacts:
+        with self._turn:
+            self._sources.put(source)
+            return self._facts.get()
+
+    def _serve(self) -> None:
+        while True:
+            source = self._sources.get()
+            try:
+                facts = _extract_all(source)
+            except BaseException:  # the caller waits for an answer, whatever happened
+                facts = FileFacts(error="internal error (facts thread failed); please report it")
+            self._facts.put(facts)
 
 
 def _extract_all(source: bytes) -> FileFacts:
