@@ -48,12 +48,14 @@ from whowaits.knowledge.frameworks import (
     BASE_CLASSES,
     BLOCKING_KINDS,
     DECORATORS,
+    DETACHED_STARTS,
     HTTP_METHODS,
     PERSON_WAITS_ACROSS_THREADS,
     SCHEDULE_KEYWORD_DECORATORS,
     SERVERLESS_HANDLERS,
+    STARTED_BODY,
 )
-from whowaits.knowledge.patterns import GlobTable
+from whowaits.knowledge.patterns import GlobTable, compile_globs
 from whowaits.knowledge.sdk import BATCH_KINDS
 
 FuncKey = Tuple[str, str]  # (relpath, qualified name | <module> | <main>)
@@ -61,6 +63,7 @@ FuncKey = Tuple[str, str]  # (relpath, qualified name | <module> | <main>)
 _DECORATORS = GlobTable((p, (ContextKind(kind), name)) for p, kind, name in DECORATORS)
 _KEYWORD_DECORATORS = GlobTable((p, (kw, name)) for p, kw, name in SCHEDULE_KEYWORD_DECORATORS)
 _BASES = GlobTable((p, (methods, ContextKind(kind), name)) for p, methods, kind, name in BASE_CLASSES)
+_DETACHED = compile_globs(*DETACHED_STARTS)
 _PARALLEL = "parallel"
 
 
@@ -177,6 +180,8 @@ class CallGraph:
                 if isinstance(edge.target, ArgRef) and edge.fanout:
                     runs_param.setdefault(((path, edge.caller), edge.target.index), edge)
         self.edges: Dict[FuncKey, List[Tuple[CallEdge, FuncKey]]] = {}
+        # `run` methods of another module's thread classes started here: (body, file, line).
+        self._started: Set[Tuple[FuncKey, str, int]] = set()
         self._incoming: Optional[Dict[FuncKey, List[Tuple[str, CallEdge]]]] = None
         # `passed` by (function, position, depth), valid as long as `_incoming`: a parameter
         # handed on through a chain of helpers is asked for once per caller of each link.
@@ -197,9 +202,14 @@ class CallGraph:
                     runner = runs_param.get((helper, edge.through_arg))
                     if runner is not None and not edge.fanout:
                         edge = replace(edge, fanout=runner.fanout)
-                for callee, certain in self._edge_targets(target, path):
+                targets = self._edge_targets(target, path)
+                for callee, certain in targets:
                     hop = edge if certain or not edge.certain else replace(edge, certain=False)
                     self.edges.setdefault((path, edge.caller), []).append((hop, callee))
+                if not targets and isinstance(target, str):
+                    for body in self._started_body(target, path):  # on its own thread, as a thread's target
+                        self.edges.setdefault((path, edge.caller), []).append((replace(edge, detached=True), body))
+                        self._started.add((body, path, edge.line))
         self._fill_parameters(on_params)
 
     def _fill_parameters(self, on_params: List[Tuple[str, CallEdge, ParamRef]]) -> None:
@@ -339,6 +349,19 @@ class CallGraph:
         if instance:
             out += [(k, False) for k in self.implementations(cls, method) if k not in found]
         return out
+
+    def _started_body(self, ref: str, path: str) -> List[FuncKey]:
+        """`worker.start()` on an instance of a project class that inherits `start` from a
+        thread or process class (`DETACHED_STARTS`): the `run` it runs on its own thread. The
+        facts name it when the class is the caller's module's; this is for one of another."""
+        start, run = STARTED_BODY
+        owner, _, method = ref.rpartition(".")
+        if method != start or not owner.endswith("()"):
+            return []
+        cls = self.resolve_class(owner[:-2], path)
+        if cls is None or self.method_of(cls, start) or not any(_DETACHED.match(b) for b in self.external_bases(cls)):
+            return []
+        return self.method_of(cls, run)
 
     def method_of(self, cls: FuncKey, method: str, seen: Optional[Set[FuncKey]] = None) -> List[FuncKey]:
         """The methods a name (or a glob: `run_*`) finds on a class, through its project bases."""
@@ -565,6 +588,9 @@ class CallGraph:
                 out.append(Entry(key, ContextKind.HTTP_HANDLER, True, "serverless handler", fn.line))
         for path, f in sorted(self.facts.items()):
             out.extend(self._file_entries(path, f))
+        for key, path, line in sorted(self._started):
+            out.append(Entry(key, ContextKind.BACKGROUND, BLOCKING_KINDS[ContextKind.BACKGROUND],
+                             f"background thread at {path}:{line}", self.functions[key].line))
         return out if wanted is None else [e for e in out if e.key in wanted]
 
     def _decorator_entries(self, key: FuncKey, fn: FunctionFact) -> Iterable[Entry]:

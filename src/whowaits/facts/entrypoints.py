@@ -49,6 +49,7 @@ from whowaits.facts.syntax import (
 from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value, vague
 from whowaits.knowledge.frameworks import (
     DETACHED_STARTS,
+    STARTED_BODY,
     INPUT_FUNCTIONS,
     MOCK_FIXTURES,
     MOCK_MODULES,
@@ -237,6 +238,11 @@ class ProgramReader:
             callee: CallRef = ""
             runs = self._call_refs(info, value)
             guards = param_guards(info, self.ev) if info.conditions else ()
+            body = self._started_body(info, value)
+            if body is not None:  # `Worker(job).start()`: as `Thread(target=worker.run).start()`
+                line = self.call_line(info)
+                edges.append(CallEdge(info.caller, body, line, loops, ui_region=region, detached=True, guards=guards))
+                registrations.append(RegistrationFact("background", "background thread", body, line, info.caller))
             if runs:
                 line = self.call_line(info)
                 callee = runs[0][0]
@@ -317,6 +323,21 @@ class ProgramReader:
                 for ref in self._function_refs(arguments(info.node)[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
+
+    def _started_body(self, info: CallInfo, value: Value) -> Optional[LocalRef]:
+        """The `run` method `x.start()` runs on a thread of its own, when `x` is an instance of
+        a class of this module that inherits `start` from a thread or process class
+        (`DETACHED_STARTS`). A class of another module is the call graph's to resolve."""
+        start, run = STARTED_BODY
+        func = info.node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == start and isinstance(value, Ext)
+                and any(value.path == f"{base}().{start}" for base in DETACHED_STARTS)):
+            return None
+        receiver = self.ev.eval(func.value, info.scope)
+        if not isinstance(receiver, Inst):
+            return None
+        body = self.ev.class_member(receiver.cls, run, set())
+        return LocalRef(body.func.qualname) if isinstance(body, FuncV) else None
 
     def _started_apart(self) -> Tuple[Dict[int, str], Dict[int, str]]:
         """Calls that run apart from their caller, by node identity, with what starts them:

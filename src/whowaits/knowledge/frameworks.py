@@ -235,6 +235,9 @@ REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
 # on it, unless the caller answers a person who keeps waiting for the result (a GUI callback
 # starting a worker thread so the window stays responsive, a bot acknowledging first).
 DETACHED_STARTS: Tuple[str, ...] = ("threading.Thread", "multiprocessing.Process")
+# A subclass of one of them runs its own body when started (`Worker(job).start()` runs
+# `Worker.run` on its thread), as `Thread(target=job)` runs its target: (start, body) methods.
+STARTED_BODY: Tuple[str, str] = ("start", "run")
 # Calls that start a coroutine as a task of its own (`asyncio.create_task(notify(user))`): when
 # the task is dropped (the call is a statement of its own), nobody awaits it, and the coroutine
 # runs as background work. A task group's `create_task` is awaited where its block ends.
