@@ -190,6 +190,17 @@ def test_the_fix_process_offers_what_offer_works_out_itself(tmp_path) -> None:
     plain = offer(result, catalog, settings.poll_interval_min).findings
     assert sum(f.fix is not None for f in plain) >= 7
     assert offer(result, catalog, settings.poll_interval_min, helper=FixProcess()).findings == plain
+    # Told ahead where fixes will be (`checks.fixable_paths`, on the sites before their
+    # contexts), it parses those files meanwhile; the answer is the same.
+    from whowaits.checks import fixable_paths
+    from whowaits.core import Project
+    from whowaits.index import build_sites
+
+    ahead = fixable_paths(Project(root, build_sites(result.graph.facts)[1], result.graph.facts, settings.poll_interval_min), catalog)
+    assert ahead == sorted({f.path for f in plain if f.fix is not None})
+    told = FixProcess()
+    told.prepare(root, ahead, None)
+    assert offer(result, catalog, settings.poll_interval_min, helper=told).findings == plain
     dead = FixProcess()
     dead._process.terminate()
     dead._process.join()
@@ -202,17 +213,23 @@ def test_check_hands_fixes_to_the_fix_process_on_large_projects(tmp_path, monkey
     to hide its start-up, and not for a few files."""
     from whowaits.fixes import process
 
-    asked = []
-    original = process.FixProcess.fixes
+    asked, told = [], []
+    original, prepare = process.FixProcess.fixes, process.FixProcess.prepare
 
     def counting(self, *args):
         asked.append(args[1])
         return original(self, *args)
 
+    def noting(self, root, paths, stdin):
+        told.append(list(paths))
+        return prepare(self, root, paths, stdin)
+
     monkeypatch.setattr(process.FixProcess, "fixes", counting)
+    monkeypatch.setattr(process.FixProcess, "prepare", noting)
     shutil.copy(os.path.join(FIXES, "ww403_poll_sleep.py"), tmp_path)
     for i in range(others):
         (tmp_path / f"m{i}.py").write_text("import anthropic\n\nclient = anthropic.Anthropic()\n")
     outcome = CliRunner().invoke(main, ["check", str(tmp_path), "--no-cache", "--exit-zero"], catch_exceptions=False)
     assert "[*]" in outcome.output and "WW403" in outcome.output
     assert len(asked) == helped
+    assert told == [["ww403_poll_sleep.py"]] * helped  # told before the contexts are worked out

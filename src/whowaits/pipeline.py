@@ -51,6 +51,9 @@ class Options:
     # `check`: offer each finding's fix, and reuse the last run's outcome when nothing it read
     # has changed (the run cache; the call graph is then not rebuilt, so `graph` is None).
     offer_fixes: bool = False
+    # Told the files fixes will likely be offered in, as soon as the call sites are known (the
+    # fix process parses them while the analysis goes on).
+    prepare_fixes: Optional[Callable[[Sequence[str]], None]] = None
 
 
 @dataclass
@@ -123,7 +126,7 @@ def _analyze_sources(
 ) -> Analysis:
     settings = options.settings
     manifests = manifests or Manifests()
-    from whowaits.checks import Hit, findings_from_hits, run_checks, selected
+    from whowaits.checks import Hit, findings_from_hits, fixable_paths, run_checks, selected
     from whowaits.contexts import CallGraph, ContextOverrides, infer as infer_contexts
     from whowaits.core import Project, Span
     from whowaits.cost import estimate, price_table
@@ -131,6 +134,9 @@ def _analyze_sources(
     from whowaits.suppress import apply as apply_suppressions
 
     index, sites = build_sites(facts)
+    if options.prepare_fixes is not None:
+        options.prepare_fixes(fixable_paths(Project(root, sites, facts, settings.poll_interval_min), catalog,
+                                            settings.selected, settings.ignore))
     graph = CallGraph(facts, index, ContextOverrides(settings.blocking, settings.tolerant), manifests)
     sites = tuple(sorted(sites + tuple(graph.param_sites()), key=lambda s: (s.path, s.line, s.col, s.call.call_id)))
     sites = infer_contexts(graph, sites)
@@ -369,7 +375,9 @@ def analyze(
     manifests = read_all(root, [m.relpath for m in manifest_files])
     manifests.problems += [(u.relpath, f"manifest not analyzed: {u.reason}") for u in manifest_unreadable
                            if u.relpath not in read_errors]
-    analysis = analyze_sources(dict(sorted(facts.items())), catalog, options, root, manifests)
+    prepared = options if helper is None else replace(
+        options, prepare_fixes=lambda paths: helper.prepare(root, paths, options.stdin))
+    analysis = analyze_sources(dict(sorted(facts.items())), catalog, prepared, root, manifests)
     sites, findings, suppressed = analysis.sites, analysis.findings, analysis.suppressed
     if report_paths is not None:
         keep = set(report_paths)

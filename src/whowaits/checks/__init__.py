@@ -15,7 +15,7 @@ import hashlib
 import importlib
 import pkgutil
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from whowaits.core import EvidenceStep, Finding, Project, RuleMeta, Span
 
@@ -100,6 +100,19 @@ def run_checks(
     policies = [r for r in catalog.values() if r.policy and selected(r.code, select, ignore)]
     hits.extend(run_policies(project, policies))
     return hits
+
+
+def fixable_paths(project: Project, catalog: Dict[str, RuleMeta], select: Sequence[str] = ("WW",),
+                  ignore: Sequence[str] = ()) -> List[str]:
+    """The files the selected rules with a fix find something in, run as soon as the call
+    sites are known, before their contexts: where fixes will likely be offered (a hint for the
+    fix process to parse them meanwhile; a rule that reads contexts may find less then)."""
+    found: Set[str] = set()
+    for code, fn in checks_by_code(catalog).items():
+        autofix = catalog[code].autofix
+        if autofix is not None and autofix.safety != "none" and selected(code, select, ignore):
+            found.update(f.path for f in fn(project))
+    return sorted(found)
 
 
 def findings_from_hits(

@@ -106,13 +106,15 @@ def offer(result: RunResult, catalog: Dict[str, RuleMeta], poll_interval_min: fl
 
 
 def fixes_for(root: str, jobs: Sequence[Tuple[Finding, RuleMeta]], poll_interval_min: float,
-              stdin: Optional[Tuple[str, bytes]] = None) -> List[Optional[FixInfo]]:
+              stdin: Optional[Tuple[str, bytes]] = None,
+              sources: Optional[Dict[str, Optional[Source]]] = None) -> List[Optional[FixInfo]]:
     """Each finding's fix (None where its rule's fixer offers none there): the libcst part of
-    `offer`, run in the fix process when there is one."""
+    `offer`, run in the fix process when there is one. `sources`: files parsed already
+    (`load_ahead`), by path."""
     from whowaits.fixes.text_edit import edit_between
     from whowaits.fixes.fixers import Target
 
-    sources: Dict[str, Optional[Source]] = {}
+    sources = {} if sources is None else sources
     out: List[Optional[FixInfo]] = []
     for finding, rule in jobs:
         fix_fn = _fixer_of(rule)
@@ -132,6 +134,17 @@ def fixes_for(root: str, jobs: Sequence[Tuple[Finding, RuleMeta]], poll_interval
                         fix = FixInfo(rule.autofix.safety, rewrite[0], (change[2],))
         out.append(fix)
     return out
+
+
+def load_ahead(root: str, paths: Sequence[str], stdin: Optional[Tuple[str, bytes]],
+               into: Dict[str, Optional[Source]], go_on: Callable[[], bool]) -> None:
+    """Parse the files fixes will likely be offered in (`checks.fixable_paths`) into `into`,
+    one by one while `go_on()` says so: the fix process does it while the analysis runs."""
+    for path in paths:
+        if not go_on():
+            return
+        if path not in into:
+            into[path] = _load(root, path, stdin)
 
 
 def wanted(finding: Finding, unsafe: bool) -> bool:

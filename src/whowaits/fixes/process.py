@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from whowaits.core import Finding, FixInfo, RuleMeta
 
@@ -33,11 +33,19 @@ class FixProcess:
             gc.unfreeze()
         child.close()
 
+    def prepare(self, root: str, paths: Sequence[str], stdin: Optional[Tuple[str, bytes]]) -> None:
+        """Have the process parse these files while the analysis goes on (`load_ahead`); it
+        answers nothing, and stops when the findings come."""
+        try:
+            self._conn.send(("parse", root, list(paths), stdin))
+        except (OSError, ValueError):  # gone: `fixes` will say so
+            pass
+
     def fixes(self, root: str, jobs: Sequence[Tuple[Finding, RuleMeta]], poll_interval_min: float,
               stdin: Optional[Tuple[str, bytes]]) -> Optional[List[Optional[FixInfo]]]:
         """`fixes_for` in the process; None when it could not answer."""
         try:
-            self._conn.send((root, list(jobs), poll_interval_min, stdin))
+            self._conn.send(("fixes", root, list(jobs), poll_interval_min, stdin))
             answer = self._conn.recv()
         except (OSError, EOFError, ValueError):  # the process is gone; ValueError: a closed pipe
             return None
@@ -52,21 +60,33 @@ class FixProcess:
 
 
 def _serve(conn: "Connection") -> None:
-    """The process: load the fixers, then answer one request (None if the work failed)."""
+    """The process: load the fixers, parse the files it is told to meanwhile, then answer the
+    one request for fixes (None if the work failed)."""
     try:
         os.nice(19)
     except (AttributeError, OSError):  # no nice() on this platform: same priority
         pass
     import whowaits.fixes.fixers  # noqa: F401  the point of the process: libcst and the fixers, loaded now
 
-    from whowaits.fixes import fixes_for
+    from whowaits.fixes import Source, fixes_for, load_ahead
 
-    try:
-        request = conn.recv()
-    except (EOFError, OSError):  # closed unused: nothing to fix
+    sources: Dict[str, Optional[Source]] = {}
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):  # closed unused: nothing to fix
+            return
+        if request[0] == "parse":
+            _, root, paths, stdin = request
+            try:
+                load_ahead(root, paths, stdin, sources, lambda: not conn.poll())
+            except Exception:  # a file it could not parse is parsed again when asked for
+                pass
+            continue
+        _, root, jobs, poll_interval_min, stdin = request
+        try:
+            answer: Optional[List[Optional[FixInfo]]] = fixes_for(root, jobs, poll_interval_min, stdin, sources)
+        except Exception:  # the caller does the work itself
+            answer = None
+        conn.send(answer)
         return
-    try:
-        answer: Optional[List[Optional[FixInfo]]] = fixes_for(*request)
-    except Exception:  # the caller does the work itself
-        answer = None
-    conn.send(answer)
