@@ -124,6 +124,18 @@ def test_command_parsing(command: str, expected) -> None:
     assert [(i.kind, i.target, i.cwd) for i in invocations(command)] == expected
 
 
+@pytest.mark.parametrize("command,subcommand", [
+    ("python cli.py version", "version"),
+    ("python -m tools.cli describe photos/", "describe"),
+    ("uv run notes collect --wait", "collect"),
+    ("python cli.py --verbose describe", ""),  # an option first: which word is the subcommand is not known
+    ("python cli.py data.csv", ""),  # a file, not a subcommand's name
+    ("python cli.py", ""),
+])
+def test_the_subcommand_a_command_names(command: str, subcommand: str) -> None:
+    assert [i.subcommand for i in invocations(command)] == [subcommand]
+
+
 def _resolver() -> CommandResolver:
     files = {
         "scripts/x.py": "import anthropic\nif __name__ == '__main__':\n    pass\n",
@@ -156,7 +168,7 @@ def test_command_resolution(command: str, keys) -> None:
     from whowaits.core import ManifestEntry
 
     entry = ManifestEntry("ci.yml", 1, "ci_premerge", "on: push", command, 2)
-    assert [key for key, _ in _resolver().resolve(entry)] == keys
+    assert [target.key for target in _resolver().resolve(entry)] == keys
 
 
 def test_manifest_evidence_starts_in_the_workflow() -> None:

@@ -84,6 +84,7 @@ class Entry:
     period_hours: Optional[float] = None
     deadline_hours: Optional[float] = None
     from_test: bool = False
+    subcommand: str = ""  # the subcommand a manifest's command line names (`python cli.py describe`)
 
     @property
     def label(self) -> str:
@@ -523,7 +524,7 @@ class CallGraph:
                 self.unresolved.append((m.command_path or m.path, m.command_line, (m.command.strip() or m.function).splitlines()[0][:100]))
             # Once per command: `pytest` runs every test function, each an entry of its own.
             command = "; ".join(part.strip() for part in m.command.strip().splitlines() if part.strip())
-            for key, how in targets:
+            for key, how, subcommand in targets:
                 if key[1] not in ("<main>", "<module>") and key not in self.functions:
                     continue
                 if wanted is not None and key not in wanted:
@@ -541,7 +542,7 @@ class CallGraph:
                 kind = ContextKind(m.kind)
                 out.append(Entry(key, kind, BLOCKING_KINDS[kind], m.trigger, line or 1, origin=origin,
                                  where=where, period_hours=m.period_hours, deadline_hours=m.deadline_hours,
-                                 from_test=how.startswith("pytest collects")))
+                                 from_test=how.startswith("pytest collects"), subcommand=subcommand))
         return out
 
     def console_script_entries(self) -> List[Entry]:
@@ -562,7 +563,9 @@ class CallGraph:
         concerns the same function), so leaving the others out changes none of those kept."""
         self._imported = self.imported_files()
         manifest = self.manifest_entries(wanted)
-        self._started_elsewhere = {e.key for e in manifest}
+        # A script a manifest runs is not also an offline script, unless the manifest names one
+        # subcommand of it (`python cli.py version`): the others are run some other way.
+        self._started_elsewhere = {e.key for e in manifest if not e.subcommand}
         out: List[Entry] = list(manifest)
         out += [e for e in self.console_script_entries() if e.key not in self._started_elsewhere]
         for key, fn in sorted(self.functions.items()):
@@ -869,6 +872,8 @@ def infer(graph: CallGraph, sites: Tuple[CallSite, ...]) -> Tuple[CallSite, ...]
                     continue  # a pragma on the callee wins over what flows into it
                 if graph.rejects(via, key, edge.guards) is not None:
                     continue  # `if bulk:` in a function called with `bulk=False`
+                if edge.subcommand and entry.subcommand and edge.subcommand != entry.subcommand:
+                    continue  # the handler of another subcommand than the command line names
                 own, own_fan = per_item_of(edge, edge.loops, key[0])
                 if edge.fanout and (edge.fanout != "map" or not own):
                     parallel = edge.fanout != "map"

@@ -483,6 +483,7 @@ class CallEdge:
     prompted: bool = False  # an argument carries what a person typed at `input()` in the caller
     guards: Tuple[ParamGuard, ...] = ()  # branches on the caller's parameters the call sits in
     passed: Optional[Passed] = None  # what a direct call passes (None: not known)
+    subcommand: str = ""  # a handler set on a subcommand's parser runs only for that subcommand
 
 
 @dataclass(frozen=True)

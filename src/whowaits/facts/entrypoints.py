@@ -50,6 +50,7 @@ from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value,
 from whowaits.knowledge.frameworks import (
     DETACHED_STARTS,
     STARTED_BODY,
+    SUBCOMMAND_PARSER,
     INPUT_FUNCTIONS,
     MOCK_FIXTURES,
     MOCK_MODULES,
@@ -299,12 +300,13 @@ class ProgramReader:
                     refs.extend(found)
                 # A class handed over is a handler the framework calls methods of, never a call edge.
                 apart = wrapped_apart.get(id(info.node), "") if kind in ("call", "submit") else ""
+                subcommand = self._subcommand(info) if kind == "call" else ""
                 for ref in refs:
                     if kind in ("call", "submit"):
                         if not isinstance(ref, ClassRef):
                             parallel = kind == "submit" and any(not item.bounded for item in loops)
                             edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else "", detached=bool(apart),
-                                                  guards=guards))
+                                                  guards=guards, subcommand=subcommand))
                             if apart and not isinstance(ref, ArgRef):
                                 registrations.append(RegistrationFact("background", apart, ref, line, info.caller))
                     elif kind:
@@ -323,6 +325,25 @@ class ProgramReader:
                 for ref in self._function_refs(arguments(info.node)[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
+
+    def _subcommand(self, info: CallInfo) -> str:
+        """The subcommand whose parser a registration is called on (`describe` for
+        `p.set_defaults(func=cmd)` with `p = sub.add_parser("describe")`), else ""."""
+        func = info.node.func
+        receiver = func.value if isinstance(func, ast.Attribute) else None
+        makers: List[ast.AST] = [receiver] if isinstance(receiver, ast.Call) else []
+        if isinstance(receiver, ast.Name):
+            makers = [b.node for b in self.ev.lookup(receiver.id, info.scope) or [] if b.kind == "assign" and b.node is not None]
+        names = set()
+        for maker in makers:
+            if not (isinstance(maker, ast.Call) and isinstance(maker.func, ast.Attribute) and maker.func.attr == SUBCOMMAND_PARSER):
+                return ""
+            given = [a.value for a in arguments(maker) if a.keyword in (None, "name") and not a.star][:1]
+            value = self.ev.eval(given[0], info.scope) if given else None
+            if not (isinstance(value, Lit) and isinstance(value.value, str)):
+                return ""
+            names.add(value.value)
+        return names.pop() if len(names) == 1 else ""
 
     def _started_body(self, info: CallInfo, value: Value) -> Optional[LocalRef]:
         """The `run` method `x.start()` runs on a thread of its own, when `x` is an instance of

@@ -231,6 +231,10 @@ REGISTRATIONS: Tuple[Tuple[str, int, str, str, str], ...] = (
     ("argparse.ArgumentParser().*set_defaults", -1, "func", "call", "argparse subcommand"),
 )
 
+# What makes a subcommand's parser (`sub.add_parser("describe")`, argparse): a handler set on
+# it (`set_defaults(func=...)`) runs only when the command line names that subcommand.
+SUBCOMMAND_PARSER = "add_parser"
+
 # Registrations that start a function on its own thread or process: the caller does not wait
 # on it, unless the caller answers a person who keeps waiting for the result (a GUI callback
 # starting a worker thread so the window stays responsive, a bot acknowledging first).

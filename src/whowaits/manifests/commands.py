@@ -36,6 +36,9 @@ class Invocation:
     target: str  # script path, module name, console script name, make target
     cwd: str  # folder it runs in, relative to the root ("" for the root)
     paths: Tuple[str, ...] = ()  # pytest paths
+    # The program's first argument when it is a word, not an option (`python cli.py describe
+    # x`): the subcommand a command-line parser dispatches on. "" when an option comes first.
+    subcommand: str = ""
 
 
 def split_commands(text: str, cwd: str = "") -> List[Tuple[List[str], str]]:
@@ -113,10 +116,10 @@ def invocation(argv: Sequence[str], cwd: str) -> Optional[Invocation]:
                 return None
             if module in ("pytest", "py.test"):
                 return Invocation("pytest", "pytest", cwd, _pytest_paths(rest[2:]))
-            return Invocation("module", module, cwd)
+            return Invocation("module", module, cwd, subcommand=_first_word(rest[2:]))
         if _TEMPLATE.search(rest[0]) or _only_asks(rest[1:]):
             return None
-        return Invocation("script", rest[0], cwd)
+        return Invocation("script", rest[0], cwd, subcommand=_first_word(rest[1:]))
     if _only_asks(args[1:]):
         return None
     if head in ("pytest", "py.test"):
@@ -125,8 +128,16 @@ def invocation(argv: Sequence[str], cwd: str) -> Optional[Invocation]:
         targets = [a for a in args[1:] if not a.startswith("-") and "=" not in a]
         return Invocation("make", targets[0], cwd) if targets else None
     if head.endswith(".py"):
-        return Invocation("script", head, cwd)
-    return Invocation("console", os.path.basename(head), cwd)
+        return Invocation("script", head, cwd, subcommand=_first_word(args[1:]))
+    return Invocation("console", os.path.basename(head), cwd, subcommand=_first_word(args[1:]))
+
+
+_WORD = re.compile(r"[A-Za-z][\w-]*")
+
+
+def _first_word(args: Sequence[str]) -> str:
+    """The first argument, when it is a plain word (a subcommand's name); else ""."""
+    return args[0] if args and _WORD.fullmatch(args[0]) else ""
 
 
 # Options that make a program print its usage or version and exit before it does anything: a CI

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import Dict, List, Tuple
+from typing import Dict, List, NamedTuple, Tuple
 
 from whowaits.core import FileFacts, ManifestEntry
 from whowaits.index import ProjectIndex
@@ -17,7 +17,15 @@ from whowaits.manifests import Manifests
 from whowaits.manifests.commands import Invocation, invocations
 
 FuncKey = Tuple[str, str]
-Target = Tuple[FuncKey, str]  # (function, how the command reaches it)
+
+
+class Target(NamedTuple):
+    """A function a command runs, how it reaches it, and the subcommand it names there (the
+    word after the script, module or console script; "" when none is known)."""
+
+    key: FuncKey
+    how: str
+    subcommand: str = ""
 
 
 def _relative(path: str) -> str:
@@ -42,7 +50,7 @@ class CommandResolver:
             relpath, _, function = entry.function.partition(":")
             facts = self.facts.get(relpath)
             if facts is not None and any(fn.qualname == function for fn in facts.functions):
-                return [((relpath, function), "handler")]
+                return [Target((relpath, function), "handler")]
             return []
         out: List[Target] = []
         for inv in invocations(entry.command, entry.cwd):
@@ -52,10 +60,10 @@ class CommandResolver:
     def _resolve(self, inv: Invocation, make_depth: int) -> List[Target]:
         if inv.kind == "script":
             path = _relative(posixpath.join(inv.cwd, inv.target)) if not inv.target.startswith("/") else ""
-            return self._script(path, f"runs {path}")
+            return self._script(path, f"runs {path}", inv.subcommand)
         if inv.kind == "module":
             relpath = self._module_file(inv.target, inv.cwd)
-            return self._script(relpath, f"runs python -m {inv.target}") if relpath else []
+            return self._script(relpath, f"runs python -m {inv.target}", inv.subcommand) if relpath else []
         if inv.kind == "console":
             target = self.manifests.console_scripts.get(inv.target)
             if not target or ":" not in target:
@@ -64,7 +72,7 @@ class CommandResolver:
             relpath = self._module_file(module, "")
             key = (relpath, function.strip()) if relpath else None
             if key and any(fn.qualname == key[1] for fn in self.facts[key[0]].functions):
-                return [(key, f"runs console script {inv.target} = {target}")]
+                return [Target(key, f"runs console script {inv.target} = {target}", inv.subcommand)]
             return []
         if inv.kind == "pytest":
             return self._tests(inv)
@@ -75,17 +83,17 @@ class CommandResolver:
                 return []
             out: List[Target] = []
             for sub in invocations(found[1], inv.cwd):
-                out.extend((key, f"make {inv.target}: {note}") for key, note in self._resolve(sub, make_depth + 1))
+                out.extend(t._replace(how=f"make {inv.target}: {t.how}") for t in self._resolve(sub, make_depth + 1))
             return out
         return []
 
-    def _script(self, relpath: str, note: str) -> List[Target]:
+    def _script(self, relpath: str, note: str, subcommand: str) -> List[Target]:
         facts = self.facts.get(relpath)
         if facts is None:
             return []
-        out: List[Target] = [((relpath, "<module>"), note)]
+        out: List[Target] = [Target((relpath, "<module>"), note, subcommand)]
         if facts.main_line:
-            out.append(((relpath, "<main>"), note))
+            out.append(Target((relpath, "<main>"), note, subcommand))
         return out
 
     def _module_file(self, module: str, cwd: str) -> str:
@@ -112,5 +120,5 @@ class CommandResolver:
                 continue
             for fn in facts.functions:
                 if fn.qualname.split(".")[-1].startswith("test"):
-                    out.append(((relpath, fn.qualname), f"pytest collects {relpath}::{fn.qualname}"))
+                    out.append(Target((relpath, fn.qualname), f"pytest collects {relpath}::{fn.qualname}"))
         return out
