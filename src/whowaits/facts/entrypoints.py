@@ -301,19 +301,21 @@ class ProgramReader:
                 # A class handed over is a handler the framework calls methods of, never a call edge.
                 apart = wrapped_apart.get(id(info.node), "") if kind in ("call", "submit") else ""
                 subcommand = self._subcommand(info) if kind == "call" else ""
+                passes_on = self._passed_on(info, index, keyword) if kind in ("call", "submit") or detached else ()
                 for ref in refs:
                     if kind in ("call", "submit"):
                         if not isinstance(ref, ClassRef):
                             parallel = kind == "submit" and any(not item.bounded for item in loops)
                             edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else "", detached=bool(apart),
-                                                  guards=guards, subcommand=subcommand))
+                                                  guards=guards, subcommand=subcommand, args=passes_on))
                             if apart and not isinstance(ref, ArgRef):
                                 registrations.append(RegistrationFact("background", apart, ref, line, info.caller))
                     elif kind:
                         assert not isinstance(ref, ArgRef)  # only runners ("", "submit") run a parameter
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
                         if detached and not isinstance(ref, ClassRef):
-                            edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True, guards=guards))
+                            edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True, guards=guards,
+                                                  args=passes_on))
                     elif not isinstance(ref, ClassRef):
                         small = index >= 0 and self._maps_few(info, index)
                         edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name, guards=guards))
@@ -325,6 +327,28 @@ class ProgramReader:
                 for ref in self._function_refs(arguments(info.node)[1].value, info):
                     registrations.append(RegistrationFact("scheduled", "Celery periodic task", ref, line, info.caller, period))
         return tuple(edges), tuple(registrations) + self._beat_schedules()
+
+    def _passed_on(self, info: CallInfo, index: int, keyword: str) -> Tuple[ArgValue, ...]:
+        """What a runner passes on to the function it is handed, by position, for that
+        function's parameters (a client among them makes its calls sites): `pool.submit(fn,
+        judge, a)` and `partial(fn, judge)` call `fn(judge, a)`, `Thread(target=fn, args=(judge,
+        a))` too. Keywords are left out: some runners take keywords of their own."""
+        call = info.node
+        if keyword and any(k.arg in keyword.split(",") for k in call.keywords):
+            given = next((k.value for k in call.keywords if k.arg == "args"), None) if keyword == "target" else None
+            values = list(given.elts) if isinstance(given, (ast.Tuple, ast.List)) else []
+        elif index >= 0 and not any(isinstance(a, ast.Starred) for a in call.args[:index + 1]):
+            values = list(call.args[index + 1:])
+        else:
+            values = []
+        out: List[ArgValue] = []
+        for value in values:
+            if isinstance(value, ast.Starred):
+                break
+            out.append(self._arg_value(value, info))
+        while out and not out[-1]:
+            out.pop()
+        return tuple(out)
 
     def _subcommand(self, info: CallInfo) -> str:
         """The subcommand whose parser a registration is called on (`describe` for
