@@ -19,7 +19,7 @@ import warnings
 from dataclasses import replace
 from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
 
-from whowaits.core import FileFacts, LoopFact, ParamRef, RawCall
+from whowaits.core import FileFacts, LoopFact, ParamGuard, ParamRef, RawCall
 
 if TYPE_CHECKING:
     from whowaits.facts.positions import CodeFor
@@ -423,6 +423,17 @@ def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFac
         return result
 
     sequences = Sequences(index)
+    guard_cache: Dict[int, Tuple[ParamGuard, ...]] = {}
+
+    def guards_of(info: "CallInfo") -> Tuple[ParamGuard, ...]:
+        """The branches on its function's parameters a call sits in (`param_guards`), worked
+        out once, and only for a call that becomes a site or an edge."""
+        if not info.conditions:
+            return ()
+        found = guard_cache.get(id(info.node))
+        if found is None:
+            found = guard_cache[id(info.node)] = param_guards(info, evaluator)
+        return found
 
     def loops_of(info: "CallInfo") -> Tuple[LoopFact, ...]:
         """The loops around a call; one whose passes feed each other through it (each needs an
@@ -517,7 +528,7 @@ def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFac
                 ui_region=ui_region(info),
                 size_gated=size_gated(info),
                 prompted=id(info.node) in prompted,
-                guards=param_guards(info, evaluator) if info.conditions else (),
+                guards=guards_of(info),
             )
             calls.append((info, raw))
 
@@ -529,7 +540,7 @@ def _indexed_facts(tree: ast.Module, text: str, index: "ModuleIndex") -> FileFac
         count = reader.iteration_count(expr, scope)
         return count is not None and count <= SMALL_LOOP
 
-    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated, few_items, prompted)
+    program = ProgramReader(index, evaluator, code_for, text, loops_of, ui_region, size_gated, few_items, guards_of, prompted)
     edges, registrations = program.edges_and_registrations()
     return FileFacts(
         functions=program.functions(),

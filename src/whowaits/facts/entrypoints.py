@@ -107,6 +107,7 @@ class ProgramReader:
         ui_region: Callable[[CallInfo], int],
         size_gated: Callable[[CallInfo], bool],
         few_items: Callable[[ast.expr, Scope], bool],
+        guards_of: Callable[[CallInfo], Tuple[ParamGuard, ...]],
         prompted: Optional[Set[int]] = None,
     ) -> None:
         self.index = index
@@ -117,6 +118,7 @@ class ProgramReader:
         self.ui_region = ui_region
         self.size_gated = size_gated
         self.few_items = few_items
+        self.guards_of = guards_of
         self.tool_use_text = may_spell(text, TOOL_USE)
         self.pragmas: Dict[int, Tuple[str, str]] = {}
         # A pragma names whowaits: a module that does not (nearly all) has no line to search.
@@ -238,11 +240,10 @@ class ProgramReader:
             line = 0
             callee: CallRef = ""
             runs = self._call_refs(info, value)
-            guards = param_guards(info, self.ev) if info.conditions else ()
             body = self._started_body(info, value)
             if body is not None:  # `Worker(job).start()`: as `Thread(target=worker.run).start()`
                 line = self.call_line(info)
-                edges.append(CallEdge(info.caller, body, line, loops, ui_region=region, detached=True, guards=guards))
+                edges.append(CallEdge(info.caller, body, line, loops, ui_region=region, detached=True, guards=self.guards_of(info)))
                 registrations.append(RegistrationFact("background", "background thread", body, line, info.caller))
             if runs:
                 line = self.call_line(info)
@@ -254,7 +255,7 @@ class ProgramReader:
                 passes = call_passes(info, self.ev)
                 for target, certain in runs:
                     edges.append(CallEdge(info.caller, target, line, loops, ui_region=region, args=args, keywords=keywords, certain=certain,
-                                          size_gated=gated, prompted=prompted, detached=bool(apart), guards=guards, passed=passes))
+                                          size_gated=gated, prompted=prompted, detached=bool(apart), guards=self.guards_of(info), passed=passes))
                     if apart and isinstance(target, (str, LocalRef)):
                         registrations.append(RegistrationFact("background", apart, target, line, info.caller))
             if callee:
@@ -269,10 +270,10 @@ class ProgramReader:
                         if isinstance(passed, FuncV):
                             position = next((i for i, a in enumerate(in_order) if a is given), -1)
                             edges.append(CallEdge(info.caller, LocalRef(passed.func.qualname), line, loops,
-                                                  ui_region=region, through=callee, through_arg=position, guards=guards))
+                                                  ui_region=region, through=callee, through_arg=position, guards=self.guards_of(info)))
             if isinstance(value, Ext) and value.path in _SUBPROCESS and arguments(info.node):
                 for script in self._subprocess_targets(info):
-                    edges.append(CallEdge(info.caller, script, line or self.call_line(info), loops, ui_region=region, guards=guards))
+                    edges.append(CallEdge(info.caller, script, line or self.call_line(info), loops, ui_region=region, guards=self.guards_of(info)))
             func = info.node.func
             if isinstance(func, ast.Name) and func.id == "map" and arguments(info.node) and self.ev.lookup("map", info.scope) is None:
                 small = self._maps_few(info, 0)
@@ -281,7 +282,7 @@ class ProgramReader:
                 for ref in mapped or self._param_ref(first_arg, info):
                     if not isinstance(ref, ClassRef):
                         edges.append(CallEdge(info.caller, ref, line or self.call_line(info), loops, fanout="" if small else "map",
-                                              guards=guards))
+                                              guards=self.guards_of(info)))
             if not isinstance(value, Ext):
                 continue
             path = value.path
@@ -307,18 +308,18 @@ class ProgramReader:
                         if not isinstance(ref, ClassRef):
                             parallel = kind == "submit" and any(not item.bounded for item in loops)
                             edges.append(CallEdge(info.caller, ref, line, loops, fanout=name if parallel else "", detached=bool(apart),
-                                                  guards=guards, subcommand=subcommand, args=passes_on))
+                                                  guards=self.guards_of(info), subcommand=subcommand, args=passes_on))
                             if apart and not isinstance(ref, ArgRef):
                                 registrations.append(RegistrationFact("background", apart, ref, line, info.caller))
                     elif kind:
                         assert not isinstance(ref, ArgRef)  # only runners ("", "submit") run a parameter
                         registrations.append(RegistrationFact(kind, name, ref, line, info.caller, period))
                         if detached and not isinstance(ref, ClassRef):
-                            edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True, guards=guards,
+                            edges.append(CallEdge(info.caller, ref, line, loops, ui_region=region, detached=True, guards=self.guards_of(info),
                                                   args=passes_on))
                     elif not isinstance(ref, ClassRef):
                         small = index >= 0 and self._maps_few(info, index)
-                        edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name, guards=guards))
+                        edges.append(CallEdge(info.caller, ref, line, loops, fanout="" if small else name, guards=self.guards_of(info)))
                 break
             last = path.rsplit(".", 1)[-1]
             if last in PERIODIC_TASK_METHODS and len(arguments(info.node)) > 1:
