@@ -117,3 +117,16 @@ def test_add_noqa_on_a_file_list_edits_only_those_files(project) -> None:
     result = check("web.py", "--add-noqa")
     assert result.exit_code == 0 and (project / "jobs.py").read_text() == JOBS
     assert (project / "web.py").read_text() == WEB
+
+
+def test_a_started_subclass_is_named_after_its_base() -> None:
+    """A thread or process subclass's `run` is a background entry named as its base's target
+    would be (`STARTED_NAMES`): a thread's from its own module, a process's from another."""
+    import os
+
+    from conftest import FIXTURES, run
+
+    root = os.path.join(FIXTURES, "contexts", "thread_subclass")
+    entries = {(s.path, s.call.function): {c.entry for c in s.contexts if c.kind == "background"} for s in run([root], root=root).sites}
+    assert entries[("local.py", "Describe.run")] == {"local.py:17 Describe.run (background thread at local.py:47)"}
+    assert entries[("workers.py", "Summarizer.run")] == {"workers.py:51 Summarizer.run (background process at nightly.py:11)"}

@@ -48,14 +48,14 @@ from whowaits.knowledge.frameworks import (
     BASE_CLASSES,
     BLOCKING_KINDS,
     DECORATORS,
-    DETACHED_STARTS,
     HTTP_METHODS,
     PERSON_WAITS_ACROSS_THREADS,
     SCHEDULE_KEYWORD_DECORATORS,
     SERVERLESS_HANDLERS,
     STARTED_BODY,
+    STARTED_NAMES,
 )
-from whowaits.knowledge.patterns import GlobTable, compile_globs
+from whowaits.knowledge.patterns import GlobTable
 from whowaits.knowledge.sdk import BATCH_KINDS
 
 FuncKey = Tuple[str, str]  # (relpath, qualified name | <module> | <main>)
@@ -63,7 +63,6 @@ FuncKey = Tuple[str, str]  # (relpath, qualified name | <module> | <main>)
 _DECORATORS = GlobTable((p, (ContextKind(kind), name)) for p, kind, name in DECORATORS)
 _KEYWORD_DECORATORS = GlobTable((p, (kw, name)) for p, kw, name in SCHEDULE_KEYWORD_DECORATORS)
 _BASES = GlobTable((p, (methods, ContextKind(kind), name)) for p, methods, kind, name in BASE_CLASSES)
-_DETACHED = compile_globs(*DETACHED_STARTS)
 _PARALLEL = "parallel"
 
 
@@ -181,8 +180,8 @@ class CallGraph:
                 if isinstance(edge.target, ArgRef) and edge.fanout:
                     runs_param.setdefault(((path, edge.caller), edge.target.index), edge)
         self.edges: Dict[FuncKey, List[Tuple[CallEdge, FuncKey]]] = {}
-        # `run` methods of another module's thread classes started here: (body, file, line).
-        self._started: Set[Tuple[FuncKey, str, int]] = set()
+        # `run` methods of another module's thread classes started here: (body, file, line, by what).
+        self._started: Set[Tuple[FuncKey, str, int, str]] = set()
         self._incoming: Optional[Dict[FuncKey, List[Tuple[str, CallEdge]]]] = None
         # `passed` by (function, position, depth), valid as long as `_incoming`: a parameter
         # handed on through a chain of helpers is asked for once per caller of each link.
@@ -208,9 +207,9 @@ class CallGraph:
                     hop = edge if certain or not edge.certain else replace(edge, certain=False)
                     self.edges.setdefault((path, edge.caller), []).append((hop, callee))
                 if not targets and isinstance(target, str):
-                    for body in self._started_body(target, path):  # on its own thread, as a thread's target
+                    for body, started_by in self._started_body(target, path):  # on its own thread, as a thread's target
                         self.edges.setdefault((path, edge.caller), []).append((replace(edge, detached=True), body))
-                        self._started.add((body, path, edge.line))
+                        self._started.add((body, path, edge.line, started_by))
         self._fill_parameters(on_params)
 
     def _fill_parameters(self, on_params: List[Tuple[str, CallEdge, ParamRef]]) -> None:
@@ -351,18 +350,20 @@ class CallGraph:
             out += [(k, False) for k in self.implementations(cls, method) if k not in found]
         return out
 
-    def _started_body(self, ref: str, path: str) -> List[FuncKey]:
-        """`worker.start()` on an instance of a project class that inherits `start` from a
-        thread or process class (`DETACHED_STARTS`): the `run` it runs on its own thread. The
-        facts name it when the class is the caller's module's; this is for one of another."""
+    def _started_body(self, ref: str, path: str) -> List[Tuple[FuncKey, str]]:
+        """`worker.start()` on an instance of a project class that inherits `start` from one of
+        `STARTED_NAMES`: the `run` it runs on a thread (or process) of its own, and what that is
+        called. The facts name it when the class is the caller's module's; this is for one of
+        another."""
         start, run = STARTED_BODY
         owner, _, method = ref.rpartition(".")
         if method != start or not owner.endswith("()"):
             return []
         cls = self.resolve_class(owner[:-2], path)
-        if cls is None or self.method_of(cls, start) or not any(_DETACHED.match(b) for b in self.external_bases(cls)):
+        if cls is None or self.method_of(cls, start):
             return []
-        return self.method_of(cls, run)
+        base = next((b for b in self.external_bases(cls) if b in STARTED_NAMES), None)
+        return [(body, STARTED_NAMES[base]) for body in self.method_of(cls, run)] if base is not None else []
 
     def method_of(self, cls: FuncKey, method: str, seen: Optional[Set[FuncKey]] = None) -> List[FuncKey]:
         """The methods a name (or a glob: `run_*`) finds on a class, through its project bases."""
@@ -591,9 +592,8 @@ class CallGraph:
                 out.append(Entry(key, ContextKind.HTTP_HANDLER, True, "serverless handler", fn.line))
         for path, f in sorted(self.facts.items()):
             out.extend(self._file_entries(path, f))
-        for key, path, line in sorted(self._started):
-            out.append(Entry(key, ContextKind.BACKGROUND, BLOCKING_KINDS[ContextKind.BACKGROUND],
-                             f"background thread at {path}:{line}", self.functions[key].line))
+        out += [self._registered(key, ContextKind.BACKGROUND, started_by, path, line)
+                for key, path, line, started_by in sorted(self._started)]
         return out if wanted is None else [e for e in out if e.key in wanted]
 
     def _decorator_entries(self, key: FuncKey, fn: FunctionFact) -> Iterable[Entry]:
@@ -667,10 +667,7 @@ class CallGraph:
             yield Entry((path, "<module>"), ContextKind.OFFLINE_SCRIPT, False, "top-level code of a script no module imports", 1)
         for reg in f.registrations:
             for target in self._registration_targets(reg.target, path):
-                fn = self.functions[target]
-                kind = ContextKind(reg.kind)
-                yield Entry(target, kind, BLOCKING_KINDS[kind], f"{reg.name} at {path}:{reg.line}", fn.line,
-                            period_hours=reg.period_hours)
+                yield self._registered(target, ContextKind(reg.kind), reg.name, path, reg.line, reg.period_hours)
         prompted = {c.function: c.span.line for c in f.calls if c.prompted}
         for edge in f.edges:
             if edge.prompted:
@@ -683,6 +680,13 @@ class CallGraph:
                 yield Entry((path, flags.function), ContextKind.TOOL_LOOP, True, "tool-use loop", flags.line, flags.loop_id)
             elif flags.interactive:
                 yield Entry((path, flags.function), ContextKind.INTERACTIVE_CLI, True, "loop reading input()", flags.line, flags.loop_id)
+
+    def _registered(self, target: FuncKey, kind: ContextKind, name: str, path: str, line: int,
+                    period_hours: Optional[float] = None) -> Entry:
+        """The entry of a function a call at `path:line` hands to a framework or scheduler, or
+        starts on a thread of its own (`name` says which)."""
+        return Entry(target, kind, BLOCKING_KINDS[kind], f"{name} at {path}:{line}", self.functions[target].line,
+                     period_hours=period_hours)
 
     def _registration_targets(self, ref: RegisteredRef, path: str) -> List[FuncKey]:
         if isinstance(ref, TaskRef):

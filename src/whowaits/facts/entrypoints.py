@@ -50,6 +50,7 @@ from whowaits.facts.values import ClsV, Evaluator, Ext, FuncV, Inst, Lit, Value,
 from whowaits.knowledge.frameworks import (
     DETACHED_STARTS,
     STARTED_BODY,
+    STARTED_NAMES,
     SUBCOMMAND_PARSER,
     INPUT_FUNCTIONS,
     MOCK_FIXTURES,
@@ -240,11 +241,12 @@ class ProgramReader:
             line = 0
             callee: CallRef = ""
             runs = self._call_refs(info, value)
-            body = self._started_body(info, value)
-            if body is not None:  # `Worker(job).start()`: as `Thread(target=worker.run).start()`
+            started = self._started_body(info, value)
+            if started is not None:  # `Worker(job).start()`: as `Thread(target=worker.run).start()`
+                body, started_by = started
                 line = self.call_line(info)
                 edges.append(CallEdge(info.caller, body, line, loops, ui_region=region, detached=True, guards=self.guards_of(info)))
-                registrations.append(RegistrationFact("background", "background thread", body, line, info.caller))
+                registrations.append(RegistrationFact("background", started_by, body, line, info.caller))
             if runs:
                 line = self.call_line(info)
                 callee = runs[0][0]
@@ -370,20 +372,20 @@ class ProgramReader:
             names.add(value.value)
         return names.pop() if len(names) == 1 else ""
 
-    def _started_body(self, info: CallInfo, value: Value) -> Optional[LocalRef]:
-        """The `run` method `x.start()` runs on a thread of its own, when `x` is an instance of
-        a class of this module that inherits `start` from a thread or process class
-        (`DETACHED_STARTS`). A class of another module is the call graph's to resolve."""
+    def _started_body(self, info: CallInfo, value: Value) -> Optional[Tuple[LocalRef, str]]:
+        """The `run` method `x.start()` runs on a thread (or process) of its own, and what that
+        is called, when `x` is an instance of a class of this module that inherits `start` from
+        one of `STARTED_NAMES`. A class of another module is the call graph's to resolve."""
         start, run = STARTED_BODY
         func = info.node.func
-        if not (isinstance(func, ast.Attribute) and func.attr == start and isinstance(value, Ext)
-                and any(value.path == f"{base}().{start}" for base in DETACHED_STARTS)):
+        if not (isinstance(func, ast.Attribute) and func.attr == start and isinstance(value, Ext)):
             return None
-        receiver = self.ev.eval(func.value, info.scope)
-        if not isinstance(receiver, Inst):
+        base = next((b for b in STARTED_NAMES if value.path == f"{b}().{start}"), None)
+        receiver = self.ev.eval(func.value, info.scope) if base is not None else None
+        if base is None or not isinstance(receiver, Inst):
             return None
         body = self.ev.class_member(receiver.cls, run, set())
-        return LocalRef(body.func.qualname) if isinstance(body, FuncV) else None
+        return (LocalRef(body.func.qualname), STARTED_NAMES[base]) if isinstance(body, FuncV) else None
 
     def _started_apart(self) -> Tuple[Dict[int, str], Dict[int, str]]:
         """Calls that run apart from their caller, by node identity, with what starts them:

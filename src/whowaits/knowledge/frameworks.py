@@ -242,6 +242,8 @@ DETACHED_STARTS: Tuple[str, ...] = ("threading.Thread", "multiprocessing.Process
 # A subclass of one of them runs its own body when started (`Worker(job).start()` runs
 # `Worker.run` on its thread), as `Thread(target=job)` runs its target: (start, body) methods.
 STARTED_BODY: Tuple[str, str] = ("start", "run")
+# What each of them is called where it starts a function ("background thread"), from its row above.
+STARTED_NAMES: Dict[str, str] = {path: name for path, _, _, _, name in REGISTRATIONS if path in DETACHED_STARTS}
 # Calls that start a coroutine as a task of its own (`asyncio.create_task(notify(user))`): when
 # the task is dropped (the call is a statement of its own), nobody awaits it, and the coroutine
 # runs as background work. A task group's `create_task` is awaited where its block ends.
